@@ -1,0 +1,113 @@
+// The feature catalog (docs/DESIGN.md, "Feature catalog"): names, order and
+// version of every feature recur computes. The order here is the order of the
+// model's feature vector; changing it changes kCatalogVersion and the schema hash.
+//
+//   for (int i = 0; i < recur::kNumFeatures; ++i)
+//     std::cout << recur::kFeatureNames[i] << "=" << features.values[i];
+#ifndef RECUR_FEATURESTORE_CATALOG_H_
+#define RECUR_FEATURESTORE_CATALOG_H_
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <string_view>
+
+namespace recur {
+
+inline constexpr std::string_view kCatalogVersion = "recur-catalog-1";
+
+enum Feature : int {
+  kServiceTier = 0,  // categorical: 0 standard, 1 premium, NaN unknown
+  kMarketingConsent,
+  kTenureDays,
+  kMarketingSent6mAvg,
+  kMarketingSentMonth0,
+  kMarketingOpenRate90d,
+  kMarketingClicks30d,
+  kPromoShare6m,
+  kTopCategory6m,  // categorical: the numeric slot is NaN here, see Features
+  kRevenueMonth0,
+  kRevenueMonth1,
+  kRevenueMonth2,
+  kProfitAvgMonth3m,
+  kDaysSinceLastPurchase,
+  kDaysSinceFirstPurchase,
+  kOrders30d,
+  kOrders90d,
+  kOrders365d,
+  kRevenue30d,
+  kRevenue90d,
+  kRevenue365d,
+  kAvgOrderValue365d,
+  kMeanDaysBetweenOrders,
+  kDistinctCategories90d,
+  kMinutesMonth0,
+  kMinutesMonth1,
+  kPagesPerVisit90d,
+  kCategoriesPerVisit30d,
+  kUnpaidCartItems90d,
+  kServiceErrors90d,
+  kSessions7d,
+  kSessions30d,
+  kDaysSinceLastSession,
+  kNumFeatures
+};
+
+inline constexpr std::array<std::string_view, kNumFeatures> kFeatureNames = {
+    "service_tier",
+    "marketing_consent",
+    "tenure_days",
+    "marketing_sent_6m_avg",
+    "marketing_sent_month0",
+    "marketing_open_rate_90d",
+    "marketing_clicks_30d",
+    "promo_share_6m",
+    "top_category_6m",
+    "revenue_month0",
+    "revenue_month1",
+    "revenue_month2",
+    "profit_avg_month_3m",
+    "days_since_last_purchase",
+    "days_since_first_purchase",
+    "orders_30d",
+    "orders_90d",
+    "orders_365d",
+    "revenue_30d",
+    "revenue_90d",
+    "revenue_365d",
+    "avg_order_value_365d",
+    "mean_days_between_orders",
+    "distinct_categories_90d",
+    "minutes_month0",
+    "minutes_month1",
+    "pages_per_visit_90d",
+    "categories_per_visit_30d",
+    "unpaid_cart_items_90d",
+    "service_errors_90d",
+    "sessions_7d",
+    "sessions_30d",
+    "days_since_last_session",
+};
+
+// The catalog's values for one customer as of one time. Undefined values are NaN.
+// top_category_6m is a category name; its numeric slot stays NaN because the
+// encoding of names into codes belongs to a model's schema (scorer/trainer).
+struct Features {
+  std::array<double, kNumFeatures> values;
+  std::string top_category_6m;  // "" when no purchase in 182 days
+
+  Features() { values.fill(std::nan("")); }
+  double operator[](Feature f) const { return values[f]; }
+};
+
+// Returns the index of `name` in the catalog, or -1.
+inline int FeatureIndex(std::string_view name) {
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (kFeatureNames[i] == name) return i;
+  }
+  return -1;
+}
+
+}  // namespace recur
+
+#endif  // RECUR_FEATURESTORE_CATALOG_H_

@@ -1,0 +1,506 @@
+// The feature math (one place) and the compact binary encoding of CustomerState.
+#include "featurestore/customer_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <tuple>
+
+#include "featurestore/calendar.h"
+#include "featurestore/types.h"
+
+namespace recur {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool ProfileLess(const ProfileEntry& a, const ProfileEntry& b) {
+  return std::tie(a.time_ms, a.id_hash) < std::tie(b.time_ms, b.id_hash);
+}
+
+// ---- encoding helpers -------------------------------------------------------
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutSigned(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+void PutFixed64(std::string* out, uint64_t v) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
+  out->append(buf, 8);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return false;
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool U32(uint32_t* v) {
+    uint64_t x;
+    if (!Varint(&x) || x > std::numeric_limits<uint32_t>::max()) return false;
+    *v = static_cast<uint32_t>(x);
+    return true;
+  }
+  bool Signed(int64_t* v) {
+    uint64_t x;
+    if (!Varint(&x)) return false;
+    *v = static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
+    return true;
+  }
+  bool Fixed64(uint64_t* v) {
+    if (in_.size() - pos_ < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    return true;
+  }
+  bool Bytes(size_t n, std::string* s) {
+    if (in_.size() - pos_ < n) return false;
+    s->assign(in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+constexpr uint8_t kEncodingVersion = 1;
+
+// Bits of the per-bucket presence mask, in encoding order.
+struct BucketField {
+  enum : uint32_t {
+  kBOrders = 1u << 0,
+  kBLines = 1u << 1,
+  kBPromo = 1u << 2,
+  kBRevenue = 1u << 3,
+  kBProfit = 1u << 4,
+  kBSessions = 1u << 5,
+  kBPages = 1u << 6,
+  kBCatViewed = 1u << 7,
+  kBErrors = 1u << 8,
+  kBMinutes = 1u << 9,
+  kBUnpaid = 1u << 10,
+  kBSent = 1u << 11,
+  kBOpened = 1u << 12,
+  kBClicked = 1u << 13,
+  kBCategories = 1u << 14,
+  };
+};
+constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLines, kBPromo = BucketField::kBPromo,
+    kBRevenue = BucketField::kBRevenue, kBProfit = BucketField::kBProfit, kBSessions = BucketField::kBSessions,
+    kBPages = BucketField::kBPages, kBCatViewed = BucketField::kBCatViewed, kBErrors = BucketField::kBErrors,
+    kBMinutes = BucketField::kBMinutes, kBUnpaid = BucketField::kBUnpaid, kBSent = BucketField::kBSent,
+    kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked, kBCategories = BucketField::kBCategories;
+
+}  // namespace
+
+int64_t ToMicros(double amount) { return std::llround(amount * 1e6); }
+
+uint64_t HashEventId(std::string_view event_id) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : event_id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+DayBucket& CustomerState::BucketFor(int32_t day) {
+  if (days_.empty() || days_.back().day < day) {
+    days_.emplace_back().day = day;
+    return days_.back();
+  }
+  if (days_.back().day == day) return days_.back();
+  auto it = std::lower_bound(days_.begin(), days_.end(), day,
+                             [](const DayBucket& b, int32_t d) { return b.day < d; });
+  if (it != days_.end() && it->day == day) return *it;
+  it = days_.insert(it, DayBucket{});
+  it->day = day;
+  return *it;
+}
+
+bool CustomerState::Apply(const v1::Event& event, int32_t stream_day) {
+  const uint64_t id = HashEventId(event.event_id());
+  for (const SeenId& s : seen_) {
+    if (s.hash == id && s.seen_day > stream_day - kDedupeDays) return false;
+  }
+  seen_.push_back({id, stream_day});
+
+  const int32_t day = DayOf(event.event_time_ms());
+  switch (event.kind_case()) {
+    case v1::Event::kPurchase: {
+      DayBucket& b = BucketFor(day);
+      b.orders += 1;
+      for (const auto& line : event.purchase().lines()) {
+        b.purchase_lines += 1;
+        if (line.promo()) b.promo_lines += 1;
+        b.revenue_micros += ToMicros(line.unit_price()) * static_cast<int64_t>(line.quantity());
+        b.profit_micros += ToMicros(line.profit());
+        auto it = std::lower_bound(
+            b.category_items.begin(), b.category_items.end(), line.category(),
+            [](const CategoryItems& c, const std::string& n) { return c.name < n; });
+        if (it == b.category_items.end() || it->name != line.category()) {
+          it = b.category_items.insert(it, CategoryItems{line.category(), 0});
+        }
+        it->items += line.quantity();
+      }
+      break;
+    }
+    case v1::Event::kSession: {
+      DayBucket& b = BucketFor(day);
+      const auto& s = event.session();
+      b.sessions += 1;
+      b.pages += s.pages();
+      b.categories_viewed += static_cast<uint32_t>(s.categories_viewed_size());
+      b.service_errors += s.service_errors();
+      b.minutes_milli += std::llround(s.minutes() * 1000.0);
+      break;
+    }
+    case v1::Event::kCart: {
+      BucketFor(day).unpaid_cart_items += event.cart().unpaid_items();
+      break;
+    }
+    case v1::Event::kMarketing: {
+      DayBucket& b = BucketFor(day);
+      switch (event.marketing().action()) {
+        case v1::MARKETING_ACTION_SENT: b.marketing_sent += 1; break;
+        case v1::MARKETING_ACTION_OPENED: b.marketing_opened += 1; break;
+        case v1::MARKETING_ACTION_CLICKED: b.marketing_clicked += 1; break;
+        default: break;
+      }
+      break;
+    }
+    case v1::Event::kProfile: {
+      const auto& p = event.profile();
+      ProfileEntry e{event.event_time_ms(), id, static_cast<int32_t>(p.tier()),
+                     p.marketing_consent(), p.registration_time_ms()};
+      auto it = std::upper_bound(profiles_.begin(), profiles_.end(), e, ProfileLess);
+      profiles_.insert(it, e);
+      break;
+    }
+    default:
+      break;
+  }
+  return true;
+}
+
+void CustomerState::Prune(int32_t horizon_first_day, int32_t stream_day) {
+  auto first_kept = std::lower_bound(
+      days_.begin(), days_.end(), horizon_first_day,
+      [](const DayBucket& b, int32_t d) { return b.day < d; });
+  days_.erase(days_.begin(), first_kept);
+
+  // Keep every profile inside the horizon plus the latest one before it: it is
+  // still the customer's profile until a newer one arrives.
+  size_t before = 0;
+  while (before < profiles_.size() && DayOf(profiles_[before].time_ms) < horizon_first_day) ++before;
+  if (before > 1) profiles_.erase(profiles_.begin(), profiles_.begin() + (before - 1));
+
+  seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
+                             [&](const SeenId& s) { return s.seen_day <= stream_day - kDedupeDays; }),
+              seen_.end());
+}
+
+Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const {
+  Features f;
+  auto& v = f.values;
+  const int32_t t = DayOf(as_of_ms);
+  const int32_t m0 = MonthStart(t, 0), m1 = MonthStart(t, 1), m2 = MonthStart(t, 2);
+  const int32_t m6 = MonthStart(t, 6);
+
+  // Profile: latest entry on or before T's day.
+  const ProfileEntry* profile = nullptr;
+  for (const ProfileEntry& p : profiles_) {
+    if (DayOf(p.time_ms) <= t) profile = &p;
+  }
+  if (profile != nullptr) {
+    if (profile->tier == v1::SERVICE_TIER_STANDARD) v[kServiceTier] = 0;
+    if (profile->tier == v1::SERVICE_TIER_PREMIUM) v[kServiceTier] = 1;
+    v[kMarketingConsent] = profile->consent ? 1 : 0;
+    if (profile->registration_ms > 0) v[kTenureDays] = t - DayOf(profile->registration_ms);
+  }
+
+  int64_t sent_m1_6 = 0, sent_m0 = 0, sent_90 = 0, opened_90 = 0, clicks_30 = 0;
+  int64_t lines_182 = 0, promo_182 = 0;
+  int64_t rev_m[3] = {0, 0, 0}, profit_3m = 0;
+  int64_t orders_30 = 0, orders_90 = 0, orders_365 = 0, orders_all = 0;
+  int64_t rev_30 = 0, rev_90 = 0, rev_365 = 0;
+  int32_t first_purchase = 0, last_purchase = 0, last_session = 0;
+  bool any_purchase = false, any_session = false;
+  int64_t minutes_m0 = 0, minutes_m1 = 0;
+  int64_t sessions_90 = 0, pages_90 = 0, sessions_30 = 0, catviews_30 = 0, sessions_7 = 0;
+  int64_t unpaid_90 = 0, errors_90 = 0;
+  // Small sorted maps: a customer buys from a handful of categories.
+  std::vector<CategoryItems> items_182;
+  std::vector<std::string_view> cats_90;
+
+  auto first = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
+                                [](const DayBucket& b, int32_t d) { return b.day < d; });
+  for (auto it = first; it != days_.end() && it->day <= t; ++it) {
+    const DayBucket& b = *it;
+    const int32_t age = t - b.day;  // 0 on T's day
+    if (b.day >= m0) {
+      sent_m0 += b.marketing_sent;
+      minutes_m0 += b.minutes_milli;
+    } else if (b.day >= m1) {
+      minutes_m1 += b.minutes_milli;
+    }
+    if (b.day < m0 && b.day >= m6) sent_m1_6 += b.marketing_sent;
+    if (b.day >= m2) {
+      const int idx = b.day >= m0 ? 0 : (b.day >= m1 ? 1 : 2);
+      rev_m[idx] += b.revenue_micros;
+      profit_3m += b.profit_micros;
+    }
+    if (b.orders > 0) {
+      if (!any_purchase) first_purchase = b.day;
+      any_purchase = true;
+      last_purchase = b.day;
+      orders_all += b.orders;
+    }
+    if (b.sessions > 0) {
+      any_session = true;
+      last_session = b.day;
+    }
+    if (age < 365) {
+      orders_365 += b.orders;
+      rev_365 += b.revenue_micros;
+    }
+    if (age < 182) {
+      lines_182 += b.purchase_lines;
+      promo_182 += b.promo_lines;
+      for (const CategoryItems& c : b.category_items) {
+        auto pos = std::lower_bound(items_182.begin(), items_182.end(), c.name,
+                                    [](const CategoryItems& x, const std::string& n) { return x.name < n; });
+        if (pos == items_182.end() || pos->name != c.name) pos = items_182.insert(pos, {c.name, 0});
+        pos->items += c.items;
+      }
+    }
+    if (age < 90) {
+      sent_90 += b.marketing_sent;
+      opened_90 += b.marketing_opened;
+      orders_90 += b.orders;
+      rev_90 += b.revenue_micros;
+      sessions_90 += b.sessions;
+      pages_90 += b.pages;
+      unpaid_90 += b.unpaid_cart_items;
+      errors_90 += b.service_errors;
+      for (const CategoryItems& c : b.category_items) {
+        auto pos = std::lower_bound(cats_90.begin(), cats_90.end(), std::string_view(c.name));
+        if (pos == cats_90.end() || *pos != c.name) cats_90.insert(pos, c.name);
+      }
+    }
+    if (age < 30) {
+      clicks_30 += b.marketing_clicked;
+      orders_30 += b.orders;
+      rev_30 += b.revenue_micros;
+      sessions_30 += b.sessions;
+      catviews_30 += b.categories_viewed;
+    }
+    if (age < 7) sessions_7 += b.sessions;
+  }
+
+  auto money = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
+  auto ratio = [](int64_t num, int64_t den) {
+    return den == 0 ? kNaN : static_cast<double>(num) / static_cast<double>(den);
+  };
+  v[kMarketingSent6mAvg] = static_cast<double>(sent_m1_6) / 6.0;
+  v[kMarketingSentMonth0] = static_cast<double>(sent_m0);
+  v[kMarketingOpenRate90d] = ratio(opened_90, sent_90);
+  v[kMarketingClicks30d] = static_cast<double>(clicks_30);
+  v[kPromoShare6m] = ratio(promo_182, lines_182);
+  const CategoryItems* top = nullptr;
+  for (const CategoryItems& c : items_182) {
+    if (top == nullptr || c.items > top->items) top = &c;  // sorted by name: ties keep the smallest
+  }
+  if (top != nullptr) f.top_category_6m = top->name;
+  v[kRevenueMonth0] = money(rev_m[0]);
+  v[kRevenueMonth1] = money(rev_m[1]);
+  v[kRevenueMonth2] = money(rev_m[2]);
+  v[kProfitAvgMonth3m] = money(profit_3m) / 3.0;
+  v[kDaysSinceLastPurchase] = any_purchase ? t - last_purchase : kNaN;
+  v[kDaysSinceFirstPurchase] = any_purchase ? t - first_purchase : kNaN;
+  v[kOrders30d] = static_cast<double>(orders_30);
+  v[kOrders90d] = static_cast<double>(orders_90);
+  v[kOrders365d] = static_cast<double>(orders_365);
+  v[kRevenue30d] = money(rev_30);
+  v[kRevenue90d] = money(rev_90);
+  v[kRevenue365d] = money(rev_365);
+  v[kAvgOrderValue365d] = orders_365 == 0 ? kNaN : money(rev_365) / static_cast<double>(orders_365);
+  v[kMeanDaysBetweenOrders] =
+      orders_all < 2 ? kNaN : static_cast<double>(last_purchase - first_purchase) / static_cast<double>(orders_all - 1);
+  v[kDistinctCategories90d] = static_cast<double>(cats_90.size());
+  v[kMinutesMonth0] = static_cast<double>(minutes_m0) / 1000.0;
+  v[kMinutesMonth1] = static_cast<double>(minutes_m1) / 1000.0;
+  v[kPagesPerVisit90d] = ratio(pages_90, sessions_90);
+  v[kCategoriesPerVisit30d] = ratio(catviews_30, sessions_30);
+  v[kUnpaidCartItems90d] = static_cast<double>(unpaid_90);
+  v[kServiceErrors90d] = static_cast<double>(errors_90);
+  v[kSessions7d] = static_cast<double>(sessions_7);
+  v[kSessions30d] = static_cast<double>(sessions_30);
+  v[kDaysSinceLastSession] = any_session ? t - last_session : kNaN;
+  return f;
+}
+
+CustomerState::PurchaseTotals CustomerState::PurchasesBetween(int32_t first_day, int32_t last_day) const {
+  PurchaseTotals totals;
+  auto it = std::lower_bound(days_.begin(), days_.end(), first_day,
+                             [](const DayBucket& b, int32_t d) { return b.day < d; });
+  for (; it != days_.end() && it->day <= last_day; ++it) {
+    totals.orders += it->orders;
+    totals.revenue_micros += it->revenue_micros;
+  }
+  return totals;
+}
+
+void CustomerState::Encode(std::string* out) const {
+  out->clear();
+  out->push_back(static_cast<char>(kEncodingVersion));
+  PutVarint(out, profiles_.size());
+  for (const ProfileEntry& p : profiles_) {
+    PutSigned(out, p.time_ms);
+    PutFixed64(out, p.id_hash);
+    PutVarint(out, static_cast<uint64_t>(p.tier));
+    out->push_back(p.consent ? 1 : 0);
+    PutSigned(out, p.registration_ms);
+  }
+  PutVarint(out, seen_.size());
+  for (const SeenId& s : seen_) {
+    PutFixed64(out, s.hash);
+    PutSigned(out, s.seen_day);
+  }
+  PutVarint(out, days_.size());
+  int32_t prev = 0;
+  for (const DayBucket& b : days_) {
+    PutSigned(out, static_cast<int64_t>(b.day) - prev);
+    prev = b.day;
+    uint32_t mask = (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
+                    (b.promo_lines ? kBPromo : 0) | (b.revenue_micros ? kBRevenue : 0) |
+                    (b.profit_micros ? kBProfit : 0) | (b.sessions ? kBSessions : 0) |
+                    (b.pages ? kBPages : 0) | (b.categories_viewed ? kBCatViewed : 0) |
+                    (b.service_errors ? kBErrors : 0) | (b.minutes_milli ? kBMinutes : 0) |
+                    (b.unpaid_cart_items ? kBUnpaid : 0) | (b.marketing_sent ? kBSent : 0) |
+                    (b.marketing_opened ? kBOpened : 0) | (b.marketing_clicked ? kBClicked : 0) |
+                    (b.category_items.empty() ? 0 : kBCategories);
+    PutVarint(out, mask);
+    if (mask & kBOrders) PutVarint(out, b.orders);
+    if (mask & kBLines) PutVarint(out, b.purchase_lines);
+    if (mask & kBPromo) PutVarint(out, b.promo_lines);
+    if (mask & kBRevenue) PutSigned(out, b.revenue_micros);
+    if (mask & kBProfit) PutSigned(out, b.profit_micros);
+    if (mask & kBSessions) PutVarint(out, b.sessions);
+    if (mask & kBPages) PutVarint(out, b.pages);
+    if (mask & kBCatViewed) PutVarint(out, b.categories_viewed);
+    if (mask & kBErrors) PutVarint(out, b.service_errors);
+    if (mask & kBMinutes) PutSigned(out, b.minutes_milli);
+    if (mask & kBUnpaid) PutVarint(out, b.unpaid_cart_items);
+    if (mask & kBSent) PutVarint(out, b.marketing_sent);
+    if (mask & kBOpened) PutVarint(out, b.marketing_opened);
+    if (mask & kBClicked) PutVarint(out, b.marketing_clicked);
+    if (mask & kBCategories) {
+      PutVarint(out, b.category_items.size());
+      for (const CategoryItems& c : b.category_items) {
+        PutVarint(out, c.name.size());
+        out->append(c.name);
+        PutVarint(out, c.items);
+      }
+    }
+  }
+}
+
+absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
+  auto bad = [](const char* what) {
+    return absl::DataLossError(std::string("corrupt customer record: ") + what);
+  };
+  Reader r(bytes);
+  CustomerState s;
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kEncodingVersion) return bad("unknown encoding version");
+  std::string skip;
+  r.Bytes(1, &skip);
+  uint64_t n;
+  if (!r.Varint(&n) || n > bytes.size()) return bad("profile count");
+  s.profiles_.resize(n);
+  for (ProfileEntry& p : s.profiles_) {
+    uint64_t tier;
+    std::string consent;
+    if (!r.Signed(&p.time_ms) || !r.Fixed64(&p.id_hash) || !r.Varint(&tier) || !r.Bytes(1, &consent) ||
+        !r.Signed(&p.registration_ms)) {
+      return bad("profile entry");
+    }
+    p.tier = static_cast<int32_t>(tier);
+    p.consent = consent[0] != 0;
+  }
+  if (!r.Varint(&n) || n > bytes.size()) return bad("dedupe count");
+  s.seen_.resize(n);
+  for (SeenId& e : s.seen_) {
+    int64_t day;
+    if (!r.Fixed64(&e.hash) || !r.Signed(&day)) return bad("dedupe entry");
+    e.seen_day = static_cast<int32_t>(day);
+  }
+  if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
+  s.days_.resize(n);
+  int64_t prev = 0;
+  for (DayBucket& b : s.days_) {
+    int64_t delta;
+    uint64_t mask;
+    if (!r.Signed(&delta) || !r.Varint(&mask)) return bad("day header");
+    b.day = static_cast<int32_t>(prev + delta);
+    prev = b.day;
+    bool ok = true;
+    if (mask & kBOrders) ok = ok && r.U32(&b.orders);
+    if (mask & kBLines) ok = ok && r.U32(&b.purchase_lines);
+    if (mask & kBPromo) ok = ok && r.U32(&b.promo_lines);
+    if (mask & kBRevenue) ok = ok && r.Signed(&b.revenue_micros);
+    if (mask & kBProfit) ok = ok && r.Signed(&b.profit_micros);
+    if (mask & kBSessions) ok = ok && r.U32(&b.sessions);
+    if (mask & kBPages) ok = ok && r.U32(&b.pages);
+    if (mask & kBCatViewed) ok = ok && r.U32(&b.categories_viewed);
+    if (mask & kBErrors) ok = ok && r.U32(&b.service_errors);
+    if (mask & kBMinutes) ok = ok && r.Signed(&b.minutes_milli);
+    if (mask & kBUnpaid) ok = ok && r.U32(&b.unpaid_cart_items);
+    if (mask & kBSent) ok = ok && r.U32(&b.marketing_sent);
+    if (mask & kBOpened) ok = ok && r.U32(&b.marketing_opened);
+    if (mask & kBClicked) ok = ok && r.U32(&b.marketing_clicked);
+    if (mask & kBCategories) {
+      uint64_t nc;
+      ok = ok && r.Varint(&nc) && nc <= bytes.size();
+      if (!ok) return bad("category count");
+      b.category_items.resize(nc);
+      for (CategoryItems& c : b.category_items) {
+        uint64_t len;
+        ok = ok && r.Varint(&len) && r.Bytes(len, &c.name) && r.U32(&c.items);
+        if (!ok) return bad("category entry");
+      }
+    }
+    if (!ok) return bad("day bucket");
+  }
+  if (!r.done()) return bad("trailing bytes");
+  *out = std::move(s);
+  return absl::OkStatus();
+}
+
+bool operator==(const CustomerState& a, const CustomerState& b) {
+  std::string ea, eb;
+  a.Encode(&ea);
+  b.Encode(&eb);
+  return ea == eb;
+}
+
+}  // namespace recur

@@ -1,0 +1,116 @@
+// CustomerState: everything recur remembers about one (shop, customer), as UTC day
+// buckets over the retention horizon, and the one place where the feature catalog
+// is computed from it. The streaming path (FeatureStore) and the trainer both call
+// ComputeFeatures() on this type, so online and offline features can not drift.
+//
+//   recur::CustomerState s;
+//   s.Apply(event, /*stream_day=*/recur::DayOf(event.event_time_ms()));
+//   recur::Features f = s.ComputeFeatures(as_of_ms, horizon_first_day);
+//
+// Amounts are kept as integer micro-units of the shop's currency, so sums are exact
+// and independent of the order events arrive in (byte-identical state on replay).
+// Not thread-safe; a value type.
+#ifndef RECUR_FEATURESTORE_CUSTOMER_STATE_H_
+#define RECUR_FEATURESTORE_CUSTOMER_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "featurestore/catalog.h"
+#include "proto/recur.pb.h"
+
+namespace recur {
+
+// Events whose ids were seen this many stream days ago or less are duplicates.
+inline constexpr int32_t kDedupeDays = 7;
+
+// Converts a currency amount to integer micro-units (round half away from zero).
+int64_t ToMicros(double amount);
+// Stable 64-bit FNV-1a hash of an event id (the dedupe key).
+uint64_t HashEventId(std::string_view event_id);
+
+struct CategoryItems {
+  std::string name;
+  uint32_t items = 0;
+};
+
+// Aggregates of one UTC day. Counts are event counts unless named otherwise.
+struct DayBucket {
+  int32_t day = 0;
+  uint32_t orders = 0;
+  uint32_t purchase_lines = 0;
+  uint32_t promo_lines = 0;
+  int64_t revenue_micros = 0;
+  int64_t profit_micros = 0;
+  uint32_t sessions = 0;
+  uint32_t pages = 0;
+  uint32_t categories_viewed = 0;
+  uint32_t service_errors = 0;
+  int64_t minutes_milli = 0;  // site minutes x 1000
+  uint32_t unpaid_cart_items = 0;
+  uint32_t marketing_sent = 0;
+  uint32_t marketing_opened = 0;
+  uint32_t marketing_clicked = 0;
+  std::vector<CategoryItems> category_items;  // purchased items per category, sorted by name
+};
+
+struct ProfileEntry {
+  int64_t time_ms = 0;
+  uint64_t id_hash = 0;  // tie-break for equal times, so the result is order-independent
+  int32_t tier = 0;      // recur.v1.ServiceTier
+  bool consent = false;
+  int64_t registration_ms = 0;
+};
+
+struct SeenId {
+  uint64_t hash = 0;
+  int32_t seen_day = 0;  // stream day (day of the store's max event time) when first seen
+};
+
+class CustomerState {
+ public:
+  // Applies a validated event. `stream_day` is the day of the store's max event
+  // time including this event; it dates the dedupe entry. Returns false (and
+  // changes nothing) when the event id was already seen within kDedupeDays.
+  bool Apply(const v1::Event& event, int32_t stream_day);
+
+  // Drops day buckets before `horizon_first_day`, profile entries superseded before
+  // it, and dedupe entries older than kDedupeDays before `stream_day`.
+  void Prune(int32_t horizon_first_day, int32_t stream_day);
+
+  // The feature catalog as of `as_of_ms`, using only buckets on or after
+  // `horizon_first_day`. Resolution is one UTC day: an event counts as of T when
+  // its day is on or before T's day (docs/DESIGN.md, "Feature catalog").
+  Features ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const;
+
+  // Orders and revenue over the days [first_day, last_day] (labels, baselines).
+  struct PurchaseTotals {
+    int64_t orders = 0;
+    int64_t revenue_micros = 0;
+  };
+  PurchaseTotals PurchasesBetween(int32_t first_day, int32_t last_day) const;
+
+  void Encode(std::string* out) const;
+  // Returns DataLoss when `bytes` is not a valid encoding.
+  static absl::Status Decode(std::string_view bytes, CustomerState* out);
+
+  const std::vector<DayBucket>& days() const { return days_; }
+  const std::vector<ProfileEntry>& profiles() const { return profiles_; }
+  bool empty() const { return days_.empty() && profiles_.empty() && seen_.empty(); }
+
+  friend bool operator==(const CustomerState& a, const CustomerState& b);
+
+ private:
+  DayBucket& BucketFor(int32_t day);
+
+  std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
+  std::vector<SeenId> seen_;            // in order of arrival
+  std::vector<DayBucket> days_;         // sorted by day, one per day with activity
+};
+
+}  // namespace recur
+
+#endif  // RECUR_FEATURESTORE_CUSTOMER_STATE_H_

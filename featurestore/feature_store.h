@@ -1,0 +1,99 @@
+// FeatureStore: the RocksDB-backed state of one input partition — per-customer day
+// buckets, the offsets of every source partition consumed, dedupe ids — updated
+// exactly once: a batch's state changes and its offsets go in one WriteBatch.
+//
+//   FeatureStore::Options o;
+//   o.path = "state/p-0";
+//   auto store = FeatureStore::Open(o);                 // StatusOr<unique_ptr<...>>
+//   if (!store.ok()) return store.status();
+//   RETURN_IF_ERROR((*store)->ApplyBatch(events, {{{"shop.purchases", 0}, 1234}}));
+//   auto f = (*store)->ComputeFeatures({"shop-1", "c-42"}, as_of_ms);
+//
+// Lifecycle: Open() takes RocksDB's lock on the directory (a second process gets a
+// FailedPrecondition naming the lock); destruction flushes nothing extra — the WAL
+// already holds every applied batch. Thread-safety: all methods may be called from
+// any thread; they serialise on one mutex (the pipeline has a single writer).
+#ifndef RECUR_FEATURESTORE_FEATURE_STORE_H_
+#define RECUR_FEATURESTORE_FEATURE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "featurestore/catalog.h"
+#include "featurestore/customer_state.h"
+#include "featurestore/types.h"
+#include "proto/recur.pb.h"
+
+namespace recur {
+
+inline constexpr int32_t kDefaultRetentionDays = 400;
+inline constexpr int64_t kDefaultAllowedLatenessMs = 3'600'000;
+
+// True when an event at `event_time_ms` may still be applied to a store whose
+// largest event time is `max_event_time_ms` (0 for an empty store).
+bool WithinHorizon(int64_t event_time_ms, int64_t max_event_time_ms, int32_t retention_days);
+
+class FeatureStore {
+ public:
+  struct Options {
+    std::string path;                          // the RocksDB directory
+    int32_t retention_days = kDefaultRetentionDays;
+    int64_t allowed_lateness_ms = kDefaultAllowedLatenessMs;  // only for the "late" counter
+    bool sync = false;                         // fsync every batch (power-loss safety)
+    bool read_only = false;                    // open a snapshot for reading
+    size_t cache_entries = 2'000'000;          // decoded customers kept in memory
+  };
+
+  struct ApplyStats {
+    int64_t applied = 0;
+    int64_t duplicates = 0;
+    int64_t late = 0;                       // applied, but older than max time - lateness
+    std::vector<CustomerKey> touched;       // customers whose state changed, sorted
+  };
+
+  static absl::StatusOr<std::unique_ptr<FeatureStore>> Open(const Options& options);
+  virtual ~FeatureStore() = default;
+  FeatureStore(const FeatureStore&) = delete;
+  FeatureStore& operator=(const FeatureStore&) = delete;
+
+  // Validates every event (ValidateEvent and the retention horizon) and applies
+  // all of them together with `offsets`, atomically, or nothing: on an invalid
+  // event it returns InvalidArgument "event[i] (id): field: problem". Duplicate
+  // event ids (same customer, within kDedupeDays) are counted once.
+  virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
+                                  ApplyStats* stats = nullptr) = 0;
+
+  // The offsets stored by the last applied batch of each source partition.
+  virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;
+
+  // The catalog for `key` as of `as_of_ms`; NotFound for an unknown customer,
+  // InvalidArgument when as_of_ms lies before the retention horizon.
+  virtual absl::StatusOr<Features> ComputeFeatures(const CustomerKey& key, int64_t as_of_ms) = 0;
+
+  // The stored state of one customer (NotFound if none).
+  virtual absl::StatusOr<CustomerState> GetState(const CustomerKey& key) = 0;
+
+  // Calls `fn` for every customer in key order, on one consistent view.
+  virtual absl::Status ForEachCustomer(
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) = 0;
+
+  // Writes a consistent checkpoint (state + offsets) into `dir`, which must not exist.
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
+
+  virtual int64_t max_event_time_ms() const = 0;
+  // The first UTC day still inside the retention horizon.
+  virtual int32_t horizon_first_day() const = 0;
+
+ protected:
+  FeatureStore() = default;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_FEATURESTORE_FEATURE_STORE_H_

@@ -1,0 +1,72 @@
+// Strong types shared by every component: who a customer is, where an event came
+// from (topic, partition, offset) and when it happened (UTC milliseconds).
+//
+//   recur::CustomerKey key{"shop-1", "c-42"};
+//   std::string wire = key.Encode();            // "shop-1/c-42", the Kafka key
+//   auto back = recur::CustomerKey::Decode(wire);
+#ifndef RECUR_FEATURESTORE_TYPES_H_
+#define RECUR_FEATURESTORE_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+namespace recur {
+
+inline constexpr int64_t kMillisPerDay = 86'400'000;
+
+// Floor division that is correct for negative numerators (times before 1970).
+inline constexpr int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// A UTC calendar day, counted from 1970-01-01 (day 0).
+inline constexpr int32_t DayOf(int64_t time_ms) {
+  return static_cast<int32_t>(FloorDiv(time_ms, kMillisPerDay));
+}
+
+// (shop, customer): the unit of state. Encodes as the Kafka key "shop/customer";
+// shop ids therefore never contain '/'.
+struct CustomerKey {
+  std::string shop_id;
+  std::string customer_id;
+
+  std::string Encode() const { return shop_id + "/" + customer_id; }
+  // Splits at the first '/'; nullopt when there is none or either side is empty.
+  static std::optional<CustomerKey> Decode(std::string_view wire) {
+    auto slash = wire.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == wire.size()) {
+      return std::nullopt;
+    }
+    return CustomerKey{std::string(wire.substr(0, slash)), std::string(wire.substr(slash + 1))};
+  }
+  friend bool operator==(const CustomerKey& a, const CustomerKey& b) {
+    return a.shop_id == b.shop_id && a.customer_id == b.customer_id;
+  }
+  friend bool operator<(const CustomerKey& a, const CustomerKey& b) {
+    return std::tie(a.shop_id, a.customer_id) < std::tie(b.shop_id, b.customer_id);
+  }
+};
+
+// A Kafka source partition of one input topic.
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  friend bool operator<(const TopicPartition& a, const TopicPartition& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  }
+  friend bool operator==(const TopicPartition& a, const TopicPartition& b) {
+    return a.topic == b.topic && a.partition == b.partition;
+  }
+};
+
+// The next offset to consume per source partition (Kafka's "committed" meaning).
+using OffsetMap = std::map<TopicPartition, int64_t>;
+
+}  // namespace recur
+
+#endif  // RECUR_FEATURESTORE_TYPES_H_

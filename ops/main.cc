@@ -1,0 +1,348 @@
+// recur: the one binary. This file only wires the libraries together; every
+// subcommand's logic lives in a component library.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "featurestore/catalog.h"
+#include "featurestore/state_dir.h"
+#include "featurestore/validate.h"
+#include "nlohmann/json.hpp"
+#include "ops/jsonl.h"
+#include "ops/simulator.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace recur {
+namespace {
+
+// Exit codes: 0 ok, 1 runtime failure, 2 bad usage (CLI11), 3 bad input data.
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 3;
+
+int Fail(const absl::Status& s, const std::string& hint = "") {
+  std::cerr << "recur: error: " << s.message() << "\n";
+  if (!hint.empty()) std::cerr << "recur: " << hint << "\n";
+  return kExitFailure;
+}
+
+// Accepts milliseconds since the epoch, YYYY-MM-DD (start of that UTC day) or RFC 3339.
+absl::StatusOr<int64_t> ParseTimeArg(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789-") == std::string::npos && text.find('-', 1) == std::string::npos) {
+    return std::stoll(text);
+  }
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err) ||
+      absl::ParseTime(absl::RFC3339_full, text, absl::UTCTimeZone(), &t, &err)) {
+    return absl::ToUnixMillis(t);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a time (ms, YYYY-MM-DD or RFC 3339)"));
+}
+
+std::string FormatDay(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+// Applies events to the per-partition stores in batches, with a per-store record
+// of the source position, so an interrupted import resumes without double counting.
+class Importer {
+ public:
+  Importer(StateDir* dir, std::string source, size_t batch_size)
+      : dir_(dir), source_{std::move(source), 0}, batch_size_(batch_size), pending_(dir->partitions()) {}
+
+  absl::Status Start() {
+    for (int32_t p = 0; p < dir_->partitions(); ++p) {
+      auto offsets = dir_->store(p)->ReadOffsets();
+      if (!offsets.ok()) return offsets.status();
+      auto it = offsets->find(source_);
+      resume_.push_back(it == offsets->end() ? 0 : it->second);
+      max_time_.push_back(dir_->store(p)->max_event_time_ms());
+    }
+    return absl::OkStatus();
+  }
+
+  // `position` is the 0-based line number in the source.
+  absl::Status Add(int64_t position, const absl::StatusOr<v1::Event>& event) {
+    position_ = position + 1;
+    if (!event.ok()) return Reject(position, "undecodable", event.status());
+    const int32_t p = dir_->partitions() == 1 ? 0 : PartitionFor(absl::StrCat(event->shop_id(), "/", event->customer_id()), dir_->partitions());
+    if (position < resume_[p]) {
+      ++skipped_;
+      return absl::OkStatus();
+    }
+    std::string reason;
+    absl::Status valid = ValidateEvent(*event, &reason);
+    if (!valid.ok()) return Reject(position, reason, valid);
+    if (!WithinHorizon(event->event_time_ms(), max_time_[p], kDefaultRetentionDays)) {
+      return Reject(position, "too_late", absl::InvalidArgumentError("event_time_ms: older than the retention horizon"));
+    }
+    max_time_[p] = std::max(max_time_[p], event->event_time_ms());
+    pending_[p].push_back(*event);
+    if (++pending_count_ >= batch_size_) return Flush();
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush() {
+    for (int32_t p = 0; p < dir_->partitions(); ++p) {
+      if (position_ <= resume_[p]) continue;
+      FeatureStore::ApplyStats st;
+      absl::Status s = dir_->store(p)->ApplyBatch(pending_[p], {{source_, position_}}, &st);
+      if (!s.ok()) return s;
+      applied_ += st.applied;
+      duplicates_ += st.duplicates;
+      pending_[p].clear();
+    }
+    pending_count_ = 0;
+    return absl::OkStatus();
+  }
+
+  void PrintSummary(std::ostream& os) const {
+    os << absl::StrFormat("imported: %d applied, %d duplicates, %d rejected, %d skipped (already imported)\n",
+                          applied_, duplicates_, rejected_, skipped_);
+    for (const auto& [reason, n] : rejected_by_reason_) os << "  rejected " << reason << ": " << n << "\n";
+  }
+  int64_t rejected() const { return rejected_; }
+
+ private:
+  absl::Status Reject(int64_t position, const std::string& reason, const absl::Status& why) {
+    ++rejected_;
+    ++rejected_by_reason_[reason];
+    if (rejected_ <= 20) std::cerr << "recur: line " << position + 1 << ": " << reason << ": " << why.message() << "\n";
+    return absl::OkStatus();
+  }
+
+  StateDir* dir_;
+  TopicPartition source_;
+  size_t batch_size_;
+  std::vector<std::vector<v1::Event>> pending_;
+  std::vector<int64_t> resume_, max_time_;
+  size_t pending_count_ = 0;
+  int64_t position_ = 0, applied_ = 0, duplicates_ = 0, rejected_ = 0, skipped_ = 0;
+  std::map<std::string, int64_t> rejected_by_reason_;
+};
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (v == std::floor(v) && std::fabs(v) < 1e12) return absl::StrFormat("%.0f", v);
+  return absl::StrFormat("%.2f", v);
+}
+
+// A readable table of a few features for some customers.
+void PrintTable(std::ostream& os, const std::vector<std::pair<CustomerKey, Features>>& rows) {
+  const std::vector<Feature> cols = {kServiceTier, kOrders90d, kRevenue90d, kDaysSinceLastPurchase,
+                                     kSessions30d, kPromoShare6m, kServiceErrors90d};
+  os << absl::StrFormat("%-8s %-10s", "shop", "customer");
+  for (Feature f : cols) os << absl::StrFormat(" %14s", std::string(kFeatureNames[f]).substr(0, 14));
+  os << absl::StrFormat(" %-12s\n", "top_category");
+  for (const auto& [key, f] : rows) {
+    os << absl::StrFormat("%-8s %-10s", key.shop_id, key.customer_id);
+    for (Feature c : cols) os << absl::StrFormat(" %14s", FormatValue(f[c]));
+    os << absl::StrFormat(" %-12s\n", f.top_category_6m.empty() ? "-" : f.top_category_6m);
+  }
+}
+
+nlohmann::json FeaturesJson(const Features& f) {
+  nlohmann::json j;
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (i == kTopCategory6m) {
+      j[std::string(kFeatureNames[i])] = f.top_category_6m.empty() ? nlohmann::json() : nlohmann::json(f.top_category_6m);
+    } else {
+      j[std::string(kFeatureNames[i])] = std::isnan(f.values[i]) ? nlohmann::json() : nlohmann::json(f.values[i]);
+    }
+  }
+  return j;
+}
+
+}  // namespace
+}  // namespace recur
+
+int main(int argc, char** argv) {
+  using namespace recur;
+  CLI::App app{"recur: live churn-risk and repurchase scores for every customer of every shop.\n"
+               "See README.md; `recur <command> --help` for each command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "recur 0.1.0 (catalog " + std::string(kCatalogVersion) + ")");
+
+  // simulate
+  SimulatorOptions sim;
+  std::string sim_out = "-", sim_start = "2025-01-01";
+  auto* simulate = app.add_subcommand("simulate", "Write a deterministic synthetic multi-shop event stream as JSON lines");
+  simulate->add_option("--shops", sim.shops, "number of shops")->capture_default_str()->check(CLI::Range(1, 1000));
+  simulate->add_option("--customers", sim.customers_per_shop, "customers per shop")->capture_default_str()->check(CLI::Range(1, 10'000'000));
+  simulate->add_option("--days", sim.days, "days of activity")->capture_default_str()->check(CLI::Range(1, 3650));
+  simulate->add_option("--seed", sim.seed, "random seed (same seed, same stream)")->capture_default_str();
+  simulate->add_option("--start", sim_start, "first day, YYYY-MM-DD (UTC)")->capture_default_str();
+  simulate->add_option("--duplicate-rate", sim.duplicate_rate, "share of events sent twice")->capture_default_str();
+  simulate->add_option("--late-rate", sim.late_rate, "share of events sent 1-3 days late")->capture_default_str();
+  simulate->add_option("-o,--output", sim_out, "output file, - for stdout")->capture_default_str();
+
+  // import
+  std::string import_in, state_dir = "state";
+  int32_t partitions = 1;
+  size_t batch = 10'000;
+  auto* import = app.add_subcommand("import", "Apply a JSON-lines event file to the feature store (resumable, exactly once)");
+  import->add_option("input", import_in, "JSON-lines file of events")->required()->check(CLI::ExistingFile);
+  import->add_option("--state-dir", state_dir, "state directory (one store per partition)")->capture_default_str();
+  import->add_option("--partitions", partitions, "partition count of the state dir")->capture_default_str()->check(CLI::Range(1, 1024));
+  import->add_option("--batch", batch, "events per write batch")->capture_default_str()->check(CLI::Range(1, 10'000'000));
+
+  // inspect
+  std::string who, as_of;
+  bool as_json = false;
+  auto* inspect = app.add_subcommand("inspect", "Show one customer's features");
+  inspect->add_option("customer", who, "shop_id/customer_id")->required();
+  inspect->add_option("--state-dir", state_dir, "state directory")->capture_default_str();
+  inspect->add_option("--as-of", as_of, "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
+  inspect->add_flag("--json", as_json, "print JSON");
+
+  // demo
+  int demo_rows = 8;
+  std::string demo_dir;
+  auto* demo = app.add_subcommand("demo", "Simulate a small multi-shop stream, ingest it and print a few customers' features");
+  demo->add_option("--shops", sim.shops, "shops")->capture_default_str();
+  demo->add_option("--customers", sim.customers_per_shop, "customers per shop")->capture_default_str();
+  demo->add_option("--days", sim.days, "days")->capture_default_str();
+  demo->add_option("--seed", sim.seed, "seed")->capture_default_str();
+  demo->add_option("--rows", demo_rows, "customers to show per shop")->capture_default_str();
+  demo->add_option("--state-dir", demo_dir, "where to keep the demo's store (default: a new temporary directory)");
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("recur"));
+
+  if (simulate->parsed()) {
+    auto start = ParseTimeArg(sim_start);
+    if (!start.ok()) return Fail(start.status());
+    sim.start_ms = *start;
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (sim_out != "-") {
+      file.open(sim_out, std::ios::trunc);
+      if (!file) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", sim_out)));
+      out = &file;
+    }
+    std::ios::sync_with_stdio(false);
+    absl::Status s = Simulate(sim, [&](const v1::Event& e) {
+      *out << EventToJson(e) << '\n';
+      return *out ? absl::OkStatus() : absl::UnavailableError("write failed (disk full or closed pipe?)");
+    });
+    if (!s.ok()) return Fail(s);
+    out->flush();
+    return 0;
+  }
+
+  auto ingest = [&](const std::string& path, std::istream& in, StateDir* dir) -> int {
+    Importer importer(dir, "file:" + std::filesystem::absolute(path).string(), batch);
+    absl::Status s = importer.Start();
+    std::string line;
+    for (int64_t n = 0; s.ok() && std::getline(in, line); ++n) {
+      if (line.empty()) continue;
+      s = importer.Add(n, ParseEventJson(line));
+    }
+    if (s.ok()) s = importer.Flush();
+    if (!s.ok()) return Fail(s);
+    importer.PrintSummary(std::cerr);
+    return importer.rejected() > 0 ? kExitBadInput : 0;
+  };
+
+  auto open_dir = [&](const std::string& path, int32_t parts, bool read_only) {
+    StateDir::Options o;
+    o.path = path;
+    o.partitions = parts;
+    o.store.read_only = read_only;
+    return StateDir::Open(o);
+  };
+
+  if (import->parsed()) {
+    auto dir = open_dir(state_dir, partitions, false);
+    if (!dir.ok()) return Fail(dir.status());
+    std::ifstream in(import_in);
+    return ingest(import_in, in, dir->get());
+  }
+
+  if (inspect->parsed()) {
+    auto key = CustomerKey::Decode(who);
+    if (!key) return Fail(absl::InvalidArgumentError("customer: expected shop_id/customer_id, e.g. shop-1/c-000042"));
+    auto parts = StateDir::CountPartitions(state_dir);
+    if (!parts.ok()) return Fail(parts.status(), "run `recur import` or `recur run` first, or pass --state-dir");
+    auto dir = open_dir(state_dir, *parts, true);
+    if (!dir.ok()) return Fail(dir.status());
+    FeatureStore* store = (*dir)->StoreFor(key->Encode());
+    int64_t t = store->max_event_time_ms();
+    if (!as_of.empty()) {
+      auto parsed = ParseTimeArg(as_of);
+      if (!parsed.ok()) return Fail(parsed.status());
+      t = *parsed;
+    }
+    auto f = store->ComputeFeatures(*key, t);
+    if (!f.ok()) return Fail(f.status());
+    if (as_json) {
+      nlohmann::json j{{"shop_id", key->shop_id}, {"customer_id", key->customer_id}, {"as_of_ms", t},
+                       {"catalog_version", std::string(kCatalogVersion)}, {"features", FeaturesJson(*f)}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << key->Encode() << " as of " << FormatDay(t) << " (catalog " << kCatalogVersion << ")\n";
+      for (int i = 0; i < kNumFeatures; ++i) {
+        std::string v = i == kTopCategory6m ? (f->top_category_6m.empty() ? "NaN" : f->top_category_6m) : FormatValue(f->values[i]);
+        std::cout << absl::StrFormat("  %-26s %s\n", kFeatureNames[i], v);
+      }
+    }
+    return 0;
+  }
+
+  if (demo->parsed()) {
+    std::string dir_path = demo_dir;
+    if (dir_path.empty()) {
+      char tmpl[] = "/tmp/recur-demo-XXXXXX";
+      if (mkdtemp(tmpl) == nullptr) return Fail(absl::UnavailableError("cannot create a temporary directory"));
+      dir_path = tmpl;
+    }
+    std::string events_path = dir_path + "/events.jsonl";
+    std::filesystem::create_directories(dir_path);
+    {
+      std::ofstream out(events_path, std::ios::trunc);
+      sim.duplicate_rate = 0.01;
+      sim.late_rate = 0.01;
+      absl::Status s = Simulate(sim, [&](const v1::Event& e) {
+        out << EventToJson(e) << '\n';
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return Fail(s);
+    }
+    std::cout << "simulated " << sim.shops << " shops x " << sim.customers_per_shop << " customers x " << sim.days
+              << " days into " << events_path << "\n";
+    auto dir = open_dir(dir_path + "/state", 4, false);
+    if (!dir.ok()) return Fail(dir.status());
+    std::ifstream in(events_path);
+    int rc = ingest(events_path, in, dir->get());
+    if (rc != 0 && rc != kExitBadInput) return rc;
+    int64_t t = 0;
+    for (int32_t p = 0; p < (*dir)->partitions(); ++p) t = std::max(t, (*dir)->store(p)->max_event_time_ms());
+    std::cout << "\nfeatures as of " << FormatDay(t) << " (first customers of each shop):\n\n";
+    std::vector<std::pair<CustomerKey, Features>> rows;
+    for (int s = 1; s <= sim.shops; ++s) {
+      for (int c = 1; c <= std::min(demo_rows, sim.customers_per_shop); ++c) {
+        CustomerKey key{absl::StrCat("shop-", s), absl::StrFormat("c-%06d", c)};
+        auto f = (*dir)->StoreFor(key.Encode())->ComputeFeatures(key, t);
+        if (f.ok()) rows.emplace_back(key, *f);
+      }
+    }
+    PrintTable(std::cout, rows);
+    std::cout << "\nstate: " << dir_path << "/state  (try: build/recur inspect shop-1/c-000001 --state-dir "
+              << dir_path << "/state)\n";
+    return 0;
+  }
+  return 0;
+}
