@@ -1,0 +1,298 @@
+// Hand-computed values for every feature of the catalog, computed by
+// CustomerState (the one implementation of the feature math).
+#include "featurestore/customer_state.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "tests/featurestore/test_events.h"
+
+namespace recur {
+namespace {
+
+using testing::DaysBefore;
+using testing::EventFactory;
+using testing::Ms;
+
+constexpr int32_t kNoHorizon = -1'000'000;
+
+CustomerState Build(const std::vector<v1::Event>& events) {
+  CustomerState s;
+  int64_t max_t = 0;
+  for (const auto& e : events) {
+    max_t = std::max(max_t, e.event_time_ms());
+    EXPECT_TRUE(s.Apply(e, DayOf(max_t)));
+  }
+  return s;
+}
+
+#define EXPECT_NAN_FEATURE(f, id) EXPECT_TRUE(std::isnan((f)[id])) << kFeatureNames[id] << " = " << (f)[id]
+
+TEST(CustomerStateTest, OnlyProfileGivesZeroCountsAndNaNRatios) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 5, 10);
+  CustomerState s = Build({ev.Profile(Ms(2024, 5, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2024, 4, 20))});
+  Features f = s.ComputeFeatures(t, kNoHorizon);
+  EXPECT_EQ(f[kServiceTier], 1);
+  EXPECT_EQ(f[kMarketingConsent], 1);
+  EXPECT_EQ(f[kTenureDays], 20);  // Apr 20 -> May 10
+  for (Feature z : {kMarketingSent6mAvg, kMarketingSentMonth0, kMarketingClicks30d, kRevenueMonth0, kRevenueMonth1,
+                    kRevenueMonth2, kProfitAvgMonth3m, kOrders30d, kOrders90d, kOrders365d, kRevenue30d, kRevenue90d,
+                    kRevenue365d, kDistinctCategories90d, kMinutesMonth0, kMinutesMonth1, kUnpaidCartItems90d,
+                    kServiceErrors90d, kSessions7d, kSessions30d}) {
+    EXPECT_EQ(f[z], 0) << kFeatureNames[z];
+  }
+  for (Feature n : {kMarketingOpenRate90d, kPromoShare6m, kTopCategory6m, kDaysSinceLastPurchase,
+                    kDaysSinceFirstPurchase, kAvgOrderValue365d, kMeanDaysBetweenOrders, kPagesPerVisit90d,
+                    kCategoriesPerVisit30d, kDaysSinceLastSession}) {
+    EXPECT_NAN_FEATURE(f, n);
+  }
+  EXPECT_EQ(f.top_category_6m, "");
+}
+
+TEST(CustomerStateTest, NoProfileGivesNaNProfileFeatures) {
+  EventFactory ev;
+  CustomerState s = Build({ev.Purchase(Ms(2024, 5, 1), 10)});
+  Features f = s.ComputeFeatures(Ms(2024, 5, 10), kNoHorizon);
+  EXPECT_NAN_FEATURE(f, kServiceTier);
+  EXPECT_NAN_FEATURE(f, kMarketingConsent);
+  EXPECT_NAN_FEATURE(f, kTenureDays);
+}
+
+TEST(CustomerStateTest, ProfileIsTheLatestOnOrBeforeT) {
+  EventFactory ev;
+  CustomerState s = Build({
+      ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2023, 12, 1)),
+      ev.Profile(Ms(2024, 3, 1), v1::SERVICE_TIER_PREMIUM, false, Ms(2023, 12, 1)),
+  });
+  Features before = s.ComputeFeatures(Ms(2024, 2, 29), kNoHorizon);
+  EXPECT_EQ(before[kServiceTier], 0);
+  EXPECT_EQ(before[kMarketingConsent], 1);
+  EXPECT_EQ(before[kTenureDays], 90);  // Dec 1 -> Feb 29 (leap year): 31 + 31 + 28
+  Features after = s.ComputeFeatures(Ms(2024, 3, 1, 0), kNoHorizon);
+  EXPECT_EQ(after[kServiceTier], 1);
+  EXPECT_EQ(after[kMarketingConsent], 0);
+  Features none = s.ComputeFeatures(Ms(2023, 12, 31), kNoHorizon);
+  EXPECT_NAN_FEATURE(none, kServiceTier);
+}
+
+// Months are calendar months; month 0 runs from the 1st up to T's day.
+TEST(CustomerStateTest, MonthWindowsOnTheFirstAndTheLast) {
+  EventFactory ev;
+  auto buy = [&](int64_t t, double amount) { return ev.Purchase(t, {{"books", 1, amount, false, amount / 10}}); };
+  CustomerState s = Build({buy(Ms(2023, 12, 31), 100), buy(Ms(2024, 1, 31), 10), buy(Ms(2024, 2, 1), 20),
+                           buy(Ms(2024, 2, 29), 40), buy(Ms(2024, 3, 1, 23), 80), buy(Ms(2024, 3, 31), 160)});
+  // T on the 1st, at 00:00:00.001: the whole UTC day counts (day resolution).
+  Features first = s.ComputeFeatures(Ms(2024, 3, 1, 0) + 1, kNoHorizon);
+  EXPECT_DOUBLE_EQ(first[kRevenueMonth0], 80);
+  EXPECT_DOUBLE_EQ(first[kRevenueMonth1], 60);
+  EXPECT_DOUBLE_EQ(first[kRevenueMonth2], 10);
+  EXPECT_DOUBLE_EQ(first[kProfitAvgMonth3m], (8.0 + 6.0 + 1.0) / 3);
+  // T on the 31st.
+  Features last = s.ComputeFeatures(Ms(2024, 3, 31, 23), kNoHorizon);
+  EXPECT_DOUBLE_EQ(last[kRevenueMonth0], 240);
+  EXPECT_DOUBLE_EQ(last[kRevenueMonth1], 60);
+  EXPECT_DOUBLE_EQ(last[kRevenueMonth2], 10);
+  // T on Feb 29: month 2 is December of the previous year.
+  Features leap = s.ComputeFeatures(Ms(2024, 2, 29), kNoHorizon);
+  EXPECT_DOUBLE_EQ(leap[kRevenueMonth0], 60);
+  EXPECT_DOUBLE_EQ(leap[kRevenueMonth1], 10);
+  EXPECT_DOUBLE_EQ(leap[kRevenueMonth2], 100);
+  EXPECT_DOUBLE_EQ(leap[kProfitAvgMonth3m], (6.0 + 1.0 + 10.0) / 3);
+}
+
+TEST(CustomerStateTest, DayWindowsAreHalfOpen) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 6, 30, 8);
+  std::vector<v1::Event> events;
+  for (int age : {365, 364, 90, 89, 30, 29, 0}) events.push_back(ev.Purchase(DaysBefore(t, age), {{"c" + std::to_string(age), 1, 10}}));
+  Features f = Build(events).ComputeFeatures(t, kNoHorizon);
+  EXPECT_EQ(f[kOrders30d], 2);
+  EXPECT_EQ(f[kOrders90d], 4);
+  EXPECT_EQ(f[kOrders365d], 6);
+  EXPECT_DOUBLE_EQ(f[kRevenue30d], 20);
+  EXPECT_DOUBLE_EQ(f[kRevenue90d], 40);
+  EXPECT_DOUBLE_EQ(f[kRevenue365d], 60);
+  EXPECT_DOUBLE_EQ(f[kAvgOrderValue365d], 10);
+  EXPECT_EQ(f[kDaysSinceLastPurchase], 0);
+  EXPECT_EQ(f[kDaysSinceFirstPurchase], 365);
+  EXPECT_DOUBLE_EQ(f[kMeanDaysBetweenOrders], 365.0 / 6);
+  EXPECT_EQ(f[kDistinctCategories90d], 4);  // ages 89, 30, 29, 0
+}
+
+TEST(CustomerStateTest, RevenueCountsQuantityTimesUnitPriceExactly) {
+  EventFactory ev;
+  // 3 x 0.1 + 7 x 0.7: exact in micro-units, not in binary floating point.
+  CustomerState s = Build({ev.Purchase(Ms(2024, 6, 1), {{"a", 3, 0.1}, {"b", 7, 0.7}})});
+  Features f = s.ComputeFeatures(Ms(2024, 6, 2), kNoHorizon);
+  EXPECT_EQ(f[kRevenue30d], 5.2);
+  EXPECT_EQ(f[kOrders30d], 1);
+  EXPECT_EQ(f[kAvgOrderValue365d], 5.2);
+  EXPECT_NAN_FEATURE(f, kMeanDaysBetweenOrders);  // one order only
+}
+
+TEST(CustomerStateTest, PromoShareAndTopCategoryOver182Days) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 9, 1);
+  CustomerState s = Build({
+      ev.Purchase(DaysBefore(t, 182), {{"zzz", 10, 1, true}}),  // outside 182d
+      ev.Purchase(DaysBefore(t, 181), {{"toys", 1, 5}}),
+      ev.Purchase(DaysBefore(t, 10), {{"books", 3, 5}}),
+      ev.Purchase(DaysBefore(t, 0), {{"toys", 2, 5, true}}),
+  });
+  Features f = s.ComputeFeatures(t, kNoHorizon);
+  EXPECT_DOUBLE_EQ(f[kPromoShare6m], 1.0 / 3);
+  EXPECT_EQ(f.top_category_6m, "books");  // toys 3 items, books 3 items: the smallest name wins
+  EXPECT_NAN_FEATURE(f, kTopCategory6m);  // the code belongs to the model schema
+}
+
+TEST(CustomerStateTest, MarketingWindows) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 7, 15);
+  using A = v1::MarketingAction;
+  CustomerState s = Build({
+      ev.Marketing(Ms(2023, 12, 31), A::MARKETING_ACTION_SENT),  // month 7: outside
+      ev.Marketing(Ms(2024, 1, 1), A::MARKETING_ACTION_SENT),    // month 6
+      ev.Marketing(Ms(2024, 4, 16), A::MARKETING_ACTION_OPENED),  // age 90: outside 90d
+      ev.Marketing(Ms(2024, 4, 17), A::MARKETING_ACTION_OPENED),  // age 89
+      ev.Marketing(Ms(2024, 6, 15), A::MARKETING_ACTION_CLICKED),  // age 30: outside 30d
+      ev.Marketing(Ms(2024, 6, 16), A::MARKETING_ACTION_CLICKED),  // age 29
+      ev.Marketing(Ms(2024, 6, 30), A::MARKETING_ACTION_SENT),   // month 1
+      ev.Marketing(Ms(2024, 7, 1), A::MARKETING_ACTION_SENT),    // month 0
+      ev.Marketing(Ms(2024, 7, 2), A::MARKETING_ACTION_OPENED),
+      ev.Marketing(Ms(2024, 7, 15, 23), A::MARKETING_ACTION_SENT),  // month 0, T's day
+  });
+  Features f = s.ComputeFeatures(t, kNoHorizon);
+  EXPECT_DOUBLE_EQ(f[kMarketingSent6mAvg], 2.0 / 6);
+  EXPECT_EQ(f[kMarketingSentMonth0], 2);
+  EXPECT_DOUBLE_EQ(f[kMarketingOpenRate90d], 2.0 / 3);
+  EXPECT_EQ(f[kMarketingClicks30d], 1);
+}
+
+TEST(CustomerStateTest, SessionAndCartFeatures) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 5, 10);
+  CustomerState s = Build({
+      ev.Session(DaysBefore(t, 90), 50, 100, 9, 100),  // outside 90d
+      ev.Cart(DaysBefore(t, 90), 5),
+      ev.Session(DaysBefore(t, 89), 4, 3, 0, 4),  // Feb 11
+      ev.Cart(DaysBefore(t, 89), 3),
+      ev.Session(DaysBefore(t, 29), 1, 2, 3, 0),  // Apr 11: month 1
+      ev.Session(DaysBefore(t, 7), 3, 4, 1, 2),   // May 3: month 0, outside 7d
+      ev.Session(DaysBefore(t, 6), 2, 1, 0, 0),
+      ev.Session(DaysBefore(t, 0), 10.5, 5, 2, 1),
+  });
+  Features f = s.ComputeFeatures(t, kNoHorizon);
+  EXPECT_DOUBLE_EQ(f[kMinutesMonth0], 15.5);
+  EXPECT_DOUBLE_EQ(f[kMinutesMonth1], 1);
+  EXPECT_EQ(f[kSessions7d], 2);
+  EXPECT_EQ(f[kSessions30d], 4);
+  EXPECT_DOUBLE_EQ(f[kCategoriesPerVisit30d], 6.0 / 4);
+  EXPECT_DOUBLE_EQ(f[kPagesPerVisit90d], 15.0 / 5);
+  EXPECT_EQ(f[kServiceErrors90d], 7);
+  EXPECT_EQ(f[kUnpaidCartItems90d], 3);
+  EXPECT_EQ(f[kDaysSinceLastSession], 0);
+  Features later = s.ComputeFeatures(t + 3 * kMillisPerDay, kNoHorizon);
+  EXPECT_EQ(later[kDaysSinceLastSession], 3);
+}
+
+TEST(CustomerStateTest, LateAndOutOfOrderEventsLandInTheirOwnDay) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 8, 20);
+  std::vector<v1::Event> events = {
+      ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2023, 6, 1)),
+      ev.Purchase(Ms(2024, 8, 1), {{"a", 1, 3}}),  ev.Purchase(Ms(2024, 7, 5), {{"b", 2, 4, true}}),
+      ev.Session(Ms(2024, 8, 19), 3, 3, 1, 0),     ev.Purchase(Ms(2024, 8, 19), 7),
+      ev.Marketing(Ms(2024, 6, 1), v1::MARKETING_ACTION_SENT), ev.Cart(Ms(2024, 8, 2), 2),
+  };
+  CustomerState in_order = Build(events);
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(events.begin(), events.end(), rng);
+    CustomerState shuffled;
+    for (const auto& e : events) shuffled.Apply(e, DayOf(Ms(2024, 8, 19)));
+    Features a = in_order.ComputeFeatures(t, kNoHorizon), b = shuffled.ComputeFeatures(t, kNoHorizon);
+    for (int i = 0; i < kNumFeatures; ++i) {
+      EXPECT_TRUE(a.values[i] == b.values[i] || (std::isnan(a.values[i]) && std::isnan(b.values[i])))
+          << kFeatureNames[i];
+    }
+    EXPECT_EQ(in_order.days().size(), shuffled.days().size());
+  }
+  // The July purchase arrived last, but it is in July: revenue_month1, not month 0.
+  Features f = in_order.ComputeFeatures(t, kNoHorizon);
+  EXPECT_DOUBLE_EQ(f[kRevenueMonth1], 8);
+  EXPECT_DOUBLE_EQ(f[kRevenueMonth0], 10);
+}
+
+TEST(CustomerStateTest, DuplicatesCountOnceWithinTheDedupeWindow) {
+  EventFactory ev;
+  v1::Event buy = ev.Purchase(Ms(2024, 3, 3), 10);
+  CustomerState s;
+  const int32_t day = DayOf(buy.event_time_ms());
+  EXPECT_TRUE(s.Apply(buy, day));
+  EXPECT_FALSE(s.Apply(buy, day));
+  EXPECT_FALSE(s.Apply(buy, day + kDedupeDays - 1));
+  Features f = s.ComputeFeatures(Ms(2024, 3, 4), kNoHorizon);
+  EXPECT_EQ(f[kOrders30d], 1);
+  EXPECT_DOUBLE_EQ(f[kRevenue30d], 10);
+  // After the window the id is forgotten (Kafka Streams' dedupe works the same way).
+  s.Prune(kNoHorizon, day + kDedupeDays);
+  EXPECT_TRUE(s.Apply(buy, day + kDedupeDays));
+}
+
+TEST(CustomerStateTest, RetentionExpiry) {
+  EventFactory ev;
+  CustomerState s = Build({
+      ev.Profile(Ms(2023, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2022, 1, 1)),
+      ev.Purchase(Ms(2023, 1, 10), 100),
+      ev.Purchase(Ms(2024, 1, 10), 20),
+      ev.Purchase(Ms(2024, 2, 10), 30),
+  });
+  const int64_t t = Ms(2024, 2, 10);
+  const int32_t horizon = DayOf(Ms(2023, 2, 1));  // the 2023-01-10 purchase has expired
+  Features f = s.ComputeFeatures(t, horizon);
+  EXPECT_EQ(f[kDaysSinceFirstPurchase], 31);
+  EXPECT_DOUBLE_EQ(f[kMeanDaysBetweenOrders], 31);
+  EXPECT_EQ(f[kOrders365d], 2);
+  EXPECT_EQ(f[kServiceTier], 1);  // the profile stays until a newer one replaces it
+  s.Prune(horizon, DayOf(t));
+  EXPECT_EQ(s.days().size(), 2u);
+  EXPECT_EQ(s.profiles().size(), 1u);
+  Features after = s.ComputeFeatures(t, horizon);
+  EXPECT_EQ(after[kDaysSinceFirstPurchase], 31);
+  EXPECT_EQ(after[kServiceTier], 1);
+}
+
+TEST(CustomerStateTest, PurchasesBetweenForLabels) {
+  EventFactory ev;
+  CustomerState s = Build({ev.Purchase(Ms(2024, 1, 1), 10), ev.Purchase(Ms(2024, 1, 31), 5), ev.Purchase(Ms(2024, 2, 1), 1)});
+  auto jan = s.PurchasesBetween(DayOf(Ms(2024, 1, 1)), DayOf(Ms(2024, 1, 31)));
+  EXPECT_EQ(jan.orders, 2);
+  EXPECT_EQ(jan.revenue_micros, 15'000'000);
+}
+
+TEST(CustomerStateTest, EncodeDecodeRoundTripsAndDetectsCorruption) {
+  EventFactory ev;
+  CustomerState s = Build({ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, false, Ms(2020, 1, 1)),
+                           ev.Purchase(Ms(2024, 1, 2), {{"x", 2, 1.25, true, -0.5}, {"y", 1, 3}}),
+                           ev.Session(Ms(2024, 1, 3), 1.5, 2, 1, 1), ev.Cart(Ms(2023, 12, 1), 2)});
+  std::string bytes;
+  s.Encode(&bytes);
+  CustomerState back;
+  ASSERT_TRUE(CustomerState::Decode(bytes, &back).ok());
+  EXPECT_EQ(back, s);
+  std::string again;
+  back.Encode(&again);
+  EXPECT_EQ(again, bytes);
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    absl::Status st = CustomerState::Decode(bytes.substr(0, cut), &back);
+    EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << "cut at " << cut;
+  }
+  EXPECT_EQ(CustomerState::Decode(bytes + "x", &back).code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace recur
