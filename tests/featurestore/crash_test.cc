@@ -86,9 +86,15 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
   std::mt19937_64 rng(20261125);
   int kills = 0;
   for (int round = 0; round < 12; ++round) {
+    // fork + exec, not a bare fork: a forked child inherits RocksDB's global thread
+    // pools without their threads and would stall on its first flush.
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) RunWriter(dir);
+    if (pid == 0) {
+      setenv("RECUR_CRASH_WRITER_DIR", dir.c_str(), 1);
+      execl("/proc/self/exe", "crash_writer", static_cast<char*>(nullptr));
+      _exit(4);
+    }
     const bool last = round == 11;
     int status = 0;
     if (!last) {
@@ -121,3 +127,9 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
 
 }  // namespace
 }  // namespace recur
+
+int main(int argc, char** argv) {
+  if (const char* dir = std::getenv("RECUR_CRASH_WRITER_DIR")) recur::RunWriter(dir);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
