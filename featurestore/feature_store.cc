@@ -290,6 +290,10 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   ro.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   ro.manual_wal_flush = false;
   ro.write_buffer_size = 64 << 20;
+  // A batch touches mostly customers not yet in the memtable: a whole-key bloom
+  // filter answers those lookups without walking the skiplist.
+  ro.memtable_whole_key_filtering = true;
+  ro.memtable_prefix_bloom_size_ratio = 0.05;
   ro.max_background_jobs = 2;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
