@@ -1,6 +1,9 @@
 // recur: the one binary. This file only wires the libraries together; every
 // subcommand's logic lives in a component library.
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <cmath>
 #include <cstdio>
@@ -23,6 +26,8 @@
 #include "ops/jsonl.h"
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
+#include "streams/pipeline.h"
+#include "streams/producer.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
@@ -166,6 +171,16 @@ nlohmann::json FeaturesJson(const Features& f) {
   return j;
 }
 
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+// Sends events to their kind's topic, keyed shop_id/customer_id.
+absl::Status ProduceEvent(Producer& producer, const TopicNames& topics, const v1::Event& e) {
+  const std::string& topic = topics.ForEvent(e);
+  if (topic.empty()) return absl::InvalidArgumentError("kind: none set, no topic to send to");
+  return producer.Send(topic, absl::StrCat(e.shop_id(), "/", e.customer_id()), e.SerializeAsString(), {});
+}
+
 }  // namespace
 }  // namespace recur
 
@@ -188,6 +203,36 @@ int main(int argc, char** argv) {
   simulate->add_option("--duplicate-rate", sim.duplicate_rate, "share of events sent twice")->capture_default_str();
   simulate->add_option("--late-rate", sim.late_rate, "share of events sent 1-3 days late")->capture_default_str();
   simulate->add_option("-o,--output", sim_out, "output file, - for stdout")->capture_default_str();
+  std::string brokers;
+  std::vector<std::string> kafka_props;
+  simulate->add_option("--brokers", brokers, "write to Kafka at host:port instead of a file");
+  simulate->add_option("-X", kafka_props, "librdkafka property key=value (repeatable)");
+
+  // produce
+  std::vector<std::string> produce_in;
+  TopicNames topic_names;
+  auto* produce = app.add_subcommand("produce", "Publish JSON-lines events to the input topics (idempotent producer)");
+  produce->add_option("input", produce_in, "JSON-lines files of events, - for stdin")->required();
+  produce->add_option("--brokers", brokers, "Kafka bootstrap servers host:port")->required();
+  produce->add_option("-X", kafka_props, "librdkafka property key=value (repeatable), e.g. security.protocol=SASL_SSL");
+
+  // run
+  PipelineOptions run_opts;
+  auto* run = app.add_subcommand("run", "Consume the input topics and keep the feature store current, exactly once");
+  run->set_config("--config", "", "config file (TOML or INI: the long flag names as keys)");
+  run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port")->required();
+  run->add_option("--group", run_opts.group_id, "consumer group id")->capture_default_str();
+  run->add_option("--state-dir", run_opts.state_dir, "state directory (one RocksDB store per partition)")->capture_default_str();
+  run->add_option("--batch-size", run_opts.batch_max_events, "max events per micro-batch")->capture_default_str()->check(CLI::Range(1, 10'000'000));
+  run->add_option("--linger-ms", run_opts.batch_linger_ms, "max wait before a partial batch is committed")->capture_default_str()->check(CLI::Range(1, 600'000));
+  run->add_option("--max-message-bytes", run_opts.decoder.max_message_bytes, "larger records go to the DLQ (oversized)")->capture_default_str();
+  run->add_option("--dlq-topic", run_opts.topics.dlq, "dead-letter topic")->capture_default_str();
+  run->add_option("--stats", run_opts.stats_interval_s, "print a stats line every N seconds (0: off)")->capture_default_str();
+  run->add_option("--exit-when-idle-ms", run_opts.exit_when_idle_ms, "exit once caught up on every partition and idle this long (0: run forever)")->capture_default_str();
+  run->add_option("--max-retries", run_opts.max_retries, "retries of a failed batch before exiting non-zero")->capture_default_str();
+  run->add_option("--broker-down-timeout", run_opts.broker_down_timeout_s, "seconds without any broker before exiting non-zero")->capture_default_str();
+  run->add_flag("--sync", run_opts.sync, "fsync every batch (survives power loss, slower)");
+  run->add_option("-X", kafka_props, "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");
 
   // import
   std::string import_in, state_dir = "state";
@@ -203,7 +248,10 @@ int main(int argc, char** argv) {
   std::string who, as_of;
   bool as_json = false;
   auto* inspect = app.add_subcommand("inspect", "Show one customer's features");
-  inspect->add_option("customer", who, "shop_id/customer_id")->required();
+  bool inspect_all = false, inspect_offsets = false;
+  inspect->add_option("customer", who, "shop_id/customer_id");
+  inspect->add_flag("--all", inspect_all, "every customer as JSON lines, sorted by key (needs --as-of)");
+  inspect->add_flag("--offsets", inspect_offsets, "the source offsets stored in each partition's store");
   inspect->add_option("--state-dir", state_dir, "state directory")->capture_default_str();
   inspect->add_option("--as-of", as_of, "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
   inspect->add_flag("--json", as_json, "print JSON");
@@ -221,6 +269,72 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("recur"));
+
+  KafkaProperties props;
+  for (const auto& kv : kafka_props) {
+    absl::Status s = AddProperty(kv, &props);
+    if (!s.ok()) return Fail(s);
+  }
+  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
+
+  if (produce->parsed() || (simulate->parsed() && !brokers.empty())) {
+    auto producer = Producer::Create(props);
+    if (!producer.ok()) return Fail(producer.status());
+    int64_t sent = 0, rejected = 0;
+    auto send = [&](const v1::Event& e) -> absl::Status {
+      absl::Status s = ProduceEvent(**producer, topic_names, e);
+      if (s.ok()) ++sent;
+      return s;
+    };
+    if (simulate->parsed()) {
+      auto start = ParseTimeArg(sim_start);
+      if (!start.ok()) return Fail(start.status());
+      sim.start_ms = *start;
+      absl::Status s = Simulate(sim, send);
+      if (!s.ok()) return Fail(s);
+    } else {
+      for (const std::string& path : produce_in) {
+        std::ifstream file;
+        std::istream* in = &std::cin;
+        if (path != "-") {
+          file.open(path);
+          if (!file) return Fail(absl::NotFoundError(absl::StrCat("cannot read ", path)));
+          in = &file;
+        }
+        std::string line;
+        for (int64_t n = 1; std::getline(*in, line); ++n) {
+          if (line.empty()) continue;
+          auto e = ParseEventJson(line);
+          absl::Status s = e.ok() ? ValidateEvent(*e) : e.status();
+          if (!s.ok()) {
+            if (++rejected <= 20) std::cerr << "recur: " << path << ":" << n << ": " << s.message() << "\n";
+            continue;
+          }
+          s = send(*e);
+          if (!s.ok()) return Fail(s);
+        }
+      }
+    }
+    absl::Status s = (*producer)->Flush(absl::Minutes(5));
+    if (!s.ok()) return Fail(s, "is the broker at --brokers reachable, and do the topics exist?");
+    std::cerr << "produced " << sent << " events (" << (*producer)->delivered() << " delivered), " << rejected
+              << " rejected\n";
+    return rejected > 0 ? kExitBadInput : 0;
+  }
+
+  if (run->parsed()) {
+    run_opts.kafka = props;
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    auto pipeline = Pipeline::Create(run_opts);
+    if (!pipeline.ok()) return Fail(pipeline.status());
+    absl::Status s = (*pipeline)->Run(g_stop);
+    std::cout << (*pipeline)->StatsJson() << std::endl;
+    if (!s.ok()) return Fail(s);
+    return 0;
+  }
 
   if (simulate->parsed()) {
     auto start = ParseTimeArg(sim_start);
@@ -272,7 +386,37 @@ int main(int argc, char** argv) {
     return ingest(import_in, in, dir->get());
   }
 
+  if (inspect->parsed() && (inspect_all || inspect_offsets)) {
+    auto parts = StateDir::CountPartitions(state_dir);
+    if (!parts.ok()) return Fail(parts.status(), "pass the --state-dir of a recur import or recur run");
+    auto dir = open_dir(state_dir, *parts, true);
+    if (!dir.ok()) return Fail(dir.status());
+    if (inspect_offsets) {
+      for (int32_t p = 0; p < *parts; ++p) {
+        auto offsets = (*dir)->store(p)->ReadOffsets();
+        if (!offsets.ok()) return Fail(offsets.status());
+        for (const auto& [tp, off] : *offsets) std::cout << "partition-" << p << " " << tp.topic << " " << tp.partition << " " << off << "\n";
+      }
+      return 0;
+    }
+    auto t = ParseTimeArg(as_of);
+    if (as_of.empty() || !t.ok()) return Fail(absl::InvalidArgumentError("--all needs --as-of (ms, YYYY-MM-DD or RFC 3339)"));
+    std::map<std::string, std::string> lines;
+    for (int32_t p = 0; p < *parts; ++p) {
+      FeatureStore* store = (*dir)->store(p);
+      absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
+        nlohmann::json j{{"key", k.Encode()}, {"features", FeaturesJson(st.ComputeFeatures(*t, DayOf(*t) - kDefaultRetentionDays + 1))}};
+        lines[k.Encode()] = j.dump();
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return Fail(s);
+    }
+    for (const auto& [k, line] : lines) std::cout << line << "\n";
+    return 0;
+  }
+
   if (inspect->parsed()) {
+    if (who.empty()) return Fail(absl::InvalidArgumentError("inspect: give shop_id/customer_id, --all or --offsets"));
     auto key = CustomerKey::Decode(who);
     if (!key) return Fail(absl::InvalidArgumentError("customer: expected shop_id/customer_id, e.g. shop-1/c-000042"));
     auto parts = StateDir::CountPartitions(state_dir);

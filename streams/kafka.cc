@@ -1,0 +1,62 @@
+#include "streams/kafka.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace recur {
+
+absl::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  const std::string msg = absl::StrCat(what, ": ", rd_kafka_err2str(err));
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return absl::UnavailableError(msg);
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      return absl::NotFoundError(msg);
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return absl::InvalidArgumentError(msg);
+    case RD_KAFKA_RESP_ERR__FATAL:
+      return absl::InternalError(msg);
+    default:
+      return absl::UnknownError(msg);
+  }
+}
+
+absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties) {
+  KafkaConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  for (const auto& [k, v] : properties) {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("Kafka property '", k, "': ", err));
+    }
+  }
+  return conf;
+}
+
+absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("Kafka client: ", err));
+  conf.release();  // rd_kafka_new took ownership
+  return KafkaPtr(rk);
+}
+
+absl::Status AddProperty(const std::string& key_value, KafkaProperties* props) {
+  auto eq = key_value.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("-X expects key=value, got '", key_value.substr(0, eq), "...'"));
+  }
+  (*props)[key_value.substr(0, eq)] = key_value.substr(eq + 1);
+  return absl::OkStatus();
+}
+
+}  // namespace recur

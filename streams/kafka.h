@@ -1,0 +1,53 @@
+// Owning wrappers for librdkafka's C handles and the one place where librdkafka
+// errors become absl::Status. Every rd_kafka_* handle recur holds is one of these.
+//
+//   auto conf = recur::MakeConf({{"bootstrap.servers", "127.0.0.1:9092"}});
+//   if (!conf.ok()) return conf.status();
+//   auto producer = recur::NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
+#ifndef RECUR_STREAMS_KAFKA_H_
+#define RECUR_STREAMS_KAFKA_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace recur {
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* p) const { rd_kafka_destroy(p); }
+  void operator()(rd_kafka_conf_t* p) const { rd_kafka_conf_destroy(p); }
+  void operator()(rd_kafka_message_t* p) const { rd_kafka_message_destroy(p); }
+  void operator()(rd_kafka_topic_partition_list_t* p) const { rd_kafka_topic_partition_list_destroy(p); }
+  void operator()(rd_kafka_headers_t* p) const { rd_kafka_headers_destroy(p); }
+  void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
+};
+using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using KafkaConfPtr = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
+using KafkaMessagePtr = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
+using KafkaPartitionsPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaDeleter>;
+using KafkaHeadersPtr = std::unique_ptr<rd_kafka_headers_t, KafkaDeleter>;
+
+using KafkaProperties = std::map<std::string, std::string>;
+
+// Maps a librdkafka error: transport/timeouts are Unavailable (retry with
+// backoff), the rest by kind. `what` says what recur was doing.
+absl::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what);
+
+// A configuration with every property set; an unknown or invalid property is an
+// InvalidArgument naming it (never the value: it may be a secret).
+absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties);
+
+// Creates a client; the configuration is consumed.
+absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf);
+
+// Parses "key=value" into `props` (for -X flags).
+absl::Status AddProperty(const std::string& key_value, KafkaProperties* props);
+
+}  // namespace recur
+
+#endif  // RECUR_STREAMS_KAFKA_H_

@@ -1,0 +1,375 @@
+// The `recur run` consume loop. See pipeline.h for the guarantees.
+#include "streams/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "featurestore/state_dir.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace recur {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+struct DeadLetter {
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+  std::optional<std::string> key;
+  std::string value;
+  std::string reason;
+};
+
+// Events and positions consumed since the last commit.
+struct Batch {
+  std::map<int32_t, std::vector<v1::Event>> events;  // by partition number
+  std::map<int32_t, int64_t> max_time;                // running max per partition number
+  OffsetMap offsets;                                  // next offset per consumed partition
+  std::vector<DeadLetter> dead;
+  std::set<int32_t> applied;  // partitions already written (a retry skips them)
+  bool dead_sent = false;
+  size_t count = 0;
+  Clock::time_point first;
+  bool empty() const { return offsets.empty(); }
+};
+
+class KafkaPipeline final : public Pipeline {
+ public:
+  explicit KafkaPipeline(PipelineOptions o) : options_(std::move(o)), decoder_(options_.decoder) {}
+
+  absl::Status Init() {
+    if (!options_.kafka.count("bootstrap.servers")) {
+      return absl::InvalidArgumentError("no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
+    }
+    KafkaProperties props = {{"group.id", options_.group_id},
+                             {"enable.auto.commit", "false"},
+                             {"enable.auto.offset.store", "false"},
+                             {"auto.offset.reset", "earliest"},
+                             {"enable.partition.eof", "true"},
+                             {"partition.assignment.strategy", "range"},
+                             {"session.timeout.ms", "10000"},
+                             {"queued.max.messages.kbytes", "262144"},
+                             {"fetch.wait.max.ms", "100"}};
+    for (const auto& [k, v] : options_.kafka) props[k] = v;
+    auto conf = MakeConf(props);
+    if (!conf.ok()) return conf.status();
+    rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaPipeline::OnRebalance);
+    rd_kafka_conf_set_opaque(conf->get(), this);
+    auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
+    if (!rk.ok()) return rk.status();
+    consumer_ = std::move(*rk);
+    rd_kafka_poll_set_consumer(consumer_.get());
+
+    KafkaProperties producer_props;
+    for (const auto& [k, v] : options_.kafka) {
+      // Consumer-only settings would make the producer's configuration fail.
+      if (k.rfind("group.", 0) == 0 || k.rfind("auto.", 0) == 0 || k.rfind("enable.auto", 0) == 0 ||
+          k.rfind("session.", 0) == 0 || k.rfind("fetch.", 0) == 0 || k.rfind("partition.assignment", 0) == 0) {
+        continue;
+      }
+      producer_props[k] = v;
+    }
+    auto producer = Producer::Create(producer_props);
+    if (!producer.ok()) return producer.status();
+    dlq_ = std::move(*producer);
+
+    const auto topics = options_.topics.inputs();
+    KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+    for (const auto& t : topics) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    return KafkaError(rd_kafka_subscribe(consumer_.get(), list.get()), "subscribe");
+  }
+
+  absl::Status Run(const std::atomic<bool>& stop) override {
+    auto last_stats = Clock::now();
+    auto idle_since = Clock::now();
+    while (!stop.load() && fatal_.ok()) {
+      KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), 50));
+      if (msg) {
+        HandleMessage(msg.get(), &idle_since);
+      }
+      if (!batch_.empty() && (batch_.count >= options_.batch_max_events ||
+                              MsSince(batch_.first) >= options_.batch_linger_ms || AllAtEnd())) {
+        absl::Status s = CommitWithRetries();
+        if (!s.ok()) fatal_ = s;
+      }
+      if (broker_down_since_ && MsSince(*broker_down_since_) > options_.broker_down_timeout_s * 1000LL) {
+        fatal_ = absl::UnavailableError(absl::StrCat("no Kafka broker reachable for ", options_.broker_down_timeout_s,
+                                                     " s; check --brokers and that Kafka is running, then restart"));
+      }
+      if (options_.stats_interval_s > 0 && MsSince(last_stats) >= options_.stats_interval_s * 1000LL) {
+        last_stats = Clock::now();
+        spdlog::info("stats {}", StatsJson());
+      }
+      if (options_.exit_when_idle_ms > 0 && batch_.empty() && AllAtEnd() &&
+          MsSince(idle_since) >= options_.exit_when_idle_ms) {
+        spdlog::info("caught up on every assigned partition and idle for {} ms: exiting", options_.exit_when_idle_ms);
+        break;
+      }
+    }
+    if (fatal_.ok() && !batch_.empty()) fatal_ = CommitWithRetries();
+    // Leaving the group revokes the assignment; OnRebalance closes the stores.
+    closing_ = true;
+    rd_kafka_consumer_close(consumer_.get());
+    if (fatal_.ok()) spdlog::info("stopped cleanly: {}", StatsJson());
+    return fatal_;
+  }
+
+  PipelineCounters counters() const override { return counters_; }
+
+  std::string StatsJson() const override {
+    nlohmann::json j{{"events_in", counters_.events_in}, {"applied", counters_.applied},
+                     {"duplicates", counters_.duplicates}, {"late", counters_.late},
+                     {"batches", counters_.batches}, {"batch_ms_last", counters_.batch_ms_last},
+                     {"batch_ms_max", counters_.batch_ms_max}, {"lag", counters_.lag},
+                     {"retries", counters_.retries}, {"dlq", counters_.dlq}};
+    return j.dump();
+  }
+
+ private:
+  void HandleMessage(rd_kafka_message_t* m, Clock::time_point* idle_since) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end_.insert({rd_kafka_topic_name(m->rkt), m->partition});
+      broker_down_since_.reset();
+      return;
+    }
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || m->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        at_end_.clear();  // the ends are unknown until the broker is back
+        if (!broker_down_since_) {
+          broker_down_since_ = Clock::now();
+          spdlog::warn("Kafka unreachable ({}): waiting for it to come back", rd_kafka_err2str(m->err));
+        }
+      } else {
+        spdlog::warn("consumer: {}", rd_kafka_message_errstr(m));
+      }
+      return;
+    }
+    if (broker_down_since_) spdlog::info("Kafka reachable again");
+    broker_down_since_.reset();
+    *idle_since = Clock::now();
+    const TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+    at_end_.erase(tp);
+    if (batch_.empty()) batch_.first = Clock::now();
+    ++counters_.events_in;
+    ++batch_.count;
+    batch_.offsets[tp] = m->offset + 1;
+
+    RawRecord r;
+    r.topic = tp.topic;
+    r.partition = tp.partition;
+    r.offset = m->offset;
+    if (m->key != nullptr) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    r.value = std::string_view(static_cast<const char*>(m->payload), m->payload != nullptr ? m->len : 0);
+    rd_kafka_timestamp_type_t tstype;
+    r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+
+    auto [it, inserted] = batch_.max_time.try_emplace(tp.partition, 0);
+    if (inserted) {
+      FeatureStore* store = StoreFor(tp.partition);
+      it->second = store != nullptr ? store->max_event_time_ms() : 0;
+    }
+    Decoded d = decoder_.Decode(r, it->second);
+    if (d.ok()) {
+      it->second = std::max(it->second, d.event->event_time_ms());
+      batch_.events[tp.partition].push_back(std::move(*d.event));
+    } else {
+      ++counters_.dlq[d.reason];
+      batch_.dead.push_back({tp.topic, tp.partition, m->offset,
+                             r.key ? std::optional<std::string>(std::string(*r.key)) : std::nullopt,
+                             std::string(r.value), d.reason});
+    }
+  }
+
+  bool AllAtEnd() const {
+    if (assigned_.empty()) return false;
+    for (const auto& tp : assigned_) {
+      if (!at_end_.count(tp)) return false;
+    }
+    return true;
+  }
+
+  FeatureStore* StoreFor(int32_t partition) {
+    auto it = stores_.find(partition);
+    return it == stores_.end() ? nullptr : it->second.get();
+  }
+
+  absl::Status CommitWithRetries() {
+    const auto start = Clock::now();
+    absl::Status s;
+    for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
+      s = TryCommit();
+      if (s.ok()) break;
+      if (s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kDataLoss ||
+          s.code() == absl::StatusCode::kFailedPrecondition) {
+        break;  // retrying can not help
+      }
+      ++counters_.retries;
+      const int backoff_ms = std::min(10'000, 200 << std::min(attempt, 6));
+      spdlog::warn("batch not committed (attempt {}/{}): {}; retrying in {} ms", attempt + 1,
+                   options_.max_retries + 1, std::string(s.message()), backoff_ms);
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    }
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(),
+                                                 " — nothing of this batch was committed; fix the cause (broker "
+                                                 "reachable? disk space and permissions of --state-dir?) and restart: "
+                                                 "recur resumes from the last committed batch"));
+    }
+    const int64_t ms = MsSince(start) + MsSince(batch_.first) - MsSince(start);
+    counters_.batch_ms_last = ms;
+    counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);
+    batch_ = Batch();
+    return absl::OkStatus();
+  }
+
+  // Dead letters first (delivered), then one WriteBatch per partition store.
+  absl::Status TryCommit() {
+    if (!batch_.dead_sent && !batch_.dead.empty()) {
+      for (const DeadLetter& d : batch_.dead) {
+        Headers h = {{"recur.error.reason", d.reason},
+                     {"recur.error.topic", d.topic},
+                     {"recur.error.partition", std::to_string(d.partition)},
+                     {"recur.error.offset", std::to_string(d.offset)}};
+        absl::Status s = dlq_->Send(options_.topics.dlq, d.key.value_or(""), d.value, h);
+        if (!s.ok()) return s;
+      }
+      absl::Status s = dlq_->Flush(absl::Seconds(30));
+      if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dead-letter delivery: ", s.message()));
+      batch_.dead_sent = true;
+    }
+    std::map<int32_t, OffsetMap> by_partition;
+    for (const auto& [tp, offset] : batch_.offsets) by_partition[tp.partition][tp] = offset;
+    for (const auto& [partition, offsets] : by_partition) {
+      if (batch_.applied.count(partition)) continue;
+      FeatureStore* store = StoreFor(partition);
+      if (store == nullptr) return absl::InternalError(absl::StrCat("no store open for partition ", partition));
+      FeatureStore::ApplyStats st;
+      static const std::vector<v1::Event> kNone;
+      auto ev = batch_.events.find(partition);
+      absl::Status s = store->ApplyBatch(ev == batch_.events.end() ? kNone : ev->second, offsets, &st);
+      if (!s.ok()) return s;
+      batch_.applied.insert(partition);
+      counters_.applied += st.applied;
+      counters_.duplicates += st.duplicates;
+      counters_.late += st.late;
+    }
+    ++counters_.batches;
+    // Kafka's committed offsets only feed lag monitoring; the truth is in RocksDB.
+    KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(batch_.offsets.size())));
+    for (const auto& [tp, offset] : batch_.offsets) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+    }
+    rd_kafka_commit(consumer_.get(), list.get(), /*async=*/1);
+    UpdateLag();
+    return absl::OkStatus();
+  }
+
+  void UpdateLag() {
+    int64_t lag = 0;
+    for (const auto& tp : assigned_) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) != 0) continue;
+      KafkaPartitionsPtr pos(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(pos.get(), tp.topic.c_str(), tp.partition);
+      if (rd_kafka_position(consumer_.get(), pos.get()) == 0 && pos->elems[0].offset >= 0) {
+        lag += std::max<int64_t>(0, hi - pos->elems[0].offset);
+      }
+    }
+    counters_.lag = lag;
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+    auto* self = static_cast<KafkaPipeline*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      absl::Status s = self->Assign(parts);
+      if (!s.ok()) {
+        self->fatal_ = s;
+        rd_kafka_assign(rk, nullptr);
+        return;
+      }
+      rd_kafka_assign(rk, parts);
+    } else {
+      // Finish what was consumed before giving the partitions away.
+      if (!self->batch_.empty() && self->fatal_.ok()) {
+        absl::Status s = self->CommitWithRetries();
+        if (!s.ok()) self->fatal_ = s;
+      }
+      rd_kafka_assign(rk, nullptr);
+      self->batch_ = Batch();
+      self->assigned_.clear();
+      self->at_end_.clear();
+      self->stores_.clear();
+      if (!self->closing_) spdlog::info("partitions revoked");
+    }
+  }
+
+  // Opens the store of every assigned partition number and seeks each input
+  // partition to the offset stored there (the beginning if none).
+  absl::Status Assign(rd_kafka_topic_partition_list_t* parts) {
+    std::set<int32_t> numbers;
+    for (int i = 0; i < parts->cnt; ++i) numbers.insert(parts->elems[i].partition);
+    std::map<int32_t, OffsetMap> stored;
+    for (int32_t p : numbers) {
+      if (!stores_.count(p)) {
+        FeatureStore::Options o;
+        o.path = StateDir::PartitionPath(options_.state_dir, p);
+        o.retention_days = options_.decoder.retention_days;
+        o.sync = options_.sync;
+        std::error_code ec;
+        std::filesystem::create_directories(options_.state_dir, ec);
+        auto store = FeatureStore::Open(o);
+        if (!store.ok()) return store.status();
+        stores_[p] = std::move(*store);
+      }
+      auto offsets = stores_[p]->ReadOffsets();
+      if (!offsets.ok()) return offsets.status();
+      stored[p] = *offsets;
+    }
+    assigned_.clear();
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto& e = parts->elems[i];
+      TopicPartition tp{e.topic, e.partition};
+      auto it = stored[e.partition].find(tp);
+      e.offset = it == stored[e.partition].end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+      assigned_.push_back(tp);
+    }
+    spdlog::info("assigned {} partitions (partition numbers {}), resuming from the offsets in the state stores",
+                 parts->cnt, numbers.size());
+    return absl::OkStatus();
+  }
+
+  PipelineOptions options_;
+  Decoder decoder_;
+  KafkaPtr consumer_;
+  std::unique_ptr<Producer> dlq_;
+  std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
+  std::vector<TopicPartition> assigned_;
+  std::set<TopicPartition> at_end_;
+  Batch batch_;
+  PipelineCounters counters_;
+  absl::Status fatal_;
+  std::optional<Clock::time_point> broker_down_since_;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options) {
+  auto p = std::make_unique<KafkaPipeline>(options);
+  absl::Status s = p->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Pipeline>(std::move(p));
+}
+
+}  // namespace recur

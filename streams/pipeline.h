@@ -1,0 +1,75 @@
+// Pipeline: the `recur run` daemon. A consumer group over the five input topics,
+// micro-batches, decode + validate + dead-letter, and one feature-store
+// WriteBatch per partition holding the batch's state changes and its offsets.
+//
+//   recur::PipelineOptions o;
+//   o.kafka["bootstrap.servers"] = "127.0.0.1:9092";
+//   auto p = recur::Pipeline::Create(o);
+//   std::atomic<bool> stop{false};            // set from SIGTERM/SIGINT
+//   absl::Status s = (*p)->Run(stop);
+//
+// Exactly once: on assignment the consumer seeks to the offsets stored in each
+// partition's RocksDB store (Kafka's committed offsets are written only for lag
+// monitoring). Dead letters are delivered before the batch's offsets are stored,
+// so a crash can repeat a dead letter but never lose one.
+// Thread-safety: Run() on one thread; counters() is a snapshot for that thread.
+#ifndef RECUR_STREAMS_PIPELINE_H_
+#define RECUR_STREAMS_PIPELINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "streams/decoder.h"
+#include "streams/kafka.h"
+#include "streams/producer.h"
+
+namespace recur {
+
+struct PipelineOptions {
+  KafkaProperties kafka;  // bootstrap.servers and any librdkafka property (-X)
+  std::string group_id = "recur";
+  TopicNames topics;
+  std::string state_dir = "state";
+  size_t batch_max_events = 20'000;
+  int batch_linger_ms = 200;
+  DecoderOptions decoder;
+  bool sync = false;              // fsync each batch (power-loss safety)
+  int stats_interval_s = 0;       // 0: no periodic stats line
+  int exit_when_idle_ms = 0;      // >0: exit once every assigned partition is at its end this long
+  int max_retries = 8;            // failed batch: retries with backoff, then Run() fails
+  int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
+};
+
+struct PipelineCounters {
+  int64_t events_in = 0;
+  int64_t applied = 0;
+  int64_t duplicates = 0;
+  int64_t late = 0;
+  int64_t batches = 0;
+  int64_t batch_ms_last = 0;
+  int64_t batch_ms_max = 0;
+  int64_t lag = 0;
+  int64_t retries = 0;
+  std::map<std::string, int64_t> dlq;  // by reason
+};
+
+class Pipeline {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const PipelineOptions& options);
+  virtual ~Pipeline() = default;
+  // Consumes until `stop` is set (finishing the current batch), the group is
+  // idle (exit_when_idle_ms) or a failure persists beyond the retries.
+  virtual absl::Status Run(const std::atomic<bool>& stop) = 0;
+  virtual PipelineCounters counters() const = 0;
+  // One JSON object with the counters (the stats line and, later, /metrics).
+  virtual std::string StatsJson() const = 0;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_STREAMS_PIPELINE_H_

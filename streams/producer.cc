@@ -1,0 +1,83 @@
+#include "streams/producer.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace recur {
+
+const std::string& TopicNames::ForEvent(const v1::Event& e) const {
+  static const std::string kNone;
+  switch (e.kind_case()) {
+    case v1::Event::kPurchase: return purchases;
+    case v1::Event::kSession: return sessions;
+    case v1::Event::kCart: return carts;
+    case v1::Event::kMarketing: return marketing;
+    case v1::Event::kProfile: return profiles;
+    default: return kNone;
+  }
+}
+
+void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  if (msg->err) {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->first_error_.ok()) {
+      self->first_error_ = KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
+    }
+  } else {
+    self->delivered_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaProperties& properties) {
+  KafkaProperties props = {{"enable.idempotence", "true"}, {"linger.ms", "5"}, {"compression.type", "lz4"},
+                           {"partitioner", "consistent_random"}};
+  for (const auto& [k, v] : properties) props[k] = v;
+  auto conf = MakeConf(props);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<Producer> p(new Producer());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
+  rd_kafka_conf_set_opaque(conf->get(), p.get());
+  auto rk = NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  p->rk_ = std::move(*rk);
+  return p;
+}
+
+Producer::~Producer() {
+  if (rk_) rd_kafka_flush(rk_.get(), 5000);
+}
+
+absl::Status Producer::Send(const std::string& topic, std::string_view key, std::string_view value,
+                            const Headers& headers, int32_t partition) {
+  for (int attempt = 0;; ++attempt) {
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!headers.empty()) {
+      hdrs = rd_kafka_headers_new(headers.size());
+      for (const auto& [k, v] : headers) rd_kafka_header_add(hdrs, k.data(), k.size(), v.data(), v.size());
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);  // not taken on failure
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 6000) return KafkaError(err, absl::StrCat("produce to ", topic));
+    rd_kafka_poll(rk_.get(), 10);
+  }
+}
+
+absl::Status Producer::Flush(absl::Duration timeout) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status s = first_error_;
+  first_error_ = absl::OkStatus();
+  if (!s.ok()) return s;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("producer: ", rd_kafka_outq_len(rk_.get()),
+                                               " records still undelivered after ", absl::FormatDuration(timeout),
+                                               " (is the broker reachable?)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recur
