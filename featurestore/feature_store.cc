@@ -3,6 +3,7 @@
 // Key space (one column family):
 //   "c" shop "/" customer   -> CustomerState encoding
 //   "o" topic "\0" BE32(partition) -> fixed64 next offset
+//   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source
 //   "m:max_event_time"      -> fixed64 largest event time applied
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
@@ -40,8 +41,8 @@ bool ParseFixed64(const std::string& s, int64_t* v) {
   *v = static_cast<int64_t>(x);
   return true;
 }
-std::string OffsetKey(const TopicPartition& tp) {
-  std::string k = "o" + tp.topic;
+std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
+  std::string k = std::string(1, prefix) + tp.topic;
   k.push_back('\0');
   for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
   return k;
@@ -72,8 +73,8 @@ class RocksFeatureStore final : public FeatureStore {
     write_options_.sync = options_.sync;
   }
 
-  absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
-                          ApplyStats* stats) override {
+  absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets, ApplyStats* stats,
+                          const OffsetMap* stream_times) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only) return absl::FailedPreconditionError("ApplyBatch on a read-only store");
     // Pass 1: validate everything before touching any state, so a batch is all or nothing.
@@ -81,7 +82,8 @@ class RocksFeatureStore final : public FeatureStore {
     for (size_t i = 0; i < events.size(); ++i) {
       const v1::Event& e = events[i];
       absl::Status s = ValidateEvent(e);
-      if (s.ok() && !WithinHorizon(e.event_time_ms(), running_max, options_.retention_days)) {
+      if (s.ok() && !options_.expire_outside_horizon &&
+          !WithinHorizon(e.event_time_ms(), running_max, options_.retention_days)) {
         s = absl::InvalidArgumentError(absl::StrCat("event_time_ms: ", e.event_time_ms(),
                                                     " is older than the retention horizon (",
                                                     options_.retention_days, " days before ", running_max, ")"));
@@ -102,6 +104,7 @@ class RocksFeatureStore final : public FeatureStore {
     std::string key;
     for (const v1::Event& e : events) {
       if (max_time > 0 && e.event_time_ms() < max_time - options_.allowed_lateness_ms) ++st.late;
+      if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
       max_time = std::max(max_time, e.event_time_ms());
       key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
       auto [it, inserted] = cache_.try_emplace(key);
@@ -138,6 +141,9 @@ class RocksFeatureStore final : public FeatureStore {
       if (ck) st.touched.push_back(std::move(*ck));
     }
     for (const auto& [tp, offset] : offsets) batch.Put(OffsetKey(tp), Fixed64(offset));
+    if (stream_times != nullptr) {
+      for (const auto& [tp, t] : *stream_times) batch.Put(OffsetKey(tp, 'w'), Fixed64(t));
+    }
     batch.Put(kMaxTimeKey, Fixed64(max_time));
     rocksdb::Status ws = db_->Write(write_options_, &batch);
     if (!ws.ok()) {
@@ -149,11 +155,14 @@ class RocksFeatureStore final : public FeatureStore {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<OffsetMap> ReadOffsets() override {
+  absl::StatusOr<OffsetMap> ReadOffsets() override { return ReadPositions("o"); }
+  absl::StatusOr<OffsetMap> ReadStreamTimes() override { return ReadPositions("w"); }
+
+  absl::StatusOr<OffsetMap> ReadPositions(const char* prefix) {
     std::lock_guard<std::mutex> lock(mu_);
     OffsetMap out;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek("o"); it->Valid() && it->key().starts_with("o"); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       std::string k = it->key().ToString();
       size_t nul = k.find('\0');
       int64_t offset;

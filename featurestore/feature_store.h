@@ -48,12 +48,18 @@ class FeatureStore {
     bool sync = false;                         // fsync every batch (power-loss safety)
     bool read_only = false;                    // open a snapshot for reading
     size_t cache_entries = 2'000'000;          // decoded customers kept in memory
+    // false: an event older than the horizon fails the batch (InvalidArgument).
+    // true: it is applied and pruned at once (counted in ApplyStats::expired).
+    // The pipeline sets true: several topics feed one store and a backfill reads
+    // them unevenly, so it judges "too late" per source partition instead.
+    bool expire_outside_horizon = false;
   };
 
   struct ApplyStats {
     int64_t applied = 0;
     int64_t duplicates = 0;
     int64_t late = 0;                       // applied, but older than max time - lateness
+    int64_t expired = 0;                    // older than the horizon (expire_outside_horizon)
     std::vector<CustomerKey> touched;       // customers whose state changed, sorted
   };
 
@@ -66,11 +72,15 @@ class FeatureStore {
   // all of them together with `offsets`, atomically, or nothing: on an invalid
   // event it returns InvalidArgument "event[i] (id): field: problem". Duplicate
   // event ids (same customer, within kDedupeDays) are counted once.
+  // `stream_times`, when given, are stored beside the offsets: the largest event
+  // time seen per source partition (the pipeline's lateness reference).
   virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
-                                  ApplyStats* stats = nullptr) = 0;
+                                  ApplyStats* stats = nullptr, const OffsetMap* stream_times = nullptr) = 0;
 
   // The offsets stored by the last applied batch of each source partition.
   virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;
+  // The stream times stored with them (see ApplyBatch).
+  virtual absl::StatusOr<OffsetMap> ReadStreamTimes() = 0;
 
   // The catalog for `key` as of `as_of_ms`; NotFound for an unknown customer,
   // InvalidArgument when as_of_ms lies before the retention horizon.

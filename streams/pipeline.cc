@@ -33,7 +33,6 @@ struct DeadLetter {
 // Events and positions consumed since the last commit.
 struct Batch {
   std::map<int32_t, std::vector<v1::Event>> events;  // by partition number
-  std::map<int32_t, int64_t> max_time;                // running max per partition number
   OffsetMap offsets;                                  // next offset per consumed partition
   std::vector<DeadLetter> dead;
   std::set<int32_t> applied;  // partitions already written (a retry skips them)
@@ -173,14 +172,13 @@ class KafkaPipeline final : public Pipeline {
     rd_kafka_timestamp_type_t tstype;
     r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
 
-    auto [it, inserted] = batch_.max_time.try_emplace(tp.partition, 0);
-    if (inserted) {
-      FeatureStore* store = StoreFor(tp.partition);
-      it->second = store != nullptr ? store->max_event_time_ms() : 0;
-    }
-    Decoded d = decoder_.Decode(r, it->second);
+    // Lateness is judged against this source partition's own stream time: the
+    // topics feeding one store are read unevenly during a catch-up.
+    int64_t& stream_time = stream_times_[tp];
+    Decoded d = decoder_.Decode(r, stream_time);
     if (d.ok()) {
-      it->second = std::max(it->second, d.event->event_time_ms());
+      if (stream_time > 0 && d.event->event_time_ms() < stream_time - kDefaultAllowedLatenessMs) ++counters_.late;
+      stream_time = std::max(stream_time, d.event->event_time_ms());
       batch_.events[tp.partition].push_back(std::move(*d.event));
     } else {
       ++counters_.dlq[d.reason];
@@ -247,8 +245,11 @@ class KafkaPipeline final : public Pipeline {
       if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dead-letter delivery: ", s.message()));
       batch_.dead_sent = true;
     }
-    std::map<int32_t, OffsetMap> by_partition;
-    for (const auto& [tp, offset] : batch_.offsets) by_partition[tp.partition][tp] = offset;
+    std::map<int32_t, OffsetMap> by_partition, times_by_partition;
+    for (const auto& [tp, offset] : batch_.offsets) {
+      by_partition[tp.partition][tp] = offset;
+      times_by_partition[tp.partition][tp] = stream_times_[tp];
+    }
     for (const auto& [partition, offsets] : by_partition) {
       if (batch_.applied.count(partition)) continue;
       FeatureStore* store = StoreFor(partition);
@@ -256,12 +257,12 @@ class KafkaPipeline final : public Pipeline {
       FeatureStore::ApplyStats st;
       static const std::vector<v1::Event> kNone;
       auto ev = batch_.events.find(partition);
-      absl::Status s = store->ApplyBatch(ev == batch_.events.end() ? kNone : ev->second, offsets, &st);
+      absl::Status s = store->ApplyBatch(ev == batch_.events.end() ? kNone : ev->second, offsets, &st,
+                                         &times_by_partition[partition]);
       if (!s.ok()) return s;
       batch_.applied.insert(partition);
       counters_.applied += st.applied;
       counters_.duplicates += st.duplicates;
-      counters_.late += st.late;
     }
     ++counters_.batches;
     // Kafka's committed offsets only feed lag monitoring; the truth is in RocksDB.
@@ -310,6 +311,7 @@ class KafkaPipeline final : public Pipeline {
       self->assigned_.clear();
       self->at_end_.clear();
       self->stores_.clear();
+      self->stream_times_.clear();
       if (!self->closing_) spdlog::info("partitions revoked");
     }
   }
@@ -326,6 +328,7 @@ class KafkaPipeline final : public Pipeline {
         o.path = StateDir::PartitionPath(options_.state_dir, p);
         o.retention_days = options_.decoder.retention_days;
         o.sync = options_.sync;
+        o.expire_outside_horizon = true;
         std::error_code ec;
         std::filesystem::create_directories(options_.state_dir, ec);
         auto store = FeatureStore::Open(o);
@@ -335,6 +338,9 @@ class KafkaPipeline final : public Pipeline {
       auto offsets = stores_[p]->ReadOffsets();
       if (!offsets.ok()) return offsets.status();
       stored[p] = *offsets;
+      auto times = stores_[p]->ReadStreamTimes();
+      if (!times.ok()) return times.status();
+      for (const auto& [tp, t] : *times) stream_times_[tp] = t;
     }
     assigned_.clear();
     for (int i = 0; i < parts->cnt; ++i) {
@@ -357,6 +363,7 @@ class KafkaPipeline final : public Pipeline {
   std::vector<TopicPartition> assigned_;
   std::set<TopicPartition> at_end_;
   Batch batch_;
+  OffsetMap stream_times_;  // largest event time per source partition, as stored
   PipelineCounters counters_;
   absl::Status fatal_;
   std::optional<Clock::time_point> broker_down_since_;

@@ -227,6 +227,30 @@ TEST_F(FeatureStoreTest, CheckpointIsAConsistentReadableCopy) {
   fs::remove_all(cp);
 }
 
+TEST_F(FeatureStoreTest, ExpireModeAppliesAndPrunesOldEventsAndKeepsStreamTimes) {
+  EventFactory ev;
+  FeatureStore::Options o;
+  o.path = dir_.string();
+  o.expire_outside_horizon = true;
+  auto store = FeatureStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  const TopicPartition profiles{"shop.profiles", 3};
+  ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  // A profile from two years earlier, read late from its own topic: applied, and
+  // kept as the latest profile; an old purchase is applied and pruned at once.
+  FeatureStore::ApplyStats st;
+  OffsetMap times = {{profiles, Ms(2022, 1, 1)}};
+  ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Profile(Ms(2022, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2021, 1, 1)),
+                                                          ev.Purchase(Ms(2022, 1, 2), 99)},
+                                   {{profiles, 1}}, &st, &times).ok());
+  EXPECT_EQ(st.expired, 2);
+  auto f = (*store)->ComputeFeatures(key_, Ms(2024, 3, 1));
+  EXPECT_EQ((*f)[kServiceTier], 1);
+  EXPECT_EQ((*f)[kDaysSinceFirstPurchase], 0);  // the 2022 purchase is outside the horizon
+  EXPECT_EQ((*store)->GetState(key_)->days().size(), 1u);
+  EXPECT_EQ((*store)->ReadStreamTimes()->at(profiles), Ms(2022, 1, 1));
+}
+
 TEST(StateDirTest, PartitionerMatchesLibrdkafkaConsistentHash) {
   // librdkafka's consistent partitioner: CRC-32 (IEEE) of the key.
   // crc32("123456789") = 0xCBF43926, the standard check value.

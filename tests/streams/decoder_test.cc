@@ -1,0 +1,89 @@
+// The decoder's verdict on every kind of bad record, without a broker.
+#include "streams/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/featurestore/test_events.h"
+
+namespace recur {
+namespace {
+
+using testing::EventFactory;
+using testing::Ms;
+
+struct Rec {
+  std::string key = "shop-1/c-1";
+  bool has_key = true;
+  std::string value;
+  int64_t ts = Ms(2024, 3, 2);
+  RawRecord Raw() const {
+    RawRecord r;
+    r.topic = "shop.purchases";
+    if (has_key) r.key = key;
+    r.value = value;
+    r.timestamp_ms = ts;
+    return r;
+  }
+};
+
+Decoded DecodeRec(const Rec& rec, int64_t stream_time = Ms(2024, 3, 2), size_t max_bytes = 1 << 20) {
+  DecoderOptions o;
+  o.max_message_bytes = max_bytes;
+  return Decoder(o).Decode(rec.Raw(), stream_time);
+}
+
+TEST(DecoderTest, AGoodEventPasses) {
+  EventFactory ev;
+  Rec r;
+  r.value = ev.Purchase(Ms(2024, 3, 1), 10).SerializeAsString();
+  Decoded d = DecodeRec(r);
+  ASSERT_TRUE(d.ok()) << d.reason << ": " << d.message;
+  EXPECT_EQ(d.event->purchase().lines(0).unit_price(), 10);
+}
+
+TEST(DecoderTest, EveryBadRecordGetsItsReason) {
+  EventFactory ev;
+  const std::string good = ev.Purchase(Ms(2024, 3, 1), 10).SerializeAsString();
+  auto with = [&](auto mutate) {
+    v1::Event e = ev.Purchase(Ms(2024, 3, 1), 10);
+    mutate(&e);
+    return e.SerializeAsString();
+  };
+  struct Case {
+    Rec rec;
+    std::string reason;
+  };
+  std::vector<Case> cases;
+  { Rec r; r.value = "\xff\xff\xff garbage"; cases.push_back({r, "undecodable"}); }
+  { Rec r; r.value = good; r.has_key = false; cases.push_back({r, "missing_key"}); }
+  { Rec r; r.value = good; r.key = ""; cases.push_back({r, "missing_key"}); }
+  { Rec r; r.value = good; r.key = "shop-1/someone-else"; cases.push_back({r, "key_mismatch"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->clear_purchase(); }) + std::string("\x7a\x02\x08\x01", 4); cases.push_back({r, "unknown_kind"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->clear_purchase(); }); cases.push_back({r, "missing_kind"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(-3); }); cases.push_back({r, "invalid_amount"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(std::nan("")); }); cases.push_back({r, "invalid_amount"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(5'000'000); }); cases.push_back({r, "invalid_quantity"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->clear_event_id(); }); cases.push_back({r, "missing_id"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2024, 3, 5)); }); cases.push_back({r, "future"}); }
+  { Rec r; r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2022, 1, 1)); }); cases.push_back({r, "too_late"}); }
+  { Rec r; r.value = std::string(2000, 'x'); cases.push_back({r, "oversized"}); }
+  for (const Case& c : cases) {
+    Decoded d = DecodeRec(c.rec, Ms(2024, 3, 2), 1000);
+    EXPECT_FALSE(d.ok()) << c.reason;
+    EXPECT_EQ(d.reason, c.reason) << d.message;
+    EXPECT_FALSE(d.message.empty());
+  }
+}
+
+TEST(DecoderTest, DeepOrHugeNestingIsRefusedNotACrash) {
+  // A length-delimited field nested 100 levels deep: beyond the recursion limit.
+  std::string v;
+  for (int i = 0; i < 100; ++i) v = std::string("\x52") + static_cast<char>(v.size()) + v;
+  Rec r;
+  r.value = v.substr(0, 120);
+  Decoded d = DecodeRec(r);
+  EXPECT_FALSE(d.ok());
+}
+
+}  // namespace
+}  // namespace recur
