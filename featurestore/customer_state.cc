@@ -137,14 +137,22 @@ DayBucket& CustomerState::BucketFor(int32_t day) {
   return *it;
 }
 
-bool CustomerState::Apply(const v1::Event& event, int32_t stream_day) {
+bool CustomerState::Apply(const v1::Event& event) {
   const uint64_t id = HashEventId(event.event_id());
   for (const SeenId& s : seen_) {
-    if (s.hash == id && s.seen_day > stream_day - kDedupeDays) return false;
+    if (s.hash == id) return false;
   }
-  seen_.push_back({id, stream_day});
-
   const int32_t day = DayOf(event.event_time_ms());
+  const int kind = std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
+                              kNumEventKinds - 1);
+  int32_t& kind_max = kind_max_day_[kind];
+  if (kind_max == 0 || day > kind_max) kind_max = day;
+  // Forget ids of this kind that fell out of the window (never the one just seen).
+  seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
+                             [&](const SeenId& s) { return s.kind == kind && s.day <= kind_max - kDedupeDays; }),
+              seen_.end());
+  seen_.push_back({id, day, kind});
+
   switch (event.kind_case()) {
     case v1::Event::kPurchase: {
       DayBucket& b = BucketFor(day);
@@ -202,7 +210,7 @@ bool CustomerState::Apply(const v1::Event& event, int32_t stream_day) {
   return true;
 }
 
-void CustomerState::Prune(int32_t horizon_first_day, int32_t stream_day) {
+void CustomerState::Prune(int32_t horizon_first_day) {
   auto first_kept = std::lower_bound(
       days_.begin(), days_.end(), horizon_first_day,
       [](const DayBucket& b, int32_t d) { return b.day < d; });
@@ -213,10 +221,6 @@ void CustomerState::Prune(int32_t horizon_first_day, int32_t stream_day) {
   size_t before = 0;
   while (before < profiles_.size() && DayOf(profiles_[before].time_ms) < horizon_first_day) ++before;
   if (before > 1) profiles_.erase(profiles_.begin(), profiles_.begin() + (before - 1));
-
-  seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
-                             [&](const SeenId& s) { return s.seen_day <= stream_day - kDedupeDays; }),
-              seen_.end());
 }
 
 Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const {
@@ -381,10 +385,12 @@ void CustomerState::Encode(std::string* out) const {
     out->push_back(p.consent ? 1 : 0);
     PutSigned(out, p.registration_ms);
   }
+  for (int32_t d : kind_max_day_) PutSigned(out, d);
   PutVarint(out, seen_.size());
   for (const SeenId& s : seen_) {
     PutFixed64(out, s.hash);
-    PutSigned(out, s.seen_day);
+    PutSigned(out, s.day);
+    PutVarint(out, static_cast<uint64_t>(s.kind));
   }
   PutVarint(out, days_.size());
   int32_t prev = 0;
@@ -447,12 +453,19 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
     p.tier = static_cast<int32_t>(tier);
     p.consent = consent[0] != 0;
   }
+  for (int32_t& d : s.kind_max_day_) {
+    int64_t v;
+    if (!r.Signed(&v)) return bad("kind days");
+    d = static_cast<int32_t>(v);
+  }
   if (!r.Varint(&n) || n > bytes.size()) return bad("dedupe count");
   s.seen_.resize(n);
   for (SeenId& e : s.seen_) {
     int64_t day;
-    if (!r.Fixed64(&e.hash) || !r.Signed(&day)) return bad("dedupe entry");
-    e.seen_day = static_cast<int32_t>(day);
+    uint64_t kind;
+    if (!r.Fixed64(&e.hash) || !r.Signed(&day) || !r.Varint(&kind) || kind >= kNumEventKinds) return bad("dedupe entry");
+    e.day = static_cast<int32_t>(day);
+    e.kind = static_cast<int32_t>(kind);
   }
   if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
   s.days_.resize(n);

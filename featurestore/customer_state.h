@@ -4,7 +4,7 @@
 // ComputeFeatures() on this type, so online and offline features can not drift.
 //
 //   recur::CustomerState s;
-//   s.Apply(event, /*stream_day=*/recur::DayOf(event.event_time_ms()));
+//   s.Apply(event);
 //   recur::Features f = s.ComputeFeatures(as_of_ms, horizon_first_day);
 //
 // Amounts are kept as integer micro-units of the shop's currency, so sums are exact
@@ -13,6 +13,7 @@
 #ifndef RECUR_FEATURESTORE_CUSTOMER_STATE_H_
 #define RECUR_FEATURESTORE_CUSTOMER_STATE_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,8 +25,11 @@
 
 namespace recur {
 
-// Events whose ids were seen this many stream days ago or less are duplicates.
+// An event id is remembered while its event day is within this many days of the
+// customer's latest event of the same kind (one kind = one topic, read in order),
+// so dedupe does not depend on how the topics' reads interleave.
 inline constexpr int32_t kDedupeDays = 7;
+inline constexpr int kNumEventKinds = 5;  // purchase, session, cart, marketing, profile
 
 // Converts a currency amount to integer micro-units (round half away from zero).
 int64_t ToMicros(double amount);
@@ -67,19 +71,19 @@ struct ProfileEntry {
 
 struct SeenId {
   uint64_t hash = 0;
-  int32_t seen_day = 0;  // stream day (day of the store's max event time) when first seen
+  int32_t day = 0;   // the event's own UTC day
+  int32_t kind = 0;  // 0..kNumEventKinds-1
 };
 
 class CustomerState {
  public:
-  // Applies a validated event. `stream_day` is the day of the store's max event
-  // time including this event; it dates the dedupe entry. Returns false (and
-  // changes nothing) when the event id was already seen within kDedupeDays.
-  bool Apply(const v1::Event& event, int32_t stream_day);
+  // Applies a validated event. Returns false (and changes nothing) when its id
+  // is still remembered (see kDedupeDays): a duplicate.
+  bool Apply(const v1::Event& event);
 
-  // Drops day buckets before `horizon_first_day`, profile entries superseded before
-  // it, and dedupe entries older than kDedupeDays before `stream_day`.
-  void Prune(int32_t horizon_first_day, int32_t stream_day);
+  // Drops day buckets before `horizon_first_day` and profile entries superseded
+  // before it.
+  void Prune(int32_t horizon_first_day);
 
   // The feature catalog as of `as_of_ms`, using only buckets on or after
   // `horizon_first_day`. Resolution is one UTC day: an event counts as of T when
@@ -108,6 +112,7 @@ class CustomerState {
 
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
   std::vector<SeenId> seen_;            // in order of arrival
+  std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
   std::vector<DayBucket> days_;         // sorted by day, one per day with activity
 };
 

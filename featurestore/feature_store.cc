@@ -116,7 +116,7 @@ class RocksFeatureStore final : public FeatureStore {
           return s;
         }
       }
-      if (it->second.Apply(e, DayOf(max_time))) {
+      if (it->second.Apply(e)) {
         ++st.applied;
         dirty.emplace_back(&it->first, &it->second);
       } else {
@@ -134,7 +134,7 @@ class RocksFeatureStore final : public FeatureStore {
     rocksdb::WriteBatch batch;
     std::string value;
     for (auto& [k, state] : dirty) {
-      state->Prune(horizon, DayOf(max_time));
+      state->Prune(horizon);
       state->Encode(&value);
       batch.Put(*k, value);
       auto ck = CustomerKey::Decode(std::string_view(*k).substr(1));
