@@ -152,8 +152,14 @@ struct WarmStore {
   }
 };
 
-void BM_ComputeFeaturesStore(benchmark::State& state) {
+// One warm store shared by the feature benchmarks (one RocksDB directory).
+WarmStore& Warm() {
   static WarmStore warm;
+  return warm;
+}
+
+void BM_ComputeFeaturesStore(benchmark::State& state) {
+  WarmStore& warm = Warm();
   const int64_t t = warm.store->max_event_time_ms();
   size_t i = 0;
   for (auto _ : state) {
@@ -165,8 +171,8 @@ void BM_ComputeFeaturesStore(benchmark::State& state) {
 BENCHMARK(BM_ComputeFeaturesStore);
 
 void BM_ComputeFeaturesState(benchmark::State& state) {
-  static WarmStore warm;
-  static std::vector<CustomerState> states = [] {
+  WarmStore& warm = Warm();
+  static std::vector<CustomerState> states = [&warm] {
     std::vector<CustomerState> out;
     for (const auto& k : warm.keys) {
       auto s = warm.store->GetState(k);
