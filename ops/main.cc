@@ -26,6 +26,7 @@
 #include "ops/jsonl.h"
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
+#include "streams/embedded.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
 #include "spdlog/spdlog.h"
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
   PipelineOptions run_opts;
   auto* run = app.add_subcommand("run", "Consume the input topics and keep the feature store current, exactly once");
   run->set_config("--config", "", "config file (TOML or INI: the long flag names as keys)");
-  run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port")->required();
+  run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port, or 'embedded' for an in-process broker (librdkafka's mock cluster; other clients can reach it at the address it prints)")->required();
   run->add_option("--group", run_opts.group_id, "consumer group id")->capture_default_str();
   run->add_option("--state-dir", run_opts.state_dir, "state directory (one RocksDB store per partition)")->capture_default_str();
   run->add_option("--batch-size", run_opts.batch_max_events, "max events per micro-batch")->capture_default_str()->check(CLI::Range(1, 10'000'000));
@@ -322,6 +323,15 @@ int main(int argc, char** argv) {
     return rejected > 0 ? kExitBadInput : 0;
   }
 
+  std::unique_ptr<EmbeddedKafka> embedded;
+  if (run->parsed() && brokers == "embedded") {
+    auto k = EmbeddedKafka::Start(4, run_opts.topics);
+    if (!k.ok()) return Fail(k.status());
+    embedded = std::move(*k);
+    props["bootstrap.servers"] = embedded->bootstraps();
+    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}: produce with `recur produce --brokers {}`",
+                 embedded->bootstraps(), embedded->bootstraps());
+  }
   if (run->parsed()) {
     run_opts.kafka = props;
     struct sigaction sa {};

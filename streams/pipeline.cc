@@ -63,6 +63,7 @@ class KafkaPipeline final : public Pipeline {
     auto conf = MakeConf(props);
     if (!conf.ok()) return conf.status();
     rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaPipeline::OnRebalance);
+    rd_kafka_conf_set_error_cb(conf->get(), &KafkaPipeline::OnError);
     rd_kafka_conf_set_opaque(conf->get(), this);
     auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!rk.ok()) return rk.status();
@@ -100,6 +101,17 @@ class KafkaPipeline final : public Pipeline {
                               MsSince(batch_.first) >= options_.batch_linger_ms || AllAtEnd())) {
         absl::Status s = CommitWithRetries();
         if (!s.ok()) fatal_ = s;
+      }
+      if (broker_down_since_ && MsSince(last_probe_) > 2000) {
+        // Nothing may arrive to tell that the broker is back (no new records):
+        // ask for metadata.
+        last_probe_ = Clock::now();
+        const rd_kafka_metadata_t* md = nullptr;
+        if (rd_kafka_metadata(consumer_.get(), 0, nullptr, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          rd_kafka_metadata_destroy(md);
+          spdlog::info("Kafka reachable again");
+          broker_down_since_.reset();
+        }
       }
       if (broker_down_since_ && MsSince(*broker_down_since_) > options_.broker_down_timeout_s * 1000LL) {
         fatal_ = absl::UnavailableError(absl::StrCat("no Kafka broker reachable for ", options_.broker_down_timeout_s,
@@ -289,6 +301,28 @@ class KafkaPipeline final : public Pipeline {
     counters_.lag = lag;
   }
 
+  // Client-level errors (not tied to a record) arrive here from poll.
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<KafkaPipeline*>(opaque);
+    const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        code == RD_KAFKA_RESP_ERR__RESOLVE) {
+      self->at_end_.clear();  // the ends are unknown until the broker is back
+      if (!self->broker_down_since_) {
+        self->broker_down_since_ = Clock::now();
+        spdlog::warn("Kafka unreachable ({}): waiting for it to come back", rd_kafka_err2str(code));
+      }
+      return;
+    }
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+      self->fatal_ = KafkaError(orig, absl::StrCat("fatal Kafka client error: ", buf));
+      return;
+    }
+    spdlog::warn("Kafka: {}: {}", rd_kafka_err2str(code), reason);
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque) {
     auto* self = static_cast<KafkaPipeline*>(opaque);
@@ -367,6 +401,7 @@ class KafkaPipeline final : public Pipeline {
   PipelineCounters counters_;
   absl::Status fatal_;
   std::optional<Clock::time_point> broker_down_since_;
+  Clock::time_point last_probe_ = Clock::now();
   bool closing_ = false;
 };
 

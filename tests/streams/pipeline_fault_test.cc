@@ -1,0 +1,196 @@
+// The pipeline against librdkafka's in-process mock cluster: the fault paths that
+// need no real broker (broker down and back, an unreachable broker, a locked or
+// unusable state store, bad records beside good ones). The real-broker
+// behaviour is covered by tests/integration/.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "featurestore/feature_store.h"
+#include "featurestore/state_dir.h"
+#include "ops/simulator.h"
+#include "streams/embedded.h"
+#include "streams/pipeline.h"
+#include "streams/producer.h"
+
+namespace recur {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PipelineFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("recur-pipeline-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    auto k = EmbeddedKafka::Start(2, topics_);
+    ASSERT_TRUE(k.ok()) << k.status();
+    kafka_ = std::move(*k);
+    SimulatorOptions o;
+    o.shops = 2;
+    o.customers_per_shop = 60;
+    o.days = 90;
+    o.duplicate_rate = 0.02;
+    ASSERT_TRUE(Simulate(o, [&](const v1::Event& e) {
+      events_.push_back(e);
+      return absl::OkStatus();
+    }).ok());
+  }
+  void TearDown() override {
+    kafka_.reset();
+    fs::remove_all(dir_);
+  }
+
+  PipelineOptions Options() {
+    PipelineOptions o;
+    o.kafka["bootstrap.servers"] = kafka_->bootstraps();
+    o.state_dir = (dir_ / "state").string();
+    o.exit_when_idle_ms = 1500;
+    o.batch_linger_ms = 50;
+    o.topics = topics_;
+    return o;
+  }
+
+  void Produce(size_t from, size_t to) {
+    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+    ASSERT_TRUE(p.ok());
+    for (size_t i = from; i < to; ++i) {
+      const v1::Event& e = events_[i];
+      ASSERT_TRUE((*p)->Send(topics_.ForEvent(e), e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}).ok());
+    }
+    ASSERT_TRUE((*p)->Flush(absl::Seconds(30)).ok());
+  }
+
+  // Features of every customer after the run, as of the last event, against the
+  // same events applied offline.
+  void ExpectSameAsOffline(int partitions) {
+    FeatureStore::Options o;
+    o.path = (dir_ / "offline").string();
+    auto offline = FeatureStore::Open(o);
+    ASSERT_TRUE(offline.ok());
+    ASSERT_TRUE((*offline)->ApplyBatch(events_, {}).ok());
+    const int64_t t = (*offline)->max_event_time_ms();
+    StateDir::Options so;
+    so.path = (dir_ / "state").string();
+    so.partitions = partitions;
+    so.store.read_only = true;
+    auto online = StateDir::Open(so);
+    ASSERT_TRUE(online.ok()) << online.status();
+    int compared = 0;
+    ASSERT_TRUE((*offline)->ForEachCustomer([&](const CustomerKey& k, const CustomerState& expected) {
+      bool found = false;
+      for (int p = 0; p < partitions; ++p) {
+        auto got = (*online)->store(p)->GetState(k);
+        if (!got.ok()) continue;
+        found = true;
+        Features a = expected.ComputeFeatures(t, DayOf(t) - 399), b = got->ComputeFeatures(t, DayOf(t) - 399);
+        for (int i = 0; i < kNumFeatures; ++i) {
+          EXPECT_TRUE(a.values[i] == b.values[i] || (std::isnan(a.values[i]) && std::isnan(b.values[i])))
+              << k.Encode() << " " << kFeatureNames[i];
+        }
+      }
+      EXPECT_TRUE(found) << k.Encode();
+      ++compared;
+      return absl::OkStatus();
+    }).ok());
+    EXPECT_EQ(compared, 120);
+  }
+
+  fs::path dir_;
+  TopicNames topics_;
+  std::unique_ptr<EmbeddedKafka> kafka_;
+  std::vector<v1::Event> events_;
+};
+
+TEST_F(PipelineFaultTest, BadRecordsGoToTheDlqAndGoodOnesAreExact) {
+  Produce(0, events_.size() / 2);
+  {
+    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE((*p)->Send(topics_.purchases, "shop-1/c-000001", "\xff\x01garbage", {}).ok());
+    ASSERT_TRUE((*p)->Send(topics_.purchases, "", events_[0].SerializeAsString(), {}).ok());
+    ASSERT_TRUE((*p)->Send(topics_.sessions, "shop-1/nobody", events_[1].SerializeAsString(), {}).ok());
+    ASSERT_TRUE((*p)->Flush(absl::Seconds(10)).ok());
+  }
+  Produce(events_.size() / 2, events_.size());
+  std::atomic<bool> stop{false};
+  auto pipeline = Pipeline::Create(Options());
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  ASSERT_TRUE((*pipeline)->Run(stop).ok());
+  PipelineCounters c = (*pipeline)->counters();
+  EXPECT_EQ(c.events_in, static_cast<int64_t>(events_.size()) + 3);
+  EXPECT_EQ(c.dlq["undecodable"], 1);
+  EXPECT_EQ(c.dlq["missing_key"], 1);
+  EXPECT_EQ(c.dlq["key_mismatch"], 1);
+  EXPECT_EQ(c.applied + c.duplicates, static_cast<int64_t>(events_.size()));
+  pipeline->reset();
+  ExpectSameAsOffline(2);
+}
+
+TEST_F(PipelineFaultTest, WaitsForABrokerThatGoesDownAndComesBack) {
+  Produce(0, events_.size() / 2);
+  PipelineOptions o = Options();
+  o.exit_when_idle_ms = 4000;
+  auto pipeline = Pipeline::Create(o);
+  ASSERT_TRUE(pipeline.ok());
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*pipeline)->Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(kafka_->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(kafka_->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  Produce(events_.size() / 2, events_.size());
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  EXPECT_EQ((*pipeline)->counters().events_in, static_cast<int64_t>(events_.size()));
+  pipeline->reset();
+  ExpectSameAsOffline(2);
+}
+
+TEST_F(PipelineFaultTest, AnUnreachableBrokerEndsWithAMessageThatSaysWhatToDo) {
+  PipelineOptions o = Options();
+  o.kafka["bootstrap.servers"] = "127.0.0.1:1";
+  o.broker_down_timeout_s = 2;
+  auto pipeline = Pipeline::Create(o);
+  ASSERT_TRUE(pipeline.ok());
+  std::atomic<bool> stop{false};
+  absl::Status s = (*pipeline)->Run(stop);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("--brokers"), std::string::npos) << s;
+}
+
+TEST_F(PipelineFaultTest, ALockedStoreStopsWithoutConsuming) {
+  Produce(0, 100);
+  fs::create_directories(dir_ / "state");
+  FeatureStore::Options so;
+  so.path = StateDir::PartitionPath((dir_ / "state").string(), 0);
+  auto held = FeatureStore::Open(so);  // another process would hold this LOCK
+  ASSERT_TRUE(held.ok());
+  auto pipeline = Pipeline::Create(Options());
+  ASSERT_TRUE(pipeline.ok());
+  std::atomic<bool> stop{false};
+  absl::Status s = (*pipeline)->Run(stop);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("LOCK"), std::string::npos) << s;
+  EXPECT_EQ((*pipeline)->counters().applied, 0);
+  EXPECT_TRUE((*held)->ReadOffsets()->empty());
+}
+
+TEST_F(PipelineFaultTest, AnUnusableStateDirStopsWithThePath) {
+  Produce(0, 100);
+  fs::create_directories(dir_ / "state");
+  std::ofstream(dir_ / "state" / "partition-1") << "a file where a store directory should be";
+  auto pipeline = Pipeline::Create(Options());
+  ASSERT_TRUE(pipeline.ok());
+  std::atomic<bool> stop{false};
+  absl::Status s = (*pipeline)->Run(stop);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("partition-1"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace recur
