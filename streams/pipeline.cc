@@ -250,7 +250,8 @@ class KafkaPipeline final : public Pipeline {
                      {"recur.error.topic", d.topic},
                      {"recur.error.partition", std::to_string(d.partition)},
                      {"recur.error.offset", std::to_string(d.offset)}};
-        absl::Status s = dlq_->Send(options_.topics.dlq, d.key.value_or(""), d.value, h);
+        absl::Status s = dlq_->Send(options_.topics.dlq,
+                                    d.key ? std::optional<std::string_view>(*d.key) : std::nullopt, d.value, h);
         if (!s.ok()) return s;
       }
       absl::Status s = dlq_->Flush(absl::Seconds(30));

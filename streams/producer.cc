@@ -47,7 +47,7 @@ Producer::~Producer() {
   if (rk_) rd_kafka_flush(rk_.get(), 5000);
 }
 
-absl::Status Producer::Send(const std::string& topic, std::string_view key, std::string_view value,
+absl::Status Producer::Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
                             const Headers& headers, int32_t partition) {
   for (int attempt = 0;; ++attempt) {
     rd_kafka_headers_t* hdrs = nullptr;
@@ -55,9 +55,11 @@ absl::Status Producer::Send(const std::string& topic, std::string_view key, std:
       hdrs = rd_kafka_headers_new(headers.size());
       for (const auto& [k, v] : headers) rd_kafka_header_add(hdrs, k.data(), k.size(), v.data(), v.size());
     }
+    const char* key_data = key ? key->data() : nullptr;
+    const size_t key_size = key ? key->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);  // not taken on failure

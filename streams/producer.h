@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,8 +52,9 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
 
   // Queues one record; waits (serving delivery reports) while the queue is full.
-  absl::Status Send(const std::string& topic, std::string_view key, std::string_view value, const Headers& headers,
-                    int32_t partition = RD_KAFKA_PARTITION_UA);
+  // A nullopt key sends a record without a key (not an empty one).
+  absl::Status Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
+                    const Headers& headers, int32_t partition = RD_KAFKA_PARTITION_UA);
   // Waits until every queued record is delivered; returns the first delivery
   // failure since the last Flush (Unavailable on timeout).
   absl::Status Flush(absl::Duration timeout);
