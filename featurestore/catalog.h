@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -99,6 +100,27 @@ struct Features {
   Features() { values.fill(std::nan("")); }
   double operator[](Feature f) const { return values[f]; }
 };
+
+// The feature schema hash shared by trainer and scorer: FNV-1a over the catalog
+// version and the feature names in order, as 16 hex digits. A model records it;
+// the scorer refuses a model whose hash differs.
+inline std::string SchemaHash() {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  };
+  mix(kCatalogVersion);
+  for (auto name : kFeatureNames) mix(name);
+  static const char* kHex = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[i] = kHex[h & 15];
+  return out;
+}
 
 // Returns the index of `name` in the catalog, or -1.
 inline int FeatureIndex(std::string_view name) {

@@ -27,6 +27,7 @@
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "streams/embedded.h"
+#include "trainer/trainer.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
 #include "spdlog/spdlog.h"
@@ -257,6 +258,21 @@ int main(int argc, char** argv) {
   inspect->add_option("--as-of", as_of, "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
   inspect->add_flag("--json", as_json, "print JSON");
 
+  // train
+  TrainOptions train_opts;
+  std::string target_name = "repurchase_30d";
+  std::vector<std::string> xgb_params;
+  auto* train = app.add_subcommand("train", "Train a model from a state dir or snapshot; register it; promote it if no worse");
+  train->add_option("--state-dir", train_opts.state_dir, "state dir or snapshot to train from")->required();
+  train->add_option("--models-dir", train_opts.models_dir, "model registry")->capture_default_str();
+  train->add_option("--target", target_name, "repurchase_30d or activity_decline_90d")->capture_default_str();
+  train->add_option("--seed", train_opts.seed, "seed (same data + seed = same model bytes)")->capture_default_str();
+  train->add_option("--max-rounds", train_opts.max_rounds, "boosting rounds at most")->capture_default_str();
+  train->add_option("--early-stopping", train_opts.early_stopping_rounds, "stop after N rounds without improvement")->capture_default_str();
+  train->add_option("--decline-ratio", train_opts.labels.decline_ratio, "decline label: next 90 days' revenue below ratio x last 90 days'")->capture_default_str();
+  train->add_option("-P", xgb_params, "XGBoost parameter key=value (repeatable), e.g. -P max_depth=4");
+  train->add_flag("--force", train_opts.force, "promote even if worse than CURRENT");
+
   // demo
   int demo_rows = 8;
   std::string demo_dir;
@@ -321,6 +337,26 @@ int main(int argc, char** argv) {
     std::cerr << "produced " << sent << " events (" << (*producer)->delivered() << " delivered), " << rejected
               << " rejected\n";
     return rejected > 0 ? kExitBadInput : 0;
+  }
+
+  if (train->parsed()) {
+    auto target = ParseTarget(target_name);
+    if (!target.ok()) return Fail(target.status());
+    train_opts.labels.target = *target;
+    for (const auto& kv : xgb_params) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) return Fail(absl::InvalidArgumentError("-P expects key=value"));
+      train_opts.params[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    auto r = Train(train_opts);
+    if (!r.ok()) return Fail(r.status());
+    std::cout << absl::StrFormat(
+        "%s %s: ROC-AUC %.4f (baseline %.4f), PR-AUC %.4f (baseline %.4f), lift@10%% %.2f (baseline %.2f), "
+        "log-loss %.4f, %d rounds, %d train / %d validation rows\n%s\nreport: %s/report.html\n",
+        target_name, r->version, r->model.roc_auc, r->baseline.roc_auc, r->model.pr_auc, r->baseline.pr_auc,
+        r->model.lift_top_decile, r->baseline.lift_top_decile, r->model.log_loss, r->rounds, r->train_rows,
+        r->valid_rows, r->promotion_note, r->model_dir);
+    return 0;
   }
 
   std::unique_ptr<EmbeddedKafka> embedded;

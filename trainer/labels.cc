@@ -1,0 +1,48 @@
+#include "trainer/labels.h"
+
+#include "absl/strings/str_cat.h"
+#include "featurestore/calendar.h"
+#include "featurestore/types.h"
+
+namespace recur {
+
+absl::StatusOr<Target> ParseTarget(const std::string& name) {
+  if (name == "repurchase_30d") return Target::kRepurchase30d;
+  if (name == "activity_decline_90d") return Target::kActivityDecline90d;
+  return absl::InvalidArgumentError(
+      absl::StrCat("target '", name, "': expected repurchase_30d or activity_decline_90d"));
+}
+
+std::string TargetName(Target t) {
+  return t == Target::kRepurchase30d ? "repurchase_30d" : "activity_decline_90d";
+}
+
+int LabelDays(const LabelOptions& o) {
+  return o.target == Target::kRepurchase30d ? o.repurchase_days : o.decline_days;
+}
+
+std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days) {
+  std::vector<int64_t> out;
+  for (int32_t month = MonthStart(first_day, 0); month <= last_day; month = MonthStart(month, -1)) {
+    const int32_t end = MonthStart(month, -1) - 1;  // last day of this month
+    if (end < first_day || end + label_days > last_day) continue;
+    out.push_back((static_cast<int64_t>(end) + 1) * kMillisPerDay - 1);
+  }
+  return out;
+}
+
+std::optional<float> Label(const CustomerState& state, int64_t cutoff_ms, const LabelOptions& o) {
+  const int32_t t = DayOf(cutoff_ms);
+  bool known = false;
+  for (const auto& p : state.profiles()) known = known || DayOf(p.time_ms) <= t;
+  if (!known && (state.days().empty() || state.days().front().day > t)) return std::nullopt;
+  if (o.target == Target::kRepurchase30d) {
+    return state.PurchasesBetween(t + 1, t + o.repurchase_days).orders > 0 ? 1.0f : 0.0f;
+  }
+  const int64_t before = state.PurchasesBetween(t - o.decline_days + 1, t).revenue_micros;
+  if (before <= 0) return std::nullopt;
+  const int64_t after = state.PurchasesBetween(t + 1, t + o.decline_days).revenue_micros;
+  return static_cast<double>(after) < o.decline_ratio * static_cast<double>(before) ? 1.0f : 0.0f;
+}
+
+}  // namespace recur

@@ -1,0 +1,45 @@
+// Training targets (docs/DESIGN.md, "Labels") and the cutoffs they are taken at,
+// computed from the same day buckets the pipeline keeps, so a training row at
+// cutoff T only ever sees features of days <= T and labels of days > T.
+//
+//   auto cutoffs = recur::MonthEndCutoffs(first_day, last_day, /*label_days=*/30);
+//   std::optional<float> y = recur::Label(state, cutoffs[0], recur::LabelOptions{});
+#ifndef RECUR_TRAINER_LABELS_H_
+#define RECUR_TRAINER_LABELS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "featurestore/customer_state.h"
+
+namespace recur {
+
+enum class Target { kRepurchase30d, kActivityDecline90d };
+
+struct LabelOptions {
+  Target target = Target::kRepurchase30d;
+  int repurchase_days = 30;  // repurchase: >= 1 order in (T, T + days]
+  int decline_days = 90;     // decline: revenue (T, T + days] < ratio x revenue (T - days, T]
+  double decline_ratio = 0.8;
+};
+
+absl::StatusOr<Target> ParseTarget(const std::string& name);  // "repurchase_30d" | "activity_decline_90d"
+std::string TargetName(Target t);
+// Days after the cutoff that the label needs to see.
+int LabelDays(const LabelOptions& o);
+
+// The end (last millisecond) of every UTC month's last day in [first_day,
+// last_day - label_days]: only cutoffs whose label window is complete.
+std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days);
+
+// The label of one customer at cutoff T, or nullopt when the customer is not
+// part of the population at T: no activity on or before T's day; for decline
+// also no revenue in (T - days, T].
+std::optional<float> Label(const CustomerState& state, int64_t cutoff_ms, const LabelOptions& o);
+
+}  // namespace recur
+
+#endif  // RECUR_TRAINER_LABELS_H_

@@ -1,0 +1,70 @@
+#include "trainer/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+
+namespace recur {
+
+BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels) {
+  BinaryMetrics m;
+  const size_t n = scores.size();
+  m.rows = static_cast<int64_t>(n);
+  if (n == 0) return m;
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  double pos = 0;
+  for (float y : labels) pos += y > 0.5f;
+  const double neg = static_cast<double>(n) - pos;
+  m.base_rate = pos / static_cast<double>(n);
+  // ROC-AUC from average ranks (Mann-Whitney U).
+  double rank_sum = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) ++j;
+    const double avg_rank = (static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 + 1.0;
+    for (size_t k = i; k < j; ++k) rank_sum += labels[order[k]] > 0.5f ? avg_rank : 0;
+    i = j;
+  }
+  m.roc_auc = (pos == 0 || neg == 0) ? NAN : (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
+  // Average precision, descending score, tie groups taken together.
+  double tp = 0, fp = 0, ap = 0, prev_recall = 0;
+  for (size_t i = n; i > 0;) {
+    size_t j = i;
+    while (j > 0 && scores[order[j - 1]] == scores[order[i - 1]]) --j;
+    for (size_t k = j; k < i; ++k) (labels[order[k]] > 0.5f ? tp : fp) += 1;
+    const double recall = pos == 0 ? 0 : tp / pos;
+    ap += (recall - prev_recall) * (tp / (tp + fp));
+    prev_recall = recall;
+    i = j;
+  }
+  m.pr_auc = pos == 0 ? NAN : ap;
+  double ll = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double p = std::clamp(static_cast<double>(scores[i]), 1e-15, 1 - 1e-15);
+    ll -= labels[i] > 0.5f ? std::log(p) : std::log(1 - p);
+  }
+  m.log_loss = ll / static_cast<double>(n);
+  const size_t top = std::max<size_t>(1, n / 10);
+  double top_pos = 0;
+  for (size_t k = n - top; k < n; ++k) top_pos += labels[order[k]] > 0.5f;
+  m.lift_top_decile = m.base_rate == 0 ? NAN : (top_pos / static_cast<double>(top)) / m.base_rate;
+  m.calibration.resize(10);
+  for (size_t i = 0; i < n; ++i) {
+    auto& bin = m.calibration[std::min<size_t>(9, static_cast<size_t>(scores[i] * 10))];
+    bin.mean_score += scores[i];
+    bin.positive_rate += labels[i] > 0.5f;
+    ++bin.rows;
+  }
+  for (auto& b : m.calibration) {
+    if (b.rows > 0) {
+      b.mean_score /= static_cast<double>(b.rows);
+      b.positive_rate /= static_cast<double>(b.rows);
+    }
+  }
+  return m;
+}
+
+}  // namespace recur

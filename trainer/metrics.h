@@ -1,0 +1,32 @@
+// Evaluation of binary scores: ROC-AUC, PR-AUC (average precision), log-loss,
+// lift in the top decile, a calibration table. Ties are handled exactly (ranks
+// of equal scores are averaged), so the figures do not depend on row order.
+#ifndef RECUR_TRAINER_METRICS_H_
+#define RECUR_TRAINER_METRICS_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace recur {
+
+struct CalibrationBin {
+  double mean_score = 0;
+  double positive_rate = 0;
+  int64_t rows = 0;
+};
+
+struct BinaryMetrics {
+  double roc_auc = 0;
+  double pr_auc = 0;
+  double log_loss = 0;
+  double base_rate = 0;
+  double lift_top_decile = 0;
+  int64_t rows = 0;
+  std::vector<CalibrationBin> calibration;  // 10 equal-width score bins
+};
+
+BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels);
+
+}  // namespace recur
+
+#endif  // RECUR_TRAINER_METRICS_H_

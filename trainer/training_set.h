@@ -1,0 +1,45 @@
+// Point-in-time training sets: for every cutoff T and every customer in the
+// population at T, the catalog's features as of T (CustomerState::ComputeFeatures,
+// the pipeline's own code) and the label from the days after T.
+//
+//   auto set = recur::BuildTrainingSet(*state_dir, cutoffs, label_options);
+//   // set->x is row-major rows x kNumFeatures, NaN = missing
+#ifndef RECUR_TRAINER_TRAINING_SET_H_
+#define RECUR_TRAINER_TRAINING_SET_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "featurestore/state_dir.h"
+#include "trainer/labels.h"
+
+namespace recur {
+
+struct TrainingSet {
+  std::vector<float> x;  // rows x kNumFeatures
+  std::vector<float> y;
+  std::vector<int64_t> cutoff_ms;
+  std::vector<std::string> shop_id;
+  std::vector<std::string> top_category;  // top_category_6m names (encoded by the schema later)
+  size_t rows() const { return y.size(); }
+};
+
+// Progress callback: (customers done, customers total).
+using Progress = std::function<void(int64_t, int64_t)>;
+
+absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
+                                             const LabelOptions& labels, const Progress& progress = nullptr);
+
+// The data range of a state dir: [first day inside every store's horizon, last day seen].
+struct DataRange {
+  int32_t first_day = 0;
+  int32_t last_day = 0;
+};
+DataRange RangeOf(StateDir& dir);
+
+}  // namespace recur
+
+#endif  // RECUR_TRAINER_TRAINING_SET_H_

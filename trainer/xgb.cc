@@ -1,0 +1,80 @@
+#include "trainer/xgb.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace recur {
+
+absl::Status XgbCheck(int rc, const char* what) {
+  if (rc == 0) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("XGBoost ", what, ": ", XGBGetLastError()));
+}
+
+absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_t cols, const std::vector<float>* y) {
+  DMatrixHandle h = nullptr;
+  absl::Status s = XgbCheck(XGDMatrixCreateFromMat(x, rows, cols, NAN, &h), "create matrix");
+  if (!s.ok()) return s;
+  XgbMatrix m;
+  m.h_.reset(h);
+  if (y != nullptr) {
+    s = XgbCheck(XGDMatrixSetFloatInfo(h, "label", y->data(), y->size()), "set labels");
+    if (!s.ok()) return s;
+  }
+  return m;
+}
+
+absl::StatusOr<XgbBooster> XgbBooster::Create(const std::vector<DMatrixHandle>& cache,
+                                              const std::map<std::string, std::string>& params) {
+  BoosterHandle h = nullptr;
+  absl::Status s = XgbCheck(XGBoosterCreate(cache.data(), cache.size(), &h), "create booster");
+  if (!s.ok()) return s;
+  XgbBooster b;
+  b.h_.reset(h);
+  for (const auto& [k, v] : params) {
+    s = XgbCheck(XGBoosterSetParam(h, k.c_str(), v.c_str()), ("parameter " + k).c_str());
+    if (!s.ok()) return s;
+  }
+  return b;
+}
+
+absl::StatusOr<XgbBooster> XgbBooster::Load(const std::string& path) {
+  auto b = Create({}, {});
+  if (!b.ok()) return b.status();
+  absl::Status s = XgbCheck(XGBoosterLoadModel(b->handle(), path.c_str()), ("load model " + path).c_str());
+  if (!s.ok()) return s;
+  return b;
+}
+
+absl::Status XgbBooster::UpdateOneIter(int iter, const XgbMatrix& train) {
+  return XgbCheck(XGBoosterUpdateOneIter(h_.get(), iter, train.handle()), "boosting round");
+}
+
+absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int iteration_end) const {
+  const std::string config = absl::StrCat(R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": )",
+                                          iteration_end, R"(, "strict_shape": false})");
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  absl::Status s = XgbCheck(XGBoosterPredictFromDMatrix(h_.get(), m.handle(), config.c_str(), &shape, &dim, &out),
+                            "predict");
+  if (!s.ok()) return s;
+  size_t n = 1;
+  for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
+  return std::vector<float>(out, out + n);
+}
+
+absl::Status XgbBooster::Save(const std::string& path) const {
+  return XgbCheck(XGBoosterSaveModel(h_.get(), path.c_str()), ("save model " + path).c_str());
+}
+
+absl::StatusOr<XgbBooster> XgbBooster::Slice(int rounds) const {
+  BoosterHandle out = nullptr;
+  absl::Status s = XgbCheck(XGBoosterSlice(h_.get(), 0, rounds, 1, &out), "slice");
+  if (!s.ok()) return s;
+  XgbBooster b;
+  b.h_.reset(out);
+  return b;
+}
+
+}  // namespace recur

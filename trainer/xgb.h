@@ -1,0 +1,60 @@
+// The XGBoost C API behind RAII owners; every -1 becomes a Status carrying
+// XGBGetLastError(), in exactly one place (Check()).
+//
+//   auto m = recur::XgbMatrix::FromRows(x.data(), rows, cols, &y);
+//   auto b = recur::XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}});
+//   RETURN_IF_ERROR(b->UpdateOneIter(0, *m));
+#ifndef RECUR_TRAINER_XGB_H_
+#define RECUR_TRAINER_XGB_H_
+
+#include <xgboost/c_api.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace recur {
+
+absl::Status XgbCheck(int rc, const char* what);
+
+struct XgbMatrixDeleter {
+  void operator()(void* h) const { XGDMatrixFree(h); }
+};
+struct XgbBoosterDeleter {
+  void operator()(void* h) const { XGBoosterFree(h); }
+};
+
+class XgbMatrix {
+ public:
+  // Row-major float matrix, NaN = missing; labels optional.
+  static absl::StatusOr<XgbMatrix> FromRows(const float* x, size_t rows, size_t cols, const std::vector<float>* y);
+  DMatrixHandle handle() const { return h_.get(); }
+
+ private:
+  std::unique_ptr<void, XgbMatrixDeleter> h_;
+};
+
+class XgbBooster {
+ public:
+  static absl::StatusOr<XgbBooster> Create(const std::vector<DMatrixHandle>& cache,
+                                           const std::map<std::string, std::string>& params);
+  static absl::StatusOr<XgbBooster> Load(const std::string& path);
+  absl::Status UpdateOneIter(int iter, const XgbMatrix& train);
+  // Probabilities for every row, using trees [0, iteration_end) (0 = all).
+  absl::StatusOr<std::vector<float>> Predict(const XgbMatrix& m, int iteration_end = 0) const;
+  absl::Status Save(const std::string& path) const;  // .json: XGBoost's JSON model
+  // Keeps only the first `rounds` boosting rounds (early stopping).
+  absl::StatusOr<XgbBooster> Slice(int rounds) const;
+  BoosterHandle handle() const { return h_.get(); }
+
+ private:
+  std::unique_ptr<void, XgbBoosterDeleter> h_;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_TRAINER_XGB_H_
