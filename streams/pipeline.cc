@@ -347,7 +347,7 @@ class KafkaPipeline final : public Pipeline {
       self->at_end_.clear();
       self->stores_.clear();
       self->stream_times_.clear();
-      if (!self->closing_) spdlog::info("partitions revoked");
+      if (!self->closing_) spdlog::info("partitions revoked, stores closed");
     }
   }
 
@@ -385,8 +385,10 @@ class KafkaPipeline final : public Pipeline {
       e.offset = it == stored[e.partition].end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
       assigned_.push_back(tp);
     }
+    std::string list;
+    for (int32_t p : numbers) list += (list.empty() ? "" : ",") + std::to_string(p);
     spdlog::info("assigned {} partitions (partition numbers {}), resuming from the offsets in the state stores",
-                 parts->cnt, numbers.size());
+                 parts->cnt, list);
     return absl::OkStatus();
   }
 

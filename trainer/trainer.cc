@@ -207,7 +207,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   const fs::path target_dir = fs::path(o.models_dir) / TargetName(o.labels.target);
   std::error_code ec;
   fs::create_directories(target_dir, ec);
-  const fs::path tmp_model = target_dir / ".model.json.tmp";
+  // XGBoost picks the format from the extension: keep ".json" on the temporary name.
+  const fs::path tmp_model = target_dir / ".tmp-model.json";
   absl::Status s = model->Save(tmp_model.string());
   if (!s.ok()) return s;
   std::ifstream in(tmp_model, std::ios::binary);

@@ -1,0 +1,123 @@
+// The trainer end to end on a small simulated snapshot: beats its baseline,
+// byte-identical model for the same seed, the promotion gate, bad input.
+#include "trainer/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "featurestore/state_dir.h"
+#include "ops/simulator.h"
+
+namespace recur {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("recur-trainer-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    StateDir::Options so;
+    so.path = (*dir_ / "state").string();
+    so.partitions = 2;
+    auto sd = StateDir::Open(so);
+    ASSERT_TRUE(sd.ok());
+    SimulatorOptions sim;
+    sim.customers_per_shop = 800;
+    sim.days = 300;
+    std::vector<std::vector<v1::Event>> parts(2);
+    ASSERT_TRUE(Simulate(sim, [&](const v1::Event& e) {
+      parts[PartitionFor(e.shop_id() + "/" + e.customer_id(), 2)].push_back(e);
+      return absl::OkStatus();
+    }).ok());
+    for (int p = 0; p < 2; ++p) ASSERT_TRUE((*sd)->store(p)->ApplyBatch(parts[p], {}).ok());
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  TrainOptions Options(const std::string& models) {
+    TrainOptions o;
+    o.state_dir = (*dir_ / "state").string();
+    o.models_dir = (*dir_ / models).string();
+    o.max_rounds = 60;
+    return o;
+  }
+  static fs::path* dir_;
+};
+fs::path* TrainerTest::dir_ = nullptr;
+
+TEST_F(TrainerTest, BothModelsBeatTheirBaselinesAndRegister) {
+  for (Target t : {Target::kRepurchase30d, Target::kActivityDecline90d}) {
+    TrainOptions o = Options("models");
+    o.labels.target = t;
+    auto r = Train(o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_GT(r->model.roc_auc, r->baseline.roc_auc + 0.03) << TargetName(t);
+    EXPECT_GT(r->model.roc_auc, 0.65) << TargetName(t);
+    EXPECT_TRUE(r->promoted);
+    const fs::path target_dir = fs::path(o.models_dir) / TargetName(t);
+    EXPECT_EQ(Slurp(target_dir / "CURRENT"), r->version + "\n");
+    for (const char* f : {"model.json", "meta.json", "report.html"}) EXPECT_TRUE(fs::exists(target_dir / r->version / f)) << f;
+    const std::string meta = Slurp(target_dir / r->version / "meta.json");
+    EXPECT_NE(meta.find(SchemaHash()), std::string::npos);
+    EXPECT_NE(meta.find("\"cutoffs\""), std::string::npos);
+    const std::string report = Slurp(target_dir / r->version / "report.html");
+    EXPECT_NE(report.find("<svg id='roc'"), std::string::npos);
+    EXPECT_EQ(report.find("http"), std::string::npos);  // self-contained: no external assets
+  }
+}
+
+TEST_F(TrainerTest, SameSnapshotAndSeedGiveAByteIdenticalModel) {
+  auto a = Train(Options("models-a"));
+  auto b = Train(Options("models-b"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->version, b->version);
+  const std::string ma = Slurp(fs::path(a->model_dir) / "model.json"), mb = Slurp(fs::path(b->model_dir) / "model.json");
+  EXPECT_FALSE(ma.empty());
+  EXPECT_EQ(ma, mb);
+}
+
+TEST_F(TrainerTest, PromotionGateRefusesAWorseModelUnlessForced) {
+  auto good = Train(Options("models-gate"));
+  ASSERT_TRUE(good.ok());
+  TrainOptions worse = Options("models-gate");
+  worse.max_rounds = 1;
+  worse.params["max_depth"] = "1";
+  auto r = Train(worse);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->promoted) << r->promotion_note;
+  const fs::path current = fs::path(worse.models_dir) / "repurchase_30d" / "CURRENT";
+  EXPECT_EQ(Slurp(current), good->version + "\n");
+  worse.force = true;
+  auto forced = Train(worse);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_TRUE(forced->promoted);
+  EXPECT_NE(forced->promotion_note.find("--force"), std::string::npos);
+  EXPECT_EQ(Slurp(current), forced->version + "\n");
+}
+
+TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
+  TrainOptions o = Options("models-bad");
+  o.state_dir = (*dir_ / "nowhere").string();
+  auto r = Train(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("nowhere"), std::string::npos);
+  fs::create_directories(*dir_ / "corrupt" / "partition-0");
+  std::ofstream(*dir_ / "corrupt" / "partition-0" / "CURRENT") << "MANIFEST-000099\n";
+  o.state_dir = (*dir_ / "corrupt").string();
+  r = Train(o);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("corrupt"), std::string::npos) << r.status();
+}
+
+}  // namespace
+}  // namespace recur
