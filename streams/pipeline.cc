@@ -366,7 +366,18 @@ class KafkaPipeline final : public Pipeline {
         o.expire_outside_horizon = true;
         std::error_code ec;
         std::filesystem::create_directories(options_.state_dir, ec);
+        // The previous owner of the partition (another instance on a shared
+        // disk) may still be closing the store: wait for its LOCK a while, as
+        // Kafka Streams waits for a task's state directory.
         auto store = FeatureStore::Open(o);
+        for (int waited_ms = 0; !store.ok() && store.status().code() == absl::StatusCode::kFailedPrecondition &&
+                                store.status().message().find("LOCK") != std::string::npos &&
+                                waited_ms < options_.store_lock_timeout_ms;
+             waited_ms += 500) {
+          if (waited_ms == 0) spdlog::warn("partition {}: store locked by another process; waiting", p);
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          store = FeatureStore::Open(o);
+        }
         if (!store.ok()) return store.status();
         stores_[p] = std::move(*store);
       }

@@ -43,6 +43,7 @@ struct PipelineOptions {
   int exit_when_idle_ms = 0;      // >0: exit once every assigned partition is at its end this long
   int max_retries = 8;            // failed batch: retries with backoff, then Run() fails
   int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
+  int store_lock_timeout_ms = 30'000;  // wait this long for a partition store another process still holds
 };
 
 struct PipelineCounters {

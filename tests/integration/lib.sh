@@ -14,6 +14,7 @@ INPUT_TOPICS=(shop.purchases shop.sessions shop.carts shop.marketing shop.profil
 cleanup() {
   local rc=$?
   jobs -p | xargs -r kill -9 2>/dev/null || true
+  pkill -9 -f -- "$WORK" 2>/dev/null || true  # recur processes started by wrappers
   "$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null 2>&1 || true
   if [[ $rc -eq 0 ]]; then rm -rf "$WORK"; else echo "test failed (rc=$rc); work dir kept: $WORK" >&2; fi
 }

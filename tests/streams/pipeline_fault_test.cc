@@ -170,7 +170,9 @@ TEST_F(PipelineFaultTest, ALockedStoreStopsWithoutConsuming) {
   so.path = StateDir::PartitionPath((dir_ / "state").string(), 0);
   auto held = FeatureStore::Open(so);  // another process would hold this LOCK
   ASSERT_TRUE(held.ok());
-  auto pipeline = Pipeline::Create(Options());
+  PipelineOptions o = Options();
+  o.store_lock_timeout_ms = 1000;
+  auto pipeline = Pipeline::Create(o);
   ASSERT_TRUE(pipeline.ok());
   std::atomic<bool> stop{false};
   absl::Status s = (*pipeline)->Run(stop);
