@@ -263,20 +263,50 @@ class KafkaPipeline final : public Pipeline {
       by_partition[tp.partition][tp] = offset;
       times_by_partition[tp.partition][tp] = stream_times_[tp];
     }
+    // Partition stores are independent: apply them in parallel (one task per
+    // partition number, at most one thread per core), each its own WriteBatch.
+    struct Job {
+      int32_t partition;
+      FeatureStore* store;
+      const std::vector<v1::Event>* events;
+      const OffsetMap* offsets;
+      const OffsetMap* times;
+      FeatureStore::ApplyStats stats;
+      absl::Status status;
+    };
+    static const std::vector<v1::Event> kNone;
+    std::vector<Job> jobs;
     for (const auto& [partition, offsets] : by_partition) {
       if (batch_.applied.count(partition)) continue;
       FeatureStore* store = StoreFor(partition);
       if (store == nullptr) return absl::InternalError(absl::StrCat("no store open for partition ", partition));
-      FeatureStore::ApplyStats st;
-      static const std::vector<v1::Event> kNone;
       auto ev = batch_.events.find(partition);
-      absl::Status s = store->ApplyBatch(ev == batch_.events.end() ? kNone : ev->second, offsets, &st,
-                                         &times_by_partition[partition]);
-      if (!s.ok()) return s;
-      batch_.applied.insert(partition);
-      counters_.applied += st.applied;
-      counters_.duplicates += st.duplicates;
+      jobs.push_back({partition, store, ev == batch_.events.end() ? &kNone : &ev->second, &offsets,
+                      &times_by_partition[partition], {}, {}});
     }
+    const size_t threads = std::max<size_t>(1, std::min<size_t>(jobs.size(), std::thread::hardware_concurrency()));
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < jobs.size(); i = next++) {
+        Job& j = jobs[i];
+        j.status = j.store->ApplyBatch(*j.events, *j.offsets, &j.stats, j.times);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    absl::Status first_error;
+    for (const Job& j : jobs) {
+      if (!j.status.ok()) {
+        if (first_error.ok()) first_error = j.status;
+        continue;
+      }
+      batch_.applied.insert(j.partition);  // a retry skips what already landed
+      counters_.applied += j.stats.applied;
+      counters_.duplicates += j.stats.duplicates;
+    }
+    if (!first_error.ok()) return first_error;
     ++counters_.batches;
     // Kafka's committed offsets only feed lag monitoring; the truth is in RocksDB.
     KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(batch_.offsets.size())));
