@@ -191,6 +191,8 @@ int main(int argc, char** argv) {
   CLI::App app{"recur: live churn-risk and repurchase scores for every customer of every shop.\n"
                "See README.md; `recur <command> --help` for each command."};
   app.require_subcommand(1);
+  app.set_config("--config", "", "config file (TOML/INI): a [run] section with the long option names as keys, "
+                 "e.g. [run] brokers=\"host:9092\" state-dir=\"state\"");
   app.set_version_flag("--version", "recur 0.1.0 (catalog " + std::string(kCatalogVersion) + ")");
 
   // simulate
@@ -221,7 +223,6 @@ int main(int argc, char** argv) {
   // run
   PipelineOptions run_opts;
   auto* run = app.add_subcommand("run", "Consume the input topics and keep the feature store current, exactly once");
-  run->set_config("--config", "", "config file (TOML or INI: the long flag names as keys)");
   run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port, or 'embedded' for an in-process broker (librdkafka's mock cluster; other clients can reach it at the address it prints)")->required();
   run->add_option("--group", run_opts.group_id, "consumer group id")->capture_default_str();
   run->add_option("--state-dir", run_opts.state_dir, "state directory (one RocksDB store per partition)")->capture_default_str();
@@ -284,7 +285,12 @@ int main(int argc, char** argv) {
   demo->add_option("--rows", demo_rows, "customers to show per shop")->capture_default_str();
   demo->add_option("--state-dir", demo_dir, "where to keep the demo's store (default: a new temporary directory)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, version or the error
+    return rc == 0 ? 0 : 2;      // bad usage: exit code 2, whatever CLI11's own code
+  }
   spdlog::set_default_logger(spdlog::stderr_color_mt("recur"));
 
   KafkaProperties props;
