@@ -16,7 +16,7 @@
 #include "featurestore/state_dir.h"
 #include "nlohmann/json.hpp"
 #include "trainer/training_set.h"
-#include "trainer/xgb.h"
+#include "scorer/xgb.h"
 
 namespace recur {
 namespace {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "scorer/model.h"
+
 namespace recur {
 
 DataRange RangeOf(StateDir& dir) {
@@ -28,7 +30,9 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
         std::optional<float> y = Label(state, t, labels);
         if (!y) continue;
         Features f = state.ComputeFeatures(t, range.first_day);
-        set.x.insert(set.x.end(), f.values.begin(), f.values.end());
+        const size_t at = set.x.size();
+        set.x.resize(at + kNumFeatures);
+        FeatureRow(f, &set.x[at]);  // the scorer's assembly: one schema for both
         set.y.push_back(*y);
         set.cutoff_ms.push_back(t);
         set.shop_id.push_back(key.shop_id);

@@ -4,8 +4,8 @@
 //   auto m = recur::XgbMatrix::FromRows(x.data(), rows, cols, &y);
 //   auto b = recur::XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}});
 //   RETURN_IF_ERROR(b->UpdateOneIter(0, *m));
-#ifndef RECUR_TRAINER_XGB_H_
-#define RECUR_TRAINER_XGB_H_
+#ifndef RECUR_SCORER_XGB_H_
+#define RECUR_SCORER_XGB_H_
 
 #include <xgboost/c_api.h>
 
@@ -44,8 +44,13 @@ class XgbBooster {
                                            const std::map<std::string, std::string>& params);
   static absl::StatusOr<XgbBooster> Load(const std::string& path);
   absl::Status UpdateOneIter(int iter, const XgbMatrix& train);
-  // Probabilities for every row, using trees [0, iteration_end) (0 = all).
-  absl::StatusOr<std::vector<float>> Predict(const XgbMatrix& m, int iteration_end = 0) const;
+  enum class Output { kProbability = 0, kMargin = 1, kContributions = 2, kApproxContributions = 3 };
+  // One value per row (probability or margin), or per row (features + 1 bias)
+  // contributions to the margin; trees [0, iteration_end) (0 = all).
+  absl::StatusOr<std::vector<float>> Predict(const XgbMatrix& m, int iteration_end = 0,
+                                             Output output = Output::kProbability) const;
+  // The model's feature count (XGBoosterGetNumFeature).
+  absl::StatusOr<int> NumFeatures() const;
   absl::Status Save(const std::string& path) const;  // .json: XGBoost's JSON model
   // Keeps only the first `rounds` boosting rounds (early stopping).
   absl::StatusOr<XgbBooster> Slice(int rounds) const;
@@ -57,4 +62,4 @@ class XgbBooster {
 
 }  // namespace recur
 
-#endif  // RECUR_TRAINER_XGB_H_
+#endif  // RECUR_SCORER_XGB_H_

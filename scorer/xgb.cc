@@ -1,4 +1,4 @@
-#include "trainer/xgb.h"
+#include "scorer/xgb.h"
 
 #include <cmath>
 
@@ -50,9 +50,10 @@ absl::Status XgbBooster::UpdateOneIter(int iter, const XgbMatrix& train) {
   return XgbCheck(XGBoosterUpdateOneIter(h_.get(), iter, train.handle()), "boosting round");
 }
 
-absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int iteration_end) const {
-  const std::string config = absl::StrCat(R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": )",
-                                          iteration_end, R"(, "strict_shape": false})");
+absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int iteration_end, Output output) const {
+  const std::string config =
+      absl::StrCat(R"({"type": )", static_cast<int>(output), R"(, "training": false, "iteration_begin": 0, "iteration_end": )",
+                   iteration_end, R"(, "strict_shape": false})");
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
@@ -62,6 +63,13 @@ absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int i
   size_t n = 1;
   for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
   return std::vector<float>(out, out + n);
+}
+
+absl::StatusOr<int> XgbBooster::NumFeatures() const {
+  bst_ulong n = 0;
+  absl::Status s = XgbCheck(XGBoosterGetNumFeature(h_.get(), &n), "feature count");
+  if (!s.ok()) return s;
+  return static_cast<int>(n);
 }
 
 absl::Status XgbBooster::Save(const std::string& path) const {

@@ -1,0 +1,82 @@
+#include "scorer/model.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace recur {
+
+namespace fs = std::filesystem;
+
+void FeatureRow(const Features& f, float* out) {
+  for (int i = 0; i < kNumFeatures; ++i) out[i] = static_cast<float>(f.values[i]);
+}
+
+absl::StatusOr<std::unique_ptr<Model>> Model::LoadCurrent(const std::string& models_dir, const std::string& target) {
+  const fs::path dir = fs::path(models_dir) / target;
+  std::ifstream cur(dir / "CURRENT");
+  std::string version;
+  if (!cur || !std::getline(cur, version) || version.empty()) {
+    return absl::NotFoundError(absl::StrCat("no model: ", (dir / "CURRENT").string(), " is missing or empty (run `recur train`)"));
+  }
+  return Load((dir / version).string());
+}
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_dir) {
+  const fs::path dir(version_dir);
+  std::ifstream meta_in(dir / "meta.json");
+  if (!meta_in) return absl::NotFoundError(absl::StrCat("model ", version_dir, ": meta.json missing"));
+  nlohmann::json meta = nlohmann::json::parse(meta_in, nullptr, /*allow_exceptions=*/false);
+  if (meta.is_discarded() || !meta.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json is not JSON"));
+  }
+  const std::string hash = meta.value("schema_hash", "");
+  if (hash != SchemaHash()) {
+    return absl::FailedPreconditionError(absl::StrCat("model ", version_dir, " was trained on feature schema '", hash,
+                                                      "', this recur computes '", SchemaHash(),
+                                                      "' (catalog ", std::string(kCatalogVersion), "): refused; retrain it"));
+  }
+  auto booster = XgbBooster::Load((dir / "model.json").string());
+  if (!booster.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": model.json is not an XGBoost model: ",
+                                                   booster.status().message().substr(0, 200)));
+  }
+  auto n = booster->NumFeatures();
+  if (!n.ok()) return n.status();
+  if (*n != kNumFeatures) {
+    return absl::FailedPreconditionError(absl::StrCat("model ", version_dir, " expects ", *n, " features, the catalog has ", kNumFeatures));
+  }
+  std::unique_ptr<Model> m(new Model());
+  m->booster_ = std::move(*booster);
+  m->version_ = meta.value("version", dir.filename().string());
+  return m;
+}
+
+namespace {
+absl::StatusOr<XgbMatrix> Matrix(const std::vector<float>& rows) {
+  if (rows.size() % kNumFeatures != 0) return absl::InvalidArgumentError("rows: not a multiple of the feature count");
+  return XgbMatrix::FromRows(rows.data(), rows.size() / kNumFeatures, kNumFeatures, nullptr);
+}
+}  // namespace
+
+absl::StatusOr<std::vector<float>> Model::Score(const std::vector<float>& rows) const {
+  auto m = Matrix(rows);
+  if (!m.ok()) return m.status();
+  return booster_.Predict(*m);
+}
+
+absl::StatusOr<std::vector<float>> Model::Margins(const std::vector<float>& rows) const {
+  auto m = Matrix(rows);
+  if (!m.ok()) return m.status();
+  return booster_.Predict(*m, 0, XgbBooster::Output::kMargin);
+}
+
+absl::StatusOr<std::vector<float>> Model::Contributions(const std::vector<float>& rows, bool approximate) const {
+  auto m = Matrix(rows);
+  if (!m.ok()) return m.status();
+  return booster_.Predict(*m, 0, approximate ? XgbBooster::Output::kApproxContributions : XgbBooster::Output::kContributions);
+}
+
+}  // namespace recur

@@ -1,0 +1,118 @@
+// Scorer models: parity with XGBoost's own plain prediction path, contributions
+// that sum to the margin, and refusal of a model of another schema or a file
+// that is not an XGBoost model.
+#include "scorer/model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace recur {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<float> RandomRows(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(0, 100);
+  std::vector<float> x(n * kNumFeatures);
+  for (float& v : x) v = (rng() % 5 == 0) ? NAN : u(rng);  // 20% missing
+  return x;
+}
+
+class ModelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("recur-model-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_ / "risk" / "v1");
+    // 300 trees of depth 6 on a synthetic problem, as the scorer will run them.
+    std::vector<float> x = RandomRows(4000, 1), y;
+    for (size_t r = 0; r < 4000; ++r) {
+      const float a = x[r * kNumFeatures + 3], b = x[r * kNumFeatures + 17];
+      y.push_back((std::isnan(a) ? 50 : a) + (std::isnan(b) ? 20 : b) > 100 ? 1.0f : 0.0f);
+    }
+    auto m = XgbMatrix::FromRows(x.data(), 4000, kNumFeatures, &y);
+    ASSERT_TRUE(m.ok());
+    auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", "6"},
+                                                {"eta", "0.1"}, {"nthread", "1"}, {"seed", "3"}});
+    ASSERT_TRUE(b.ok());
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(b->UpdateOneIter(i, *m).ok());
+    ASSERT_TRUE(b->Save((*dir_ / "risk" / "v1" / "model.json").string()).ok());
+    std::ofstream(*dir_ / "risk" / "v1" / "meta.json") << "{\"version\": \"v1\", \"schema_hash\": \"" << SchemaHash() << "\"}";
+    std::ofstream(*dir_ / "risk" / "CURRENT") << "v1\n";
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  static fs::path* dir_;
+};
+fs::path* ModelTest::dir_ = nullptr;
+
+TEST_F(ModelTest, ProbabilitiesEqualXgboostsPlainPredictOn10000RowsWithNaN) {
+  auto model = Model::LoadCurrent(dir_->string(), "risk");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->version(), "v1");
+  std::vector<float> rows = RandomRows(10'000, 99);
+  auto ours = (*model)->Score(rows);
+  ASSERT_TRUE(ours.ok());
+  // The reference: XGBoost's deprecated plain XGBoosterPredict on its own handle.
+  BoosterHandle ref;
+  ASSERT_EQ(XGBoosterCreate(nullptr, 0, &ref), 0);
+  ASSERT_EQ(XGBoosterLoadModel(ref, (*dir_ / "risk" / "v1" / "model.json").c_str()), 0);
+  DMatrixHandle dm;
+  ASSERT_EQ(XGDMatrixCreateFromMat(rows.data(), 10'000, kNumFeatures, NAN, &dm), 0);
+  bst_ulong len = 0;
+  const float* out = nullptr;
+  ASSERT_EQ(XGBoosterPredict(ref, dm, 0, 0, 0, &len, &out), 0);
+  ASSERT_EQ(len, 10'000u);
+  double worst = 0;
+  for (size_t i = 0; i < len; ++i) worst = std::max(worst, std::fabs(static_cast<double>((*ours)[i]) - out[i]));
+  EXPECT_LE(worst, 1e-6);
+  XGDMatrixFree(dm);
+  XGBoosterFree(ref);
+}
+
+TEST_F(ModelTest, ContributionsSumToTheMargin) {
+  auto model = Model::Load((*dir_ / "risk" / "v1").string());
+  ASSERT_TRUE(model.ok());
+  std::vector<float> rows = RandomRows(500, 7);
+  auto margins = (*model)->Margins(rows);
+  for (bool approximate : {false, true}) {
+    auto contrib = (*model)->Contributions(rows, approximate);
+    ASSERT_TRUE(contrib.ok());
+    ASSERT_EQ(contrib->size(), 500u * (kNumFeatures + 1));
+    for (size_t r = 0; r < 500; ++r) {
+      double sum = 0;
+      for (int j = 0; j <= kNumFeatures; ++j) sum += (*contrib)[r * (kNumFeatures + 1) + j];
+      EXPECT_NEAR(sum, (*margins)[r], 1e-3) << "row " << r << (approximate ? " approx" : " exact");
+    }
+  }
+}
+
+TEST_F(ModelTest, AModelOfAnotherSchemaIsRefusedNamingBothHashes) {
+  fs::create_directories(*dir_ / "old");
+  fs::copy_file(*dir_ / "risk" / "v1" / "model.json", *dir_ / "old" / "model.json", fs::copy_options::overwrite_existing);
+  std::ofstream(*dir_ / "old" / "meta.json") << R"({"schema_hash": "0123456789abcdef"})";
+  auto m = Model::Load((*dir_ / "old").string());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(m.status().message().find("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(m.status().message().find(SchemaHash()), std::string::npos);
+}
+
+TEST_F(ModelTest, AFileThatIsNotAnXgboostModelIsRefused) {
+  fs::create_directories(*dir_ / "junk");
+  std::ofstream(*dir_ / "junk" / "model.json") << "{\"hello\": \"this is not a model\"}";
+  std::ofstream(*dir_ / "junk" / "meta.json") << "{\"schema_hash\": \"" << SchemaHash() << "\"}";
+  auto m = Model::Load((*dir_ / "junk").string());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << m.status();
+  EXPECT_NE(m.status().message().find("not an XGBoost model"), std::string::npos);
+  EXPECT_EQ(Model::LoadCurrent(dir_->string(), "nothing").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace recur
