@@ -72,7 +72,8 @@ std::string Report(const TrainResult& r, Target target, const std::vector<float>
     << "(" << r.baseline_name << ") achieves on the same customers.</p>";
   h << "<table><tr><th></th><th>model</th><th>baseline</th></tr>";
   auto row = [&](const char* name, double a, double b) {
-    h << absl::StrFormat("<tr><td>%s</td><td>%.3f</td><td>%.3f</td></tr>", name, a, b);
+    auto cell = [](double v) { return std::isnan(v) ? std::string("–") : absl::StrFormat("%.3f", v); };
+    h << absl::StrFormat("<tr><td>%s</td><td>%s</td><td>%s</td></tr>", name, cell(a), cell(b));
   };
   row("ROC-AUC", r.model.roc_auc, r.baseline.roc_auc);
   row("PR-AUC", r.model.pr_auc, r.baseline.pr_auc);
