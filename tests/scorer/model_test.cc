@@ -2,6 +2,7 @@
 // that sum to the margin, and refusal of a model of another schema or a file
 // that is not an XGBoost model.
 #include "scorer/model.h"
+#include "scorer/scorer.h"
 
 #include <gtest/gtest.h>
 
@@ -112,6 +113,49 @@ TEST_F(ModelTest, AFileThatIsNotAnXgboostModelIsRefused) {
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << m.status();
   EXPECT_NE(m.status().message().find("not an XGBoost model"), std::string::npos);
   EXPECT_EQ(Model::LoadCurrent(dir_->string(), "nothing").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
+  ScorerOptions o;
+  o.models_dir = dir_->string();
+  o.risk_target = "risk";
+  o.repurchase_target = "risk";
+  auto scorer = Scorer::Create(o);
+  ASSERT_TRUE(scorer.ok()) << scorer.status();
+  std::vector<float> rows = RandomRows(50, 5);
+  std::vector<std::pair<CustomerKey, Features>> batch;
+  for (int i = 0; i < 50; ++i) {
+    Features f;
+    for (int j = 0; j < kNumFeatures; ++j) f.values[j] = rows[i * kNumFeatures + j];
+    batch.push_back({{"shop-1", "c-" + std::to_string(i)}, f});
+  }
+  auto scores = (*scorer)->Score(batch, 1'700'000'000'000);
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  ASSERT_EQ(scores->size(), 50u);
+  auto direct = Model::Load((*dir_ / "risk" / "v1").string());
+  auto p = (*direct)->Score(rows);
+  int with_reasons = 0;
+  for (int i = 0; i < 50; ++i) {
+    const v1::CustomerScore& s = (*scores)[i];
+    EXPECT_EQ(s.customer_id(), "c-" + std::to_string(i));
+    EXPECT_EQ(s.as_of_ms(), 1'700'000'000'000);
+    EXPECT_FLOAT_EQ(s.risk_decline_90d(), (*p)[i]);
+    EXPECT_EQ(s.risk_model_version(), "v1");
+    EXPECT_EQ(s.schema_hash(), SchemaHash());
+    EXPECT_EQ(s.reasons_method(), "approximate");
+    EXPECT_LE(s.reasons_size(), 3);
+    with_reasons += s.reasons_size() > 0;
+    for (int k = 0; k < s.reasons_size(); ++k) {
+      EXPECT_GT(s.reasons(k).contribution(), 0);
+      EXPECT_GE(FeatureIndex(s.reasons(k).feature()), 0);
+      if (k > 0) EXPECT_GE(s.reasons(k - 1).contribution(), s.reasons(k).contribution());
+    }
+  }
+  EXPECT_GT(with_reasons, 10);
+  auto again = (*scorer)->Score(batch, 1'700'000'000'000);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ((*scores)[i].SerializeAsString(), (*again)[i].SerializeAsString());
+  o.repurchase_target = "missing";
+  EXPECT_EQ(Scorer::Create(o).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
