@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "featurestore/types.h"
+
 namespace recur {
 
 inline constexpr std::string_view kCatalogVersion = "recur-catalog-1";
@@ -105,17 +107,9 @@ struct Features {
 // version and the feature names in order, as 16 hex digits. A model records it;
 // the scorer refuses a model whose hash differs.
 inline std::string SchemaHash() {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ull;
-  };
-  mix(kCatalogVersion);
-  for (auto name : kFeatureNames) mix(name);
+  std::string schema(kCatalogVersion);
+  for (auto name : kFeatureNames) schema.append("\n").append(name);
+  uint64_t h = Fnv1a64(schema);
   static const char* kHex = "0123456789abcdef";
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, h >>= 4) out[i] = kHex[h & 15];

@@ -114,14 +114,7 @@ constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLi
 
 int64_t ToMicros(double amount) { return std::llround(amount * 1e6); }
 
-uint64_t HashEventId(std::string_view event_id) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : event_id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+uint64_t HashEventId(std::string_view event_id) { return Fnv1a64(event_id); }
 
 DayBucket& CustomerState::BucketFor(int32_t day) {
   if (days_.empty() || days_.back().day < day) {

@@ -24,6 +24,17 @@ inline constexpr int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
+// 64-bit FNV-1a: stable across machines and builds (dedupe ids, schema hash,
+// model versions).
+inline constexpr uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 // A UTC calendar day, counted from 1970-01-01 (day 0).
 inline constexpr int32_t DayOf(int64_t time_ms) {
   return static_cast<int32_t>(FloorDiv(time_ms, kMillisPerDay));

@@ -214,8 +214,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (!s.ok()) return s;
   std::ifstream in(tmp_model, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  const uint64_t h = Fnv1a64(bytes);
   r.version = absl::StrFormat("%s-%08x", absl::FormatTime("%Y%m%d", absl::FromUnixMillis(cutoffs.back()), absl::UTCTimeZone()),
                               static_cast<uint32_t>(h >> 32));
   const fs::path vdir = target_dir / r.version;
