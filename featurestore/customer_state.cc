@@ -82,7 +82,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-constexpr uint8_t kEncodingVersion = 1;
+constexpr uint8_t kEncodingVersion = 2;  // 2 added last_event_ms; 1 is still read
 
 // Bits of the per-bucket presence mask, in encoding order.
 struct BucketField {
@@ -145,6 +145,7 @@ bool CustomerState::Apply(const v1::Event& event) {
                              [&](const SeenId& s) { return s.kind == kind && s.day <= kind_max - kDedupeDays; }),
               seen_.end());
   seen_.push_back({id, day, kind});
+  last_event_ms_ = std::max(last_event_ms_, event.event_time_ms());
 
   switch (event.kind_case()) {
     case v1::Event::kPurchase: {
@@ -379,6 +380,7 @@ void CustomerState::Encode(std::string* out) const {
     PutSigned(out, p.registration_ms);
   }
   for (int32_t d : kind_max_day_) PutSigned(out, d);
+  PutSigned(out, last_event_ms_);
   PutVarint(out, seen_.size());
   for (const SeenId& s : seen_) {
     PutFixed64(out, s.hash);
@@ -430,7 +432,8 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
   };
   Reader r(bytes);
   CustomerState s;
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kEncodingVersion) return bad("unknown encoding version");
+  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
+  if (version != kEncodingVersion && version != 1) return bad("unknown encoding version");
   std::string skip;
   r.Bytes(1, &skip);
   uint64_t n;
@@ -451,6 +454,7 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
     if (!r.Signed(&v)) return bad("kind days");
     d = static_cast<int32_t>(v);
   }
+  if (version >= 2 && !r.Signed(&s.last_event_ms_)) return bad("last event time");
   if (!r.Varint(&n) || n > bytes.size()) return bad("dedupe count");
   s.seen_.resize(n);
   for (SeenId& e : s.seen_) {

@@ -103,6 +103,9 @@ class CustomerState {
 
   const std::vector<DayBucket>& days() const { return days_; }
   const std::vector<ProfileEntry>& profiles() const { return profiles_; }
+  // The latest event time applied (0 if none): the as-of time of the customer's
+  // event-driven score, independent of how events were batched.
+  int64_t last_event_ms() const { return last_event_ms_; }
   bool empty() const { return days_.empty() && profiles_.empty() && seen_.empty(); }
 
   friend bool operator==(const CustomerState& a, const CustomerState& b);
@@ -114,6 +117,7 @@ class CustomerState {
   std::vector<SeenId> seen_;            // in order of arrival
   std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
   std::vector<DayBucket> days_;         // sorted by day, one per day with activity
+  int64_t last_event_ms_ = 0;           // largest event time applied
 };
 
 }  // namespace recur

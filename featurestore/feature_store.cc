@@ -4,7 +4,10 @@
 //   "c" shop "/" customer   -> CustomerState encoding
 //   "o" topic "\0" BE32(partition) -> fixed64 next offset
 //   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source
+//   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
+//   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
 //   "m:max_event_time"      -> fixed64 largest event time applied
+//   "m:x:" name             -> meta entries of the scorer (CommitScores)
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
@@ -139,6 +142,7 @@ class RocksFeatureStore final : public FeatureStore {
       batch.Put(*k, value);
       auto ck = CustomerKey::Decode(std::string_view(*k).substr(1));
       if (ck) st.touched.push_back(std::move(*ck));
+      if (options_.mark_pending) batch.Put(rocksdb::Slice("p" + k->substr(1)), rocksdb::Slice());
     }
     for (const auto& [tp, offset] : offsets) batch.Put(OffsetKey(tp), Fixed64(offset));
     if (stream_times != nullptr) {
@@ -208,28 +212,40 @@ class RocksFeatureStore final : public FeatureStore {
 
   absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) override {
-    const rocksdb::Snapshot* snap = db_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    absl::Status result;
-    for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
-      auto key = CustomerKey::Decode(it->key().ToStringView().substr(1));
-      CustomerState state;
-      if (!key) {
-        result = absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed customer key"));
-        break;
-      }
-      result = CustomerState::Decode(it->value().ToStringView(), &state);
-      if (!result.ok()) break;
-      result = fn(*key, state);
-      if (!result.ok()) break;
-    }
-    if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), options_.path, "scan");
-    it.reset();
-    db_->ReleaseSnapshot(snap);
-    return result;
+    return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) { return fn(k, s); });
   }
+
+  absl::Status ForEachCustomerWithScore(
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) override {
+    return Scan(true, fn);
+  }
+
+  absl::StatusOr<std::vector<CustomerKey>> ReadPending() override {
+    std::vector<CustomerKey> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("p"); it->Valid() && it->key().starts_with("p"); it->Next()) {
+      auto key = CustomerKey::Decode(it->key().ToStringView().substr(1));
+      if (!key) return absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed pending key"));
+      out.push_back(std::move(*key));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), options_.path, "scan pending");
+    return out;
+  }
+
+  absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
+                            const std::vector<CustomerKey>& done,
+                            const std::vector<std::pair<std::string, std::string>>& meta) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (options_.read_only) return absl::FailedPreconditionError("CommitScores on a read-only store");
+    rocksdb::WriteBatch batch;
+    for (const auto& [key, bytes] : published) batch.Put("s" + key.Encode(), bytes);
+    for (const auto& key : done) batch.Delete("p" + key.Encode());
+    for (const auto& [name, bytes] : meta) batch.Put("m:x:" + name, bytes);
+    return FromRocks(db_->Write(write_options_, &batch), options_.path, "commit scores");
+  }
+
+  absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) override { return GetRaw("s" + key.Encode()); }
+  absl::StatusOr<std::string> GetMeta(const std::string& name) override { return GetRaw("m:x:" + name); }
 
   absl::Status Checkpoint(const std::string& dir) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -251,6 +267,55 @@ class RocksFeatureStore final : public FeatureStore {
 
  private:
   int32_t HorizonFirstDay(int64_t max_time) const { return DayOf(max_time) - options_.retention_days + 1; }
+
+  absl::StatusOr<std::string> GetRaw(const std::string& key) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+    if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no entry ", key.substr(0, 1), " for ", key.substr(1)));
+    if (!s.ok()) return FromRocks(s, options_.path, "read");
+    return value;
+  }
+
+  // Every customer in key order on one snapshot; with `scores`, its "s" entry
+  // is merged in (both key spaces are ordered the same way).
+  absl::Status Scan(bool scores,
+                    const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) {
+    const rocksdb::Snapshot* snap = db_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    std::unique_ptr<rocksdb::Iterator> sit(scores ? db_->NewIterator(ro) : nullptr);
+    if (sit) sit->Seek("s");
+    absl::Status result;
+    std::string last;
+    for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
+      const std::string_view wire = it->key().ToStringView().substr(1);
+      auto key = CustomerKey::Decode(wire);
+      CustomerState state;
+      if (!key) {
+        result = absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed customer key"));
+        break;
+      }
+      result = CustomerState::Decode(it->value().ToStringView(), &state);
+      if (!result.ok()) break;
+      const std::string* score = nullptr;
+      if (sit) {
+        while (sit->Valid() && sit->key().starts_with("s") && sit->key().ToStringView().substr(1) < wire) sit->Next();
+        if (sit->Valid() && sit->key().starts_with("s") && sit->key().ToStringView().substr(1) == wire) {
+          last.assign(sit->value().data(), sit->value().size());
+          score = &last;
+        }
+      }
+      result = fn(*key, state, score);
+      if (!result.ok()) break;
+    }
+    if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), options_.path, "scan");
+    if (result.ok() && sit && !sit->status().ok()) result = FromRocks(sit->status(), options_.path, "scan scores");
+    it.reset();
+    sit.reset();
+    db_->ReleaseSnapshot(snap);
+    return result;
+  }
 
   // Reads one customer from RocksDB; an absent customer is an empty state.
   absl::Status Load(const std::string& key, CustomerState* out) {

@@ -53,6 +53,10 @@ class FeatureStore {
     // The pipeline sets true: several topics feed one store and a backfill reads
     // them unevenly, so it judges "too late" per source partition instead.
     bool expire_outside_horizon = false;
+    // true: ApplyBatch marks every touched customer "pending" in the same
+    // WriteBatch; CommitScores clears the mark once its score is delivered
+    // (at-least-once scores, docs/DESIGN.md "Scores").
+    bool mark_pending = false;
   };
 
   struct ApplyStats {
@@ -92,6 +96,26 @@ class FeatureStore {
   // Calls `fn` for every customer in key order, on one consistent view.
   virtual absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) = 0;
+
+  // Customers marked pending (touched, score not yet delivered), in key order.
+  virtual absl::StatusOr<std::vector<CustomerKey>> ReadPending() = 0;
+
+  // Records delivered scores in one WriteBatch: `published` (customer, the score's
+  // bytes) become each customer's last score, the pending marks of `done` are
+  // cleared and `meta` entries (name -> bytes) are stored.
+  virtual absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
+                                    const std::vector<CustomerKey>& done,
+                                    const std::vector<std::pair<std::string, std::string>>& meta) = 0;
+
+  // The bytes of a customer's last delivered score (NotFound if none).
+  virtual absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) = 0;
+  // A meta entry written by CommitScores (NotFound if none).
+  virtual absl::StatusOr<std::string> GetMeta(const std::string& name) = 0;
+
+  // Like ForEachCustomer, with the customer's last score (nullptr if none).
+  virtual absl::Status ForEachCustomerWithScore(
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string* last_score)>&
+          fn) = 0;
 
   // Writes a consistent checkpoint (state + offsets) into `dir`, which must not exist.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;

@@ -235,6 +235,12 @@ int main(int argc, char** argv) {
   run->add_option("--max-retries", run_opts.max_retries, "retries of a failed batch before exiting non-zero")->capture_default_str();
   run->add_option("--broker-down-timeout", run_opts.broker_down_timeout_s, "seconds without any broker before exiting non-zero")->capture_default_str();
   run->add_flag("--sync", run_opts.sync, "fsync every batch (survives power loss, slower)");
+  run->add_option("--models-dir", run_opts.scoring.scorer.models_dir, "model registry: scores with <dir>/<target>/CURRENT of both targets, reloaded when CURRENT changes")->capture_default_str();
+  run->add_option("--rules", run_opts.scoring.rules_file, "segments/actions rules file (default: the built-in set, see `recur rules`)");
+  run->add_option("--scores-topic", run_opts.topics.scores, "output topic of CustomerScore")->capture_default_str();
+  run->add_option("--score-epsilon", run_opts.scoring.epsilon, "a day-boundary re-score is published when a probability moved more than this, or a segment changed")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  run->add_flag("--exact-reasons", run_opts.scoring.scorer.exact_reasons, "exact TreeSHAP reasons (about 90x slower than the default approximate contributions)");
+  run->add_flag("!--no-scoring", run_opts.scoring.enabled, "ingest only: no scores, no pending marks");
   run->add_option("-X", kafka_props, "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");
 
   // import

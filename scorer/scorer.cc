@@ -17,31 +17,51 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ScorerOptions& opti
   return s;
 }
 
-absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(
-    const std::vector<std::pair<CustomerKey, Features>>& batch, int64_t as_of_ms) const {
+namespace {
+template <typename Row>
+std::vector<float> Matrix(const std::vector<Row>& rows, const Features& (*get)(const Row&)) {
+  std::vector<float> m(rows.size() * kNumFeatures);
+  for (size_t i = 0; i < rows.size(); ++i) FeatureRow(get(rows[i]), &m[i * kNumFeatures]);
+  return m;
+}
+const Features& OfRow(const ScoreRow& r) { return r.features; }
+const Features& OfPtr(const ScoreRow* const& r) { return r->features; }
+}  // namespace
+
+absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(const std::vector<ScoreRow>& rows) const {
   std::vector<v1::CustomerScore> out;
-  if (batch.empty()) return out;
-  std::vector<float> rows(batch.size() * kNumFeatures);
-  for (size_t i = 0; i < batch.size(); ++i) FeatureRow(batch[i].second, &rows[i * kNumFeatures]);
-  auto risk = risk_->Score(rows);
+  if (rows.empty()) return out;
+  const std::vector<float> m = Matrix(rows, &OfRow);
+  auto risk = risk_->Score(m);
   if (!risk.ok()) return risk.status();
-  auto repurchase = repurchase_->Score(rows);
+  auto repurchase = repurchase_->Score(m);
   if (!repurchase.ok()) return repurchase.status();
-  auto contrib = risk_->Contributions(rows, !options_.exact_reasons);
-  if (!contrib.ok()) return contrib.status();
-  const std::string hash = SchemaHash();
-  out.reserve(batch.size());
-  std::vector<int> order(kNumFeatures);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    v1::CustomerScore s;
-    s.set_shop_id(batch[i].first.shop_id);
-    s.set_customer_id(batch[i].first.customer_id);
-    s.set_as_of_ms(as_of_ms);
+  const std::string& hash = SchemaHash();
+  out.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    v1::CustomerScore& s = out[i];
+    s.set_shop_id(rows[i].key.shop_id);
+    s.set_customer_id(rows[i].key.customer_id);
+    s.set_as_of_ms(rows[i].as_of_ms);
     s.set_risk_decline_90d((*risk)[i]);
     s.set_repurchase_30d((*repurchase)[i]);
     s.set_risk_model_version(risk_->version());
     s.set_repurchase_model_version(repurchase_->version());
     s.set_schema_hash(hash);
+  }
+  return out;
+}
+
+absl::Status Scorer::AddReasons(const std::vector<const ScoreRow*>& rows,
+                                const std::vector<v1::CustomerScore*>& scores) const {
+  if (rows.size() != scores.size()) return absl::InvalidArgumentError("AddReasons: rows and scores differ in size");
+  if (rows.empty()) return absl::OkStatus();
+  auto contrib = risk_->Contributions(Matrix(rows, &OfPtr), !options_.exact_reasons);
+  if (!contrib.ok()) return contrib.status();
+  std::vector<int> order(kNumFeatures);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    v1::CustomerScore& s = *scores[i];
+    s.clear_reasons();
     s.set_reasons_method(options_.exact_reasons ? "exact_treeshap" : "approximate");
     const float* c = &(*contrib)[i * (kNumFeatures + 1)];
     std::iota(order.begin(), order.end(), 0);
@@ -51,12 +71,11 @@ absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(
       if (c[order[k]] <= 0) break;
       auto* r = s.add_reasons();
       r->set_feature(std::string(kFeatureNames[order[k]]));
-      r->set_value(batch[i].second.values[order[k]]);
+      r->set_value(rows[i]->features.values[order[k]]);
       r->set_contribution(c[order[k]]);
     }
-    out.push_back(std::move(s));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace recur

@@ -3,10 +3,11 @@
 //
 //   auto s = recur::Scorer::Create({.models_dir = "models"});
 //   if (!s.ok()) { /* NotFound: no model yet — ingest only, say so */ }
-//   auto scores = (*s)->Score(batch, as_of_ms);   // batch: (key, Features) pairs
+//   auto scores = (*s)->Score(rows);               // probabilities, versions, as_of
+//   (*s)->AddReasons(rows_to_publish, scores_to_publish);   // top contributions
 //
-// Reasons are computed for every row given (callers pass only the scores they
-// publish, see docs/DESIGN.md "Scores" on the cost of contributions).
+// Reasons cost ~6x a prediction (approximate) or ~500x (exact TreeSHAP), so they
+// are a separate step for the scores actually published (docs/DESIGN.md "Scores").
 // Thread-safety: Score is const and may run concurrently.
 #ifndef RECUR_SCORER_SCORER_H_
 #define RECUR_SCORER_SCORER_H_
@@ -32,14 +33,23 @@ struct ScorerOptions {
   bool exact_reasons = false;  // TreeSHAP (~400 rows/s) instead of approximate contributions
 };
 
+// One customer to score: its features as of `as_of_ms` (event time).
+struct ScoreRow {
+  CustomerKey key;
+  Features features;
+  int64_t as_of_ms = 0;
+};
+
 class Scorer {
  public:
   // NotFound when a target has no CURRENT model; FailedPrecondition /
   // InvalidArgument for a model of another schema or not a model.
   static absl::StatusOr<std::unique_ptr<Scorer>> Create(const ScorerOptions& options);
 
-  absl::StatusOr<std::vector<v1::CustomerScore>> Score(const std::vector<std::pair<CustomerKey, Features>>& batch,
-                                                       int64_t as_of_ms) const;
+  // Both models over all rows in one batch each: scores without reasons.
+  absl::StatusOr<std::vector<v1::CustomerScore>> Score(const std::vector<ScoreRow>& rows) const;
+  // Fills reasons and reasons_method of scores[i] (computed from rows[i]).
+  absl::Status AddReasons(const std::vector<const ScoreRow*>& rows, const std::vector<v1::CustomerScore*>& scores) const;
   const std::string& risk_version() const { return risk_->version(); }
   const std::string& repurchase_version() const { return repurchase_->version(); }
 

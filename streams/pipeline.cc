@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -82,6 +83,9 @@ class KafkaPipeline final : public Pipeline {
     auto producer = Producer::Create(producer_props);
     if (!producer.ok()) return producer.status();
     dlq_ = std::move(*producer);
+    auto stage = ScoreStage::Create(options_.scoring, options_.topics.scores, dlq_.get());
+    if (!stage.ok()) return stage.status();
+    scoring_ = std::move(*stage);
 
     const auto topics = options_.topics.inputs();
     KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
@@ -100,6 +104,10 @@ class KafkaPipeline final : public Pipeline {
       if (!batch_.empty() && (batch_.count >= options_.batch_max_events ||
                               MsSince(batch_.first) >= options_.batch_linger_ms || AllAtEnd())) {
         absl::Status s = CommitWithRetries();
+        if (!s.ok()) fatal_ = s;
+      }
+      if (batch_.empty() && fatal_.ok()) {
+        absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
       }
       if (broker_down_since_ && MsSince(last_probe_) > 2000) {
@@ -128,6 +136,7 @@ class KafkaPipeline final : public Pipeline {
       }
     }
     if (fatal_.ok() && !batch_.empty()) fatal_ = CommitWithRetries();
+    if (fatal_.ok() && !unscored_.empty()) fatal_ = WithRetries("scores", [this] { return ScoreUnscored(); });
     // Leaving the group revokes the assignment; OnRebalance closes the stores.
     closing_ = true;
     rd_kafka_consumer_close(consumer_.get());
@@ -143,6 +152,12 @@ class KafkaPipeline final : public Pipeline {
                      {"batches", counters_.batches}, {"batch_ms_last", counters_.batch_ms_last},
                      {"batch_ms_max", counters_.batch_ms_max}, {"lag", counters_.lag},
                      {"retries", counters_.retries}, {"dlq", counters_.dlq}};
+    if (scoring_) {
+      const ScoringCounters& c = scoring_->counters();
+      j["scoring"] = {{"models", scoring_->versions()}, {"scored", c.scored},     {"published", c.published},
+                      {"unchanged", c.unchanged},       {"passes", c.passes},     {"reloads", c.reloads},
+                      {"refused", c.refused}};
+    }
     return j.dump();
   }
 
@@ -213,32 +228,98 @@ class KafkaPipeline final : public Pipeline {
     return it == stores_.end() ? nullptr : it->second.get();
   }
 
-  absl::Status CommitWithRetries() {
+  // Runs `step` until it succeeds, with backoff; errors retrying can not help
+  // (bad input, corruption, a refused precondition) return at once.
+  absl::Status WithRetries(const char* what, const std::function<absl::Status()>& step) {
     absl::Status s;
     for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
-      s = TryCommit();
-      if (s.ok()) break;
+      s = step();
+      if (s.ok()) return s;
       if (s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kDataLoss ||
           s.code() == absl::StatusCode::kFailedPrecondition) {
         break;  // retrying can not help
       }
       ++counters_.retries;
       const int backoff_ms = std::min(10'000, 200 << std::min(attempt, 6));
-      spdlog::warn("batch not committed (attempt {}/{}): {}; retrying in {} ms", attempt + 1,
+      spdlog::warn("{} not committed (attempt {}/{}): {}; retrying in {} ms", what, attempt + 1,
                    options_.max_retries + 1, std::string(s.message()), backoff_ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     }
-    if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(s.message(),
-                                                 " — nothing of this batch was committed; fix the cause (broker "
-                                                 "reachable? disk space and permissions of --state-dir?) and restart: "
-                                                 "recur resumes from the last committed batch"));
-    }
+    return absl::Status(s.code(), absl::StrCat(s.message(), " — ", what,
+                                               " not committed; fix the cause (broker reachable? disk space and "
+                                               "permissions of --state-dir?) and restart: recur resumes from the "
+                                               "last committed batch and re-scores pending customers"));
+  }
+
+  absl::Status CommitWithRetries() {
+    absl::Status s = WithRetries("batch", [this] { return TryCommit(); });
+    if (!s.ok()) return s;
     const int64_t ms = MsSince(batch_.first);  // first record of the batch to committed
     counters_.batch_ms_last = ms;
     counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);
     batch_ = Batch();
     return absl::OkStatus();
+  }
+
+  // Scores the customers touched by committed batches (or pending after a restart).
+  absl::Status ScoreUnscored() {
+    if (!scoring_->active()) {
+      unscored_.clear();  // their pending marks stay in the stores; a new model re-scores everyone
+      return absl::OkStatus();
+    }
+    while (!unscored_.empty()) {
+      auto it = unscored_.begin();
+      FeatureStore* store = StoreFor(it->first);
+      if (store != nullptr) {
+        std::vector<CustomerKey> keys(it->second.begin(), it->second.end());
+        absl::Status s = scoring_->ScoreCustomers(it->first, store, keys);
+        if (!s.ok()) return s;
+      }
+      unscored_.erase(it);
+    }
+    return absl::OkStatus();
+  }
+
+  // Between batches: hot reload, scores still owed, re-scoring when a caught-up
+  // store's watermark entered a new day or the models changed.
+  absl::Status ScoringStep() {
+    if (!scoring_) return absl::OkStatus();
+    if (scoring_->MaybeReload()) {
+      for (const auto& [p, store] : stores_) force_rescore_.insert(p);
+    }
+    if (!scoring_->active()) return absl::OkStatus();
+    if (!unscored_.empty()) {
+      absl::Status s = WithRetries("scores", [this] { return ScoreUnscored(); });
+      if (!s.ok()) return s;
+    }
+    for (const auto& [p, store] : stores_) {
+      const bool forced = force_rescore_.count(p) > 0;
+      if (!forced && !(scoring_->DayAdvanced(p, store.get()) && CaughtUp(p))) continue;
+      const int32_t partition = p;
+      FeatureStore* st = store.get();
+      absl::Status s = WithRetries("re-scoring", [&] { return scoring_->Rescore(partition, st); });
+      if (!s.ok()) return s;
+      force_rescore_.erase(p);
+    }
+    return absl::OkStatus();
+  }
+
+  // Every input partition of this partition number read to its end.
+  bool CaughtUp(int32_t partition) {
+    bool any = false;
+    for (const auto& tp : assigned_) {
+      if (tp.partition != partition) continue;
+      any = true;
+      if (at_end_.count(tp)) continue;
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) != 0 || hi < 0) {
+        return false;
+      }
+      KafkaPartitionsPtr pos(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(pos.get(), tp.topic.c_str(), tp.partition);
+      if (rd_kafka_position(consumer_.get(), pos.get()) != 0 || pos->elems[0].offset < hi) return false;
+    }
+    return any;
   }
 
   // Dead letters first (delivered), then one WriteBatch per partition store.
@@ -304,8 +385,14 @@ class KafkaPipeline final : public Pipeline {
       batch_.applied.insert(j.partition);  // a retry skips what already landed
       counters_.applied += j.stats.applied;
       counters_.duplicates += j.stats.duplicates;
+      if (scoring_->active() && !j.stats.touched.empty()) {
+        unscored_[j.partition].insert(j.stats.touched.begin(), j.stats.touched.end());
+      }
     }
     if (!first_error.ok()) return first_error;
+    // Scores of the touched customers, before Kafka's offsets (monitoring only).
+    absl::Status scored = ScoreUnscored();
+    if (!scored.ok()) return absl::Status(scored.code(), absl::StrCat("scoring: ", scored.message()));
     ++counters_.batches;
     // Kafka's committed offsets only feed lag monitoring; the truth is in RocksDB.
     KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(batch_.offsets.size())));
@@ -374,7 +461,10 @@ class KafkaPipeline final : public Pipeline {
       self->batch_ = Batch();
       self->assigned_.clear();
       self->at_end_.clear();
+      for (const auto& [p, store] : self->stores_) self->scoring_->CloseStore(p);
       self->stores_.clear();
+      self->unscored_.clear();  // the pending marks stay in the stores for the next owner
+      self->force_rescore_.clear();
       self->stream_times_.clear();
       if (!self->closing_) spdlog::info("partitions revoked, stores closed");
     }
@@ -393,6 +483,7 @@ class KafkaPipeline final : public Pipeline {
         o.retention_days = options_.decoder.retention_days;
         o.sync = options_.sync;
         o.expire_outside_horizon = true;
+        o.mark_pending = options_.scoring.enabled;
         std::error_code ec;
         std::filesystem::create_directories(options_.state_dir, ec);
         // The previous owner of the partition (another instance on a shared
@@ -409,6 +500,18 @@ class KafkaPipeline final : public Pipeline {
         }
         if (!store.ok()) return store.status();
         stores_[p] = std::move(*store);
+        absl::Status s = scoring_->OpenStore(p, stores_[p].get());
+        if (!s.ok()) return s;
+        if (scoring_->active()) {
+          auto pending = stores_[p]->ReadPending();
+          if (!pending.ok()) return pending.status();
+          if (!pending->empty()) {
+            spdlog::info("partition {}: {} customers were touched but their scores not confirmed before the last "
+                         "stop: scoring them first",
+                         p, pending->size());
+            unscored_[p].insert(pending->begin(), pending->end());
+          }
+        }
       }
       auto offsets = stores_[p]->ReadOffsets();
       if (!offsets.ok()) return offsets.status();
@@ -435,7 +538,10 @@ class KafkaPipeline final : public Pipeline {
   PipelineOptions options_;
   Decoder decoder_;
   KafkaPtr consumer_;
-  std::unique_ptr<Producer> dlq_;
+  std::unique_ptr<Producer> dlq_;  // dead letters and scores
+  std::unique_ptr<ScoreStage> scoring_;
+  std::map<int32_t, std::set<CustomerKey>> unscored_;  // committed, score not yet delivered
+  std::set<int32_t> force_rescore_;                      // re-score whatever the day (new models)
   std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
   std::vector<TopicPartition> assigned_;
   std::set<TopicPartition> at_end_;

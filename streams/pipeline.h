@@ -11,7 +11,10 @@
 // Exactly once: on assignment the consumer seeks to the offsets stored in each
 // partition's RocksDB store (Kafka's committed offsets are written only for lag
 // monitoring). Dead letters are delivered before the batch's offsets are stored,
-// so a crash can repeat a dead letter but never lose one.
+// so a crash can repeat a dead letter but never lose one. Touched customers are
+// marked pending in the batch's WriteBatch and scored after it (ScoreStage);
+// their marks are cleared after the scores' delivery, so a crash repeats a score
+// (same bytes) but never loses one.
 // Thread-safety: Run() on one thread; counters() is a snapshot for that thread.
 #ifndef RECUR_STREAMS_PIPELINE_H_
 #define RECUR_STREAMS_PIPELINE_H_
@@ -27,6 +30,7 @@
 #include "streams/decoder.h"
 #include "streams/kafka.h"
 #include "streams/producer.h"
+#include "streams/scoring.h"
 
 namespace recur {
 
@@ -44,6 +48,7 @@ struct PipelineOptions {
   int max_retries = 8;            // failed batch: retries with backoff, then Run() fails
   int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
   int store_lock_timeout_ms = 30'000;  // wait this long for a partition store another process still holds
+  ScoringOptions scoring;         // scores to topics.scores (enabled by default; no model = ingest only)
 };
 
 struct PipelineCounters {

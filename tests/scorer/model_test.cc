@@ -123,14 +123,21 @@ TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
   auto scorer = Scorer::Create(o);
   ASSERT_TRUE(scorer.ok()) << scorer.status();
   std::vector<float> rows = RandomRows(50, 5);
-  std::vector<std::pair<CustomerKey, Features>> batch;
+  std::vector<ScoreRow> batch;
   for (int i = 0; i < 50; ++i) {
     Features f;
     for (int j = 0; j < kNumFeatures; ++j) f.values[j] = rows[i * kNumFeatures + j];
-    batch.push_back({{"shop-1", "c-" + std::to_string(i)}, f});
+    batch.push_back({{"shop-1", "c-" + std::to_string(i)}, f, 1'700'000'000'000});
   }
-  auto scores = (*scorer)->Score(batch, 1'700'000'000'000);
+  auto scores = (*scorer)->Score(batch);
   ASSERT_TRUE(scores.ok()) << scores.status();
+  std::vector<const ScoreRow*> row_ptrs;
+  std::vector<v1::CustomerScore*> score_ptrs;
+  for (int i = 0; i < 50; ++i) {
+    row_ptrs.push_back(&batch[i]);
+    score_ptrs.push_back(&(*scores)[i]);
+  }
+  ASSERT_TRUE((*scorer)->AddReasons(row_ptrs, score_ptrs).ok());
   ASSERT_EQ(scores->size(), 50u);
   auto direct = Model::Load((*dir_ / "risk" / "v1").string());
   auto p = (*direct)->Score(rows);
@@ -152,7 +159,10 @@ TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
     }
   }
   EXPECT_GT(with_reasons, 10);
-  auto again = (*scorer)->Score(batch, 1'700'000'000'000);
+  auto again = (*scorer)->Score(batch);
+  std::vector<v1::CustomerScore*> again_ptrs;
+  for (auto& s : *again) again_ptrs.push_back(&s);
+  ASSERT_TRUE((*scorer)->AddReasons(row_ptrs, again_ptrs).ok());
   for (int i = 0; i < 50; ++i) EXPECT_EQ((*scores)[i].SerializeAsString(), (*again)[i].SerializeAsString());
   o.repurchase_target = "missing";
   EXPECT_EQ(Scorer::Create(o).status().code(), absl::StatusCode::kNotFound);

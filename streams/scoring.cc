@@ -1,0 +1,271 @@
+#include "streams/scoring.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "featurestore/calendar.h"
+#include "featurestore/types.h"
+#include "spdlog/spdlog.h"
+
+namespace recur {
+namespace {
+
+constexpr char kRescoredDay[] = "rescored_day";
+constexpr char kQuantiles[] = "quantiles";
+
+std::string FormatDay(int32_t day) {
+  const CivilDate c = CivilFromDays(day);
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", static_cast<int>(c.year), static_cast<int>(c.month),
+                static_cast<int>(c.day));
+  return buf;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ReadCurrent(const ScorerOptions& o) {
+  std::string out;
+  for (const std::string& target : {o.risk_target, o.repurchase_target}) {
+    std::ifstream in(std::filesystem::path(o.models_dir) / target / "CURRENT");
+    std::string line;
+    if (in) std::getline(in, line);
+    out += target + "=" + line + ";";
+  }
+  return out;
+}
+
+bool SameSegments(const v1::CustomerScore& a, const v1::CustomerScore& b) {
+  if (a.segments_size() != b.segments_size()) return false;
+  for (int i = 0; i < a.segments_size(); ++i) {
+    if (a.segments(i) != b.segments(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOptions& options, std::string topic,
+                                                               Producer* producer) {
+  std::unique_ptr<ScoreStage> s(new ScoreStage());
+  s->options_ = options;
+  s->topic_ = std::move(topic);
+  s->producer_ = producer;
+  auto rules = Rules::Load(options.rules_file);
+  if (!rules.ok()) return rules.status();
+  s->rules_ = std::move(*rules);
+  if (!options.enabled) return s;
+  s->loaded_current_ = ReadCurrent(options.scorer);
+  s->last_check_ms_ = SteadyMs();
+  auto scorer = Scorer::Create(options.scorer);
+  if (scorer.ok()) {
+    s->scorer_ = std::move(*scorer);
+    spdlog::info("scoring with {} into {}", s->versions(), s->topic_);
+  } else if (scorer.status().code() == absl::StatusCode::kNotFound) {
+    spdlog::warn("NOT SCORING: {}. Ingesting only; touched customers stay pending and are scored as soon as "
+                 "`recur train` promotes both models (models/{{{},{}}}/CURRENT, checked every {} ms)",
+                 std::string(scorer.status().message()), options.scorer.risk_target,
+                 options.scorer.repurchase_target, options.reload_check_ms);
+  } else {
+    return absl::Status(scorer.status().code(), absl::StrCat("scorer: ", scorer.status().message()));
+  }
+  return s;
+}
+
+std::string ScoreStage::versions() const {
+  if (!scorer_) return "none";
+  return absl::StrCat("risk=", scorer_->risk_version(), " repurchase=", scorer_->repurchase_version());
+}
+
+bool ScoreStage::MaybeReload() {
+  if (!options_.enabled) return false;
+  const int64_t now = SteadyMs();
+  if (now - last_check_ms_ < options_.reload_check_ms) return false;
+  last_check_ms_ = now;
+  const std::string current = ReadCurrent(options_.scorer);
+  if (current == loaded_current_) return false;
+  loaded_current_ = current;  // a refused CURRENT is logged once, not every check
+  auto scorer = Scorer::Create(options_.scorer);
+  if (!scorer.ok()) {
+    if (scorer.status().code() == absl::StatusCode::kNotFound && !scorer_) return false;  // still waiting for both
+    ++counters_.refused;
+    spdlog::error("model reload refused: {}; {}", std::string(scorer.status().message()),
+                  scorer_ ? "keeping " + versions() : std::string("still not scoring"));
+    return false;
+  }
+  const std::string before = versions();
+  scorer_ = std::move(*scorer);
+  ++counters_.reloads;
+  spdlog::info("models swapped between batches: {} -> {}", before, versions());
+  return true;
+}
+
+absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
+  StoreInfo info;
+  auto day = store->GetMeta(kRescoredDay);
+  if (day.ok()) {
+    if (!absl::SimpleAtoi(*day, &info.rescored_day)) return absl::DataLossError("state store: bad rescored_day entry");
+  } else if (day.status().code() != absl::StatusCode::kNotFound) {
+    return day.status();
+  }
+  auto q = store->GetMeta(kQuantiles);
+  if (q.ok()) {
+    auto table = QuantileTable::Parse(*q);
+    if (!table.ok()) return table.status();
+    info.quantiles = std::move(*table);
+  } else if (q.status().code() != absl::StatusCode::kNotFound) {
+    return q.status();
+  }
+  stores_[partition] = std::move(info);
+  return absl::OkStatus();
+}
+
+void ScoreStage::CloseStore(int32_t partition) { stores_.erase(partition); }
+
+absl::Status ScoreStage::ScoreCustomers(int32_t partition, FeatureStore* store, const std::vector<CustomerKey>& keys) {
+  if (!scorer_ || keys.empty()) return absl::OkStatus();
+  const StoreInfo& info = stores_[partition];
+  const int32_t horizon = store->horizon_first_day();
+  std::vector<ScoreRow> rows;
+  rows.reserve(keys.size());
+  for (const CustomerKey& key : keys) {
+    auto state = store->GetState(key);
+    if (!state.ok()) {
+      if (state.status().code() == absl::StatusCode::kNotFound) continue;
+      return state.status();
+    }
+    const int64_t as_of = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
+    rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
+  }
+  return ScoreAndPublish(store, info, rows, nullptr, keys, {});
+}
+
+bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
+  auto it = stores_.find(partition);
+  const int64_t watermark = store->max_event_time_ms();
+  return it != stores_.end() && watermark > 0 && DayOf(watermark) > it->second.rescored_day;
+}
+
+absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
+  if (!scorer_) return absl::OkStatus();
+  const int64_t watermark = store->max_event_time_ms();
+  if (watermark <= 0) return absl::OkStatus();
+  StoreInfo& info = stores_[partition];
+  const int32_t day = DayOf(watermark);
+  const int64_t day_start = static_cast<int64_t>(day) * kMillisPerDay;
+  const int32_t horizon = store->horizon_first_day();
+  auto as_of = [&](const CustomerState& s) { return std::max(day_start, s.last_event_ms()); };
+  const auto started = std::chrono::steady_clock::now();
+
+  // The population's quantiles as of this day, for the rules that use them.
+  QuantileTable table;
+  if (!rules_.quantiles_needed().empty()) {
+    absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
+      table.Add(k.shop_id, st.ComputeFeatures(as_of(st), horizon), rules_.quantiles_needed());
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    table.Finish();
+  }
+  info.quantiles = table;
+
+  auto pending = store->ReadPending();
+  if (!pending.ok()) return pending.status();
+  const std::set<CustomerKey> pending_set(pending->begin(), pending->end());
+
+  std::vector<ScoreRow> rows;
+  std::vector<std::string> last_bytes;
+  std::vector<bool> has_last;
+  std::vector<CustomerKey> done;
+  const int64_t published_before = counters_.published;
+  int64_t customers = 0;
+  auto flush = [&](bool final) -> absl::Status {
+    std::vector<const std::string*> compare(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
+    std::vector<std::pair<std::string, std::string>> meta;
+    if (final) meta = {{kRescoredDay, std::to_string(day)}, {kQuantiles, table.Serialize()}};
+    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta);
+    rows.clear();
+    last_bytes.clear();
+    has_last.clear();
+    done.clear();
+    return s;
+  };
+  absl::Status s = store->ForEachCustomerWithScore(
+      [&](const CustomerKey& k, const CustomerState& st, const std::string* last) -> absl::Status {
+        ++customers;
+        rows.push_back({k, st.ComputeFeatures(as_of(st), horizon), as_of(st)});
+        last_bytes.push_back(last != nullptr ? *last : std::string());
+        has_last.push_back(last != nullptr);
+        if (pending_set.count(k)) done.push_back(k);
+        if (rows.size() >= options_.chunk) return flush(false);
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  s = flush(true);
+  if (!s.ok()) return s;
+  info.rescored_day = day;
+  ++counters_.passes;
+  spdlog::info("partition {}: re-scored {} customers as of day {} in {} ms, {} changed scores published", partition,
+               customers, FormatDay(day),
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+               counters_.published - published_before);
+  return absl::OkStatus();
+}
+
+absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
+                                         const std::vector<const std::string*>* compare,
+                                         const std::vector<CustomerKey>& done,
+                                         const std::vector<std::pair<std::string, std::string>>& meta) {
+  auto scores = scorer_->Score(rows);
+  if (!scores.ok()) return scores.status();
+  counters_.scored += static_cast<int64_t>(rows.size());
+  std::vector<const ScoreRow*> publish_rows;
+  std::vector<v1::CustomerScore*> publish_scores;
+  v1::CustomerScore last;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    v1::CustomerScore& sc = (*scores)[i];
+    Segmentation seg = rules_.Evaluate(sc.risk_decline_90d(), sc.repurchase_30d(), rows[i].features,
+                                       info.quantiles.ForShop(rows[i].key.shop_id));
+    for (auto& name : seg.segments) sc.add_segments(std::move(name));
+    for (auto& action : seg.actions) sc.add_actions(std::move(action));
+    if (compare != nullptr && (*compare)[i] != nullptr && last.ParseFromString(*(*compare)[i]) &&
+        std::abs(last.risk_decline_90d() - sc.risk_decline_90d()) <= options_.epsilon &&
+        std::abs(last.repurchase_30d() - sc.repurchase_30d()) <= options_.epsilon && SameSegments(last, sc)) {
+      ++counters_.unchanged;
+      continue;
+    }
+    publish_rows.push_back(&rows[i]);
+    publish_scores.push_back(&sc);
+  }
+  absl::Status s = scorer_->AddReasons(publish_rows, publish_scores);
+  if (!s.ok()) return s;
+  std::vector<std::pair<CustomerKey, std::string>> published;
+  published.reserve(publish_rows.size());
+  for (size_t i = 0; i < publish_rows.size(); ++i) {
+    std::string bytes;
+    if (!publish_scores[i]->SerializeToString(&bytes)) return absl::InternalError("score serialisation failed");
+    const std::string key = publish_rows[i]->key.Encode();
+    s = producer_->Send(topic_, key, bytes, {});
+    if (!s.ok()) return s;
+    published.emplace_back(publish_rows[i]->key, std::move(bytes));
+  }
+  if (!published.empty()) {
+    s = producer_->Flush(absl::Seconds(30));
+    if (!s.ok()) return absl::Status(s.code(), absl::StrCat("score delivery: ", s.message()));
+  }
+  s = store->CommitScores(published, done, meta);
+  if (!s.ok()) return s;
+  counters_.published += static_cast<int64_t>(published.size());
+  return absl::OkStatus();
+}
+
+}  // namespace recur

@@ -1,0 +1,54 @@
+// Test helper: small real XGBoost models written into a registry layout
+// (models/<target>/<version>/{model.json, meta.json}, CURRENT), whose
+// probability rises with one feature: label = feature > threshold (NaN: 1).
+#ifndef RECUR_TESTS_SCORER_TEST_MODELS_H_
+#define RECUR_TESTS_SCORER_TEST_MODELS_H_
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "featurestore/catalog.h"
+#include "scorer/xgb.h"
+
+namespace recur::testing {
+
+inline bool WriteThresholdModel(const std::filesystem::path& models, const std::string& target,
+                                const std::string& version, int feature, float threshold, bool make_current = true,
+                                const std::string& schema_hash = SchemaHash()) {
+  const auto dir = models / target / version;
+  std::filesystem::create_directories(dir);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(0, 120);
+  const size_t n = 2000;
+  std::vector<float> x(n * kNumFeatures), y(n);
+  for (size_t r = 0; r < n; ++r) {
+    for (int c = 0; c < kNumFeatures; ++c) x[r * kNumFeatures + c] = (rng() % 10 == 0) ? NAN : u(rng);
+    const float v = x[r * kNumFeatures + feature];
+    y[r] = std::isnan(v) || v > threshold ? 1.0f : 0.0f;
+  }
+  auto m = XgbMatrix::FromRows(x.data(), n, kNumFeatures, &y);
+  if (!m.ok()) return false;
+  auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", "3"},
+                                              {"eta", "0.3"}, {"nthread", "1"}, {"seed", "1"}});
+  if (!b.ok()) return false;
+  for (int i = 0; i < 30; ++i) {
+    if (!b->UpdateOneIter(i, *m).ok()) return false;
+  }
+  if (!b->Save((dir / "model.json").string()).ok()) return false;
+  std::ofstream(dir / "meta.json") << "{\"version\": \"" << version << "\", \"schema_hash\": \"" << schema_hash
+                                   << "\"}";
+  if (make_current) {
+    // Atomic like the trainer's promotion: write aside, rename over.
+    std::ofstream(models / target / "CURRENT.tmp") << version << "\n";
+    std::filesystem::rename(models / target / "CURRENT.tmp", models / target / "CURRENT");
+  }
+  return true;
+}
+
+}  // namespace recur::testing
+
+#endif  // RECUR_TESTS_SCORER_TEST_MODELS_H_

@@ -1,0 +1,343 @@
+// Scoring inside `recur run`, against librdkafka's in-process mock cluster: scores
+// for every touched customer with the models' own probabilities, re-scoring of a
+// quiet customer as the watermark passes day boundaries, models picked up and
+// swapped without a restart (a model of another schema refused), pending
+// customers scored first after a crash between state commit and delivery, and
+// start-up refusing a bad rules file or a file that is not a model.
+// The real-broker runs (determinism, kill -9, reload under load) are in
+// tests/integration/scores_test.sh.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "featurestore/state_dir.h"
+#include "ops/simulator.h"
+#include "scorer/model.h"
+#include "streams/embedded.h"
+#include "streams/kafka.h"
+#include "streams/pipeline.h"
+#include "streams/producer.h"
+#include "tests/featurestore/test_events.h"
+#include "tests/scorer/test_models.h"
+
+namespace recur {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::EventFactory;
+using testing::Ms;
+using testing::WriteThresholdModel;
+
+const int kDaysSince = FeatureIndex("days_since_last_purchase");
+const int kOrders90 = FeatureIndex("orders_90d");
+
+struct Scored {
+  std::string key;
+  v1::CustomerScore score;
+  std::string bytes;
+};
+
+class ScoringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("recur-scoring-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto k = EmbeddedKafka::Start(1, topics_);
+    ASSERT_TRUE(k.ok()) << k.status();
+    kafka_ = std::move(*k);
+  }
+  void TearDown() override {
+    kafka_.reset();
+    fs::remove_all(dir_);
+  }
+
+  fs::path models() const { return dir_ / "models"; }
+  void WriteModels(const std::string& risk_version, const std::string& repurchase_version) {
+    ASSERT_TRUE(WriteThresholdModel(models(), "activity_decline_90d", risk_version, kDaysSince, 20));
+    ASSERT_TRUE(WriteThresholdModel(models(), "repurchase_30d", repurchase_version, kOrders90, 2));
+  }
+
+  PipelineOptions Options() {
+    PipelineOptions o;
+    o.kafka["bootstrap.servers"] = kafka_->bootstraps();
+    o.state_dir = (dir_ / "state").string();
+    o.exit_when_idle_ms = 1500;
+    o.batch_linger_ms = 50;
+    o.topics = topics_;
+    o.scoring.scorer.models_dir = models().string();
+    o.scoring.reload_check_ms = 100;
+    return o;
+  }
+
+  void Produce(const std::vector<v1::Event>& events) {
+    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+    ASSERT_TRUE(p.ok());
+    for (const v1::Event& e : events) {
+      ASSERT_TRUE((*p)->Send(topics_.ForEvent(e), e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}).ok());
+    }
+    ASSERT_TRUE((*p)->Flush(absl::Seconds(30)).ok());
+  }
+
+  // Everything in the scores topic so far, in order (one partition).
+  std::vector<Scored> ReadScores() {
+    auto conf = MakeConf({{"bootstrap.servers", kafka_->bootstraps()}, {"group.id", "scores-reader"},
+                          {"enable.partition.eof", "true"}, {"enable.auto.commit", "false"}});
+    EXPECT_TRUE(conf.ok());
+    auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
+    EXPECT_TRUE(rk.ok());
+    KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topics_.scores.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    EXPECT_EQ(rd_kafka_assign(rk->get(), list.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+    std::vector<Scored> out;
+    for (int idle = 0; idle < 100;) {
+      KafkaMessagePtr m(rd_kafka_consumer_poll(rk->get(), 100));
+      if (!m) {
+        ++idle;
+        continue;
+      }
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+      if (m->err) {
+        ++idle;
+        continue;
+      }
+      Scored s;
+      s.key.assign(static_cast<const char*>(m->key), m->key_len);
+      s.bytes.assign(static_cast<const char*>(m->payload), m->len);
+      EXPECT_TRUE(s.score.ParseFromString(s.bytes));
+      out.push_back(std::move(s));
+    }
+    rd_kafka_consumer_close(rk->get());
+    return out;
+  }
+
+  std::unique_ptr<FeatureStore> OpenStore(bool read_only) {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath((dir_ / "state").string(), 0);
+    o.read_only = read_only;
+    o.mark_pending = !read_only;
+    o.expire_outside_horizon = true;
+    auto s = FeatureStore::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static std::vector<v1::Event> Simulated(int shops, int customers, int days) {
+    SimulatorOptions o;
+    o.shops = shops;
+    o.customers_per_shop = customers;
+    o.days = days;
+    std::vector<v1::Event> events;
+    EXPECT_TRUE(Simulate(o, [&](const v1::Event& e) {
+      events.push_back(e);
+      return absl::OkStatus();
+    }).ok());
+    return events;
+  }
+
+  fs::path dir_;
+  TopicNames topics_;
+  std::unique_ptr<EmbeddedKafka> kafka_;
+};
+
+TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasonsAndSegments) {
+  WriteModels("r1", "p1");
+  const auto events = Simulated(2, 40, 60);
+  Produce(events);
+  auto p = Pipeline::Create(Options());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE((*p)->Run(stop).ok());
+  p->reset();
+
+  const std::vector<Scored> scores = ReadScores();
+  std::map<std::string, const Scored*> last;
+  for (const Scored& s : scores) last[s.key] = &s;
+  auto store = OpenStore(/*read_only=*/true);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->ReadPending()->empty());
+  auto risk = Model::LoadCurrent(models().string(), "activity_decline_90d");
+  auto repurchase = Model::LoadCurrent(models().string(), "repurchase_30d");
+  ASSERT_TRUE(risk.ok() && repurchase.ok());
+  int customers = 0, with_reasons = 0, with_segments = 0;
+  ASSERT_TRUE(store->ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
+                                                  const std::string* stored) {
+    ++customers;
+    auto it = last.find(k.Encode());
+    EXPECT_NE(it, last.end()) << k.Encode() << " has no score";
+    if (it == last.end()) return absl::OkStatus();
+    const v1::CustomerScore& s = it->second->score;
+    // The store remembers exactly the last delivered bytes.
+    EXPECT_TRUE(stored != nullptr && *stored == it->second->bytes) << k.Encode();
+    EXPECT_EQ(s.shop_id(), k.shop_id);
+    EXPECT_EQ(s.customer_id(), k.customer_id);
+    EXPECT_EQ(s.risk_model_version(), "r1");
+    EXPECT_EQ(s.repurchase_model_version(), "p1");
+    EXPECT_EQ(s.schema_hash(), SchemaHash());
+    // As of the customer's latest event, or the start of the watermark's day.
+    EXPECT_GE(s.as_of_ms(), st.last_event_ms());
+    EXPECT_LE(s.as_of_ms(), store->max_event_time_ms());
+    std::vector<float> row(kNumFeatures);
+    FeatureRow(st.ComputeFeatures(s.as_of_ms(), store->horizon_first_day()), row.data());
+    EXPECT_NEAR(s.risk_decline_90d(), (*(*risk)->Score(row))[0], 1e-6) << k.Encode();
+    EXPECT_NEAR(s.repurchase_30d(), (*(*repurchase)->Score(row))[0], 1e-6) << k.Encode();
+    EXPECT_EQ(s.reasons_method(), "approximate");
+    EXPECT_LE(s.reasons_size(), 3);
+    with_reasons += s.reasons_size() > 0;
+    for (const auto& r : s.reasons()) EXPECT_GE(FeatureIndex(r.feature()), 0);
+    with_segments += s.segments_size() > 0;
+    EXPECT_EQ(s.segments_size() > 0, s.actions_size() > 0);  // every default rule has an action
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(customers, 80);
+  EXPECT_GT(with_reasons, 20);
+  EXPECT_GT(with_segments, 0);
+}
+
+TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises) {
+  WriteModels("r1", "p1");
+  EventFactory quiet("shop-1", "quiet"), busy("shop-1", "busy");
+  std::vector<v1::Event> history;
+  for (int d = 1; d <= 28; d += 3) history.push_back(quiet.Purchase(Ms(2024, 1, d), 30.0));
+  for (int d = 1; d <= 28; ++d) history.push_back(busy.Session(Ms(2024, 1, d), 5, 3, 1, 0));
+  Produce(history);
+  auto p = Pipeline::Create([&] {
+    PipelineOptions o = Options();
+    o.exit_when_idle_ms = 0;  // live: runs until stopped
+    o.scoring.epsilon = 0.001;
+    return o;
+  }());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*p)->Run(stop); });
+  // Only the busy customer is active for the next 60 days, ten days at a time,
+  // each chunk consumed before the next arrives (a live stream, not a backlog).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  for (int chunk = 0; chunk < 6; ++chunk) {
+    std::vector<v1::Event> days;
+    for (int d = 1; d <= 10; ++d) days.push_back(busy.Session(Ms(2024, 1, 28) + (chunk * 10 + d) * kMillisPerDay, 5, 3, 1, 0));
+    Produce(days);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  }
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+
+  std::vector<v1::CustomerScore> q;
+  for (const Scored& s : ReadScores()) {
+    if (s.key == "shop-1/quiet") q.push_back(s.score);
+  }
+  ASSERT_GE(q.size(), 2u);
+  // Event-driven first (as of its last purchase, Jan 28), then re-scores at later days.
+  const int64_t last_purchase = Ms(2024, 1, 28);
+  const v1::CustomerScore* first_rescore = nullptr;
+  for (const auto& s : q) {
+    if (s.as_of_ms() > last_purchase) {
+      first_rescore = first_rescore ? first_rescore : &s;
+    }
+  }
+  ASSERT_NE(first_rescore, nullptr) << "never re-scored without events";
+  const v1::CustomerScore& at_purchase = q.front();
+  const v1::CustomerScore& latest = q.back();
+  EXPECT_EQ(at_purchase.as_of_ms(), last_purchase);
+  EXPECT_GT(DayOf(latest.as_of_ms()), DayOf(last_purchase) + 20);
+  EXPECT_LT(at_purchase.risk_decline_90d(), 0.3);
+  EXPECT_GT(latest.risk_decline_90d(), 0.7);
+  for (size_t i = 1; i < q.size(); ++i) EXPECT_GT(q[i].as_of_ms(), q[i - 1].as_of_ms());
+}
+
+TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefusesAnotherSchema) {
+  const auto events = Simulated(1, 30, 40);
+  Produce(events);
+  auto p = Pipeline::Create([&] {
+    PipelineOptions o = Options();
+    o.exit_when_idle_ms = 0;
+    return o;
+  }());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*p)->Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+  EXPECT_TRUE(ReadScores().empty());
+
+  WriteModels("r1", "p1");  // promoted by "the trainer" while running
+  std::vector<Scored> first;
+  std::set<std::string> keys;
+  for (int wait = 0; wait < 40 && keys.size() < 30; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    first = ReadScores();
+    keys.clear();
+    for (const Scored& s : first) keys.insert(s.key);
+  }
+  for (const Scored& s : first) EXPECT_EQ(s.score.risk_model_version(), "r1");
+  EXPECT_EQ(keys.size(), 30u);
+
+  // A model of another feature schema is refused; the old one stays in use.
+  ASSERT_TRUE(WriteThresholdModel(models(), "activity_decline_90d", "r2-other-schema", kDaysSince, 20, true,
+                                  "0123456789abcdef"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EventFactory f("shop-1", "late-comer");
+  Produce({f.Purchase(events.back().event_time_ms(), 12.0)});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+  auto all = ReadScores();
+  ASSERT_GT(all.size(), first.size());
+  EXPECT_EQ(all.back().key, "shop-1/late-comer");
+  EXPECT_EQ(all.back().score.risk_model_version(), "r1");
+  EXPECT_NE((*p)->StatsJson().find("\"refused\":1"), std::string::npos) << (*p)->StatsJson();
+  auto store = OpenStore(true);
+  EXPECT_TRUE(store->ReadPending()->empty());
+}
+
+TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
+  WriteModels("r1", "p1");
+  // The state of a batch committed by a process that died before its scores
+  // were delivered: applied with pending marks, nothing in the scores topic.
+  EventFactory a("shop-1", "a"), b("shop-1", "b");
+  const std::vector<v1::Event> events = {a.Purchase(Ms(2024, 3, 1), 10), b.Purchase(Ms(2024, 3, 2), 20)};
+  Produce(events);
+  {
+    fs::create_directories(dir_ / "state");
+    auto store = OpenStore(false);
+    ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 2}}).ok());
+    EXPECT_EQ(store->ReadPending()->size(), 2u);
+  }
+  auto p = Pipeline::Create(Options());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE((*p)->Run(stop).ok());
+  EXPECT_EQ((*p)->counters().applied, 0);  // nothing consumed twice
+  std::set<std::string> keys;
+  for (const Scored& s : ReadScores()) keys.insert(s.key);
+  EXPECT_EQ(keys, (std::set<std::string>{"shop-1/a", "shop-1/b"}));
+  p->reset();
+  EXPECT_TRUE(OpenStore(true)->ReadPending()->empty());
+}
+
+TEST_F(ScoringTest, StartUpRefusesABadRulesFileOrAFileThatIsNotAModel) {
+  WriteModels("r1", "p1");
+  std::ofstream(dir_ / "rules.txt") << "# mine\nsegment ok if risk >= 0.5\nsegment bad if revenu_90d > 3\n";
+  PipelineOptions o = Options();
+  o.scoring.rules_file = (dir_ / "rules.txt").string();
+  auto p = Pipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("rules.txt:3: unknown feature 'revenu_90d'"), std::string::npos)
+      << p.status();
+
+  std::ofstream(models() / "activity_decline_90d" / "r1" / "model.json", std::ios::trunc) << "{\"not\": \"a model\"}";
+  auto q = Pipeline::Create(Options());
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("is not an XGBoost model"), std::string::npos) << q.status();
+}
+
+}  // namespace
+}  // namespace recur
