@@ -1,7 +1,11 @@
 // The `recur run` consume loop. See pipeline.h for the guarantees.
 #include "streams/pipeline.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <functional>
 #include <set>
@@ -390,6 +394,9 @@ class KafkaPipeline final : public Pipeline {
       }
     }
     if (!first_error.ok()) return first_error;
+    // Test hook (integration tests): die like kill -9 right after the N-th state
+    // commit, before its scores are delivered.
+    if (kill_after_commit_ > 0 && ++commits_ == kill_after_commit_) ::kill(::getpid(), SIGKILL);
     // Scores of the touched customers, before Kafka's offsets (monitoring only).
     absl::Status scored = ScoreUnscored();
     if (!scored.ok()) return absl::Status(scored.code(), absl::StrCat("scoring: ", scored.message()));
@@ -552,6 +559,11 @@ class KafkaPipeline final : public Pipeline {
   std::optional<Clock::time_point> broker_down_since_;
   Clock::time_point last_probe_ = Clock::now();
   bool closing_ = false;
+  const int64_t kill_after_commit_ = [] {
+    const char* v = std::getenv("RECUR_TEST_KILL_AFTER_COMMIT");
+    return v != nullptr ? std::atoll(v) : 0;
+  }();
+  int64_t commits_ = 0;
 };
 
 }  // namespace

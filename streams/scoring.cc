@@ -239,7 +239,9 @@ absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& i
     for (auto& action : seg.actions) sc.add_actions(std::move(action));
     if (compare != nullptr && (*compare)[i] != nullptr && last.ParseFromString(*(*compare)[i]) &&
         std::abs(last.risk_decline_90d() - sc.risk_decline_90d()) <= options_.epsilon &&
-        std::abs(last.repurchase_30d() - sc.repurchase_30d()) <= options_.epsilon && SameSegments(last, sc)) {
+        std::abs(last.repurchase_30d() - sc.repurchase_30d()) <= options_.epsilon && SameSegments(last, sc) &&
+        last.risk_model_version() == sc.risk_model_version() &&
+        last.repurchase_model_version() == sc.repurchase_model_version()) {
       ++counters_.unchanged;
       continue;
     }

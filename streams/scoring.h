@@ -35,7 +35,7 @@ struct ScoringOptions {
   bool enabled = true;          // false: ingest only (no pending marks, no scores)
   ScorerOptions scorer;         // models_dir, targets, reasons
   std::string rules_file;       // "" -> the default rule set
-  double epsilon = 0.01;        // a re-score is published when a probability moved more, or a segment changed
+  double epsilon = 0.01;        // a re-score is published when a probability moved more, a segment or a model changed
   int reload_check_ms = 1000;   // how often models/<target>/CURRENT is checked
   size_t chunk = 8192;          // customers per scoring call in a re-scoring pass
 };

@@ -74,3 +74,18 @@ assert_same_features() {
   fi
   log "features of $n customers identical to the offline reference"
 }
+
+# scores TOPIC last|messages: the scores topic read with kcat, decoded by
+# tests/integration/scores.py (an independent Protobuf wire reader).
+scores() {
+  kcat -C -b "$BROKER" -t "$1" -e -q -f '%K:%S:%k%s' 2>/dev/null | python3 "$ROOT/tests/integration/scores.py" "$2"
+}
+
+# input_keys JSONL: every shop_id/customer_id in a JSON-lines event file, sorted.
+input_keys() {
+  python3 -c 'import json,sys
+ks=set()
+for l in open(sys.argv[1]):
+    e=json.loads(l); ks.add(e["shop_id"]+"/"+e["customer_id"])
+print("\n".join(sorted(ks)))' "$1"
+}
