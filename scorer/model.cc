@@ -62,9 +62,8 @@ absl::StatusOr<XgbMatrix> Matrix(const std::vector<float>& rows) {
 }  // namespace
 
 absl::StatusOr<std::vector<float>> Model::Score(const std::vector<float>& rows) const {
-  auto m = Matrix(rows);
-  if (!m.ok()) return m.status();
-  return booster_.Predict(*m);
+  if (rows.size() % kNumFeatures != 0) return absl::InvalidArgumentError("rows: not a multiple of the feature count");
+  return booster_.PredictDense(rows.data(), rows.size() / kNumFeatures, kNumFeatures);
 }
 
 absl::StatusOr<std::vector<float>> Model::Margins(const std::vector<float>& rows) const {

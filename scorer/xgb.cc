@@ -65,6 +65,25 @@ absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int i
   return std::vector<float>(out, out + n);
 }
 
+absl::StatusOr<std::vector<float>> XgbBooster::PredictDense(const float* x, size_t rows, size_t cols,
+                                                            Output output) const {
+  if (rows == 0) return std::vector<float>();
+  const std::string array = absl::StrCat(R"({"data": [)", reinterpret_cast<uintptr_t>(x), R"(, true], "shape": [)", rows,
+                                         ", ", cols, R"(], "typestr": "<f4", "version": 3})");
+  const std::string config = absl::StrCat(R"({"type": )", static_cast<int>(output),
+                                          R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, )"
+                                          R"("strict_shape": false, "missing": NaN, "cache_id": 0})");
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  absl::Status s = XgbCheck(
+      XGBoosterPredictFromDense(h_.get(), array.c_str(), config.c_str(), nullptr, &shape, &dim, &out), "predict");
+  if (!s.ok()) return s;
+  size_t n = 1;
+  for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
+  return std::vector<float>(out, out + n);
+}
+
 absl::StatusOr<int> XgbBooster::NumFeatures() const {
   bst_ulong n = 0;
   absl::Status s = XgbCheck(XGBoosterGetNumFeature(h_.get(), &n), "feature count");

@@ -49,6 +49,10 @@ class XgbBooster {
   // contributions to the margin; trees [0, iteration_end) (0 = all).
   absl::StatusOr<std::vector<float>> Predict(const XgbMatrix& m, int iteration_end = 0,
                                              Output output = Output::kProbability) const;
+  // In-place prediction on a dense row-major float matrix (NaN = missing),
+  // without building a DMatrix: the scoring path.
+  absl::StatusOr<std::vector<float>> PredictDense(const float* x, size_t rows, size_t cols,
+                                                  Output output = Output::kProbability) const;
   // The model's feature count (XGBoosterGetNumFeature).
   absl::StatusOr<int> NumFeatures() const;
   absl::Status Save(const std::string& path) const;  // .json: XGBoost's JSON model

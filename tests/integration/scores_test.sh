@@ -11,7 +11,7 @@
 #     every customer's last score is from the new models.
 source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
-start_broker 19470
+start_broker 19480
 create_input_topics 4
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 scores.a scores.b scores.c scores.d >/dev/null 2>&1 \
   || fail "could not create the scores topics"

@@ -18,7 +18,7 @@ namespace recur::testing {
 
 inline bool WriteThresholdModel(const std::filesystem::path& models, const std::string& target,
                                 const std::string& version, int feature, float threshold, bool make_current = true,
-                                const std::string& schema_hash = SchemaHash()) {
+                                const std::string& schema_hash = SchemaHash(), int trees = 30, int depth = 3) {
   const auto dir = models / target / version;
   std::filesystem::create_directories(dir);
   std::mt19937_64 rng(7);
@@ -32,10 +32,10 @@ inline bool WriteThresholdModel(const std::filesystem::path& models, const std::
   }
   auto m = XgbMatrix::FromRows(x.data(), n, kNumFeatures, &y);
   if (!m.ok()) return false;
-  auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", "3"},
+  auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", std::to_string(depth)},
                                               {"eta", "0.3"}, {"nthread", "1"}, {"seed", "1"}});
   if (!b.ok()) return false;
-  for (int i = 0; i < 30; ++i) {
+  for (int i = 0; i < trees; ++i) {
     if (!b->UpdateOneIter(i, *m).ok()) return false;
   }
   if (!b->Save((dir / "model.json").string()).ok()) return false;
