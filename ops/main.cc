@@ -26,6 +26,7 @@
 #include "ops/jsonl.h"
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
+#include "scorer/rules.h"
 #include "streams/embedded.h"
 #include "trainer/trainer.h"
 #include "streams/pipeline.h"
@@ -291,6 +292,11 @@ int main(int argc, char** argv) {
   demo->add_option("--rows", demo_rows, "customers to show per shop")->capture_default_str();
   demo->add_option("--state-dir", demo_dir, "where to keep the demo's store (default: a new temporary directory)");
 
+  // rules
+  std::string rules_file;
+  auto* rules_cmd = app.add_subcommand("rules", "Check a segments/actions rules file, or print the built-in rule set");
+  rules_cmd->add_option("file", rules_file, "rules file to check (none: print the default rules)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -501,6 +507,20 @@ int main(int argc, char** argv) {
         std::cout << absl::StrFormat("  %-26s %s\n", kFeatureNames[i], v);
       }
     }
+    return 0;
+  }
+
+  if (rules_cmd->parsed()) {
+    if (rules_file.empty()) {
+      std::cout << DefaultRulesText();
+      return 0;
+    }
+    auto r = Rules::Load(rules_file);
+    if (!r.ok()) {
+      std::cerr << "recur: error: " << r.status().message() << "\n";
+      return kExitBadInput;
+    }
+    std::cout << rules_file << ": " << r->size() << " rules, valid\n";
     return 0;
   }
 

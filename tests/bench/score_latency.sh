@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Event-to-score latency at a fixed event rate from a real broker (ops/kafka):
+# `recur run` with production-size models (300 trees of depth 6 per target) and
+# short batches, fed by tests/bench/score_latency (event_time = send time), the
+# scores topic timestamped by the broker (LogAppendTime).
+#   RATE=20000 SECONDS_=30 tests/bench/score_latency.sh      (figures in docs/BENCHMARKS.md)
+# Smaller RATE/SECONDS_ make the ctest smoke run.
+source "$(dirname "$0")/../integration/lib.sh"
+RATE=${RATE:-20000}
+SECONDS_=${SECONDS_:-30}
+LINGER=${LINGER:-10}
+BIN="$(dirname "$RECUR")/tests"
+start_broker "${PORT:-19490}"
+"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 "${INPUT_TOPICS[@]}" recur.dlq >/dev/null 2>&1 || fail "topics"
+"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --config message.timestamp.type=LogAppendTime recur.scores \
+  >/dev/null 2>&1 || fail "scores topic"
+"$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 || fail "models"
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --state-dir "$WORK/state" --linger-ms "$LINGER" \
+  --stats 10 >"$WORK/run.json" 2>"$WORK/run.log" &
+pid=$!
+for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run.log" && break; sleep 0.1; done
+grep -q "scoring with" "$WORK/run.log" || fail "not scoring: $(tail -3 "$WORK/run.log")"
+"$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" | tee "$WORK/result.txt"
+kill -TERM "$pid"
+wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
+grep "stats" "$WORK/run.log" | tail -2 >&2
+grep -q "event-to-score latency" "$WORK/result.txt" || fail "no result"
