@@ -48,6 +48,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_di
   if (*n != kNumFeatures) {
     return absl::FailedPreconditionError(absl::StrCat("model ", version_dir, " expects ", *n, " features, the catalog has ", kNumFeatures));
   }
+  // One thread per prediction call: the pipeline scores partition stores in
+  // parallel itself, and OpenMP teams on a busy 2-core machine spin.
+  absl::Status nt = XgbCheck(XGBoosterSetParam(booster->handle(), "nthread", "1"), "parameter nthread");
+  if (!nt.ok()) return nt;
   std::unique_ptr<Model> m(new Model());
   m->booster_ = std::move(*booster);
   m->version_ = meta.value("version", dir.filename().string());

@@ -141,6 +141,7 @@ class KafkaPipeline final : public Pipeline {
     }
     if (fatal_.ok() && !batch_.empty()) fatal_ = CommitWithRetries();
     if (fatal_.ok() && !unscored_.empty()) fatal_ = WithRetries("scores", [this] { return ScoreUnscored(); });
+    if (fatal_.ok()) fatal_ = scoring_->Drain(/*wait=*/true);
     // Leaving the group revokes the assignment; OnRebalance closes the stores.
     closing_ = true;
     rd_kafka_consumer_close(consumer_.get());
@@ -155,12 +156,12 @@ class KafkaPipeline final : public Pipeline {
                      {"duplicates", counters_.duplicates}, {"late", counters_.late},
                      {"batches", counters_.batches}, {"batch_ms_last", counters_.batch_ms_last},
                      {"batch_ms_max", counters_.batch_ms_max}, {"lag", counters_.lag},
-                     {"retries", counters_.retries}, {"dlq", counters_.dlq}};
+                     {"retries", counters_.retries}, {"apply_ms", counters_.apply_ms}, {"dlq", counters_.dlq}};
     if (scoring_) {
       const ScoringCounters& c = scoring_->counters();
       j["scoring"] = {{"models", scoring_->versions()}, {"scored", c.scored},     {"published", c.published},
                       {"unchanged", c.unchanged},       {"passes", c.passes},     {"reloads", c.reloads},
-                      {"refused", c.refused}};
+                      {"refused", c.refused},           {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
     }
     return j.dump();
   }
@@ -271,16 +272,14 @@ class KafkaPipeline final : public Pipeline {
       unscored_.clear();  // their pending marks stay in the stores; a new model re-scores everyone
       return absl::OkStatus();
     }
-    while (!unscored_.empty()) {
-      auto it = unscored_.begin();
-      FeatureStore* store = StoreFor(it->first);
-      if (store != nullptr) {
-        std::vector<CustomerKey> keys(it->second.begin(), it->second.end());
-        absl::Status s = scoring_->ScoreCustomers(it->first, store, keys);
-        if (!s.ok()) return s;
-      }
-      unscored_.erase(it);
+    std::vector<ScoreStage::Work> work;
+    for (const auto& [p, keys] : unscored_) {
+      FeatureStore* store = StoreFor(p);
+      if (store != nullptr) work.push_back({p, store, std::vector<CustomerKey>(keys.begin(), keys.end())});
     }
+    absl::Status s = scoring_->ScoreCustomers(work);
+    if (!s.ok()) return s;
+    unscored_.clear();
     return absl::OkStatus();
   }
 
@@ -292,6 +291,7 @@ class KafkaPipeline final : public Pipeline {
       for (const auto& [p, store] : stores_) force_rescore_.insert(p);
     }
     if (!scoring_->active()) return absl::OkStatus();
+    if (absl::Status s = scoring_->Drain(/*wait=*/false); !s.ok()) return s;
     if (!unscored_.empty()) {
       absl::Status s = WithRetries("scores", [this] { return ScoreUnscored(); });
       if (!s.ok()) return s;
@@ -368,6 +368,7 @@ class KafkaPipeline final : public Pipeline {
       jobs.push_back({partition, store, ev == batch_.events.end() ? &kNone : &ev->second, &offsets,
                       &times_by_partition[partition], {}, {}});
     }
+    const auto apply_start = Clock::now();
     const size_t threads = std::max<size_t>(1, std::min<size_t>(jobs.size(), std::thread::hardware_concurrency()));
     std::atomic<size_t> next{0};
     auto work = [&] {
@@ -380,6 +381,7 @@ class KafkaPipeline final : public Pipeline {
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
+    counters_.apply_ms += MsSince(apply_start);
     absl::Status first_error;
     for (const Job& j : jobs) {
       if (!j.status.ok()) {
@@ -462,6 +464,10 @@ class KafkaPipeline final : public Pipeline {
       // Finish what was consumed before giving the partitions away.
       if (!self->batch_.empty() && self->fatal_.ok()) {
         absl::Status s = self->CommitWithRetries();
+        if (!s.ok()) self->fatal_ = s;
+      }
+      if (self->fatal_.ok()) {
+        absl::Status s = self->scoring_->Drain(/*wait=*/true);  // in-flight scores refer to the stores
         if (!s.ok()) self->fatal_ = s;
       }
       rd_kafka_assign(rk, nullptr);

@@ -61,6 +61,7 @@ struct PipelineCounters {
   int64_t batch_ms_max = 0;
   int64_t lag = 0;
   int64_t retries = 0;
+  int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
   std::map<std::string, int64_t> dlq;  // by reason
 };
 

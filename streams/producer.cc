@@ -18,6 +18,14 @@ const std::string& TopicNames::ForEvent(const v1::Event& e) const {
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
+  if (auto* group = static_cast<DeliveryGroup*>(msg->_private); group != nullptr) {
+    --group->outstanding;
+    if (msg->err && group->error.ok()) {
+      group->error = KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
+    }
+    if (!msg->err) self->delivered_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (msg->err) {
     std::lock_guard<std::mutex> lock(self->mu_);
     if (self->first_error_.ok()) {
@@ -48,7 +56,7 @@ Producer::~Producer() {
 }
 
 absl::Status Producer::Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
-                            const Headers& headers, int32_t partition) {
+                            const Headers& headers, int32_t partition, DeliveryGroup* group) {
   for (int attempt = 0;; ++attempt) {
     rd_kafka_headers_t* hdrs = nullptr;
     if (!headers.empty()) {
@@ -60,8 +68,11 @@ absl::Status Producer::Send(const std::string& topic, std::optional<std::string_
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(group), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (group != nullptr) ++group->outstanding;
+      return absl::OkStatus();
+    }
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);  // not taken on failure
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 6000) return KafkaError(err, absl::StrCat("produce to ", topic));
     rd_kafka_poll(rk_.get(), 10);

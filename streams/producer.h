@@ -43,6 +43,14 @@ struct TopicNames {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The outstanding deliveries of one group of records (e.g. one batch's scores),
+// updated by delivery reports, which are served on the thread that calls
+// Send/Poll/Flush. A group's failures do not show in Flush's result.
+struct DeliveryGroup {
+  int64_t outstanding = 0;
+  absl::Status error;  // the first delivery failure of the group
+};
+
 class Producer {
  public:
   // enable.idempotence=true unless `properties` says otherwise.
@@ -54,7 +62,10 @@ class Producer {
   // Queues one record; waits (serving delivery reports) while the queue is full.
   // A nullopt key sends a record without a key (not an empty one).
   absl::Status Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
-                    const Headers& headers, int32_t partition = RD_KAFKA_PARTITION_UA);
+                    const Headers& headers, int32_t partition = RD_KAFKA_PARTITION_UA,
+                    DeliveryGroup* group = nullptr);
+  // Serves delivery reports, waiting up to `timeout_ms`.
+  void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
   // Waits until every queued record is delivered; returns the first delivery
   // failure since the last Flush (Unavailable on timeout).
   absl::Status Flush(absl::Duration timeout);

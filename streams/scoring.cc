@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
+#include <atomic>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -130,22 +133,58 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
 
 void ScoreStage::CloseStore(int32_t partition) { stores_.erase(partition); }
 
-absl::Status ScoreStage::ScoreCustomers(int32_t partition, FeatureStore* store, const std::vector<CustomerKey>& keys) {
-  if (!scorer_ || keys.empty()) return absl::OkStatus();
-  const StoreInfo& info = stores_[partition];
-  const int32_t horizon = store->horizon_first_day();
-  std::vector<ScoreRow> rows;
-  rows.reserve(keys.size());
-  for (const CustomerKey& key : keys) {
-    auto state = store->GetState(key);
-    if (!state.ok()) {
-      if (state.status().code() == absl::StatusCode::kNotFound) continue;
-      return state.status();
-    }
-    const int64_t as_of = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
-    rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
+absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
+  if (!scorer_ || work.empty()) return absl::OkStatus();
+  // Partition stores are independent: features, models, rules and reasons run
+  // in parallel (one task per store, at most one thread per core); sending is
+  // in order on this thread.
+  struct Task {
+    const Work* work;
+    const StoreInfo* info;
+    ScoringCounters counters;
+    absl::StatusOr<std::unique_ptr<InFlight>> flight = absl::UnknownError("not run");
+  };
+  std::vector<Task> tasks;
+  for (const Work& w : work) {
+    if (!w.keys.empty()) tasks.push_back({&w, &stores_[w.partition], {}, absl::UnknownError("not run")});
   }
-  return ScoreAndPublish(store, info, rows, nullptr, keys, {});
+  auto run = [&](Task& t) {
+    FeatureStore* store = t.work->store;
+    const int32_t horizon = store->horizon_first_day();
+    std::vector<ScoreRow> rows;
+    rows.reserve(t.work->keys.size());
+    for (const CustomerKey& key : t.work->keys) {
+      auto state = store->GetState(key);
+      if (!state.ok()) {
+        if (state.status().code() == absl::StatusCode::kNotFound) continue;
+        t.flight = state.status();
+        return;
+      }
+      const int64_t as_of = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
+      rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
+    }
+    t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
+  };
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(tasks.size(), std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < tasks.size(); i = next++) run(tasks[i]);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  for (Task& t : tasks) {
+    counters_.scored += t.counters.scored;
+    counters_.unchanged += t.counters.unchanged;
+    counters_.score_ms += t.counters.score_ms;
+  }
+  for (Task& t : tasks) {
+    if (!t.flight.ok()) return t.flight.status();
+    absl::Status s = Publish(std::move(*t.flight));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
@@ -158,6 +197,8 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!scorer_) return absl::OkStatus();
   const int64_t watermark = store->max_event_time_ms();
   if (watermark <= 0) return absl::OkStatus();
+  // The pass compares with the last delivered scores: record all of them first.
+  if (absl::Status s = Drain(/*wait=*/true); !s.ok()) return s;
   StoreInfo& info = stores_[partition];
   const int32_t day = DayOf(watermark);
   const int64_t day_start = static_cast<int64_t>(day) * kMillisPerDay;
@@ -212,6 +253,8 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!s.ok()) return s;
   s = flush(true);
   if (!s.ok()) return s;
+  s = Drain(/*wait=*/true);
+  if (!s.ok()) return s;
   info.rescored_day = day;
   ++counters_.passes;
   spdlog::info("partition {}: re-scored {} customers as of day {} in {} ms, {} changed scores published", partition,
@@ -221,13 +264,14 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   return absl::OkStatus();
 }
 
-absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-                                         const std::vector<const std::string*>* compare,
-                                         const std::vector<CustomerKey>& done,
-                                         const std::vector<std::pair<std::string, std::string>>& meta) {
+absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
+    FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
+    const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+    const std::vector<std::pair<std::string, std::string>>& meta, ScoringCounters* counters) const {
+  const auto t0 = std::chrono::steady_clock::now();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
-  counters_.scored += static_cast<int64_t>(rows.size());
+  counters->scored += static_cast<int64_t>(rows.size());
   std::vector<const ScoreRow*> publish_rows;
   std::vector<v1::CustomerScore*> publish_scores;
   v1::CustomerScore last;
@@ -242,7 +286,7 @@ absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& i
         std::abs(last.repurchase_30d() - sc.repurchase_30d()) <= options_.epsilon && SameSegments(last, sc) &&
         last.risk_model_version() == sc.risk_model_version() &&
         last.repurchase_model_version() == sc.repurchase_model_version()) {
-      ++counters_.unchanged;
+      ++counters->unchanged;
       continue;
     }
     publish_rows.push_back(&rows[i]);
@@ -250,23 +294,63 @@ absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& i
   }
   absl::Status s = scorer_->AddReasons(publish_rows, publish_scores);
   if (!s.ok()) return s;
-  std::vector<std::pair<CustomerKey, std::string>> published;
-  published.reserve(publish_rows.size());
+  auto flight = std::make_unique<InFlight>();
+  flight->store = store;
+  flight->done = done;
+  flight->meta = meta;
+  flight->published.reserve(publish_rows.size());
   for (size_t i = 0; i < publish_rows.size(); ++i) {
     std::string bytes;
     if (!publish_scores[i]->SerializeToString(&bytes)) return absl::InternalError("score serialisation failed");
-    const std::string key = publish_rows[i]->key.Encode();
-    s = producer_->Send(topic_, key, bytes, {});
+    flight->published.emplace_back(publish_rows[i]->key, std::move(bytes));
+  }
+  counters->score_ms +=
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  return flight;
+}
+
+absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
+  for (const auto& [key, bytes] : flight->published) {
+    absl::Status s = producer_->Send(topic_, key.Encode(), bytes, {}, RD_KAFKA_PARTITION_UA, &flight->group);
     if (!s.ok()) return s;
-    published.emplace_back(publish_rows[i]->key, std::move(bytes));
   }
-  if (!published.empty()) {
-    s = producer_->Flush(absl::Seconds(30));
-    if (!s.ok()) return absl::Status(s.code(), absl::StrCat("score delivery: ", s.message()));
+  inflight_.push_back(std::move(flight));
+  return Drain(/*wait=*/inflight_.size() > kMaxInFlight);
+}
+
+absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
+                                         const std::vector<const std::string*>* compare,
+                                         const std::vector<CustomerKey>& done,
+                                         const std::vector<std::pair<std::string, std::string>>& meta) {
+  auto flight = Prepare(store, info, rows, compare, done, meta, &counters_);
+  if (!flight.ok()) return flight.status();
+  return Publish(std::move(*flight));
+}
+
+absl::Status ScoreStage::Drain(bool wait) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int waited_ms = 0;;) {
+    producer_->Poll(0);
+    while (!inflight_.empty() && inflight_.front()->group.outstanding == 0) {
+      InFlight& f = *inflight_.front();
+      if (!f.group.error.ok()) {
+        return absl::Status(f.group.error.code(), absl::StrCat("score delivery: ", f.group.error.message()));
+      }
+      absl::Status s = f.store->CommitScores(f.published, f.done, f.meta);
+      if (!s.ok()) return s;
+      counters_.published += static_cast<int64_t>(f.published.size());
+      inflight_.pop_front();
+    }
+    if (inflight_.empty() || (!wait && inflight_.size() <= kMaxInFlight)) break;
+    if (waited_ms >= 60'000) {
+      return absl::UnavailableError(absl::StrCat(inflight_.front()->group.outstanding,
+                                                 " scores undelivered after 60 s (is the broker reachable?)"));
+    }
+    producer_->Poll(10);
+    waited_ms += 10;
   }
-  s = store->CommitScores(published, done, meta);
-  if (!s.ok()) return s;
-  counters_.published += static_cast<int64_t>(published.size());
+  counters_.deliver_ms +=
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
 }
 

@@ -1,13 +1,15 @@
 // ScoreStage: the scoring step of `recur run`. After a batch's state is committed
 // the touched customers are scored (both models, one XGBoost call each), given
 // segments, actions and reasons, published to recur.scores keyed
-// "shop_id/customer_id", and — once the producer confirmed delivery — recorded
-// as each customer's last score while their pending marks are cleared.
+// "shop_id/customer_id", and — once the producer confirmed delivery, without
+// holding up the next batch — recorded as each customer's last score while their
+// pending marks are cleared.
 //
 //   auto stage = recur::ScoreStage::Create(options, "recur.scores", producer);
 //   stage->MaybeReload();                          // between batches: hot reload
 //   stage->ScoreCustomers(store, touched);         // event-driven
-//   stage->Rescore(store, /*force=*/false);        // day boundary / new model
+//   stage->Rescore(partition, store);              // day boundary / new model
+//   stage->Drain(/*wait=*/false);                  // record delivered scores
 //
 // As-of rule (deterministic content): an event-driven score is as of the
 // customer's latest event time; a re-score at day D is as of
@@ -18,6 +20,7 @@
 #define RECUR_STREAMS_SCORING_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +50,8 @@ struct ScoringCounters {
   int64_t passes = 0;        // re-scoring passes (day boundary, new model)
   int64_t reloads = 0;       // model swaps
   int64_t refused = 0;       // model files refused on reload
+  int64_t score_ms = 0;      // time in features + models + rules + reasons
+  int64_t deliver_ms = 0;    // time waiting for the scores' delivery and commit
 };
 
 class ScoreStage {
@@ -68,15 +73,26 @@ class ScoreStage {
   absl::Status OpenStore(int32_t partition, FeatureStore* store);
   void CloseStore(int32_t partition);
 
-  // Scores `keys` as of each one's latest event, publishes every score and
-  // commits them (last score, pending cleared). Unknown customers are skipped.
-  absl::Status ScoreCustomers(int32_t partition, FeatureStore* store, const std::vector<CustomerKey>& keys);
+  // Scores `keys` of each store as of each one's latest event (stores in
+  // parallel), publishes every score; Drain records them (last score, pending
+  // cleared). Unknown customers are skipped.
+  struct Work {
+    int32_t partition;
+    FeatureStore* store;
+    std::vector<CustomerKey> keys;
+  };
+  absl::Status ScoreCustomers(const std::vector<Work>& work);
 
   // True when the store's watermark is in a later UTC day than its last pass.
   bool DayAdvanced(int32_t partition, FeatureStore* store) const;
   // Re-scores every customer of the store as of the watermark's day; publishes
   // only changed scores. Refreshes the store's quantile table first.
   absl::Status Rescore(int32_t partition, FeatureStore* store);
+
+  // Records the scores whose delivery the producer confirmed, in the order they
+  // were sent; with `wait`, until none is outstanding. Call between batches,
+  // and with wait=true before a store is closed.
+  absl::Status Drain(bool wait);
 
   const ScoringCounters& counters() const { return counters_; }
 
@@ -88,11 +104,32 @@ class ScoreStage {
   };
   // Scores rows, decides which to publish (all when `compare` is empty),
   // publishes them and commits. `compare[i]` is row i's last score (or null).
+  // Scores sent and not yet recorded: committed to their store in this order
+  // once all of a group's deliveries are confirmed.
+  struct InFlight {
+    FeatureStore* store = nullptr;
+    std::vector<std::pair<CustomerKey, std::string>> published;
+    std::vector<CustomerKey> done;
+    std::vector<std::pair<std::string, std::string>> meta;
+    DeliveryGroup group;
+  };
+  static constexpr size_t kMaxInFlight = 32;
+  // Scores rows and builds the scores to publish (thread-safe: const, counts into `counters`).
+  absl::StatusOr<std::unique_ptr<InFlight>> Prepare(FeatureStore* store, const StoreInfo& info,
+                                                          std::vector<ScoreRow>& rows,
+                                                          const std::vector<const std::string*>* compare,
+                                                          const std::vector<CustomerKey>& done,
+                                                          const std::vector<std::pair<std::string, std::string>>& meta,
+                                                          ScoringCounters* counters) const;
+  // Sends a prepared group and queues it for Drain.
+  absl::Status Publish(std::unique_ptr<InFlight> flight);
   absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
                                const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta);
 
+
   ScoringOptions options_;
+  std::deque<std::unique_ptr<InFlight>> inflight_;
   std::string topic_;
   Producer* producer_ = nullptr;
   Rules rules_;

@@ -20,6 +20,9 @@ OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$RECUR" run --brokers "$BROKER" --models-
 pid=$!
 for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run.log" && break; sleep 0.1; done
 grep -q "scoring with" "$WORK/run.log" || fail "not scoring: $(tail -3 "$WORK/run.log")"
+if [[ -n "${PERF_OUT:-}" ]]; then  # profile the pipeline while it runs
+  (sleep 5; perf record -F 499 -g -p "$pid" -o "$PERF_OUT" -- sleep 12 >/dev/null 2>&1) &
+fi
 "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" | tee "$WORK/result.txt"
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
