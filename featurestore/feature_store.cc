@@ -18,18 +18,18 @@
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "featurestore/rocks_internal.h"
 #include "featurestore/validate.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
-#include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace recur {
 namespace {
 
-constexpr char kFormatKey[] = "m:format";
-constexpr char kFormat[] = "recur-store-1";
+using internal::FromRocks;
+using internal::kFormat;
+using internal::kFormatKey;
 constexpr char kMaxTimeKey[] = "m:max_event_time";
 
 std::string Fixed64(int64_t v) {
@@ -49,24 +49,6 @@ std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
   k.push_back('\0');
   for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
   return k;
-}
-
-// Maps a RocksDB status into recur's codes, naming the store and what to do.
-absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const char* during) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string what = absl::StrCat("state store ", path, ": ", during, ": ", s.ToString());
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, " — another process holds the store's LOCK; stop it or use another state directory"));
-  }
-  if (s.IsCorruption()) {
-    return absl::DataLossError(absl::StrCat(what, " — the store is corrupt; restore a snapshot or rebuild it with `recur replay`"));
-  }
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
-    return absl::UnavailableError(absl::StrCat(what, " — check the disk (space, permissions) and retry"));
-  }
-  if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::InvalidArgumentError(what);
-  return absl::InternalError(what);
 }
 
 class RocksFeatureStore final : public FeatureStore {
@@ -358,20 +340,9 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   if (options.retention_days < 366) {
     return absl::InvalidArgumentError("retention_days: must be at least 366 (the catalog looks back 365 days)");
   }
-  rocksdb::Options ro;
+  rocksdb::Options ro = internal::StoreRocksOptions();
   ro.create_if_missing = !options.read_only;
-  ro.paranoid_checks = true;
-  ro.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  ro.manual_wal_flush = false;
-  ro.write_buffer_size = 64 << 20;
-  // A batch touches mostly customers not yet in the memtable: a whole-key bloom
-  // filter answers those lookups without walking the skiplist.
-  ro.memtable_whole_key_filtering = true;
-  ro.memtable_prefix_bloom_size_ratio = 0.05;
-  ro.max_background_jobs = 2;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  ro.write_buffer_size = options.write_buffer_bytes;
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &raw)

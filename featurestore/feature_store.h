@@ -48,6 +48,9 @@ class FeatureStore {
     bool sync = false;                         // fsync every batch (power-loss safety)
     bool read_only = false;                    // open a snapshot for reading
     size_t cache_entries = 2'000'000;          // decoded customers kept in memory
+    // RocksDB memtable size before a flush to an SST file. Tests set a small one
+    // to exercise flushes and compactions.
+    size_t write_buffer_bytes = 64 << 20;
     // false: an event older than the horizon fails the batch (InvalidArgument).
     // true: it is applied and pruned at once (counted in ApplyStats::expired).
     // The pipeline sets true: several topics feed one store and a backfill reads

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "featurestore/catalog.h"
+#include "featurestore/snapshot.h"
 #include "featurestore/state_dir.h"
 #include "featurestore/validate.h"
 #include "nlohmann/json.hpp"
@@ -266,6 +267,19 @@ int main(int argc, char** argv) {
   inspect->add_option("--as-of", as_of, "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
   inspect->add_flag("--json", as_json, "print JSON");
 
+  // snapshot
+  std::string snapshot_out;
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "Copy a consistent checkpoint of every partition store (offsets included) while `recur run` keeps running");
+  snapshot->add_option("--state-dir", state_dir, "state directory to copy: of a running `recur run`, or of nobody")->capture_default_str();
+  snapshot->add_option("--out", snapshot_out, "new directory for the snapshot; must not exist")->required();
+  snapshot->footer(
+      "Each partition store is opened as a RocksDB secondary instance (it needs no lock, so the pipeline\n"
+      "keeps running), brought to a batch boundary, copied key by key and verified; every store keeps the\n"
+      "offsets its state was built from. OUT is built as OUT.tmp-XXXXXX beside it and renamed at the end.\n"
+      "The result is a state dir:  recur train --state-dir OUT   recur inspect --state-dir OUT --offsets\n"
+      "Exit codes: 0 done; 1 failed (no state dir, OUT exists, I/O...; nothing is left at OUT); 2 bad usage.");
+
   // train
   TrainOptions train_opts;
   std::string target_name = "repurchase_30d";
@@ -374,6 +388,47 @@ int main(int argc, char** argv) {
         target_name, r->version, r->model.roc_auc, r->baseline.roc_auc, r->model.pr_auc, r->baseline.pr_auc,
         r->model.lift_top_decile, r->baseline.lift_top_decile, r->model.log_loss, r->rounds, r->train_rows,
         r->valid_rows, r->promotion_note, r->model_dir);
+    return 0;
+  }
+
+  if (snapshot->parsed()) {
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    SnapshotOptions so;
+    so.stop = &g_stop;
+    so.on_partition = [](const PartitionSnapshot& p) {
+      std::cerr << absl::StrFormat("partition-%d: %d customers, %d keys, %.1f MB, %d source offsets (%d catch-ups)\n",
+                                   p.partition, p.customers, p.keys, p.bytes / 1e6, p.offsets.size(), p.catch_ups);
+    };
+    auto r = Snapshot(state_dir, snapshot_out, so);
+    if (!r.ok()) {
+      switch (r.status().code()) {
+        case absl::StatusCode::kNotFound:
+          return Fail(r.status(), "pass the --state-dir of `recur run` or `recur import`");
+        case absl::StatusCode::kAlreadyExists:
+          return Fail(r.status(), "pick a new --out, e.g. snapshots/$(date +%F-%H%M%S)");
+        case absl::StatusCode::kCancelled:
+          return Fail(r.status(), "nothing was written");
+        case absl::StatusCode::kInvalidArgument:
+          return Fail(r.status());
+        default:
+          return Fail(r.status(), "nothing was left at --out; the running pipeline was not affected");
+      }
+    }
+    int64_t customers = 0, max_time = 0;
+    for (const auto& p : r->partitions) {
+      customers += p.customers;
+      max_time = std::max(max_time, p.max_event_time_ms);
+    }
+    std::cout << "snapshot " << r->out << ": " << r->partitions.size() << " partition stores, " << customers
+              << " customers, latest event " << (max_time > 0 ? FormatDay(max_time) : "none") << "\n";
+    for (const auto& p : r->partitions) {
+      for (const auto& [tp, off] : p.offsets) {
+        std::cout << "partition-" << p.partition << " " << tp.topic << " " << tp.partition << " " << off << "\n";
+      }
+    }
     return 0;
   }
 
