@@ -99,6 +99,7 @@ class KafkaPipeline final : public Pipeline {
 
   absl::Status Run(const std::atomic<bool>& stop) override {
     auto last_stats = Clock::now();
+    auto last_progress = Clock::now();
     auto idle_since = Clock::now();
     while (!stop.load() && fatal_.ok()) {
       KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), 50));
@@ -138,6 +139,16 @@ class KafkaPipeline final : public Pipeline {
         spdlog::info("caught up on every assigned partition and idle for {} ms: exiting", options_.exit_when_idle_ms);
         break;
       }
+      if (options_.on_progress && MsSince(last_progress) >= options_.progress_interval_ms) {
+        last_progress = Clock::now();
+        options_.on_progress({counters_, positions_});
+      }
+      // Bounded run: the batch that reached the last stop offset is committed
+      // and ScoringStep ran after it (above), so the stores are final.
+      if (bounded() && batch_.empty() && fatal_.ok() && AllStopped()) {
+        spdlog::info("every input partition reached its stop offset: exiting");
+        break;
+      }
     }
     if (fatal_.ok() && !batch_.empty()) fatal_ = CommitWithRetries();
     if (fatal_.ok() && !unscored_.empty()) fatal_ = WithRetries("scores", [this] { return ScoreUnscored(); });
@@ -169,7 +180,9 @@ class KafkaPipeline final : public Pipeline {
  private:
   void HandleMessage(rd_kafka_message_t* m, Clock::time_point* idle_since) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end_.insert({rd_kafka_topic_name(m->rkt), m->partition});
+      const TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      at_end_.insert(tp);
+      if (bounded() && m->offset >= StopOf(tp)) ReachedStop(tp);
       broker_down_since_.reset();
       return;
     }
@@ -189,11 +202,17 @@ class KafkaPipeline final : public Pipeline {
     broker_down_since_.reset();
     *idle_since = Clock::now();
     const TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+    if (bounded() && m->offset >= StopOf(tp)) {  // fetched beyond the stop offset: never applied
+      ReachedStop(tp);
+      return;
+    }
     at_end_.erase(tp);
     if (batch_.empty()) batch_.first = Clock::now();
     ++counters_.events_in;
     ++batch_.count;
     batch_.offsets[tp] = m->offset + 1;
+    positions_[tp] = m->offset + 1;
+    if (bounded() && m->offset + 1 >= StopOf(tp)) ReachedStop(tp);
 
     RawRecord r;
     r.topic = tp.topic;
@@ -223,9 +242,39 @@ class KafkaPipeline final : public Pipeline {
   bool AllAtEnd() const {
     if (assigned_.empty()) return false;
     for (const auto& tp : assigned_) {
-      if (!at_end_.count(tp)) return false;
+      if (!at_end_.count(tp) && !stopped_.count(tp)) return false;
     }
     return true;
+  }
+
+  // Bounded runs (PipelineOptions::stop_offsets).
+  bool bounded() const { return !options_.stop_offsets.empty(); }
+  int64_t StopOf(const TopicPartition& tp) const {
+    auto it = options_.stop_offsets.find(tp);
+    return it == options_.stop_offsets.end() ? 0 : it->second;  // not in the map: not read at all
+  }
+  bool AllStopped() const {
+    if (assigned_.empty()) return false;
+    for (const auto& tp : assigned_) {
+      if (!stopped_.count(tp)) return false;
+    }
+    return true;
+  }
+  // Everything before the stop offset was read: store exactly the stop offset
+  // with the next commit (also for an empty range or a gap before the stop, e.g.
+  // transaction markers) and stop fetching the partition.
+  void ReachedStop(const TopicPartition& tp) {
+    if (!stopped_.insert(tp).second) return;
+    auto it = options_.stop_offsets.find(tp);
+    if (it != options_.stop_offsets.end()) {
+      if (batch_.empty()) batch_.first = Clock::now();
+      int64_t& next = batch_.offsets[tp];
+      next = std::max(next, it->second);
+      positions_[tp] = it->second;
+    }
+    KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    rd_kafka_pause_partitions(consumer_.get(), list.get());
   }
 
   FeatureStore* StoreFor(int32_t partition) {
@@ -314,7 +363,7 @@ class KafkaPipeline final : public Pipeline {
     for (const auto& tp : assigned_) {
       if (tp.partition != partition) continue;
       any = true;
-      if (at_end_.count(tp)) continue;
+      if (at_end_.count(tp) || stopped_.count(tp)) continue;
       int64_t lo = 0, hi = 0;
       if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) != 0 || hi < 0) {
         return false;
@@ -474,6 +523,8 @@ class KafkaPipeline final : public Pipeline {
       self->batch_ = Batch();
       self->assigned_.clear();
       self->at_end_.clear();
+      self->stopped_.clear();
+      self->positions_.clear();
       for (const auto& [p, store] : self->stores_) self->scoring_->CloseStore(p);
       self->stores_.clear();
       self->unscored_.clear();  // the pending marks stay in the stores for the next owner
@@ -538,7 +589,13 @@ class KafkaPipeline final : public Pipeline {
       auto& e = parts->elems[i];
       TopicPartition tp{e.topic, e.partition};
       auto it = stored[e.partition].find(tp);
-      e.offset = it == stored[e.partition].end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+      if (it != stored[e.partition].end()) {
+        e.offset = it->second;
+      } else {
+        auto start = options_.start_offsets.find(tp);
+        e.offset = start == options_.start_offsets.end() ? RD_KAFKA_OFFSET_BEGINNING : start->second;
+      }
+      positions_[tp] = e.offset;
       assigned_.push_back(tp);
     }
     std::string list;
@@ -558,6 +615,8 @@ class KafkaPipeline final : public Pipeline {
   std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
   std::vector<TopicPartition> assigned_;
   std::set<TopicPartition> at_end_;
+  std::set<TopicPartition> stopped_;  // bounded run: reached its stop offset (paused)
+  OffsetMap positions_;                // next offset to read per assigned partition (progress)
   Batch batch_;
   OffsetMap stream_times_;  // largest event time per source partition, as stored
   PipelineCounters counters_;

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@
 #include "streams/scoring.h"
 
 namespace recur {
+
+struct PipelineProgress;
 
 struct PipelineOptions {
   KafkaProperties kafka;  // bootstrap.servers and any librdkafka property (-X)
@@ -49,6 +52,21 @@ struct PipelineOptions {
   int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
   int store_lock_timeout_ms = 30'000;  // wait this long for a partition store another process still holds
   ScoringOptions scoring;         // scores to topics.scores (enabled by default; no model = ingest only)
+
+  // Bounded runs (`recur replay`); both maps empty for `recur run`.
+  // Where an input partition starts when its store has no stored offset
+  // (default: the partition's beginning).
+  OffsetMap start_offsets;
+  // Non-empty: every input partition is bounded. Records at or after a
+  // partition's stop offset are never applied (one missing from the map is not
+  // read at all); reaching it stores exactly the stop offset and pauses the
+  // partition. Once every assigned partition reached its stop, the last batch is
+  // committed, scoring finishes (a stopped partition counts as caught up, so the
+  // day-boundary pass runs as at the end of a backlog) and Run() returns OK.
+  OffsetMap stop_offsets;
+  // Called on Run()'s thread about every progress_interval_ms (progress output).
+  std::function<void(const PipelineProgress&)> on_progress;
+  int progress_interval_ms = 1000;
 };
 
 struct PipelineCounters {
@@ -63,6 +81,11 @@ struct PipelineCounters {
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
   std::map<std::string, int64_t> dlq;  // by reason
+};
+
+struct PipelineProgress {
+  PipelineCounters counters;
+  OffsetMap positions;  // next offset to read per assigned input partition (consumed, maybe not yet committed)
 };
 
 class Pipeline {
