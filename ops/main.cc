@@ -18,6 +18,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "featurestore/catalog.h"
 #include "featurestore/snapshot.h"
@@ -25,6 +26,7 @@
 #include "featurestore/validate.h"
 #include "nlohmann/json.hpp"
 #include "ops/jsonl.h"
+#include "ops/replay.h"
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "scorer/rules.h"
@@ -37,9 +39,11 @@
 namespace recur {
 namespace {
 
-// Exit codes: 0 ok, 1 runtime failure, 2 bad usage (CLI11), 3 bad input data.
+// Exit codes: 0 ok, 1 runtime failure, 2 bad usage (CLI11), 3 bad input data,
+// 4 `recur replay --diff` found customers whose scores differ.
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 3;
+constexpr int kExitScoresDiffer = 4;
 
 int Fail(const absl::Status& s, const std::string& hint = "") {
   std::cerr << "recur: error: " << s.message() << "\n";
@@ -280,6 +284,36 @@ int main(int argc, char** argv) {
       "The result is a state dir:  recur train --state-dir OUT   recur inspect --state-dir OUT --offsets\n"
       "Exit codes: 0 done; 1 failed (no state dir, OUT exists, I/O...; nothing is left at OUT); 2 bad usage.");
 
+  // replay
+  ReplayOptions replay_opts;
+  std::string replay_from = "beginning", replay_to = "end", replay_scores;
+  auto* replay = app.add_subcommand(
+      "replay", "Rebuild the feature store from the input topics into a fresh directory; optionally re-score, diff, swap");
+  replay->add_option("--brokers", brokers, "Kafka bootstrap servers host:port")->required();
+  replay->add_option("--state-dir", replay_opts.live_dir, "the live state dir of `recur run`: never written, replaced only by --swap")->required();
+  replay->add_option("--from", replay_from, "beginning, an offset (the same for every input partition) or a time (YYYY-MM-DD or RFC 3339, by the records' Kafka timestamps)")->capture_default_str();
+  replay->add_option("--to", replay_to, "end (the end offsets when the replay starts), an offset or a time; records at or after it are not replayed")->capture_default_str();
+  auto* replay_out = replay->add_option("--out", replay_opts.out, "new directory for the replayed state; must not exist (default: <state-dir>.replay-<UTC time>)");
+  replay->add_flag("--swap", replay_opts.swap, "on success, put the replayed state in place of --state-dir atomically (refused while `recur run` holds it)")->excludes(replay_out);
+  replay->add_option("--scores-topic", replay_scores, "re-score every replayed customer into this topic (default: no scoring)");
+  replay->add_option("--models-dir", replay_opts.pipeline.scoring.scorer.models_dir, "model registry for --scores-topic: the CURRENT models when the replay starts")->capture_default_str();
+  replay->add_option("--rules", replay_opts.pipeline.scoring.rules_file, "segments/actions rules file (as given to `recur run`)");
+  replay->add_option("--score-epsilon", replay_opts.pipeline.scoring.epsilon, "as for `recur run`")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  replay->add_flag("--exact-reasons", replay_opts.pipeline.scoring.scorer.exact_reasons, "as for `recur run`");
+  replay->add_option("--diff", replay_opts.diff_topic, "after re-scoring, compare the last score per customer with this live scores topic and list the customers that differ (exit code 4)");
+  replay->add_flag("--diff-exact", replay_opts.diff.exact, "--diff compares the scores byte for byte (as_of_ms and reasons included)");
+  auto* diff_tolerance = replay->add_option("--diff-tolerance", replay_opts.diff.tolerance, "--diff: probabilities closer than this are equal (default: 2 x --score-epsilon)")->check(CLI::Range(0.0, 1.0));
+  replay->add_option("--batch-size", replay_opts.pipeline.batch_max_events, "max events per micro-batch")->capture_default_str()->check(CLI::Range(1, 10'000'000));
+  replay->add_option("--dlq-topic", replay_opts.pipeline.topics.dlq, "dead-letter topic (bad records of the range are dead-lettered again)")->capture_default_str();
+  replay->add_option("-X", kafka_props, "librdkafka property key=value (repeatable)");
+  replay->footer(
+      "Reads every input partition from --from up to --to with its own consumer group (recur-replay-<ms>) into\n"
+      "OUT.tmp-XXXXXX, checks that every partition store holds exactly the stop offsets, renames it to OUT and\n"
+      "exits. Progress (events/s, ETA, lag) on stderr about once a second.\n"
+      "Exit codes: 0 done (and, with --diff, no customer differs); 1 failed (no broker, unknown topic, --to before\n"
+      "--from, OUT exists, live dir locked with --swap, ...; nothing is left at OUT); 2 bad usage; 4 --diff found\n"
+      "customers whose last scores differ (listed on stdout; the replayed state is kept, --swap is not done).");
+
   // train
   TrainOptions train_opts;
   std::string target_name = "repurchase_30d";
@@ -430,6 +464,60 @@ int main(int argc, char** argv) {
       }
     }
     return 0;
+  }
+
+  if (replay->parsed()) {
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    auto from = ReplayPosition::Parse(replay_from);
+    if (!from.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--from: ", from.status().message())));
+    auto to = ReplayPosition::Parse(replay_to);
+    if (!to.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--to: ", to.status().message())));
+    replay_opts.from = *from;
+    replay_opts.to = *to;
+    replay_opts.pipeline.kafka = props;
+    replay_opts.pipeline.scoring.enabled = !replay_scores.empty();
+    if (diff_tolerance->count() == 0) replay_opts.diff.tolerance = 2 * replay_opts.pipeline.scoring.epsilon;
+    if (!replay_scores.empty()) replay_opts.pipeline.topics.scores = replay_scores;
+    replay_opts.stop = &g_stop;
+    replay_opts.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+    auto r = Replay(replay_opts);
+    if (!r.ok()) return Fail(r.status());
+    const PipelineCounters& c = r->counters;
+    int64_t dead = 0;
+    for (const auto& [reason, n] : c.dlq) dead += n;
+    std::cout << absl::StrFormat(
+        "replayed %d records of %d input partitions (%s to %s) in %.1f s (%.0f events/s): %d applied, %d "
+        "duplicates, %d dead letters; every partition store ends exactly at the stop offsets\n",
+        c.events_in, r->range.stop.size(), replay_opts.from.ToString(), replay_opts.to.ToString(), r->seconds,
+        r->seconds > 0 ? static_cast<double>(c.events_in) / r->seconds : 0.0, c.applied, c.duplicates, dead);
+    std::cout << "stats " << r->stats_json << "\n";
+    int rc = 0;
+    if (r->diff) {
+      const ScoreDiff& d = *r->diff;
+      std::cout << absl::StrFormat(
+          "diff: %s (%d messages, %d customers) vs %s (%d messages, %d customers): %d customers differ\n",
+          replay_opts.diff_topic, d.live_messages, d.live_keys, replay_scores, d.replay_messages, d.replay_keys,
+          d.differences.size());
+      for (const ScoreDifference& x : d.differences) {
+        std::cout << "differs " << x.key << " " << absl::StrJoin(x.fields, ",") << (x.detail.empty() ? "" : "  ")
+                  << x.detail << "\n";
+      }
+      if (!d.differences.empty()) rc = kExitScoresDiffer;
+    }
+    if (r->swapped) {
+      std::cout << "swapped: " << replay_opts.live_dir << " now holds the replayed state"
+                << (r->previous.empty() ? std::string() : "; the previous state is at " + r->previous +
+                                                              " (delete it once satisfied)")
+                << "\n";
+    } else {
+      if (!r->not_swapped_reason.empty()) std::cout << "not swapped: " << r->not_swapped_reason << "\n";
+      std::cout << "replayed state: " << r->out << "\nto use it, stop `recur run` and restart it with:  recur run --brokers "
+                << brokers << " --state-dir " << r->out << " ...\n";
+    }
+    return rc;
   }
 
   std::unique_ptr<EmbeddedKafka> embedded;

@@ -1,0 +1,720 @@
+// `recur replay`: range resolution, the bounded Pipeline run, verification of
+// the stored offsets, the score diff and the swap. See replay.h.
+#include "ops/replay.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "featurestore/feature_store.h"
+#include "featurestore/state_dir.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/field_comparator.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "proto/recur.pb.h"
+#include "scorer/scorer.h"
+#include "spdlog/spdlog.h"
+
+namespace recur {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+std::string Bootstrap(const KafkaProperties& kafka) {
+  auto it = kafka.find("bootstrap.servers");
+  return it == kafka.end() ? std::string("(no --brokers)") : it->second;
+}
+
+// A consumer handle for metadata and offset queries (and, with assign(), for
+// reading a topic without joining a group). Never subscribes.
+absl::StatusOr<KafkaPtr> QueryClient(const KafkaProperties& kafka, const std::string& group) {
+  if (!kafka.count("bootstrap.servers")) {
+    return absl::InvalidArgumentError("no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
+  }
+  KafkaProperties props = kafka;
+  props["group.id"] = group;  // rd_kafka_assign needs one; nothing joins or commits
+  props["enable.auto.commit"] = "false";
+  props["enable.partition.eof"] = "false";
+  props["auto.offset.reset"] = "earliest";
+  auto conf = MakeConf(props);
+  if (!conf.ok()) return conf.status();
+  auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  rd_kafka_poll_set_consumer(rk->get());
+  return rk;
+}
+
+// Partition count per topic of the cluster.
+absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(rd_kafka_t* rk, const KafkaProperties& kafka,
+                                                               absl::Duration timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md,
+                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("no Kafka broker answered at ", Bootstrap(kafka), " within ",
+                                               absl::FormatDuration(timeout), " (", rd_kafka_err2str(err),
+                                               "): check --brokers and that Kafka is running"));
+  }
+  std::map<std::string, int32_t> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic, const char* what,
+                          const KafkaProperties& kafka) {
+  if (counts.count(topic)) return absl::OkStatus();
+  return absl::NotFoundError(absl::StrCat(what, " topic '", topic, "' does not exist on ", Bootstrap(kafka),
+                                          " (create it, e.g. ops/kafka/create-topics --broker ... ", topic, ")"));
+}
+
+// --from/--to per partition by time: the first offset whose timestamp is >= the
+// time, or the end offset when there is none.
+absl::StatusOr<OffsetMap> OffsetsForTime(rd_kafka_t* rk, const OffsetMap& ends, int64_t time_ms,
+                                         absl::Duration timeout) {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
+  for (const auto& [tp, end] : ends) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = time_ms;
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "offsets for a time (offsets_for_times)");
+  OffsetMap out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    const TopicPartition tp{e.topic, e.partition};
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaError(e.err, absl::StrCat("offsets_for_times on ", tp.topic, "/", tp.partition));
+    }
+    out[tp] = e.offset < 0 ? ends.at(tp) : std::min(e.offset, ends.at(tp));
+  }
+  return out;
+}
+
+std::string FormatMs(int64_t ms) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
+
+std::string FormatEta(double seconds) {
+  if (!(seconds >= 0) || seconds > 359'999) return "?";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  return s >= 3600 ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                   : absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+std::string Compact(int64_t n) {
+  if (n >= 10'000'000) return absl::StrCat(n / 1'000'000, "M");
+  if (n >= 10'000) return absl::StrCat(n / 1000, "k");
+  return absl::StrCat(n);
+}
+
+// One progress line: consumed / total, rate, ETA, lag by partition number and
+// the slowest source partition.
+class ProgressLine {
+ public:
+  explicit ProgressLine(const ReplayRange& range) : range_(range), total_(range.records()) {}
+
+  std::string Format(const PipelineProgress& p) {
+    const auto now = Clock::now();
+    int64_t done = 0, lag = 0;
+    std::map<int32_t, int64_t> lag_by_number;
+    TopicPartition slowest;
+    int64_t slowest_lag = -1;
+    for (const auto& [tp, stop] : range_.stop) {
+      const int64_t start = range_.start.at(tp);
+      auto it = p.positions.find(tp);
+      const int64_t pos = it == p.positions.end() || it->second < start ? start : std::min(it->second, stop);
+      done += pos - start;
+      const int64_t left = stop - pos;
+      lag += left;
+      lag_by_number[tp.partition] += left;
+      if (left > slowest_lag) {
+        slowest_lag = left;
+        slowest = tp;
+      }
+    }
+    if (done > 0 && !first_) first_ = now;
+    const double dt = std::chrono::duration<double>(now - last_).count();
+    const double rate = dt > 0 ? static_cast<double>(p.counters.events_in - last_events_) / dt : 0;
+    last_ = now;
+    last_events_ = p.counters.events_in;
+    const double since_first = first_ ? std::chrono::duration<double>(now - *first_).count() : 0;
+    const double avg = since_first > 0.5 ? static_cast<double>(done) / since_first : 0;
+    if (p.positions.empty()) return absl::StrFormat("replay: 0/%d records, waiting for the partitions (joining the group)", total_);
+    std::string by_number;
+    for (const auto& [n, l] : lag_by_number) absl::StrAppend(&by_number, by_number.empty() ? "" : " ", "p", n, "=", Compact(l));
+    return absl::StrFormat("replay: %d/%d records (%.1f%%), %.0f events/s, ETA %s, lag %d by partition [%s]%s", done,
+                           total_, total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
+                           rate, lag == 0 ? "0:00" : (avg > 0 ? FormatEta(static_cast<double>(lag) / avg) : "?"), lag,
+                           by_number,
+                           lag > 0 ? absl::StrFormat(", slowest %s/%d (%d)", slowest.topic, slowest.partition, slowest_lag)
+                                   : std::string());
+  }
+
+ private:
+  const ReplayRange& range_;
+  const int64_t total_;
+  Clock::time_point last_ = Clock::now();
+  int64_t last_events_ = 0;
+  std::optional<Clock::time_point> first_;
+};
+
+// Records a CustomerScore's top-level fields that MessageDifferencer finds different.
+class FieldCollector : public google::protobuf::util::MessageDifferencer::Reporter {
+ public:
+  using SpecificField = google::protobuf::util::MessageDifferencer::SpecificField;
+  std::set<std::string> fields;
+  void ReportAdded(const google::protobuf::Message&, const google::protobuf::Message&,
+                   const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+  void ReportDeleted(const google::protobuf::Message&, const google::protobuf::Message&,
+                     const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+  void ReportModified(const google::protobuf::Message&, const google::protobuf::Message&,
+                      const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+
+ private:
+  void Add(const std::vector<SpecificField>& path) {
+    fields.insert(!path.empty() && path[0].field != nullptr ? path[0].field->name() : "unknown fields");
+  }
+};
+
+// The last value per key of `topic`, read from the beginning to the end offsets
+// taken when the read starts.
+absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka, const std::string& topic,
+                                                              const char* what, absl::Duration timeout,
+                                                              int64_t* messages) {
+  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-diff-", NowMs()));
+  if (!rk.ok()) return rk.status();
+  auto counts = PartitionCounts(rk->get(), kafka, timeout);
+  if (!counts.ok()) return counts.status();
+  if (absl::Status s = RequireTopic(*counts, topic, what, kafka); !s.ok()) return s;
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::map<int32_t, int64_t> end;  // partitions still to read, to their end offset
+  KafkaPartitionsPtr assign(rd_kafka_topic_partition_list_new(counts->at(topic)));
+  for (int32_t p = 0; p < counts->at(topic); ++p) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, absl::StrCat("end offsets of ", topic));
+    if (hi > lo) {
+      end[p] = hi;
+      rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset = lo;
+    }
+  }
+  std::map<std::string, std::string> last;
+  *messages = 0;
+  if (end.empty()) return last;
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk->get(), assign.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(err, absl::StrCat("reading ", topic));
+  }
+  auto progress = Clock::now();
+  while (!end.empty()) {
+    KafkaMessagePtr m(rd_kafka_consumer_poll(rk->get(), 100));
+    if (!m) {
+      if (SecondsSince(progress) > absl::ToDoubleSeconds(timeout)) {
+        return absl::UnavailableError(absl::StrCat("reading ", topic, ": nothing received for ",
+                                                   absl::FormatDuration(timeout), " (is the broker reachable?)"));
+      }
+      continue;
+    }
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      spdlog::warn("reading {}: {}", topic, rd_kafka_message_errstr(m.get()));
+      continue;
+    }
+    progress = Clock::now();
+    ++*messages;
+    if (m->key != nullptr) {
+      last[std::string(static_cast<const char*>(m->key), m->key_len)] =
+          std::string(static_cast<const char*>(m->payload), m->payload != nullptr ? m->len : 0);
+    }
+    auto it = end.find(m->partition);
+    if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
+  }
+  rd_kafka_assign(rk->get(), nullptr);
+  return last;
+}
+
+std::string FieldText(const v1::CustomerScore& s, const google::protobuf::FieldDescriptor* f) {
+  std::string out;
+  google::protobuf::TextFormat::PrintFieldValueToString(s, f, -1, &out);
+  return out;
+}
+
+// Opens (read-write: that takes RocksDB's LOCK) and closes every partition
+// store of `dir`. A store another process holds is FailedPrecondition; one that
+// can not be opened for another reason (corrupt, not a recur store) is let
+// through: nobody can be using it, and a replay is the way to replace it.
+absl::Status ProbeStores(const std::string& dir) {
+  if (!fs::exists(dir)) return absl::OkStatus();
+  auto parts = StateDir::CountPartitions(dir);
+  if (!parts.ok()) return absl::OkStatus();  // no partition store: nothing to hold
+  for (int32_t p = 0; p < *parts; ++p) {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath(dir, p);
+    auto store = FeatureStore::Open(o);
+    if (store.ok()) continue;
+    if (store.status().code() == absl::StatusCode::kFailedPrecondition &&
+        store.status().message().find("LOCK") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the live state dir ", dir, " is in use: ", o.path,
+          " is locked by another process (a running `recur run`?). Stop the pipeline first (SIGTERM finishes its "
+          "batch), or replay with --out DIR and no --swap, and swap later"));
+    }
+    spdlog::warn("live store {} can not be opened ({}); it will be replaced", o.path,
+                 std::string(store.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+// POSIX record locks on every partition store's LOCK file: the lock RocksDB
+// itself takes (fcntl F_SETLK), so a `recur run` starting during a swap waits
+// for the store instead of opening the directory that is being replaced.
+// RocksDB instances are never held across the rename: closing one after its
+// directory was renamed would delete obsolete files by path — in the new dir.
+class LockFiles {
+ public:
+  LockFiles() = default;
+  LockFiles(const LockFiles&) = delete;
+  LockFiles& operator=(const LockFiles&) = delete;
+  ~LockFiles() {
+    for (int fd : fds_) ::close(fd);  // releases the locks
+  }
+  absl::Status Lock(const std::string& dir) {
+    auto parts = StateDir::CountPartitions(dir);
+    if (!parts.ok()) return absl::OkStatus();
+    for (int32_t p = 0; p < *parts; ++p) {
+      const std::string path = StateDir::PartitionPath(dir, p) + "/LOCK";
+      const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) continue;  // no LOCK file: not a store anybody opened
+      fds_.push_back(fd);
+      struct flock l {};
+      l.l_type = F_WRLCK;
+      l.l_whence = SEEK_SET;
+      if (::fcntl(fd, F_SETLK, &l) != 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the live state dir ", dir, " is in use: ", path,
+            " was locked by another process meanwhile. Stop the pipeline first, or replay with --out DIR"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<int> fds_;
+};
+
+absl::Status RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return absl::OkStatus();
+  if (errno == EEXIST) return absl::AlreadyExistsError(absl::StrCat(to, " already exists"));
+  if (errno == EINVAL || errno == ENOSYS) {  // a file system without renameat2 flags
+    if (fs::exists(to)) return absl::AlreadyExistsError(absl::StrCat(to, " already exists"));
+    if (::rename(from.c_str(), to.c_str()) == 0) return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat("rename ", from, " -> ", to, ": ", std::strerror(errno)));
+}
+
+std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
+
+bool Inside(const fs::path& child, const fs::path& parent) {
+  const fs::path c = fs::weakly_canonical(child), p = fs::weakly_canonical(parent);
+  auto mismatch = std::mismatch(p.begin(), p.end(), c.begin(), c.end());
+  return mismatch.first == p.end();
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayPosition> ReplayPosition::Parse(const std::string& text) {
+  const std::string t = absl::AsciiStrToLower(text);
+  if (t == "beginning" || t == "earliest") return ReplayPosition{Kind::kBeginning, 0};
+  if (t == "end" || t == "latest") return ReplayPosition{Kind::kEnd, 0};
+  int64_t offset = 0;
+  if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos && absl::SimpleAtoi(t, &offset)) {
+    return ReplayPosition{Kind::kOffset, offset};
+  }
+  absl::Time time;
+  std::string err;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &time, &err) ||
+      absl::ParseTime(absl::RFC3339_full, text, absl::UTCTimeZone(), &time, &err)) {
+    return ReplayPosition{Kind::kTime, absl::ToUnixMillis(time)};
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", text, "' is not a position: beginning, end, an offset (e.g. 1200) or a time (YYYY-MM-DD or RFC 3339)"));
+}
+
+std::string ReplayPosition::ToString() const {
+  switch (kind) {
+    case Kind::kBeginning: return "beginning";
+    case Kind::kEnd: return "end";
+    case Kind::kOffset: return absl::StrCat("offset ", value);
+    case Kind::kTime: return FormatMs(value);
+  }
+  return "?";
+}
+
+int64_t ReplayRange::records() const {
+  int64_t n = 0;
+  for (const auto& [tp, stop] : this->stop) n += stop - start.at(tp);
+  return n;
+}
+
+absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, const std::vector<std::string>& topics,
+                                               const ReplayPosition& from, const ReplayPosition& to,
+                                               absl::Duration timeout) {
+  using Kind = ReplayPosition::Kind;
+  if (from.kind == Kind::kEnd) return absl::InvalidArgumentError("--from end replays nothing");
+  if (to.kind == Kind::kBeginning) return absl::InvalidArgumentError("--to beginning replays nothing");
+  if (from.kind == to.kind && (from.kind == Kind::kOffset || from.kind == Kind::kTime) && to.value < from.value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--to (", to.ToString(), ") is before --from (", from.ToString(), ")"));
+  }
+  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-query-", NowMs()));
+  if (!rk.ok()) return rk.status();
+  auto counts = PartitionCounts(rk->get(), kafka, timeout);
+  if (!counts.ok()) return counts.status();
+  ReplayRange range;
+  for (const std::string& t : topics) {
+    if (absl::Status s = RequireTopic(*counts, t, "input", kafka); !s.ok()) return s;
+    const int32_t n = counts->at(t);
+    if (range.partitions != 0 && n != range.partitions) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "input topics have different partition counts (", topics.front(), ": ", range.partitions, ", ", t, ": ",
+          n, "); recur needs co-partitioned input topics"));
+    }
+    range.partitions = n;
+  }
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  OffsetMap begin, end;
+  for (const std::string& t : topics) {
+    for (int32_t p = 0; p < range.partitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk->get(), t.c_str(), p, &lo, &hi, timeout_ms);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, absl::StrCat("offsets of ", t, "/", p));
+      begin[{t, p}] = lo;
+      end[{t, p}] = hi;
+    }
+  }
+  auto clamp = [&](const TopicPartition& tp, int64_t v) { return std::clamp(v, begin.at(tp), end.at(tp)); };
+  switch (from.kind) {
+    case Kind::kTime: {
+      auto o = OffsetsForTime(rk->get(), end, from.value, timeout);
+      if (!o.ok()) return o.status();
+      range.start = *o;
+      break;
+    }
+    case Kind::kOffset:
+      for (const auto& [tp, e] : end) range.start[tp] = clamp(tp, from.value);
+      break;
+    default:
+      range.start = begin;
+  }
+  switch (to.kind) {
+    case Kind::kTime: {
+      auto o = OffsetsForTime(rk->get(), end, to.value, timeout);
+      if (!o.ok()) return o.status();
+      range.stop = *o;
+      break;
+    }
+    case Kind::kOffset:
+      for (const auto& [tp, e] : end) range.stop[tp] = std::min(to.value, e);
+      break;
+    default:
+      range.stop = end;
+  }
+  for (const auto& [tp, stop] : range.stop) {
+    if (stop < range.start.at(tp)) {
+      return absl::InvalidArgumentError(absl::StrCat("--to (", to.ToString(), ") is before --from (", from.ToString(),
+                                                     ") on ", tp.topic, "/", tp.partition, ": offset ", stop,
+                                                     " < offset ", range.start.at(tp)));
+    }
+  }
+  return range;
+}
+
+absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka, const std::string& live_topic,
+                                          const std::string& replay_topic, const ScoreDiffOptions& options) {
+  ScoreDiff diff;
+  auto live = LastPerKey(kafka, live_topic, "live scores (--diff)", options.timeout, &diff.live_messages);
+  if (!live.ok()) return live.status();
+  auto replay = LastPerKey(kafka, replay_topic, "replay scores", options.timeout, &diff.replay_messages);
+  if (!replay.ok()) return replay.status();
+  diff.live_keys = static_cast<int64_t>(live->size());
+  diff.replay_keys = static_cast<int64_t>(replay->size());
+  const google::protobuf::Descriptor* desc = v1::CustomerScore::descriptor();
+  google::protobuf::util::DefaultFieldComparator approximate;
+  approximate.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
+  approximate.SetDefaultFractionAndMargin(0.0, options.tolerance);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : *live) keys.insert(k);
+  for (const auto& [k, v] : *replay) keys.insert(k);
+  for (const std::string& key : keys) {
+    auto l = live->find(key);
+    auto r = replay->find(key);
+    if (l == live->end()) {
+      diff.differences.push_back({key, {"missing in live"}, ""});
+      continue;
+    }
+    if (r == replay->end()) {
+      diff.differences.push_back({key, {"missing in replay"}, ""});
+      continue;
+    }
+    if (l->second == r->second) continue;
+    v1::CustomerScore a, b;
+    if (!a.ParseFromString(l->second) || !b.ParseFromString(r->second)) {
+      diff.differences.push_back({key, {"undecodable"}, ""});
+      continue;
+    }
+    FieldCollector collector;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesTo(&collector);
+    if (!options.exact) {
+      differ.set_field_comparator(&approximate);
+      for (const char* name : {"as_of_ms", "reasons", "reasons_method"}) differ.IgnoreField(desc->FindFieldByName(name));
+    }
+    if (differ.Compare(a, b)) continue;  // same content (or, by default, the same within the contract)
+    ScoreDifference d{key, {collector.fields.begin(), collector.fields.end()}, ""};
+    std::vector<std::string> shown = d.fields;
+    if (!collector.fields.count("as_of_ms") && a.as_of_ms() != b.as_of_ms()) shown.push_back("as_of_ms");
+    for (const std::string& name : shown) {
+      const auto* f = desc->FindFieldByName(name);
+      if (f == nullptr || f->is_repeated()) continue;
+      absl::StrAppend(&d.detail, d.detail.empty() ? "" : "; ", name, ": live=", FieldText(a, f),
+                      " replay=", FieldText(b, f));
+    }
+    diff.differences.push_back(std::move(d));
+  }
+  return diff;
+}
+
+absl::Status CheckStateDirUnlocked(const std::string& state_dir) { return ProbeStores(state_dir); }
+
+absl::Status SwapStateDir(const std::string& live, const std::string& replayed, std::string* previous) {
+  previous->clear();
+  if (absl::Status s = ProbeStores(live); !s.ok()) return s;
+  if (!fs::exists(live)) return RenameNoReplace(replayed, live);
+  // Held until the exchange is done: a `recur run` starting meanwhile waits
+  // for the LOCK and then opens the new dir's stores.
+  LockFiles held;
+  if (absl::Status s = held.Lock(live); !s.ok()) return s;
+  const std::string old = absl::StrCat(live, ".old-", UtcStamp());
+  if (fs::exists(old)) return absl::AlreadyExistsError(absl::StrCat(old, " already exists"));
+  if (::renameat2(AT_FDCWD, replayed.c_str(), AT_FDCWD, live.c_str(), RENAME_EXCHANGE) == 0) {
+    // `replayed` now names the previous live dir: give it a name that says so.
+    absl::Status s = RenameNoReplace(replayed, old);
+    *previous = s.ok() ? old : replayed;
+    if (!s.ok()) spdlog::warn("the previous live state is at {} ({})", replayed, std::string(s.message()));
+    return absl::OkStatus();
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return absl::UnavailableError(absl::StrCat("swap ", replayed, " <-> ", live, ": ", std::strerror(errno),
+                                               errno == EXDEV ? " (--out must be on the live dir's file system)" : ""));
+  }
+  // No RENAME_EXCHANGE on this file system: two renames, with the stores'
+  // locks still held (a moment without a live dir, never a mixed one).
+  spdlog::warn("file system without RENAME_EXCHANGE: swapping with two renames");
+  if (absl::Status s = RenameNoReplace(live, old); !s.ok()) return s;
+  if (absl::Status s = RenameNoReplace(replayed, live); !s.ok()) {
+    absl::Status back = RenameNoReplace(old, live);
+    return absl::Status(s.code(), absl::StrCat(s.message(), back.ok() ? "; the live dir was put back"
+                                                                      : "; the live dir is now at " + old));
+  }
+  *previous = old;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
+  ReplayResult result;
+  const bool scoring = options.pipeline.scoring.enabled;
+  if (options.live_dir.empty()) return absl::InvalidArgumentError("--state-dir: the live state dir is required");
+  if (!options.diff_topic.empty() && !scoring) {
+    return absl::InvalidArgumentError("--diff compares re-scored output: it needs --scores-topic");
+  }
+  const std::vector<std::string> inputs = options.pipeline.topics.inputs();
+  if (scoring) {
+    const std::string& t = options.pipeline.topics.scores;
+    if (std::find(inputs.begin(), inputs.end(), t) != inputs.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--scores-topic ", t, " is an input topic"));
+    }
+    if (t == options.diff_topic) {
+      return absl::InvalidArgumentError("--diff names the replay's own --scores-topic; give the live scores topic");
+    }
+  }
+  result.out = options.out.empty() ? absl::StrCat(fs::path(options.live_dir).lexically_normal().string(), ".replay-", UtcStamp())
+                                   : options.out;
+  if (fs::exists(result.out)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "--out ", result.out, " already exists; a replay never writes into an existing directory: pick a new --out"));
+  }
+  if (Inside(result.out, options.live_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat("--out ", result.out, " is inside the live state dir ",
+                                                   options.live_dir));
+  }
+  if (options.swap) {
+    if (absl::Status s = CheckStateDirUnlocked(options.live_dir); !s.ok()) return s;
+  }
+  if (scoring) {
+    // Re-scoring needs the models now (recur run would wait for them; a replay
+    // would silently score nothing).
+    auto scorer = Scorer::Create(options.pipeline.scoring.scorer);
+    if (!scorer.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("re-scoring needs both models in --models-dir ",
+                                                        options.pipeline.scoring.scorer.models_dir, ": ",
+                                                        scorer.status().message()));
+    }
+  }
+  auto range = ResolveReplayRange(options.pipeline.kafka, inputs, options.from, options.to);
+  if (!range.ok()) return range.status();
+  result.range = *range;
+  {
+    auto rk = QueryClient(options.pipeline.kafka, "recur-replay-query");
+    if (!rk.ok()) return rk.status();
+    auto counts = PartitionCounts(rk->get(), options.pipeline.kafka, absl::Seconds(10));
+    if (!counts.ok()) return counts.status();
+    if (scoring) {
+      absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores, "scores (--scores-topic)", options.pipeline.kafka);
+      if (!s.ok()) return s;
+    }
+    if (!options.diff_topic.empty()) {
+      absl::Status s = RequireTopic(*counts, options.diff_topic, "live scores (--diff)", options.pipeline.kafka);
+      if (!s.ok()) return s;
+    }
+  }
+
+  // Build beside OUT, publish with one rename.
+  std::error_code ec;
+  const fs::path out_path = fs::absolute(result.out);
+  fs::create_directories(out_path.parent_path(), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", out_path.parent_path().string(), ": ", ec.message()));
+  std::string tmpl = out_path.string() + ".tmp-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", tmpl, ": ", std::strerror(errno)));
+  }
+  const std::string tmp = tmpl;
+  auto remove_tmp = [&] {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+  };
+
+  PipelineOptions p = options.pipeline;
+  p.group_id = result.group_id = absl::StrCat("recur-replay-", NowMs());
+  p.state_dir = tmp;
+  p.start_offsets = range->start;
+  p.stop_offsets = range->stop;
+  p.exit_when_idle_ms = 0;
+  p.scoring.reload_check_ms = INT_MAX;  // the models of the start, for the whole replay
+  ProgressLine line(*range);
+  if (options.progress) {
+    p.on_progress = [&](const PipelineProgress& progress) { options.progress(line.Format(progress)); };
+  }
+  spdlog::info("replaying {} records of {} input partitions ({} to {}) into {} (group {}){}", range->records(),
+               range->stop.size(), options.from.ToString(), options.to.ToString(), result.out, result.group_id,
+               scoring ? absl::StrCat(", re-scoring into ", p.topics.scores) : std::string(", no scoring"));
+  std::atomic<bool> no_stop{false};
+  const std::atomic<bool>& stop = options.stop != nullptr ? *options.stop : no_stop;
+  const auto started = Clock::now();
+  {
+    auto pipeline = Pipeline::Create(p);
+    if (!pipeline.ok()) {
+      remove_tmp();
+      return pipeline.status();
+    }
+    absl::Status s = (*pipeline)->Run(stop);
+    result.counters = (*pipeline)->counters();
+    result.stats_json = (*pipeline)->StatsJson();
+    if (s.ok() && options.progress) {
+      PipelineProgress final{result.counters, range->stop};
+      options.progress(line.Format(final));
+    }
+    if (!s.ok() || stop.load()) {
+      pipeline->reset();
+      remove_tmp();
+      if (!s.ok()) return s;
+      return absl::CancelledError("replay interrupted; nothing was left at --out");
+    }
+  }  // the pipeline is gone: every store is closed
+  result.seconds = SecondsSince(started);
+
+  // Exactly the stop offsets, in every partition store.
+  for (int32_t n = 0; n < range->partitions; ++n) {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath(tmp, n);
+    o.read_only = true;
+    auto store = FeatureStore::Open(o);
+    absl::StatusOr<OffsetMap> stored = store.ok() ? (*store)->ReadOffsets() : store.status();
+    if (!stored.ok()) {
+      remove_tmp();
+      return absl::DataLossError(absl::StrCat("replayed store partition-", n, ": ", stored.status().message()));
+    }
+    OffsetMap expected;
+    for (const auto& [tp, off] : range->stop) {
+      if (tp.partition == n) expected[tp] = off;
+    }
+    if (*stored != expected) {
+      std::string what;
+      for (const auto& [tp, off] : expected) {
+        auto it = stored->find(tp);
+        absl::StrAppend(&what, " ", tp.topic, "/", n, " stored ", it == stored->end() ? std::string("none") : absl::StrCat(it->second),
+                        " expected ", off, ";");
+      }
+      remove_tmp();
+      return absl::DataLossError(absl::StrCat("replayed store partition-", n, " does not end at the stop offsets:", what));
+    }
+  }
+  if (absl::Status s = RenameNoReplace(tmp, out_path.string()); !s.ok()) {
+    remove_tmp();
+    return s;
+  }
+
+  if (!options.diff_topic.empty()) {
+    auto d = DiffScoreTopics(options.pipeline.kafka, options.diff_topic, options.pipeline.topics.scores, options.diff);
+    if (!d.ok()) {
+      return absl::Status(d.status().code(), absl::StrCat(d.status().message(), " (the replayed state is at ",
+                                                          result.out, ")"));
+    }
+    result.diff = std::move(*d);
+  }
+  if (options.swap) {
+    if (result.diff && !result.diff->differences.empty()) {
+      result.not_swapped_reason = "the replayed scores differ from the live ones";
+      return result;
+    }
+    std::string previous;
+    absl::Status s = SwapStateDir(options.live_dir, out_path.string(), &previous);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(), " — not swapped; the replayed state is at ", result.out));
+    }
+    result.swapped = true;
+    result.previous = previous;
+    result.out = options.live_dir;
+  }
+  return result;
+}
+
+}  // namespace recur
