@@ -160,7 +160,13 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
         t.flight = state.status();
         return;
       }
-      const int64_t as_of = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
+      // As of its latest event, but never before the day of the store's last
+      // re-scoring pass: a late event (older than that day, or read after it
+      // from a topic that lags) must not take a published score back in time.
+      // A from-scratch run, which passes once at the end, scores it as of that
+      // day too.
+      const int64_t latest = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
+      const int64_t as_of = std::max(latest, static_cast<int64_t>(t.info->rescored_day) * kMillisPerDay);
       rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
     }
     t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);

@@ -12,9 +12,11 @@
 //   stage->Drain(/*wait=*/false);                  // record delivered scores
 //
 // As-of rule (deterministic content): an event-driven score is as of the
-// customer's latest event time; a re-score at day D is as of
-// max(start of D, latest event time). Features have day resolution, so both
-// depend only on the state and D, never on batching or the wall clock.
+// customer's latest event time, or the start of the store's last re-scored day
+// if that is later (a late event never takes a score back in time); a re-score
+// at day D is as of max(start of D, latest event time). Features have day
+// resolution, so both depend only on the state and D, never on batching or the
+// wall clock.
 // Thread-safety: one thread (the pipeline's).
 #ifndef RECUR_STREAMS_SCORING_H_
 #define RECUR_STREAMS_SCORING_H_

@@ -1,6 +1,7 @@
 // Scoring inside `recur run`, against librdkafka's in-process mock cluster: scores
 // for every touched customer with the models' own probabilities, re-scoring of a
-// quiet customer as the watermark passes day boundaries, models picked up and
+// quiet customer as the watermark passes day boundaries, a late event after a
+// pass scored as of the pass's day (never back in time), models picked up and
 // swapped without a restart (a model of another schema refused), pending
 // customers scored first after a crash between state commit and delivery, and
 // start-up refusing a bad rules file or a file that is not a model.
@@ -10,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -250,6 +252,47 @@ TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises)
   EXPECT_LT(at_purchase.risk_decline_90d(), 0.3);
   EXPECT_GT(latest.risk_decline_90d(), 0.7);
   for (size_t i = 1; i < q.size(); ++i) EXPECT_GT(q[i].as_of_ms(), q[i - 1].as_of_ms());
+}
+
+TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
+  WriteModels("r1", "p1");
+  EventFactory late("shop-1", "late"), busy("shop-1", "busy");
+  std::vector<v1::Event> history = {late.Purchase(Ms(2024, 1, 1), 30.0), late.Purchase(Ms(2024, 1, 3), 30.0)};
+  for (int d = 0; d < 41; ++d) history.push_back(busy.Session(Ms(2024, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
+  Produce(history);  // watermark Feb 10: a caught-up store re-scores everyone as of that day
+  auto p = Pipeline::Create([&] {
+    PipelineOptions o = Options();
+    o.exit_when_idle_ms = 0;  // live: runs until stopped
+    return o;
+  }());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*p)->Run(stop); });
+  auto late_scores = [&] {
+    std::vector<v1::CustomerScore> q;
+    for (const Scored& s : ReadScores()) {
+      if (s.key == "shop-1/late") q.push_back(s.score);
+    }
+    return q;
+  };
+  auto wait_for = [&](const std::function<bool(const std::vector<v1::CustomerScore>&)>& done) {
+    for (int i = 0; i < 100 && !done(late_scores()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  };
+  wait_for([](const auto& q) { return !q.empty() && q.back().as_of_ms() == Ms(2024, 2, 10, 0); });
+  const size_t before = late_scores().size();
+  Produce({late.Purchase(Ms(2024, 2, 5), 30.0)});  // five days late, after the Feb 10 pass
+  wait_for([&](const auto& q) { return q.size() > before; });
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
+
+  const std::vector<v1::CustomerScore> q = late_scores();
+  ASSERT_GE(q.size(), 3u);  // event-driven, the Feb 10 pass (risk up), the late purchase (risk down)
+  for (size_t i = 1; i < q.size(); ++i) EXPECT_GE(q[i].as_of_ms(), q[i - 1].as_of_ms()) << i;
+  EXPECT_GT(q[q.size() - 2].risk_decline_90d(), 0.7);  // 38 days without a purchase
+  EXPECT_EQ(q.back().as_of_ms(), Ms(2024, 2, 10, 0));   // not Feb 5: the store already passed Feb 10
+  EXPECT_LT(q.back().risk_decline_90d(), 0.3);         // 5 days since the late purchase, as of Feb 10
 }
 
 TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefusesAnotherSchema) {
