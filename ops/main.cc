@@ -296,6 +296,7 @@ int main(int argc, char** argv) {
   auto* replay_out = replay->add_option("--out", replay_opts.out, "new directory for the replayed state; must not exist (default: <state-dir>.replay-<UTC time>)");
   replay->add_flag("--swap", replay_opts.swap, "on success, put the replayed state in place of --state-dir atomically (refused while `recur run` holds it)")->excludes(replay_out);
   replay->add_option("--scores-topic", replay_scores, "re-score every replayed customer into this topic (default: no scoring)");
+  replay->add_flag("--score-history", replay_opts.score_history, "with --scores-topic: also publish each batch's scores as `recur run` does (default: one score per customer, as of the end)");
   replay->add_option("--models-dir", replay_opts.pipeline.scoring.scorer.models_dir, "model registry for --scores-topic: the CURRENT models when the replay starts")->capture_default_str();
   replay->add_option("--rules", replay_opts.pipeline.scoring.rules_file, "segments/actions rules file (as given to `recur run`)");
   replay->add_option("--score-epsilon", replay_opts.pipeline.scoring.epsilon, "as for `recur run`")->capture_default_str()->check(CLI::Range(0.0, 1.0));

@@ -50,14 +50,14 @@ std::string Bootstrap(const KafkaProperties& kafka) {
 
 // A consumer handle for metadata and offset queries (and, with assign(), for
 // reading a topic without joining a group). Never subscribes.
-absl::StatusOr<KafkaPtr> QueryClient(const KafkaProperties& kafka, const std::string& group) {
+absl::StatusOr<KafkaPtr> QueryClient(const KafkaProperties& kafka, const std::string& group, bool eof = false) {
   if (!kafka.count("bootstrap.servers")) {
     return absl::InvalidArgumentError("no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
   }
   KafkaProperties props = kafka;
   props["group.id"] = group;  // rd_kafka_assign needs one; nothing joins or commits
   props["enable.auto.commit"] = "false";
-  props["enable.partition.eof"] = "false";
+  props["enable.partition.eof"] = eof ? "true" : "false";
   props["auto.offset.reset"] = "earliest";
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();
@@ -211,7 +211,7 @@ class FieldCollector : public google::protobuf::util::MessageDifferencer::Report
 absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka, const std::string& topic,
                                                               const char* what, absl::Duration timeout,
                                                               int64_t* messages) {
-  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-diff-", NowMs()));
+  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-diff-", NowMs()), /*eof=*/true);
   if (!rk.ok()) return rk.status();
   auto counts = PartitionCounts(rk->get(), kafka, timeout);
   if (!counts.ok()) return counts.status();
@@ -245,7 +245,12 @@ absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaPropert
       continue;
     }
     if (m->err) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // At the end even if the last offsets hold no record (transaction markers).
+        auto it = end.find(m->partition);
+        if (it != end.end() && m->offset >= it->second) end.erase(it);
+        continue;
+      }
       spdlog::warn("reading {}: {}", topic, rd_kafka_message_errstr(m.get()));
       continue;
     }
@@ -629,6 +634,7 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   p.stop_offsets = range->stop;
   p.exit_when_idle_ms = 0;
   p.scoring.reload_check_ms = INT_MAX;  // the models of the start, for the whole replay
+  p.score_touched = options.score_history;  // else the final pass scores every customer once
   ProgressLine line(*range);
   if (options.progress) {
     p.on_progress = [&](const PipelineProgress& progress) { options.progress(line.Format(progress)); };

@@ -121,6 +121,10 @@ struct ReplayOptions {
   ReplayPosition from;              // default: beginning
   ReplayPosition to{ReplayPosition::Kind::kEnd, 0};
   bool swap = false;                // replace live_dir by the result
+  // With scoring: false (default) publishes one score per customer, as of the
+  // end of the replay (the final day-boundary pass); true also every batch's
+  // event-driven scores, as `recur run` publishes them.
+  bool score_history = false;
   std::string diff_topic;           // compare the replay's scores with this topic (needs scoring)
   ScoreDiffOptions diff;
   const std::atomic<bool>* stop = nullptr;            // set to abandon: Cancelled, nothing left behind

@@ -440,7 +440,7 @@ class KafkaPipeline final : public Pipeline {
       batch_.applied.insert(j.partition);  // a retry skips what already landed
       counters_.applied += j.stats.applied;
       counters_.duplicates += j.stats.duplicates;
-      if (scoring_->active() && !j.stats.touched.empty()) {
+      if (scoring_->active() && options_.score_touched && !j.stats.touched.empty()) {
         unscored_[j.partition].insert(j.stats.touched.begin(), j.stats.touched.end());
       }
     }
@@ -566,7 +566,7 @@ class KafkaPipeline final : public Pipeline {
         stores_[p] = std::move(*store);
         absl::Status s = scoring_->OpenStore(p, stores_[p].get());
         if (!s.ok()) return s;
-        if (scoring_->active()) {
+        if (scoring_->active() && options_.score_touched) {
           auto pending = stores_[p]->ReadPending();
           if (!pending.ok()) return pending.status();
           if (!pending->empty()) {

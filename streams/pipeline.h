@@ -64,6 +64,10 @@ struct PipelineOptions {
   // committed, scoring finishes (a stopped partition counts as caught up, so the
   // day-boundary pass runs as at the end of a backlog) and Run() returns OK.
   OffsetMap stop_offsets;
+  // false: customers a batch touched are only marked pending, not scored; the
+  // day-boundary pass (at the end of a bounded run) scores each customer once
+  // and clears the marks (`recur replay`: one score per customer, as of the end).
+  bool score_touched = true;
   // Called on Run()'s thread about every progress_interval_ms (progress output).
   std::function<void(const PipelineProgress&)> on_progress;
   int progress_interval_ms = 1000;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Replay throughput from a real local broker (ops/kafka): pre-fill the five input
 # topics (4 partitions each) with `recur simulate --brokers`, then time
-# `recur replay` into a fresh dir, first without scoring, then re-scoring every
-# customer into replay.scores with production-size models (300 trees of depth 6
-# per target, as tests/bench/score_latency.sh).
+# `recur replay` into a fresh dir: without scoring; re-scoring every customer
+# into replay.scores with production-size models (300 trees of depth 6 per
+# target, as tests/bench/score_latency.sh), one score per customer; and the same
+# with --score-history (every batch's scores, as `recur run` publishes them).
 #   tests/bench/replay_bench.sh                          # full: 3 shops x 20000 customers x 120 days
 #   CUSTOMERS=500 DAYS=10 tests/bench/replay_bench.sh    # smoke size (ctest -L bench)
 # Prints one line per replay: records, seconds (replay start to exit, and
@@ -16,7 +17,7 @@ PARTITIONS=${PARTITIONS:-4}
 BIN="$(dirname "$RECUR")/tests"
 start_broker "${PORT:-19502}"
 create_input_topics "$PARTITIONS"
-"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" replay.scores >/dev/null 2>&1 \
+"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" replay.scores replay-history.scores >/dev/null 2>&1 \
   || fail "scores topic"
 "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 >/dev/null || fail "models"
 
@@ -57,5 +58,7 @@ bench() {  # bench NAME ARGS...
 }
 bench no-scoring
 bench scoring --scores-topic replay.scores --models-dir "$WORK/models"
-published=$(grep -o '"published":[0-9]*' "$WORK/scoring.out" | head -1 | tr -dc 0-9)
-log "scoring: $published scores published to replay.scores"
+bench scoring-history --scores-topic replay-history.scores --models-dir "$WORK/models" --score-history
+for name in scoring scoring-history; do
+  log "$name: $(grep -o '"published":[0-9]*' "$WORK/$name.out" | head -1 | tr -dc 0-9) scores published"
+done

@@ -8,7 +8,8 @@
 #     equals the live one and the offline reference, stores end exactly at the
 #     topics' end offsets, --diff finds no customer that differs (exit 0). A
 #     second replay of the same input: byte-identical features and offsets,
-#     byte-identical last score per customer.
+#     byte-identical last score per customer (one score per customer); a
+#     replay with --score-history: no difference either.
 #  2. --swap is refused while `recur run` holds the live dir (nothing written),
 #     done once it stopped; `recur run` on the swapped dir has nothing to redo.
 #  3. backfill while the live pipeline keeps running: more events are produced
@@ -27,7 +28,7 @@ source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
 start_broker 19500
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 replay.scores replay2.scores backfill.scores r2.scores \
+"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 replay.scores replay2.scores replay3.scores backfill.scores r2.scores \
   >/dev/null 2>&1 || fail "could not create the scores topics"
 "$MAKE_TEST_MODELS" "$WORK/models" 1 || fail "make_test_models"
 "$RECUR" rules | sed 's/ and profit_avg_month_3m >= p75(profit_avg_month_3m)/ and profit_avg_month_3m >= 40/' >"$WORK/rules.txt"
@@ -114,6 +115,12 @@ diff <("$RECUR" inspect --offsets --state-dir "$WORK/r1") <("$RECUR" inspect --o
 scores replay2.scores last >"$WORK/r2.last"
 cmp -s "$WORK/r1.last" "$WORK/r2.last" || { diff "$WORK/r1.last" "$WORK/r2.last" | head -4 >&2; fail "two replays: last scores differ"; }
 log "determinism: two replays (batch sizes 20000 and 999): identical features, offsets, last scores of $(wc -l <"$WORK/r2.last") customers"
+[[ $(topic_count replay.scores) -eq $(wc -l <"$WORK/keys.txt") ]] || fail "replay 1: not one score per customer"
+rc=0
+"${REPLAY[@]}" --state-dir "$WORK/live" --out "$WORK/r3" --scores-topic replay3.scores --score-history --diff recur.scores \
+  >"$WORK/r3.out" 2>"$WORK/r3.log" || rc=$?
+[[ $rc -eq 0 ]] || { grep differs "$WORK/r3.out" | head -5 >&2; fail "replay 3 (--score-history) --diff: exit $rc"; }
+log "replay 3 (--score-history): $(grep '^diff:' "$WORK/r3.out")"
 
 # 2. --swap: refused while `recur run` holds the live dir, then done.
 "${LIVE[@]}" >/dev/null 2>"$WORK/holder.log" &

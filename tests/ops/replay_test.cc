@@ -3,7 +3,9 @@
 // (exactly that half applied, exactly those offsets stored, while the second
 // half already sits in the topics), a replay starting at those offsets (exactly
 // the second half), an empty range, the refusals, the score diff (tolerant and
-// exact) and the swap (refused while a store is locked, atomic otherwise).
+// exact), re-scoring (one score per customer as of the end, or the history, the
+// same within the contract) and the swap (refused while a store is locked,
+// atomic otherwise).
 // Times (offsets_for_times) need a real broker: tests/integration/replay_test.sh.
 #include "ops/replay.h"
 
@@ -18,6 +20,7 @@
 #include "ops/simulator.h"
 #include "streams/embedded.h"
 #include "streams/producer.h"
+#include "tests/scorer/test_models.h"
 
 namespace recur {
 namespace {
@@ -280,6 +283,52 @@ TEST_F(ReplayTest, RefusesWhatItCanNotDoWithAClearErrorAndLeavesNothing) {
     EXPECT_NE(r.status().message().find("no Kafka broker answered"), std::string::npos) << r.status();
   }
   EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWithTheSameLastScores) {
+  const fs::path models = dir_ / "models";
+  ASSERT_TRUE(testing::WriteThresholdModel(models, "activity_decline_90d", "r1", FeatureIndex("days_since_last_purchase"), 20));
+  ASSERT_TRUE(testing::WriteThresholdModel(models, "repurchase_30d", "p1", FeatureIndex("orders_90d"), 2));
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "final.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "history.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  Produce(0, events_.size());
+  auto replay = [&](const std::string& out, const std::string& topic, bool history) {
+    ReplayOptions o = Options(out);
+    o.pipeline.scoring.enabled = true;
+    o.pipeline.scoring.scorer.models_dir = models.string();
+    o.pipeline.topics.scores = topic;
+    o.score_history = history;
+    auto r = Replay(o);
+    EXPECT_TRUE(r.ok()) << r.status();
+  };
+  replay("final", "final.scores", false);
+  replay("history", "history.scores", true);
+  const KafkaProperties kafka{{"bootstrap.servers", kafka_->bootstraps()}};
+  auto d = DiffScoreTopics(kafka, "history.scores", "final.scores");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->replay_keys, 100);
+  EXPECT_EQ(d->replay_messages, 100);  // one per customer
+  EXPECT_EQ(d->live_keys, 100);
+  EXPECT_GT(d->live_messages, 100);    // every batch's touched customers, then the pass
+  EXPECT_TRUE(d->differences.empty()) << d->differences.front().key << " " << d->differences.front().detail;
+  // Every customer as of the end: max(start of the last day, its latest event); nothing left pending.
+  StateDir::Options so;
+  so.path = (dir_ / "final").string();
+  so.partitions = 2;
+  so.store.read_only = true;
+  auto dir = StateDir::Open(so);
+  ASSERT_TRUE(dir.ok());
+  for (int p = 0; p < 2; ++p) {
+    FeatureStore* store = (*dir)->store(p);
+    EXPECT_TRUE(store->ReadPending()->empty());
+    const int64_t day_start = static_cast<int64_t>(DayOf(store->max_event_time_ms())) * kMillisPerDay;
+    ASSERT_TRUE(store->ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
+      EXPECT_NE(last, nullptr) << k.Encode();
+      v1::CustomerScore s;
+      if (last != nullptr && s.ParseFromString(*last)) EXPECT_EQ(s.as_of_ms(), std::max(day_start, st.last_event_ms()));
+      return absl::OkStatus();
+    }).ok());
+  }
 }
 
 v1::CustomerScore Score(const std::string& customer, double risk, int64_t as_of) {
