@@ -17,6 +17,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "featurestore/catalog.h"
@@ -24,6 +26,7 @@
 #include "featurestore/state_dir.h"
 #include "featurestore/validate.h"
 #include "nlohmann/json.hpp"
+#include "ops/demo.h"
 #include "ops/jsonl.h"
 #include "ops/simulator.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -258,7 +261,7 @@ int main(int argc, char** argv) {
   // inspect
   std::string who, as_of;
   bool as_json = false;
-  auto* inspect = app.add_subcommand("inspect", "Show one customer's features");
+  auto* inspect = app.add_subcommand("inspect", "Show one customer's features and last score (segments, reasons, actions)");
   bool inspect_all = false, inspect_offsets = false;
   inspect->add_option("customer", who, "shop_id/customer_id");
   inspect->add_flag("--all", inspect_all, "every customer as JSON lines, sorted by key (needs --as-of)");
@@ -296,15 +299,17 @@ int main(int argc, char** argv) {
   train->add_flag("--force", train_opts.force, "promote even if worse than CURRENT");
 
   // demo
-  int demo_rows = 8;
-  std::string demo_dir;
-  auto* demo = app.add_subcommand("demo", "Simulate a small multi-shop stream, ingest it and print a few customers' features");
-  demo->add_option("--shops", sim.shops, "shops")->capture_default_str();
-  demo->add_option("--customers", sim.customers_per_shop, "customers per shop")->capture_default_str();
-  demo->add_option("--days", sim.days, "days")->capture_default_str();
-  demo->add_option("--seed", sim.seed, "seed")->capture_default_str();
-  demo->add_option("--rows", demo_rows, "customers to show per shop")->capture_default_str();
-  demo->add_option("--state-dir", demo_dir, "where to keep the demo's store (default: a new temporary directory)");
+  DemoOptions demo_opts;
+  auto* demo = app.add_subcommand("demo", "The whole loop on the embedded broker: simulate, ingest, snapshot, train both "
+                                          "models, pick them up without a restart, score, show the customers most at risk");
+  demo->add_option("--shops", demo_opts.sim.shops, "shops")->capture_default_str()->check(CLI::Range(1, 100));
+  demo->add_option("--customers", demo_opts.sim.customers_per_shop, "customers per shop")->capture_default_str()->check(CLI::Range(10, 10'000'000));
+  demo->add_option("--days", demo_opts.sim.days, "days of history (training needs 200 or more)")->capture_default_str()->check(CLI::Range(200, 3650));
+  demo->add_option("--seed", demo_opts.sim.seed, "simulator seed")->capture_default_str();
+  demo->add_option("--top", demo_opts.top, "customers shown per shop")->capture_default_str();
+  demo->add_option("--max-rounds", demo_opts.max_rounds, "boosting rounds per model at most")->capture_default_str();
+  demo->add_option("--dir", demo_opts.dir, "work directory for state, snapshot and models (default: a new temporary directory)");
+  demo->add_option("--brokers", demo_opts.brokers, "a real cluster instead of the embedded one (create the topics first: ops/kafka/README.md)");
 
   // rules
   std::string rules_file;
@@ -551,15 +556,47 @@ int main(int argc, char** argv) {
     }
     auto f = store->ComputeFeatures(*key, t);
     if (!f.ok()) return Fail(f.status());
+    // The last score delivered to the scores topic, as `recur run` recorded it.
+    std::optional<v1::CustomerScore> score;
+    auto last = store->GetLastScore(*key);
+    if (last.ok()) {
+      score.emplace();
+      if (!score->ParseFromString(*last)) return Fail(absl::DataLossError("stored last score is not a CustomerScore"));
+    } else if (last.status().code() != absl::StatusCode::kNotFound) {
+      return Fail(last.status());
+    }
     if (as_json) {
       nlohmann::json j{{"shop_id", key->shop_id}, {"customer_id", key->customer_id}, {"as_of_ms", t},
                        {"catalog_version", std::string(kCatalogVersion)}, {"features", FeaturesJson(*f)}};
+      j["last_score"] = nullptr;
+      if (score) {
+        std::string text;
+        google::protobuf::util::JsonPrintOptions po;
+        po.preserve_proto_field_names = true;
+        if (google::protobuf::util::MessageToJsonString(*score, &text, po).ok()) j["last_score"] = nlohmann::json::parse(text);
+      }
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << key->Encode() << " as of " << FormatDay(t) << " (catalog " << kCatalogVersion << ")\n";
       for (int i = 0; i < kNumFeatures; ++i) {
         std::string v = i == kTopCategory6m ? (f->top_category_6m.empty() ? "NaN" : f->top_category_6m) : FormatValue(f->values[i]);
         std::cout << absl::StrFormat("  %-26s %s\n", kFeatureNames[i], v);
+      }
+      if (!score) {
+        std::cout << "last score: none (no model yet, or not scored: `recur run --models-dir ...`)\n";
+      } else {
+        std::cout << absl::StrFormat("last score (as of %s): risk of decline in 90 days %.3f, repurchase in 30 days %.3f\n",
+                                     FormatDay(score->as_of_ms()), score->risk_decline_90d(), score->repurchase_30d());
+        std::cout << "  models: risk " << score->risk_model_version() << ", repurchase "
+                  << score->repurchase_model_version() << ", schema " << score->schema_hash() << "\n";
+        std::cout << "  segments: " << (score->segments().empty() ? "none" : absl::StrJoin(score->segments(), ", ")) << "\n";
+        std::cout << "  reasons (" << score->reasons_method() << "):";
+        if (score->reasons().empty()) std::cout << " none";
+        for (const auto& r : score->reasons()) {
+          std::cout << absl::StrFormat(" %s=%s (+%.3f)", r.feature(), FormatValue(r.value()), r.contribution());
+        }
+        std::cout << "\n";
+        for (const auto& a : score->actions()) std::cout << "  action: " << a << "\n";
       }
     }
     return 0;
@@ -580,45 +617,14 @@ int main(int argc, char** argv) {
   }
 
   if (demo->parsed()) {
-    std::string dir_path = demo_dir;
-    if (dir_path.empty()) {
+    if (demo_opts.dir.empty()) {
       char tmpl[] = "/tmp/recur-demo-XXXXXX";
       if (mkdtemp(tmpl) == nullptr) return Fail(absl::UnavailableError("cannot create a temporary directory"));
-      dir_path = tmpl;
+      demo_opts.dir = tmpl;
     }
-    std::string events_path = dir_path + "/events.jsonl";
-    std::filesystem::create_directories(dir_path);
-    {
-      std::ofstream out(events_path, std::ios::trunc);
-      sim.duplicate_rate = 0.01;
-      sim.late_rate = 0.01;
-      absl::Status s = Simulate(sim, [&](const v1::Event& e) {
-        out << EventToJson(e) << '\n';
-        return absl::OkStatus();
-      });
-      if (!s.ok()) return Fail(s);
-    }
-    std::cout << "simulated " << sim.shops << " shops x " << sim.customers_per_shop << " customers x " << sim.days
-              << " days into " << events_path << "\n";
-    auto dir = open_dir(dir_path + "/state", 4, false);
-    if (!dir.ok()) return Fail(dir.status());
-    std::ifstream in(events_path);
-    int rc = ingest(events_path, in, dir->get());
-    if (rc != 0 && rc != kExitBadInput) return rc;
-    int64_t t = 0;
-    for (int32_t p = 0; p < (*dir)->partitions(); ++p) t = std::max(t, (*dir)->store(p)->max_event_time_ms());
-    std::cout << "\nfeatures as of " << FormatDay(t) << " (first customers of each shop):\n\n";
-    std::vector<std::pair<CustomerKey, Features>> rows;
-    for (int s = 1; s <= sim.shops; ++s) {
-      for (int c = 1; c <= std::min(demo_rows, sim.customers_per_shop); ++c) {
-        CustomerKey key{absl::StrCat("shop-", s), absl::StrFormat("c-%06d", c)};
-        auto f = (*dir)->StoreFor(key.Encode())->ComputeFeatures(key, t);
-        if (f.ok()) rows.emplace_back(key, *f);
-      }
-    }
-    PrintTable(std::cout, rows);
-    std::cout << "\nstate: " << dir_path << "/state  (try: build/recur inspect shop-1/c-000001 --state-dir "
-              << dir_path << "/state)\n";
+    std::cout << "recur demo in " << demo_opts.dir << std::endl;
+    absl::Status s = RunDemo(demo_opts, std::cout);
+    if (!s.ok()) return Fail(s);
     return 0;
   }
   return 0;
