@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
 
   // run
   PipelineOptions run_opts;
-  auto* run = app.add_subcommand("run", "Consume the input topics and keep the feature store current, exactly once");
+  auto* run = app.add_subcommand("run", "Consume the input topics, keep the feature store current exactly once, and publish scores");
   run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port, or 'embedded' for an in-process broker (librdkafka's mock cluster; other clients can reach it at the address it prints)")->required();
   run->add_option("--group", run_opts.group_id, "consumer group id")->capture_default_str();
   run->add_option("--state-dir", run_opts.state_dir, "state directory (one RocksDB store per partition)")->capture_default_str();
