@@ -26,6 +26,7 @@ namespace recur {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int64_t kMaxAhead = 300'000;  // events published but not yet consumed (embedded broker)
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
@@ -118,6 +119,14 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   int64_t produced = 0;
   std::string bytes;
   absl::Status s = Simulate(o.sim, [&](const v1::Event& e) {
+    // The embedded mock cluster keeps only ~5 MB per partition (librdkafka's
+    // fixed limit): publish no further ahead of the pipeline than that allows.
+    if (embedded && produced % 10'000 == 0) {
+      while (produced - (*pipeline)->counters().events_in > kMaxAhead && !failed.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (failed.load()) return absl::AbortedError("the pipeline stopped while publishing");
+    }
     e.SerializeToString(&bytes);
     if (++produced % 1'000'000 == 0) out << "  ... " << produced << " events published" << std::endl;
     return (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});

@@ -59,7 +59,10 @@ class KafkaPipeline final : public Pipeline {
     KafkaProperties props = {{"group.id", options_.group_id},
                              {"enable.auto.commit", "false"},
                              {"enable.auto.offset.store", "false"},
-                             {"auto.offset.reset", "earliest"},
+                             // Only consulted when a stored offset is no longer on the broker
+                             // (new stores seek to the beginning explicitly): that is lost data,
+                             // so stop instead of skipping it (HandleMessage).
+                             {"auto.offset.reset", "error"},
                              {"enable.partition.eof", "true"},
                              {"partition.assignment.strategy", "range"},
                              {"session.timeout.ms", "10000"},
@@ -201,6 +204,14 @@ class KafkaPipeline final : public Pipeline {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.insert({rd_kafka_topic_name(m->rkt), m->partition});
       broker_down_since_.reset();
+      return;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      fatal_ = absl::DataLossError(absl::StrCat(
+          rd_kafka_message_errstr(m),
+          " — records this store still needed were deleted from the topic (retention) before recur read them; "
+          "the state would be missing events, so recur stops. Rebuild with `recur replay` from what the topics "
+          "hold, or accept the loss by restarting with -X auto.offset.reset=earliest"));
       return;
     }
     if (m->err) {
