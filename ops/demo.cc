@@ -89,6 +89,10 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   PipelineOptions po;
   po.kafka["bootstrap.servers"] = brokers;
   po.group_id = "recur-demo";
+  // A backlog: larger batches re-encode each customer's record less often
+  // (the cost that dominates catch-up, docs/BENCHMARKS.md).
+  po.batch_max_events = 100'000;
+  po.batch_linger_ms = 1000;
   po.state_dir = state;
   po.topics = topics;
   po.scoring.scorer.models_dir = models;
