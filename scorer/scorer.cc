@@ -21,11 +21,16 @@ absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(
     const std::vector<std::pair<CustomerKey, Features>>& batch, int64_t as_of_ms) const {
   std::vector<v1::CustomerScore> out;
   if (batch.empty()) return out;
-  std::vector<float> rows(batch.size() * kNumFeatures);
-  for (size_t i = 0; i < batch.size(); ++i) FeatureRow(batch[i].second, &rows[i * kNumFeatures]);
+  // Each model encodes category names with its own vocabulary (meta.json).
+  auto assemble = [&](const Model& model) {
+    std::vector<float> m(batch.size() * kNumFeatures);
+    for (size_t i = 0; i < batch.size(); ++i) FeatureRow(batch[i].second, &m[i * kNumFeatures], &model.vocab());
+    return m;
+  };
+  const std::vector<float> rows = assemble(*risk_);
   auto risk = risk_->Score(rows);
   if (!risk.ok()) return risk.status();
-  auto repurchase = repurchase_->Score(rows);
+  auto repurchase = repurchase_->Score(repurchase_->vocab() == risk_->vocab() ? rows : assemble(*repurchase_));
   if (!repurchase.ok()) return repurchase.status();
   auto contrib = risk_->Contributions(rows, !options_.exact_reasons);
   if (!contrib.ok()) return contrib.status();

@@ -24,6 +24,12 @@ absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_
   return m;
 }
 
+absl::Status XgbMatrix::SetFeatureTypes(const std::vector<std::string>& types) {
+  std::vector<const char*> c;
+  for (const auto& t : types) c.push_back(t.c_str());
+  return XgbCheck(XGDMatrixSetStrFeatureInfo(h_.get(), "feature_type", c.data(), c.size()), "set feature types");
+}
+
 absl::StatusOr<XgbBooster> XgbBooster::Create(const std::vector<DMatrixHandle>& cache,
                                               const std::map<std::string, std::string>& params) {
   BoosterHandle h = nullptr;

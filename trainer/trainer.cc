@@ -16,6 +16,7 @@
 #include "featurestore/state_dir.h"
 #include "nlohmann/json.hpp"
 #include "trainer/training_set.h"
+#include "scorer/model.h"
 #include "scorer/xgb.h"
 
 namespace recur {
@@ -25,15 +26,10 @@ namespace fs = std::filesystem;
 
 std::string DayString(int64_t ms) { return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
-struct Split {
-  std::vector<float> x, y;
-  std::vector<size_t> rows;  // indices into the full set
-};
-
 // The baseline a reader compares the model with: recency for repurchase (more
 // recent = more likely), the revenue trend for decline (last 90 days below the
 // average quarter of the 9 months before = more likely to decline).
-std::vector<float> BaselineScores(const Split& s, Target target) {
+std::vector<float> BaselineScores(const TrainingSet& s, Target target) {
   std::vector<float> out;
   for (size_t r = 0; r < s.y.size(); ++r) {
     const float* f = &s.x[r * kNumFeatures];
@@ -151,18 +147,26 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (!set.ok()) return set.status();
   std::cerr << "\rtrainer: " << set->rows() << " rows\n";
 
-  Split train, valid;
-  for (size_t r = 0; r < set->rows(); ++r) {
-    Split& s = set->cutoff_ms[r] == cutoffs.back() ? valid : train;
-    s.x.insert(s.x.end(), set->x.begin() + r * kNumFeatures, set->x.begin() + (r + 1) * kNumFeatures);
-    s.y.push_back(set->y[r]);
-    s.rows.push_back(r);
-  }
+  // Time-based split: the latest cutoff validates. The training rows stay in
+  // place (no second copy of the matrix); the validation rows move out.
+  TrainingSet& train = *set;
+  TrainingSet valid = ExtractRows(&train, [&](size_t r) { return train.cutoff_ms[r] == cutoffs.back(); });
   if (train.y.empty() || valid.y.empty()) return absl::FailedPreconditionError("empty training or validation set");
+  // Category codes come from the training rows only; a name first seen in the
+  // validation rows is missing, as it will be for the scorer.
+  const CategoryVocab vocab = CategoryVocab::Build(train.top_category);
+  EncodeCategories(&train, vocab);
+  EncodeCategories(&valid, vocab);
+  std::vector<std::string> feature_types;
+  for (int i = 0; i < kNumFeatures; ++i) feature_types.push_back(IsCategorical(i) ? "c" : "q");
   auto dtrain = XgbMatrix::FromRows(train.x.data(), train.y.size(), kNumFeatures, &train.y);
   if (!dtrain.ok()) return dtrain.status();
+  absl::Status ts = dtrain->SetFeatureTypes(feature_types);
+  if (!ts.ok()) return ts;
   auto dvalid = XgbMatrix::FromRows(valid.x.data(), valid.y.size(), kNumFeatures, &valid.y);
   if (!dvalid.ok()) return dvalid.status();
+  ts = dvalid->SetFeatureTypes(feature_types);
+  if (!ts.ok()) return ts;
 
   std::map<std::string, std::string> params = {
       {"objective", "binary:logistic"}, {"eval_metric", "logloss"}, {"tree_method", "hist"}, {"max_depth", "6"},
@@ -230,11 +234,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   r.promoted = true;
   r.promotion_note = "no CURRENT model: promoted";
   if (!current_version.empty() && current_version != r.version) {
-    auto old = XgbBooster::Load((target_dir / current_version / "model.json").string());
+    auto old = Model::Load((target_dir / current_version).string());
     if (!old.ok()) {
-      r.promotion_note = absl::StrCat("CURRENT ", current_version, " unreadable (", old.status().message(), "): promoted");
+      r.promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (", old.status().message(), "): promoted");
     } else {
-      auto old_scores = old->Predict(*dvalid);
+      // The same validation rows, with category names in CURRENT's own codes.
+      std::vector<float> old_rows = valid.x;
+      for (size_t i = 0; i < valid.rows(); ++i) old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(valid.top_category[i]);
+      auto old_scores = (*old)->Score(old_rows);
       if (!old_scores.ok()) return old_scores.status();
       const BinaryMetrics om = Evaluate(*old_scores, valid.y);
       if (r.model.roc_auc + 1e-9 >= om.roc_auc) {
@@ -253,6 +260,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   nlohmann::json meta = {
       {"version", r.version}, {"target", TargetName(o.labels.target)}, {"schema_hash", SchemaHash()},
       {"catalog_version", std::string(kCatalogVersion)}, {"features", std::vector<std::string>(kFeatureNames.begin(), kFeatureNames.end())},
+      {"feature_types", feature_types},
+      {"categories", {{std::string(kFeatureNames[kTopCategory6m]), vocab.names()}}},
       {"cutoffs", [&] { std::vector<std::string> v; for (auto c : cutoffs) v.push_back(DayString(c)); return v; }()},
       {"validation_cutoff", DayString(cutoffs.back())},
       {"label", {{"repurchase_days", o.labels.repurchase_days}, {"decline_days", o.labels.decline_days}, {"decline_ratio", o.labels.decline_ratio}}},

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/state_dir.h"
+#include "scorer/model.h"
 #include "trainer/labels.h"
 
 namespace recur {
@@ -23,9 +24,17 @@ struct TrainingSet {
   std::vector<float> y;
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
-  std::vector<std::string> top_category;  // top_category_6m names (encoded by the schema later)
+  std::vector<std::string> top_category;  // top_category_6m names; the slot in x is NaN until EncodeCategories
   size_t rows() const { return y.size(); }
 };
+
+// Moves the rows for which keep_out(row) is true into the returned set; the
+// others stay in `set`, in order, compacted in place (no second copy of x).
+TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out);
+
+// Writes each row's top_category_6m code into its slot of x: the value
+// FeatureRow(features, row, &vocab) gives the scorer for the same name.
+void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab);
 
 // Progress callback: (customers done, customers total).
 using Progress = std::function<void(int64_t, int64_t)>;

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "featurestore/calendar.h"
 #include "featurestore/state_dir.h"
+#include "nlohmann/json.hpp"
 #include "ops/simulator.h"
+#include "scorer/model.h"
+#include "trainer/training_set.h"
 
 namespace recur {
 namespace {
@@ -103,6 +108,52 @@ TEST_F(TrainerTest, PromotionGateRefusesAWorseModelUnlessForced) {
   EXPECT_TRUE(forced->promoted);
   EXPECT_NE(forced->promotion_note.find("--force"), std::string::npos);
   EXPECT_EQ(Slurp(current), forced->version + "\n");
+}
+
+TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScorerEncodesIt) {
+  TrainOptions o = Options("models-vocab");
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["feature_types"][kTopCategory6m], "c");
+  EXPECT_EQ(meta["feature_types"][kServiceTier], "c");
+  EXPECT_EQ(meta["feature_types"][kOrders30d], "q");
+  auto model = Model::Load(r->model_dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const CategoryVocab& vocab = (*model)->vocab();
+  EXPECT_EQ(vocab.size(), 8u);  // the simulator's eight categories
+  EXPECT_EQ(vocab.names(), meta["categories"]["top_category_6m"].get<std::vector<std::string>>());
+
+  // The trainer's encoding of the rows of one cutoff equals FeatureRow with the
+  // model's vocabulary on the same customers' features: online = offline.
+  StateDir::Options so;
+  so.path = o.state_dir;
+  so.partitions = 2;
+  so.store.read_only = true;
+  auto dir = StateDir::Open(so);
+  ASSERT_TRUE(dir.ok());
+  const int64_t t = DaysFromCivil({2025, 6, 30}) * kMillisPerDay + kMillisPerDay - 1;
+  auto set = BuildTrainingSet(**dir, {t}, o.labels);
+  ASSERT_TRUE(set.ok());
+  EncodeCategories(&*set, vocab);
+  const int32_t first_day = RangeOf(**dir).first_day;
+  size_t row = 0, coded = 0;
+  std::vector<float> online(kNumFeatures);
+  for (int32_t p = 0; p < 2; ++p) {
+    ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey&, const CustomerState& state) {
+      if (!Label(state, t, o.labels)) return absl::OkStatus();
+      FeatureRow(state.ComputeFeatures(t, first_day), online.data(), &vocab);
+      for (int j = 0; j < kNumFeatures; ++j) {
+        const float a = online[j], b = set->x[row * kNumFeatures + j];
+        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << "row " << row << " feature " << kFeatureNames[j];
+      }
+      coded += !std::isnan(online[kTopCategory6m]);
+      ++row;
+      return absl::OkStatus();
+    }).ok());
+  }
+  EXPECT_EQ(row, set->rows());
+  EXPECT_GT(coded, row / 2);  // most customers bought something in 6 months
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
