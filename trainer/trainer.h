@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "featurestore/feature_store.h"
 #include "trainer/labels.h"
 #include "trainer/metrics.h"
 
@@ -26,6 +27,14 @@ struct TrainOptions {
   uint64_t seed = 42;
   std::map<std::string, std::string> params;  // override XGBoost parameters
   bool force = false;  // promote even when worse than CURRENT
+  // Labels given by the business (trainer/business_labels.h) instead of the
+  // event-derived ones; `labels.target` still names the registry slot.
+  std::string labels_csv;
+  int folds = 5;         // k of the stratified k-fold used when there is one cutoff
+  int max_cutoffs = 0;   // event labels: only the latest N month-end cutoffs (0 = all)
+  // The retention the snapshot was kept with (its horizon): a longer-kept
+  // training snapshot gives the earliest cutoffs their full history.
+  int32_t retention_days = kDefaultRetentionDays;
 };
 
 struct TrainResult {
@@ -35,8 +44,10 @@ struct TrainResult {
   BinaryMetrics baseline;
   std::string baseline_name;
   int rounds = 0;
+  std::string split;  // "time" or "<k>-fold"
   int64_t train_rows = 0;
-  int64_t valid_rows = 0;
+  int64_t missing_labels = 0;  // business label rows whose customer is not in the snapshot
+  int64_t valid_rows = 0;  // rows judged: the validation cutoff's, or all (k-fold, out of fold)
   bool promoted = false;
   std::string promotion_note;
 };

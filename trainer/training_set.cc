@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace recur {
 
@@ -75,6 +78,53 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
+  }
+  return set;
+}
+
+}  // namespace recur
+
+namespace recur {
+
+absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
+                                             std::vector<int>* missing_lines, const Progress& progress) {
+  // Label rows by customer ("shop/customer"), each customer's by (as_of, line).
+  std::unordered_map<std::string, std::vector<const LabelRow*>> by_key;
+  for (const auto& l : labels) by_key[l.key.Encode()].push_back(&l);
+  for (auto& [key, v] : by_key) {
+    std::sort(v.begin(), v.end(), [](const LabelRow* a, const LabelRow* b) {
+      return std::tie(a->as_of_ms, a->line) < std::tie(b->as_of_ms, b->line);
+    });
+  }
+  TrainingSet set;
+  const DataRange range = RangeOf(dir);
+  std::unordered_set<std::string> found;
+  int64_t done = 0;
+  for (int32_t p = 0; p < dir.partitions(); ++p) {
+    absl::Status s = dir.store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+      if (progress && (++done % 10'000 == 0)) progress(done, 0);
+      auto it = by_key.find(key.Encode());
+      if (it == by_key.end()) return absl::OkStatus();
+      found.insert(it->first);
+      for (const LabelRow* l : it->second) {
+        Features f = state.ComputeFeatures(l->as_of_ms, range.first_day);
+        const size_t at = set.x.size();
+        set.x.resize(at + kNumFeatures);
+        FeatureRow(f, &set.x[at]);
+        set.y.push_back(l->label);
+        set.cutoff_ms.push_back(l->as_of_ms);
+        set.shop_id.push_back(key.shop_id);
+        set.top_category.push_back(f.top_category_6m);
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  if (missing_lines != nullptr) {
+    missing_lines->clear();
+    for (const auto& l : labels) {
+      if (!found.count(l.key.Encode())) missing_lines->push_back(l.line);
+    }
   }
   return set;
 }

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "featurestore/state_dir.h"
 #include "scorer/model.h"
+#include "trainer/business_labels.h"
 #include "trainer/labels.h"
 
 namespace recur {
@@ -41,6 +42,13 @@ using Progress = std::function<void(int64_t, int64_t)>;
 
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
                                              const LabelOptions& labels, const Progress& progress = nullptr);
+
+// A training set for labels given by the business: one row per label row whose
+// customer the store knows, features as of the row's as_of, rows in store order
+// (partition, key; a customer's rows by as_of, then line). `missing_lines`
+// receives the lines of label rows whose customer is not in the store.
+absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
+                                             std::vector<int>* missing_lines, const Progress& progress = nullptr);
 
 // The data range of a state dir: [first day inside every store's horizon, last day seen].
 struct DataRange {

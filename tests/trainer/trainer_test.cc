@@ -156,6 +156,72 @@ TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScore
   EXPECT_GT(coded, row / 2);  // most customers bought something in 6 months
 }
 
+TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRows) {
+  TrainOptions o = Options("models-csv");
+  // The business's labels: here the repurchase label as of 2025-06-30, written
+  // as a CSV, plus one customer the snapshot does not know.
+  const int64_t t = DaysFromCivil({2025, 6, 30}) * kMillisPerDay + kMillisPerDay - 1;
+  const fs::path csv = *dir_ / "labels.csv";
+  int64_t rows = 0, positives = 0;
+  {
+    std::ofstream out(csv);
+    out << "shop_id,customer_id,label,as_of\n";
+    StateDir::Options so;
+    so.path = o.state_dir;
+    so.partitions = 2;
+    so.store.read_only = true;
+    auto dir = StateDir::Open(so);
+    ASSERT_TRUE(dir.ok());
+    for (int32_t p = 0; p < 2; ++p) {
+      ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+        auto y = Label(state, t, o.labels);
+        if (!y) return absl::OkStatus();
+        out << key.shop_id << "," << key.customer_id << "," << static_cast<int>(*y) << ",2025-06-30\n";
+        ++rows;
+        positives += *y > 0.5f;
+        return absl::OkStatus();
+      }).ok());
+    }
+    out << "shop-x,ghost,1,2025-06-30\n";
+  }
+  o.labels_csv = csv.string();
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->split, "5-fold");
+  EXPECT_EQ(r->missing_labels, 1);
+  EXPECT_EQ(r->train_rows, rows);  // the final fit sees every row ...
+  EXPECT_EQ(r->valid_rows, rows);  // ... and every row is judged out of fold
+  EXPECT_NEAR(r->model.base_rate, static_cast<double>(positives) / static_cast<double>(rows), 1e-12);
+  EXPECT_GT(r->model.roc_auc, r->baseline.roc_auc + 0.03);
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["split"]["kind"], "stratified_kfold");
+  EXPECT_EQ(meta["split"]["folds"], 5);
+  EXPECT_EQ(meta["label"]["source"], "csv");
+  EXPECT_EQ(meta["label"]["not_in_snapshot"], 1);
+  EXPECT_EQ(meta["cutoffs"], nlohmann::json::array({"2025-06-30"}));
+  // Same labels, same seed: the same model bytes (folds and final fit are seeded).
+  TrainOptions o2 = Options("models-csv-2");
+  o2.labels_csv = o.labels_csv;
+  auto again = Train(o2);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(Slurp(fs::path(again->model_dir) / "model.json"), Slurp(fs::path(r->model_dir) / "model.json"));
+}
+
+TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
+  TrainOptions o = Options("models-csv-bad");
+  const fs::path csv = *dir_ / "bad-labels.csv";
+  std::ofstream(csv) << "shop_id,customer_id,label\nshop-1,c-1,1\nshop-1,c-2,yes\n";
+  o.labels_csv = csv.string();
+  auto r = Train(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), csv.string() + ":3: label must be 0 or 1, got 'yes'");
+  std::ofstream(csv) << "shop-1,c-1,1,2020-01-01\n";
+  r = Train(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(":1: as_of 2020-01-01 is outside the snapshot's history"), std::string::npos)
+      << r.status();
+}
+
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
   TrainOptions o = Options("models-bad");
   o.state_dir = (*dir_ / "nowhere").string();
