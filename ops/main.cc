@@ -281,6 +281,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(2, 100));
   train->add_option("--cutoffs", train_opts.max_cutoffs, "use only the latest N month-end cutoffs (0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--threshold", train_opts.threshold,
+                    "score at or above which a customer counts as predicted positive (precision/recall)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   train->add_option("--retention-days", train_opts.retention_days,
                     "the retention the snapshot was kept with (its horizon)")->capture_default_str()->check(CLI::Range(366, 100000));
 

@@ -1,6 +1,7 @@
 // report.html: a self-contained page (inline SVG, no external assets) that a
-// marketer can read: the model beside its baseline, ROC curve, calibration and
-// score distribution. Internal to the trainer.
+// marketer can read: the model beside its baseline, overall and per shop, ROC
+// curve, calibration, score distribution and feature importance. Internal to
+// the trainer.
 #ifndef RECUR_TRAINER_REPORT_H_
 #define RECUR_TRAINER_REPORT_H_
 
@@ -10,6 +11,9 @@
 #include "trainer/trainer.h"
 
 namespace recur {
+
+// The features with a non-zero importance, largest first, ties in catalog order.
+std::vector<int> ImportanceOrder(const std::vector<float>& importance);
 
 // `scores` and `labels`: the evaluation rows (validation cutoff or out-of-fold).
 std::string RenderReport(const TrainResult& r, Target target, const std::vector<float>& scores,

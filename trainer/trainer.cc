@@ -50,13 +50,17 @@ std::vector<float> BaselineScores(const TrainingSet& s, Target target) {
   return out;
 }
 
-nlohmann::json MetricsJson(const BinaryMetrics& m) {
-  nlohmann::json cal = nlohmann::json::array();
-  for (const auto& b : m.calibration) cal.push_back({{"mean_score", b.mean_score}, {"positive_rate", b.positive_rate}, {"rows", b.rows}});
+nlohmann::json MetricsJson(const BinaryMetrics& m, bool with_calibration = true) {
   auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  return {{"roc_auc", num(m.roc_auc)}, {"pr_auc", num(m.pr_auc)}, {"log_loss", num(m.log_loss)},
-          {"base_rate", m.base_rate}, {"lift_top_decile", num(m.lift_top_decile)}, {"rows", m.rows},
-          {"calibration", cal}};
+  nlohmann::json j = {{"roc_auc", num(m.roc_auc)}, {"pr_auc", num(m.pr_auc)}, {"log_loss", num(m.log_loss)},
+                      {"base_rate", m.base_rate}, {"lift_top_decile", num(m.lift_top_decile)}, {"rows", m.rows},
+                      {"threshold", m.threshold}, {"precision", num(m.precision)}, {"recall", num(m.recall)}};
+  if (with_calibration) {
+    nlohmann::json cal = nlohmann::json::array();
+    for (const auto& b : m.calibration) cal.push_back({{"mean_score", b.mean_score}, {"positive_rate", b.positive_rate}, {"rows", b.rows}});
+    j["calibration"] = cal;
+  }
+  return j;
 }
 
 absl::Status WriteFile(const fs::path& p, const std::string& content) {
@@ -318,8 +322,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   r.train_rows = fit->train_rows;
   r.valid_rows = static_cast<int64_t>(eval.rows());
   r.missing_labels = static_cast<int64_t>(missing_lines.size());
-  r.model = Evaluate(fit->scores, eval.y);
-  r.baseline = Evaluate(BaselineScores(eval, o.labels.target), eval.y);
+  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
+  r.model = Evaluate(fit->scores, eval.y, o.threshold);
+  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  const auto model_by_shop = EvaluateByGroup(fit->scores, eval.y, eval.shop_id, o.threshold);
+  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
+  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  auto importance = fit->model.FeatureScores("total_gain");
+  if (!importance.ok()) return importance.status();
+  r.importance = std::move(*importance);
   r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
                                                               : "revenue trend: last 90 days vs the 9 months before";
 
@@ -359,7 +370,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       for (size_t i = 0; i < eval.rows(); ++i) old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
       auto old_scores = (*old)->Score(old_rows);
       if (!old_scores.ok()) return old_scores.status();
-      const BinaryMetrics om = Evaluate(*old_scores, eval.y);
+      const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
       if (r.model.roc_auc + 1e-9 >= om.roc_auc) {
         r.promotion_note = absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
                                            r.model.roc_auc, current_version, om.roc_auc);
@@ -372,6 +383,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                            current_version, r.model.roc_auc, om.roc_auc);
       }
     }
+  }
+  nlohmann::json by_shop = nlohmann::json::object();
+  for (const auto& [shop, m] : r.by_shop) {
+    by_shop[shop] = {{"model", MetricsJson(m.model, false)}, {"baseline", MetricsJson(m.baseline, false)}};
+  }
+  // Total gain per feature, largest first (ties in catalog order), with its share.
+  nlohmann::json importance_json = nlohmann::json::array();
+  double total_gain = 0;
+  for (float g : r.importance) total_gain += g;
+  for (int i : ImportanceOrder(r.importance)) {
+    importance_json.push_back({{"feature", std::string(kFeatureNames[i])}, {"total_gain", r.importance[i]},
+                               {"share", total_gain > 0 ? r.importance[i] / total_gain : 0.0}});
   }
   std::vector<std::string> cutoff_days;
   for (auto c : cutoffs) cutoff_days.push_back(DayString(c));
@@ -388,6 +411,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       {"data_range", {{"first_day", DayString(int64_t{range.first_day} * kMillisPerDay)}, {"last_day", DayString(int64_t{range.last_day} * kMillisPerDay)}}},
       {"rows", {{"train", r.train_rows}, {"valid", r.valid_rows}}},
       {"metrics", MetricsJson(r.model)}, {"baseline", {{"name", r.baseline_name}, {"metrics", MetricsJson(r.baseline)}}},
+      {"metrics_by_shop", by_shop}, {"feature_importance", importance_json},
       {"promotion", r.promotion_note}};
   s = WriteFile(vdir / "meta.json", meta.dump(2) + "\n");
   if (!s.ok()) return s;

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "featurestore/feature_store.h"
@@ -35,6 +36,12 @@ struct TrainOptions {
   // The retention the snapshot was kept with (its horizon): a longer-kept
   // training snapshot gives the earliest cutoffs their full history.
   int32_t retention_days = kDefaultRetentionDays;
+  double threshold = 0.5;  // precision and recall count scores >= threshold as predicted positive
+};
+
+struct ShopMetrics {
+  BinaryMetrics model;
+  BinaryMetrics baseline;
 };
 
 struct TrainResult {
@@ -43,6 +50,8 @@ struct TrainResult {
   BinaryMetrics model;
   BinaryMetrics baseline;
   std::string baseline_name;
+  std::map<std::string, ShopMetrics> by_shop;  // the same rows, per shop
+  std::vector<float> importance;               // total gain per catalog feature
   int rounds = 0;
   std::string split;  // "time" or "<k>-fold"
   int64_t train_rows = 0;

@@ -116,6 +116,28 @@ TEST_F(VocabModelTest, LoadReadsTheVocabularyFromMetaJson) {
   EXPECT_NE(bad.status().message().find("appears twice"), std::string::npos) << bad.status();
 }
 
+TEST_F(VocabModelTest, FeatureScoresPutAllGainOnTheOnlySlotTheTreesSplitOn) {
+  auto b = XgbBooster::Load((*dir_ / "a" / "v1" / "model.json").string());
+  ASSERT_TRUE(b.ok());
+  auto gain = b->FeatureScores("total_gain");
+  ASSERT_TRUE(gain.ok()) << gain.status();
+  ASSERT_EQ(gain->size(), static_cast<size_t>(kNumFeatures));
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (i == kTopCategory6m) {
+      EXPECT_GT((*gain)[i], 0.0f);
+    } else {
+      EXPECT_EQ((*gain)[i], 0.0f) << kFeatureNames[i];
+    }
+  }
+  // "weight" counts splits: after one split on the slot both leaves are pure, so
+  // each of the 20 trees splits at most once (late trees may not split at all).
+  auto weight = b->FeatureScores("weight");
+  ASSERT_TRUE(weight.ok());
+  EXPECT_GE((*weight)[kTopCategory6m], 10.0f);
+  EXPECT_LE((*weight)[kTopCategory6m], 20.0f);
+  EXPECT_FALSE(b->FeatureScores("no_such_type").ok());
+}
+
 TEST_F(VocabModelTest, TheScorerEncodesWithEachModelsOwnVocabulary) {
   ScorerOptions o;
   o.models_dir = dir_->string();

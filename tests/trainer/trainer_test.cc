@@ -54,6 +54,9 @@ class TrainerTest : public ::testing::Test {
     o.state_dir = (*dir_ / "state").string();
     o.models_dir = (*dir_ / models).string();
     o.max_rounds = 60;
+    // One thread: on a busy shared machine two OpenMP threads mostly wait for
+    // each other; the model bytes do not depend on it (hist is deterministic).
+    o.params["nthread"] = "1";
     return o;
   }
   static fs::path* dir_;
@@ -154,6 +157,45 @@ TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScore
   }
   EXPECT_EQ(row, set->rows());
   EXPECT_GT(coded, row / 2);  // most customers bought something in 6 months
+}
+
+TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport) {
+  TrainOptions o = Options("models-shops");
+  o.threshold = 0.4;
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // The simulator's three shops; their rows add up to the validation rows.
+  ASSERT_EQ(r->by_shop.size(), 3u);
+  int64_t rows = 0;
+  for (const auto& [shop, m] : r->by_shop) {
+    rows += m.model.rows;
+    EXPECT_EQ(m.model.rows, m.baseline.rows);
+    EXPECT_GT(m.model.roc_auc, 0.6) << shop;
+    EXPECT_DOUBLE_EQ(m.model.threshold, 0.4);
+  }
+  EXPECT_EQ(rows, r->valid_rows);
+  EXPECT_GT(r->model.recall, 0.0);
+  EXPECT_LE(r->model.recall, 1.0);
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["metrics_by_shop"].size(), 3u);
+  EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(), r->by_shop["shop-1"].model.roc_auc);
+  EXPECT_DOUBLE_EQ(meta["metrics"]["threshold"].get<double>(), 0.4);
+  // Importance: largest total gain first, shares summing to 1, catalog names.
+  const auto& imp = meta["feature_importance"];
+  ASSERT_GE(imp.size(), 5u);
+  double share = 0;
+  for (size_t i = 0; i < imp.size(); ++i) {
+    EXPECT_GE(FeatureIndex(imp[i]["feature"].get<std::string>()), 0);
+    if (i > 0) EXPECT_GE(imp[i - 1]["total_gain"].get<double>(), imp[i]["total_gain"].get<double>());
+    share += imp[i]["share"].get<double>();
+  }
+  EXPECT_NEAR(share, 1.0, 1e-6);
+  const int top = FeatureIndex(imp[0]["feature"].get<std::string>());
+  EXPECT_FLOAT_EQ(r->importance[top], imp[0]["total_gain"].get<float>());
+  const std::string report = Slurp(fs::path(r->model_dir) / "report.html");
+  EXPECT_NE(report.find("<svg id='importance'"), std::string::npos);
+  EXPECT_NE(report.find("<table id='by-shop'"), std::string::npos);
+  EXPECT_NE(report.find("<svg id='pr'"), std::string::npos);
 }
 
 TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRows) {
