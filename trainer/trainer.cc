@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
+#include "trainer/progress.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 #include "scorer/model.h"
@@ -99,7 +100,11 @@ struct Fold {
 absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, int patience) {
   double best = INFINITY;
   int best_round = 0;
-  for (int round = 0; round < max_rounds; ++round) {
+  ProgressLine::Options po;
+  po.eta_is_bound = true;  // early stopping may end it sooner
+  ProgressLine progress("training", "rounds", folds.size() > 1 ? absl::StrCat(" x ", folds.size(), " folds") : "", po);
+  int round = 0;
+  for (; round < max_rounds; ++round) {
     double loss = 0;
     for (Fold& f : folds) {
       absl::Status s = f.booster.UpdateOneIter(round, f.train);
@@ -118,9 +123,10 @@ absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, in
       best_round = round;
     }
     if (round - best_round >= patience) break;
-    if (round % 10 == 0) std::cerr << "\rtrainer: round " << round << " eval logloss " << loss << std::flush;
+    progress.Update(round + 1, max_rounds,
+                    absl::StrFormat(", held-out log-loss %.5f (best %.5f at round %d)", loss, best, best_round + 1));
   }
-  std::cerr << "\n";
+  progress.Finish(std::min(round + 1, max_rounds), absl::StrFormat(", keeping %d (best held-out log-loss %.5f)", best_round + 1, best));
   return best_round + 1;
 }
 
@@ -239,10 +245,13 @@ absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
   if (!all.ok()) return all.status();
   auto booster = XgbBooster::Create({all->handle()}, Params(o));
   if (!booster.ok()) return booster.status();
+  ProgressLine progress("final fit on all rows", "rounds");
   for (int round = 0; round < fit.rounds; ++round) {
     absl::Status s = booster->UpdateOneIter(round, *all);
     if (!s.ok()) return s;
+    progress.Update(round + 1, fit.rounds);
   }
+  progress.Finish(fit.rounds);
   fit.model = std::move(*booster);
   fit.eval = std::move(set);
   return fit;
@@ -261,7 +270,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   auto dir = StateDir::Open(so);
   if (!dir.ok()) return dir.status();
   const DataRange range = RangeOf(**dir);
-  auto progress = [](int64_t done, int64_t) { std::cerr << "\rtrainer: " << done << " customers read" << std::flush; };
+  const absl::Time started = absl::Now();  // timings for the log and benchmarks only, never in the model
 
   // The rows: event-derived labels at month-end cutoffs, or the business's.
   std::vector<int64_t> cutoffs;
@@ -281,7 +290,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     }
     std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << DayString(cutoffs.front()) << " .. "
               << DayString(cutoffs.back()) << "\n";
-    set = BuildTrainingSet(**dir, cutoffs, o.labels, progress);
+    ProgressLine progress("training set", "customers", absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
+    set = BuildTrainingSet(**dir, cutoffs, o.labels, [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
     label_meta = {{"source", "events"}, {"repurchase_days", o.labels.repurchase_days},
                   {"decline_days", o.labels.decline_days}, {"decline_ratio", o.labels.decline_ratio}};
   } else {
@@ -295,7 +306,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
     std::cerr << "trainer: " << rows->size() << " business labels from " << o.labels_csv << ", " << cutoffs.size()
               << " as_of date(s)\n";
-    set = BuildLabelledSet(**dir, *rows, &missing_lines, progress);
+    ProgressLine progress("training set", "customers", " searched for labelled ones");
+    set = BuildLabelledSet(**dir, *rows, &missing_lines, [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
     if (set.ok() && !missing_lines.empty()) {
       std::string lines;
       for (size_t i = 0; i < missing_lines.size() && i < 5; ++i) absl::StrAppend(&lines, i ? ", " : "", missing_lines[i]);
@@ -307,8 +320,20 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                   {"not_in_snapshot", missing_lines.size()}};
   }
   if (!set.ok()) return set.status();
-  std::cerr << "\rtrainer: " << set->rows() << " rows\n";
-  if (set->rows() == 0) return absl::FailedPreconditionError("no training rows: no labelled customer is in the snapshot");
+  const double set_seconds = absl::ToDoubleSeconds(absl::Now() - started);
+  // Cutoffs before the data begins hold nobody: keep those with rows.
+  std::vector<int64_t> with_rows(set->cutoff_ms.begin(), set->cutoff_ms.end());
+  std::sort(with_rows.begin(), with_rows.end());
+  with_rows.erase(std::unique(with_rows.begin(), with_rows.end()), with_rows.end());
+  if (with_rows.size() < cutoffs.size()) {
+    std::cerr << "trainer: " << cutoffs.size() - with_rows.size() << " cutoff(s) without any customer left out; "
+              << with_rows.size() << " remain\n";
+  }
+  cutoffs = std::move(with_rows);
+  if (set->rows() == 0) {
+    return absl::FailedPreconditionError(o.labels_csv.empty() ? "no training rows: no customer at any cutoff"
+                                                              : "no training rows: no labelled customer is in the snapshot");
+  }
 
   // Several cutoffs: time-based split. One: stratified k-fold, then all rows.
   const bool kfold = cutoffs.size() == 1;
@@ -317,6 +342,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   const TrainingSet& eval = fit->eval;
 
   TrainResult r;
+  r.set_seconds = set_seconds;
+  r.train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
   r.rounds = fit->rounds;
   r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
   r.train_rows = fit->train_rows;
@@ -417,6 +444,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (!s.ok()) return s;
   s = WriteFile(vdir / "report.html", RenderReport(r, o.labels.target, fit->scores, eval.y));
   if (!s.ok()) return s;
+  std::cerr << "trainer: training set " << FormatDuration(r.set_seconds) << ", training and evaluation "
+            << FormatDuration(r.train_seconds) << "\n";
   if (r.promoted) {
     const fs::path tmp = target_dir / ".CURRENT.tmp";
     s = WriteFile(tmp, r.version + "\n");

@@ -57,6 +57,8 @@ struct TrainResult {
   int64_t train_rows = 0;
   int64_t missing_labels = 0;  // business label rows whose customer is not in the snapshot
   int64_t valid_rows = 0;  // rows judged: the validation cutoff's, or all (k-fold, out of fold)
+  double set_seconds = 0;    // wall time building the training set
+  double train_seconds = 0;  // wall time boosting and predicting (registry writes excluded)
   bool promoted = false;
   std::string promotion_note;
 };

@@ -19,6 +19,14 @@ DataRange RangeOf(StateDir& dir) {
   return r;
 }
 
+namespace {
+int64_t EstimateCustomers(StateDir& dir) {
+  int64_t n = 0;
+  for (int32_t p = 0; p < dir.partitions(); ++p) n += dir.store(p)->EstimateCustomers();
+  return n;
+}
+}  // namespace
+
 TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out) {
   TrainingSet out;
   size_t w = 0;
@@ -59,6 +67,7 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
   TrainingSet set;
   const DataRange range = RangeOf(dir);
   int64_t done = 0;
+  const int64_t total = EstimateCustomers(dir);
   for (int32_t p = 0; p < dir.partitions(); ++p) {
     FeatureStore* store = dir.store(p);
     absl::Status s = store->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
@@ -74,11 +83,12 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
         set.shop_id.push_back(key.shop_id);
         set.top_category.push_back(f.top_category_6m);
       }
-      if (progress && (++done % 10'000 == 0)) progress(done, 0);
+      if (progress && (++done % 1'000 == 0)) progress(done, total);
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
   }
+  set.customers_read = done;
   return set;
 }
 
@@ -100,9 +110,10 @@ absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<La
   const DataRange range = RangeOf(dir);
   std::unordered_set<std::string> found;
   int64_t done = 0;
+  const int64_t total = EstimateCustomers(dir);
   for (int32_t p = 0; p < dir.partitions(); ++p) {
     absl::Status s = dir.store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
-      if (progress && (++done % 10'000 == 0)) progress(done, 0);
+      if (progress && (++done % 1'000 == 0)) progress(done, total);
       auto it = by_key.find(key.Encode());
       if (it == by_key.end()) return absl::OkStatus();
       found.insert(it->first);
@@ -120,6 +131,7 @@ absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<La
     });
     if (!s.ok()) return s;
   }
+  set.customers_read = done;
   if (missing_lines != nullptr) {
     missing_lines->clear();
     for (const auto& l : labels) {

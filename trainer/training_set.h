@@ -26,6 +26,7 @@ struct TrainingSet {
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
   std::vector<std::string> top_category;  // top_category_6m names; the slot in x is NaN until EncodeCategories
+  int64_t customers_read = 0;             // customers scanned to build it
   size_t rows() const { return y.size(); }
 };
 
@@ -37,7 +38,8 @@ TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& kee
 // FeatureRow(features, row, &vocab) gives the scorer for the same name.
 void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab);
 
-// Progress callback: (customers done, customers total).
+// Progress callback: (customers read, customers in the store: RocksDB's
+// estimate), called every 1,000 customers.
 using Progress = std::function<void(int64_t, int64_t)>;
 
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
