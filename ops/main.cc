@@ -297,6 +297,19 @@ int main(int argc, char** argv) {
   train->add_option("--decline-ratio", train_opts.labels.decline_ratio, "decline label: next 90 days' revenue below ratio x last 90 days'")->capture_default_str();
   train->add_option("-P", xgb_params, "XGBoost parameter key=value (repeatable), e.g. -P max_depth=4");
   train->add_flag("--force", train_opts.force, "promote even if worse than CURRENT");
+  train->add_option("--labels-csv", train_opts.labels_csv,
+                    "labels given by the business: CSV of shop_id,customer_id,label[,as_of] (as_of YYYY-MM-DD or ms; "
+                    "default the snapshot's last day) instead of labels derived from events")
+      ->check(CLI::ExistingFile);
+  train->add_option("--folds", train_opts.folds, "k of the stratified k-fold used with a single cutoff")
+      ->capture_default_str()->check(CLI::Range(2, 100));
+  train->add_option("--cutoffs", train_opts.max_cutoffs, "use only the latest N month-end cutoffs (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--threshold", train_opts.threshold,
+                    "score at or above which a customer counts as predicted positive (precision/recall)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  train->add_option("--retention-days", train_opts.retention_days,
+                    "the retention the snapshot was kept with (its horizon)")->capture_default_str()->check(CLI::Range(366, 100000));
 
   // demo
   DemoOptions demo_opts;
@@ -386,13 +399,17 @@ int main(int argc, char** argv) {
       train_opts.params[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     auto r = Train(train_opts);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) {
+      Fail(r.status());
+      // A bad labels file is bad input data.
+      return r.status().code() == absl::StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure;
+    }
     std::cout << absl::StrFormat(
         "%s %s: ROC-AUC %.4f (baseline %.4f), PR-AUC %.4f (baseline %.4f), lift@10%% %.2f (baseline %.2f), "
-        "log-loss %.4f, %d rounds, %d train / %d validation rows\n%s\nreport: %s/report.html\n",
+        "log-loss %.4f, %d rounds, %d train / %d %s rows\n%s\nreport: %s/report.html\n",
         target_name, r->version, r->model.roc_auc, r->baseline.roc_auc, r->model.pr_auc, r->baseline.pr_auc,
         r->model.lift_top_decile, r->baseline.lift_top_decile, r->model.log_loss, r->rounds, r->train_rows,
-        r->valid_rows, r->promotion_note, r->model_dir);
+        r->valid_rows, r->split == "time" ? "validation" : r->split + " out-of-fold", r->promotion_note, r->model_dir);
     return 0;
   }
 
