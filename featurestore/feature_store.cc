@@ -247,6 +247,11 @@ class RocksFeatureStore final : public FeatureStore {
     return HorizonFirstDay(max_event_time_ms_);
   }
 
+  int64_t EstimateCustomers() const override {
+    uint64_t n = 0;
+    return db_->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &n) ? static_cast<int64_t>(n) : 0;
+  }
+
  private:
   int32_t HorizonFirstDay(int64_t max_time) const { return DayOf(max_time) - options_.retention_days + 1; }
 

@@ -126,6 +126,9 @@ class FeatureStore {
   virtual int64_t max_event_time_ms() const = 0;
   // The first UTC day still inside the retention horizon.
   virtual int32_t horizon_first_day() const = 0;
+  // RocksDB's estimate of the number of customers, without reading them (for
+  // progress lines: it counts every key, so the few non-customer keys too).
+  virtual int64_t EstimateCustomers() const = 0;
 
  protected:
   FeatureStore() = default;

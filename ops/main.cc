@@ -17,6 +17,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -25,6 +27,7 @@
 #include "featurestore/state_dir.h"
 #include "featurestore/validate.h"
 #include "nlohmann/json.hpp"
+#include "ops/demo.h"
 #include "ops/jsonl.h"
 #include "ops/replay.h"
 #include "ops/simulator.h"
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
 
   // run
   PipelineOptions run_opts;
-  auto* run = app.add_subcommand("run", "Consume the input topics and keep the feature store current, exactly once");
+  auto* run = app.add_subcommand("run", "Consume the input topics, keep the feature store current exactly once, and publish scores");
   run->add_option("--brokers", brokers, "Kafka bootstrap servers host:port, or 'embedded' for an in-process broker (librdkafka's mock cluster; other clients can reach it at the address it prints)")->required();
   run->add_option("--group", run_opts.group_id, "consumer group id")->capture_default_str();
   run->add_option("--state-dir", run_opts.state_dir, "state directory (one RocksDB store per partition)")->capture_default_str();
@@ -262,7 +265,7 @@ int main(int argc, char** argv) {
   // inspect
   std::string who, as_of;
   bool as_json = false;
-  auto* inspect = app.add_subcommand("inspect", "Show one customer's features");
+  auto* inspect = app.add_subcommand("inspect", "Show one customer's features and last score (segments, reasons, actions)");
   bool inspect_all = false, inspect_offsets = false;
   inspect->add_option("customer", who, "shop_id/customer_id");
   inspect->add_flag("--all", inspect_all, "every customer as JSON lines, sorted by key (needs --as-of)");
@@ -329,17 +332,32 @@ int main(int argc, char** argv) {
   train->add_option("--decline-ratio", train_opts.labels.decline_ratio, "decline label: next 90 days' revenue below ratio x last 90 days'")->capture_default_str();
   train->add_option("-P", xgb_params, "XGBoost parameter key=value (repeatable), e.g. -P max_depth=4");
   train->add_flag("--force", train_opts.force, "promote even if worse than CURRENT");
+  train->add_option("--labels-csv", train_opts.labels_csv,
+                    "labels given by the business: CSV of shop_id,customer_id,label[,as_of] (as_of YYYY-MM-DD or ms; "
+                    "default the snapshot's last day) instead of labels derived from events")
+      ->check(CLI::ExistingFile);
+  train->add_option("--folds", train_opts.folds, "k of the stratified k-fold used with a single cutoff")
+      ->capture_default_str()->check(CLI::Range(2, 100));
+  train->add_option("--cutoffs", train_opts.max_cutoffs, "use only the latest N month-end cutoffs (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--threshold", train_opts.threshold,
+                    "score at or above which a customer counts as predicted positive (precision/recall)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  train->add_option("--retention-days", train_opts.retention_days,
+                    "the retention the snapshot was kept with (its horizon)")->capture_default_str()->check(CLI::Range(366, 100000));
 
   // demo
-  int demo_rows = 8;
-  std::string demo_dir;
-  auto* demo = app.add_subcommand("demo", "Simulate a small multi-shop stream, ingest it and print a few customers' features");
-  demo->add_option("--shops", sim.shops, "shops")->capture_default_str();
-  demo->add_option("--customers", sim.customers_per_shop, "customers per shop")->capture_default_str();
-  demo->add_option("--days", sim.days, "days")->capture_default_str();
-  demo->add_option("--seed", sim.seed, "seed")->capture_default_str();
-  demo->add_option("--rows", demo_rows, "customers to show per shop")->capture_default_str();
-  demo->add_option("--state-dir", demo_dir, "where to keep the demo's store (default: a new temporary directory)");
+  DemoOptions demo_opts;
+  auto* demo = app.add_subcommand("demo", "The whole loop on the embedded broker: simulate, ingest, snapshot, train both "
+                                          "models, pick them up without a restart, score, show the customers most at risk");
+  demo->add_option("--shops", demo_opts.sim.shops, "shops")->capture_default_str()->check(CLI::Range(1, 100));
+  demo->add_option("--customers", demo_opts.sim.customers_per_shop, "customers per shop")->capture_default_str()->check(CLI::Range(10, 10'000'000));
+  demo->add_option("--days", demo_opts.sim.days, "days of history (training needs 200 or more)")->capture_default_str()->check(CLI::Range(200, 3650));
+  demo->add_option("--seed", demo_opts.sim.seed, "simulator seed")->capture_default_str();
+  demo->add_option("--top", demo_opts.top, "customers shown per shop")->capture_default_str();
+  demo->add_option("--max-rounds", demo_opts.max_rounds, "boosting rounds per model at most")->capture_default_str();
+  demo->add_option("--dir", demo_opts.dir, "work directory for state, snapshot and models (default: a new temporary directory)");
+  demo->add_option("--brokers", demo_opts.brokers, "a real cluster instead of the embedded one (create the topics first: ops/kafka/README.md)");
 
   // rules
   std::string rules_file;
@@ -416,13 +434,17 @@ int main(int argc, char** argv) {
       train_opts.params[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     auto r = Train(train_opts);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) {
+      Fail(r.status());
+      // A bad labels file is bad input data.
+      return r.status().code() == absl::StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure;
+    }
     std::cout << absl::StrFormat(
         "%s %s: ROC-AUC %.4f (baseline %.4f), PR-AUC %.4f (baseline %.4f), lift@10%% %.2f (baseline %.2f), "
-        "log-loss %.4f, %d rounds, %d train / %d validation rows\n%s\nreport: %s/report.html\n",
+        "log-loss %.4f, %d rounds, %d train / %d %s rows\n%s\nreport: %s/report.html\n",
         target_name, r->version, r->model.roc_auc, r->baseline.roc_auc, r->model.pr_auc, r->baseline.pr_auc,
         r->model.lift_top_decile, r->baseline.lift_top_decile, r->model.log_loss, r->rounds, r->train_rows,
-        r->valid_rows, r->promotion_note, r->model_dir);
+        r->valid_rows, r->split == "time" ? "validation" : r->split + " out-of-fold", r->promotion_note, r->model_dir);
     return 0;
   }
 
@@ -640,15 +662,47 @@ int main(int argc, char** argv) {
     }
     auto f = store->ComputeFeatures(*key, t);
     if (!f.ok()) return Fail(f.status());
+    // The last score delivered to the scores topic, as `recur run` recorded it.
+    std::optional<v1::CustomerScore> score;
+    auto last = store->GetLastScore(*key);
+    if (last.ok()) {
+      score.emplace();
+      if (!score->ParseFromString(*last)) return Fail(absl::DataLossError("stored last score is not a CustomerScore"));
+    } else if (last.status().code() != absl::StatusCode::kNotFound) {
+      return Fail(last.status());
+    }
     if (as_json) {
       nlohmann::json j{{"shop_id", key->shop_id}, {"customer_id", key->customer_id}, {"as_of_ms", t},
                        {"catalog_version", std::string(kCatalogVersion)}, {"features", FeaturesJson(*f)}};
+      j["last_score"] = nullptr;
+      if (score) {
+        std::string text;
+        google::protobuf::util::JsonPrintOptions po;
+        po.preserve_proto_field_names = true;
+        if (google::protobuf::util::MessageToJsonString(*score, &text, po).ok()) j["last_score"] = nlohmann::json::parse(text);
+      }
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << key->Encode() << " as of " << FormatDay(t) << " (catalog " << kCatalogVersion << ")\n";
       for (int i = 0; i < kNumFeatures; ++i) {
         std::string v = i == kTopCategory6m ? (f->top_category_6m.empty() ? "NaN" : f->top_category_6m) : FormatValue(f->values[i]);
         std::cout << absl::StrFormat("  %-26s %s\n", kFeatureNames[i], v);
+      }
+      if (!score) {
+        std::cout << "last score: none (no model yet, or not scored: `recur run --models-dir ...`)\n";
+      } else {
+        std::cout << absl::StrFormat("last score (as of %s): risk of decline in 90 days %.3f, repurchase in 30 days %.3f\n",
+                                     FormatDay(score->as_of_ms()), score->risk_decline_90d(), score->repurchase_30d());
+        std::cout << "  models: risk " << score->risk_model_version() << ", repurchase "
+                  << score->repurchase_model_version() << ", schema " << score->schema_hash() << "\n";
+        std::cout << "  segments: " << (score->segments().empty() ? "none" : absl::StrJoin(score->segments(), ", ")) << "\n";
+        std::cout << "  reasons (" << score->reasons_method() << "):";
+        if (score->reasons().empty()) std::cout << " none";
+        for (const auto& r : score->reasons()) {
+          std::cout << absl::StrFormat(" %s=%s (+%.3f)", r.feature(), FormatValue(r.value()), r.contribution());
+        }
+        std::cout << "\n";
+        for (const auto& a : score->actions()) std::cout << "  action: " << a << "\n";
       }
     }
     return 0;
@@ -669,45 +723,14 @@ int main(int argc, char** argv) {
   }
 
   if (demo->parsed()) {
-    std::string dir_path = demo_dir;
-    if (dir_path.empty()) {
+    if (demo_opts.dir.empty()) {
       char tmpl[] = "/tmp/recur-demo-XXXXXX";
       if (mkdtemp(tmpl) == nullptr) return Fail(absl::UnavailableError("cannot create a temporary directory"));
-      dir_path = tmpl;
+      demo_opts.dir = tmpl;
     }
-    std::string events_path = dir_path + "/events.jsonl";
-    std::filesystem::create_directories(dir_path);
-    {
-      std::ofstream out(events_path, std::ios::trunc);
-      sim.duplicate_rate = 0.01;
-      sim.late_rate = 0.01;
-      absl::Status s = Simulate(sim, [&](const v1::Event& e) {
-        out << EventToJson(e) << '\n';
-        return absl::OkStatus();
-      });
-      if (!s.ok()) return Fail(s);
-    }
-    std::cout << "simulated " << sim.shops << " shops x " << sim.customers_per_shop << " customers x " << sim.days
-              << " days into " << events_path << "\n";
-    auto dir = open_dir(dir_path + "/state", 4, false);
-    if (!dir.ok()) return Fail(dir.status());
-    std::ifstream in(events_path);
-    int rc = ingest(events_path, in, dir->get());
-    if (rc != 0 && rc != kExitBadInput) return rc;
-    int64_t t = 0;
-    for (int32_t p = 0; p < (*dir)->partitions(); ++p) t = std::max(t, (*dir)->store(p)->max_event_time_ms());
-    std::cout << "\nfeatures as of " << FormatDay(t) << " (first customers of each shop):\n\n";
-    std::vector<std::pair<CustomerKey, Features>> rows;
-    for (int s = 1; s <= sim.shops; ++s) {
-      for (int c = 1; c <= std::min(demo_rows, sim.customers_per_shop); ++c) {
-        CustomerKey key{absl::StrCat("shop-", s), absl::StrFormat("c-%06d", c)};
-        auto f = (*dir)->StoreFor(key.Encode())->ComputeFeatures(key, t);
-        if (f.ok()) rows.emplace_back(key, *f);
-      }
-    }
-    PrintTable(std::cout, rows);
-    std::cout << "\nstate: " << dir_path << "/state  (try: build/recur inspect shop-1/c-000001 --state-dir "
-              << dir_path << "/state)\n";
+    std::cout << "recur demo in " << demo_opts.dir << std::endl;
+    absl::Status s = RunDemo(demo_opts, std::cout);
+    if (!s.ok()) return Fail(s);
     return 0;
   }
   return 0;

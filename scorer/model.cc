@@ -1,7 +1,10 @@
 #include "scorer/model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -10,8 +13,48 @@ namespace recur {
 
 namespace fs = std::filesystem;
 
-void FeatureRow(const Features& f, float* out) {
+CategoryVocab CategoryVocab::Build(const std::vector<std::string>& names, size_t max_size) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& n : names) {
+    if (!n.empty()) ++counts[n];
+  }
+  std::vector<std::pair<std::string, int64_t>> order(counts.begin(), counts.end());
+  // Descending count, ties by name (the map's order, kept by the stable sort).
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (order.size() > max_size) order.resize(max_size);
+  CategoryVocab v;
+  for (auto& [name, count] : order) {
+    v.codes_.emplace(name, static_cast<int>(v.names_.size()));
+    v.names_.push_back(std::move(name));
+  }
+  return v;
+}
+
+absl::StatusOr<CategoryVocab> CategoryVocab::FromNames(std::vector<std::string> names) {
+  CategoryVocab v;
+  for (auto& name : names) {
+    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("category vocabulary: empty name at code ", v.size()));
+    if (!v.codes_.emplace(name, static_cast<int>(v.names_.size())).second) {
+      return absl::InvalidArgumentError(absl::StrCat("category vocabulary: '", name, "' appears twice"));
+    }
+    v.names_.push_back(std::move(name));
+  }
+  return v;
+}
+
+float CategoryVocab::Code(const std::string& name) const {
+  if (name.empty()) return NAN;
+  auto it = codes_.find(name);
+  return it == codes_.end() ? NAN : static_cast<float>(it->second);
+}
+
+bool IsCategorical(int feature) { return feature == kServiceTier || feature == kTopCategory6m; }
+
+void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab) {
   for (int i = 0; i < kNumFeatures; ++i) out[i] = static_cast<float>(f.values[i]);
+  // Without a vocabulary the slot stays as Features holds it (NaN from the
+  // store): what models trained before vocabularies existed were trained on.
+  if (vocab != nullptr && vocab->size() > 0) out[kTopCategory6m] = vocab->Code(f.top_category_6m);
 }
 
 absl::StatusOr<std::unique_ptr<Model>> Model::LoadCurrent(const std::string& models_dir, const std::string& target) {
@@ -53,6 +96,22 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_di
   absl::Status nt = XgbCheck(XGBoosterSetParam(booster->handle(), "nthread", "1"), "parameter nthread");
   if (!nt.ok()) return nt;
   std::unique_ptr<Model> m(new Model());
+  if (auto cats = meta.find("categories"); cats != meta.end()) {
+    auto list = cats->find(std::string(kFeatureNames[kTopCategory6m]));
+    if (!cats->is_object() || (list != cats->end() && !list->is_array())) {
+      return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json \"categories\" is not {name: [...]}"));
+    }
+    if (list != cats->end()) {
+      std::vector<std::string> names;
+      for (const auto& n : *list) {
+        if (!n.is_string()) return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": a category name is not a string"));
+        names.push_back(n.get<std::string>());
+      }
+      auto vocab = CategoryVocab::FromNames(std::move(names));
+      if (!vocab.ok()) return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json ", vocab.status().message()));
+      m->vocab_ = std::move(*vocab);
+    }
+  }
   m->booster_ = std::move(*booster);
   m->version_ = meta.value("version", dir.filename().string());
   return m;

@@ -3,7 +3,9 @@
 //
 //   auto m = recur::Model::LoadCurrent("models", "activity_decline_90d");
 //   if (!m.ok()) LOG(...) << m.status();   // e.g. schema mismatch, not an XGBoost model
-//   auto p = (*m)->Score(rows, n);          // probabilities, row-major kNumFeatures floats
+//   std::vector<float> rows(kNumFeatures);
+//   recur::FeatureRow(features, rows.data(), &(*m)->vocab());   // category names -> this model's codes
+//   auto p = (*m)->Score(rows);             // probabilities, row-major kNumFeatures floats
 //
 // Thread-safety: Score/Contributions may be called concurrently (XGBoost's
 // prediction is thread-safe); Load* create new objects, so a swap is a pointer swap.
@@ -12,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,9 +23,44 @@
 
 namespace recur {
 
+// The codes of a categorical feature's names (top_category_6m): a model's
+// vocabulary, built by the trainer from its training rows (most frequent name
+// first, ties by name, so the same rows give the same codes), stored in the
+// model's meta.json and loaded with it. A name's code is its index; an empty or
+// unseen name is NaN (missing), never a made-up code. A value type.
+class CategoryVocab {
+ public:
+  static constexpr size_t kDefaultMaxSize = 1000;
+
+  CategoryVocab() = default;  // empty: every name is unseen
+  // The vocabulary of `names` (one per training row, "" = none): at most
+  // `max_size` names, by descending count, ties by name.
+  static CategoryVocab Build(const std::vector<std::string>& names, size_t max_size = kDefaultMaxSize);
+  // From a stored list (meta.json); InvalidArgument on an empty or repeated name.
+  static absl::StatusOr<CategoryVocab> FromNames(std::vector<std::string> names);
+
+  // The code of `name`: its index in names(), or NaN when empty or unseen.
+  float Code(const std::string& name) const;
+  const std::vector<std::string>& names() const { return names_; }
+  size_t size() const { return names_.size(); }
+  friend bool operator==(const CategoryVocab& a, const CategoryVocab& b) { return a.names_ == b.names_; }
+
+ private:
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, int> codes_;
+};
+
+// The catalog features XGBoost treats as categorical ("c"; the rest "q"):
+// service_tier (codes 0/1) and top_category_6m (codes of a CategoryVocab).
+bool IsCategorical(int feature);
+
 // The model input of one customer: the catalog's values in catalog order, as
-// floats, NaN for missing. The one place a feature vector is assembled.
-void FeatureRow(const Features& f, float* out);
+// floats, NaN for missing; top_category_6m encoded with `vocab`. Without a
+// vocabulary (nullptr or empty) that slot is copied from Features like the
+// others — NaN from the store, which is what a model trained without a
+// vocabulary saw. The one place a feature vector is assembled; the trainer and
+// the scorer both call it.
+void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab = nullptr);
 
 class Model {
  public:
@@ -36,11 +74,15 @@ class Model {
   absl::StatusOr<std::vector<float>> Contributions(const std::vector<float>& rows, bool approximate) const;
   absl::StatusOr<std::vector<float>> Margins(const std::vector<float>& rows) const;
   const std::string& version() const { return version_; }
+  // The top_category_6m vocabulary of meta.json ("categories"); empty for a
+  // model trained without one. Pass it to FeatureRow for this model's rows.
+  const CategoryVocab& vocab() const { return vocab_; }
 
  private:
   Model() = default;
   XgbBooster booster_;
   std::string version_;
+  CategoryVocab vocab_;
 };
 
 }  // namespace recur

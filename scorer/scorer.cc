@@ -19,9 +19,10 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ScorerOptions& opti
 
 namespace {
 template <typename Row>
-std::vector<float> Matrix(const std::vector<Row>& rows, const Features& (*get)(const Row&)) {
+std::vector<float> Matrix(const std::vector<Row>& rows, const Features& (*get)(const Row&),
+                          const CategoryVocab* vocab) {
   std::vector<float> m(rows.size() * kNumFeatures);
-  for (size_t i = 0; i < rows.size(); ++i) FeatureRow(get(rows[i]), &m[i * kNumFeatures]);
+  for (size_t i = 0; i < rows.size(); ++i) FeatureRow(get(rows[i]), &m[i * kNumFeatures], vocab);
   return m;
 }
 const Features& OfRow(const ScoreRow& r) { return r.features; }
@@ -31,10 +32,12 @@ const Features& OfPtr(const ScoreRow* const& r) { return r->features; }
 absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(const std::vector<ScoreRow>& rows) const {
   std::vector<v1::CustomerScore> out;
   if (rows.empty()) return out;
-  const std::vector<float> m = Matrix(rows, &OfRow);
+  // Each model encodes category names with its own vocabulary (meta.json).
+  const std::vector<float> m = Matrix(rows, &OfRow, &risk_->vocab());
   auto risk = risk_->Score(m);
   if (!risk.ok()) return risk.status();
-  auto repurchase = repurchase_->Score(m);
+  auto repurchase =
+      repurchase_->Score(repurchase_->vocab() == risk_->vocab() ? m : Matrix(rows, &OfRow, &repurchase_->vocab()));
   if (!repurchase.ok()) return repurchase.status();
   const std::string& hash = SchemaHash();
   out.resize(rows.size());
@@ -56,7 +59,7 @@ absl::Status Scorer::AddReasons(const std::vector<const ScoreRow*>& rows,
                                 const std::vector<v1::CustomerScore*>& scores) const {
   if (rows.size() != scores.size()) return absl::InvalidArgumentError("AddReasons: rows and scores differ in size");
   if (rows.empty()) return absl::OkStatus();
-  auto contrib = risk_->Contributions(Matrix(rows, &OfPtr), !options_.exact_reasons);
+  auto contrib = risk_->Contributions(Matrix(rows, &OfPtr, &risk_->vocab()), !options_.exact_reasons);
   if (!contrib.ok()) return contrib.status();
   std::vector<int> order(kNumFeatures);
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace recur {
@@ -22,6 +23,12 @@ absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_
     if (!s.ok()) return s;
   }
   return m;
+}
+
+absl::Status XgbMatrix::SetFeatureTypes(const std::vector<std::string>& types) {
+  std::vector<const char*> c;
+  for (const auto& t : types) c.push_back(t.c_str());
+  return XgbCheck(XGDMatrixSetStrFeatureInfo(h_.get(), "feature_type", c.data(), c.size()), "set feature types");
 }
 
 absl::StatusOr<XgbBooster> XgbBooster::Create(const std::vector<DMatrixHandle>& cache,
@@ -89,6 +96,29 @@ absl::StatusOr<int> XgbBooster::NumFeatures() const {
   absl::Status s = XgbCheck(XGBoosterGetNumFeature(h_.get(), &n), "feature count");
   if (!s.ok()) return s;
   return static_cast<int>(n);
+}
+
+absl::StatusOr<std::vector<float>> XgbBooster::FeatureScores(const std::string& type) const {
+  auto n = NumFeatures();
+  if (!n.ok()) return n.status();
+  const std::string config = absl::StrCat(R"({"importance_type": ")", type, R"("})");
+  bst_ulong n_out = 0, dim = 0;
+  const char** names = nullptr;
+  const bst_ulong* shape = nullptr;
+  const float* scores = nullptr;
+  absl::Status s = XgbCheck(XGBoosterFeatureScore(h_.get(), config.c_str(), &n_out, &names, &dim, &shape, &scores),
+                            "feature importance");
+  if (!s.ok()) return s;
+  // Without feature names in the model XGBoost names features "f<index>".
+  std::vector<float> out(*n, 0.0f);
+  for (bst_ulong i = 0; i < n_out; ++i) {
+    int index = -1;
+    if (names[i][0] != 'f' || !absl::SimpleAtoi(names[i] + 1, &index) || index < 0 || index >= *n) {
+      return absl::InternalError(absl::StrCat("XGBoost feature importance: unexpected feature name '", names[i], "'"));
+    }
+    out[index] = scores[i];
+  }
+  return out;
 }
 
 absl::Status XgbBooster::Save(const std::string& path) const {

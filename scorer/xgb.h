@@ -32,6 +32,9 @@ class XgbMatrix {
  public:
   // Row-major float matrix, NaN = missing; labels optional.
   static absl::StatusOr<XgbMatrix> FromRows(const float* x, size_t rows, size_t cols, const std::vector<float>* y);
+  // One of "q" (quantitative) or "c" (categorical: non-negative integer codes,
+  // trained with partition splits under tree_method hist) per column.
+  absl::Status SetFeatureTypes(const std::vector<std::string>& types);
   DMatrixHandle handle() const { return h_.get(); }
 
  private:
@@ -56,6 +59,10 @@ class XgbBooster {
   // The model's feature count (XGBoosterGetNumFeature).
   absl::StatusOr<int> NumFeatures() const;
   absl::Status Save(const std::string& path) const;  // .json: XGBoost's JSON model
+  // Feature importance of a tree model, one value per feature (0 for a feature
+  // no split uses); `type` is XGBoost's importance_type: "gain",
+  // "total_gain", "weight", "cover" or "total_cover".
+  absl::StatusOr<std::vector<float>> FeatureScores(const std::string& type) const;
   // Keeps only the first `rounds` boosting rounds (early stopping).
   absl::StatusOr<XgbBooster> Slice(int rounds) const;
   BoosterHandle handle() const { return h_.get(); }

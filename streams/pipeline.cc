@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -58,7 +59,10 @@ class KafkaPipeline final : public Pipeline {
     KafkaProperties props = {{"group.id", options_.group_id},
                              {"enable.auto.commit", "false"},
                              {"enable.auto.offset.store", "false"},
-                             {"auto.offset.reset", "earliest"},
+                             // Only consulted when a stored offset is no longer on the broker
+                             // (new stores seek to the beginning explicitly): that is lost data,
+                             // so stop instead of skipping it (HandleMessage).
+                             {"auto.offset.reset", "error"},
                              {"enable.partition.eof", "true"},
                              {"partition.assignment.strategy", "range"},
                              {"session.timeout.ms", "10000"},
@@ -130,6 +134,7 @@ class KafkaPipeline final : public Pipeline {
         fatal_ = absl::UnavailableError(absl::StrCat("no Kafka broker reachable for ", options_.broker_down_timeout_s,
                                                      " s; check --brokers and that Kafka is running, then restart"));
       }
+      if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second
       if (options_.stats_interval_s > 0 && MsSince(last_stats) >= options_.stats_interval_s * 1000LL) {
         last_stats = Clock::now();
         spdlog::info("stats {}", StatsJson());
@@ -156,13 +161,41 @@ class KafkaPipeline final : public Pipeline {
     // Leaving the group revokes the assignment; OnRebalance closes the stores.
     closing_ = true;
     rd_kafka_consumer_close(consumer_.get());
+    ShareCounters();
     if (fatal_.ok()) spdlog::info("stopped cleanly: {}", StatsJson());
     return fatal_;
   }
 
-  PipelineCounters counters() const override { return counters_; }
+  PipelineCounters counters() const override {
+    std::lock_guard<std::mutex> lock(shared_mu_);
+    return shared_;
+  }
 
   std::string StatsJson() const override {
+    std::lock_guard<std::mutex> lock(shared_mu_);
+    return shared_json_;
+  }
+
+ private:
+  // Publishes the counters for other threads (after every loop iteration).
+  void ShareCounters() {
+    last_share_ = Clock::now();
+    PipelineCounters c = counters_;
+    if (scoring_) {
+      c.models = scoring_->versions();
+      c.scores_published = scoring_->counters().published;
+      c.rescoring_passes = scoring_->counters().passes;
+      c.model_reloads = scoring_->counters().reloads;
+    }
+    c.caught_up = batch_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty() &&
+                  (!scoring_ || !scoring_->active() || scoring_->idle());
+    std::string json = BuildStatsJson();
+    std::lock_guard<std::mutex> lock(shared_mu_);
+    shared_ = std::move(c);
+    shared_json_ = std::move(json);
+  }
+
+  std::string BuildStatsJson() const {
     nlohmann::json j{{"events_in", counters_.events_in}, {"applied", counters_.applied},
                      {"duplicates", counters_.duplicates}, {"late", counters_.late},
                      {"batches", counters_.batches}, {"batch_ms_last", counters_.batch_ms_last},
@@ -184,6 +217,14 @@ class KafkaPipeline final : public Pipeline {
       at_end_.insert(tp);
       if (bounded() && m->offset >= StopOf(tp)) ReachedStop(tp);
       broker_down_since_.reset();
+      return;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      fatal_ = absl::DataLossError(absl::StrCat(
+          rd_kafka_message_errstr(m),
+          " — records this store still needed were deleted from the topic (retention) before recur read them; "
+          "the state would be missing events, so recur stops. Rebuild with `recur replay` from what the topics "
+          "hold, or accept the loss by restarting with -X auto.offset.reset=earliest"));
       return;
     }
     if (m->err) {
@@ -622,6 +663,10 @@ class KafkaPipeline final : public Pipeline {
   PipelineCounters counters_;
   absl::Status fatal_;
   std::optional<Clock::time_point> broker_down_since_;
+  Clock::time_point last_share_;
+  mutable std::mutex shared_mu_;
+  PipelineCounters shared_;
+  std::string shared_json_ = "{}";
   Clock::time_point last_probe_ = Clock::now();
   bool closing_ = false;
   const int64_t kill_after_commit_ = [] {

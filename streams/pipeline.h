@@ -15,7 +15,8 @@
 // marked pending in the batch's WriteBatch and scored after it (ScoreStage);
 // their marks are cleared after the scores' delivery, so a crash repeats a score
 // (same bytes) but never loses one.
-// Thread-safety: Run() on one thread; counters() is a snapshot for that thread.
+// Thread-safety: Run() on one thread; counters() and StatsJson() may be called
+// from any thread (a snapshot taken after every loop iteration).
 #ifndef RECUR_STREAMS_PIPELINE_H_
 #define RECUR_STREAMS_PIPELINE_H_
 
@@ -84,6 +85,12 @@ struct PipelineCounters {
   int64_t lag = 0;
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
+  // Scoring, for watchers on other threads (the demo): see ScoringCounters.
+  std::string models;            // "risk=<v> repurchase=<v>" or "none"
+  int64_t scores_published = 0;
+  int64_t rescoring_passes = 0;
+  int64_t model_reloads = 0;
+  bool caught_up = false;        // every assigned partition at its end, nothing pending
   std::map<std::string, int64_t> dlq;  // by reason
 };
 

@@ -97,6 +97,7 @@ class ScoreStage {
   absl::Status Drain(bool wait);
 
   const ScoringCounters& counters() const { return counters_; }
+  bool idle() const { return inflight_.empty(); }
 
  private:
   ScoreStage() = default;

@@ -7,11 +7,15 @@
 
 namespace recur {
 
-BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels) {
+BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels, double threshold) {
   BinaryMetrics m;
   const size_t n = scores.size();
   m.rows = static_cast<int64_t>(n);
-  if (n == 0) return m;
+  m.threshold = threshold;
+  if (n == 0) {
+    m.roc_auc = m.pr_auc = m.log_loss = m.lift_top_decile = m.precision = m.recall = NAN;
+    return m;
+  }
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
@@ -51,6 +55,15 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
   double top_pos = 0;
   for (size_t k = n - top; k < n; ++k) top_pos += labels[order[k]] > 0.5f;
   m.lift_top_decile = m.base_rate == 0 ? NAN : (top_pos / static_cast<double>(top)) / m.base_rate;
+  double predicted = 0, hit = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (scores[i] >= threshold) {
+      ++predicted;
+      hit += labels[i] > 0.5f;
+    }
+  }
+  m.precision = predicted == 0 ? NAN : hit / predicted;
+  m.recall = pos == 0 ? NAN : hit / pos;
   m.calibration.resize(10);
   for (size_t i = 0; i < n; ++i) {
     auto& bin = m.calibration[std::min<size_t>(9, static_cast<size_t>(scores[i] * 10))];
@@ -65,6 +78,19 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
     }
   }
   return m;
+}
+
+std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores, const std::vector<float>& labels,
+                                                     const std::vector<std::string>& groups, double threshold) {
+  std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> split;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    auto& [s, y] = split[groups[i]];
+    s.push_back(scores[i]);
+    y.push_back(labels[i]);
+  }
+  std::map<std::string, BinaryMetrics> out;
+  for (const auto& [g, sy] : split) out[g] = Evaluate(sy.first, sy.second, threshold);
+  return out;
 }
 
 }  // namespace recur

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,7 +16,12 @@
 #include "featurestore/catalog.h"
 #include "featurestore/state_dir.h"
 #include "nlohmann/json.hpp"
+#include "trainer/business_labels.h"
+#include "trainer/folds.h"
+#include "trainer/progress.h"
+#include "trainer/report.h"
 #include "trainer/training_set.h"
+#include "scorer/model.h"
 #include "scorer/xgb.h"
 
 namespace recur {
@@ -25,15 +31,10 @@ namespace fs = std::filesystem;
 
 std::string DayString(int64_t ms) { return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
-struct Split {
-  std::vector<float> x, y;
-  std::vector<size_t> rows;  // indices into the full set
-};
-
 // The baseline a reader compares the model with: recency for repurchase (more
 // recent = more likely), the revenue trend for decline (last 90 days below the
 // average quarter of the 9 months before = more likely to decline).
-std::vector<float> BaselineScores(const Split& s, Target target) {
+std::vector<float> BaselineScores(const TrainingSet& s, Target target) {
   std::vector<float> out;
   for (size_t r = 0; r < s.y.size(); ++r) {
     const float* f = &s.x[r * kNumFeatures];
@@ -50,71 +51,17 @@ std::vector<float> BaselineScores(const Split& s, Target target) {
   return out;
 }
 
-nlohmann::json MetricsJson(const BinaryMetrics& m) {
-  nlohmann::json cal = nlohmann::json::array();
-  for (const auto& b : m.calibration) cal.push_back({{"mean_score", b.mean_score}, {"positive_rate", b.positive_rate}, {"rows", b.rows}});
+nlohmann::json MetricsJson(const BinaryMetrics& m, bool with_calibration = true) {
   auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  return {{"roc_auc", num(m.roc_auc)}, {"pr_auc", num(m.pr_auc)}, {"log_loss", num(m.log_loss)},
-          {"base_rate", m.base_rate}, {"lift_top_decile", num(m.lift_top_decile)}, {"rows", m.rows},
-          {"calibration", cal}};
-}
-
-// A self-contained report: inline SVG only, no external assets.
-std::string Report(const TrainResult& r, Target target, const std::vector<float>& scores, const std::vector<float>& y) {
-  std::ostringstream h;
-  h << "<!doctype html><html><head><meta charset='utf-8'><title>recur model " << r.version << "</title>"
-    << "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
-    << "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd}</style></head><body>"
-    << "<h1>" << TargetName(target) << " model " << r.version << "</h1>"
-    << "<p>How to read this: the model ranks customers; ROC-AUC is the chance that a random customer with the outcome "
-    << "gets a higher score than one without (0.5 = guessing, 1 = perfect). Lift in the top decile says how many times "
-    << "more often the outcome happens among the 10% highest scores than on average. The baseline is what a simple rule "
-    << "(" << r.baseline_name << ") achieves on the same customers.</p>";
-  h << "<table><tr><th></th><th>model</th><th>baseline</th></tr>";
-  auto row = [&](const char* name, double a, double b) {
-    auto cell = [](double v) { return std::isnan(v) ? std::string("–") : absl::StrFormat("%.3f", v); };
-    h << absl::StrFormat("<tr><td>%s</td><td>%s</td><td>%s</td></tr>", name, cell(a), cell(b));
-  };
-  row("ROC-AUC", r.model.roc_auc, r.baseline.roc_auc);
-  row("PR-AUC", r.model.pr_auc, r.baseline.pr_auc);
-  row("lift, top decile", r.model.lift_top_decile, r.baseline.lift_top_decile);
-  row("log-loss", r.model.log_loss, NAN);
-  h << "</table><p>Validation rows: " << r.valid_rows << ", training rows: " << r.train_rows << ", rounds: " << r.rounds
-    << ", outcome rate: " << absl::StrFormat("%.3f", r.model.base_rate) << "</p>";
-  // ROC curve.
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  double pos = 0;
-  for (float v : y) pos += v > 0.5f;
-  const double neg = static_cast<double>(y.size()) - pos;
-  h << "<h2>ROC curve</h2><svg id='roc' width='320' height='320' viewBox='0 0 1 1' preserveAspectRatio='none' "
-       "style='border:1px solid #999' transform='scale(1,-1)'><line x1='0' y1='0' x2='1' y2='1' stroke='#bbb' "
-       "stroke-width='0.005'/><polyline fill='none' stroke='#1f77b4' stroke-width='0.01' points='0,0";
-  double tp = 0, fp = 0;
-  const size_t step = std::max<size_t>(1, order.size() / 200);
-  for (size_t i = 0; i < order.size(); ++i) {
-    (y[order[i]] > 0.5f ? tp : fp) += 1;
-    if (i % step == 0 || i + 1 == order.size()) h << absl::StrFormat(" %.4f,%.4f", neg ? fp / neg : 0, pos ? tp / pos : 0);
+  nlohmann::json j = {{"roc_auc", num(m.roc_auc)}, {"pr_auc", num(m.pr_auc)}, {"log_loss", num(m.log_loss)},
+                      {"base_rate", m.base_rate}, {"lift_top_decile", num(m.lift_top_decile)}, {"rows", m.rows},
+                      {"threshold", m.threshold}, {"precision", num(m.precision)}, {"recall", num(m.recall)}};
+  if (with_calibration) {
+    nlohmann::json cal = nlohmann::json::array();
+    for (const auto& b : m.calibration) cal.push_back({{"mean_score", b.mean_score}, {"positive_rate", b.positive_rate}, {"rows", b.rows}});
+    j["calibration"] = cal;
   }
-  h << "'/></svg>";
-  // Calibration.
-  h << "<h2>Calibration (predicted vs observed, 10 bins)</h2><svg id='calibration' width='320' height='320' "
-       "viewBox='0 0 1 1' style='border:1px solid #999' transform='scale(1,-1)'><line x1='0' y1='0' x2='1' y2='1' "
-       "stroke='#bbb' stroke-width='0.005'/>";
-  for (const auto& b : r.model.calibration) {
-    if (b.rows > 0) h << absl::StrFormat("<circle cx='%.4f' cy='%.4f' r='0.015' fill='#d62728'/>", b.mean_score, b.positive_rate);
-  }
-  h << "</svg>";
-  // Score distribution.
-  std::vector<int64_t> hist(20, 0);
-  for (float s : scores) ++hist[std::min<size_t>(19, static_cast<size_t>(s * 20))];
-  const double peak = std::max<double>(1, static_cast<double>(*std::max_element(hist.begin(), hist.end())));
-  h << "<h2>Score distribution</h2><svg id='scores' width='400' height='160' viewBox='0 0 20 1' "
-       "preserveAspectRatio='none' style='border:1px solid #999' transform='scale(1,-1)'>";
-  for (int i = 0; i < 20; ++i) h << absl::StrFormat("<rect x='%d.05' y='0' width='0.9' height='%.4f' fill='#2ca02c'/>", i, hist[i] / peak);
-  h << "</svg></body></html>\n";
-  return h.str();
+  return j;
 }
 
 absl::Status WriteFile(const fs::path& p, const std::string& content) {
@@ -123,6 +70,191 @@ absl::Status WriteFile(const fs::path& p, const std::string& content) {
   out.close();
   if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", p.string()));
   return absl::OkStatus();
+}
+
+
+std::vector<std::string> FeatureTypes() {
+  std::vector<std::string> t;
+  for (int i = 0; i < kNumFeatures; ++i) t.push_back(IsCategorical(i) ? "c" : "q");
+  return t;
+}
+
+absl::StatusOr<XgbMatrix> Matrix(const TrainingSet& s) {
+  auto m = XgbMatrix::FromRows(s.x.data(), s.rows(), kNumFeatures, &s.y);
+  if (!m.ok()) return m.status();
+  absl::Status st = m->SetFeatureTypes(FeatureTypes());
+  if (!st.ok()) return st;
+  return m;
+}
+
+// One booster with the rows it trains on and the rows it is judged on.
+struct Fold {
+  XgbMatrix train, eval;
+  XgbBooster booster;
+  std::vector<size_t> eval_rows;  // k-fold: positions of the eval rows in the full set
+};
+
+// Boosts every fold one round at a time and stops when the mean evaluation
+// log-loss has not improved for `patience` rounds (xgb.cv's rule; one fold is
+// the time split). Returns the number of rounds to keep.
+absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, int patience) {
+  double best = INFINITY;
+  int best_round = 0;
+  ProgressLine::Options po;
+  po.eta_is_bound = true;  // early stopping may end it sooner
+  ProgressLine progress("training", "rounds", folds.size() > 1 ? absl::StrCat(" x ", folds.size(), " folds") : "", po);
+  int round = 0;
+  for (; round < max_rounds; ++round) {
+    double loss = 0;
+    for (Fold& f : folds) {
+      absl::Status s = f.booster.UpdateOneIter(round, f.train);
+      if (!s.ok()) return s;
+      DMatrixHandle evals[] = {f.eval.handle()};
+      const char* names[] = {"eval"};
+      const char* out = nullptr;
+      s = XgbCheck(XGBoosterEvalOneIter(f.booster.handle(), round, evals, names, 1, &out), "evaluate");
+      if (!s.ok()) return s;
+      const char* colon = std::strchr(out, ':');
+      if (colon == nullptr) return absl::InternalError(absl::StrCat("XGBoost evaluation: unexpected '", out, "'"));
+      loss += std::atof(colon + 1) / static_cast<double>(folds.size());
+    }
+    if (loss < best - 1e-9) {
+      best = loss;
+      best_round = round;
+    }
+    if (round - best_round >= patience) break;
+    progress.Update(round + 1, max_rounds,
+                    absl::StrFormat(", held-out log-loss %.5f (best %.5f at round %d)", loss, best, best_round + 1));
+  }
+  progress.Finish(std::min(round + 1, max_rounds), absl::StrFormat(", keeping %d (best held-out log-loss %.5f)", best_round + 1, best));
+  return best_round + 1;
+}
+
+std::map<std::string, std::string> Params(const TrainOptions& o) {
+  std::map<std::string, std::string> params = {
+      {"objective", "binary:logistic"}, {"eval_metric", "logloss"}, {"tree_method", "hist"}, {"max_depth", "6"},
+      {"eta", "0.1"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"min_child_weight", "5"},
+      {"nthread", "2"}, {"seed", std::to_string(o.seed)}};
+  for (const auto& [k, v] : o.params) params[k] = v;
+  return params;
+}
+
+// What training hands to evaluation and the registry.
+struct Fitted {
+  XgbBooster model;            // the model to register
+  int rounds = 0;
+  TrainingSet eval;            // the rows judged (validation cutoff, or every row out of fold)
+  std::vector<float> scores;   // the model's (or the folds') probabilities for them
+  CategoryVocab vocab;         // the registered model's vocabulary
+  int64_t train_rows = 0;
+};
+
+// Time-based split: the latest cutoff judges, the earlier ones train. The
+// training rows stay in `set` (no second copy of the matrix) and are freed once
+// XGBoost holds them.
+absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, int64_t validation_cutoff, const TrainOptions& o) {
+  Fitted fit;
+  fit.eval = ExtractRows(&set, [&](size_t r) { return set.cutoff_ms[r] == validation_cutoff; });
+  if (set.rows() == 0 || fit.eval.rows() == 0) return absl::FailedPreconditionError("empty training or validation set");
+  // Category codes come from the training rows only; a name first seen in the
+  // validation rows is missing, as it will be for the scorer.
+  fit.vocab = CategoryVocab::Build(set.top_category);
+  EncodeCategories(&set, fit.vocab);
+  EncodeCategories(&fit.eval, fit.vocab);
+  fit.train_rows = static_cast<int64_t>(set.rows());
+  std::vector<Fold> folds(1);
+  auto train = Matrix(set);
+  if (!train.ok()) return train.status();
+  auto eval = Matrix(fit.eval);
+  if (!eval.ok()) return eval.status();
+  set = TrainingSet();  // XGBoost has its own copy now
+  folds[0].train = std::move(*train);
+  folds[0].eval = std::move(*eval);
+  auto booster = XgbBooster::Create({folds[0].train.handle(), folds[0].eval.handle()}, Params(o));
+  if (!booster.ok()) return booster.status();
+  folds[0].booster = std::move(*booster);
+  auto rounds = BoostInLockstep(folds, o.max_rounds, o.early_stopping_rounds);
+  if (!rounds.ok()) return rounds.status();
+  fit.rounds = *rounds;
+  auto model = folds[0].booster.Slice(fit.rounds);
+  if (!model.ok()) return model.status();
+  fit.model = std::move(*model);
+  auto scores = fit.model.Predict(folds[0].eval);
+  if (!scores.ok()) return scores.status();
+  fit.scores = std::move(*scores);
+  return fit;
+}
+
+// The rows of `set` selected by `pick`, top_category_6m coded with `vocab`.
+TrainingSet Subset(const TrainingSet& set, const std::vector<size_t>& pick, const CategoryVocab& vocab) {
+  TrainingSet out;
+  out.x.reserve(pick.size() * kNumFeatures);
+  for (size_t r : pick) {
+    out.x.insert(out.x.end(), set.x.begin() + r * kNumFeatures, set.x.begin() + (r + 1) * kNumFeatures);
+    out.y.push_back(set.y[r]);
+    out.cutoff_ms.push_back(set.cutoff_ms[r]);
+    out.shop_id.push_back(set.shop_id[r]);
+    out.top_category.push_back(set.top_category[r]);
+  }
+  EncodeCategories(&out, vocab);
+  return out;
+}
+
+// A single cutoff: stratified k-fold cross-validation (seeded), boosted in
+// lockstep for the number of rounds; every row is judged by the fold that did
+// not train on it (out of fold). Then a final fit on all rows for that many
+// rounds. Each fold's category codes come from its own training rows.
+absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
+  auto assignment = StratifiedFolds(set.y, o.folds, o.seed);
+  if (!assignment.ok()) return assignment.status();
+  std::vector<Fold> folds(o.folds);
+  for (int k = 0; k < o.folds; ++k) {
+    std::vector<size_t> in, out;
+    for (size_t r = 0; r < set.rows(); ++r) ((*assignment)[r] == k ? out : in).push_back(r);
+    std::vector<std::string> names;
+    for (size_t r : in) names.push_back(set.top_category[r]);
+    const CategoryVocab vocab = CategoryVocab::Build(names);
+    auto train = Matrix(Subset(set, in, vocab));
+    if (!train.ok()) return train.status();
+    auto eval = Matrix(Subset(set, out, vocab));
+    if (!eval.ok()) return eval.status();
+    folds[k].train = std::move(*train);
+    folds[k].eval = std::move(*eval);
+    folds[k].eval_rows = std::move(out);
+    std::map<std::string, std::string> params = Params(o);
+    auto booster = XgbBooster::Create({folds[k].train.handle(), folds[k].eval.handle()}, params);
+    if (!booster.ok()) return booster.status();
+    folds[k].booster = std::move(*booster);
+  }
+  auto rounds = BoostInLockstep(folds, o.max_rounds, o.early_stopping_rounds);
+  if (!rounds.ok()) return rounds.status();
+  Fitted fit;
+  fit.rounds = *rounds;
+  fit.scores.assign(set.rows(), 0.0f);
+  for (Fold& f : folds) {
+    auto p = f.booster.Predict(f.eval, fit.rounds);
+    if (!p.ok()) return p.status();
+    for (size_t i = 0; i < f.eval_rows.size(); ++i) fit.scores[f.eval_rows[i]] = (*p)[i];
+  }
+  folds.clear();
+  // The final model: every row, the cross-validated number of rounds.
+  fit.vocab = CategoryVocab::Build(set.top_category);
+  EncodeCategories(&set, fit.vocab);
+  fit.train_rows = static_cast<int64_t>(set.rows());
+  auto all = Matrix(set);
+  if (!all.ok()) return all.status();
+  auto booster = XgbBooster::Create({all->handle()}, Params(o));
+  if (!booster.ok()) return booster.status();
+  ProgressLine progress("final fit on all rows", "rounds");
+  for (int round = 0; round < fit.rounds; ++round) {
+    absl::Status s = booster->UpdateOneIter(round, *all);
+    if (!s.ok()) return s;
+    progress.Update(round + 1, fit.rounds);
+  }
+  progress.Finish(fit.rounds);
+  fit.model = std::move(*booster);
+  fit.eval = std::move(set);
+  return fit;
 }
 
 }  // namespace
@@ -134,83 +266,108 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   so.path = o.state_dir;
   so.partitions = *parts;
   so.store.read_only = true;
+  so.store.retention_days = o.retention_days;
   auto dir = StateDir::Open(so);
   if (!dir.ok()) return dir.status();
   const DataRange range = RangeOf(**dir);
-  const std::vector<int64_t> cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels));
-  if (cutoffs.size() < 2) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "state dir ", o.state_dir, ": ", cutoffs.size(), " month-end cutoff(s) with a complete ",
-        LabelDays(o.labels), "-day label window; a time-based split needs at least 2 (more history is needed)"));
-  }
-  std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << DayString(cutoffs.front()) << " .. "
-            << DayString(cutoffs.back()) << "\n";
-  auto set = BuildTrainingSet(**dir, cutoffs, o.labels, [](int64_t done, int64_t) {
-    std::cerr << "\rtrainer: " << done << " customers read" << std::flush;
-  });
-  if (!set.ok()) return set.status();
-  std::cerr << "\rtrainer: " << set->rows() << " rows\n";
+  const absl::Time started = absl::Now();  // timings for the log and benchmarks only, never in the model
 
-  Split train, valid;
-  for (size_t r = 0; r < set->rows(); ++r) {
-    Split& s = set->cutoff_ms[r] == cutoffs.back() ? valid : train;
-    s.x.insert(s.x.end(), set->x.begin() + r * kNumFeatures, set->x.begin() + (r + 1) * kNumFeatures);
-    s.y.push_back(set->y[r]);
-    s.rows.push_back(r);
-  }
-  if (train.y.empty() || valid.y.empty()) return absl::FailedPreconditionError("empty training or validation set");
-  auto dtrain = XgbMatrix::FromRows(train.x.data(), train.y.size(), kNumFeatures, &train.y);
-  if (!dtrain.ok()) return dtrain.status();
-  auto dvalid = XgbMatrix::FromRows(valid.x.data(), valid.y.size(), kNumFeatures, &valid.y);
-  if (!dvalid.ok()) return dvalid.status();
-
-  std::map<std::string, std::string> params = {
-      {"objective", "binary:logistic"}, {"eval_metric", "logloss"}, {"tree_method", "hist"}, {"max_depth", "6"},
-      {"eta", "0.1"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"min_child_weight", "5"},
-      {"nthread", "2"}, {"seed", std::to_string(o.seed)}};
-  for (const auto& [k, v] : o.params) params[k] = v;
-  auto booster = XgbBooster::Create({dtrain->handle(), dvalid->handle()}, params);
-  if (!booster.ok()) return booster.status();
-  double best = INFINITY;
-  int best_round = 0;
-  for (int round = 0; round < o.max_rounds; ++round) {
-    absl::Status s = booster->UpdateOneIter(round, *dtrain);
-    if (!s.ok()) return s;
-    DMatrixHandle evals[] = {dvalid->handle()};
-    const char* names[] = {"valid"};
-    const char* out = nullptr;
-    s = XgbCheck(XGBoosterEvalOneIter(booster->handle(), round, evals, names, 1, &out), "evaluate");
-    if (!s.ok()) return s;
-    const double loss = std::atof(std::strchr(out, ':') + 1);
-    if (loss < best - 1e-9) {
-      best = loss;
-      best_round = round;
+  // The rows: event-derived labels at month-end cutoffs, or the business's.
+  std::vector<int64_t> cutoffs;
+  absl::StatusOr<TrainingSet> set;
+  std::vector<int> missing_lines;
+  nlohmann::json label_meta;
+  if (o.labels_csv.empty()) {
+    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels));
+    if (o.max_cutoffs > 0 && cutoffs.size() > static_cast<size_t>(o.max_cutoffs)) {
+      cutoffs.erase(cutoffs.begin(), cutoffs.end() - o.max_cutoffs);
     }
-    if (round - best_round >= o.early_stopping_rounds) break;
-    if (round % 10 == 0) std::cerr << "\rtrainer: round " << round << " valid logloss " << loss << std::flush;
+    if (cutoffs.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state dir ", o.state_dir, ": no month-end cutoff with a complete ", LabelDays(o.labels),
+          "-day label window between ", DayString(int64_t{range.first_day} * kMillisPerDay), " and ",
+          DayString(int64_t{range.last_day} * kMillisPerDay), " (more history is needed)"));
+    }
+    std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << DayString(cutoffs.front()) << " .. "
+              << DayString(cutoffs.back()) << "\n";
+    ProgressLine progress("training set", "customers", absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
+    set = BuildTrainingSet(**dir, cutoffs, o.labels, [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
+    label_meta = {{"source", "events"}, {"repurchase_days", o.labels.repurchase_days},
+                  {"decline_days", o.labels.decline_days}, {"decline_ratio", o.labels.decline_ratio}};
+  } else {
+    // Default as_of: the end of the snapshot's last day.
+    auto rows = ReadLabelsCsv(o.labels_csv, (int64_t{range.last_day} + 1) * kMillisPerDay - 1);
+    if (!rows.ok()) return rows.status();
+    absl::Status s = CheckAsOfRange(*rows, o.labels_csv, range.first_day, range.last_day);
+    if (!s.ok()) return s;
+    for (const auto& r : *rows) cutoffs.push_back(r.as_of_ms);
+    std::sort(cutoffs.begin(), cutoffs.end());
+    cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
+    std::cerr << "trainer: " << rows->size() << " business labels from " << o.labels_csv << ", " << cutoffs.size()
+              << " as_of date(s)\n";
+    ProgressLine progress("training set", "customers", " searched for labelled ones");
+    set = BuildLabelledSet(**dir, *rows, &missing_lines, [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
+    if (set.ok() && !missing_lines.empty()) {
+      std::string lines;
+      for (size_t i = 0; i < missing_lines.size() && i < 5; ++i) absl::StrAppend(&lines, i ? ", " : "", missing_lines[i]);
+      std::cerr << "trainer: warning: " << missing_lines.size() << " labelled customer row(s) are not in the snapshot "
+                << "and were skipped (" << o.labels_csv << " line(s) " << lines << (missing_lines.size() > 5 ? ", ..." : "")
+                << ")\n";
+    }
+    label_meta = {{"source", "csv"}, {"file", o.labels_csv}, {"rows", rows->size()},
+                  {"not_in_snapshot", missing_lines.size()}};
   }
-  std::cerr << "\n";
-  auto model = booster->Slice(best_round + 1);
-  if (!model.ok()) return model.status();
-  auto scores = model->Predict(*dvalid);
-  if (!scores.ok()) return scores.status();
+  if (!set.ok()) return set.status();
+  const double set_seconds = absl::ToDoubleSeconds(absl::Now() - started);
+  // Cutoffs before the data begins hold nobody: keep those with rows.
+  std::vector<int64_t> with_rows(set->cutoff_ms.begin(), set->cutoff_ms.end());
+  std::sort(with_rows.begin(), with_rows.end());
+  with_rows.erase(std::unique(with_rows.begin(), with_rows.end()), with_rows.end());
+  if (with_rows.size() < cutoffs.size()) {
+    std::cerr << "trainer: " << cutoffs.size() - with_rows.size() << " cutoff(s) without any customer left out; "
+              << with_rows.size() << " remain\n";
+  }
+  cutoffs = std::move(with_rows);
+  if (set->rows() == 0) {
+    return absl::FailedPreconditionError(o.labels_csv.empty() ? "no training rows: no customer at any cutoff"
+                                                              : "no training rows: no labelled customer is in the snapshot");
+  }
+
+  // Several cutoffs: time-based split. One: stratified k-fold, then all rows.
+  const bool kfold = cutoffs.size() == 1;
+  auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs.back(), o);
+  if (!fit.ok()) return fit.status();
+  const TrainingSet& eval = fit->eval;
 
   TrainResult r;
-  r.rounds = best_round + 1;
-  r.train_rows = static_cast<int64_t>(train.y.size());
-  r.valid_rows = static_cast<int64_t>(valid.y.size());
-  r.model = Evaluate(*scores, valid.y);
-  r.baseline = Evaluate(BaselineScores(valid, o.labels.target), valid.y);
+  r.set_seconds = set_seconds;
+  r.train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
+  r.rounds = fit->rounds;
+  r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
+  r.train_rows = fit->train_rows;
+  r.valid_rows = static_cast<int64_t>(eval.rows());
+  r.missing_labels = static_cast<int64_t>(missing_lines.size());
+  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
+  r.model = Evaluate(fit->scores, eval.y, o.threshold);
+  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  const auto model_by_shop = EvaluateByGroup(fit->scores, eval.y, eval.shop_id, o.threshold);
+  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
+  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  auto importance = fit->model.FeatureScores("total_gain");
+  if (!importance.ok()) return importance.status();
+  r.importance = std::move(*importance);
   r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
                                                               : "revenue trend: last 90 days vs the 9 months before";
 
-  // Version: the data's last day and a hash of the model bytes (no wall clock).
+  // Version: the data's last cutoff and a hash of the model bytes (no wall clock).
   const fs::path target_dir = fs::path(o.models_dir) / TargetName(o.labels.target);
   std::error_code ec;
   fs::create_directories(target_dir, ec);
   // XGBoost picks the format from the extension: keep ".json" on the temporary name.
   const fs::path tmp_model = target_dir / ".tmp-model.json";
-  absl::Status s = model->Save(tmp_model.string());
+  absl::Status s = fit->model.Save(tmp_model.string());
   if (!s.ok()) return s;
   std::ifstream in(tmp_model, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -223,20 +380,24 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", (vdir / "model.json").string(), ": ", ec.message()));
   r.model_dir = vdir.string();
 
-  // Promotion gate: no worse than CURRENT on this validation set.
+  // Promotion gate: no worse than CURRENT on the rows just judged (with k-fold,
+  // the new model's out-of-fold scores against CURRENT's scores on every row).
   const fs::path current = target_dir / "CURRENT";
   std::string current_version;
   if (std::ifstream cur(current); cur) std::getline(cur, current_version);
   r.promoted = true;
   r.promotion_note = "no CURRENT model: promoted";
   if (!current_version.empty() && current_version != r.version) {
-    auto old = XgbBooster::Load((target_dir / current_version / "model.json").string());
+    auto old = Model::Load((target_dir / current_version).string());
     if (!old.ok()) {
-      r.promotion_note = absl::StrCat("CURRENT ", current_version, " unreadable (", old.status().message(), "): promoted");
+      r.promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (", old.status().message(), "): promoted");
     } else {
-      auto old_scores = old->Predict(*dvalid);
+      // The same rows, with category names in CURRENT's own codes.
+      std::vector<float> old_rows = eval.x;
+      for (size_t i = 0; i < eval.rows(); ++i) old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
+      auto old_scores = (*old)->Score(old_rows);
       if (!old_scores.ok()) return old_scores.status();
-      const BinaryMetrics om = Evaluate(*old_scores, valid.y);
+      const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
       if (r.model.roc_auc + 1e-9 >= om.roc_auc) {
         r.promotion_note = absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
                                            r.model.roc_auc, current_version, om.roc_auc);
@@ -250,21 +411,41 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       }
     }
   }
+  nlohmann::json by_shop = nlohmann::json::object();
+  for (const auto& [shop, m] : r.by_shop) {
+    by_shop[shop] = {{"model", MetricsJson(m.model, false)}, {"baseline", MetricsJson(m.baseline, false)}};
+  }
+  // Total gain per feature, largest first (ties in catalog order), with its share.
+  nlohmann::json importance_json = nlohmann::json::array();
+  double total_gain = 0;
+  for (float g : r.importance) total_gain += g;
+  for (int i : ImportanceOrder(r.importance)) {
+    importance_json.push_back({{"feature", std::string(kFeatureNames[i])}, {"total_gain", r.importance[i]},
+                               {"share", total_gain > 0 ? r.importance[i] / total_gain : 0.0}});
+  }
+  std::vector<std::string> cutoff_days;
+  for (auto c : cutoffs) cutoff_days.push_back(DayString(c));
   nlohmann::json meta = {
       {"version", r.version}, {"target", TargetName(o.labels.target)}, {"schema_hash", SchemaHash()},
       {"catalog_version", std::string(kCatalogVersion)}, {"features", std::vector<std::string>(kFeatureNames.begin(), kFeatureNames.end())},
-      {"cutoffs", [&] { std::vector<std::string> v; for (auto c : cutoffs) v.push_back(DayString(c)); return v; }()},
-      {"validation_cutoff", DayString(cutoffs.back())},
-      {"label", {{"repurchase_days", o.labels.repurchase_days}, {"decline_days", o.labels.decline_days}, {"decline_ratio", o.labels.decline_ratio}}},
-      {"params", params}, {"rounds", r.rounds}, {"seed", o.seed},
+      {"feature_types", FeatureTypes()},
+      {"categories", {{std::string(kFeatureNames[kTopCategory6m]), fit->vocab.names()}}},
+      {"cutoffs", cutoff_days},
+      {"split", kfold ? nlohmann::json{{"kind", "stratified_kfold"}, {"folds", o.folds}, {"seed", o.seed}}
+                      : nlohmann::json{{"kind", "time"}, {"validation_cutoff", DayString(cutoffs.back())}}},
+      {"label", label_meta},
+      {"params", Params(o)}, {"rounds", r.rounds}, {"seed", o.seed},
       {"data_range", {{"first_day", DayString(int64_t{range.first_day} * kMillisPerDay)}, {"last_day", DayString(int64_t{range.last_day} * kMillisPerDay)}}},
       {"rows", {{"train", r.train_rows}, {"valid", r.valid_rows}}},
       {"metrics", MetricsJson(r.model)}, {"baseline", {{"name", r.baseline_name}, {"metrics", MetricsJson(r.baseline)}}},
+      {"metrics_by_shop", by_shop}, {"feature_importance", importance_json},
       {"promotion", r.promotion_note}};
   s = WriteFile(vdir / "meta.json", meta.dump(2) + "\n");
   if (!s.ok()) return s;
-  s = WriteFile(vdir / "report.html", Report(r, o.labels.target, *scores, valid.y));
+  s = WriteFile(vdir / "report.html", RenderReport(r, o.labels.target, fit->scores, eval.y));
   if (!s.ok()) return s;
+  std::cerr << "trainer: training set " << FormatDuration(r.set_seconds) << ", training and evaluation "
+            << FormatDuration(r.train_seconds) << "\n";
   if (r.promoted) {
     const fs::path tmp = target_dir / ".CURRENT.tmp";
     s = WriteFile(tmp, r.version + "\n");

@@ -10,8 +10,10 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "featurestore/feature_store.h"
 #include "trainer/labels.h"
 #include "trainer/metrics.h"
 
@@ -26,6 +28,20 @@ struct TrainOptions {
   uint64_t seed = 42;
   std::map<std::string, std::string> params;  // override XGBoost parameters
   bool force = false;  // promote even when worse than CURRENT
+  // Labels given by the business (trainer/business_labels.h) instead of the
+  // event-derived ones; `labels.target` still names the registry slot.
+  std::string labels_csv;
+  int folds = 5;         // k of the stratified k-fold used when there is one cutoff
+  int max_cutoffs = 0;   // event labels: only the latest N month-end cutoffs (0 = all)
+  // The retention the snapshot was kept with (its horizon): a longer-kept
+  // training snapshot gives the earliest cutoffs their full history.
+  int32_t retention_days = kDefaultRetentionDays;
+  double threshold = 0.5;  // precision and recall count scores >= threshold as predicted positive
+};
+
+struct ShopMetrics {
+  BinaryMetrics model;
+  BinaryMetrics baseline;
 };
 
 struct TrainResult {
@@ -34,9 +50,15 @@ struct TrainResult {
   BinaryMetrics model;
   BinaryMetrics baseline;
   std::string baseline_name;
+  std::map<std::string, ShopMetrics> by_shop;  // the same rows, per shop
+  std::vector<float> importance;               // total gain per catalog feature
   int rounds = 0;
+  std::string split;  // "time" or "<k>-fold"
   int64_t train_rows = 0;
-  int64_t valid_rows = 0;
+  int64_t missing_labels = 0;  // business label rows whose customer is not in the snapshot
+  int64_t valid_rows = 0;  // rows judged: the validation cutoff's, or all (k-fold, out of fold)
+  double set_seconds = 0;    // wall time building the training set
+  double train_seconds = 0;  // wall time boosting and predicting (registry writes excluded)
   bool promoted = false;
   std::string promotion_note;
 };

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <limits>
-
-#include "scorer/model.h"
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace recur {
 
@@ -18,11 +19,55 @@ DataRange RangeOf(StateDir& dir) {
   return r;
 }
 
+namespace {
+int64_t EstimateCustomers(StateDir& dir) {
+  int64_t n = 0;
+  for (int32_t p = 0; p < dir.partitions(); ++p) n += dir.store(p)->EstimateCustomers();
+  return n;
+}
+}  // namespace
+
+TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out) {
+  TrainingSet out;
+  size_t w = 0;
+  const size_t n = set->rows();
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = &set->x[r * kNumFeatures];
+    if (keep_out(r)) {
+      out.x.insert(out.x.end(), row, row + kNumFeatures);
+      out.y.push_back(set->y[r]);
+      out.cutoff_ms.push_back(set->cutoff_ms[r]);
+      out.shop_id.push_back(std::move(set->shop_id[r]));
+      out.top_category.push_back(std::move(set->top_category[r]));
+      continue;
+    }
+    if (w != r) {  // w < r: moving rows forward never overwrites one not yet read
+      std::copy(row, row + kNumFeatures, &set->x[w * kNumFeatures]);
+      set->y[w] = set->y[r];
+      set->cutoff_ms[w] = set->cutoff_ms[r];
+      set->shop_id[w] = std::move(set->shop_id[r]);
+      set->top_category[w] = std::move(set->top_category[r]);
+    }
+    ++w;
+  }
+  set->x.resize(w * kNumFeatures);
+  set->y.resize(w);
+  set->cutoff_ms.resize(w);
+  set->shop_id.resize(w);
+  set->top_category.resize(w);
+  return out;
+}
+
+void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab) {
+  for (size_t r = 0; r < set->rows(); ++r) set->x[r * kNumFeatures + kTopCategory6m] = vocab.Code(set->top_category[r]);
+}
+
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
                                              const LabelOptions& labels, const Progress& progress) {
   TrainingSet set;
   const DataRange range = RangeOf(dir);
   int64_t done = 0;
+  const int64_t total = EstimateCustomers(dir);
   for (int32_t p = 0; p < dir.partitions(); ++p) {
     FeatureStore* store = dir.store(p);
     absl::Status s = store->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
@@ -38,10 +83,60 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
         set.shop_id.push_back(key.shop_id);
         set.top_category.push_back(f.top_category_6m);
       }
-      if (progress && (++done % 10'000 == 0)) progress(done, 0);
+      if (progress && (++done % 1'000 == 0)) progress(done, total);
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
+  }
+  set.customers_read = done;
+  return set;
+}
+
+}  // namespace recur
+
+namespace recur {
+
+absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
+                                             std::vector<int>* missing_lines, const Progress& progress) {
+  // Label rows by customer ("shop/customer"), each customer's by (as_of, line).
+  std::unordered_map<std::string, std::vector<const LabelRow*>> by_key;
+  for (const auto& l : labels) by_key[l.key.Encode()].push_back(&l);
+  for (auto& [key, v] : by_key) {
+    std::sort(v.begin(), v.end(), [](const LabelRow* a, const LabelRow* b) {
+      return std::tie(a->as_of_ms, a->line) < std::tie(b->as_of_ms, b->line);
+    });
+  }
+  TrainingSet set;
+  const DataRange range = RangeOf(dir);
+  std::unordered_set<std::string> found;
+  int64_t done = 0;
+  const int64_t total = EstimateCustomers(dir);
+  for (int32_t p = 0; p < dir.partitions(); ++p) {
+    absl::Status s = dir.store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+      if (progress && (++done % 1'000 == 0)) progress(done, total);
+      auto it = by_key.find(key.Encode());
+      if (it == by_key.end()) return absl::OkStatus();
+      found.insert(it->first);
+      for (const LabelRow* l : it->second) {
+        Features f = state.ComputeFeatures(l->as_of_ms, range.first_day);
+        const size_t at = set.x.size();
+        set.x.resize(at + kNumFeatures);
+        FeatureRow(f, &set.x[at]);
+        set.y.push_back(l->label);
+        set.cutoff_ms.push_back(l->as_of_ms);
+        set.shop_id.push_back(key.shop_id);
+        set.top_category.push_back(f.top_category_6m);
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  set.customers_read = done;
+  if (missing_lines != nullptr) {
+    missing_lines->clear();
+    for (const auto& l : labels) {
+      if (!found.count(l.key.Encode())) missing_lines->push_back(l.line);
+    }
   }
   return set;
 }

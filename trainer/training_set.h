@@ -14,6 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/state_dir.h"
+#include "scorer/model.h"
+#include "trainer/business_labels.h"
 #include "trainer/labels.h"
 
 namespace recur {
@@ -23,15 +25,32 @@ struct TrainingSet {
   std::vector<float> y;
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
-  std::vector<std::string> top_category;  // top_category_6m names (encoded by the schema later)
+  std::vector<std::string> top_category;  // top_category_6m names; the slot in x is NaN until EncodeCategories
+  int64_t customers_read = 0;             // customers scanned to build it
   size_t rows() const { return y.size(); }
 };
 
-// Progress callback: (customers done, customers total).
+// Moves the rows for which keep_out(row) is true into the returned set; the
+// others stay in `set`, in order, compacted in place (no second copy of x).
+TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out);
+
+// Writes each row's top_category_6m code into its slot of x: the value
+// FeatureRow(features, row, &vocab) gives the scorer for the same name.
+void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab);
+
+// Progress callback: (customers read, customers in the store: RocksDB's
+// estimate), called every 1,000 customers.
 using Progress = std::function<void(int64_t, int64_t)>;
 
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
                                              const LabelOptions& labels, const Progress& progress = nullptr);
+
+// A training set for labels given by the business: one row per label row whose
+// customer the store knows, features as of the row's as_of, rows in store order
+// (partition, key; a customer's rows by as_of, then line). `missing_lines`
+// receives the lines of label rows whose customer is not in the store.
+absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
+                                             std::vector<int>* missing_lines, const Progress& progress = nullptr);
 
 // The data range of a state dir: [first day inside every store's horizon, last day seen].
 struct DataRange {

@@ -33,6 +33,7 @@ struct Fixture {
     ScorerOptions o;
     o.models_dir = dir.string();
     scorer = std::move(*Scorer::Create(o));
+    fs::remove_all(dir);  // the models are in memory now
     std::mt19937_64 rng(3);
     std::uniform_real_distribution<double> u(0, 120);
     rows.resize(100'000);
@@ -43,12 +44,13 @@ struct Fixture {
       rows[i].features.top_category_6m = i % 3 == 0 ? "electronics" : "books";
     }
   }
-  ~Fixture() { fs::remove_all(dir); }
 };
 
+// Never destroyed: XGBoost's own globals may be gone by the time static
+// destructors run, and freeing a booster then crashes at exit.
 Fixture& F() {
-  static Fixture f;
-  return f;
+  static Fixture* f = new Fixture;
+  return *f;
 }
 
 std::vector<ScoreRow> Batch(size_t n) { return {F().rows.begin(), F().rows.begin() + static_cast<std::ptrdiff_t>(n)}; }

@@ -194,5 +194,37 @@ TEST_F(PipelineFaultTest, AnUnusableStateDirStopsWithThePath) {
   EXPECT_NE(s.message().find("partition-1"), std::string::npos) << s;
 }
 
+TEST_F(PipelineFaultTest, RecordsDeletedBeforeTheyWereReadStopThePipelineInsteadOfBeingSkipped) {
+  Produce(0, 200);
+  {
+    auto pipeline = Pipeline::Create(Options());
+    ASSERT_TRUE(pipeline.ok());
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE((*pipeline)->Run(stop).ok());
+  }
+  // While no pipeline runs, more than the mock cluster keeps per partition
+  // (5 MB) arrives: the records right after the stored offsets are deleted,
+  // as a topic's retention would.
+  {
+    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}, {"compression.type", "none"}});
+    ASSERT_TRUE(p.ok());
+    v1::Event e = events_[0];
+    for (int i = 0; i < 120; ++i) e.mutable_session()->add_categories_viewed(std::string(90, 'x'));
+    for (int i = 0; i < 12'000; ++i) {
+      e.set_event_id("big-" + std::to_string(i));
+      for (int32_t part = 0; part < 2; ++part) {
+        ASSERT_TRUE((*p)->Send(topics_.sessions, e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}, part).ok());
+      }
+    }
+    ASSERT_TRUE((*p)->Flush(absl::Seconds(60)).ok());
+  }
+  auto pipeline = Pipeline::Create(Options());
+  ASSERT_TRUE(pipeline.ok());
+  std::atomic<bool> stop{false};
+  absl::Status s = (*pipeline)->Run(stop);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("deleted from the topic"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace recur

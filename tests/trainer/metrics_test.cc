@@ -18,6 +18,37 @@ TEST(MetricsTest, HandComputedAucPrAucLift) {
   EXPECT_NEAR(m.log_loss, -(std::log(0.9) + std::log(0.2) + std::log(0.7) + std::log(0.9)) / 4, 1e-6);
 }
 
+TEST(MetricsTest, PrecisionAndRecallAtTheThreshold) {
+  // Scores 0.9(+) 0.8(-) 0.7(+) 0.1(-).
+  BinaryMetrics m = Evaluate({0.9f, 0.8f, 0.7f, 0.1f}, {1, 0, 1, 0});  // threshold 0.5: 0.9, 0.8, 0.7
+  EXPECT_DOUBLE_EQ(m.threshold, 0.5);
+  EXPECT_DOUBLE_EQ(m.precision, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(m.recall, 1.0);
+  m = Evaluate({0.9f, 0.8f, 0.7f, 0.1f}, {1, 0, 1, 0}, 0.75);  // 0.9(+), 0.8(-)
+  EXPECT_DOUBLE_EQ(m.precision, 0.5);
+  EXPECT_DOUBLE_EQ(m.recall, 0.5);
+  m = Evaluate({0.9f, 0.8f, 0.7f, 0.1f}, {1, 0, 1, 0}, 0.95);  // nothing predicted positive
+  EXPECT_TRUE(std::isnan(m.precision));
+  EXPECT_DOUBLE_EQ(m.recall, 0.0);
+}
+
+TEST(MetricsTest, PerGroupMetricsUseOnlyTheGroupsRows) {
+  // Overall AUC 0.75 (above); within each shop the positive ranks first: 1.0.
+  auto by = EvaluateByGroup({0.9f, 0.8f, 0.7f, 0.1f}, {1, 0, 1, 0}, {"a", "a", "b", "b"});
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_DOUBLE_EQ(by["a"].roc_auc, 1.0);
+  EXPECT_DOUBLE_EQ(by["b"].roc_auc, 1.0);
+  EXPECT_EQ(by["a"].rows, 2);
+  EXPECT_DOUBLE_EQ(by["a"].precision, 0.5);  // 0.9(+) and 0.8(-) above 0.5
+  EXPECT_DOUBLE_EQ(by["b"].precision, 1.0);  // only 0.7(+)
+  EXPECT_DOUBLE_EQ(by["a"].lift_top_decile, 2.0);
+  EXPECT_NEAR(by["b"].log_loss, -(std::log(0.7) + std::log(0.9)) / 2, 1e-6);
+  // A shop with one class has no AUC.
+  auto one = EvaluateByGroup({0.2f, 0.4f}, {0, 0}, {"c", "c"});
+  EXPECT_TRUE(std::isnan(one["c"].roc_auc));
+  EXPECT_TRUE(std::isnan(one["c"].recall));
+}
+
 TEST(MetricsTest, TiesCountHalf) {
   BinaryMetrics m = Evaluate({0.5f, 0.5f}, {1, 0});
   EXPECT_DOUBLE_EQ(m.roc_auc, 0.5);

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "featurestore/calendar.h"
 #include "featurestore/state_dir.h"
+#include "nlohmann/json.hpp"
 #include "ops/simulator.h"
+#include "scorer/model.h"
+#include "trainer/training_set.h"
 
 namespace recur {
 namespace {
@@ -49,6 +54,9 @@ class TrainerTest : public ::testing::Test {
     o.state_dir = (*dir_ / "state").string();
     o.models_dir = (*dir_ / models).string();
     o.max_rounds = 60;
+    // One thread: on a busy shared machine two OpenMP threads mostly wait for
+    // each other; the model bytes do not depend on it (hist is deterministic).
+    o.params["nthread"] = "1";
     return o;
   }
   static fs::path* dir_;
@@ -103,6 +111,157 @@ TEST_F(TrainerTest, PromotionGateRefusesAWorseModelUnlessForced) {
   EXPECT_TRUE(forced->promoted);
   EXPECT_NE(forced->promotion_note.find("--force"), std::string::npos);
   EXPECT_EQ(Slurp(current), forced->version + "\n");
+}
+
+TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScorerEncodesIt) {
+  TrainOptions o = Options("models-vocab");
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["feature_types"][kTopCategory6m], "c");
+  EXPECT_EQ(meta["feature_types"][kServiceTier], "c");
+  EXPECT_EQ(meta["feature_types"][kOrders30d], "q");
+  auto model = Model::Load(r->model_dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const CategoryVocab& vocab = (*model)->vocab();
+  EXPECT_EQ(vocab.size(), 8u);  // the simulator's eight categories
+  EXPECT_EQ(vocab.names(), meta["categories"]["top_category_6m"].get<std::vector<std::string>>());
+
+  // The trainer's encoding of the rows of one cutoff equals FeatureRow with the
+  // model's vocabulary on the same customers' features: online = offline.
+  StateDir::Options so;
+  so.path = o.state_dir;
+  so.partitions = 2;
+  so.store.read_only = true;
+  auto dir = StateDir::Open(so);
+  ASSERT_TRUE(dir.ok());
+  const int64_t t = DaysFromCivil({2025, 6, 30}) * kMillisPerDay + kMillisPerDay - 1;
+  auto set = BuildTrainingSet(**dir, {t}, o.labels);
+  ASSERT_TRUE(set.ok());
+  EncodeCategories(&*set, vocab);
+  const int32_t first_day = RangeOf(**dir).first_day;
+  size_t row = 0, coded = 0;
+  std::vector<float> online(kNumFeatures);
+  for (int32_t p = 0; p < 2; ++p) {
+    ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey&, const CustomerState& state) {
+      if (!Label(state, t, o.labels)) return absl::OkStatus();
+      FeatureRow(state.ComputeFeatures(t, first_day), online.data(), &vocab);
+      for (int j = 0; j < kNumFeatures; ++j) {
+        const float a = online[j], b = set->x[row * kNumFeatures + j];
+        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << "row " << row << " feature " << kFeatureNames[j];
+      }
+      coded += !std::isnan(online[kTopCategory6m]);
+      ++row;
+      return absl::OkStatus();
+    }).ok());
+  }
+  EXPECT_EQ(row, set->rows());
+  EXPECT_GT(coded, row / 2);  // most customers bought something in 6 months
+}
+
+TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport) {
+  TrainOptions o = Options("models-shops");
+  o.threshold = 0.4;
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // The simulator's three shops; their rows add up to the validation rows.
+  ASSERT_EQ(r->by_shop.size(), 3u);
+  int64_t rows = 0;
+  for (const auto& [shop, m] : r->by_shop) {
+    rows += m.model.rows;
+    EXPECT_EQ(m.model.rows, m.baseline.rows);
+    EXPECT_GT(m.model.roc_auc, 0.6) << shop;
+    EXPECT_DOUBLE_EQ(m.model.threshold, 0.4);
+  }
+  EXPECT_EQ(rows, r->valid_rows);
+  EXPECT_GT(r->model.recall, 0.0);
+  EXPECT_LE(r->model.recall, 1.0);
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["metrics_by_shop"].size(), 3u);
+  EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(), r->by_shop["shop-1"].model.roc_auc);
+  EXPECT_DOUBLE_EQ(meta["metrics"]["threshold"].get<double>(), 0.4);
+  // Importance: largest total gain first, shares summing to 1, catalog names.
+  const auto& imp = meta["feature_importance"];
+  ASSERT_GE(imp.size(), 5u);
+  double share = 0;
+  for (size_t i = 0; i < imp.size(); ++i) {
+    EXPECT_GE(FeatureIndex(imp[i]["feature"].get<std::string>()), 0);
+    if (i > 0) EXPECT_GE(imp[i - 1]["total_gain"].get<double>(), imp[i]["total_gain"].get<double>());
+    share += imp[i]["share"].get<double>();
+  }
+  EXPECT_NEAR(share, 1.0, 1e-6);
+  const int top = FeatureIndex(imp[0]["feature"].get<std::string>());
+  EXPECT_FLOAT_EQ(r->importance[top], imp[0]["total_gain"].get<float>());
+  const std::string report = Slurp(fs::path(r->model_dir) / "report.html");
+  EXPECT_NE(report.find("<svg id='importance'"), std::string::npos);
+  EXPECT_NE(report.find("<table id='by-shop'"), std::string::npos);
+  EXPECT_NE(report.find("<svg id='pr'"), std::string::npos);
+}
+
+TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRows) {
+  TrainOptions o = Options("models-csv");
+  // The business's labels: here the repurchase label as of 2025-06-30, written
+  // as a CSV, plus one customer the snapshot does not know.
+  const int64_t t = DaysFromCivil({2025, 6, 30}) * kMillisPerDay + kMillisPerDay - 1;
+  const fs::path csv = *dir_ / "labels.csv";
+  int64_t rows = 0, positives = 0;
+  {
+    std::ofstream out(csv);
+    out << "shop_id,customer_id,label,as_of\n";
+    StateDir::Options so;
+    so.path = o.state_dir;
+    so.partitions = 2;
+    so.store.read_only = true;
+    auto dir = StateDir::Open(so);
+    ASSERT_TRUE(dir.ok());
+    for (int32_t p = 0; p < 2; ++p) {
+      ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+        auto y = Label(state, t, o.labels);
+        if (!y) return absl::OkStatus();
+        out << key.shop_id << "," << key.customer_id << "," << static_cast<int>(*y) << ",2025-06-30\n";
+        ++rows;
+        positives += *y > 0.5f;
+        return absl::OkStatus();
+      }).ok());
+    }
+    out << "shop-x,ghost,1,2025-06-30\n";
+  }
+  o.labels_csv = csv.string();
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->split, "5-fold");
+  EXPECT_EQ(r->missing_labels, 1);
+  EXPECT_EQ(r->train_rows, rows);  // the final fit sees every row ...
+  EXPECT_EQ(r->valid_rows, rows);  // ... and every row is judged out of fold
+  EXPECT_NEAR(r->model.base_rate, static_cast<double>(positives) / static_cast<double>(rows), 1e-12);
+  EXPECT_GT(r->model.roc_auc, r->baseline.roc_auc + 0.03);
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["split"]["kind"], "stratified_kfold");
+  EXPECT_EQ(meta["split"]["folds"], 5);
+  EXPECT_EQ(meta["label"]["source"], "csv");
+  EXPECT_EQ(meta["label"]["not_in_snapshot"], 1);
+  EXPECT_EQ(meta["cutoffs"], nlohmann::json::array({"2025-06-30"}));
+  // Same labels, same seed: the same model bytes (folds and final fit are seeded).
+  TrainOptions o2 = Options("models-csv-2");
+  o2.labels_csv = o.labels_csv;
+  auto again = Train(o2);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(Slurp(fs::path(again->model_dir) / "model.json"), Slurp(fs::path(r->model_dir) / "model.json"));
+}
+
+TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
+  TrainOptions o = Options("models-csv-bad");
+  const fs::path csv = *dir_ / "bad-labels.csv";
+  std::ofstream(csv) << "shop_id,customer_id,label\nshop-1,c-1,1\nshop-1,c-2,yes\n";
+  o.labels_csv = csv.string();
+  auto r = Train(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), csv.string() + ":3: label must be 0 or 1, got 'yes'");
+  std::ofstream(csv) << "shop-1,c-1,1,2020-01-01\n";
+  r = Train(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(":1: as_of 2020-01-01 is outside the snapshot's history"), std::string::npos)
+      << r.status();
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {

@@ -1,0 +1,45 @@
+// Labels given by the business instead of derived from events (docs/DESIGN.md,
+// "Labels"): a CSV of shop_id,customer_id,label[,as_of]. The header line is
+// optional; label is 0 or 1; as_of is YYYY-MM-DD (features as of the end of that
+// UTC day) or milliseconds since the epoch, and defaults to the snapshot's last
+// day. Every bad row is an InvalidArgument naming the file and the line:
+//
+//   auto rows = recur::ReadLabelsCsv("labels.csv", default_as_of_ms);
+//   // "labels.csv:7: label must be 0 or 1, got 'yes'"
+#ifndef RECUR_TRAINER_BUSINESS_LABELS_H_
+#define RECUR_TRAINER_BUSINESS_LABELS_H_
+
+#include <cstdint>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "featurestore/types.h"
+
+namespace recur {
+
+struct LabelRow {
+  CustomerKey key;
+  float label = 0;
+  int64_t as_of_ms = 0;  // the cutoff: features as of it
+  int line = 0;          // 1-based line in the file, for messages
+};
+
+// Parses the CSV text of `in`; `name` is how messages call the file. Fields may
+// be quoted ("a,b", "" for a quote); blank lines are skipped; a repeated
+// (shop, customer, as_of) is an error naming both lines; no rows is an error.
+absl::StatusOr<std::vector<LabelRow>> ParseLabelsCsv(std::istream& in, const std::string& name,
+                                                     int64_t default_as_of_ms);
+// The same for a file (NotFound when it cannot be opened).
+absl::StatusOr<std::vector<LabelRow>> ReadLabelsCsv(const std::string& path, int64_t default_as_of_ms);
+
+// InvalidArgument naming the first row whose as_of day lies outside
+// [first_day, last_day] (the history a snapshot holds).
+absl::Status CheckAsOfRange(const std::vector<LabelRow>& rows, const std::string& name, int32_t first_day,
+                            int32_t last_day);
+
+}  // namespace recur
+
+#endif  // RECUR_TRAINER_BUSINESS_LABELS_H_
