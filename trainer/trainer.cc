@@ -1,5 +1,7 @@
-// Train(): cutoffs -> point-in-time training set -> time-based split -> XGBoost
-// with early stopping -> evaluation beside a baseline -> registry + promotion gate.
+// Train(): cutoffs (or business labels) -> point-in-time training set -> time
+// split, or stratified k-fold for a single cutoff -> XGBoost with early stopping
+// -> evaluation beside a baseline, overall and per shop -> registry + promotion
+// gate.
 #include "trainer/trainer.h"
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
