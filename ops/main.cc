@@ -34,6 +34,8 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "scorer/rules.h"
 #include "streams/embedded.h"
+#include "trainer/parity.h"
+#include "trainer/progress.h"
 #include "trainer/trainer.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
@@ -154,20 +156,6 @@ std::string FormatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (v == std::floor(v) && std::fabs(v) < 1e12) return absl::StrFormat("%.0f", v);
   return absl::StrFormat("%.2f", v);
-}
-
-// A readable table of a few features for some customers.
-void PrintTable(std::ostream& os, const std::vector<std::pair<CustomerKey, Features>>& rows) {
-  const std::vector<Feature> cols = {kServiceTier, kOrders90d, kRevenue90d, kDaysSinceLastPurchase,
-                                     kSessions30d, kPromoShare6m, kServiceErrors90d};
-  os << absl::StrFormat("%-8s %-10s", "shop", "customer");
-  for (Feature f : cols) os << absl::StrFormat(" %14s", std::string(kFeatureNames[f]).substr(0, 14));
-  os << absl::StrFormat(" %-12s\n", "top_category");
-  for (const auto& [key, f] : rows) {
-    os << absl::StrFormat("%-8s %-10s", key.shop_id, key.customer_id);
-    for (Feature c : cols) os << absl::StrFormat(" %14s", FormatValue(f[c]));
-    os << absl::StrFormat(" %-12s\n", f.top_category_6m.empty() ? "-" : f.top_category_6m);
-  }
 }
 
 nlohmann::json FeaturesJson(const Features& f) {
@@ -345,6 +333,22 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   train->add_option("--retention-days", train_opts.retention_days,
                     "the retention the snapshot was kept with (its horizon)")->capture_default_str()->check(CLI::Range(366, 100000));
+  bool check_parity = false;
+  double parity_tolerance = 1e-6;
+  int parity_show = 20;
+  train->add_flag("--check-parity", check_parity,
+                  "train nothing: recompute, with the trainer's code, the features and probabilities behind every "
+                  "customer's last score in --state-dir and report each difference by customer and feature");
+  train->add_option("--tolerance", parity_tolerance, "--check-parity: allowed difference of a probability")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--show", parity_show, "--check-parity: differences printed (all with --json)")->capture_default_str();
+  train->add_flag("--json", as_json, "--check-parity: the report as JSON");
+  train->footer(
+      "--check-parity compares, for each customer with a delivered last score and no pending mark, the scorer's\n"
+      "feature row (the store's horizon, as `recur run` computes it) with the trainer's point-in-time row as of the\n"
+      "score's as_of, each reason's value with the trainer's, and each published probability with the model\n"
+      "version the score names applied to the trainer's row. Run it on a `recur snapshot` of a running pipeline.\n"
+      "Exit codes: 0 done (parity: no difference); 1 failed; 2 bad usage; 3 bad labels file; 4 parity differences.");
 
   // demo
   DemoOptions demo_opts;
@@ -422,6 +426,48 @@ int main(int argc, char** argv) {
     std::cerr << "produced " << sent << " events (" << (*producer)->delivered() << " delivered), " << rejected
               << " rejected\n";
     return rejected > 0 ? kExitBadInput : 0;
+  }
+
+  if (train->parsed() && check_parity) {
+    ParityOptions po;
+    po.state_dir = train_opts.state_dir;
+    po.models_dir = train_opts.models_dir;
+    po.retention_days = train_opts.retention_days;
+    po.tolerance = parity_tolerance;
+    ProgressLine progress("offline rows", "customers");
+    po.progress = [&](int64_t done, int64_t total) { progress.Update(done, total); };
+    auto r = CheckParity(po);
+    if (!r.ok()) return Fail(r.status(), "pass a `recur snapshot` (or the state dir of a stopped `recur run`) and its --models-dir");
+    progress.Finish(r->customers);
+    if (as_json) {
+      nlohmann::json j = {{"customers", r->customers}, {"checked", r->checked},
+                          {"pending_skipped", r->pending_skipped}, {"no_model", r->no_model},
+                          {"customers_differing", r->customers_differing}, {"models", r->model_versions},
+                          {"differences", nlohmann::json::array()}};
+      for (const auto& d : r->differences) {
+        j["differences"].push_back({{"customer", d.key.Encode()}, {"as_of_ms", d.as_of_ms}, {"kind", d.kind},
+                                    {"field", d.field}, {"online", d.online}, {"offline", d.offline}});
+      }
+      std::cout << j.dump(1) << "\n";
+    } else {
+      std::cout << absl::StrFormat(
+          "parity: %d customers, %d with a delivered score checked, %d skipped (score pending); models %s\n",
+          r->customers, r->checked, r->pending_skipped,
+          r->model_versions.empty() ? "none found" : absl::StrJoin(r->model_versions, ", "));
+      if (r->no_model > 0) {
+        std::cout << absl::StrFormat("  %d probabilities not checked: their model version is not in %s\n", r->no_model,
+                                     po.models_dir);
+      }
+      int shown = 0;
+      for (const auto& d : r->differences) {
+        if (shown++ == parity_show) break;
+        std::cout << absl::StrFormat("  %s as of %s: %s %s: online %s, offline %s\n", d.key.Encode(),
+                                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(d.as_of_ms), absl::UTCTimeZone()),
+                                     d.kind, d.field, d.online, d.offline);
+      }
+      std::cout << absl::StrFormat("%d differences in %d customers\n", r->differences.size(), r->customers_differing);
+    }
+    return r->differences.empty() ? 0 : kExitScoresDiffer;
   }
 
   if (train->parsed()) {

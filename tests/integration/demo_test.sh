@@ -3,7 +3,8 @@
 # embedded broker) at a smaller size, end to end. Checks its output: every shop
 # has scored customers and a top-10 with segments/reasons, both models' ROC-AUC
 # is printed, their report.html files exist, the models were picked up by the
-# running pipeline, and `recur inspect` shows a stored score.
+# running pipeline, `recur inspect` shows a stored score, and every score
+# passes the online/offline parity check.
 source "$(dirname "$0")/lib.sh"
 OUT="$WORK/quickstart.out"
 "$ROOT/ops/quickstart" --shops 3 --customers 1500 --days 420 --dir "$WORK/demo" >"$OUT" 2>"$WORK/quickstart.err" \
@@ -28,4 +29,9 @@ grep -q "^last score (as of" "$WORK/inspect.txt" || fail "inspect shows no last 
 "$RECUR" inspect "shop-1/$customer" --state-dir "$WORK/demo/state" --json | python3 -c '
 import json,sys; j=json.load(sys.stdin); s=j["last_score"]
 assert 0 <= s["risk_decline_90d"] <= 1 and s["risk_model_version"], s' || fail "inspect --json"
+# Online/offline parity of the pipeline's own scores: every customer's last
+# score recomputed with the trainer's code from the demo's store.
+"$RECUR" train --check-parity --state-dir "$WORK/demo/state" --models-dir "$WORK/demo/models" >"$WORK/parity.txt" \
+  || fail "parity: $(cat "$WORK/parity.txt")"
+grep -q "^parity: 4500 customers, 4500 with a delivered score checked" "$WORK/parity.txt" || fail "parity: $(head -3 "$WORK/parity.txt")"
 log "PASS demo"

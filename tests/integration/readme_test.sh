@@ -38,4 +38,7 @@ PY
 ls models/activity_decline_90d/*/report.html models/repurchase_30d/*/report.html >/dev/null || fail "no reports"
 grep -q "valid" "$WORK/blocks/00.sh.out" || fail "recur rules my-rules.txt did not validate"
 grep -q "score for shop-" "$WORK"/blocks/01.sh.out || fail "no scores read back with kcat"
+grep -Eq "^parity: 900 customers, [1-9][0-9]* with a delivered score checked" "$WORK"/blocks/01.sh.out \
+  || fail "train --check-parity checked no score: $(grep parity "$WORK"/blocks/01.sh.out)"
+grep -q "^0 differences in 0 customers" "$WORK"/blocks/01.sh.out || fail "online/offline parity differences"
 log "PASS readme ($n blocks)"
