@@ -130,21 +130,32 @@ DayBucket& CustomerState::BucketFor(int32_t day) {
   return *it;
 }
 
+namespace {
+bool SeenBefore(const SeenId& a, const SeenId& b) {
+  return std::tie(a.kind, a.day, a.hash) < std::tie(b.kind, b.day, b.hash);
+}
+}  // namespace
+
 bool CustomerState::Apply(const v1::Event& event) {
   const uint64_t id = HashEventId(event.event_id());
-  for (const SeenId& s : seen_) {
-    if (s.hash == id) return false;
-  }
-  const int32_t day = DayOf(event.event_time_ms());
   const int kind = std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
                               kNumEventKinds - 1);
+  // A duplicate has the same id and kind: ids are remembered per kind (below),
+  // so matching across kinds would depend on how the topics' reads interleave.
+  for (const SeenId& s : seen_) {
+    if (s.hash == id && s.kind == kind) return false;
+  }
+  const int32_t day = DayOf(event.event_time_ms());
   int32_t& kind_max = kind_max_day_[kind];
   if (kind_max == 0 || day > kind_max) kind_max = day;
   // Forget ids of this kind that fell out of the window (never the one just seen).
   seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
                              [&](const SeenId& s) { return s.kind == kind && s.day <= kind_max - kDedupeDays; }),
               seen_.end());
-  seen_.push_back({id, day, kind});
+  // Kept sorted by (kind, day, hash), not by arrival, so the encoded state does
+  // not depend on how the topics' reads interleave.
+  const SeenId entry{id, day, kind};
+  seen_.insert(std::upper_bound(seen_.begin(), seen_.end(), entry, SeenBefore), entry);
   last_event_ms_ = std::max(last_event_ms_, event.event_time_ms());
 
   switch (event.kind_case()) {
@@ -464,6 +475,8 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
     e.day = static_cast<int32_t>(day);
     e.kind = static_cast<int32_t>(kind);
   }
+  // Records written before the ids were kept sorted are in arrival order.
+  if (!std::is_sorted(s.seen_.begin(), s.seen_.end(), SeenBefore)) std::sort(s.seen_.begin(), s.seen_.end(), SeenBefore);
   if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
   s.days_.resize(n);
   int64_t prev = 0;

@@ -78,7 +78,7 @@ struct SeenId {
 class CustomerState {
  public:
   // Applies a validated event. Returns false (and changes nothing) when its id
-  // is still remembered (see kDedupeDays): a duplicate.
+  // is still remembered for its kind (see kDedupeDays): a duplicate.
   bool Apply(const v1::Event& event);
 
   // Drops day buckets before `horizon_first_day` and profile entries superseded
@@ -114,7 +114,7 @@ class CustomerState {
   DayBucket& BucketFor(int32_t day);
 
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
-  std::vector<SeenId> seen_;            // in order of arrival
+  std::vector<SeenId> seen_;            // sorted by (kind, day, hash): order-independent
   std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
   std::vector<DayBucket> days_;         // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;           // largest event time applied

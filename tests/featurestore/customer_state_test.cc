@@ -243,6 +243,35 @@ TEST(CustomerStateTest, DuplicatesCountOnceWithinTheDedupeWindow) {
   EXPECT_TRUE(s.Apply(buy));
 }
 
+TEST(CustomerStateTest, AnIdReusedAcrossKindsCountsOnceForEachKindWhateverTheOrder) {
+  // Ids are remembered per kind (one kind = one topic), so a purchase and a
+  // session that share an id are two events, and the topics' interleaving
+  // cannot decide which of them is dropped; the re-sent visit is a duplicate in
+  // every order. Each kind's events keep their order (one topic partition);
+  // only the interleaving of the two kinds changes. Byte-identical states.
+  EventFactory ev;
+  v1::Event buy = ev.Purchase(Ms(2024, 3, 3), 10);
+  v1::Event visit = ev.Session(Ms(2024, 3, 4), 5, 3, 1, 0);
+  visit.set_event_id(buy.event_id());
+  v1::Event later_buy = ev.Purchase(Ms(2024, 3, 20), 1);  // moves the purchase window past buy's id
+  const std::vector<std::vector<v1::Event>> orders = {
+      {buy, visit, later_buy, visit}, {visit, buy, visit, later_buy}, {buy, later_buy, visit, visit}};
+  std::vector<std::string> bytes;
+  for (const auto& order : orders) {
+    CustomerState s;
+    int applied = 0;
+    for (const auto& e : order) applied += s.Apply(e) ? 1 : 0;
+    EXPECT_EQ(applied, 3);
+    const Features f = s.ComputeFeatures(Ms(2024, 3, 20), kNoHorizon);
+    EXPECT_EQ(f[kOrders30d], 2);
+    EXPECT_EQ(f[kSessions30d], 1);
+    bytes.emplace_back();
+    s.Encode(&bytes.back());
+  }
+  EXPECT_EQ(bytes[0], bytes[1]);
+  EXPECT_EQ(bytes[0], bytes[2]);
+}
+
 TEST(CustomerStateTest, RetentionExpiry) {
   EventFactory ev;
   CustomerState s = Build({
