@@ -34,6 +34,7 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "scorer/rules.h"
 #include "streams/embedded.h"
+#include "trainer/business_labels.h"
 #include "trainer/parity.h"
 #include "trainer/progress.h"
 #include "trainer/trainer.h"
@@ -45,7 +46,8 @@ namespace recur {
 namespace {
 
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage (CLI11), 3 bad input data,
-// 4 `recur replay --diff` found customers whose scores differ.
+// 4 `recur replay --diff` found customers whose scores differ, or `recur train
+// --check-parity` found an online/offline difference.
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 3;
 constexpr int kExitScoresDiffer = 4;
@@ -326,6 +328,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train->add_option("--folds", train_opts.folds, "k of the stratified k-fold used with a single cutoff")
       ->capture_default_str()->check(CLI::Range(2, 100));
+  std::vector<std::string> cutoff_dates;
+  train->add_option("--cutoff", cutoff_dates,
+                    "a cutoff instead of month ends (repeatable; YYYY-MM-DD = the end of that UTC day, or ms); each "
+                    "must have its whole label window inside the snapshot")
+      ->delimiter(',');
   train->add_option("--cutoffs", train_opts.max_cutoffs, "use only the latest N month-end cutoffs (0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   train->add_option("--threshold", train_opts.threshold,
@@ -474,6 +481,14 @@ int main(int argc, char** argv) {
     auto target = ParseTarget(target_name);
     if (!target.ok()) return Fail(target.status());
     train_opts.labels.target = *target;
+    for (const auto& c : cutoff_dates) {
+      auto ms = ParseAsOf(c);
+      if (!ms.ok()) {
+        std::cerr << "--cutoff: " << ms.status().message() << "\nRun with --help for more information.\n";
+        return 2;
+      }
+      train_opts.cutoffs.push_back(*ms);
+    }
     for (const auto& kv : xgb_params) {
       auto eq = kv.find('=');
       if (eq == std::string::npos) return Fail(absl::InvalidArgumentError("-P expects key=value"));

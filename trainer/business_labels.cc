@@ -52,6 +52,8 @@ bool IsHeader(const std::vector<std::string>& f) {
          (f.size() == 3 || is(3, "as_of"));
 }
 
+}  // namespace
+
 absl::StatusOr<int64_t> ParseAsOf(const std::string& text) {
   int64_t ms = 0;
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && absl::SimpleAtoi(text, &ms)) {
@@ -66,7 +68,6 @@ absl::StatusOr<int64_t> ParseAsOf(const std::string& text) {
       absl::StrCat("as_of must be YYYY-MM-DD or milliseconds since the epoch, got '", text, "'"));
 }
 
-}  // namespace
 
 absl::StatusOr<std::vector<LabelRow>> ParseLabelsCsv(std::istream& in, const std::string& name,
                                                      int64_t default_as_of_ms) {

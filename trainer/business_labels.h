@@ -20,6 +20,10 @@
 
 namespace recur {
 
+// An as_of or cutoff: YYYY-MM-DD (the end of that UTC day) or milliseconds
+// since the epoch; InvalidArgument naming the text otherwise.
+absl::StatusOr<int64_t> ParseAsOf(const std::string& text);
+
 struct LabelRow {
   CustomerKey key;
   float label = 0;

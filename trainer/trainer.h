@@ -33,6 +33,9 @@ struct TrainOptions {
   std::string labels_csv;
   int folds = 5;         // k of the stratified k-fold used when there is one cutoff
   int max_cutoffs = 0;   // event labels: only the latest N month-end cutoffs (0 = all)
+  // Event labels at these cutoffs (ms, e.g. ParseAsOf("2025-03-15")) instead of
+  // month ends; each must lie in the snapshot with its label window complete.
+  std::vector<int64_t> cutoffs;
   // The retention the snapshot was kept with (its horizon): a longer-kept
   // training snapshot gives the earliest cutoffs their full history.
   int32_t retention_days = kDefaultRetentionDays;

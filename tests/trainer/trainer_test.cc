@@ -13,7 +13,10 @@
 #include "nlohmann/json.hpp"
 #include "ops/simulator.h"
 #include "scorer/model.h"
+#include "trainer/business_labels.h"
 #include "trainer/training_set.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 
 namespace recur {
 namespace {
@@ -262,6 +265,43 @@ TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find(":1: as_of 2020-01-01 is outside the snapshot's history"), std::string::npos)
       << r.status();
+}
+
+TEST_F(TrainerTest, ExplicitCutoffsReplaceMonthEndsAndMustHaveACompleteLabelWindow) {
+  DataRange range;
+  {
+    StateDir::Options so;
+    so.path = (*dir_ / "state").string();
+    so.partitions = 2;
+    so.store.read_only = true;
+    auto sd = StateDir::Open(so);
+    ASSERT_TRUE(sd.ok()) << sd.status();
+    range = RangeOf(**sd);
+  }
+  auto day = [](int32_t d) {
+    return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(int64_t{d} * kMillisPerDay), absl::UTCTimeZone());
+  };
+  // Mid-month cutoffs, each with its 30-day repurchase window inside the data.
+  const std::vector<int32_t> days = {range.last_day - 100, range.last_day - 65, range.last_day - 31};
+  TrainOptions o = Options("models-cutoffs");
+  for (int32_t d : days) {
+    auto ms = ParseAsOf(day(d));
+    ASSERT_TRUE(ms.ok());
+    o.cutoffs.push_back(*ms);
+  }
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["cutoffs"], nlohmann::json({day(days[0]), day(days[1]), day(days[2])}));
+  EXPECT_EQ(r->version.substr(0, 8), absl::StrReplaceAll(day(days[2]), {{"-", ""}}));
+
+  // 29 days before the last day: the window runs past the snapshot.
+  o.cutoffs = {*ParseAsOf(day(range.last_day - 29))};
+  r = Train(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("cutoff " + day(range.last_day - 29)), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("runs past its end"), std::string::npos) << r.status();
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
