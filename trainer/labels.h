@@ -8,6 +8,7 @@
 #define RECUR_TRAINER_LABELS_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,15 +31,23 @@ absl::StatusOr<Target> ParseTarget(const std::string& name);  // "repurchase_30d
 std::string TargetName(Target t);
 // Days after the cutoff that the label needs to see.
 int LabelDays(const LabelOptions& o);
+// Days up to and including the cutoff's that the label reads (decline: the
+// revenue of (T - days, T]; repurchase: none).
+int LookbackDays(const LabelOptions& o);
 
-// The end (last millisecond) of every UTC month's last day in [first_day,
-// last_day - label_days]: only cutoffs whose label window is complete.
-std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days);
+// The end (last millisecond) of every UTC month's last day T with
+// T - lookback_days + 1 >= first_day and T + label_days <= last_day: only
+// cutoffs whose label windows, before and after, are complete.
+std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days, int lookback_days = 0);
 
 // The label of one customer at cutoff T, or nullopt when the customer is not
 // part of the population at T: no activity on or before T's day; for decline
-// also no revenue in (T - days, T].
-std::optional<float> Label(const CustomerState& state, int64_t cutoff_ms, const LabelOptions& o);
+// also no revenue in (T - days, T]. Days before `horizon_first_day` are
+// ignored, whether the store has pruned them yet or not (pruning happens when
+// a customer is written, so it depends on batching): the label depends only
+// on the events and the horizon.
+std::optional<float> Label(const CustomerState& state, int64_t cutoff_ms, const LabelOptions& o,
+                           int32_t horizon_first_day = std::numeric_limits<int32_t>::min());
 
 }  // namespace recur
 

@@ -279,18 +279,20 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::vector<int> missing_lines;
   nlohmann::json label_meta;
   if (o.labels_csv.empty()) {
-    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels));
+    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels), LookbackDays(o.labels));
     if (!o.cutoffs.empty()) {
       cutoffs = o.cutoffs;
       std::sort(cutoffs.begin(), cutoffs.end());
       cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
       for (int64_t c : cutoffs) {
         const int32_t day = DayOf(c);
-        if (day < range.first_day || day + LabelDays(o.labels) > range.last_day) {
+        const bool early = day - std::max(LookbackDays(o.labels), 1) + 1 < range.first_day;
+        if (early || day + LabelDays(o.labels) > range.last_day) {
           return absl::FailedPreconditionError(absl::StrCat(
               "cutoff ", DayString(c), ": the snapshot's history is ", DayString(int64_t{range.first_day} * kMillisPerDay),
-              " .. ", DayString(int64_t{range.last_day} * kMillisPerDay), " and a ", LabelDays(o.labels),
-              "-day label window from this cutoff ", day < range.first_day ? "starts before it" : "runs past its end"));
+              " .. ", DayString(int64_t{range.last_day} * kMillisPerDay), " and the label's ",
+              early ? absl::StrCat(std::max(LookbackDays(o.labels), 1), " days up to the cutoff start before it")
+                    : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
         }
       }
     }

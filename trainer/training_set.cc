@@ -96,7 +96,7 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
     FeatureStore* store = dir.store(p);
     absl::Status s = store->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
       for (int64_t t : cutoffs) {
-        std::optional<float> y = Label(state, t, labels);
+        std::optional<float> y = Label(state, t, labels, range.first_day);
         if (!y) continue;
         Features f = state.ComputeFeatures(t, range.first_day);
         const size_t at = set.x.size();

@@ -30,6 +30,51 @@ TEST(LabelsTest, MonthEndCutoffsKeepOnlyCompleteLabelWindows) {
   EXPECT_TRUE(MonthEndCutoffs(first, last, 120).empty());
 }
 
+TEST(LabelsTest, DeclineCutoffsAlsoNeedTheir90DaysBeforeInsideTheHistory) {
+  const int32_t first = DayOf(Ms(2024, 1, 15)), last = DayOf(Ms(2024, 12, 31));
+  std::vector<int64_t> c = MonthEndCutoffs(first, last, 90, 90);
+  // (T - 90 days, T] must start on or after Jan 15: Mar 31 - 89 days = Jan 1 no, Apr 30 - 89 = Jan 31 yes.
+  // T + 90 <= Dec 31: Sep 30 + 90 = Dec 29 yes, Oct 31 no.
+  ASSERT_EQ(c.size(), 6u);
+  EXPECT_EQ(c.front(), EndOf(2024, 4, 30));
+  EXPECT_EQ(c.back(), EndOf(2024, 9, 30));
+  // Without a lookback (repurchase) January already counts.
+  EXPECT_EQ(MonthEndCutoffs(first, last, 90, 0).front(), EndOf(2024, 1, 31));
+}
+
+TEST(LabelsTest, DaysBeforeTheHorizonCountTheSameWhetherPrunedYetOrNot) {
+  // The store prunes a customer's old days only when it writes the customer,
+  // so after the same events one store may still hold days another has
+  // dropped. Labels read with the horizon must not tell them apart.
+  EventFactory ev;
+  const int32_t horizon = DayOf(Ms(2024, 3, 1));
+  const CustomerState kept = Build({ev.Purchase(Ms(2024, 1, 10), 40), ev.Purchase(Ms(2024, 2, 20), 30),
+                                    ev.Purchase(Ms(2024, 4, 2), 20), ev.Purchase(Ms(2024, 6, 15), 5)});
+  CustomerState pruned = kept;
+  pruned.Prune(horizon);
+  ASSERT_LT(pruned.days().size(), kept.days().size());
+  CustomerState only_old = Build({ev.Purchase(Ms(2024, 1, 10), 40)});
+  CustomerState only_old_pruned = only_old;
+  only_old_pruned.Prune(horizon);
+  for (Target target : {Target::kRepurchase30d, Target::kActivityDecline90d}) {
+    LabelOptions o;
+    o.target = target;
+    for (int64_t t : {EndOf(2024, 3, 31), EndOf(2024, 4, 30), EndOf(2024, 5, 31)}) {
+      EXPECT_EQ(Label(kept, t, o, horizon), Label(pruned, t, o, horizon)) << TargetName(target) << " " << t;
+      EXPECT_EQ(Label(only_old, t, o, horizon), Label(only_old_pruned, t, o, horizon)) << TargetName(target) << " " << t;
+    }
+  }
+  // By hand: decline at Apr 30 reads (Jan 31, Apr 30] from the horizon (Mar 1)
+  // on: 20 before, 5 after (Jun 15, within 90 days) -> 5 < 0.8 x 20: declined.
+  LabelOptions decline;
+  decline.target = Target::kActivityDecline90d;
+  EXPECT_EQ(*Label(kept, EndOf(2024, 4, 30), decline, horizon), 1.0f);
+  // Without the horizon the Feb 20 purchase counts too: 50 before.
+  EXPECT_EQ(*Label(kept, EndOf(2024, 4, 30), decline), 1.0f);
+  // A customer whose only activity is before the horizon is not in the population.
+  EXPECT_FALSE(Label(only_old, EndOf(2024, 3, 31), LabelOptions{}, horizon).has_value());
+}
+
 TEST(LabelsTest, RepurchaseWithin30DaysAfterTheCutoff) {
   EventFactory ev;
   LabelOptions o;

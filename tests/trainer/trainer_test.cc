@@ -301,7 +301,7 @@ TEST_F(TrainerTest, ExplicitCutoffsReplaceMonthEndsAndMustHaveACompleteLabelWind
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("cutoff " + day(range.last_day - 29)), std::string::npos) << r.status();
-  EXPECT_NE(r.status().message().find("runs past its end"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("30 days after the cutoff run past its end"), std::string::npos) << r.status();
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
