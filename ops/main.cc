@@ -465,9 +465,17 @@ int main(int argc, char** argv) {
         std::cout << absl::StrFormat("  %d probabilities not checked: their model version is not in %s\n", r->no_model,
                                      po.models_dir);
       }
+      if (r->checked == 0) {
+        std::cout << "  nothing to compare: no customer in " << po.state_dir
+                  << " has a delivered score (has `recur run` scored with models yet?)\n";
+      }
       int shown = 0;
       for (const auto& d : r->differences) {
-        if (shown++ == parity_show) break;
+        if (shown++ == parity_show) {
+          std::cout << absl::StrFormat("  ... %d more (--show N, or --json for all)\n",
+                                       r->differences.size() - static_cast<size_t>(parity_show));
+          break;
+        }
         std::cout << absl::StrFormat("  %s as of %s: %s %s: online %s, offline %s\n", d.key.Encode(),
                                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(d.as_of_ms), absl::UTCTimeZone()),
                                      d.kind, d.field, d.online, d.offline);

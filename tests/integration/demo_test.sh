@@ -34,4 +34,16 @@ assert 0 <= s["risk_decline_90d"] <= 1 and s["risk_model_version"], s' || fail "
 "$RECUR" train --check-parity --state-dir "$WORK/demo/state" --models-dir "$WORK/demo/models" >"$WORK/parity.txt" \
   || fail "parity: $(cat "$WORK/parity.txt")"
 grep -q "^parity: 4500 customers, 4500 with a delivered score checked" "$WORK/parity.txt" || fail "parity: $(head -3 "$WORK/parity.txt")"
+# A registry whose risk model file was replaced under the same version: every
+# risk probability differs, listed by customer, exit code 4.
+cp -r "$WORK/demo/models" "$WORK/models-swapped"
+risk="$WORK/models-swapped/activity_decline_90d/$(cat "$WORK/models-swapped/activity_decline_90d/CURRENT")"
+cp "$WORK/models-swapped/repurchase_30d/$(cat "$WORK/models-swapped/repurchase_30d/CURRENT")/model.json" "$risk/model.json"
+rc=0
+"$RECUR" train --check-parity --state-dir "$WORK/demo/state" --models-dir "$WORK/models-swapped" --show 2 \
+  >"$WORK/parity-bad.txt" 2>/dev/null || rc=$?
+[[ $rc -eq 4 ]] || fail "parity with a swapped model file: exit $rc: $(cat "$WORK/parity-bad.txt")"
+grep -Eq "^  shop-[0-9]/c-[0-9]{6} as of .*: score risk_decline_90d: online " "$WORK/parity-bad.txt" \
+  || fail "parity does not name the customer and field: $(cat "$WORK/parity-bad.txt")"
+grep -Eq "^[0-9]+ differences in [0-9]+ customers" "$WORK/parity-bad.txt" || fail "no parity summary"
 log "PASS demo"
