@@ -64,7 +64,7 @@ void BM_ScoreBothModels(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ScoreBothModels)->Arg(1000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScoreBothModels)->Arg(10)->Arg(100)->Arg(1000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
 // Scores plus segments and actions from the default rules.
 void BM_ScoreAndRules(benchmark::State& state) {
@@ -93,7 +93,7 @@ void BM_ApproximateReasons(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(F().scorer->AddReasons(rp, sp));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ApproximateReasons)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ApproximateReasons)->Arg(10)->Arg(100)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace recur
