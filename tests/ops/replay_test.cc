@@ -325,7 +325,10 @@ TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWi
     ASSERT_TRUE(store->ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
       EXPECT_NE(last, nullptr) << k.Encode();
       v1::CustomerScore s;
-      if (last != nullptr && s.ParseFromString(*last)) EXPECT_EQ(s.as_of_ms(), std::max(day_start, st.last_event_ms()));
+      if (last != nullptr) {
+        EXPECT_TRUE(s.ParseFromString(*last)) << k.Encode();
+        EXPECT_EQ(s.as_of_ms(), std::max(day_start, st.last_event_ms())) << k.Encode();
+      }
       return absl::OkStatus();
     }).ok());
   }

@@ -155,7 +155,9 @@ TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
     for (int k = 0; k < s.reasons_size(); ++k) {
       EXPECT_GT(s.reasons(k).contribution(), 0);
       EXPECT_GE(FeatureIndex(s.reasons(k).feature()), 0);
-      if (k > 0) EXPECT_GE(s.reasons(k - 1).contribution(), s.reasons(k).contribution());
+      if (k > 0) {
+        EXPECT_GE(s.reasons(k - 1).contribution(), s.reasons(k).contribution());
+      }
     }
   }
   EXPECT_GT(with_reasons, 10);

@@ -189,7 +189,9 @@ TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport)
   double share = 0;
   for (size_t i = 0; i < imp.size(); ++i) {
     EXPECT_GE(FeatureIndex(imp[i]["feature"].get<std::string>()), 0);
-    if (i > 0) EXPECT_GE(imp[i - 1]["total_gain"].get<double>(), imp[i]["total_gain"].get<double>());
+    if (i > 0) {
+      EXPECT_GE(imp[i - 1]["total_gain"].get<double>(), imp[i]["total_gain"].get<double>());
+    }
     share += imp[i]["share"].get<double>();
   }
   EXPECT_NEAR(share, 1.0, 1e-6);
