@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   rd_kafka_topic_partition_list_add(list.get(), scores_topic.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_subscribe(rk->get(), list.get());
   std::vector<int64_t> latency;
+  std::vector<std::vector<int64_t>> by_window;  // by 5-s window of the event's send time
   int eof = 0, idle = 0, partitions = 0;
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk->get(), scores_topic.c_str(), nullptr);
@@ -119,16 +120,28 @@ int main(int argc, char** argv) {
       return 1;
     }
     latency.push_back(ts - score.as_of_ms());
+    const size_t w = static_cast<size_t>((score.as_of_ms() - start) / 5000);
+    if (by_window.size() <= w) by_window.resize(w + 1);
+    by_window[w].push_back(latency.back());
   }
   rd_kafka_consumer_close(rk->get());
   if (latency.empty()) {
     std::cerr << "no scores of this run found in " << scores_topic << "\n";
     return 1;
   }
-  std::sort(latency.begin(), latency.end());
-  auto pct = [&](double p) { return latency[static_cast<size_t>(p * static_cast<double>(latency.size() - 1))]; };
+  auto pct = [](std::vector<int64_t>& v, double p) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+  };
   std::cout << "events " << sent << " in " << seconds << " s (" << sent / seconds << "/s), scores " << latency.size()
-            << ", event-to-score latency ms: p50 " << pct(0.5) << " p90 " << pct(0.9) << " p99 " << pct(0.99)
-            << " max " << latency.back() << "\n";
+            << ", event-to-score latency ms: p50 " << pct(latency, 0.5) << " p90 " << pct(latency, 0.9) << " p99 "
+            << pct(latency, 0.99) << " max " << latency.back() << "\n";
+  // Whether latency builds up over the run (a backlog) or is there from the start.
+  for (size_t w = 0; w < by_window.size(); ++w) {
+    if (by_window[w].empty()) continue;
+    std::cout << "  events sent in " << w * 5 << "-" << w * 5 + 5 << " s: scores " << by_window[w].size() << ", p50 "
+              << pct(by_window[w], 0.5) << " p99 " << pct(by_window[w], 0.99) << " max " << by_window[w].back()
+              << "\n";
+  }
   return 0;
 }

@@ -4,7 +4,8 @@
 # short batches, fed by tests/bench/score_latency (event_time = send time), the
 # scores topic timestamped by the broker (LogAppendTime).
 #   RATE=20000 SECONDS_=30 tests/bench/score_latency.sh      (figures in docs/BENCHMARKS.md)
-# Smaller RATE/SECONDS_ make the ctest smoke run.
+# Smaller RATE/SECONDS_ make the ctest smoke run. RUN_ARGS adds options to `recur run`
+# (e.g. RUN_ARGS="-X fetch.wait.max.ms=10").
 source "$(dirname "$0")/../integration/lib.sh"
 RATE=${RATE:-20000}
 SECONDS_=${SECONDS_:-30}
@@ -16,7 +17,7 @@ start_broker "${PORT:-19490}"
   >/dev/null 2>&1 || fail "scores topic"
 "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 || fail "models"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --state-dir "$WORK/state" --linger-ms "$LINGER" \
-  --stats 10 >"$WORK/run.json" 2>"$WORK/run.log" &
+  --stats 10 ${RUN_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log" &
 pid=$!
 for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run.log" && break; sleep 0.1; done
 grep -q "scoring with" "$WORK/run.log" || fail "not scoring: $(tail -3 "$WORK/run.log")"
