@@ -88,7 +88,6 @@ class RocksFeatureStore final : public FeatureStore {
     int64_t max_time = max_event_time_ms_;
     std::string key;
     for (const v1::Event& e : events) {
-      if (max_time > 0 && e.event_time_ms() < max_time - options_.allowed_lateness_ms) ++st.late;
       if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
       max_time = std::max(max_time, e.event_time_ms());
       key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
@@ -253,7 +252,7 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
  private:
-  int32_t HorizonFirstDay(int64_t max_time) const { return DayOf(max_time) - options_.retention_days + 1; }
+  int32_t HorizonFirstDay(int64_t max_time) const { return recur::HorizonFirstDay(max_time, options_.retention_days); }
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {
     std::string value;
@@ -334,11 +333,6 @@ class RocksFeatureStore final : public FeatureStore {
 };
 
 }  // namespace
-
-bool WithinHorizon(int64_t event_time_ms, int64_t max_event_time_ms, int32_t retention_days) {
-  if (max_event_time_ms <= 0) return true;
-  return DayOf(event_time_ms) > DayOf(max_event_time_ms) - retention_days;
-}
 
 absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("state store: path is empty");

@@ -32,19 +32,14 @@
 
 namespace recur {
 
-inline constexpr int32_t kDefaultRetentionDays = 400;
-inline constexpr int64_t kDefaultAllowedLatenessMs = 3'600'000;
-
-// True when an event at `event_time_ms` may still be applied to a store whose
-// largest event time is `max_event_time_ms` (0 for an empty store).
-bool WithinHorizon(int64_t event_time_ms, int64_t max_event_time_ms, int32_t retention_days);
+// The retention horizon and lateness rules (kDefaultRetentionDays, WithinHorizon,
+// HorizonFirstDay, IsLate) are in base/time.h.
 
 class FeatureStore {
  public:
   struct Options {
     std::string path;                          // the RocksDB directory
     int32_t retention_days = kDefaultRetentionDays;
-    int64_t allowed_lateness_ms = kDefaultAllowedLatenessMs;  // only for the "late" counter
     bool sync = false;                         // fsync every batch (power-loss safety)
     bool read_only = false;                    // open a snapshot for reading
     size_t cache_entries = 2'000'000;          // decoded customers kept in memory
@@ -65,7 +60,6 @@ class FeatureStore {
   struct ApplyStats {
     int64_t applied = 0;
     int64_t duplicates = 0;
-    int64_t late = 0;                       // applied, but older than max time - lateness
     int64_t expired = 0;                    // older than the horizon (expire_outside_horizon)
     std::vector<CustomerKey> touched;       // customers whose state changed, sorted
   };

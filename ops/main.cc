@@ -36,7 +36,7 @@
 #include "streams/embedded.h"
 #include "trainer/business_labels.h"
 #include "trainer/parity.h"
-#include "trainer/progress.h"
+#include "base/progress.h"
 #include "trainer/trainer.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"

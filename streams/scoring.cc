@@ -22,14 +22,6 @@ namespace {
 constexpr char kRescoredDay[] = "rescored_day";
 constexpr char kQuantiles[] = "quantiles";
 
-std::string FormatDay(int32_t day) {
-  const CivilDate c = CivilFromDays(day);
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", static_cast<int>(c.year), static_cast<int>(c.month),
-                static_cast<int>(c.day));
-  return buf;
-}
-
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();

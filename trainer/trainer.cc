@@ -19,7 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
-#include "trainer/progress.h"
+#include "base/progress.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 #include "scorer/model.h"
