@@ -10,7 +10,7 @@
 
 #include "featurestore/state_dir.h"
 #include "rocksdb/db.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {

@@ -23,7 +23,7 @@
 #include "streams/kafka.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 #include "tests/scorer/test_models.h"
 
 namespace recur {
