@@ -64,7 +64,7 @@ TEST_F(FeatureStoreTest, AppliesBatchesWithOffsetsAndSurvivesReopen) {
   EXPECT_EQ(store->ComputeFeatures({"shop-1", "nobody"}, Ms(2024, 3, 3)).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndLateEventsAreCounted) {
+TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndOlderEventsStillApply) {
   EventFactory ev;
   auto store = OpenStore();
   v1::Event buy = ev.Purchase(Ms(2024, 3, 5), 10);
@@ -255,6 +255,29 @@ TEST(StateDirTest, PartitionerMatchesLibrdkafkaConsistentHash) {
   // crc32("123456789") = 0xCBF43926, the standard check value.
   EXPECT_EQ(PartitionFor("123456789", 1000), static_cast<int32_t>(0xCBF43926u % 1000));
   EXPECT_EQ(PartitionFor("anything", 1), 0);
+}
+
+TEST(StateDirTest, OpenReadOnlyFindsEveryPartitionAndRefusesWrites) {
+  const fs::path dir = fs::temp_directory_path() / ("recur-statedir-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EXPECT_EQ(StateDir::OpenReadOnly(dir.string()).status().code(), absl::StatusCode::kNotFound);
+  testing::EventFactory ev("shop-1", "c-1");
+  {
+    auto rw = StateDir::Open({.path = dir.string(), .partitions = 3});
+    ASSERT_TRUE(rw.ok()) << rw.status();
+    ASSERT_TRUE((*rw)->store(2)->ApplyBatch(std::vector<v1::Event>{ev.Purchase(testing::Ms(2024, 3, 5), 10)},
+                                           {{{"shop.purchases", 0}, 7}})
+                    .ok());
+  }
+  auto ro = StateDir::OpenReadOnly(dir.string());
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  EXPECT_EQ((*ro)->partitions(), 3);
+  auto offsets = (*ro)->store(2)->ReadOffsets();
+  ASSERT_TRUE(offsets.ok());
+  EXPECT_EQ(offsets->at({"shop.purchases", 0}), 7);
+  EXPECT_EQ((*ro)->store(2)->ApplyBatch(std::vector<v1::Event>{}, {}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  fs::remove_all(dir);
 }
 
 }  // namespace
