@@ -7,7 +7,7 @@
 //   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
 //   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
 //   "m:max_event_time"      -> fixed64 largest event time applied
-//   "m:x:" name             -> meta entries of the scorer (CommitScores)
+//   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
@@ -51,7 +51,7 @@ std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
   return k;
 }
 
-class RocksFeatureStore final : public FeatureStore {
+class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  public:
   RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time)
       : options_(std::move(options)), db_(std::move(db)), max_event_time_ms_(max_time) {
@@ -59,7 +59,7 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
   absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets, ApplyStats* stats,
-                          const OffsetMap* stream_times) override {
+                          const StreamTimeMap* stream_times) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only) return absl::FailedPreconditionError("ApplyBatch on a read-only store");
     // Pass 1: validate everything before touching any state, so a batch is all or nothing.
@@ -141,7 +141,11 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
   absl::StatusOr<OffsetMap> ReadOffsets() override { return ReadPositions("o"); }
-  absl::StatusOr<OffsetMap> ReadStreamTimes() override { return ReadPositions("w"); }
+  absl::StatusOr<StreamTimeMap> ReadStreamTimes() override {
+    auto times = ReadPositions("w");
+    if (!times.ok()) return times.status();
+    return StreamTimeMap(times->begin(), times->end());
+  }
 
   absl::StatusOr<OffsetMap> ReadPositions(const char* prefix) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -196,6 +200,8 @@ class RocksFeatureStore final : public FeatureStore {
     return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) { return fn(k, s); });
   }
 
+  ScoreLedger& ledger() override { return *this; }
+
   absl::Status ForEachCustomerWithScore(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) override {
     return Scan(true, fn);
@@ -213,11 +219,11 @@ class RocksFeatureStore final : public FeatureStore {
     return out;
   }
 
-  absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
+  absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
                             const std::vector<CustomerKey>& done,
                             const std::vector<std::pair<std::string, std::string>>& meta) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (options_.read_only) return absl::FailedPreconditionError("CommitScores on a read-only store");
+    if (options_.read_only) return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
     rocksdb::WriteBatch batch;
     for (const auto& [key, bytes] : published) batch.Put("s" + key.Encode(), bytes);
     for (const auto& key : done) batch.Delete("p" + key.Encode());

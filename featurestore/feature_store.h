@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "featurestore/catalog.h"
 #include "featurestore/customer_state.h"
+#include "featurestore/score_ledger.h"
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
 
@@ -52,7 +53,7 @@ class FeatureStore {
     // them unevenly, so it judges "too late" per source partition instead.
     bool expire_outside_horizon = false;
     // true: ApplyBatch marks every touched customer "pending" in the same
-    // WriteBatch; CommitScores clears the mark once its score is delivered
+    // WriteBatch; ledger().Commit clears the mark once its score is delivered
     // (at-least-once scores, docs/DESIGN.md "Scores").
     bool mark_pending = false;
   };
@@ -76,12 +77,12 @@ class FeatureStore {
   // `stream_times`, when given, are stored beside the offsets: the largest event
   // time seen per source partition (the pipeline's lateness reference).
   virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
-                                  ApplyStats* stats = nullptr, const OffsetMap* stream_times = nullptr) = 0;
+                                  ApplyStats* stats = nullptr, const StreamTimeMap* stream_times = nullptr) = 0;
 
   // The offsets stored by the last applied batch of each source partition.
   virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;
   // The stream times stored with them (see ApplyBatch).
-  virtual absl::StatusOr<OffsetMap> ReadStreamTimes() = 0;
+  virtual absl::StatusOr<StreamTimeMap> ReadStreamTimes() = 0;
 
   // The catalog for `key` as of `as_of_ms`; NotFound for an unknown customer,
   // InvalidArgument when as_of_ms lies before the retention horizon.
@@ -94,25 +95,8 @@ class FeatureStore {
   virtual absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) = 0;
 
-  // Customers marked pending (touched, score not yet delivered), in key order.
-  virtual absl::StatusOr<std::vector<CustomerKey>> ReadPending() = 0;
-
-  // Records delivered scores in one WriteBatch: `published` (customer, the score's
-  // bytes) become each customer's last score, the pending marks of `done` are
-  // cleared and `meta` entries (name -> bytes) are stored.
-  virtual absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
-                                    const std::vector<CustomerKey>& done,
-                                    const std::vector<std::pair<std::string, std::string>>& meta) = 0;
-
-  // The bytes of a customer's last delivered score (NotFound if none).
-  virtual absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) = 0;
-  // A meta entry written by CommitScores (NotFound if none).
-  virtual absl::StatusOr<std::string> GetMeta(const std::string& name) = 0;
-
-  // Like ForEachCustomer, with the customer's last score (nullptr if none).
-  virtual absl::Status ForEachCustomerWithScore(
-      const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string* last_score)>&
-          fn) = 0;
+  // The score side of this store: pending marks, last scores, scorer meta.
+  virtual ScoreLedger& ledger() = 0;
 
   // Writes a consistent checkpoint (state + offsets) into `dir`, which must not exist.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;

@@ -67,6 +67,13 @@ struct TopicPartition {
 // The next offset to consume per source partition (Kafka's "committed" meaning).
 using OffsetMap = std::map<TopicPartition, int64_t>;
 
+// The largest event time (UTC ms) seen per source partition: its stream time,
+// against which lateness and "future" are judged. A type of its own, not an
+// alias of OffsetMap, so offsets and times can never be passed for each other.
+struct StreamTimeMap : std::map<TopicPartition, int64_t> {
+  using std::map<TopicPartition, int64_t>::map;
+};
+
 }  // namespace recur
 
 #endif  // RECUR_FEATURESTORE_TYPES_H_

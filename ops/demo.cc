@@ -213,7 +213,7 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   if (!dir.ok()) return dir.status();
   std::map<std::string, std::vector<v1::CustomerScore>> by_shop;
   for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
-    s = (*dir)->store(p)->ForEachCustomerWithScore(
+    s = (*dir)->store(p)->ledger().ForEachCustomerWithScore(
         [&](const CustomerKey& k, const CustomerState&, const std::string* score) {
           if (score == nullptr) return absl::OkStatus();
           v1::CustomerScore sc;

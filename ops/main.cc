@@ -733,7 +733,7 @@ int main(int argc, char** argv) {
     if (!f.ok()) return Fail(f.status());
     // The last score delivered to the scores topic, as `recur run` recorded it.
     std::optional<v1::CustomerScore> score;
-    auto last = store->GetLastScore(*key);
+    auto last = store->ledger().GetLastScore(*key);
     if (last.ok()) {
       score.emplace();
       if (!score->ParseFromString(*last)) return Fail(absl::DataLossError("stored last score is not a CustomerScore"));

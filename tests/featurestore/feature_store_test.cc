@@ -238,7 +238,7 @@ TEST_F(FeatureStoreTest, ExpireModeAppliesAndPrunesOldEventsAndKeepsStreamTimes)
   // A profile from two years earlier, read late from its own topic: applied, and
   // kept as the latest profile; an old purchase is applied and pruned at once.
   FeatureStore::ApplyStats st;
-  OffsetMap times = {{profiles, Ms(2022, 1, 1)}};
+  StreamTimeMap times = {{profiles, Ms(2022, 1, 1)}};
   ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Profile(Ms(2022, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2021, 1, 1)),
                                                           ev.Purchase(Ms(2022, 1, 2), 99)},
                                    {{profiles, 1}}, &st, &times).ok());
