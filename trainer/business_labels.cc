@@ -7,12 +7,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "base/time.h"
 
 namespace recur {
 namespace {
 
-std::string Day(int64_t ms) { return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
 // Splits one CSV line (RFC 4180 quoting, no embedded newlines); fields trimmed.
 absl::StatusOr<std::vector<std::string>> SplitCsv(const std::string& line) {
@@ -55,15 +54,8 @@ bool IsHeader(const std::vector<std::string>& f) {
 }  // namespace
 
 absl::StatusOr<int64_t> ParseAsOf(const std::string& text) {
-  int64_t ms = 0;
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && absl::SimpleAtoi(text, &ms)) {
-    return ms;
-  }
-  absl::Time t;
-  std::string err;
-  if (text.size() == 10 && absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
-    return absl::ToUnixMillis(t) + kMillisPerDay - 1;  // the end of that day
-  }
+  auto t = ParseTime(text, DayBound::kEnd);  // a date means the end of that UTC day
+  if (t.ok()) return t;
   return absl::InvalidArgumentError(
       absl::StrCat("as_of must be YYYY-MM-DD or milliseconds since the epoch, got '", text, "'"));
 }
@@ -109,7 +101,7 @@ absl::StatusOr<std::vector<LabelRow>> ParseLabelsCsv(std::istream& in, const std
     }
     auto [it, fresh] = seen.emplace(std::make_tuple(r.key.shop_id, r.key.customer_id, DayOf(r.as_of_ms)), n);
     if (!fresh) {
-      return error(absl::StrCat(r.key.Encode(), " as of ", Day(r.as_of_ms), " is already labelled on line ", it->second));
+      return error(absl::StrCat(r.key.Encode(), " as of ", FormatDayOfMs(r.as_of_ms), " is already labelled on line ", it->second));
     }
     rows.push_back(std::move(r));
   }
@@ -130,8 +122,8 @@ absl::Status CheckAsOfRange(const std::vector<LabelRow>& rows, const std::string
     const int32_t d = DayOf(r.as_of_ms);
     if (d < first_day || d > last_day) {
       return absl::InvalidArgumentError(absl::StrCat(
-          name, ":", r.line, ": as_of ", Day(r.as_of_ms), " is outside the snapshot's history (",
-          Day(int64_t{first_day} * kMillisPerDay), " .. ", Day(int64_t{last_day} * kMillisPerDay), ")"));
+          name, ":", r.line, ": as_of ", FormatDayOfMs(r.as_of_ms), " is outside the snapshot's history (",
+          FormatDay(first_day), " .. ", FormatDay(last_day), ")"));
     }
   }
   return absl::OkStatus();
