@@ -17,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "featurestore/rocks_internal.h"
 #include "featurestore/validate.h"
@@ -333,9 +334,11 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   const Options options_;
   rocksdb::WriteOptions write_options_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Serialises writers and guards what they share; RocksDB reads (iterators,
+  // Get) need no lock.
   mutable std::mutex mu_;
-  int64_t max_event_time_ms_;
-  std::unordered_map<std::string, CustomerState> cache_;
+  int64_t max_event_time_ms_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, CustomerState> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
