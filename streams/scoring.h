@@ -11,12 +11,11 @@
 //   stage->Rescore(partition, store);              // day boundary / new model
 //   stage->Drain(/*wait=*/false);                  // record delivered scores
 //
-// As-of rule (deterministic content): an event-driven score is as of the
-// customer's latest event time, or the start of the store's last re-scored day
-// if that is later (a late event never takes a score back in time); a re-score
-// at day D is as of max(start of D, latest event time). Features have day
-// resolution, so both depend only on the state and D, never on batching or the
-// wall clock.
+// The decisions are the scorer's: as of which time a customer is scored, when
+// a store is due for a re-scoring pass and which re-scores are published come
+// from scorer/policy.h; the model registry, its hot-reload check (CURRENT
+// changed) and the targets from scorer/registry.h and scorer/targets.h. This
+// stage applies them to the pipeline's stores and its producer.
 // Thread-safety: one thread (the pipeline's).
 #ifndef RECUR_STREAMS_SCORING_H_
 #define RECUR_STREAMS_SCORING_H_
@@ -30,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/feature_store.h"
+#include "scorer/registry.h"
 #include "scorer/rules.h"
 #include "scorer/scorer.h"
 #include "streams/producer.h"
@@ -137,7 +137,7 @@ class ScoreStage {
   Producer* producer_ = nullptr;
   Rules rules_;
   std::unique_ptr<Scorer> scorer_;
-  std::string loaded_current_;   // CURRENT contents of both targets when last loaded or refused
+  std::unique_ptr<CurrentWatch> watch_;  // both targets' CURRENT since last loaded or refused
   int64_t last_check_ms_ = 0;
   std::map<int32_t, StoreInfo> stores_;
   ScoringCounters counters_;
