@@ -65,6 +65,41 @@ class Models {
   std::map<std::string, std::unique_ptr<Model>> models_;
 };
 
+// Each target's probability for every scored customer, from the model version
+// its score names applied to the trainer's row (`offline`, row i = scored[i]);
+// NaN where that version is not in the registry (counted in no_model).
+absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(const std::vector<Scored>& scored,
+                                                                      const TrainingSet& offline, Models& models,
+                                                                      ParityReport* report) {
+  std::vector<std::vector<double>> offline_p(kTargets.size(), std::vector<double>(scored.size(), std::nan("")));
+  for (size_t t = 0; t < kTargets.size(); ++t) {
+    std::map<const Model*, std::vector<size_t>> by_model;
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const Model* m = models.Get(kTargets[t].name, ModelVersion(scored[i].score, kTargets[t].target));
+      if (m == nullptr) {
+        ++report->no_model;
+        continue;
+      }
+      by_model[m].push_back(i);
+    }
+    for (const auto& [m, idx] : by_model) {
+      // The trainer's encoding (EncodeCategories) with this model's vocabulary.
+      TrainingSet sub;
+      sub.x.resize(idx.size() * kNumFeatures);
+      for (size_t j = 0; j < idx.size(); ++j) {
+        std::memcpy(&sub.x[j * kNumFeatures], &offline.x[idx[j] * kNumFeatures], kNumFeatures * sizeof(float));
+        sub.y.push_back(0);
+        sub.top_category.push_back(offline.top_category[idx[j]]);
+      }
+      EncodeCategories(&sub, m->vocab());
+      auto p = m->Score(sub.x);
+      if (!p.ok()) return p.status();
+      for (size_t j = 0; j < idx.size(); ++j) offline_p[t][idx[j]] = (*p)[j];
+    }
+  }
+  return offline_p;
+}
+
 }  // namespace
 
 absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
@@ -131,32 +166,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
 
   // Probabilities: each model version named by the scores, over the offline rows.
   Models models(o.models_dir);
-  std::vector<std::vector<double>> offline_p(kTargets.size(), std::vector<double>(scored.size(), std::nan("")));
-  for (size_t t = 0; t < kTargets.size(); ++t) {
-    std::map<const Model*, std::vector<size_t>> by_model;
-    for (size_t i = 0; i < scored.size(); ++i) {
-      const Model* m = models.Get(kTargets[t].name, ModelVersion(scored[i].score, kTargets[t].target));
-      if (m == nullptr) {
-        ++report.no_model;
-        continue;
-      }
-      by_model[m].push_back(i);
-    }
-    for (const auto& [m, idx] : by_model) {
-      // The trainer's encoding (EncodeCategories) with this model's vocabulary.
-      TrainingSet sub;
-      sub.x.resize(idx.size() * kNumFeatures);
-      for (size_t j = 0; j < idx.size(); ++j) {
-        std::memcpy(&sub.x[j * kNumFeatures], &set->x[idx[j] * kNumFeatures], kNumFeatures * sizeof(float));
-        sub.y.push_back(0);
-        sub.top_category.push_back(set->top_category[idx[j]]);
-      }
-      EncodeCategories(&sub, m->vocab());
-      auto p = m->Score(sub.x);
-      if (!p.ok()) return p.status();
-      for (size_t j = 0; j < idx.size(); ++j) offline_p[t][idx[j]] = (*p)[j];
-    }
-  }
+  auto offline_p = OfflineProbabilities(scored, *set, models, &report);
+  if (!offline_p.ok()) return offline_p.status();
   report.model_versions = models.Loaded();
 
   // Compare.
@@ -186,7 +197,7 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
     }
     for (size_t t = 0; t < kTargets.size(); ++t) {
       const Target target = kTargets[t].target;
-      const double want = offline_p[t][i];
+      const double want = (*offline_p)[t][i];
       const double got = Probability(c.score, target);
       if (!std::isnan(want) && !(std::fabs(want - got) <= o.tolerance)) {
         add("score", ScoreFieldName(target), ValueString(got),

@@ -264,6 +264,28 @@ absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
   return fit;
 }
 
+// The fitted model and the baseline judged on the same rows, overall and per
+// shop, with the model's feature importance.
+absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
+  const TrainingSet& eval = fit.eval;
+  TrainResult r;
+  r.rounds = fit.rounds;
+  r.train_rows = fit.train_rows;
+  r.valid_rows = static_cast<int64_t>(eval.rows());
+  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
+  r.model = Evaluate(fit.scores, eval.y, o.threshold);
+  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  const auto model_by_shop = EvaluateByGroup(fit.scores, eval.y, eval.shop_id, o.threshold);
+  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
+  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  auto importance = fit.model.FeatureScores("total_gain");
+  if (!importance.ok()) return importance.status();
+  r.importance = std::move(*importance);
+  r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
+                                                              : "revenue trend: last 90 days vs the 9 months before";
+  return r;
+}
+
 // Writes the model into a new version directory of `target`, named after the
 // data's last cutoff and a hash of the model bytes (no wall clock, so the same
 // data, options and seed give the same version). Sets r->version and
@@ -480,25 +502,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (!fit.ok()) return fit.status();
   const TrainingSet& eval = fit->eval;
 
-  TrainResult r;
+  const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
+  auto judged = Judge(*fit, o);
+  if (!judged.ok()) return judged.status();
+  TrainResult& r = *judged;
   r.set_seconds = set_seconds;
-  r.train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
-  r.rounds = fit->rounds;
+  r.train_seconds = train_seconds;
   r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
-  r.train_rows = fit->train_rows;
-  r.valid_rows = static_cast<int64_t>(eval.rows());
   r.missing_labels = static_cast<int64_t>(missing_lines.size());
-  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
-  r.model = Evaluate(fit->scores, eval.y, o.threshold);
-  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
-  const auto model_by_shop = EvaluateByGroup(fit->scores, eval.y, eval.shop_id, o.threshold);
-  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
-  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
-  auto importance = fit->model.FeatureScores("total_gain");
-  if (!importance.ok()) return importance.status();
-  r.importance = std::move(*importance);
-  r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
-                                                              : "revenue trend: last 90 days vs the 9 months before";
 
   const ModelRegistry registry(o.models_dir);
   const std::string target = TargetName(o.labels.target);
