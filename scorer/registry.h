@@ -126,6 +126,12 @@ class ModelRegistry {
   std::filesystem::path CurrentPath(std::string_view target) const {
     return dir_ / target / "CURRENT";
   }
+  // Where a writer saves a model before its version (a hash of the bytes) is
+  // known; renamed to ModelPath once it is. ".json": XGBoost picks the format
+  // from the extension.
+  std::filesystem::path StagingModelPath(std::string_view target) const {
+    return TargetDir(target) / ".tmp-model.json";
+  }
   static std::filesystem::path ModelPath(const std::filesystem::path& version_dir) {
     return version_dir / "model.json";
   }

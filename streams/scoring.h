@@ -40,8 +40,8 @@ struct ScoringOptions {
   bool enabled = true;          // false: ingest only (no pending marks, no scores)
   ScorerOptions scorer;         // models_dir, targets, reasons
   std::string rules_file;       // "" -> the default rule set
-  double epsilon = 0.01;        // a re-score is published when a probability moved more, a segment or a model changed
-  int reload_check_ms = 1000;   // how often models/<target>/CURRENT is checked
+  double epsilon = 0.01;        // ShouldPublish's: a re-score is published when a probability moved more, a segment or a model changed
+  int reload_check_ms = 1000;   // how often the targets' CURRENT is checked (CurrentWatch)
   size_t chunk = 8192;          // customers per scoring call in a re-scoring pass
 };
 
@@ -105,8 +105,6 @@ class ScoreStage {
     QuantileTable quantiles;
     int32_t rescored_day = 0;
   };
-  // Scores rows, decides which to publish (all when `compare` is empty),
-  // publishes them and commits. `compare[i]` is row i's last score (or null).
   // Scores sent and not yet recorded: committed to their store in this order
   // once all of a group's deliveries are confirmed.
   struct InFlight {
@@ -117,7 +115,10 @@ class ScoreStage {
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;
-  // Scores rows and builds the scores to publish (thread-safe: const, counts into `counters`).
+  // Scores rows and builds the scores to publish: all of them when `compare`
+  // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
+  // against `compare[i]`, row i's last score (null: none). Thread-safe: const,
+  // counts into `counters`.
   absl::StatusOr<std::unique_ptr<InFlight>> Prepare(FeatureStore* store, const StoreInfo& info,
                                                           std::vector<ScoreRow>& rows,
                                                           const std::vector<const std::string*>* compare,
@@ -126,10 +127,10 @@ class ScoreStage {
                                                           ScoringCounters* counters) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
+  // Prepare, then Publish.
   absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
                                const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta);
-
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;

@@ -295,8 +295,7 @@ absl::StatusOr<fs::path> SaveVersion(const ModelRegistry& registry, const std::s
   const fs::path target_dir = registry.TargetDir(target);
   std::error_code ec;
   fs::create_directories(target_dir, ec);
-  // XGBoost picks the format from the extension: keep ".json" on the temporary name.
-  const fs::path tmp_model = target_dir / ".tmp-model.json";
+  const fs::path tmp_model = registry.StagingModelPath(target);
   absl::Status s = model.Save(tmp_model.string());
   if (!s.ok()) return s;
   std::ifstream in(tmp_model, std::ios::binary);
@@ -396,6 +395,27 @@ ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit, c
   }
   m.promotion = r.promotion_note;
   return m;
+}
+
+// Registers the fitted model: a new version directory (model.json, meta.json,
+// report.html), then CURRENT if it passes the promotion gate — last, so the
+// pipeline's hot reload never sees a version without its files.
+absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vector<int64_t>& cutoffs,
+                      const DataRange& range, bool kfold, ModelMeta::Label label, TrainResult* r) {
+  const ModelRegistry registry(o.models_dir);
+  const std::string target = TargetName(o.labels.target);
+  auto vdir = SaveVersion(registry, target, fit.model, cutoffs.back(), r);
+  if (!vdir.ok()) return vdir.status();
+  absl::Status s = Gate(registry, target, fit.eval, o, r);
+  if (!s.ok()) return s;
+  s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
+  if (!s.ok()) return s;
+  s = WriteFile(ModelRegistry::ReportPath(*vdir), RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+  if (!s.ok()) return s;
+  std::cerr << "trainer: training set " << FormatDuration(r->set_seconds) << ", training and evaluation "
+            << FormatDuration(r->train_seconds) << "\n";
+  if (r->promoted) return registry.Promote(target, r->version);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -500,7 +520,6 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   const bool kfold = cutoffs.size() == 1;
   auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs.back(), o);
   if (!fit.ok()) return fit.status();
-  const TrainingSet& eval = fit->eval;
 
   const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
   auto judged = Judge(*fit, o);
@@ -511,22 +530,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
   r.missing_labels = static_cast<int64_t>(missing_lines.size());
 
-  const ModelRegistry registry(o.models_dir);
-  const std::string target = TargetName(o.labels.target);
-  auto vdir = SaveVersion(registry, target, fit->model, cutoffs.back(), &r);
-  if (!vdir.ok()) return vdir.status();
-  absl::Status s = Gate(registry, target, eval, o, &r);
+  absl::Status s = Register(o, *fit, cutoffs, range, kfold, std::move(label), &r);
   if (!s.ok()) return s;
-  s = Meta(o, r, *fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
-  if (!s.ok()) return s;
-  s = WriteFile(ModelRegistry::ReportPath(*vdir), RenderReport(r, o.labels.target, fit->scores, eval.y));
-  if (!s.ok()) return s;
-  std::cerr << "trainer: training set " << FormatDuration(r.set_seconds) << ", training and evaluation "
-            << FormatDuration(r.train_seconds) << "\n";
-  if (r.promoted) {
-    s = registry.Promote(target, r.version);
-    if (!s.ok()) return s;
-  }
   return r;
 }
 

@@ -46,6 +46,7 @@ TEST_F(RegistryTest, Layout) {
   EXPECT_EQ(ModelRegistry::ModelPath("models/t/v1"), fs::path("models/t/v1/model.json"));
   EXPECT_EQ(ModelRegistry::MetaPath("models/t/v1"), fs::path("models/t/v1/meta.json"));
   EXPECT_EQ(ModelRegistry::ReportPath("models/t/v1"), fs::path("models/t/v1/report.html"));
+  EXPECT_EQ(r.StagingModelPath("t"), fs::path("models/t/.tmp-model.json"));
 }
 
 TEST_F(RegistryTest, CurrentIsNotFoundWhenMissingOrEmpty) {
