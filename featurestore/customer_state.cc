@@ -228,6 +228,9 @@ void CustomerState::Prune(int32_t horizon_first_day) {
   if (before > 1) profiles_.erase(profiles_.begin(), profiles_.begin() + (before - 1));
 }
 
+// size-limit: the feature math, one function on purpose: every catalog feature is
+// computed in one pass over the day buckets, in catalog order, so the whole
+// definition can be read (and checked against docs/DESIGN.md) in one place.
 Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const {
   Features f;
   auto& v = f.values;

@@ -7,7 +7,7 @@
 //   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
 //   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
 //   "m:max_event_time"      -> fixed64 largest event time applied
-//   "m:x:" name             -> meta entries of the scorer (CommitScores)
+//   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
@@ -51,7 +51,7 @@ std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
   return k;
 }
 
-class RocksFeatureStore final : public FeatureStore {
+class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  public:
   RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time)
       : options_(std::move(options)), db_(std::move(db)), max_event_time_ms_(max_time) {
@@ -59,7 +59,7 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
   absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets, ApplyStats* stats,
-                          const OffsetMap* stream_times) override {
+                          const StreamTimeMap* stream_times) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only) return absl::FailedPreconditionError("ApplyBatch on a read-only store");
     // Pass 1: validate everything before touching any state, so a batch is all or nothing.
@@ -88,7 +88,6 @@ class RocksFeatureStore final : public FeatureStore {
     int64_t max_time = max_event_time_ms_;
     std::string key;
     for (const v1::Event& e : events) {
-      if (max_time > 0 && e.event_time_ms() < max_time - options_.allowed_lateness_ms) ++st.late;
       if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
       max_time = std::max(max_time, e.event_time_ms());
       key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
@@ -142,7 +141,11 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
   absl::StatusOr<OffsetMap> ReadOffsets() override { return ReadPositions("o"); }
-  absl::StatusOr<OffsetMap> ReadStreamTimes() override { return ReadPositions("w"); }
+  absl::StatusOr<StreamTimeMap> ReadStreamTimes() override {
+    auto times = ReadPositions("w");
+    if (!times.ok()) return times.status();
+    return StreamTimeMap(times->begin(), times->end());
+  }
 
   absl::StatusOr<OffsetMap> ReadPositions(const char* prefix) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -197,6 +200,8 @@ class RocksFeatureStore final : public FeatureStore {
     return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) { return fn(k, s); });
   }
 
+  ScoreLedger& ledger() override { return *this; }
+
   absl::Status ForEachCustomerWithScore(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) override {
     return Scan(true, fn);
@@ -214,11 +219,11 @@ class RocksFeatureStore final : public FeatureStore {
     return out;
   }
 
-  absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
+  absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
                             const std::vector<CustomerKey>& done,
                             const std::vector<std::pair<std::string, std::string>>& meta) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (options_.read_only) return absl::FailedPreconditionError("CommitScores on a read-only store");
+    if (options_.read_only) return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
     rocksdb::WriteBatch batch;
     for (const auto& [key, bytes] : published) batch.Put("s" + key.Encode(), bytes);
     for (const auto& key : done) batch.Delete("p" + key.Encode());
@@ -253,7 +258,7 @@ class RocksFeatureStore final : public FeatureStore {
   }
 
  private:
-  int32_t HorizonFirstDay(int64_t max_time) const { return DayOf(max_time) - options_.retention_days + 1; }
+  int32_t HorizonFirstDay(int64_t max_time) const { return recur::HorizonFirstDay(max_time, options_.retention_days); }
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {
     std::string value;
@@ -334,11 +339,6 @@ class RocksFeatureStore final : public FeatureStore {
 };
 
 }  // namespace
-
-bool WithinHorizon(int64_t event_time_ms, int64_t max_event_time_ms, int32_t retention_days) {
-  if (max_event_time_ms <= 0) return true;
-  return DayOf(event_time_ms) > DayOf(max_event_time_ms) - retention_days;
-}
 
 absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("state store: path is empty");

@@ -27,24 +27,20 @@
 #include "absl/status/statusor.h"
 #include "featurestore/catalog.h"
 #include "featurestore/customer_state.h"
+#include "featurestore/score_ledger.h"
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
 
 namespace recur {
 
-inline constexpr int32_t kDefaultRetentionDays = 400;
-inline constexpr int64_t kDefaultAllowedLatenessMs = 3'600'000;
-
-// True when an event at `event_time_ms` may still be applied to a store whose
-// largest event time is `max_event_time_ms` (0 for an empty store).
-bool WithinHorizon(int64_t event_time_ms, int64_t max_event_time_ms, int32_t retention_days);
+// The retention horizon and lateness rules (kDefaultRetentionDays, WithinHorizon,
+// HorizonFirstDay, IsLate) are in base/time.h.
 
 class FeatureStore {
  public:
   struct Options {
     std::string path;                          // the RocksDB directory
     int32_t retention_days = kDefaultRetentionDays;
-    int64_t allowed_lateness_ms = kDefaultAllowedLatenessMs;  // only for the "late" counter
     bool sync = false;                         // fsync every batch (power-loss safety)
     bool read_only = false;                    // open a snapshot for reading
     size_t cache_entries = 2'000'000;          // decoded customers kept in memory
@@ -57,7 +53,7 @@ class FeatureStore {
     // them unevenly, so it judges "too late" per source partition instead.
     bool expire_outside_horizon = false;
     // true: ApplyBatch marks every touched customer "pending" in the same
-    // WriteBatch; CommitScores clears the mark once its score is delivered
+    // WriteBatch; ledger().Commit clears the mark once its score is delivered
     // (at-least-once scores, docs/DESIGN.md "Scores").
     bool mark_pending = false;
   };
@@ -65,7 +61,6 @@ class FeatureStore {
   struct ApplyStats {
     int64_t applied = 0;
     int64_t duplicates = 0;
-    int64_t late = 0;                       // applied, but older than max time - lateness
     int64_t expired = 0;                    // older than the horizon (expire_outside_horizon)
     std::vector<CustomerKey> touched;       // customers whose state changed, sorted
   };
@@ -82,12 +77,12 @@ class FeatureStore {
   // `stream_times`, when given, are stored beside the offsets: the largest event
   // time seen per source partition (the pipeline's lateness reference).
   virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
-                                  ApplyStats* stats = nullptr, const OffsetMap* stream_times = nullptr) = 0;
+                                  ApplyStats* stats = nullptr, const StreamTimeMap* stream_times = nullptr) = 0;
 
   // The offsets stored by the last applied batch of each source partition.
   virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;
   // The stream times stored with them (see ApplyBatch).
-  virtual absl::StatusOr<OffsetMap> ReadStreamTimes() = 0;
+  virtual absl::StatusOr<StreamTimeMap> ReadStreamTimes() = 0;
 
   // The catalog for `key` as of `as_of_ms`; NotFound for an unknown customer,
   // InvalidArgument when as_of_ms lies before the retention horizon.
@@ -100,25 +95,8 @@ class FeatureStore {
   virtual absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) = 0;
 
-  // Customers marked pending (touched, score not yet delivered), in key order.
-  virtual absl::StatusOr<std::vector<CustomerKey>> ReadPending() = 0;
-
-  // Records delivered scores in one WriteBatch: `published` (customer, the score's
-  // bytes) become each customer's last score, the pending marks of `done` are
-  // cleared and `meta` entries (name -> bytes) are stored.
-  virtual absl::Status CommitScores(const std::vector<std::pair<CustomerKey, std::string>>& published,
-                                    const std::vector<CustomerKey>& done,
-                                    const std::vector<std::pair<std::string, std::string>>& meta) = 0;
-
-  // The bytes of a customer's last delivered score (NotFound if none).
-  virtual absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) = 0;
-  // A meta entry written by CommitScores (NotFound if none).
-  virtual absl::StatusOr<std::string> GetMeta(const std::string& name) = 0;
-
-  // Like ForEachCustomer, with the customer's last score (nullptr if none).
-  virtual absl::Status ForEachCustomerWithScore(
-      const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string* last_score)>&
-          fn) = 0;
+  // The score side of this store: pending marks, last scores, scorer meta.
+  virtual ScoreLedger& ledger() = 0;
 
   // Writes a consistent checkpoint (state + offsets) into `dir`, which must not exist.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;

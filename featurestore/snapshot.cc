@@ -28,6 +28,7 @@
 #include <system_error>
 #include <thread>
 
+#include "base/fs.h"
 #include "absl/strings/str_cat.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/rocks_internal.h"
@@ -76,15 +77,6 @@ std::vector<std::string> LiveTableFiles(rocksdb::DB* db) {
   for (const auto& f : files) names.push_back(f.name);
   std::sort(names.begin(), names.end());
   return names;
-}
-
-absl::Status FsyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("snapshot: cannot open ", dir.string(), " to sync it"));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return absl::UnavailableError(absl::StrCat("snapshot: fsync ", dir.string(), " failed"));
-  return absl::OkStatus();
 }
 
 // Writes every key of `it` (a pinned view) into a new store at `dst`. The copy's
@@ -243,16 +235,6 @@ absl::StatusOr<PartitionSnapshot> SnapshotPartition(int32_t partition, const std
 }
 
 // Is `inner` equal to or below `outer` (both made absolute, symlinks resolved where they exist)?
-bool IsWithin(const fs::path& inner, const fs::path& outer) {
-  std::error_code ec;
-  fs::path a = fs::weakly_canonical(inner, ec);
-  if (ec) return false;
-  fs::path b = fs::weakly_canonical(outer, ec);
-  if (ec) return false;
-  auto [ai, bi] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
-  return bi == b.end() || (std::next(bi) == b.end() && bi->empty());
-}
-
 }  // namespace
 
 absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std::string& out,
@@ -271,25 +253,13 @@ absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std:
     return absl::AlreadyExistsError(absl::StrCat(
         "snapshot: ", out, " already exists; a snapshot never overwrites: choose a new path or remove it"));
   }
-  if (IsWithin(target, state_dir)) {
+  if (IsWithin(target.string(), state_dir)) {
     return absl::InvalidArgumentError(absl::StrCat("snapshot: ", out, " lies inside the state dir ", state_dir,
                                                    "; put snapshots outside it"));
   }
-  fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  fs::create_directories(parent, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("snapshot: cannot create ", parent.string(), ": ", ec.message()));
-
-  std::string tmpl = (parent / (target.filename().string() + ".tmp-XXXXXX")).string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    return absl::UnavailableError(absl::StrCat("snapshot: cannot create a temporary directory beside ", out, ": ",
-                                               std::generic_category().message(errno)));
-  }
-  const fs::path tmp = tmpl;
-  // mkdtemp makes the directory 0700; give OUT the permissions any directory
-  // made here would get (the stores inside follow the umask already).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmp.c_str(), 0777 & ~mask);
+  auto tmp_dir = TempDirBeside(target.string());
+  if (!tmp_dir.ok()) return absl::Status(tmp_dir.status().code(), absl::StrCat("snapshot: ", tmp_dir.status().message()));
+  const fs::path tmp = *tmp_dir;
   struct RemoveUnlessKept {
     fs::path dir;
     bool keep = false;
@@ -311,19 +281,12 @@ absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std:
     result.partitions.push_back(std::move(*snap));
   }
   if (Stopped(options)) return absl::CancelledError("snapshot: interrupted");
-  absl::Status s = FsyncDir(tmp);
-  if (!s.ok()) return s;
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
-    const int err = errno;
-    if (err == EEXIST || err == ENOTEMPTY) {
-      return absl::AlreadyExistsError(absl::StrCat("snapshot: ", out, " appeared while the snapshot was taken; not replaced"));
-    }
-    return absl::UnavailableError(absl::StrCat("snapshot: rename ", tmp.string(), " -> ", out, ": ",
-                                               std::generic_category().message(err)));
+  absl::Status s = PublishDir(tmp.string(), target.string());
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError(absl::StrCat("snapshot: ", out, " appeared while the snapshot was taken; not replaced"));
   }
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("snapshot: ", s.message()));
   cleanup.keep = true;
-  s = FsyncDir(parent);
-  if (!s.ok()) return s;
   return result;
 }
 

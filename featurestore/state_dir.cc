@@ -25,6 +25,18 @@ absl::StatusOr<int32_t> StateDir::CountPartitions(const std::string& path) {
   return n;
 }
 
+absl::StatusOr<std::unique_ptr<StateDir>> StateDir::OpenReadOnly(const std::string& path,
+                                                                FeatureStore::Options store) {
+  auto parts = CountPartitions(path);
+  if (!parts.ok()) return parts.status();
+  Options o;
+  o.path = path;
+  o.partitions = *parts;
+  o.store = std::move(store);
+  o.store.read_only = true;
+  return Open(o);
+}
+
 absl::StatusOr<std::unique_ptr<StateDir>> StateDir::Open(const Options& options) {
   if (options.partitions < 1) return absl::InvalidArgumentError("partitions: must be at least 1");
   std::error_code ec;

@@ -34,6 +34,11 @@ class StateDir {
   static absl::StatusOr<std::unique_ptr<StateDir>> Open(const Options& options);
   // The partition directories that exist under `path` (for read-only tools).
   static absl::StatusOr<int32_t> CountPartitions(const std::string& path);
+  // Opens every partition store that exists under `path` read-only (a snapshot,
+  // a stopped pipeline's state) with `store`'s other options; NotFound when
+  // there is no partition-0 store. The one way tools read a state dir.
+  static absl::StatusOr<std::unique_ptr<StateDir>> OpenReadOnly(const std::string& path,
+                                                                FeatureStore::Options store = {});
 
   FeatureStore* store(int32_t partition) { return stores_.at(partition).get(); }
   FeatureStore* StoreFor(std::string_view key) { return store(PartitionFor(key, partitions())); }

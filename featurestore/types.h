@@ -14,15 +14,9 @@
 #include <string_view>
 #include <tuple>
 
+#include "base/time.h"  // kMillisPerDay, DayOf: the time rules live there
+
 namespace recur {
-
-inline constexpr int64_t kMillisPerDay = 86'400'000;
-
-// Floor division that is correct for negative numerators (times before 1970).
-inline constexpr int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
 
 // 64-bit FNV-1a: stable across machines and builds (dedupe ids, schema hash,
 // model versions).
@@ -33,11 +27,6 @@ inline constexpr uint64_t Fnv1a64(std::string_view bytes) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-// A UTC calendar day, counted from 1970-01-01 (day 0).
-inline constexpr int32_t DayOf(int64_t time_ms) {
-  return static_cast<int32_t>(FloorDiv(time_ms, kMillisPerDay));
 }
 
 // (shop, customer): the unit of state. Encodes as the Kafka key "shop/customer";
@@ -77,6 +66,13 @@ struct TopicPartition {
 
 // The next offset to consume per source partition (Kafka's "committed" meaning).
 using OffsetMap = std::map<TopicPartition, int64_t>;
+
+// The largest event time (UTC ms) seen per source partition: its stream time,
+// against which lateness and "future" are judged. A type of its own, not an
+// alias of OffsetMap, so offsets and times can never be passed for each other.
+struct StreamTimeMap : std::map<TopicPartition, int64_t> {
+  using std::map<TopicPartition, int64_t>::map;
+};
 
 }  // namespace recur
 

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "featurestore/calendar.h"
+#include "base/time.h"
 #include "featurestore/snapshot.h"
 #include "featurestore/state_dir.h"
 #include "proto/recur.pb.h"
@@ -30,10 +30,6 @@ constexpr int64_t kMaxAhead = 300'000;  // events published but not yet consumed
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-std::string Day(int64_t ms) {
-  const CivilDate c = CivilFromDays(DayOf(ms));
-  return absl::StrFormat("%04d-%02d-%02d", c.year, c.month, c.day);
-}
 
 // Waits until `done(counters)` holds, printing progress every few seconds.
 absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream& out, const char* what,
@@ -56,6 +52,115 @@ absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream&
   }
 }
 
+// Simulates o.sim and publishes every event; returns how many. The embedded mock
+// cluster keeps only ~5 MB per partition (librdkafka's fixed limit): on it,
+// publishing stays no further ahead of the pipeline than that allows.
+absl::StatusOr<int64_t> Publish(const SimulatorOptions& sim, const std::string& brokers, const TopicNames& topics,
+                                bool embedded, Pipeline& pipeline, const std::atomic<bool>& failed,
+                                std::ostream& out) {
+  auto producer = Producer::Create({{"bootstrap.servers", brokers}});
+  if (!producer.ok()) return producer.status();
+  int64_t produced = 0;
+  std::string bytes;
+  absl::Status s = Simulate(sim, [&](const v1::Event& e) {
+    if (embedded && produced % 10'000 == 0) {
+      while (produced - pipeline.counters().events_in > kMaxAhead && !failed.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (failed.load()) return absl::AbortedError("the pipeline stopped while publishing");
+    }
+    e.SerializeToString(&bytes);
+    if (++produced % 1'000'000 == 0) out << "  ... " << produced << " events published" << std::endl;
+    return (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});
+  });
+  if (s.ok()) s = (*producer)->Flush(absl::Seconds(120));
+  if (!s.ok()) return s;
+  return produced;
+}
+
+// Trains both targets from `snapshot` into `models` (promotion replaces CURRENT).
+absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& snapshot, const std::string& models,
+                                                             int max_rounds, std::ostream& out) {
+  std::map<std::string, TrainResult> trained;
+  for (Target target : {Target::kActivityDecline90d, Target::kRepurchase30d}) {
+    const auto t = Clock::now();
+    TrainOptions to;
+    to.state_dir = snapshot;
+    to.models_dir = models;
+    to.labels.target = target;
+    to.max_rounds = max_rounds;
+    auto r = Train(to);
+    if (!r.ok()) return r.status();
+    out << absl::StrFormat("6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
+                           TargetName(target), r->version, r->model.roc_auc, r->baseline_name, r->baseline.roc_auc,
+                           r->rounds, r->train_rows + r->valid_rows, Seconds(t))
+        << std::endl;
+    trained[TargetName(target)] = *r;
+  }
+  return trained;
+}
+
+// Every delivered score in the state dir, by shop.
+absl::StatusOr<std::map<std::string, std::vector<v1::CustomerScore>>> ScoresByShop(const std::string& state) {
+  auto dir = StateDir::OpenReadOnly(state);
+  if (!dir.ok()) return dir.status();
+  std::map<std::string, std::vector<v1::CustomerScore>> by_shop;
+  for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
+    absl::Status s = (*dir)->store(p)->ledger().ForEachCustomerWithScore(
+        [&](const CustomerKey& k, const CustomerState&, const std::string* score) {
+          if (score == nullptr) return absl::OkStatus();
+          v1::CustomerScore sc;
+          if (!sc.ParseFromString(*score)) return absl::DataLossError(absl::StrCat("bad stored score of ", k.Encode()));
+          by_shop[k.shop_id].push_back(std::move(sc));
+          return absl::OkStatus();
+        });
+    if (!s.ok()) return s;
+  }
+  return by_shop;
+}
+
+// The `top` customers most at risk per shop, with segments, reasons and actions.
+void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_shop, int top, std::ostream& out) {
+  out << "\n8. the " << top << " customers most at risk of declining activity, per shop:\n";
+  for (auto& [shop, scores] : by_shop) {
+    std::sort(scores.begin(), scores.end(), [](const v1::CustomerScore& a, const v1::CustomerScore& b) {
+      if (a.risk_decline_90d() != b.risk_decline_90d()) return a.risk_decline_90d() > b.risk_decline_90d();
+      return a.customer_id() < b.customer_id();
+    });
+    out << "\n" << shop << " (" << scores.size() << " customers scored)\n";
+    out << absl::StrFormat("  %-4s %-10s %5s %5s  %-40s %s\n", "#", "customer", "risk", "rep30", "segments",
+                           "top reasons");
+    for (int i = 0; i < top && i < static_cast<int>(scores.size()); ++i) {
+      const auto& sc = scores[i];
+      std::vector<std::string> reasons;
+      for (const auto& r : sc.reasons()) {
+        reasons.push_back(std::isnan(r.value()) ? absl::StrCat(r.feature(), "=n/a")
+                                                : absl::StrFormat("%s=%g", r.feature(), r.value()));
+      }
+      out << absl::StrFormat("  %-4d %-10s %5.2f %5.2f  %-40s %s\n", i + 1, sc.customer_id(), sc.risk_decline_90d(),
+                             sc.repurchase_30d(), sc.segments().empty() ? "-" : absl::StrJoin(sc.segments(), ","),
+                             absl::StrJoin(reasons, ", "));
+      for (const auto& a : sc.actions()) out << "         action: " << a << "\n";
+    }
+  }
+}
+
+// The embedded mock cluster, or the brokers the user named (topics must exist).
+absl::StatusOr<std::string> ConnectKafka(const DemoOptions& o, const TopicNames& topics,
+                                         std::unique_ptr<EmbeddedKafka>* embedded, std::ostream& out) {
+  if (!o.brokers.empty()) {
+    out << "1. Kafka: " << o.brokers << " (topics must exist, see ops/kafka/README.md)" << std::endl;
+    return o.brokers;
+  }
+  auto k = EmbeddedKafka::Start(o.partitions, topics);
+  if (!k.ok()) return k.status();
+  *embedded = std::move(*k);
+  const std::string brokers = (*embedded)->bootstraps();
+  out << "1. Kafka: embedded mock cluster (librdkafka) at " << brokers << ", " << o.partitions
+      << " partitions per topic" << std::endl;
+  return brokers;
+}
+
 }  // namespace
 
 absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
@@ -73,21 +178,12 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   // 1. Kafka.
   TopicNames topics;
   std::unique_ptr<EmbeddedKafka> embedded;
-  std::string brokers = o.brokers;
-  if (brokers.empty()) {
-    auto k = EmbeddedKafka::Start(o.partitions, topics);
-    if (!k.ok()) return k.status();
-    embedded = std::move(*k);
-    brokers = embedded->bootstraps();
-    out << "1. Kafka: embedded mock cluster (librdkafka) at " << brokers << ", " << o.partitions
-        << " partitions per topic" << std::endl;
-  } else {
-    out << "1. Kafka: " << brokers << " (topics must exist, see ops/kafka/README.md)" << std::endl;
-  }
+  auto brokers = ConnectKafka(o, topics, &embedded, out);
+  if (!brokers.ok()) return brokers.status();
 
   // 2. The pipeline, running all along: ingests, then scores once models appear.
   PipelineOptions po;
-  po.kafka["bootstrap.servers"] = brokers;
+  po.kafka["bootstrap.servers"] = *brokers;
   po.group_id = "recur-demo";
   // A backlog: larger batches re-encode each customer's record less often
   // (the cost that dominates catch-up, docs/BENCHMARKS.md).
@@ -118,34 +214,17 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
 
   // 3. Simulate and publish.
   auto t = Clock::now();
-  auto producer = Producer::Create({{"bootstrap.servers", brokers}});
-  if (!producer.ok()) return producer.status();
-  int64_t produced = 0;
-  std::string bytes;
-  absl::Status s = Simulate(o.sim, [&](const v1::Event& e) {
-    // The embedded mock cluster keeps only ~5 MB per partition (librdkafka's
-    // fixed limit): publish no further ahead of the pipeline than that allows.
-    if (embedded && produced % 10'000 == 0) {
-      while (produced - (*pipeline)->counters().events_in > kMaxAhead && !failed.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (failed.load()) return absl::AbortedError("the pipeline stopped while publishing");
-    }
-    e.SerializeToString(&bytes);
-    if (++produced % 1'000'000 == 0) out << "  ... " << produced << " events published" << std::endl;
-    return (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});
-  });
-  if (s.ok()) s = (*producer)->Flush(absl::Seconds(120));
-  if (!s.ok()) return s;
+  auto produced = Publish(o.sim, *brokers, topics, embedded != nullptr, **pipeline, failed, out);
+  if (!produced.ok()) return produced.status();
   out << absl::StrFormat("3. simulated and published %d events: %d shops x %d customers x %d days (seed %d), %.0f s",
-                         produced, o.sim.shops, o.sim.customers_per_shop, o.sim.days, o.sim.seed, Seconds(t))
+                         *produced, o.sim.shops, o.sim.customers_per_shop, o.sim.days, o.sim.seed, Seconds(t))
       << std::endl;
 
   // 4. Ingested.
   t = Clock::now();
-  s = WaitFor(**pipeline, failed, out, "ingesting",
-              [&](const PipelineCounters& c) { return c.events_in >= produced && c.caught_up; },
-              [&](const PipelineCounters& c) { return absl::StrCat(c.events_in, "/", produced, " events ingested"); },
+  absl::Status s = WaitFor(**pipeline, failed, out, "ingesting",
+              [&](const PipelineCounters& c) { return c.events_in >= *produced && c.caught_up; },
+              [&](const PipelineCounters& c) { return absl::StrCat(c.events_in, "/", *produced, " events ingested"); },
               3600);
   if (!s.ok()) return s;
   PipelineCounters c = (*pipeline)->counters();
@@ -163,26 +242,12 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
     max_time = std::max(max_time, p.max_event_time_ms);
   }
   out << absl::StrFormat("5. snapshot of the running store: %s, %d customers, events up to %s, %.0f s", snapshot,
-                         customers, Day(max_time), Seconds(t))
+                         customers, FormatDayOfMs(max_time), Seconds(t))
       << std::endl;
 
   // 6. Train both models from the snapshot; promotion replaces CURRENT.
-  std::map<std::string, TrainResult> trained;
-  for (Target target : {Target::kActivityDecline90d, Target::kRepurchase30d}) {
-    t = Clock::now();
-    TrainOptions to;
-    to.state_dir = snapshot;
-    to.models_dir = models;
-    to.labels.target = target;
-    to.max_rounds = o.max_rounds;
-    auto r = Train(to);
-    if (!r.ok()) return r.status();
-    out << absl::StrFormat("6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
-                           TargetName(target), r->version, r->model.roc_auc, r->baseline_name, r->baseline.roc_auc,
-                           r->rounds, r->train_rows + r->valid_rows, Seconds(t))
-        << std::endl;
-    trained[TargetName(target)] = *r;
-  }
+  auto trained = TrainBoth(snapshot, models, o.max_rounds, out);
+  if (!trained.ok()) return trained.status();
 
   // 7. The running pipeline picks the models up and scores everyone.
   t = Clock::now();
@@ -202,58 +267,18 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   if (!run_status.ok()) return run_status;
 
   // 8. The customers most at risk, per shop, from the scores the pipeline delivered.
-  StateDir::Options so;
-  so.path = state;
-  so.partitions = o.partitions;
-  so.store.read_only = true;
-  auto parts = StateDir::CountPartitions(state);
-  if (!parts.ok()) return parts.status();
-  so.partitions = *parts;
-  auto dir = StateDir::Open(so);
-  if (!dir.ok()) return dir.status();
-  std::map<std::string, std::vector<v1::CustomerScore>> by_shop;
-  for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
-    s = (*dir)->store(p)->ForEachCustomerWithScore(
-        [&](const CustomerKey& k, const CustomerState&, const std::string* score) {
-          if (score == nullptr) return absl::OkStatus();
-          v1::CustomerScore sc;
-          if (!sc.ParseFromString(*score)) return absl::DataLossError(absl::StrCat("bad stored score of ", k.Encode()));
-          by_shop[k.shop_id].push_back(std::move(sc));
-          return absl::OkStatus();
-        });
-    if (!s.ok()) return s;
-  }
-  out << "\n8. the " << o.top << " customers most at risk of declining activity, per shop:\n";
-  for (auto& [shop, scores] : by_shop) {
-    std::sort(scores.begin(), scores.end(), [](const v1::CustomerScore& a, const v1::CustomerScore& b) {
-      if (a.risk_decline_90d() != b.risk_decline_90d()) return a.risk_decline_90d() > b.risk_decline_90d();
-      return a.customer_id() < b.customer_id();
-    });
-    out << "\n" << shop << " (" << scores.size() << " customers scored)\n";
-    out << absl::StrFormat("  %-4s %-10s %5s %5s  %-40s %s\n", "#", "customer", "risk", "rep30", "segments",
-                           "top reasons");
-    for (int i = 0; i < o.top && i < static_cast<int>(scores.size()); ++i) {
-      const auto& sc = scores[i];
-      std::vector<std::string> reasons;
-      for (const auto& r : sc.reasons()) {
-        reasons.push_back(std::isnan(r.value()) ? absl::StrCat(r.feature(), "=n/a")
-                                                : absl::StrFormat("%s=%g", r.feature(), r.value()));
-      }
-      out << absl::StrFormat("  %-4d %-10s %5.2f %5.2f  %-40s %s\n", i + 1, sc.customer_id(), sc.risk_decline_90d(),
-                             sc.repurchase_30d(), sc.segments().empty() ? "-" : absl::StrJoin(sc.segments(), ","),
-                             absl::StrJoin(reasons, ", "));
-      for (const auto& a : sc.actions()) out << "         action: " << a << "\n";
-    }
-  }
+  auto by_shop = ScoresByShop(state);
+  if (!by_shop.ok()) return by_shop.status();
+  PrintMostAtRisk(*by_shop, o.top, out);
   out << "\nmodels:\n";
-  for (const auto& [name, r] : trained) {
+  for (const auto& [name, r] : *trained) {
     out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version, r.model.roc_auc,
                            r.baseline.roc_auc, r.promotion_note);
     out << "  " << std::string(22, ' ') << " report: " << r.model_dir << "/report.html\n";
   }
   out << absl::StrFormat("\ndone in %.0f s. Explore: recur inspect %s/%s --state-dir %s\n", Seconds(t0),
-                         by_shop.empty() ? "shop-1" : by_shop.begin()->first,
-                         by_shop.empty() ? "c-000001" : by_shop.begin()->second.front().customer_id(), state);
+                         by_shop->empty() ? "shop-1" : by_shop->begin()->first,
+                         by_shop->empty() ? "c-000001" : by_shop->begin()->second.front().customer_id(), state);
   return absl::OkStatus();
 }
 

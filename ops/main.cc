@@ -36,7 +36,7 @@
 #include "streams/embedded.h"
 #include "trainer/business_labels.h"
 #include "trainer/parity.h"
-#include "trainer/progress.h"
+#include "base/progress.h"
 #include "trainer/trainer.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
@@ -733,7 +733,7 @@ int main(int argc, char** argv) {
     if (!f.ok()) return Fail(f.status());
     // The last score delivered to the scores topic, as `recur run` recorded it.
     std::optional<v1::CustomerScore> score;
-    auto last = store->GetLastScore(*key);
+    auto last = store->ledger().GetLastScore(*key);
     if (last.ok()) {
       score.emplace();
       if (!score->ParseFromString(*last)) return Fail(absl::DataLossError("stored last score is not a CustomerScore"));

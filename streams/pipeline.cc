@@ -432,7 +432,8 @@ class KafkaPipeline final : public Pipeline {
       if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dead-letter delivery: ", s.message()));
       batch_.dead_sent = true;
     }
-    std::map<int32_t, OffsetMap> by_partition, times_by_partition;
+    std::map<int32_t, OffsetMap> by_partition;
+    std::map<int32_t, StreamTimeMap> times_by_partition;
     for (const auto& [tp, offset] : batch_.offsets) {
       by_partition[tp.partition][tp] = offset;
       times_by_partition[tp.partition][tp] = stream_times_[tp];
@@ -444,7 +445,7 @@ class KafkaPipeline final : public Pipeline {
       FeatureStore* store;
       const std::vector<v1::Event>* events;
       const OffsetMap* offsets;
-      const OffsetMap* times;
+      const StreamTimeMap* times;
       FeatureStore::ApplyStats stats;
       absl::Status status;
     };
@@ -608,7 +609,7 @@ class KafkaPipeline final : public Pipeline {
         absl::Status s = scoring_->OpenStore(p, stores_[p].get());
         if (!s.ok()) return s;
         if (scoring_->active() && options_.score_touched) {
-          auto pending = stores_[p]->ReadPending();
+          auto pending = stores_[p]->ledger().ReadPending();
           if (!pending.ok()) return pending.status();
           if (!pending->empty()) {
             spdlog::info("partition {}: {} customers were touched but their scores not confirmed before the last "
@@ -659,7 +660,7 @@ class KafkaPipeline final : public Pipeline {
   std::set<TopicPartition> stopped_;  // bounded run: reached its stop offset (paused)
   OffsetMap positions_;                // next offset to read per assigned partition (progress)
   Batch batch_;
-  OffsetMap stream_times_;  // largest event time per source partition, as stored
+  StreamTimeMap stream_times_;  // largest event time per source partition, as stored
   PipelineCounters counters_;
   absl::Status fatal_;
   std::optional<Clock::time_point> broker_down_since_;

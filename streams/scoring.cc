@@ -24,14 +24,6 @@ namespace {
 constexpr char kRescoredDay[] = "rescored_day";
 constexpr char kQuantiles[] = "quantiles";
 
-std::string FormatDay(int32_t day) {
-  const CivilDate c = CivilFromDays(day);
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", static_cast<int>(c.year), static_cast<int>(c.month),
-                static_cast<int>(c.day));
-  return buf;
-}
-
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -99,13 +91,13 @@ bool ScoreStage::MaybeReload() {
 
 absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
   StoreInfo info;
-  auto day = store->GetMeta(kRescoredDay);
+  auto day = store->ledger().GetMeta(kRescoredDay);
   if (day.ok()) {
     if (!absl::SimpleAtoi(*day, &info.rescored_day)) return absl::DataLossError("state store: bad rescored_day entry");
   } else if (day.status().code() != absl::StatusCode::kNotFound) {
     return day.status();
   }
-  auto q = store->GetMeta(kQuantiles);
+  auto q = store->ledger().GetMeta(kQuantiles);
   if (q.ok()) {
     auto table = QuantileTable::Parse(*q);
     if (!table.ok()) return table.status();
@@ -203,7 +195,7 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   }
   info.quantiles = table;
 
-  auto pending = store->ReadPending();
+  auto pending = store->ledger().ReadPending();
   if (!pending.ok()) return pending.status();
   const std::set<CustomerKey> pending_set(pending->begin(), pending->end());
 
@@ -225,7 +217,7 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
     done.clear();
     return s;
   };
-  absl::Status s = store->ForEachCustomerWithScore(
+  absl::Status s = store->ledger().ForEachCustomerWithScore(
       [&](const CustomerKey& k, const CustomerState& st, const std::string* last) -> absl::Status {
         ++customers;
         rows.push_back({k, st.ComputeFeatures(as_of(st), horizon), as_of(st)});
@@ -324,7 +316,7 @@ absl::Status ScoreStage::Drain(bool wait) {
       if (!f.group.error.ok()) {
         return absl::Status(f.group.error.code(), absl::StrCat("score delivery: ", f.group.error.message()));
       }
-      absl::Status s = f.store->CommitScores(f.published, f.done, f.meta);
+      absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta);
       if (!s.ok()) return s;
       counters_.published += static_cast<int64_t>(f.published.size());
       inflight_.pop_front();

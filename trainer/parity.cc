@@ -118,12 +118,12 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
   std::vector<Scored> scored;
   for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
     FeatureStore* store = (*dir)->store(p);
-    auto pending = store->ReadPending();
+    auto pending = store->ledger().ReadPending();
     if (!pending.ok()) return pending.status();
     std::unordered_set<std::string> pending_keys;
     for (const auto& k : *pending) pending_keys.insert(k.Encode());
     const int32_t horizon = store->horizon_first_day();
-    absl::Status s = store->ForEachCustomerWithScore(
+    absl::Status s = store->ledger().ForEachCustomerWithScore(
         [&](const CustomerKey& key, const CustomerState& state, const std::string* last) -> absl::Status {
           ++report.customers;
           if (last == nullptr) return absl::OkStatus();

@@ -18,7 +18,7 @@
 #include "featurestore/state_dir.h"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
-#include "trainer/progress.h"
+#include "base/progress.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 #include "scorer/model.h"

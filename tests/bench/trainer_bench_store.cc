@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "featurestore/state_dir.h"
 #include "ops/simulator.h"
-#include "trainer/progress.h"
+#include "base/progress.h"
 
 namespace recur {
 namespace {

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "featurestore/feature_store.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {

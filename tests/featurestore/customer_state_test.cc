@@ -8,7 +8,7 @@
 #include <cmath>
 #include <random>
 
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "featurestore/state_dir.h"
 #include "rocksdb/db.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {
@@ -64,7 +64,7 @@ TEST_F(FeatureStoreTest, AppliesBatchesWithOffsetsAndSurvivesReopen) {
   EXPECT_EQ(store->ComputeFeatures({"shop-1", "nobody"}, Ms(2024, 3, 3)).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndLateEventsAreCounted) {
+TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndOlderEventsStillApply) {
   EventFactory ev;
   auto store = OpenStore();
   v1::Event buy = ev.Purchase(Ms(2024, 3, 5), 10);
@@ -76,7 +76,6 @@ TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndLateEventsAreCounted
   ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{buy, late}, {{tp_, 4}}, &st).ok());
   EXPECT_EQ(st.applied, 1);
   EXPECT_EQ(st.duplicates, 1);
-  EXPECT_EQ(st.late, 1);
   auto f = store->ComputeFeatures(key_, Ms(2024, 3, 5));
   EXPECT_EQ((*f)[kOrders30d], 2);
   EXPECT_DOUBLE_EQ((*f)[kRevenue30d], 11);
@@ -239,7 +238,7 @@ TEST_F(FeatureStoreTest, ExpireModeAppliesAndPrunesOldEventsAndKeepsStreamTimes)
   // A profile from two years earlier, read late from its own topic: applied, and
   // kept as the latest profile; an old purchase is applied and pruned at once.
   FeatureStore::ApplyStats st;
-  OffsetMap times = {{profiles, Ms(2022, 1, 1)}};
+  StreamTimeMap times = {{profiles, Ms(2022, 1, 1)}};
   ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Profile(Ms(2022, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2021, 1, 1)),
                                                           ev.Purchase(Ms(2022, 1, 2), 99)},
                                    {{profiles, 1}}, &st, &times).ok());
@@ -256,6 +255,29 @@ TEST(StateDirTest, PartitionerMatchesLibrdkafkaConsistentHash) {
   // crc32("123456789") = 0xCBF43926, the standard check value.
   EXPECT_EQ(PartitionFor("123456789", 1000), static_cast<int32_t>(0xCBF43926u % 1000));
   EXPECT_EQ(PartitionFor("anything", 1), 0);
+}
+
+TEST(StateDirTest, OpenReadOnlyFindsEveryPartitionAndRefusesWrites) {
+  const fs::path dir = fs::temp_directory_path() / ("recur-statedir-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EXPECT_EQ(StateDir::OpenReadOnly(dir.string()).status().code(), absl::StatusCode::kNotFound);
+  testing::EventFactory ev("shop-1", "c-1");
+  {
+    auto rw = StateDir::Open({.path = dir.string(), .partitions = 3});
+    ASSERT_TRUE(rw.ok()) << rw.status();
+    ASSERT_TRUE((*rw)->store(2)->ApplyBatch(std::vector<v1::Event>{ev.Purchase(testing::Ms(2024, 3, 5), 10)},
+                                           {{{"shop.purchases", 0}, 7}})
+                    .ok());
+  }
+  auto ro = StateDir::OpenReadOnly(dir.string());
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  EXPECT_EQ((*ro)->partitions(), 3);
+  auto offsets = (*ro)->store(2)->ReadOffsets();
+  ASSERT_TRUE(offsets.ok());
+  EXPECT_EQ(offsets->at({"shop.purchases", 0}), 7);
+  EXPECT_EQ((*ro)->store(2)->ApplyBatch(std::vector<v1::Event>{}, {}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  fs::remove_all(dir);
 }
 
 }  // namespace

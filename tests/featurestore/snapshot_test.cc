@@ -21,7 +21,7 @@
 #include "featurestore/feature_store.h"
 #include "featurestore/state_dir.h"
 #include "rocksdb/db.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {

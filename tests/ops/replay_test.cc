@@ -320,9 +320,9 @@ TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWi
   ASSERT_TRUE(dir.ok());
   for (int p = 0; p < 2; ++p) {
     FeatureStore* store = (*dir)->store(p);
-    EXPECT_TRUE(store->ReadPending()->empty());
+    EXPECT_TRUE(store->ledger().ReadPending()->empty());
     const int64_t day_start = static_cast<int64_t>(DayOf(store->max_event_time_ms())) * kMillisPerDay;
-    ASSERT_TRUE(store->ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
+    ASSERT_TRUE(store->ledger().ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
       EXPECT_NE(last, nullptr) << k.Encode();
       v1::CustomerScore s;
       if (last != nullptr) {

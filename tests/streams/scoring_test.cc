@@ -23,7 +23,7 @@
 #include "streams/kafka.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 #include "tests/scorer/test_models.h"
 
 namespace recur {
@@ -162,12 +162,12 @@ TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasons
   for (const Scored& s : scores) last[s.key] = &s;
   auto store = OpenStore(/*read_only=*/true);
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(store->ReadPending()->empty());
+  EXPECT_TRUE(store->ledger().ReadPending()->empty());
   auto risk = Model::LoadCurrent(models().string(), "activity_decline_90d");
   auto repurchase = Model::LoadCurrent(models().string(), "repurchase_30d");
   ASSERT_TRUE(risk.ok() && repurchase.ok());
   int customers = 0, with_reasons = 0, with_segments = 0;
-  ASSERT_TRUE(store->ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
+  ASSERT_TRUE(store->ledger().ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
                                                   const std::string* stored) {
     ++customers;
     auto it = last.find(k.Encode());
@@ -338,7 +338,7 @@ TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefus
   EXPECT_EQ(all.back().score.risk_model_version(), "r1");
   EXPECT_NE((*p)->StatsJson().find("\"refused\":1"), std::string::npos) << (*p)->StatsJson();
   auto store = OpenStore(true);
-  EXPECT_TRUE(store->ReadPending()->empty());
+  EXPECT_TRUE(store->ledger().ReadPending()->empty());
 }
 
 TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
@@ -352,7 +352,7 @@ TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
     fs::create_directories(dir_ / "state");
     auto store = OpenStore(false);
     ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 2}}).ok());
-    EXPECT_EQ(store->ReadPending()->size(), 2u);
+    EXPECT_EQ(store->ledger().ReadPending()->size(), 2u);
   }
   auto p = Pipeline::Create(Options());
   ASSERT_TRUE(p.ok()) << p.status();
@@ -363,7 +363,7 @@ TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
   for (const Scored& s : ReadScores()) keys.insert(s.key);
   EXPECT_EQ(keys, (std::set<std::string>{"shop-1/a", "shop-1/b"}));
   p->reset();
-  EXPECT_TRUE(OpenStore(true)->ReadPending()->empty());
+  EXPECT_TRUE(OpenStore(true)->ledger().ReadPending()->empty());
 }
 
 TEST_F(ScoringTest, StartUpRefusesABadRulesFileOrAFileThatIsNotAModel) {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/featurestore/test_events.h"
+#include "tests/testing/events.h"
 
 namespace recur {
 namespace {

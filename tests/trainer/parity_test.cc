@@ -1,5 +1,5 @@
 // Online/offline parity (trainer/parity.h): scores made the way the pipeline
-// makes them (scorer's rows from the store, Scorer, CommitScores) agree with the
+// makes them (scorer's rows from the store, Scorer, ScoreLedger::Commit) agree with the
 // trainer's recomputation; a changed probability, reason value or as_of, a
 // pending customer, an unknown model version and a horizon that differs between
 // the scorer and the trainer are each reported as they are.
@@ -99,7 +99,7 @@ class ParityTest : public ::testing::Test {
       EXPECT_TRUE((*scorer)->AddReasons(rp, sp).ok());
       std::vector<std::pair<CustomerKey, std::string>> published;
       for (size_t i = 0; i < rows.size(); ++i) published.push_back({rows[i].key, (*scores)[i].SerializeAsString()});
-      EXPECT_TRUE(store->CommitScores(published, {}, {}).ok());
+      EXPECT_TRUE(store->ledger().Commit(published, {}, {}).ok());
     }
     return dir;
   }
@@ -110,12 +110,12 @@ class ParityTest : public ::testing::Test {
     auto sd = OpenDir(dir);
     ASSERT_TRUE(sd.ok());
     FeatureStore* store = (*sd)->StoreFor(key.Encode());
-    auto bytes = store->GetLastScore(key);
+    auto bytes = store->ledger().GetLastScore(key);
     ASSERT_TRUE(bytes.ok()) << bytes.status();
     v1::CustomerScore s;
     ASSERT_TRUE(s.ParseFromString(*bytes));
     edit(&s);
-    ASSERT_TRUE(store->CommitScores({{key, s.SerializeAsString()}}, {}, {}).ok());
+    ASSERT_TRUE(store->ledger().Commit({{key, s.SerializeAsString()}}, {}, {}).ok());
   }
 
   static ParityReport Check(const std::string& dir) {
@@ -238,7 +238,7 @@ TEST_F(ParityTest, AScoreThatDoesNotParseFailsNamingTheCustomer) {
   {
     auto sd = OpenDir(dir);
     ASSERT_TRUE(sd.ok());
-    ASSERT_TRUE((*sd)->StoreFor(a.Encode())->CommitScores({{a, std::string("\xff\xff\xff", 3)}}, {}, {}).ok());
+    ASSERT_TRUE((*sd)->StoreFor(a.Encode())->ledger().Commit({{a, std::string("\xff\xff\xff", 3)}}, {}, {}).ok());
   }
   ParityOptions o;
   o.state_dir = dir;

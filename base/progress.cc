@@ -1,4 +1,4 @@
-#include "trainer/progress.h"
+#include "base/progress.h"
 
 #include <unistd.h>
 

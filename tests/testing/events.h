@@ -1,6 +1,6 @@
-// Builders for hand-written events in featurestore tests.
-#ifndef RECUR_TESTS_FEATURESTORE_TEST_EVENTS_H_
-#define RECUR_TESTS_FEATURESTORE_TEST_EVENTS_H_
+// Builders for hand-written events (any component's tests).
+#ifndef RECUR_TESTS_TESTING_EVENTS_H_
+#define RECUR_TESTS_TESTING_EVENTS_H_
 
 #include <string>
 #include <vector>
@@ -90,4 +90,4 @@ class EventFactory {
 
 }  // namespace recur::testing
 
-#endif  // RECUR_TESTS_FEATURESTORE_TEST_EVENTS_H_
+#endif  // RECUR_TESTS_TESTING_EVENTS_H_

@@ -1,6 +1,6 @@
 // The progress line: format, rate and ETA by hand, throttling, \r on a terminal
 // and whole lines otherwise.
-#include "trainer/progress.h"
+#include "base/progress.h"
 
 #include <gtest/gtest.h>
 

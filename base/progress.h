@@ -9,8 +9,8 @@
 //   // training set: 412,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 7 s
 //
 // Not thread-safe: one owner updates it.
-#ifndef RECUR_TRAINER_PROGRESS_H_
-#define RECUR_TRAINER_PROGRESS_H_
+#ifndef RECUR_BASE_PROGRESS_H_
+#define RECUR_BASE_PROGRESS_H_
 
 #include <cstdint>
 #include <functional>
@@ -57,4 +57,4 @@ class ProgressLine {
 
 }  // namespace recur
 
-#endif  // RECUR_TRAINER_PROGRESS_H_
+#endif  // RECUR_BASE_PROGRESS_H_

@@ -1,0 +1,57 @@
+// ScoreLedger: the score side of one partition store — which customers wait for
+// a score, each customer's last delivered score, and the scorer's meta entries
+// (the re-scored day, the segment quantiles). It lives in the partition's RocksDB
+// store because it must move with the state: pending marks are written by
+// FeatureStore::ApplyBatch in the same WriteBatch as the state and offsets they
+// belong to (Options::mark_pending), so a crash can repeat a score but never
+// lose one (docs/DESIGN.md "Scores").
+//
+//   ScoreLedger& ledger = store->ledger();
+//   auto pending = ledger.ReadPending();                 // score these first after a crash
+//   ledger.Commit({{key, score_bytes}}, {key}, {});      // delivered: last score, mark cleared
+//
+// Thread-safety: as the FeatureStore that owns it; it lives as long as the store.
+#ifndef RECUR_FEATURESTORE_SCORE_LEDGER_H_
+#define RECUR_FEATURESTORE_SCORE_LEDGER_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "featurestore/customer_state.h"
+#include "featurestore/types.h"
+
+namespace recur {
+
+class ScoreLedger {
+ public:
+  virtual ~ScoreLedger() = default;
+
+  // Customers marked pending (touched, score not yet delivered), in key order.
+  virtual absl::StatusOr<std::vector<CustomerKey>> ReadPending() = 0;
+
+  // Records delivered scores in one WriteBatch: `published` (customer, the score's
+  // bytes) become each customer's last score, the pending marks of `done` are
+  // cleared and `meta` entries (name -> bytes) are stored.
+  virtual absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
+                              const std::vector<CustomerKey>& done,
+                              const std::vector<std::pair<std::string, std::string>>& meta) = 0;
+
+  // The bytes of a customer's last delivered score (NotFound if none).
+  virtual absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) = 0;
+  // A meta entry written by Commit (NotFound if none).
+  virtual absl::StatusOr<std::string> GetMeta(const std::string& name) = 0;
+
+  // Every customer in key order with its state and last score (nullptr if
+  // none), on one consistent view.
+  virtual absl::Status ForEachCustomerWithScore(
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                       const std::string* last_score)>& fn) = 0;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_FEATURESTORE_SCORE_LEDGER_H_

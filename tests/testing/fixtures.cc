@@ -1,0 +1,60 @@
+#include "tests/testing/fixtures.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "featurestore/state_dir.h"
+
+namespace recur::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir(const std::string& prefix) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string test =
+      info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "suite";
+  path_ = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" + test);
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::vector<v1::Event> SimulateEvents(const SimulatorOptions& options) {
+  std::vector<v1::Event> events;
+  absl::Status s = Simulate(options, [&](const v1::Event& e) {
+    events.push_back(e);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) ADD_FAILURE() << "simulate: " << s;
+  return events;
+}
+
+std::vector<std::vector<v1::Event>> SplitByPartition(const std::vector<v1::Event>& events,
+                                                     int partitions) {
+  std::vector<std::vector<v1::Event>> parts(partitions);
+  for (const v1::Event& e : events) {
+    parts[PartitionFor(e.shop_id() + "/" + e.customer_id(), partitions)].push_back(e);
+  }
+  return parts;
+}
+
+absl::Status FillStateDir(const std::string& path, int partitions,
+                          const std::vector<v1::Event>& events) {
+  StateDir::Options so;
+  so.path = path;
+  so.partitions = partitions;
+  auto dir = StateDir::Open(so);
+  if (!dir.ok()) return dir.status();
+  std::vector<std::vector<v1::Event>> parts = SplitByPartition(events, partitions);
+  for (int p = 0; p < partitions; ++p) {
+    absl::Status s = (*dir)->store(p)->ApplyBatch(parts[p], {});
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recur::testing
