@@ -103,14 +103,9 @@ absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(const std:
 }  // namespace
 
 absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
-  auto parts = StateDir::CountPartitions(o.state_dir);
-  if (!parts.ok()) return parts.status();
-  StateDir::Options so;
-  so.path = o.state_dir;
-  so.partitions = *parts;
-  so.store.read_only = true;
-  so.store.retention_days = o.retention_days;
-  auto dir = StateDir::Open(so);
+  FeatureStore::Options store_options;
+  store_options.retention_days = o.retention_days;
+  auto dir = StateDir::OpenReadOnly(o.state_dir, store_options);
   if (!dir.ok()) return dir.status();
 
   // Online: every scored, settled customer, with the row the scorer builds.

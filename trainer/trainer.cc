@@ -421,14 +421,9 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
-  auto parts = StateDir::CountPartitions(o.state_dir);
-  if (!parts.ok()) return parts.status();
-  StateDir::Options so;
-  so.path = o.state_dir;
-  so.partitions = *parts;
-  so.store.read_only = true;
-  so.store.retention_days = o.retention_days;
-  auto dir = StateDir::Open(so);
+  FeatureStore::Options store_options;
+  store_options.retention_days = o.retention_days;
+  auto dir = StateDir::OpenReadOnly(o.state_dir, store_options);
   if (!dir.ok()) return dir.status();
   const DataRange range = RangeOf(**dir);
   const absl::Time started = absl::Now();  // timings for the log and benchmarks only, never in the model
