@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "scorer/registry.h"
 
 namespace recur {
 
@@ -58,30 +57,20 @@ void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab) {
 }
 
 absl::StatusOr<std::unique_ptr<Model>> Model::LoadCurrent(const std::string& models_dir, const std::string& target) {
-  const fs::path dir = fs::path(models_dir) / target;
-  std::ifstream cur(dir / "CURRENT");
-  std::string version;
-  if (!cur || !std::getline(cur, version) || version.empty()) {
-    return absl::NotFoundError(absl::StrCat("no model: ", (dir / "CURRENT").string(), " is missing or empty (run `recur train`)"));
-  }
-  return Load((dir / version).string());
+  return ModelRegistry(models_dir).LoadCurrent(target);
 }
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_dir) {
   const fs::path dir(version_dir);
-  std::ifstream meta_in(dir / "meta.json");
-  if (!meta_in) return absl::NotFoundError(absl::StrCat("model ", version_dir, ": meta.json missing"));
-  nlohmann::json meta = nlohmann::json::parse(meta_in, nullptr, /*allow_exceptions=*/false);
-  if (meta.is_discarded() || !meta.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json is not JSON"));
-  }
-  const std::string hash = meta.value("schema_hash", "");
+  auto meta = ModelMeta::Read(dir);
+  if (!meta.ok()) return meta.status();
+  const std::string& hash = meta->schema_hash;
   if (hash != SchemaHash()) {
     return absl::FailedPreconditionError(absl::StrCat("model ", version_dir, " was trained on feature schema '", hash,
                                                       "', this recur computes '", SchemaHash(),
                                                       "' (catalog ", std::string(kCatalogVersion), "): refused; retrain it"));
   }
-  auto booster = XgbBooster::Load((dir / "model.json").string());
+  auto booster = XgbBooster::Load(ModelRegistry::ModelPath(dir).string());
   if (!booster.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": model.json is not an XGBoost model: ",
                                                    booster.status().message().substr(0, 200)));
@@ -96,24 +85,13 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_di
   absl::Status nt = XgbCheck(XGBoosterSetParam(booster->handle(), "nthread", "1"), "parameter nthread");
   if (!nt.ok()) return nt;
   std::unique_ptr<Model> m(new Model());
-  if (auto cats = meta.find("categories"); cats != meta.end()) {
-    auto list = cats->find(std::string(kFeatureNames[kTopCategory6m]));
-    if (!cats->is_object() || (list != cats->end() && !list->is_array())) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json \"categories\" is not {name: [...]}"));
-    }
-    if (list != cats->end()) {
-      std::vector<std::string> names;
-      for (const auto& n : *list) {
-        if (!n.is_string()) return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": a category name is not a string"));
-        names.push_back(n.get<std::string>());
-      }
-      auto vocab = CategoryVocab::FromNames(std::move(names));
-      if (!vocab.ok()) return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json ", vocab.status().message()));
-      m->vocab_ = std::move(*vocab);
-    }
+  if (auto list = meta->categories.find(std::string(kFeatureNames[kTopCategory6m])); list != meta->categories.end()) {
+    auto vocab = CategoryVocab::FromNames(list->second);
+    if (!vocab.ok()) return absl::InvalidArgumentError(absl::StrCat("model ", version_dir, ": meta.json ", vocab.status().message()));
+    m->vocab_ = std::move(*vocab);
   }
   m->booster_ = std::move(*booster);
-  m->version_ = meta.value("version", dir.filename().string());
+  m->version_ = meta->version.empty() ? dir.filename().string() : meta->version;
   return m;
 }
 

@@ -1,7 +1,8 @@
-// Model: one registered XGBoost model (models/<target>/<version>/), loaded only
-// if its meta.json names this build's feature schema.
+// Model: one registered XGBoost model (a version directory of the registry,
+// scorer/registry.h), loaded only if its meta.json names this build's feature
+// schema.
 //
-//   auto m = recur::Model::LoadCurrent("models", "activity_decline_90d");
+//   auto m = recur::ModelRegistry("models").LoadCurrent(recur::TargetName(target));
 //   if (!m.ok()) LOG(...) << m.status();   // e.g. schema mismatch, not an XGBoost model
 //   std::vector<float> rows(kNumFeatures);
 //   recur::FeatureRow(features, rows.data(), &(*m)->vocab());   // category names -> this model's codes
@@ -64,9 +65,9 @@ void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab = null
 
 class Model {
  public:
-  // The version named by models/<target>/CURRENT.
+  // The version the target's CURRENT names: ModelRegistry(models_dir).LoadCurrent(target).
   static absl::StatusOr<std::unique_ptr<Model>> LoadCurrent(const std::string& models_dir, const std::string& target);
-  // A version directory holding model.json and meta.json.
+  // A version directory holding model.json and meta.json (ModelMeta).
   static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& version_dir);
 
   absl::StatusOr<std::vector<float>> Score(const std::vector<float>& rows) const;

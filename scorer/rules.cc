@@ -9,12 +9,15 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "scorer/default_rules.h"  // generated from default_rules.txt
+#include "scorer/targets.h"
 
 namespace recur {
 namespace {
 
 constexpr std::string_view kOps[] = {"<", "<=", ">", ">=", "==", "!="};
-constexpr int kRisk = -2, kRepurchase = -1;
+// A target's probability as an operand: -1 - its row in kTargets (feature
+// indexes are >= 0).
+int TargetOperand(size_t row) { return -1 - static_cast<int>(row); }
 const int kTopCategory = FeatureIndex("top_category_6m");
 
 bool Compare(double a, int op, double b) {
@@ -149,13 +152,18 @@ absl::StatusOr<Rules> Rules::Parse(std::string_view text, const std::string& sou
     while (true) {
       if (i + 3 > w.size()) return bad("expected a condition '<operand> <op> <value>'");
       Condition c;
-      if (w[i] == "risk") {
-        c.operand = kRisk;
-      } else if (w[i] == "repurchase") {
-        c.operand = kRepurchase;
+      const auto target = std::find_if(kTargets.begin(), kTargets.end(),
+                                       [&](const TargetInfo& t) { return t.operand == w[i]; });
+      if (target != kTargets.end()) {
+        c.operand = TargetOperand(static_cast<size_t>(target - kTargets.begin()));
       } else {
         c.operand = FeatureIndex(w[i]);
-        if (c.operand < 0) return bad(absl::StrCat("unknown feature '", w[i], "' (risk, repurchase or a catalog name)"));
+        if (c.operand < 0) {
+          std::string operands;
+          for (const TargetInfo& t : kTargets) absl::StrAppend(&operands, std::string(t.operand), ", ");
+          return bad(absl::StrCat("unknown feature '", w[i], "' (", operands.substr(0, operands.size() - 2),
+                                  " or a catalog name)"));
+        }
       }
       auto op = std::find(std::begin(kOps), std::end(kOps), w[i + 1]);
       if (op == std::end(kOps)) return bad(absl::StrCat("unknown operator '", w[i + 1], "' (< <= > >= == !=)"));
@@ -208,10 +216,10 @@ absl::StatusOr<Rules> Rules::Load(const std::string& path) {
   return Parse(text.str(), path);
 }
 
-bool Rules::Holds(const Condition& c, double risk, double repurchase, const Features& f,
+bool Rules::Holds(const Condition& c, const double* probabilities, const Features& f,
                   const QuantileTable::Shop* q) const {
   if (c.kind == Condition::Kind::kText) return (f.top_category_6m == c.text) == (c.op == 4);
-  const double a = c.operand == kRisk ? risk : c.operand == kRepurchase ? repurchase : f.values[c.operand];
+  const double a = c.operand < 0 ? probabilities[-1 - c.operand] : f.values[c.operand];
   double b = c.number;
   if (c.kind == Condition::Kind::kQuantile) {
     if (q == nullptr) return false;
@@ -225,10 +233,14 @@ bool Rules::Holds(const Condition& c, double risk, double repurchase, const Feat
 
 Segmentation Rules::Evaluate(double risk, double repurchase, const Features& f, const QuantileTable::Shop* q) const {
   Segmentation out;
+  double probabilities[kTargets.size()];  // by row of kTargets, as TargetOperand
+  for (size_t t = 0; t < kTargets.size(); ++t) {
+    probabilities[t] = kTargets[t].target == Target::kActivityDecline90d ? risk : repurchase;
+  }
   for (const Rule& r : rules_) {
     bool all = true;
     for (const Condition& c : r.conditions) {
-      if (!Holds(c, risk, repurchase, f, q)) {
+      if (!Holds(c, probabilities, f, q)) {
         all = false;
         break;
       }

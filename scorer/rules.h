@@ -74,7 +74,7 @@ class Rules {
 
  private:
   struct Condition {
-    int operand = 0;  // -2 risk, -1 repurchase, else feature index
+    int operand = 0;  // a feature index, or < 0: a target's probability (rules.cc)
     int op = 0;       // index into kOps
     enum class Kind { kNumber, kQuantile, kText } kind = Kind::kNumber;
     double number = 0;
@@ -86,7 +86,8 @@ class Rules {
     std::vector<Condition> conditions;
     std::string action;
   };
-  bool Holds(const Condition& c, double risk, double repurchase, const Features& f,
+  // `probabilities`: the targets', by row of kTargets (scorer/targets.h).
+  bool Holds(const Condition& c, const double* probabilities, const Features& f,
              const QuantileTable::Shop* q) const;
 
   std::vector<Rule> rules_;

@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <numeric>
 
+#include "scorer/registry.h"
+
 namespace recur {
 
 absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ScorerOptions& options) {
   std::unique_ptr<Scorer> s(new Scorer());
   s->options_ = options;
-  auto risk = Model::LoadCurrent(options.models_dir, options.risk_target);
+  const ModelRegistry registry(options.models_dir);
+  auto risk = registry.LoadCurrent(options.risk_target);
   if (!risk.ok()) return risk.status();
-  auto repurchase = Model::LoadCurrent(options.models_dir, options.repurchase_target);
+  auto repurchase = registry.LoadCurrent(options.repurchase_target);
   if (!repurchase.ok()) return repurchase.status();
   s->risk_ = std::move(*risk);
   s->repurchase_ = std::move(*repurchase);
@@ -46,10 +49,8 @@ absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(const std::vector<S
     s.set_shop_id(rows[i].key.shop_id);
     s.set_customer_id(rows[i].key.customer_id);
     s.set_as_of_ms(rows[i].as_of_ms);
-    s.set_risk_decline_90d((*risk)[i]);
-    s.set_repurchase_30d((*repurchase)[i]);
-    s.set_risk_model_version(risk_->version());
-    s.set_repurchase_model_version(repurchase_->version());
+    SetPrediction(&s, Target::kActivityDecline90d, (*risk)[i], risk_->version());
+    SetPrediction(&s, Target::kRepurchase30d, (*repurchase)[i], repurchase_->version());
     s.set_schema_hash(hash);
   }
   return out;

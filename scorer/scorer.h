@@ -22,13 +22,15 @@
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
 #include "scorer/model.h"
+#include "scorer/targets.h"
 
 namespace recur {
 
 struct ScorerOptions {
   std::string models_dir = "models";
-  std::string risk_target = "activity_decline_90d";
-  std::string repurchase_target = "repurchase_30d";
+  // Registry folders of the two models (scorer/targets.h; tests point them elsewhere).
+  std::string risk_target = TargetName(Target::kActivityDecline90d);
+  std::string repurchase_target = TargetName(Target::kRepurchase30d);
   int reasons = 3;
   bool exact_reasons = false;  // TreeSHAP (~400 rows/s) instead of approximate contributions
 };

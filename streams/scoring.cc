@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "featurestore/calendar.h"
 #include "featurestore/types.h"
+#include "scorer/policy.h"
+#include "scorer/targets.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
@@ -25,25 +27,6 @@ constexpr char kQuantiles[] = "quantiles";
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string ReadCurrent(const ScorerOptions& o) {
-  std::string out;
-  for (const std::string& target : {o.risk_target, o.repurchase_target}) {
-    std::ifstream in(std::filesystem::path(o.models_dir) / target / "CURRENT");
-    std::string line;
-    if (in) std::getline(in, line);
-    out += target + "=" + line + ";";
-  }
-  return out;
-}
-
-bool SameSegments(const v1::CustomerScore& a, const v1::CustomerScore& b) {
-  if (a.segments_size() != b.segments_size()) return false;
-  for (int i = 0; i < a.segments_size(); ++i) {
-    if (a.segments(i) != b.segments(i)) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -58,17 +41,20 @@ absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOpti
   if (!rules.ok()) return rules.status();
   s->rules_ = std::move(*rules);
   if (!options.enabled) return s;
-  s->loaded_current_ = ReadCurrent(options.scorer);
+  s->watch_ = std::make_unique<CurrentWatch>(
+      ModelRegistry(options.scorer.models_dir),
+      std::vector<std::string>{options.scorer.risk_target, options.scorer.repurchase_target});
   s->last_check_ms_ = SteadyMs();
   auto scorer = Scorer::Create(options.scorer);
   if (scorer.ok()) {
     s->scorer_ = std::move(*scorer);
     spdlog::info("scoring with {} into {}", s->versions(), s->topic_);
   } else if (scorer.status().code() == absl::StatusCode::kNotFound) {
+    const ModelRegistry registry(options.scorer.models_dir);
     spdlog::warn("NOT SCORING: {}. Ingesting only; touched customers stay pending and are scored as soon as "
-                 "`recur train` promotes both models (models/{{{},{}}}/CURRENT, checked every {} ms)",
-                 std::string(scorer.status().message()), options.scorer.risk_target,
-                 options.scorer.repurchase_target, options.reload_check_ms);
+                 "`recur train` promotes both models ({} and {}, checked every {} ms)",
+                 std::string(scorer.status().message()), registry.CurrentPath(options.scorer.risk_target).string(),
+                 registry.CurrentPath(options.scorer.repurchase_target).string(), options.reload_check_ms);
   } else {
     return absl::Status(scorer.status().code(), absl::StrCat("scorer: ", scorer.status().message()));
   }
@@ -77,7 +63,9 @@ absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOpti
 
 std::string ScoreStage::versions() const {
   if (!scorer_) return "none";
-  return absl::StrCat("risk=", scorer_->risk_version(), " repurchase=", scorer_->repurchase_version());
+  const std::string risk(InfoOf(Target::kActivityDecline90d).operand);
+  const std::string repurchase(InfoOf(Target::kRepurchase30d).operand);
+  return risk + "=" + scorer_->risk_version() + " " + repurchase + "=" + scorer_->repurchase_version();
 }
 
 bool ScoreStage::MaybeReload() {
@@ -85,9 +73,7 @@ bool ScoreStage::MaybeReload() {
   const int64_t now = SteadyMs();
   if (now - last_check_ms_ < options_.reload_check_ms) return false;
   last_check_ms_ = now;
-  const std::string current = ReadCurrent(options_.scorer);
-  if (current == loaded_current_) return false;
-  loaded_current_ = current;  // a refused CURRENT is logged once, not every check
+  if (!watch_->Changed()) return false;  // a refused CURRENT is logged once, not every check
   auto scorer = Scorer::Create(options_.scorer);
   if (!scorer.ok()) {
     if (scorer.status().code() == absl::StatusCode::kNotFound && !scorer_) return false;  // still waiting for both
@@ -152,13 +138,8 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
         t.flight = state.status();
         return;
       }
-      // As of its latest event, but never before the day of the store's last
-      // re-scoring pass: a late event (older than that day, or read after it
-      // from a topic that lags) must not take a published score back in time.
-      // A from-scratch run, which passes once at the end, scores it as of that
-      // day too.
-      const int64_t latest = state->last_event_ms() > 0 ? state->last_event_ms() : store->max_event_time_ms();
-      const int64_t as_of = std::max(latest, static_cast<int64_t>(t.info->rescored_day) * kMillisPerDay);
+      const int64_t as_of =
+          EventScoreAsOf(state->last_event_ms(), store->max_event_time_ms(), t.info->rescored_day);
       rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
     }
     t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
@@ -187,8 +168,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
 
 bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
   auto it = stores_.find(partition);
-  const int64_t watermark = store->max_event_time_ms();
-  return it != stores_.end() && watermark > 0 && DayOf(watermark) > it->second.rescored_day;
+  return it != stores_.end() && RescoreDue(store->max_event_time_ms(), it->second.rescored_day);
 }
 
 absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
@@ -199,9 +179,8 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (absl::Status s = Drain(/*wait=*/true); !s.ok()) return s;
   StoreInfo& info = stores_[partition];
   const int32_t day = DayOf(watermark);
-  const int64_t day_start = static_cast<int64_t>(day) * kMillisPerDay;
   const int32_t horizon = store->horizon_first_day();
-  auto as_of = [&](const CustomerState& s) { return std::max(day_start, s.last_event_ms()); };
+  auto as_of = [&](const CustomerState& s) { return RescoreAsOf(s.last_event_ms(), day); };
   const auto started = std::chrono::steady_clock::now();
 
   // The population's quantiles as of this day, for the rules that use them.
@@ -275,17 +254,20 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   v1::CustomerScore last;
   for (size_t i = 0; i < rows.size(); ++i) {
     v1::CustomerScore& sc = (*scores)[i];
-    Segmentation seg = rules_.Evaluate(sc.risk_decline_90d(), sc.repurchase_30d(), rows[i].features,
+    Segmentation seg = rules_.Evaluate(Probability(sc, Target::kActivityDecline90d),
+                                       Probability(sc, Target::kRepurchase30d), rows[i].features,
                                        info.quantiles.ForShop(rows[i].key.shop_id));
     for (auto& name : seg.segments) sc.add_segments(std::move(name));
     for (auto& action : seg.actions) sc.add_actions(std::move(action));
-    if (compare != nullptr && (*compare)[i] != nullptr && last.ParseFromString(*(*compare)[i]) &&
-        std::abs(last.risk_decline_90d() - sc.risk_decline_90d()) <= options_.epsilon &&
-        std::abs(last.repurchase_30d() - sc.repurchase_30d()) <= options_.epsilon && SameSegments(last, sc) &&
-        last.risk_model_version() == sc.risk_model_version() &&
-        last.repurchase_model_version() == sc.repurchase_model_version()) {
-      ++counters->unchanged;
-      continue;
+    // Event-driven scores (no `compare`) are always published; a re-score
+    // only when ShouldPublish says it changed.
+    if (compare != nullptr) {
+      const std::string* bytes = (*compare)[i];
+      const bool comparable = bytes != nullptr && last.ParseFromString(*bytes);
+      if (!ShouldPublish(comparable ? &last : nullptr, sc, options_.epsilon)) {
+        ++counters->unchanged;
+        continue;
+      }
     }
     publish_rows.push_back(&rows[i]);
     publish_scores.push_back(&sc);

@@ -11,12 +11,11 @@
 //   stage->Rescore(partition, store);              // day boundary / new model
 //   stage->Drain(/*wait=*/false);                  // record delivered scores
 //
-// As-of rule (deterministic content): an event-driven score is as of the
-// customer's latest event time, or the start of the store's last re-scored day
-// if that is later (a late event never takes a score back in time); a re-score
-// at day D is as of max(start of D, latest event time). Features have day
-// resolution, so both depend only on the state and D, never on batching or the
-// wall clock.
+// The decisions are the scorer's: as of which time a customer is scored, when
+// a store is due for a re-scoring pass and which re-scores are published come
+// from scorer/policy.h; the model registry, its hot-reload check (CURRENT
+// changed) and the targets from scorer/registry.h and scorer/targets.h. This
+// stage applies them to the pipeline's stores and its producer.
 // Thread-safety: one thread (the pipeline's).
 #ifndef RECUR_STREAMS_SCORING_H_
 #define RECUR_STREAMS_SCORING_H_
@@ -30,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/feature_store.h"
+#include "scorer/registry.h"
 #include "scorer/rules.h"
 #include "scorer/scorer.h"
 #include "streams/producer.h"
@@ -40,8 +40,8 @@ struct ScoringOptions {
   bool enabled = true;          // false: ingest only (no pending marks, no scores)
   ScorerOptions scorer;         // models_dir, targets, reasons
   std::string rules_file;       // "" -> the default rule set
-  double epsilon = 0.01;        // a re-score is published when a probability moved more, a segment or a model changed
-  int reload_check_ms = 1000;   // how often models/<target>/CURRENT is checked
+  double epsilon = 0.01;        // ShouldPublish's: a re-score is published when a probability moved more, a segment or a model changed
+  int reload_check_ms = 1000;   // how often the targets' CURRENT is checked (CurrentWatch)
   size_t chunk = 8192;          // customers per scoring call in a re-scoring pass
 };
 
@@ -105,8 +105,6 @@ class ScoreStage {
     QuantileTable quantiles;
     int32_t rescored_day = 0;
   };
-  // Scores rows, decides which to publish (all when `compare` is empty),
-  // publishes them and commits. `compare[i]` is row i's last score (or null).
   // Scores sent and not yet recorded: committed to their store in this order
   // once all of a group's deliveries are confirmed.
   struct InFlight {
@@ -117,7 +115,10 @@ class ScoreStage {
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;
-  // Scores rows and builds the scores to publish (thread-safe: const, counts into `counters`).
+  // Scores rows and builds the scores to publish: all of them when `compare`
+  // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
+  // against `compare[i]`, row i's last score (null: none). Thread-safe: const,
+  // counts into `counters`.
   absl::StatusOr<std::unique_ptr<InFlight>> Prepare(FeatureStore* store, const StoreInfo& info,
                                                           std::vector<ScoreRow>& rows,
                                                           const std::vector<const std::string*>* compare,
@@ -126,10 +127,10 @@ class ScoreStage {
                                                           ScoringCounters* counters) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
+  // Prepare, then Publish.
   absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
                                const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta);
-
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;
@@ -137,7 +138,7 @@ class ScoreStage {
   Producer* producer_ = nullptr;
   Rules rules_;
   std::unique_ptr<Scorer> scorer_;
-  std::string loaded_current_;   // CURRENT contents of both targets when last loaded or refused
+  std::unique_ptr<CurrentWatch> watch_;  // both targets' CURRENT since last loaded or refused
   int64_t last_check_ms_ = 0;
   std::map<int32_t, StoreInfo> stores_;
   ScoringCounters counters_;

@@ -2,22 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
 #include "featurestore/calendar.h"
 #include "featurestore/types.h"
 
 namespace recur {
-
-absl::StatusOr<Target> ParseTarget(const std::string& name) {
-  if (name == "repurchase_30d") return Target::kRepurchase30d;
-  if (name == "activity_decline_90d") return Target::kActivityDecline90d;
-  return absl::InvalidArgumentError(
-      absl::StrCat("target '", name, "': expected repurchase_30d or activity_decline_90d"));
-}
-
-std::string TargetName(Target t) {
-  return t == Target::kRepurchase30d ? "repurchase_30d" : "activity_decline_90d";
-}
 
 int LabelDays(const LabelOptions& o) {
   return o.target == Target::kRepurchase30d ? o.repurchase_days : o.decline_days;

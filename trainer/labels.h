@@ -15,10 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/customer_state.h"
+#include "scorer/targets.h"
 
 namespace recur {
-
-enum class Target { kRepurchase30d, kActivityDecline90d };
 
 struct LabelOptions {
   Target target = Target::kRepurchase30d;
@@ -27,8 +26,7 @@ struct LabelOptions {
   double decline_ratio = 0.8;
 };
 
-absl::StatusOr<Target> ParseTarget(const std::string& name);  // "repurchase_30d" | "activity_decline_90d"
-std::string TargetName(Target t);
+// Target, ParseTarget and TargetName: scorer/targets.h.
 // Days after the cutoff that the label needs to see.
 int LabelDays(const LabelOptions& o);
 // Days up to and including the cutoff's that the label reads (decline: the

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -13,6 +14,8 @@
 #include "featurestore/state_dir.h"
 #include "proto/recur.pb.h"
 #include "scorer/model.h"
+#include "scorer/registry.h"
+#include "scorer/targets.h"
 #include "trainer/business_labels.h"
 #include "trainer/training_set.h"
 
@@ -38,13 +41,13 @@ struct Scored {
 // The registry's models, loaded once per version; nullptr when not there.
 class Models {
  public:
-  explicit Models(std::string dir) : dir_(std::move(dir)) {}
-  const Model* Get(const std::string& target, const std::string& version) {
+  explicit Models(std::string dir) : registry_(std::move(dir)) {}
+  const Model* Get(std::string_view target, const std::string& version) {
     if (version.empty()) return nullptr;
-    const std::string name = target + "/" + version;
+    const std::string name = std::string(target) + "/" + version;  // as the report lists it
     auto it = models_.find(name);
     if (it != models_.end()) return it->second.get();
-    auto m = Model::Load(dir_ + "/" + name);
+    auto m = registry_.Load(target, version);
     auto& slot = models_[name];
     if (m.ok()) slot = std::move(*m);
     return slot.get();
@@ -58,21 +61,51 @@ class Models {
   }
 
  private:
-  std::string dir_;
+  ModelRegistry registry_;
   std::map<std::string, std::unique_ptr<Model>> models_;
 };
+
+// Each target's probability for every scored customer, from the model version
+// its score names applied to the trainer's row (`offline`, row i = scored[i]);
+// NaN where that version is not in the registry (counted in no_model).
+absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(const std::vector<Scored>& scored,
+                                                                      const TrainingSet& offline, Models& models,
+                                                                      ParityReport* report) {
+  std::vector<std::vector<double>> offline_p(kTargets.size(), std::vector<double>(scored.size(), std::nan("")));
+  for (size_t t = 0; t < kTargets.size(); ++t) {
+    std::map<const Model*, std::vector<size_t>> by_model;
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const Model* m = models.Get(kTargets[t].name, ModelVersion(scored[i].score, kTargets[t].target));
+      if (m == nullptr) {
+        ++report->no_model;
+        continue;
+      }
+      by_model[m].push_back(i);
+    }
+    for (const auto& [m, idx] : by_model) {
+      // The trainer's encoding (EncodeCategories) with this model's vocabulary.
+      TrainingSet sub;
+      sub.x.resize(idx.size() * kNumFeatures);
+      for (size_t j = 0; j < idx.size(); ++j) {
+        std::memcpy(&sub.x[j * kNumFeatures], &offline.x[idx[j] * kNumFeatures], kNumFeatures * sizeof(float));
+        sub.y.push_back(0);
+        sub.top_category.push_back(offline.top_category[idx[j]]);
+      }
+      EncodeCategories(&sub, m->vocab());
+      auto p = m->Score(sub.x);
+      if (!p.ok()) return p.status();
+      for (size_t j = 0; j < idx.size(); ++j) offline_p[t][idx[j]] = (*p)[j];
+    }
+  }
+  return offline_p;
+}
 
 }  // namespace
 
 absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
-  auto parts = StateDir::CountPartitions(o.state_dir);
-  if (!parts.ok()) return parts.status();
-  StateDir::Options so;
-  so.path = o.state_dir;
-  so.partitions = *parts;
-  so.store.read_only = true;
-  so.store.retention_days = o.retention_days;
-  auto dir = StateDir::Open(so);
+  FeatureStore::Options store_options;
+  store_options.retention_days = o.retention_days;
+  auto dir = StateDir::OpenReadOnly(o.state_dir, store_options);
   if (!dir.ok()) return dir.status();
 
   // Online: every scored, settled customer, with the row the scorer builds.
@@ -128,42 +161,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
 
   // Probabilities: each model version named by the scores, over the offline rows.
   Models models(o.models_dir);
-  struct Target {
-    const char* name;
-    double (v1::CustomerScore::*published)() const;
-    const std::string& (v1::CustomerScore::*version)() const;
-  };
-  const Target targets[] = {
-      {"activity_decline_90d", &v1::CustomerScore::risk_decline_90d, &v1::CustomerScore::risk_model_version},
-      {"repurchase_30d", &v1::CustomerScore::repurchase_30d, &v1::CustomerScore::repurchase_model_version},
-  };
-  const char* const kScoreField[] = {"risk_decline_90d", "repurchase_30d"};
-  std::vector<std::vector<double>> offline_p(2, std::vector<double>(scored.size(), std::nan("")));
-  for (int t = 0; t < 2; ++t) {
-    std::map<const Model*, std::vector<size_t>> by_model;
-    for (size_t i = 0; i < scored.size(); ++i) {
-      const Model* m = models.Get(targets[t].name, (scored[i].score.*targets[t].version)());
-      if (m == nullptr) {
-        ++report.no_model;
-        continue;
-      }
-      by_model[m].push_back(i);
-    }
-    for (const auto& [m, idx] : by_model) {
-      // The trainer's encoding (EncodeCategories) with this model's vocabulary.
-      TrainingSet sub;
-      sub.x.resize(idx.size() * kNumFeatures);
-      for (size_t j = 0; j < idx.size(); ++j) {
-        std::memcpy(&sub.x[j * kNumFeatures], &set->x[idx[j] * kNumFeatures], kNumFeatures * sizeof(float));
-        sub.y.push_back(0);
-        sub.top_category.push_back(set->top_category[idx[j]]);
-      }
-      EncodeCategories(&sub, m->vocab());
-      auto p = m->Score(sub.x);
-      if (!p.ok()) return p.status();
-      for (size_t j = 0; j < idx.size(); ++j) offline_p[t][idx[j]] = (*p)[j];
-    }
-  }
+  auto offline_p = OfflineProbabilities(scored, *set, models, &report);
+  if (!offline_p.ok()) return offline_p.status();
   report.model_versions = models.Loaded();
 
   // Compare.
@@ -191,12 +190,13 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
         add("reason", r.feature(), ValueString(r.value()), ValueString(offline[f]));
       }
     }
-    for (int t = 0; t < 2; ++t) {
-      const double want = offline_p[t][i];
-      const double got = (c.score.*targets[t].published)();
+    for (size_t t = 0; t < kTargets.size(); ++t) {
+      const Target target = kTargets[t].target;
+      const double want = (*offline_p)[t][i];
+      const double got = Probability(c.score, target);
       if (!std::isnan(want) && !(std::fabs(want - got) <= o.tolerance)) {
-        add("score", kScoreField[t], ValueString(got),
-            absl::StrCat(ValueString(want), " (", targets[t].name, "/", (c.score.*targets[t].version)(), ")"));
+        add("score", ScoreFieldName(target), ValueString(got),
+            absl::StrCat(ValueString(want), " (", std::string(kTargets[t].name), "/", ModelVersion(c.score, target), ")"));
       }
     }
     if (report.differences.size() > before) ++report.customers_differing;

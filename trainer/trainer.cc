@@ -16,13 +16,13 @@
 #include "absl/time/time.h"
 #include "featurestore/catalog.h"
 #include "featurestore/state_dir.h"
-#include "nlohmann/json.hpp"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
 #include "base/progress.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 #include "scorer/model.h"
+#include "scorer/registry.h"
 #include "scorer/xgb.h"
 
 namespace recur {
@@ -52,17 +52,23 @@ std::vector<float> BaselineScores(const TrainingSet& s, Target target) {
   return out;
 }
 
-nlohmann::json MetricsJson(const BinaryMetrics& m, bool with_calibration = true) {
-  auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  nlohmann::json j = {{"roc_auc", num(m.roc_auc)}, {"pr_auc", num(m.pr_auc)}, {"log_loss", num(m.log_loss)},
-                      {"base_rate", m.base_rate}, {"lift_top_decile", num(m.lift_top_decile)}, {"rows", m.rows},
-                      {"threshold", m.threshold}, {"precision", num(m.precision)}, {"recall", num(m.recall)}};
+// The registry's record of a BinaryMetrics (per shop without calibration).
+ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) {
+  ModelMeta::Metrics out;
+  out.roc_auc = m.roc_auc;
+  out.pr_auc = m.pr_auc;
+  out.log_loss = m.log_loss;
+  out.base_rate = m.base_rate;
+  out.lift_top_decile = m.lift_top_decile;
+  out.rows = m.rows;
+  out.threshold = m.threshold;
+  out.precision = m.precision;
+  out.recall = m.recall;
   if (with_calibration) {
-    nlohmann::json cal = nlohmann::json::array();
-    for (const auto& b : m.calibration) cal.push_back({{"mean_score", b.mean_score}, {"positive_rate", b.positive_rate}, {"rows", b.rows}});
-    j["calibration"] = cal;
+    out.calibration.emplace();
+    for (const auto& b : m.calibration) out.calibration->push_back({b.mean_score, b.positive_rate, b.rows});
   }
-  return j;
+  return out;
 }
 
 absl::Status WriteFile(const fs::path& p, const std::string& content) {
@@ -258,17 +264,166 @@ absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
   return fit;
 }
 
+// The fitted model and the baseline judged on the same rows, overall and per
+// shop, with the model's feature importance.
+absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
+  const TrainingSet& eval = fit.eval;
+  TrainResult r;
+  r.rounds = fit.rounds;
+  r.train_rows = fit.train_rows;
+  r.valid_rows = static_cast<int64_t>(eval.rows());
+  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
+  r.model = Evaluate(fit.scores, eval.y, o.threshold);
+  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  const auto model_by_shop = EvaluateByGroup(fit.scores, eval.y, eval.shop_id, o.threshold);
+  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
+  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  auto importance = fit.model.FeatureScores("total_gain");
+  if (!importance.ok()) return importance.status();
+  r.importance = std::move(*importance);
+  r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
+                                                              : "revenue trend: last 90 days vs the 9 months before";
+  return r;
+}
+
+// Writes the model into a new version directory of `target`, named after the
+// data's last cutoff and a hash of the model bytes (no wall clock, so the same
+// data, options and seed give the same version). Sets r->version and
+// r->model_dir; returns the directory.
+absl::StatusOr<fs::path> SaveVersion(const ModelRegistry& registry, const std::string& target,
+                                     const XgbBooster& model, int64_t last_cutoff, TrainResult* r) {
+  const fs::path target_dir = registry.TargetDir(target);
+  std::error_code ec;
+  fs::create_directories(target_dir, ec);
+  const fs::path tmp_model = registry.StagingModelPath(target);
+  absl::Status s = model.Save(tmp_model.string());
+  if (!s.ok()) return s;
+  std::ifstream in(tmp_model, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const uint64_t h = Fnv1a64(bytes);
+  r->version = absl::StrFormat(
+      "%s-%08x", absl::FormatTime("%Y%m%d", absl::FromUnixMillis(last_cutoff), absl::UTCTimeZone()),
+      static_cast<uint32_t>(h >> 32));
+  const fs::path vdir = registry.VersionDir(target, r->version);
+  fs::create_directories(vdir, ec);
+  const fs::path model_path = ModelRegistry::ModelPath(vdir);
+  fs::rename(tmp_model, model_path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", model_path.string(), ": ", ec.message()));
+  r->model_dir = vdir.string();
+  return vdir;
+}
+
+// Promotion gate: no worse than CURRENT on the rows just judged (with k-fold,
+// the new model's out-of-fold scores against CURRENT's scores on every row).
+// Sets r->promoted and r->promotion_note; Promote is the caller's, after the
+// version directory is complete.
+absl::Status Gate(const ModelRegistry& registry, const std::string& target, const TrainingSet& eval,
+                  const TrainOptions& o, TrainResult* r) {
+  auto current = registry.Current(target);
+  const std::string current_version = current.ok() ? *current : std::string();
+  r->promoted = true;
+  r->promotion_note = "no CURRENT model: promoted";
+  if (current_version.empty() || current_version == r->version) return absl::OkStatus();
+  auto old = registry.Load(target, current_version);
+  if (!old.ok()) {
+    r->promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (", old.status().message(), "): promoted");
+    return absl::OkStatus();
+  }
+  // The same rows, with category names in CURRENT's own codes.
+  std::vector<float> old_rows = eval.x;
+  for (size_t i = 0; i < eval.rows(); ++i) {
+    old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
+  }
+  auto old_scores = (*old)->Score(old_rows);
+  if (!old_scores.ok()) return old_scores.status();
+  const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
+  if (r->model.roc_auc + 1e-9 >= om.roc_auc) {
+    r->promotion_note = absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
+                                        r->model.roc_auc, current_version, om.roc_auc);
+  } else if (o.force) {
+    r->promotion_note = absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
+                                        current_version, r->model.roc_auc, om.roc_auc);
+  } else {
+    r->promoted = false;
+    r->promotion_note = absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
+                                        current_version, r->model.roc_auc, om.roc_auc);
+  }
+  return absl::OkStatus();
+}
+
+// The model's meta.json: schema, vocabulary, data, split, labels, parameters,
+// evaluation and the promotion decision.
+ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit, const std::vector<int64_t>& cutoffs,
+               const DataRange& range, bool kfold, ModelMeta::Label label) {
+  ModelMeta m;
+  m.version = r.version;
+  m.target = TargetName(o.labels.target);
+  m.schema_hash = SchemaHash();
+  m.catalog_version = std::string(kCatalogVersion);
+  m.features.assign(kFeatureNames.begin(), kFeatureNames.end());
+  m.feature_types = FeatureTypes();
+  m.categories[std::string(kFeatureNames[kTopCategory6m])] = fit.vocab.names();
+  for (int64_t c : cutoffs) m.cutoffs.push_back(DayString(c));
+  if (kfold) {
+    m.split.kind = "stratified_kfold";
+    m.split.folds = o.folds;
+    m.split.seed = o.seed;
+  } else {
+    m.split.kind = "time";
+    m.split.validation_cutoff = DayString(cutoffs.back());
+  }
+  m.label = std::move(label);
+  m.params = Params(o);
+  m.rounds = r.rounds;
+  m.seed = o.seed;
+  m.first_day = DayString(int64_t{range.first_day} * kMillisPerDay);
+  m.last_day = DayString(int64_t{range.last_day} * kMillisPerDay);
+  m.train_rows = r.train_rows;
+  m.valid_rows = r.valid_rows;
+  m.metrics = ToMeta(r.model);
+  m.baseline_name = r.baseline_name;
+  m.baseline = ToMeta(r.baseline);
+  for (const auto& [shop, sm] : r.by_shop) {
+    m.metrics_by_shop[shop] = {ToMeta(sm.model, false), ToMeta(sm.baseline, false)};
+  }
+  // Total gain per feature, largest first (ties in catalog order), with its share.
+  double total_gain = 0;
+  for (float g : r.importance) total_gain += g;
+  for (int i : ImportanceOrder(r.importance)) {
+    m.feature_importance.push_back({std::string(kFeatureNames[i]), r.importance[i],
+                                    total_gain > 0 ? r.importance[i] / total_gain : 0.0});
+  }
+  m.promotion = r.promotion_note;
+  return m;
+}
+
+// Registers the fitted model: a new version directory (model.json, meta.json,
+// report.html), then CURRENT if it passes the promotion gate — last, so the
+// pipeline's hot reload never sees a version without its files.
+absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vector<int64_t>& cutoffs,
+                      const DataRange& range, bool kfold, ModelMeta::Label label, TrainResult* r) {
+  const ModelRegistry registry(o.models_dir);
+  const std::string target = TargetName(o.labels.target);
+  auto vdir = SaveVersion(registry, target, fit.model, cutoffs.back(), r);
+  if (!vdir.ok()) return vdir.status();
+  absl::Status s = Gate(registry, target, fit.eval, o, r);
+  if (!s.ok()) return s;
+  s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
+  if (!s.ok()) return s;
+  s = WriteFile(ModelRegistry::ReportPath(*vdir), RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+  if (!s.ok()) return s;
+  std::cerr << "trainer: training set " << FormatDuration(r->set_seconds) << ", training and evaluation "
+            << FormatDuration(r->train_seconds) << "\n";
+  if (r->promoted) return registry.Promote(target, r->version);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
-  auto parts = StateDir::CountPartitions(o.state_dir);
-  if (!parts.ok()) return parts.status();
-  StateDir::Options so;
-  so.path = o.state_dir;
-  so.partitions = *parts;
-  so.store.read_only = true;
-  so.store.retention_days = o.retention_days;
-  auto dir = StateDir::Open(so);
+  FeatureStore::Options store_options;
+  store_options.retention_days = o.retention_days;
+  auto dir = StateDir::OpenReadOnly(o.state_dir, store_options);
   if (!dir.ok()) return dir.status();
   const DataRange range = RangeOf(**dir);
   const absl::Time started = absl::Now();  // timings for the log and benchmarks only, never in the model
@@ -277,7 +432,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::vector<int64_t> cutoffs;
   absl::StatusOr<TrainingSet> set;
   std::vector<int> missing_lines;
-  nlohmann::json label_meta;
+  ModelMeta::Label label;  // how the rows were labelled, for meta.json
   if (o.labels_csv.empty()) {
     cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels), LookbackDays(o.labels));
     if (!o.cutoffs.empty()) {
@@ -310,8 +465,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     ProgressLine progress("training set", "customers", absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
     set = BuildTrainingSet(**dir, cutoffs, o.labels, [&](int64_t done, int64_t total) { progress.Update(done, total); });
     if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
-    label_meta = {{"source", "events"}, {"repurchase_days", o.labels.repurchase_days},
-                  {"decline_days", o.labels.decline_days}, {"decline_ratio", o.labels.decline_ratio}};
+    label.source = "events";
+    label.repurchase_days = o.labels.repurchase_days;
+    label.decline_days = o.labels.decline_days;
+    label.decline_ratio = o.labels.decline_ratio;
   } else {
     // Default as_of: the end of the snapshot's last day.
     auto rows = ReadLabelsCsv(o.labels_csv, (int64_t{range.last_day} + 1) * kMillisPerDay - 1);
@@ -333,8 +490,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                 << "and were skipped (" << o.labels_csv << " line(s) " << lines << (missing_lines.size() > 5 ? ", ..." : "")
                 << ")\n";
     }
-    label_meta = {{"source", "csv"}, {"file", o.labels_csv}, {"rows", rows->size()},
-                  {"not_in_snapshot", missing_lines.size()}};
+    label.source = "csv";
+    label.file = o.labels_csv;
+    label.rows = static_cast<int64_t>(rows->size());
+    label.not_in_snapshot = static_cast<int64_t>(missing_lines.size());
   }
   if (!set.ok()) return set.status();
   const double set_seconds = absl::ToDoubleSeconds(absl::Now() - started);
@@ -356,120 +515,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   const bool kfold = cutoffs.size() == 1;
   auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs.back(), o);
   if (!fit.ok()) return fit.status();
-  const TrainingSet& eval = fit->eval;
 
-  TrainResult r;
+  const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
+  auto judged = Judge(*fit, o);
+  if (!judged.ok()) return judged.status();
+  TrainResult& r = *judged;
   r.set_seconds = set_seconds;
-  r.train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
-  r.rounds = fit->rounds;
+  r.train_seconds = train_seconds;
   r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
-  r.train_rows = fit->train_rows;
-  r.valid_rows = static_cast<int64_t>(eval.rows());
   r.missing_labels = static_cast<int64_t>(missing_lines.size());
-  const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
-  r.model = Evaluate(fit->scores, eval.y, o.threshold);
-  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
-  const auto model_by_shop = EvaluateByGroup(fit->scores, eval.y, eval.shop_id, o.threshold);
-  const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
-  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
-  auto importance = fit->model.FeatureScores("total_gain");
-  if (!importance.ok()) return importance.status();
-  r.importance = std::move(*importance);
-  r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
-                                                              : "revenue trend: last 90 days vs the 9 months before";
 
-  // Version: the data's last cutoff and a hash of the model bytes (no wall clock).
-  const fs::path target_dir = fs::path(o.models_dir) / TargetName(o.labels.target);
-  std::error_code ec;
-  fs::create_directories(target_dir, ec);
-  // XGBoost picks the format from the extension: keep ".json" on the temporary name.
-  const fs::path tmp_model = target_dir / ".tmp-model.json";
-  absl::Status s = fit->model.Save(tmp_model.string());
+  absl::Status s = Register(o, *fit, cutoffs, range, kfold, std::move(label), &r);
   if (!s.ok()) return s;
-  std::ifstream in(tmp_model, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const uint64_t h = Fnv1a64(bytes);
-  r.version = absl::StrFormat("%s-%08x", absl::FormatTime("%Y%m%d", absl::FromUnixMillis(cutoffs.back()), absl::UTCTimeZone()),
-                              static_cast<uint32_t>(h >> 32));
-  const fs::path vdir = target_dir / r.version;
-  fs::create_directories(vdir, ec);
-  fs::rename(tmp_model, vdir / "model.json", ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", (vdir / "model.json").string(), ": ", ec.message()));
-  r.model_dir = vdir.string();
-
-  // Promotion gate: no worse than CURRENT on the rows just judged (with k-fold,
-  // the new model's out-of-fold scores against CURRENT's scores on every row).
-  const fs::path current = target_dir / "CURRENT";
-  std::string current_version;
-  if (std::ifstream cur(current); cur) std::getline(cur, current_version);
-  r.promoted = true;
-  r.promotion_note = "no CURRENT model: promoted";
-  if (!current_version.empty() && current_version != r.version) {
-    auto old = Model::Load((target_dir / current_version).string());
-    if (!old.ok()) {
-      r.promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (", old.status().message(), "): promoted");
-    } else {
-      // The same rows, with category names in CURRENT's own codes.
-      std::vector<float> old_rows = eval.x;
-      for (size_t i = 0; i < eval.rows(); ++i) old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
-      auto old_scores = (*old)->Score(old_rows);
-      if (!old_scores.ok()) return old_scores.status();
-      const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
-      if (r.model.roc_auc + 1e-9 >= om.roc_auc) {
-        r.promotion_note = absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
-                                           r.model.roc_auc, current_version, om.roc_auc);
-      } else if (o.force) {
-        r.promotion_note = absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
-                                           current_version, r.model.roc_auc, om.roc_auc);
-      } else {
-        r.promoted = false;
-        r.promotion_note = absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
-                                           current_version, r.model.roc_auc, om.roc_auc);
-      }
-    }
-  }
-  nlohmann::json by_shop = nlohmann::json::object();
-  for (const auto& [shop, m] : r.by_shop) {
-    by_shop[shop] = {{"model", MetricsJson(m.model, false)}, {"baseline", MetricsJson(m.baseline, false)}};
-  }
-  // Total gain per feature, largest first (ties in catalog order), with its share.
-  nlohmann::json importance_json = nlohmann::json::array();
-  double total_gain = 0;
-  for (float g : r.importance) total_gain += g;
-  for (int i : ImportanceOrder(r.importance)) {
-    importance_json.push_back({{"feature", std::string(kFeatureNames[i])}, {"total_gain", r.importance[i]},
-                               {"share", total_gain > 0 ? r.importance[i] / total_gain : 0.0}});
-  }
-  std::vector<std::string> cutoff_days;
-  for (auto c : cutoffs) cutoff_days.push_back(DayString(c));
-  nlohmann::json meta = {
-      {"version", r.version}, {"target", TargetName(o.labels.target)}, {"schema_hash", SchemaHash()},
-      {"catalog_version", std::string(kCatalogVersion)}, {"features", std::vector<std::string>(kFeatureNames.begin(), kFeatureNames.end())},
-      {"feature_types", FeatureTypes()},
-      {"categories", {{std::string(kFeatureNames[kTopCategory6m]), fit->vocab.names()}}},
-      {"cutoffs", cutoff_days},
-      {"split", kfold ? nlohmann::json{{"kind", "stratified_kfold"}, {"folds", o.folds}, {"seed", o.seed}}
-                      : nlohmann::json{{"kind", "time"}, {"validation_cutoff", DayString(cutoffs.back())}}},
-      {"label", label_meta},
-      {"params", Params(o)}, {"rounds", r.rounds}, {"seed", o.seed},
-      {"data_range", {{"first_day", DayString(int64_t{range.first_day} * kMillisPerDay)}, {"last_day", DayString(int64_t{range.last_day} * kMillisPerDay)}}},
-      {"rows", {{"train", r.train_rows}, {"valid", r.valid_rows}}},
-      {"metrics", MetricsJson(r.model)}, {"baseline", {{"name", r.baseline_name}, {"metrics", MetricsJson(r.baseline)}}},
-      {"metrics_by_shop", by_shop}, {"feature_importance", importance_json},
-      {"promotion", r.promotion_note}};
-  s = WriteFile(vdir / "meta.json", meta.dump(2) + "\n");
-  if (!s.ok()) return s;
-  s = WriteFile(vdir / "report.html", RenderReport(r, o.labels.target, fit->scores, eval.y));
-  if (!s.ok()) return s;
-  std::cerr << "trainer: training set " << FormatDuration(r.set_seconds) << ", training and evaluation "
-            << FormatDuration(r.train_seconds) << "\n";
-  if (r.promoted) {
-    const fs::path tmp = target_dir / ".CURRENT.tmp";
-    s = WriteFile(tmp, r.version + "\n");
-    if (!s.ok()) return s;
-    fs::rename(tmp, current, ec);  // atomic replace
-    if (ec) return absl::UnavailableError(absl::StrCat("cannot replace ", current.string(), ": ", ec.message()));
-  }
   return r;
 }
 

@@ -1,5 +1,6 @@
-// Trainer: a snapshot (or any state dir) in, a model in the registry out.
-//   models/<target>/<version>/{model.json, meta.json, report.html}, models/<target>/CURRENT
+// Trainer: a snapshot (or any state dir) in, a model in the registry out: a new
+// version directory of the target (model.json, meta.json, report.html) and,
+// when it passes the promotion gate, CURRENT (scorer/registry.h owns the layout).
 //
 //   recur::TrainOptions o;  o.state_dir = "snapshot"; o.models_dir = "models";
 //   auto result = recur::Train(o);   // StatusOr<TrainResult>

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "featurestore/catalog.h"
+#include "scorer/registry.h"
 #include "scorer/xgb.h"
 
 namespace recur::testing {
@@ -19,7 +20,8 @@ namespace recur::testing {
 inline bool WriteThresholdModel(const std::filesystem::path& models, const std::string& target,
                                 const std::string& version, int feature, float threshold, bool make_current = true,
                                 const std::string& schema_hash = SchemaHash(), int trees = 30, int depth = 3) {
-  const auto dir = models / target / version;
+  const ModelRegistry registry(models);
+  const auto dir = registry.VersionDir(target, version);
   std::filesystem::create_directories(dir);
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> u(0, 120);
@@ -38,15 +40,12 @@ inline bool WriteThresholdModel(const std::filesystem::path& models, const std::
   for (int i = 0; i < trees; ++i) {
     if (!b->UpdateOneIter(i, *m).ok()) return false;
   }
-  if (!b->Save((dir / "model.json").string()).ok()) return false;
-  std::ofstream(dir / "meta.json") << "{\"version\": \"" << version << "\", \"schema_hash\": \"" << schema_hash
-                                   << "\"}";
-  if (make_current) {
-    // Atomic like the trainer's promotion: write aside, rename over.
-    std::ofstream(models / target / "CURRENT.tmp") << version << "\n";
-    std::filesystem::rename(models / target / "CURRENT.tmp", models / target / "CURRENT");
-  }
-  return true;
+  if (!b->Save(ModelRegistry::ModelPath(dir).string()).ok()) return false;
+  // A minimal meta.json, as a hand-written or older file would be.
+  std::ofstream(ModelRegistry::MetaPath(dir))
+      << "{\"version\": \"" << version << "\", \"schema_hash\": \"" << schema_hash << "\"}";
+  // Atomic like the trainer's promotion: written aside, renamed over.
+  return !make_current || registry.Promote(target, version).ok();
 }
 
 }  // namespace recur::testing

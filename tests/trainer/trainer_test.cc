@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "ops/simulator.h"
 #include "scorer/model.h"
+#include "scorer/registry.h"
 #include "trainer/business_labels.h"
 #include "trainer/training_set.h"
 #include "absl/strings/str_replace.h"
@@ -81,6 +82,13 @@ TEST_F(TrainerTest, BothModelsBeatTheirBaselinesAndRegister) {
     const std::string meta = Slurp(target_dir / r->version / "meta.json");
     EXPECT_NE(meta.find(SchemaHash()), std::string::npos);
     EXPECT_NE(meta.find("\"cutoffs\""), std::string::npos);
+    // The registry's ModelMeta reads every key the trainer wrote and writes
+    // the same bytes back.
+    auto parsed = ModelMeta::Read(target_dir / r->version);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->target, TargetName(t));
+    EXPECT_EQ(parsed->version, r->version);
+    EXPECT_EQ(parsed->ToJson(), meta);
     const std::string report = Slurp(target_dir / r->version / "report.html");
     EXPECT_NE(report.find("<svg id='roc'"), std::string::npos);
     EXPECT_EQ(report.find("http"), std::string::npos);  // self-contained: no external assets
@@ -246,6 +254,10 @@ TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRow
   EXPECT_EQ(meta["label"]["source"], "csv");
   EXPECT_EQ(meta["label"]["not_in_snapshot"], 1);
   EXPECT_EQ(meta["cutoffs"], nlohmann::json::array({"2025-06-30"}));
+  auto parsed = ModelMeta::Read(r->model_dir);  // the k-fold / business-label keys round-trip too
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->label.not_in_snapshot, 1);
+  EXPECT_EQ(parsed->ToJson(), Slurp(fs::path(r->model_dir) / "meta.json"));
   // Same labels, same seed: the same model bytes (folds and final fit are seeded).
   TrainOptions o2 = Options("models-csv-2");
   o2.labels_csv = o.labels_csv;
