@@ -17,6 +17,8 @@
 #include "featurestore/snapshot.h"
 #include "featurestore/state_dir.h"
 #include "proto/recur.pb.h"
+#include "scorer/registry.h"
+#include "scorer/targets.h"
 #include "streams/embedded.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
@@ -124,7 +126,8 @@ void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_s
   out << "\n8. the " << top << " customers most at risk of declining activity, per shop:\n";
   for (auto& [shop, scores] : by_shop) {
     std::sort(scores.begin(), scores.end(), [](const v1::CustomerScore& a, const v1::CustomerScore& b) {
-      if (a.risk_decline_90d() != b.risk_decline_90d()) return a.risk_decline_90d() > b.risk_decline_90d();
+      const double ra = Probability(a, Target::kActivityDecline90d), rb = Probability(b, Target::kActivityDecline90d);
+      if (ra != rb) return ra > rb;
       return a.customer_id() < b.customer_id();
     });
     out << "\n" << shop << " (" << scores.size() << " customers scored)\n";
@@ -137,8 +140,9 @@ void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_s
         reasons.push_back(std::isnan(r.value()) ? absl::StrCat(r.feature(), "=n/a")
                                                 : absl::StrFormat("%s=%g", r.feature(), r.value()));
       }
-      out << absl::StrFormat("  %-4d %-10s %5.2f %5.2f  %-40s %s\n", i + 1, sc.customer_id(), sc.risk_decline_90d(),
-                             sc.repurchase_30d(), sc.segments().empty() ? "-" : absl::StrJoin(sc.segments(), ","),
+      out << absl::StrFormat("  %-4d %-10s %5.2f %5.2f  %-40s %s\n", i + 1, sc.customer_id(),
+                             Probability(sc, Target::kActivityDecline90d), Probability(sc, Target::kRepurchase30d),
+                             sc.segments().empty() ? "-" : absl::StrJoin(sc.segments(), ","),
                              absl::StrJoin(reasons, ", "));
       for (const auto& a : sc.actions()) out << "         action: " << a << "\n";
     }
@@ -274,7 +278,7 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   for (const auto& [name, r] : *trained) {
     out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version, r.model.roc_auc,
                            r.baseline.roc_auc, r.promotion_note);
-    out << "  " << std::string(22, ' ') << " report: " << r.model_dir << "/report.html\n";
+    out << "  " << std::string(22, ' ') << " report: " << ModelRegistry::ReportPath(r.model_dir).string() << "\n";
   }
   out << absl::StrFormat("\ndone in %.0f s. Explore: recur inspect %s/%s --state-dir %s\n", Seconds(t0),
                          by_shop->empty() ? "shop-1" : by_shop->begin()->first,
