@@ -7,9 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <thread>
-#include <atomic>
 
+#include "base/parallel.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "featurestore/calendar.h"
@@ -144,15 +143,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     }
     t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
   };
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(tasks.size(), std::thread::hardware_concurrency()));
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < tasks.size(); i = next++) run(tasks[i]);
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  ParallelFor(tasks.size(), [&](size_t i) { run(tasks[i]); });
   for (Task& t : tasks) {
     counters_.scored += t.counters.scored;
     counters_.unchanged += t.counters.unchanged;
