@@ -1,0 +1,223 @@
+// `recur inspect`: one customer's features and last score, every customer's
+// features (--all), or the stored source offsets (--offsets), read-only.
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/time.h"
+#include "featurestore/calendar.h"
+#include "featurestore/catalog.h"
+#include "featurestore/state_dir.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+#include "ops/cli/cli.h"
+
+namespace recur::cli {
+namespace {
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (v == std::floor(v) && std::fabs(v) < 1e12) return absl::StrFormat("%.0f", v);
+  return absl::StrFormat("%.2f", v);
+}
+
+nlohmann::json FeaturesJson(const Features& f) {
+  nlohmann::json j;
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (i == kTopCategory6m) {
+      j[std::string(kFeatureNames[i])] =
+          f.top_category_6m.empty() ? nlohmann::json() : nlohmann::json(f.top_category_6m);
+    } else {
+      j[std::string(kFeatureNames[i])] =
+          std::isnan(f.values[i]) ? nlohmann::json() : nlohmann::json(f.values[i]);
+    }
+  }
+  return j;
+}
+
+absl::StatusOr<std::unique_ptr<StateDir>> OpenReadOnly(const std::string& path, int32_t parts) {
+  StateDir::Options o;
+  o.path = path;
+  o.partitions = parts;
+  o.store.read_only = true;
+  return StateDir::Open(o);
+}
+
+// The human-readable form of one customer's features and last score.
+void PrintText(const CustomerKey& key, int64_t t, const Features& f,
+               const std::optional<v1::CustomerScore>& score) {
+  std::cout << key.Encode() << " as of " << FormatDayOfMs(t) << " (catalog " << kCatalogVersion
+            << ")\n";
+  for (int i = 0; i < kNumFeatures; ++i) {
+    std::string v = i == kTopCategory6m ? (f.top_category_6m.empty() ? "NaN" : f.top_category_6m)
+                                        : FormatValue(f.values[i]);
+    std::cout << absl::StrFormat("  %-26s %s\n", kFeatureNames[i], v);
+  }
+  if (!score) {
+    std::cout << "last score: none (no model yet, or not scored: `recur run --models-dir ...`)\n";
+    return;
+  }
+  std::cout << absl::StrFormat(
+      "last score (as of %s): risk of decline in 90 days %.3f, repurchase in 30 days %.3f\n",
+      FormatDayOfMs(score->as_of_ms()), score->risk_decline_90d(), score->repurchase_30d());
+  std::cout << "  models: risk " << score->risk_model_version() << ", repurchase "
+            << score->repurchase_model_version() << ", schema " << score->schema_hash() << "\n";
+  std::cout << "  segments: "
+            << (score->segments().empty() ? "none" : absl::StrJoin(score->segments(), ", "))
+            << "\n";
+  std::cout << "  reasons (" << score->reasons_method() << "):";
+  if (score->reasons().empty()) std::cout << " none";
+  for (const auto& r : score->reasons()) {
+    std::cout << absl::StrFormat(" %s=%s (+%.3f)", r.feature(), FormatValue(r.value()),
+                                 r.contribution());
+  }
+  std::cout << "\n";
+  for (const auto& a : score->actions()) std::cout << "  action: " << a << "\n";
+}
+
+void PrintJson(const CustomerKey& key, int64_t t, const Features& f,
+               const std::optional<v1::CustomerScore>& score) {
+  nlohmann::json j{{"shop_id", key.shop_id},
+                   {"customer_id", key.customer_id},
+                   {"as_of_ms", t},
+                   {"catalog_version", std::string(kCatalogVersion)},
+                   {"features", FeaturesJson(f)}};
+  j["last_score"] = nullptr;
+  if (score) {
+    std::string text;
+    google::protobuf::util::JsonPrintOptions po;
+    po.preserve_proto_field_names = true;
+    if (google::protobuf::util::MessageToJsonString(*score, &text, po).ok()) {
+      j["last_score"] = nlohmann::json::parse(text);
+    }
+  }
+  std::cout << j.dump(2) << "\n";
+}
+
+class InspectCommand : public Command {
+ public:
+  explicit InspectCommand(CLI::App& app)
+      : Command(app.add_subcommand("inspect",
+                                   "Show one customer's features and last score (segments, "
+                                   "reasons, actions)")) {
+    sub_->add_option("customer", who_, "shop_id/customer_id");
+    sub_->add_flag("--all", all_, "every customer as JSON lines, sorted by key (needs --as-of)");
+    sub_->add_flag("--offsets", offsets_, "the source offsets stored in each partition's store");
+    sub_->add_option("--state-dir", state_dir_, "state directory")->capture_default_str();
+    sub_->add_option("--as-of", as_of_,
+                     "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
+    sub_->add_flag("--json", json_, "print JSON");
+  }
+
+  int Run() override { return all_ || offsets_ ? RunAllOrOffsets() : RunOne(); }
+
+ private:
+  int RunAllOrOffsets() {
+    auto parts = StateDir::CountPartitions(state_dir_);
+    if (!parts.ok()) {
+      return Fail(parts.status(), "pass the --state-dir of a recur import or recur run");
+    }
+    auto dir = OpenReadOnly(state_dir_, *parts);
+    if (!dir.ok()) return Fail(dir.status());
+    if (offsets_) {
+      for (int32_t p = 0; p < *parts; ++p) {
+        auto offsets = (*dir)->store(p)->ReadOffsets();
+        if (!offsets.ok()) return Fail(offsets.status());
+        for (const auto& [tp, off] : *offsets) {
+          std::cout << "partition-" << p << " " << tp.topic << " " << tp.partition << " " << off
+                    << "\n";
+        }
+      }
+      return kExitOk;
+    }
+    auto t = ParseTime(as_of_, DayBound::kStart);
+    if (as_of_.empty() || !t.ok()) {
+      return Fail(absl::InvalidArgumentError("--all needs --as-of (ms, YYYY-MM-DD or RFC 3339)"));
+    }
+    std::map<std::string, std::string> lines;
+    for (int32_t p = 0; p < *parts; ++p) {
+      FeatureStore* store = (*dir)->store(p);
+      // The store's own horizon, as FeatureStore::ComputeFeatures (and so `inspect
+      // KEY` and the scorer) applies it: data expired but not yet pruned is ignored
+      // here too, and an as-of before the horizon is refused the same way.
+      const int32_t horizon = store->horizon_first_day();
+      if (store->max_event_time_ms() > 0 && DayOf(*t) < horizon) {
+        return Fail(absl::InvalidArgumentError(
+            absl::StrCat("as_of_ms: ", *t, " is before the retention horizon")));
+      }
+      absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
+        nlohmann::json j{{"key", k.Encode()},
+                         {"features", FeaturesJson(st.ComputeFeatures(*t, horizon))}};
+        lines[k.Encode()] = j.dump();
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return Fail(s);
+    }
+    for (const auto& [k, line] : lines) std::cout << line << "\n";
+    return kExitOk;
+  }
+
+  int RunOne() {
+    if (who_.empty()) {
+      return Fail(
+          absl::InvalidArgumentError("inspect: give shop_id/customer_id, --all or --offsets"));
+    }
+    auto key = CustomerKey::Decode(who_);
+    if (!key) {
+      return Fail(absl::InvalidArgumentError(
+          "customer: expected shop_id/customer_id, e.g. shop-1/c-000042"));
+    }
+    auto parts = StateDir::CountPartitions(state_dir_);
+    if (!parts.ok()) {
+      return Fail(parts.status(), "run `recur import` or `recur run` first, or pass --state-dir");
+    }
+    auto dir = OpenReadOnly(state_dir_, *parts);
+    if (!dir.ok()) return Fail(dir.status());
+    FeatureStore* store = (*dir)->StoreFor(key->Encode());
+    int64_t t = store->max_event_time_ms();
+    if (!as_of_.empty()) {
+      auto parsed = ParseTime(as_of_, DayBound::kStart);
+      if (!parsed.ok()) return Fail(parsed.status());
+      t = *parsed;
+    }
+    auto f = store->ComputeFeatures(*key, t);
+    if (!f.ok()) return Fail(f.status());
+    // The last score delivered to the scores topic, as `recur run` recorded it.
+    std::optional<v1::CustomerScore> score;
+    auto last = store->ledger().GetLastScore(*key);
+    if (last.ok()) {
+      score.emplace();
+      if (!score->ParseFromString(*last)) {
+        return Fail(absl::DataLossError("stored last score is not a CustomerScore"));
+      }
+    } else if (last.status().code() != absl::StatusCode::kNotFound) {
+      return Fail(last.status());
+    }
+    if (json_) {
+      PrintJson(*key, t, *f, score);
+    } else {
+      PrintText(*key, t, *f, score);
+    }
+    return kExitOk;
+  }
+
+  std::string who_;
+  std::string as_of_;
+  std::string state_dir_ = "state";
+  bool all_ = false;
+  bool offsets_ = false;
+  bool json_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> RegisterInspect(CLI::App& app) {
+  return std::make_unique<InspectCommand>(app);
+}
+
+}  // namespace recur::cli
