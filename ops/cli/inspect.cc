@@ -40,14 +40,6 @@ nlohmann::json FeaturesJson(const Features& f) {
   return j;
 }
 
-absl::StatusOr<std::unique_ptr<StateDir>> OpenReadOnly(const std::string& path, int32_t parts) {
-  StateDir::Options o;
-  o.path = path;
-  o.partitions = parts;
-  o.store.read_only = true;
-  return StateDir::Open(o);
-}
-
 // The human-readable form of one customer's features and last score.
 void PrintText(const CustomerKey& key, int64_t t, const Features& f,
                const std::optional<v1::CustomerScore>& score) {
@@ -117,15 +109,17 @@ class InspectCommand : public Command {
   int Run() override { return all_ || offsets_ ? RunAllOrOffsets() : RunOne(); }
 
  private:
+  // Both paths ask CountPartitions first so that only a missing state dir gets the
+  // hint (an empty store is also NotFound from OpenReadOnly, and gets none).
   int RunAllOrOffsets() {
     auto parts = StateDir::CountPartitions(state_dir_);
     if (!parts.ok()) {
       return Fail(parts.status(), "pass the --state-dir of a recur import or recur run");
     }
-    auto dir = OpenReadOnly(state_dir_, *parts);
+    auto dir = StateDir::OpenReadOnly(state_dir_);
     if (!dir.ok()) return Fail(dir.status());
     if (offsets_) {
-      for (int32_t p = 0; p < *parts; ++p) {
+      for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
         auto offsets = (*dir)->store(p)->ReadOffsets();
         if (!offsets.ok()) return Fail(offsets.status());
         for (const auto& [tp, off] : *offsets) {
@@ -140,7 +134,7 @@ class InspectCommand : public Command {
       return Fail(absl::InvalidArgumentError("--all needs --as-of (ms, YYYY-MM-DD or RFC 3339)"));
     }
     std::map<std::string, std::string> lines;
-    for (int32_t p = 0; p < *parts; ++p) {
+    for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
       FeatureStore* store = (*dir)->store(p);
       // The store's own horizon, as FeatureStore::ComputeFeatures (and so `inspect
       // KEY` and the scorer) applies it: data expired but not yet pruned is ignored
@@ -176,7 +170,7 @@ class InspectCommand : public Command {
     if (!parts.ok()) {
       return Fail(parts.status(), "run `recur import` or `recur run` first, or pass --state-dir");
     }
-    auto dir = OpenReadOnly(state_dir_, *parts);
+    auto dir = StateDir::OpenReadOnly(state_dir_);
     if (!dir.ok()) return Fail(dir.status());
     FeatureStore* store = (*dir)->StoreFor(key->Encode());
     int64_t t = store->max_event_time_ms();
