@@ -10,8 +10,8 @@
 #include "base/time.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
+#include "scorer/targets.h"
 #include "trainer/business_labels.h"
-#include "trainer/labels.h"
 #include "trainer/parity.h"
 #include "trainer/trainer.h"
 
