@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "scorer/targets.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/time.h"
@@ -56,9 +57,11 @@ void PrintText(const CustomerKey& key, int64_t t, const Features& f,
   }
   std::cout << absl::StrFormat(
       "last score (as of %s): risk of decline in 90 days %.3f, repurchase in 30 days %.3f\n",
-      FormatDayOfMs(score->as_of_ms()), score->risk_decline_90d(), score->repurchase_30d());
-  std::cout << "  models: risk " << score->risk_model_version() << ", repurchase "
-            << score->repurchase_model_version() << ", schema " << score->schema_hash() << "\n";
+      FormatDayOfMs(score->as_of_ms()), Probability(*score, Target::kActivityDecline90d),
+      Probability(*score, Target::kRepurchase30d));
+  std::cout << "  models: risk " << ModelVersion(*score, Target::kActivityDecline90d)
+            << ", repurchase " << ModelVersion(*score, Target::kRepurchase30d) << ", schema "
+            << score->schema_hash() << "\n";
   std::cout << "  segments: "
             << (score->segments().empty() ? "none" : absl::StrJoin(score->segments(), ", "))
             << "\n";

@@ -10,6 +10,7 @@
 #include "base/time.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
+#include "absl/strings/str_cat.h"
 #include "scorer/targets.h"
 #include "trainer/business_labels.h"
 #include "trainer/parity.h"
@@ -49,7 +50,7 @@ class TrainCommand : public Command {
   void PrintParityText(const ParityReport& r) const;
 
   TrainOptions options_;
-  std::string target_name_ = "repurchase_30d";
+  std::string target_name_ = TargetName(Target::kRepurchase30d);
   std::vector<std::string> xgb_params_;
   std::vector<std::string> cutoff_dates_;
   bool check_parity_ = false;
@@ -62,7 +63,8 @@ void TrainCommand::AddTrainOptions() {
   TrainOptions& o = options_;
   sub_->add_option("--state-dir", o.state_dir, "state dir or snapshot to train from")->required();
   sub_->add_option("--models-dir", o.models_dir, "model registry")->capture_default_str();
-  sub_->add_option("--target", target_name_, "repurchase_30d or activity_decline_90d")
+  sub_->add_option("--target", target_name_,
+                   absl::StrCat(TargetName(Target::kRepurchase30d), " or ", TargetName(Target::kActivityDecline90d)))
       ->capture_default_str();
   sub_->add_option("--seed", o.seed, "seed (same data + seed = same model bytes)")
       ->capture_default_str();
