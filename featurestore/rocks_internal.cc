@@ -1,6 +1,8 @@
 #include "featurestore/rocks_internal.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "featurestore/store_errors.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
@@ -27,8 +29,11 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const 
   if (s.ok()) return absl::OkStatus();
   const std::string what = absl::StrCat("state store ", path, ": ", during, ": ", s.ToString());
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::FailedPreconditionError(
+    absl::Status locked = absl::FailedPreconditionError(
         absl::StrCat(what, " — another process holds the store's LOCK; stop it or use another state directory"));
+    // Callers branch on this payload (IsStoreLocked), never on the text.
+    locked.SetPayload(kStoreLockedPayload, absl::Cord(path));
+    return locked;
   }
   if (s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat(what, " — the store is corrupt; restore a snapshot or rebuild it with `recur replay`"));

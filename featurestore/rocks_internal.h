@@ -21,7 +21,8 @@ inline constexpr char kFormat[] = "recur-store-1";
 rocksdb::Options StoreRocksOptions();
 
 // Maps a RocksDB status into recur's codes, naming the store and what to do:
-// a held LOCK is FailedPrecondition, corruption DataLoss, I/O Unavailable.
+// a held LOCK is FailedPrecondition with the store-locked payload
+// (store_errors.h), corruption DataLoss, I/O Unavailable.
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const char* during);
 
 }  // namespace recur::internal

@@ -26,11 +26,13 @@
 #include "absl/time/clock.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/state_dir.h"
+#include "featurestore/store_errors.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/field_comparator.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "proto/recur.pb.h"
 #include "scorer/scorer.h"
+#include "streams/admin.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
@@ -43,77 +45,11 @@ double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-std::string Bootstrap(const KafkaProperties& kafka) {
-  auto it = kafka.find("bootstrap.servers");
-  return it == kafka.end() ? std::string("(no --brokers)") : it->second;
-}
-
-// A consumer handle for metadata and offset queries (and, with assign(), for
-// reading a topic without joining a group). Never subscribes.
-absl::StatusOr<KafkaPtr> QueryClient(const KafkaProperties& kafka, const std::string& group, bool eof = false) {
-  if (!kafka.count("bootstrap.servers")) {
-    return absl::InvalidArgumentError("no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
-  }
-  KafkaProperties props = kafka;
-  props["group.id"] = group;  // rd_kafka_assign needs one; nothing joins or commits
-  props["enable.auto.commit"] = "false";
-  props["enable.partition.eof"] = eof ? "true" : "false";
-  props["auto.offset.reset"] = "earliest";
-  auto conf = MakeConf(props);
-  if (!conf.ok()) return conf.status();
-  auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
-  if (!rk.ok()) return rk.status();
-  rd_kafka_poll_set_consumer(rk->get());
-  return rk;
-}
-
-// Partition count per topic of the cluster.
-absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(rd_kafka_t* rk, const KafkaProperties& kafka,
-                                                               absl::Duration timeout) {
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md,
-                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("no Kafka broker answered at ", Bootstrap(kafka), " within ",
-                                               absl::FormatDuration(timeout), " (", rd_kafka_err2str(err),
-                                               "): check --brokers and that Kafka is running"));
-  }
-  std::map<std::string, int32_t> out;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out[md->topics[i].topic] = md->topics[i].partition_cnt;
-  }
-  rd_kafka_metadata_destroy(md);
-  return out;
-}
-
 absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic, const char* what,
                           const KafkaProperties& kafka) {
   if (counts.count(topic)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat(what, " topic '", topic, "' does not exist on ", Bootstrap(kafka),
+  return absl::NotFoundError(absl::StrCat(what, " topic '", topic, "' does not exist on ", BootstrapServers(kafka),
                                           " (create it, e.g. ops/kafka/create-topics --broker ... ", topic, ")"));
-}
-
-// --from/--to per partition by time: the first offset whose timestamp is >= the
-// time, or the end offset when there is none.
-absl::StatusOr<OffsetMap> OffsetsForTime(rd_kafka_t* rk, const OffsetMap& ends, int64_t time_ms,
-                                         absl::Duration timeout) {
-  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
-  for (const auto& [tp, end] : ends) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = time_ms;
-  }
-  rd_kafka_resp_err_t err =
-      rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "offsets for a time (offsets_for_times)");
-  OffsetMap out;
-  for (int i = 0; i < list->cnt; ++i) {
-    const auto& e = list->elems[i];
-    const TopicPartition tp{e.topic, e.partition};
-    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaError(e.err, absl::StrCat("offsets_for_times on ", tp.topic, "/", tp.partition));
-    }
-    out[tp] = e.offset < 0 ? ends.at(tp) : std::min(e.offset, ends.at(tp));
-  }
-  return out;
 }
 
 std::string FormatMs(int64_t ms) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
@@ -211,32 +147,31 @@ class FieldCollector : public google::protobuf::util::MessageDifferencer::Report
 absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka, const std::string& topic,
                                                               const char* what, absl::Duration timeout,
                                                               int64_t* messages) {
-  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-diff-", NowMs()), /*eof=*/true);
-  if (!rk.ok()) return rk.status();
-  auto counts = PartitionCounts(rk->get(), kafka, timeout);
+  auto admin = KafkaAdmin::Create(kafka, absl::StrCat("recur-replay-diff-", NowMs()), /*eof=*/true);
+  if (!admin.ok()) return admin.status();
+  rd_kafka_t* rk = (*admin)->handle();
+  auto counts = (*admin)->PartitionCounts(timeout);
   if (!counts.ok()) return counts.status();
   if (absl::Status s = RequireTopic(*counts, topic, what, kafka); !s.ok()) return s;
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   std::map<int32_t, int64_t> end;  // partitions still to read, to their end offset
   KafkaPartitionsPtr assign(rd_kafka_topic_partition_list_new(counts->at(topic)));
   for (int32_t p = 0; p < counts->at(topic); ++p) {
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, timeout_ms);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, absl::StrCat("end offsets of ", topic));
-    if (hi > lo) {
-      end[p] = hi;
-      rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset = lo;
+    auto marks = (*admin)->QueryWatermarks(topic, p, timeout, absl::StrCat("end offsets of ", topic));
+    if (!marks.ok()) return marks.status();
+    if (marks->high > marks->low) {
+      end[p] = marks->high;
+      rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset = marks->low;
     }
   }
   std::map<std::string, std::string> last;
   *messages = 0;
   if (end.empty()) return last;
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk->get(), assign.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, assign.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError(err, absl::StrCat("reading ", topic));
   }
   auto progress = Clock::now();
   while (!end.empty()) {
-    KafkaMessagePtr m(rd_kafka_consumer_poll(rk->get(), 100));
+    KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 100));
     if (!m) {
       if (SecondsSince(progress) > absl::ToDoubleSeconds(timeout)) {
         return absl::UnavailableError(absl::StrCat("reading ", topic, ": nothing received for ",
@@ -263,7 +198,7 @@ absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaPropert
     auto it = end.find(m->partition);
     if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
   }
-  rd_kafka_assign(rk->get(), nullptr);
+  rd_kafka_assign(rk, nullptr);
   return last;
 }
 
@@ -286,8 +221,7 @@ absl::Status ProbeStores(const std::string& dir) {
     o.path = StateDir::PartitionPath(dir, p);
     auto store = FeatureStore::Open(o);
     if (store.ok()) continue;
-    if (store.status().code() == absl::StatusCode::kFailedPrecondition &&
-        store.status().message().find("LOCK") != std::string::npos) {
+    if (IsStoreLocked(store.status())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the live state dir ", dir, " is in use: ", o.path,
           " is locked by another process (a running `recur run`?). Stop the pipeline first (SIGTERM finishes its "
@@ -400,9 +334,9 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
     return absl::InvalidArgumentError(
         absl::StrCat("--to (", to.ToString(), ") is before --from (", from.ToString(), ")"));
   }
-  auto rk = QueryClient(kafka, absl::StrCat("recur-replay-query-", NowMs()));
-  if (!rk.ok()) return rk.status();
-  auto counts = PartitionCounts(rk->get(), kafka, timeout);
+  auto admin = KafkaAdmin::Create(kafka, absl::StrCat("recur-replay-query-", NowMs()));
+  if (!admin.ok()) return admin.status();
+  auto counts = (*admin)->PartitionCounts(timeout);
   if (!counts.ok()) return counts.status();
   ReplayRange range;
   for (const std::string& t : topics) {
@@ -415,21 +349,19 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
     }
     range.partitions = n;
   }
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   OffsetMap begin, end;
   for (const std::string& t : topics) {
     for (int32_t p = 0; p < range.partitions; ++p) {
-      int64_t lo = 0, hi = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk->get(), t.c_str(), p, &lo, &hi, timeout_ms);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, absl::StrCat("offsets of ", t, "/", p));
-      begin[{t, p}] = lo;
-      end[{t, p}] = hi;
+      auto marks = (*admin)->QueryWatermarks(t, p, timeout, absl::StrCat("offsets of ", t, "/", p));
+      if (!marks.ok()) return marks.status();
+      begin[{t, p}] = marks->low;
+      end[{t, p}] = marks->high;
     }
   }
   auto clamp = [&](const TopicPartition& tp, int64_t v) { return std::clamp(v, begin.at(tp), end.at(tp)); };
   switch (from.kind) {
     case Kind::kTime: {
-      auto o = OffsetsForTime(rk->get(), end, from.value, timeout);
+      auto o = (*admin)->OffsetsForTime(end, from.value, timeout);
       if (!o.ok()) return o.status();
       range.start = *o;
       break;
@@ -442,7 +374,7 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
   }
   switch (to.kind) {
     case Kind::kTime: {
-      auto o = OffsetsForTime(rk->get(), end, to.value, timeout);
+      auto o = (*admin)->OffsetsForTime(end, to.value, timeout);
       if (!o.ok()) return o.status();
       range.stop = *o;
       break;
@@ -598,9 +530,9 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   if (!range.ok()) return range.status();
   result.range = *range;
   {
-    auto rk = QueryClient(options.pipeline.kafka, "recur-replay-query");
-    if (!rk.ok()) return rk.status();
-    auto counts = PartitionCounts(rk->get(), options.pipeline.kafka, absl::Seconds(10));
+    auto admin = KafkaAdmin::Create(options.pipeline.kafka, "recur-replay-query");
+    if (!admin.ok()) return admin.status();
+    auto counts = (*admin)->PartitionCounts(absl::Seconds(10));
     if (!counts.ok()) return counts.status();
     if (scoring) {
       absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores, "scores (--scores-topic)", options.pipeline.kafka);

@@ -25,12 +25,15 @@ struct KafkaDeleter {
   void operator()(rd_kafka_topic_partition_list_t* p) const { rd_kafka_topic_partition_list_destroy(p); }
   void operator()(rd_kafka_headers_t* p) const { rd_kafka_headers_destroy(p); }
   void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
+  void operator()(const rd_kafka_metadata_t* p) const { rd_kafka_metadata_destroy(p); }
 };
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using KafkaConfPtr = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
 using KafkaMessagePtr = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
 using KafkaPartitionsPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaDeleter>;
 using KafkaHeadersPtr = std::unique_ptr<rd_kafka_headers_t, KafkaDeleter>;
+// rd_kafka_metadata() hands out a const pointer; this owns it.
+using KafkaMetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
 
 using KafkaProperties = std::map<std::string, std::string>;
 

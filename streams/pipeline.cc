@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "featurestore/state_dir.h"
+#include "featurestore/store_errors.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -596,9 +597,8 @@ class KafkaPipeline final : public Pipeline {
         // disk) may still be closing the store: wait for its LOCK a while, as
         // Kafka Streams waits for a task's state directory.
         auto store = FeatureStore::Open(o);
-        for (int waited_ms = 0; !store.ok() && store.status().code() == absl::StatusCode::kFailedPrecondition &&
-                                store.status().message().find("LOCK") != std::string::npos &&
-                                waited_ms < options_.store_lock_timeout_ms;
+        for (int waited_ms = 0;
+             !store.ok() && IsStoreLocked(store.status()) && waited_ms < options_.store_lock_timeout_ms;
              waited_ms += 500) {
           if (waited_ms == 0) spdlog::warn("partition {}: store locked by another process; waiting", p);
           std::this_thread::sleep_for(std::chrono::milliseconds(500));

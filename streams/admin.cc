@@ -1,0 +1,91 @@
+#include "streams/admin.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace recur {
+
+std::string BootstrapServers(const KafkaProperties& kafka) {
+  auto it = kafka.find("bootstrap.servers");
+  return it == kafka.end() ? std::string("(no --brokers)") : it->second;
+}
+
+absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const KafkaProperties& kafka,
+                                                               const std::string& group,
+                                                               bool eof) {
+  if (!kafka.count("bootstrap.servers")) {
+    return absl::InvalidArgumentError(
+        "no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
+  }
+  KafkaProperties props = kafka;
+  props["group.id"] = group;  // rd_kafka_assign needs one; nothing joins or commits
+  props["enable.auto.commit"] = "false";
+  props["enable.partition.eof"] = eof ? "true" : "false";
+  props["auto.offset.reset"] = "earliest";
+  auto conf = MakeConf(props);
+  if (!conf.ok()) return conf.status();
+  auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  rd_kafka_poll_set_consumer(rk->get());
+  return std::unique_ptr<KafkaAdmin>(new KafkaAdmin(std::move(*rk), BootstrapServers(kafka)));
+}
+
+absl::StatusOr<std::map<std::string, int32_t>> KafkaAdmin::PartitionCounts(
+    absl::Duration timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &raw,
+                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  KafkaMetadataPtr md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat(
+        "no Kafka broker answered at ", bootstrap_, " within ", absl::FormatDuration(timeout), " (",
+        rd_kafka_err2str(err), "): check --brokers and that Kafka is running"));
+  }
+  std::map<std::string, int32_t> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out[md->topics[i].topic] = md->topics[i].partition_cnt;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<KafkaAdmin::Watermarks> KafkaAdmin::QueryWatermarks(const std::string& topic,
+                                                                   int32_t partition,
+                                                                   absl::Duration timeout,
+                                                                   const std::string& what) {
+  Watermarks w;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &w.low, &w.high,
+                                       static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, what);
+  return w;
+}
+
+absl::StatusOr<OffsetMap> KafkaAdmin::OffsetsForTime(const OffsetMap& ends, int64_t time_ms,
+                                                     absl::Duration timeout) {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
+  for (const auto& [tp, end] : ends) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        time_ms;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
+      rk_.get(), list.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(err, "offsets for a time (offsets_for_times)");
+  }
+  OffsetMap out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    const TopicPartition tp{e.topic, e.partition};
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaError(e.err, absl::StrCat("offsets_for_times on ", tp.topic, "/", tp.partition));
+    }
+    out[tp] = e.offset < 0 ? ends.at(tp) : std::min(e.offset, ends.at(tp));
+  }
+  return out;
+}
+
+}  // namespace recur

@@ -1,0 +1,77 @@
+// KafkaAdmin: the metadata and offset queries recur's tools make outside the
+// consumer group — partition counts, low/high watermarks, offsets for a time —
+// and the handle to read a topic with assign() without joining a group.
+// `recur replay` resolves its range with it; the pipeline's own position and
+// lag queries stay in its record source (kafka_source.h).
+//
+//   auto admin = recur::KafkaAdmin::Create(kafka, "recur-replay-query-123");
+//   if (!admin.ok()) return admin.status();
+//   auto counts = (*admin)->PartitionCounts(absl::Seconds(10));   // topic -> n
+//   auto marks = (*admin)->QueryWatermarks("shop.purchases", 0, absl::Seconds(10), "offsets");
+//   auto start = (*admin)->OffsetsForTime(ends, time_ms, absl::Seconds(10));
+//
+// Errors are absl::Status through KafkaError (kafka.h), except a cluster that
+// does not answer at all: Unavailable naming the bootstrap servers.
+// Thread-safety: one thread at a time. Owns its rd_kafka_t (a consumer that never
+// subscribes; nothing joins, nothing commits).
+#ifndef RECUR_STREAMS_ADMIN_H_
+#define RECUR_STREAMS_ADMIN_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "featurestore/types.h"
+#include "streams/kafka.h"
+
+namespace recur {
+
+// The bootstrap servers of `kafka`, or "(no --brokers)", for messages.
+std::string BootstrapServers(const KafkaProperties& kafka);
+
+class KafkaAdmin {
+ public:
+  // `group` is only set because rd_kafka_assign needs one. `eof`: report
+  // partition ends while reading with assign() (enable.partition.eof).
+  // InvalidArgument without bootstrap.servers.
+  static absl::StatusOr<std::unique_ptr<KafkaAdmin>> Create(const KafkaProperties& kafka,
+                                                            const std::string& group,
+                                                            bool eof = false);
+  KafkaAdmin(const KafkaAdmin&) = delete;
+  KafkaAdmin& operator=(const KafkaAdmin&) = delete;
+
+  // Partition count per topic of the cluster (topics the broker reports an
+  // error for are left out). Unavailable when no broker answers in `timeout`.
+  absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(absl::Duration timeout);
+
+  struct Watermarks {
+    int64_t low = 0;   // first offset still on the broker
+    int64_t high = 0;  // next offset to be written
+  };
+  // Asks the partition's leader. `what` names the query in an error.
+  absl::StatusOr<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition,
+                                             absl::Duration timeout, const std::string& what);
+
+  // Per partition of `ends`: the first offset whose timestamp is >= `time_ms`,
+  // or the partition's entry in `ends` when there is none (never beyond it).
+  absl::StatusOr<OffsetMap> OffsetsForTime(const OffsetMap& ends, int64_t time_ms,
+                                           absl::Duration timeout);
+
+  // For reading with rd_kafka_assign + rd_kafka_consumer_poll.
+  rd_kafka_t* handle() { return rk_.get(); }
+
+ private:
+  KafkaAdmin(KafkaPtr rk, std::string bootstrap)
+      : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+
+  KafkaPtr rk_;
+  std::string bootstrap_;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_STREAMS_ADMIN_H_
