@@ -13,8 +13,7 @@ std::string BootstrapServers(const KafkaProperties& kafka) {
 }
 
 absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const KafkaProperties& kafka,
-                                                               const std::string& group,
-                                                               bool eof) {
+                                                               const std::string& group, bool eof) {
   if (!kafka.count("bootstrap.servers")) {
     return absl::InvalidArgumentError(
         "no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
@@ -32,8 +31,7 @@ absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const KafkaProper
   return std::unique_ptr<KafkaAdmin>(new KafkaAdmin(std::move(*rk), BootstrapServers(kafka)));
 }
 
-absl::StatusOr<std::map<std::string, int32_t>> KafkaAdmin::PartitionCounts(
-    absl::Duration timeout) {
+absl::StatusOr<std::map<std::string, int32_t>> KafkaAdmin::PartitionCounts(absl::Duration timeout) {
   const rd_kafka_metadata_t* raw = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &raw,
                                               static_cast<int>(absl::ToInt64Milliseconds(timeout)));
@@ -68,8 +66,7 @@ absl::StatusOr<OffsetMap> KafkaAdmin::OffsetsForTime(const OffsetMap& ends, int6
                                                      absl::Duration timeout) {
   KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
   for (const auto& [tp, end] : ends) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
-        time_ms;
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = time_ms;
   }
   rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
       rk_.get(), list.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));

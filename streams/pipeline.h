@@ -15,6 +15,16 @@
 // marked pending in the batch's WriteBatch and scored after it (ScoreStage);
 // their marks are cleared after the scores' delivery, so a crash repeats a score
 // (same bytes) but never loses one.
+//
+// The parts (streams/README.md): a RecordSource (record_source.h; KafkaSource
+// in production) yields records and assignment changes; a BatchBuilder
+// (batch_builder.h) decodes them into the next batch; the Committer
+// (committer.h) delivers its dead letters, then writes one WriteBatch per
+// PartitionStores store (partition_stores.h); the ScoreStage (scoring.h) scores
+// what the batch touched. This class only wires them, on one loop: librdkafka's
+// rebalance callback records the change and the loop acts on it.
+// Test seam: the sync point "Pipeline::AfterStateCommit" (base/sync_point.h) is
+// reached after a batch's state is committed, before its scores are delivered.
 // Thread-safety: Run() on one thread; counters() and StatsJson() may be called
 // from any thread (a snapshot taken after every loop iteration).
 #ifndef RECUR_STREAMS_PIPELINE_H_
@@ -36,6 +46,8 @@
 
 namespace recur {
 
+class DeadLetterSink;
+class RecordSource;
 struct PipelineProgress;
 
 struct PipelineOptions {
@@ -101,13 +113,19 @@ struct PipelineProgress {
 
 class Pipeline {
  public:
+  // Over a KafkaSource joining `group_id`, dead letters through the producer.
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const PipelineOptions& options);
+  // The same pipeline over another source (tests: FakeRecordSource) and, when
+  // `dlq` is not null, another dead-letter sink (not owned; must outlive the
+  // pipeline). Scores still go through a producer on options.kafka.
+  static absl::StatusOr<std::unique_ptr<Pipeline>> CreateWithSource(
+      const PipelineOptions& options, std::unique_ptr<RecordSource> source, DeadLetterSink* dlq);
   virtual ~Pipeline() = default;
   // Consumes until `stop` is set (finishing the current batch), the group is
   // idle (exit_when_idle_ms) or a failure persists beyond the retries.
   virtual absl::Status Run(const std::atomic<bool>& stop) = 0;
   virtual PipelineCounters counters() const = 0;
-  // One JSON object with the counters (the stats line and, later, /metrics).
+  // One JSON object with the counters (the --stats line and the summary at exit).
   virtual std::string StatsJson() const = 0;
 };
 

@@ -27,7 +27,7 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
     return;
   }
   if (msg->err) {
-    std::lock_guard<std::mutex> lock(self->mu_);
+    absl::MutexLock lock(&self->mu_);
     if (self->first_error_.ok()) {
       self->first_error_ = KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
     }
@@ -81,7 +81,7 @@ absl::Status Producer::Send(const std::string& topic, std::optional<std::string_
 
 absl::Status Producer::Flush(absl::Duration timeout) {
   rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   absl::Status s = first_error_;
   first_error_ = absl::OkStatus();
   if (!s.ok()) return s;

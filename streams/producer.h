@@ -1,5 +1,5 @@
 // Producer: an idempotent librdkafka producer with delivery tracking, used for
-// `recur produce`, `recur simulate --brokers`, the DLQ and (later) scores.
+// `recur produce`, `recur simulate --brokers`, the DLQ and the scores.
 //
 //   auto p = recur::Producer::Create({{"bootstrap.servers", brokers}});
 //   RETURN_IF_ERROR((*p)->Send("shop.purchases", key, bytes, {}));
@@ -11,15 +11,16 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/recur.pb.h"
 #include "streams/kafka.h"
@@ -77,8 +78,8 @@ class Producer {
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
 
   KafkaPtr rk_;
-  std::mutex mu_;
-  absl::Status first_error_;
+  absl::Mutex mu_;  // delivery reports vs Flush
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> delivered_{0};
 };
 

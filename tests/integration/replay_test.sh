@@ -26,6 +26,8 @@
 # stream, so quantile segments may legitimately differ (docs/DESIGN.md).
 source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
+# `recur` with a test hook: SIGKILL right after the N-th state commit (tests/streams/recur_kill_after_commit.cc).
+KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
 start_broker 19500
 create_input_topics 4
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 replay.scores replay2.scores replay3.scores backfill.scores r2.scores \
@@ -58,7 +60,8 @@ kills=0
 for round in 0 1 2 3 4 5 6 7; do
   rc=0
   if [[ $round -eq 3 ]]; then
-    RECUR_TEST_KILL_AFTER_COMMIT=2 "${LIVE[@]}" >/dev/null 2>"$WORK/live-$round.log" &
+    # The same `recur run`, SIGKILLed right after its 2nd state commit (test binary).
+    "$KILL_AFTER_COMMIT" 2 "${LIVE[@]:1}" >/dev/null 2>"$WORK/live-$round.log" &
   else
     "${LIVE[@]}" >/dev/null 2>"$WORK/live-$round.log" &
   fi

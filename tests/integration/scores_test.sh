@@ -3,7 +3,8 @@
 #  1. determinism: the same topics consumed twice from scratch (new group, new
 #     store, different batch sizes) give byte-identical scores, key by key;
 #     every customer has one;
-#  2. crash: `recur run` dies (SIGKILL, by a test hook) right after a state
+#  2. crash: `recur run` dies (SIGKILL, by the test binary recur_kill_after_commit:
+#     the same `recur`, with a callback on the sync point Pipeline::AfterStateCommit) right after a state
 #     commit and before its scores are delivered, four times; after the restarts
 #     every customer has a score, and the final scores equal run 1's;
 #  3. reload under load: CURRENT is swapped while events flow; every score names
@@ -11,6 +12,7 @@
 #     every customer's last score is from the new models.
 source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
+KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
 start_broker 19480
 create_input_topics 4
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 scores.a scores.b scores.c scores.d >/dev/null 2>&1 \
@@ -22,6 +24,8 @@ log "$(wc -l <"$WORK/events.jsonl") events"
 "$RECUR" produce "$WORK/events.jsonl" --brokers "$BROKER" 2>"$WORK/produce.log" || fail "produce"
 input_keys "$WORK/events.jsonl" >"$WORK/keys.txt"
 run() { "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" "$@"; }
+# kill_run N ARGS...: `run ARGS...`, SIGKILLed right after its N-th state commit.
+kill_run() { "$KILL_AFTER_COMMIT" "$1" run --brokers "$BROKER" --models-dir "$WORK/models" "${@:2}"; }
 
 # 1. Determinism.
 run --group a --state-dir "$WORK/A" --scores-topic scores.a --exit-when-idle-ms 3000 >"$WORK/a.json" 2>"$WORK/a.log" \
@@ -37,7 +41,7 @@ log "determinism: $(wc -l <"$WORK/a.last") customers, last scores byte-identical
 # 2. Killed between state commit and score delivery.
 for n in 2 3 5 4; do
   rc=0
-  RECUR_TEST_KILL_AFTER_COMMIT=$n run --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
+  kill_run "$n" --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
     >/dev/null 2>>"$WORK/c.log" || rc=$?
   [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL after commit $n, got exit $rc: $(tail -3 "$WORK/c.log")"
 done

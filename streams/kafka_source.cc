@@ -1,0 +1,215 @@
+#include "streams/kafka_source.h"
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace recur {
+
+static_assert(kOffsetBeginning == RD_KAFKA_OFFSET_BEGINNING);
+
+absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(
+    const KafkaSourceOptions& options) {
+  if (!options.kafka.count("bootstrap.servers")) {
+    return absl::InvalidArgumentError(
+        "no brokers: pass --brokers host:port (or -X bootstrap.servers=...)");
+  }
+  KafkaProperties props = {{"group.id", options.group_id},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           // Only consulted when a stored offset is no longer on the broker
+                           // (new stores seek to the beginning explicitly): that is lost data,
+                           // so stop instead of skipping it (FromMessage).
+                           {"auto.offset.reset", "error"},
+                           {"enable.partition.eof", "true"},
+                           {"partition.assignment.strategy", "range"},
+                           {"session.timeout.ms", "10000"},
+                           {"queued.max.messages.kbytes", "262144"},
+                           {"fetch.wait.max.ms", "100"}};
+  for (const auto& [k, v] : options.kafka) props[k] = v;
+  auto conf = MakeConf(props);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<KafkaSource> source(new KafkaSource(options.topics));
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaSource::OnRebalance);
+  rd_kafka_conf_set_error_cb(conf->get(), &KafkaSource::OnError);
+  rd_kafka_conf_set_opaque(conf->get(), source.get());
+  auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  source->consumer_ = std::move(*rk);
+  rd_kafka_poll_set_consumer(source->consumer_.get());
+  return source;
+}
+
+KafkaSource::~KafkaSource() {
+  closing_ = true;  // a revocation while consumer_ is destroyed is answered by the callback
+  // rd_kafka_destroy waits for every message it handed out to be destroyed.
+  current_.reset();
+  pending_.clear();
+}
+
+absl::Status KafkaSource::Subscribe() {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size())));
+  for (const auto& t : topics_) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  return KafkaError(rd_kafka_subscribe(consumer_.get(), list.get()), "subscribe");
+}
+
+std::optional<SourceEvent> KafkaSource::Poll(int timeout_ms) {
+  current_.reset();
+  if (pending_.empty()) {
+    KafkaMessagePtr m(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+    // Events the callbacks recorded during this poll come first.
+    if (m) {
+      if (auto e = FromMessage(m.get())) pending_.push_back({std::move(*e), std::move(m)});
+    }
+  }
+  if (pending_.empty()) return std::nullopt;
+  Pending next = std::move(pending_.front());
+  pending_.pop_front();
+  current_ = std::move(next.message);
+  return std::move(next.event);
+}
+
+std::optional<SourceEvent> KafkaSource::FromMessage(const rd_kafka_message_t* m) const {
+  SourceEvent e;
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    e.kind = SourceEvent::kEnd;
+    e.tp = {rd_kafka_topic_name(m->rkt), m->partition};
+    e.offset = m->offset;
+    return e;
+  }
+  if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+    e.kind = SourceEvent::kFatal;
+    e.status = absl::DataLossError(absl::StrCat(
+        rd_kafka_message_errstr(m),
+        " — records this store still needed were deleted from the topic (retention) before "
+        "recur read them; the state would be missing events, so recur stops. Rebuild with "
+        "`recur replay` from what the topics hold, or accept the loss by restarting with -X "
+        "auto.offset.reset=earliest"));
+    return e;
+  }
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || m->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+      e.kind = SourceEvent::kBrokerDown;
+      e.status = absl::UnavailableError(rd_kafka_err2str(m->err));
+      return e;
+    }
+    spdlog::warn("consumer: {}", rd_kafka_message_errstr(m));
+    return std::nullopt;
+  }
+  e.kind = SourceEvent::kRecord;
+  e.tp = {rd_kafka_topic_name(m->rkt), m->partition};
+  RawRecord& r = e.record;
+  r.topic = rd_kafka_topic_name(m->rkt);  // lives as long as the message, unlike e.tp
+  r.partition = m->partition;
+  r.offset = m->offset;
+  if (m->key != nullptr) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+  r.value =
+      std::string_view(static_cast<const char*>(m->payload), m->payload != nullptr ? m->len : 0);
+  rd_kafka_timestamp_type_t tstype;
+  r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+  return e;
+}
+
+absl::Status KafkaSource::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
+  if (starts.empty()) return Unassign();
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(starts.size())));
+  for (const auto& [tp, offset] : starts) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+  }
+  return KafkaError(rd_kafka_assign(consumer_.get(), list.get()), "assign");
+}
+
+absl::Status KafkaSource::Unassign() {
+  return KafkaError(rd_kafka_assign(consumer_.get(), nullptr), "unassign");
+}
+
+void KafkaSource::Pause(const TopicPartition& tp) {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  rd_kafka_pause_partitions(consumer_.get(), list.get());
+}
+
+void KafkaSource::CommitAsync(const OffsetMap& offsets) {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+  }
+  rd_kafka_commit(consumer_.get(), list.get(), /*async=*/1);
+}
+
+std::optional<int64_t> KafkaSource::EndOffset(const TopicPartition& tp) {
+  int64_t lo = 0, hi = 0;
+  if (rd_kafka_get_watermark_offsets(consumer_.get(), tp.topic.c_str(), tp.partition, &lo, &hi) !=
+      0) {
+    return std::nullopt;
+  }
+  return hi;
+}
+
+std::optional<int64_t> KafkaSource::Position(const TopicPartition& tp) {
+  KafkaPartitionsPtr pos(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(pos.get(), tp.topic.c_str(), tp.partition);
+  if (rd_kafka_position(consumer_.get(), pos.get()) != 0) return std::nullopt;
+  return pos->elems[0].offset;
+}
+
+bool KafkaSource::ProbeBroker() {
+  const rd_kafka_metadata_t* raw = nullptr;
+  const bool answered =
+      rd_kafka_metadata(consumer_.get(), 0, nullptr, &raw, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  KafkaMetadataPtr md(raw);
+  return answered;
+}
+
+absl::Status KafkaSource::Close() {
+  closing_ = true;
+  current_.reset();
+  pending_.clear();
+  rd_kafka_consumer_close(consumer_.get());
+  absl::Status fatal;  // a fatal error the error callback recorded while closing
+  for (const Pending& p : pending_) {
+    if (p.event.kind == SourceEvent::kFatal) fatal = p.event.status;
+  }
+  pending_.clear();
+  return fatal;
+}
+
+void KafkaSource::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (self->closing_) {
+    // Nobody acts on events any more: the owner finished its partitions before Close().
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
+  SourceEvent e;
+  e.kind =
+      err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? SourceEvent::kAssigned : SourceEvent::kRevoked;
+  for (int i = 0; i < parts->cnt; ++i)
+    e.partitions.push_back({parts->elems[i].topic, parts->elems[i].partition});
+  self->pending_.push_back({std::move(e), nullptr});
+  rd_kafka_yield(rk);  // return from Poll now: the owner acts before anything else is read
+}
+
+void KafkaSource::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  SourceEvent e;
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+      code == RD_KAFKA_RESP_ERR__RESOLVE) {
+    e.kind = SourceEvent::kBrokerDown;
+    e.status = absl::UnavailableError(rd_kafka_err2str(code));
+  } else if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    e.kind = SourceEvent::kFatal;
+    e.status = KafkaError(orig, absl::StrCat("fatal Kafka client error: ", buf));
+  } else {
+    spdlog::warn("Kafka: {}: {}", rd_kafka_err2str(code), reason);
+    return;
+  }
+  self->pending_.push_back({std::move(e), nullptr});
+}
+
+}  // namespace recur

@@ -1,0 +1,225 @@
+// The pipeline's parts wired together without a broker: the whole Pipeline
+// over a FakeRecordSource (assignment seeks to the stored offsets, a
+// revocation commits what is in flight before the partitions go, dead letters
+// go out, a bounded run stops), the partition stores' lock wait, and the
+// AfterStateCommit sync point.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "base/sync_point.h"
+#include "featurestore/state_dir.h"
+#include "featurestore/store_errors.h"
+#include "streams/committer.h"
+#include "streams/fake_source.h"
+#include "streams/partition_stores.h"
+#include "streams/pipeline.h"
+#include "tests/testing/events.h"
+
+namespace recur {
+namespace {
+
+using testing::EventFactory;
+using testing::Ms;
+
+const TopicPartition kPurchases0{"shop.purchases", 0};
+const TopicPartition kSessions0{"shop.sessions", 0};
+
+class CollectingSink : public DeadLetterSink {
+ public:
+  absl::Status Send(const std::string&, std::optional<std::string_view>, std::string_view,
+                    const Headers& headers) override {
+    reasons.push_back(headers.at(0).second);
+    return absl::OkStatus();
+  }
+  absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
+  std::vector<std::string> reasons;
+};
+
+class PipelinePartsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pipeline_parts_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    options_.kafka["bootstrap.servers"] = "127.0.0.1:1";  // the score producer never sends
+    options_.state_dir = (dir_ / "state").string();
+    options_.scoring.enabled = false;
+    options_.progress_interval_ms = 0;
+    options_.batch_linger_ms = 0;
+  }
+  void TearDown() override {
+    pipeline_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Purchase(int64_t t) { return ev_.Purchase(t, 10).SerializeAsString(); }
+
+  // Runs the pipeline over `fake` until its script is played (and a few loops
+  // more). The pipeline (and so the fake) lives on in pipeline_.
+  absl::Status RunScript(std::unique_ptr<FakeRecordSource> fake) {
+    FakeRecordSource* script = fake.get();
+    std::atomic<bool> stop{false};
+    int after = 0;
+    options_.on_progress = [&](const PipelineProgress&) {
+      if (script->played() && ++after > 3) stop = true;
+    };
+    auto p = Pipeline::CreateWithSource(options_, std::move(fake), &sink_);
+    if (!p.ok()) return p.status();
+    pipeline_ = std::move(*p);
+    absl::Status s = pipeline_->Run(stop);
+    counters_ = pipeline_->counters();
+    return s;
+  }
+
+  OffsetMap StoredOffsets(int32_t p) {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath(options_.state_dir, p);
+    o.read_only = true;
+    auto store = FeatureStore::Open(o);
+    if (!store.ok()) return {};
+    auto offsets = (*store)->ReadOffsets();
+    return offsets.ok() ? *offsets : OffsetMap{};
+  }
+
+  std::filesystem::path dir_;
+  PipelineOptions options_;
+  CollectingSink sink_;
+  PipelineCounters counters_;
+  EventFactory ev_;
+  std::unique_ptr<Pipeline> pipeline_;  // owns the fake source
+};
+
+TEST_F(PipelinePartsTest, ARevocationCommitsWhatIsInFlightAndTheNextAssignmentSeeksToIt) {
+  auto fake = std::make_unique<FakeRecordSource>();
+  FakeRecordSource* f = fake.get();
+  options_.batch_max_events = 1000;
+  options_.batch_linger_ms = 60'000;  // only the revocation commits
+  f->Assigned({kPurchases0, kSessions0});
+  f->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  f->AddRecord(kPurchases0, 1, "shop-1/c-1", "\xff garbage", Ms(2024, 3, 2));
+  f->AddRecord(kSessions0, 4, "shop-1/c-1",
+               ev_.Session(Ms(2024, 3, 1), 3, 2, 1, 0).SerializeAsString(), Ms(2024, 3, 2));
+  f->Revoked({kPurchases0, kSessions0});
+  f->Assigned({kPurchases0, kSessions0});
+  ASSERT_TRUE(RunScript(std::move(fake)).ok());
+
+  ASSERT_EQ(f->assignments().size(), 2u);
+  // A fresh store: every partition from its beginning.
+  EXPECT_EQ(f->assignments()[0], (FakeRecordSource::Starts{{kPurchases0, kOffsetBeginning},
+                                                           {kSessions0, kOffsetBeginning}}));
+  // After the revocation: from the offsets stored with the state.
+  EXPECT_EQ(f->assignments()[1], (FakeRecordSource::Starts{{kPurchases0, 2}, {kSessions0, 5}}));
+  // Committed (Kafka's offsets are written after the state) before the unassign.
+  const auto& calls = f->calls();
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ(calls[0], "assign");
+  EXPECT_EQ(calls[1], "commit");
+  EXPECT_EQ(calls[2], "unassign");
+  EXPECT_EQ(calls[3], "assign");
+  EXPECT_TRUE(f->closed());
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 2}, {kSessions0, 5}}));
+  EXPECT_EQ(sink_.reasons, std::vector<std::string>{"undecodable"});
+  EXPECT_EQ(counters_.events_in, 3);
+  EXPECT_EQ(counters_.applied, 2);
+  EXPECT_EQ(counters_.dlq.at("undecodable"), 1);
+}
+
+TEST_F(PipelinePartsTest, ABoundedRunStoresExactlyTheStopOffsetsAndReturns) {
+  auto fake = std::make_unique<FakeRecordSource>();
+  FakeRecordSource* f = fake.get();
+  options_.stop_offsets = {{kPurchases0, 2}, {kSessions0, 0}};
+  options_.start_offsets = {{kPurchases0, 1}};
+  f->Assigned({kPurchases0, kSessions0});
+  f->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  f->AddRecord(kPurchases0, 2, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));  // beyond
+  f->AddEnd(kSessions0, 0);  // an empty range
+  std::atomic<bool> stop{false};
+  auto p = Pipeline::CreateWithSource(options_, std::move(fake), &sink_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE((*p)->Run(stop).ok());  // returns by itself
+  EXPECT_EQ(f->assignments()[0],
+            (FakeRecordSource::Starts{{kPurchases0, 1}, {kSessions0, kOffsetBeginning}}));
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 2}, {kSessions0, 0}}));
+  EXPECT_EQ(f->paused(), (std::vector<TopicPartition>{kPurchases0, kSessions0}));
+  EXPECT_EQ((*p)->counters().events_in, 1);
+}
+
+TEST_F(PipelinePartsTest, TheSyncPointIsReachedAfterEveryStateCommit) {
+  std::vector<OffsetMap> seen;
+  SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit",
+                                [&](void*) { seen.push_back(StoredOffsets(0)); });
+  SyncPoint::Get()->EnableProcessing();
+  auto fake = std::make_unique<FakeRecordSource>();
+  options_.batch_max_events = 1;
+  fake->Assigned({kPurchases0});
+  fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  fake->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 13)), Ms(2024, 3, 2));
+  absl::Status s = RunScript(std::move(fake));
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  ASSERT_TRUE(s.ok()) << s;
+  // The state was already durable when the point was reached (read by a second reader).
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (OffsetMap{{kPurchases0, 1}}));
+  EXPECT_EQ(seen[1], (OffsetMap{{kPurchases0, 2}}));
+}
+
+TEST_F(PipelinePartsTest, AFatalSourceErrorStopsTheRunWithIt) {
+  auto fake = std::make_unique<FakeRecordSource>();
+  fake->Assigned({kPurchases0});
+  fake->AddFatal(absl::DataLossError("records deleted"));
+  std::atomic<bool> stop{false};
+  auto p = Pipeline::CreateWithSource(options_, std::move(fake), &sink_);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->Run(stop).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("partition_stores_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  FeatureStore::Options o;
+  o.path = StateDir::PartitionPath(dir.string(), 0);
+  std::filesystem::create_directories(dir);
+  auto holder = FeatureStore::Open(o);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  auto second = FeatureStore::Open(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(IsStoreLocked(second.status())) << second.status();
+  EXPECT_NE(second.status().message().find("LOCK"), std::string::npos);  // the text is unchanged
+  EXPECT_FALSE(IsStoreLocked(absl::FailedPreconditionError("LOCK in the text only")));
+
+  PartitionStoresOptions so;
+  so.state_dir = dir.string();
+  so.lock_timeout_ms = 300;
+  so.lock_retry_ms = 50;
+  {
+    PartitionStores stores(so);
+    const auto start = std::chrono::steady_clock::now();
+    auto opened = stores.Open(0);
+    EXPECT_TRUE(!opened.ok() && IsStoreLocked(opened.status())) << opened.status();
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  }
+  {
+    PartitionStores stores(so);
+    std::thread release([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      holder->reset();  // the previous owner closes its store
+    });
+    auto opened = stores.Open(0);
+    release.join();
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(*opened);
+    EXPECT_FALSE(*stores.Open(0));  // already open
+    EXPECT_NE(stores.Get(0), nullptr);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace recur
