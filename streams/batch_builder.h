@@ -45,7 +45,7 @@ struct DeadLetter {
 // Everything consumed since the last commit.
 struct Batch {
   std::map<int32_t, std::vector<v1::Event>> events;  // good events by partition number
-  OffsetMap offsets;       // next offset per topic-partition read (stored with the state)
+  OffsetMap offsets;           // next offset per topic-partition read (stored with the state)
   StreamTimeMap stream_times;  // largest event time per topic-partition in `offsets`
   std::vector<DeadLetter> dead;
   size_t count = 0;  // records consumed (good and dead)

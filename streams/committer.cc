@@ -55,7 +55,10 @@ absl::Status Committer::Commit(const Batch& batch, Progress* progress, Report* r
     auto ev = batch.events.find(partition);
     jobs.push_back({partition,
                     ev == batch.events.end() ? std::span<const v1::Event>() : std::span(ev->second),
-                    &offsets, &times_by_partition[partition], {}, {}});
+                    &offsets,
+                    &times_by_partition[partition],
+                    {},
+                    {}});
   }
   const auto apply_start = std::chrono::steady_clock::now();
   ParallelFor(jobs.size(), [&](size_t i) {

@@ -190,7 +190,8 @@ TEST_F(CommitterTest, OffsetsAndStreamTimesLandInTheirPartitionsStore) {
   EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 32}}));  // the dead letter's offset too
   auto times = stores_->Get(0)->ReadStreamTimes();
   ASSERT_TRUE(times.ok());
-  EXPECT_EQ(*times, (StreamTimeMap{{kPurchases0, Ms(2024, 3, 1)}, {kSessions0, Ms(2024, 3, 1, 15)}}));
+  EXPECT_EQ(*times,
+            (StreamTimeMap{{kPurchases0, Ms(2024, 3, 1)}, {kSessions0, Ms(2024, 3, 1, 15)}}));
   ASSERT_EQ(report.applied.size(), 2u);
   int64_t applied = 0;
   for (const auto& a : report.applied) applied += a.stats.applied;
