@@ -24,12 +24,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/fs.h"
+#include "base/time.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/state_dir.h"
 #include "featurestore/store_errors.h"
-#include "google/protobuf/text_format.h"
-#include "google/protobuf/util/field_comparator.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "proto/recur.pb.h"
 #include "scorer/scorer.h"
 #include "streams/admin.h"
@@ -45,15 +44,6 @@ double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic, const char* what,
-                          const KafkaProperties& kafka) {
-  if (counts.count(topic)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat(what, " topic '", topic, "' does not exist on ", BootstrapServers(kafka),
-                                          " (create it, e.g. ops/kafka/create-topics --broker ... ", topic, ")"));
-}
-
-std::string FormatMs(int64_t ms) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
-
 std::string FormatEta(double seconds) {
   if (!(seconds >= 0) || seconds > 359'999) return "?";
   const int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -67,11 +57,11 @@ std::string Compact(int64_t n) {
   return absl::StrCat(n);
 }
 
-// One progress line: consumed / total, rate, ETA, lag by partition number and
+// The text of one progress line (the caller prints it): consumed / total, rate, ETA, lag by partition number and
 // the slowest source partition.
-class ProgressLine {
+class ReplayProgress {
  public:
-  explicit ProgressLine(const ReplayRange& range) : range_(range), total_(range.records()) {}
+  explicit ReplayProgress(const ReplayRange& range) : range_(range), total_(range.records()) {}
 
   std::string Format(const PipelineProgress& p) {
     const auto now = Clock::now();
@@ -117,96 +107,6 @@ class ProgressLine {
   int64_t last_events_ = 0;
   std::optional<Clock::time_point> first_;
 };
-
-// Records a CustomerScore's top-level fields that MessageDifferencer finds different.
-class FieldCollector : public google::protobuf::util::MessageDifferencer::Reporter {
- public:
-  using SpecificField = google::protobuf::util::MessageDifferencer::SpecificField;
-  std::set<std::string> fields;
-  void ReportAdded(const google::protobuf::Message&, const google::protobuf::Message&,
-                   const std::vector<SpecificField>& path) override {
-    Add(path);
-  }
-  void ReportDeleted(const google::protobuf::Message&, const google::protobuf::Message&,
-                     const std::vector<SpecificField>& path) override {
-    Add(path);
-  }
-  void ReportModified(const google::protobuf::Message&, const google::protobuf::Message&,
-                      const std::vector<SpecificField>& path) override {
-    Add(path);
-  }
-
- private:
-  void Add(const std::vector<SpecificField>& path) {
-    fields.insert(!path.empty() && path[0].field != nullptr ? path[0].field->name() : "unknown fields");
-  }
-};
-
-// The last value per key of `topic`, read from the beginning to the end offsets
-// taken when the read starts.
-absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka, const std::string& topic,
-                                                              const char* what, absl::Duration timeout,
-                                                              int64_t* messages) {
-  auto admin = KafkaAdmin::Create(kafka, absl::StrCat("recur-replay-diff-", NowMs()), /*eof=*/true);
-  if (!admin.ok()) return admin.status();
-  rd_kafka_t* rk = (*admin)->handle();
-  auto counts = (*admin)->PartitionCounts(timeout);
-  if (!counts.ok()) return counts.status();
-  if (absl::Status s = RequireTopic(*counts, topic, what, kafka); !s.ok()) return s;
-  std::map<int32_t, int64_t> end;  // partitions still to read, to their end offset
-  KafkaPartitionsPtr assign(rd_kafka_topic_partition_list_new(counts->at(topic)));
-  for (int32_t p = 0; p < counts->at(topic); ++p) {
-    auto marks = (*admin)->QueryWatermarks(topic, p, timeout, absl::StrCat("end offsets of ", topic));
-    if (!marks.ok()) return marks.status();
-    if (marks->high > marks->low) {
-      end[p] = marks->high;
-      rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset = marks->low;
-    }
-  }
-  std::map<std::string, std::string> last;
-  *messages = 0;
-  if (end.empty()) return last;
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, assign.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError(err, absl::StrCat("reading ", topic));
-  }
-  auto progress = Clock::now();
-  while (!end.empty()) {
-    KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 100));
-    if (!m) {
-      if (SecondsSince(progress) > absl::ToDoubleSeconds(timeout)) {
-        return absl::UnavailableError(absl::StrCat("reading ", topic, ": nothing received for ",
-                                                   absl::FormatDuration(timeout), " (is the broker reachable?)"));
-      }
-      continue;
-    }
-    if (m->err) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        // At the end even if the last offsets hold no record (transaction markers).
-        auto it = end.find(m->partition);
-        if (it != end.end() && m->offset >= it->second) end.erase(it);
-        continue;
-      }
-      spdlog::warn("reading {}: {}", topic, rd_kafka_message_errstr(m.get()));
-      continue;
-    }
-    progress = Clock::now();
-    ++*messages;
-    if (m->key != nullptr) {
-      last[std::string(static_cast<const char*>(m->key), m->key_len)] =
-          std::string(static_cast<const char*>(m->payload), m->payload != nullptr ? m->len : 0);
-    }
-    auto it = end.find(m->partition);
-    if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
-  }
-  rd_kafka_assign(rk, nullptr);
-  return last;
-}
-
-std::string FieldText(const v1::CustomerScore& s, const google::protobuf::FieldDescriptor* f) {
-  std::string out;
-  google::protobuf::TextFormat::PrintFieldValueToString(s, f, -1, &out);
-  return out;
-}
 
 // Opens (read-write: that takes RocksDB's LOCK) and closes every partition
 // store of `dir`. A store another process holds is FailedPrecondition; one that
@@ -270,23 +170,7 @@ class LockFiles {
   std::vector<int> fds_;
 };
 
-absl::Status RenameNoReplace(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return absl::OkStatus();
-  if (errno == EEXIST) return absl::AlreadyExistsError(absl::StrCat(to, " already exists"));
-  if (errno == EINVAL || errno == ENOSYS) {  // a file system without renameat2 flags
-    if (fs::exists(to)) return absl::AlreadyExistsError(absl::StrCat(to, " already exists"));
-    if (::rename(from.c_str(), to.c_str()) == 0) return absl::OkStatus();
-  }
-  return absl::UnavailableError(absl::StrCat("rename ", from, " -> ", to, ": ", std::strerror(errno)));
-}
-
 std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
-
-bool Inside(const fs::path& child, const fs::path& parent) {
-  const fs::path c = fs::weakly_canonical(child), p = fs::weakly_canonical(parent);
-  auto mismatch = std::mismatch(p.begin(), p.end(), c.begin(), c.end());
-  return mismatch.first == p.end();
-}
 
 }  // namespace
 
@@ -298,11 +182,8 @@ absl::StatusOr<ReplayPosition> ReplayPosition::Parse(const std::string& text) {
   if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos && absl::SimpleAtoi(t, &offset)) {
     return ReplayPosition{Kind::kOffset, offset};
   }
-  absl::Time time;
-  std::string err;
-  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &time, &err) ||
-      absl::ParseTime(absl::RFC3339_full, text, absl::UTCTimeZone(), &time, &err)) {
-    return ReplayPosition{Kind::kTime, absl::ToUnixMillis(time)};
+  if (auto time = ParseTime(text, DayBound::kStart); time.ok() && !t.empty() && t[0] != '-') {
+    return ReplayPosition{Kind::kTime, *time};  // a date: from its first millisecond
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "'", text, "' is not a position: beginning, end, an offset (e.g. 1200) or a time (YYYY-MM-DD or RFC 3339)"));
@@ -313,7 +194,7 @@ std::string ReplayPosition::ToString() const {
     case Kind::kBeginning: return "beginning";
     case Kind::kEnd: return "end";
     case Kind::kOffset: return absl::StrCat("offset ", value);
-    case Kind::kTime: return FormatMs(value);
+    case Kind::kTime: return FormatTimeMs(value);
   }
   return "?";
 }
@@ -395,61 +276,6 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
   return range;
 }
 
-absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka, const std::string& live_topic,
-                                          const std::string& replay_topic, const ScoreDiffOptions& options) {
-  ScoreDiff diff;
-  auto live = LastPerKey(kafka, live_topic, "live scores (--diff)", options.timeout, &diff.live_messages);
-  if (!live.ok()) return live.status();
-  auto replay = LastPerKey(kafka, replay_topic, "replay scores", options.timeout, &diff.replay_messages);
-  if (!replay.ok()) return replay.status();
-  diff.live_keys = static_cast<int64_t>(live->size());
-  diff.replay_keys = static_cast<int64_t>(replay->size());
-  const google::protobuf::Descriptor* desc = v1::CustomerScore::descriptor();
-  google::protobuf::util::DefaultFieldComparator approximate;
-  approximate.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
-  approximate.SetDefaultFractionAndMargin(0.0, options.tolerance);
-  std::set<std::string> keys;
-  for (const auto& [k, v] : *live) keys.insert(k);
-  for (const auto& [k, v] : *replay) keys.insert(k);
-  for (const std::string& key : keys) {
-    auto l = live->find(key);
-    auto r = replay->find(key);
-    if (l == live->end()) {
-      diff.differences.push_back({key, {"missing in live"}, ""});
-      continue;
-    }
-    if (r == replay->end()) {
-      diff.differences.push_back({key, {"missing in replay"}, ""});
-      continue;
-    }
-    if (l->second == r->second) continue;
-    v1::CustomerScore a, b;
-    if (!a.ParseFromString(l->second) || !b.ParseFromString(r->second)) {
-      diff.differences.push_back({key, {"undecodable"}, ""});
-      continue;
-    }
-    FieldCollector collector;
-    google::protobuf::util::MessageDifferencer differ;
-    differ.ReportDifferencesTo(&collector);
-    if (!options.exact) {
-      differ.set_field_comparator(&approximate);
-      for (const char* name : {"as_of_ms", "reasons", "reasons_method"}) differ.IgnoreField(desc->FindFieldByName(name));
-    }
-    if (differ.Compare(a, b)) continue;  // same content (or, by default, the same within the contract)
-    ScoreDifference d{key, {collector.fields.begin(), collector.fields.end()}, ""};
-    std::vector<std::string> shown = d.fields;
-    if (!collector.fields.count("as_of_ms") && a.as_of_ms() != b.as_of_ms()) shown.push_back("as_of_ms");
-    for (const std::string& name : shown) {
-      const auto* f = desc->FindFieldByName(name);
-      if (f == nullptr || f->is_repeated()) continue;
-      absl::StrAppend(&d.detail, d.detail.empty() ? "" : "; ", name, ": live=", FieldText(a, f),
-                      " replay=", FieldText(b, f));
-    }
-    diff.differences.push_back(std::move(d));
-  }
-  return diff;
-}
-
 absl::Status CheckStateDirUnlocked(const std::string& state_dir) { return ProbeStores(state_dir); }
 
 absl::Status SwapStateDir(const std::string& live, const std::string& replayed, std::string* previous) {
@@ -486,8 +312,11 @@ absl::Status SwapStateDir(const std::string& live, const std::string& replayed, 
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
-  ReplayResult result;
+namespace {
+
+// Refuses what a replay can not do before anything is read or written; sets
+// result->out (default: beside the live dir, stamped).
+absl::Status CheckReplayOptions(const ReplayOptions& options, ReplayResult* result) {
   const bool scoring = options.pipeline.scoring.enabled;
   if (options.live_dir.empty()) return absl::InvalidArgumentError("--state-dir: the live state dir is required");
   if (!options.diff_topic.empty() && !scoring) {
@@ -503,14 +332,14 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
       return absl::InvalidArgumentError("--diff names the replay's own --scores-topic; give the live scores topic");
     }
   }
-  result.out = options.out.empty() ? absl::StrCat(fs::path(options.live_dir).lexically_normal().string(), ".replay-", UtcStamp())
+  result->out = options.out.empty() ? absl::StrCat(fs::path(options.live_dir).lexically_normal().string(), ".replay-", UtcStamp())
                                    : options.out;
-  if (fs::exists(result.out)) {
+  if (fs::exists(result->out)) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "--out ", result.out, " already exists; a replay never writes into an existing directory: pick a new --out"));
+        "--out ", result->out, " already exists; a replay never writes into an existing directory: pick a new --out"));
   }
-  if (Inside(result.out, options.live_dir)) {
-    return absl::InvalidArgumentError(absl::StrCat("--out ", result.out, " is inside the live state dir ",
+  if (IsWithin(result->out, options.live_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat("--out ", result->out, " is inside the live state dir ",
                                                    options.live_dir));
   }
   if (options.swap) {
@@ -526,34 +355,71 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
                                                         scorer.status().message()));
     }
   }
-  auto range = ResolveReplayRange(options.pipeline.kafka, inputs, options.from, options.to);
+  return absl::OkStatus();
+}
+
+// The output topics must exist: the scores topic (re-scoring) and the live
+// scores topic (--diff).
+absl::Status CheckOutputTopics(const ReplayOptions& options, bool scoring) {
+  auto admin = KafkaAdmin::Create(options.pipeline.kafka, "recur-replay-query");
+  if (!admin.ok()) return admin.status();
+  auto counts = (*admin)->PartitionCounts(absl::Seconds(10));
+  if (!counts.ok()) return counts.status();
+  if (scoring) {
+    absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores, "scores (--scores-topic)", options.pipeline.kafka);
+    if (!s.ok()) return s;
+  }
+  if (!options.diff_topic.empty()) {
+    absl::Status s = RequireTopic(*counts, options.diff_topic, "live scores (--diff)", options.pipeline.kafka);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// Every partition store of the replayed `dir` holds exactly the stop offsets.
+absl::Status VerifyStopOffsets(const std::string& dir, const ReplayRange& range) {
+  for (int32_t n = 0; n < range.partitions; ++n) {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath(dir, n);
+    o.read_only = true;
+    auto store = FeatureStore::Open(o);
+    absl::StatusOr<OffsetMap> stored = store.ok() ? (*store)->ReadOffsets() : store.status();
+    if (!stored.ok()) {
+      return absl::DataLossError(absl::StrCat("replayed store partition-", n, ": ", stored.status().message()));
+    }
+    OffsetMap expected;
+    for (const auto& [tp, off] : range.stop) {
+      if (tp.partition == n) expected[tp] = off;
+    }
+    if (*stored != expected) {
+      std::string what;
+      for (const auto& [tp, off] : expected) {
+        auto it = stored->find(tp);
+        absl::StrAppend(&what, " ", tp.topic, "/", n, " stored ", it == stored->end() ? std::string("none") : absl::StrCat(it->second),
+                        " expected ", off, ";");
+      }
+      return absl::DataLossError(absl::StrCat("replayed store partition-", n, " does not end at the stop offsets:", what));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
+  ReplayResult result;
+  const bool scoring = options.pipeline.scoring.enabled;
+  if (absl::Status s = CheckReplayOptions(options, &result); !s.ok()) return s;
+  auto range = ResolveReplayRange(options.pipeline.kafka, options.pipeline.topics.inputs(), options.from, options.to);
   if (!range.ok()) return range.status();
   result.range = *range;
-  {
-    auto admin = KafkaAdmin::Create(options.pipeline.kafka, "recur-replay-query");
-    if (!admin.ok()) return admin.status();
-    auto counts = (*admin)->PartitionCounts(absl::Seconds(10));
-    if (!counts.ok()) return counts.status();
-    if (scoring) {
-      absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores, "scores (--scores-topic)", options.pipeline.kafka);
-      if (!s.ok()) return s;
-    }
-    if (!options.diff_topic.empty()) {
-      absl::Status s = RequireTopic(*counts, options.diff_topic, "live scores (--diff)", options.pipeline.kafka);
-      if (!s.ok()) return s;
-    }
-  }
+  if (absl::Status s = CheckOutputTopics(options, scoring); !s.ok()) return s;
 
   // Build beside OUT, publish with one rename.
-  std::error_code ec;
   const fs::path out_path = fs::absolute(result.out);
-  fs::create_directories(out_path.parent_path(), ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", out_path.parent_path().string(), ": ", ec.message()));
-  std::string tmpl = out_path.string() + ".tmp-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", tmpl, ": ", std::strerror(errno)));
-  }
-  const std::string tmp = tmpl;
+  auto tmp_dir = TempDirBeside(out_path.string());
+  if (!tmp_dir.ok()) return tmp_dir.status();
+  const std::string tmp = *tmp_dir;
   auto remove_tmp = [&] {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
@@ -567,7 +433,7 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   p.exit_when_idle_ms = 0;
   p.scoring.reload_check_ms = INT_MAX;  // the models of the start, for the whole replay
   p.score_touched = options.score_history;  // else the final pass scores every customer once
-  ProgressLine line(*range);
+  ReplayProgress line(*range);
   if (options.progress) {
     p.on_progress = [&](const PipelineProgress& progress) { options.progress(line.Format(progress)); };
   }
@@ -600,32 +466,11 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   result.seconds = SecondsSince(started);
 
   // Exactly the stop offsets, in every partition store.
-  for (int32_t n = 0; n < range->partitions; ++n) {
-    FeatureStore::Options o;
-    o.path = StateDir::PartitionPath(tmp, n);
-    o.read_only = true;
-    auto store = FeatureStore::Open(o);
-    absl::StatusOr<OffsetMap> stored = store.ok() ? (*store)->ReadOffsets() : store.status();
-    if (!stored.ok()) {
-      remove_tmp();
-      return absl::DataLossError(absl::StrCat("replayed store partition-", n, ": ", stored.status().message()));
-    }
-    OffsetMap expected;
-    for (const auto& [tp, off] : range->stop) {
-      if (tp.partition == n) expected[tp] = off;
-    }
-    if (*stored != expected) {
-      std::string what;
-      for (const auto& [tp, off] : expected) {
-        auto it = stored->find(tp);
-        absl::StrAppend(&what, " ", tp.topic, "/", n, " stored ", it == stored->end() ? std::string("none") : absl::StrCat(it->second),
-                        " expected ", off, ";");
-      }
-      remove_tmp();
-      return absl::DataLossError(absl::StrCat("replayed store partition-", n, " does not end at the stop offsets:", what));
-    }
+  if (absl::Status s = VerifyStopOffsets(tmp, *range); !s.ok()) {
+    remove_tmp();
+    return s;
   }
-  if (absl::Status s = RenameNoReplace(tmp, out_path.string()); !s.ok()) {
+  if (absl::Status s = PublishDir(tmp, out_path.string()); !s.ok()) {
     remove_tmp();
     return s;
   }

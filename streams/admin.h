@@ -33,6 +33,11 @@ namespace recur {
 // The bootstrap servers of `kafka`, or "(no --brokers)", for messages.
 std::string BootstrapServers(const KafkaProperties& kafka);
 
+// OK when `topic` is among `counts` (PartitionCounts); NotFound saying which
+// topic (`what` it is for) is missing on which cluster and how to create it.
+absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic,
+                          const char* what, const KafkaProperties& kafka);
+
 class KafkaAdmin {
  public:
   // `group` is only set because rd_kafka_assign needs one. `eof`: report
