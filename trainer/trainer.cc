@@ -19,6 +19,7 @@
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
 #include "base/progress.h"
+#include "base/time.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 #include "scorer/model.h"
@@ -30,7 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string DayString(int64_t ms) { return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
 // The baseline a reader compares the model with: recency for repurchase (more
 // recent = more likely), the revenue trend for decline (last 90 days below the
@@ -363,21 +363,21 @@ ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit, c
   m.features.assign(kFeatureNames.begin(), kFeatureNames.end());
   m.feature_types = FeatureTypes();
   m.categories[std::string(kFeatureNames[kTopCategory6m])] = fit.vocab.names();
-  for (int64_t c : cutoffs) m.cutoffs.push_back(DayString(c));
+  for (int64_t c : cutoffs) m.cutoffs.push_back(FormatDayOfMs(c));
   if (kfold) {
     m.split.kind = "stratified_kfold";
     m.split.folds = o.folds;
     m.split.seed = o.seed;
   } else {
     m.split.kind = "time";
-    m.split.validation_cutoff = DayString(cutoffs.back());
+    m.split.validation_cutoff = FormatDayOfMs(cutoffs.back());
   }
   m.label = std::move(label);
   m.params = Params(o);
   m.rounds = r.rounds;
   m.seed = o.seed;
-  m.first_day = DayString(int64_t{range.first_day} * kMillisPerDay);
-  m.last_day = DayString(int64_t{range.last_day} * kMillisPerDay);
+  m.first_day = FormatDay(range.first_day);
+  m.last_day = FormatDay(range.last_day);
   m.train_rows = r.train_rows;
   m.valid_rows = r.valid_rows;
   m.metrics = ToMeta(r.model);
@@ -444,8 +444,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         const bool early = day - std::max(LookbackDays(o.labels), 1) + 1 < range.first_day;
         if (early || day + LabelDays(o.labels) > range.last_day) {
           return absl::FailedPreconditionError(absl::StrCat(
-              "cutoff ", DayString(c), ": the snapshot's history is ", DayString(int64_t{range.first_day} * kMillisPerDay),
-              " .. ", DayString(int64_t{range.last_day} * kMillisPerDay), " and the label's ",
+              "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ", FormatDay(range.first_day),
+              " .. ", FormatDay(range.last_day), " and the label's ",
               early ? absl::StrCat(std::max(LookbackDays(o.labels), 1), " days up to the cutoff start before it")
                     : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
         }
@@ -457,11 +457,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     if (cutoffs.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "state dir ", o.state_dir, ": no month-end cutoff with a complete ", LabelDays(o.labels),
-          "-day label window between ", DayString(int64_t{range.first_day} * kMillisPerDay), " and ",
-          DayString(int64_t{range.last_day} * kMillisPerDay), " (more history is needed)"));
+          "-day label window between ", FormatDay(range.first_day), " and ",
+          FormatDay(range.last_day), " (more history is needed)"));
     }
-    std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << DayString(cutoffs.front()) << " .. "
-              << DayString(cutoffs.back()) << "\n";
+    std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << FormatDayOfMs(cutoffs.front()) << " .. "
+              << FormatDayOfMs(cutoffs.back()) << "\n";
     ProgressLine progress("training set", "customers", absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
     set = BuildTrainingSet(**dir, cutoffs, o.labels, [&](int64_t done, int64_t total) { progress.Update(done, total); });
     if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
