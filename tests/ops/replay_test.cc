@@ -21,6 +21,8 @@
 #include "streams/embedded.h"
 #include "streams/producer.h"
 #include "tests/scorer/test_models.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/kafka.h"
 
 namespace recur {
 namespace {
@@ -43,17 +45,14 @@ TEST(ReplayPositionTest, ParsesBeginningEndOffsetsAndTimes) {
   ASSERT_TRUE(precise.ok());
   EXPECT_EQ(precise->value, 1748736001500);
   for (const char* bad : {"", "-3", "yesterday", "2025-13-01", "12ab"}) {
-    EXPECT_EQ(ReplayPosition::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ReplayPosition::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
   }
 }
 
 class ReplayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recur-replay-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     auto k = EmbeddedKafka::Start(2, topics_);
     ASSERT_TRUE(k.ok()) << k.status();
     kafka_ = std::move(*k);
@@ -62,24 +61,14 @@ class ReplayTest : public ::testing::Test {
     o.customers_per_shop = 50;
     o.days = 60;
     o.duplicate_rate = 0.02;
-    ASSERT_TRUE(Simulate(o, [&](const v1::Event& e) {
-      events_.push_back(e);
-      return absl::OkStatus();
-    }).ok());
+    events_ = testing::SimulateEvents(o);
   }
-  void TearDown() override {
-    kafka_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { kafka_.reset(); }
 
   void Produce(size_t from, size_t to) {
-    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
-    ASSERT_TRUE(p.ok());
-    for (size_t i = from; i < to; ++i) {
-      const v1::Event& e = events_[i];
-      ASSERT_TRUE((*p)->Send(topics_.ForEvent(e), e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}).ok());
-    }
-    ASSERT_TRUE((*p)->Flush(absl::Seconds(30)).ok());
+    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_,
+                                       absl::MakeConstSpan(events_).subspan(from, to - from))
+                    .ok());
   }
 
   ReplayOptions Options(const std::string& out) {
@@ -95,8 +84,8 @@ class ReplayTest : public ::testing::Test {
   }
 
   OffsetMap Ends() {
-    auto r = ResolveReplayRange({{"bootstrap.servers", kafka_->bootstraps()}}, topics_.inputs(), ReplayPosition{},
-                                ReplayPosition{Kind::kEnd, 0});
+    auto r = ResolveReplayRange({{"bootstrap.servers", kafka_->bootstraps()}}, topics_.inputs(),
+                                ReplayPosition{}, ReplayPosition{Kind::kEnd, 0});
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->stop : OffsetMap{};
   }
@@ -108,7 +97,10 @@ class ReplayTest : public ::testing::Test {
     o.path = (dir_ / ("offline-" + out)).string();
     auto offline = FeatureStore::Open(o);
     ASSERT_TRUE(offline.ok());
-    ASSERT_TRUE((*offline)->ApplyBatch(std::vector<v1::Event>(events_.begin() + from, events_.begin() + to), {}).ok());
+    ASSERT_TRUE(
+        (*offline)
+            ->ApplyBatch(std::vector<v1::Event>(events_.begin() + from, events_.begin() + to), {})
+            .ok());
     const int64_t t = (*offline)->max_event_time_ms();
     StateDir::Options so;
     so.path = (dir_ / out).string();
@@ -125,30 +117,38 @@ class ReplayTest : public ::testing::Test {
         EXPECT_EQ(tp.partition, p);
         stored[tp] = off;
       }
-      ASSERT_TRUE((*replayed)->store(p)->ForEachCustomer([&](const CustomerKey&, const CustomerState&) {
-        ++customers;
-        return absl::OkStatus();
-      }).ok());
+      ASSERT_TRUE((*replayed)
+                      ->store(p)
+                      ->ForEachCustomer([&](const CustomerKey&, const CustomerState&) {
+                        ++customers;
+                        return absl::OkStatus();
+                      })
+                      .ok());
     }
     EXPECT_EQ(stored, offsets);
     int64_t compared = 0;
-    ASSERT_TRUE((*offline)->ForEachCustomer([&](const CustomerKey& k, const CustomerState& expected) {
-      auto got = (*replayed)->StoreFor(k.Encode())->GetState(k);
-      EXPECT_TRUE(got.ok()) << k.Encode();
-      if (!got.ok()) return absl::OkStatus();
-      Features a = expected.ComputeFeatures(t, DayOf(t) - 399), b = got->ComputeFeatures(t, DayOf(t) - 399);
-      for (int i = 0; i < kNumFeatures; ++i) {
-        EXPECT_TRUE(a.values[i] == b.values[i] || (std::isnan(a.values[i]) && std::isnan(b.values[i])))
-            << k.Encode() << " " << kFeatureNames[i];
-      }
-      ++compared;
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE((*offline)
+                    ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& expected) {
+                      auto got = (*replayed)->StoreFor(k.Encode())->GetState(k);
+                      EXPECT_TRUE(got.ok()) << k.Encode();
+                      if (!got.ok()) return absl::OkStatus();
+                      Features a = expected.ComputeFeatures(t, DayOf(t) - 399),
+                               b = got->ComputeFeatures(t, DayOf(t) - 399);
+                      for (int i = 0; i < kNumFeatures; ++i) {
+                        EXPECT_TRUE(a.values[i] == b.values[i] ||
+                                    (std::isnan(a.values[i]) && std::isnan(b.values[i])))
+                            << k.Encode() << " " << kFeatureNames[i];
+                      }
+                      ++compared;
+                      return absl::OkStatus();
+                    })
+                    .ok());
     EXPECT_GT(compared, 0);
     EXPECT_EQ(compared, customers);
   }
 
-  fs::path dir_;
+  testing::TempDir tmp_{"recur-replay"};
+  const fs::path dir_ = tmp_.path();
   TopicNames topics_;
   std::unique_ptr<EmbeddedKafka> kafka_;
   std::vector<v1::Event> events_;
@@ -209,7 +209,9 @@ TEST_F(ReplayTest, ReplaysEverythingIntoAFreshDirWithProgressAndLeavesNothingEls
   EXPECT_EQ(r->range.records(), static_cast<int64_t>(events_.size()));
   EXPECT_EQ(r->group_id.rfind("recur-replay-", 0), 0u);
   ASSERT_FALSE(lines.empty());
-  EXPECT_NE(lines.back().find(absl::StrCat(events_.size(), "/", events_.size(), " records (100.0%)")), std::string::npos)
+  EXPECT_NE(
+      lines.back().find(absl::StrCat(events_.size(), "/", events_.size(), " records (100.0%)")),
+      std::string::npos)
       << lines.back();
   EXPECT_NE(lines.back().find("lag 0"), std::string::npos) << lines.back();
   ExpectExactly("out", 0, events_.size(), Ends());
@@ -238,7 +240,8 @@ TEST_F(ReplayTest, AnEmptyRangeStillRecordsTheStopOffsets) {
   ASSERT_TRUE(dir.ok()) << dir.status();
   OffsetMap stored;
   for (int p = 0; p < 2; ++p) {
-    auto offsets = (*dir)->store(p)->ReadOffsets();  // kept: the loop must not run over a temporary's value
+    auto offsets =
+        (*dir)->store(p)->ReadOffsets();  // kept: the loop must not run over a temporary's value
     ASSERT_TRUE(offsets.ok());
     for (const auto& [tp, off] : *offsets) stored[tp] = off;
   }
@@ -278,19 +281,26 @@ TEST_F(ReplayTest, RefusesWhatItCanNotDoWithAClearErrorAndLeavesNothing) {
   {
     ReplayOptions o = Options("x");
     o.pipeline.kafka["bootstrap.servers"] = "127.0.0.1:1";  // nobody listens
-    auto r = ResolveReplayRange(o.pipeline.kafka, topics_.inputs(), {}, {Kind::kEnd, 0}, absl::Seconds(2));
+    auto r = ResolveReplayRange(o.pipeline.kafka, topics_.inputs(), {}, {Kind::kEnd, 0},
+                                absl::Seconds(2));
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-    EXPECT_NE(r.status().message().find("no Kafka broker answered"), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find("no Kafka broker answered"), std::string::npos)
+        << r.status();
   }
   EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 
-TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWithTheSameLastScores) {
+TEST_F(ReplayTest,
+       RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWithTheSameLastScores) {
   const fs::path models = dir_ / "models";
-  ASSERT_TRUE(testing::WriteThresholdModel(models, "activity_decline_90d", "r1", FeatureIndex("days_since_last_purchase"), 20));
-  ASSERT_TRUE(testing::WriteThresholdModel(models, "repurchase_30d", "p1", FeatureIndex("orders_90d"), 2));
-  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "final.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "history.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(testing::WriteThresholdModel(models, "activity_decline_90d", "r1",
+                                           FeatureIndex("days_since_last_purchase"), 20));
+  ASSERT_TRUE(
+      testing::WriteThresholdModel(models, "repurchase_30d", "p1", FeatureIndex("orders_90d"), 2));
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "final.scores", 2, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "history.scores", 2, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
   Produce(0, events_.size());
   auto replay = [&](const std::string& out, const std::string& topic, bool history) {
     ReplayOptions o = Options(out);
@@ -309,9 +319,11 @@ TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWi
   EXPECT_EQ(d->replay_keys, 100);
   EXPECT_EQ(d->replay_messages, 100);  // one per customer
   EXPECT_EQ(d->live_keys, 100);
-  EXPECT_GT(d->live_messages, 100);    // every batch's touched customers, then the pass
-  EXPECT_TRUE(d->differences.empty()) << d->differences.front().key << " " << d->differences.front().detail;
-  // Every customer as of the end: max(start of the last day, its latest event); nothing left pending.
+  EXPECT_GT(d->live_messages, 100);  // every batch's touched customers, then the pass
+  EXPECT_TRUE(d->differences.empty())
+      << d->differences.front().key << " " << d->differences.front().detail;
+  // Every customer as of the end: max(start of the last day, its latest event); nothing left
+  // pending.
   StateDir::Options so;
   so.path = (dir_ / "final").string();
   so.partitions = 2;
@@ -321,16 +333,21 @@ TEST_F(ReplayTest, RescoringPublishesOneScorePerCustomerAsOfTheEndOrTheHistoryWi
   for (int p = 0; p < 2; ++p) {
     FeatureStore* store = (*dir)->store(p);
     EXPECT_TRUE(store->ledger().ReadPending()->empty());
-    const int64_t day_start = static_cast<int64_t>(DayOf(store->max_event_time_ms())) * kMillisPerDay;
-    ASSERT_TRUE(store->ledger().ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
-      EXPECT_NE(last, nullptr) << k.Encode();
-      v1::CustomerScore s;
-      if (last != nullptr) {
-        EXPECT_TRUE(s.ParseFromString(*last)) << k.Encode();
-        EXPECT_EQ(s.as_of_ms(), std::max(day_start, st.last_event_ms())) << k.Encode();
-      }
-      return absl::OkStatus();
-    }).ok());
+    const int64_t day_start =
+        static_cast<int64_t>(DayOf(store->max_event_time_ms())) * kMillisPerDay;
+    ASSERT_TRUE(store->ledger()
+                    .ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
+                                                  const std::string* last) {
+                      EXPECT_NE(last, nullptr) << k.Encode();
+                      v1::CustomerScore s;
+                      if (last != nullptr) {
+                        EXPECT_TRUE(s.ParseFromString(*last)) << k.Encode();
+                        EXPECT_EQ(s.as_of_ms(), std::max(day_start, st.last_event_ms()))
+                            << k.Encode();
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
   }
 }
 
@@ -348,14 +365,17 @@ v1::CustomerScore Score(const std::string& customer, double risk, int64_t as_of)
 }
 
 TEST_F(ReplayTest, DiffComparesTheLastScorePerCustomerWithinTheContractOrExactly) {
-  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "live.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "replay.scores", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "live.scores", 2, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "replay.scores", 2, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
   auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
   ASSERT_TRUE(p.ok());
   auto send = [&](const std::string& topic, const v1::CustomerScore& s) {
-    ASSERT_TRUE((*p)->Send(topic, s.shop_id() + "/" + s.customer_id(), s.SerializeAsString(), {}).ok());
+    ASSERT_TRUE(
+        (*p)->Send(topic, s.shop_id() + "/" + s.customer_id(), s.SerializeAsString(), {}).ok());
   };
-  send("live.scores", Score("old", 0.9, 1));     // superseded: only the last per key counts
+  send("live.scores", Score("old", 0.9, 1));  // superseded: only the last per key counts
   send("live.scores", Score("same", 0.2, 10));
   send("replay.scores", Score("same", 0.2, 10));
   send("live.scores", Score("old", 0.2, 10));
@@ -381,7 +401,8 @@ TEST_F(ReplayTest, DiffComparesTheLastScorePerCustomerWithinTheContractOrExactly
   ASSERT_EQ(d->differences.size(), 3u);
   EXPECT_EQ(d->differences[0].key, "shop-1/far");
   EXPECT_EQ(d->differences[0].fields, std::vector<std::string>{"risk_decline_90d"});
-  EXPECT_NE(d->differences[0].detail.find("risk_decline_90d: live=0.2 replay=0.8"), std::string::npos)
+  EXPECT_NE(d->differences[0].detail.find("risk_decline_90d: live=0.2 replay=0.8"),
+            std::string::npos)
       << d->differences[0].detail;
   EXPECT_NE(d->differences[0].detail.find("as_of_ms: live=10 replay=20"), std::string::npos);
   EXPECT_EQ(d->differences[1].key, "shop-1/live-only");
@@ -397,7 +418,8 @@ TEST_F(ReplayTest, DiffComparesTheLastScorePerCustomerWithinTheContractOrExactly
   EXPECT_EQ(d->differences[0].key, "shop-1/close");
   EXPECT_EQ(d->differences[0].fields, (std::vector<std::string>{"as_of_ms", "risk_decline_90d"}));
 
-  EXPECT_EQ(DiffScoreTopics(kafka, "live.scores", "nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(DiffScoreTopics(kafka, "live.scores", "nope").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 // A minimal state dir: one recur store per partition, with a marker customer.
@@ -426,8 +448,8 @@ bool HasCustomer(const fs::path& dir, const std::string& id) {
 }
 
 TEST(SwapStateDirTest, RefusedWhileAStoreIsLockedThenAtomic) {
-  const fs::path dir = fs::temp_directory_path() / ("recur-swap-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  testing::TempDir tmp("recur-swap");
+  const fs::path dir = tmp.path();
   MakeStateDir(dir / "live", "old");
   MakeStateDir(dir / "new", "new");
   std::string previous;
@@ -439,7 +461,8 @@ TEST(SwapStateDirTest, RefusedWhileAStoreIsLockedThenAtomic) {
     absl::Status s = SwapStateDir((dir / "live").string(), (dir / "new").string(), &previous);
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(s.message().find("Stop the pipeline first"), std::string::npos) << s;
-    EXPECT_EQ(CheckStateDirUnlocked((dir / "live").string()).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(CheckStateDirUnlocked((dir / "live").string()).code(),
+              absl::StatusCode::kFailedPrecondition);
   }
   EXPECT_TRUE(HasCustomer(dir / "live", "old"));
   EXPECT_TRUE(HasCustomer(dir / "new", "new"));
@@ -455,7 +478,6 @@ TEST(SwapStateDirTest, RefusedWhileAStoreIsLockedThenAtomic) {
   ASSERT_TRUE(SwapStateDir((dir / "fresh").string(), (dir / "other").string(), &previous).ok());
   EXPECT_TRUE(previous.empty());
   EXPECT_TRUE(HasCustomer(dir / "fresh", "other"));
-  fs::remove_all(dir);
 }
 
 }  // namespace

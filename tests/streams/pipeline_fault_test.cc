@@ -14,6 +14,8 @@
 #include "streams/embedded.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/kafka.h"
 
 namespace recur {
 namespace {
@@ -23,9 +25,6 @@ namespace fs = std::filesystem;
 class PipelineFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recur-pipeline-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     auto k = EmbeddedKafka::Start(2, topics_);
     ASSERT_TRUE(k.ok()) << k.status();
     kafka_ = std::move(*k);
@@ -34,15 +33,9 @@ class PipelineFaultTest : public ::testing::Test {
     o.customers_per_shop = 60;
     o.days = 90;
     o.duplicate_rate = 0.02;
-    ASSERT_TRUE(Simulate(o, [&](const v1::Event& e) {
-      events_.push_back(e);
-      return absl::OkStatus();
-    }).ok());
+    events_ = testing::SimulateEvents(o);
   }
-  void TearDown() override {
-    kafka_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { kafka_.reset(); }
 
   PipelineOptions Options() {
     PipelineOptions o;
@@ -55,13 +48,9 @@ class PipelineFaultTest : public ::testing::Test {
   }
 
   void Produce(size_t from, size_t to) {
-    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
-    ASSERT_TRUE(p.ok());
-    for (size_t i = from; i < to; ++i) {
-      const v1::Event& e = events_[i];
-      ASSERT_TRUE((*p)->Send(topics_.ForEvent(e), e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}).ok());
-    }
-    ASSERT_TRUE((*p)->Flush(absl::Seconds(30)).ok());
+    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_,
+                                       absl::MakeConstSpan(events_).subspan(from, to - from))
+                    .ok());
   }
 
   // Features of every customer after the run, as of the last event, against the
@@ -80,26 +69,31 @@ class PipelineFaultTest : public ::testing::Test {
     auto online = StateDir::Open(so);
     ASSERT_TRUE(online.ok()) << online.status();
     int compared = 0;
-    ASSERT_TRUE((*offline)->ForEachCustomer([&](const CustomerKey& k, const CustomerState& expected) {
-      bool found = false;
-      for (int p = 0; p < partitions; ++p) {
-        auto got = (*online)->store(p)->GetState(k);
-        if (!got.ok()) continue;
-        found = true;
-        Features a = expected.ComputeFeatures(t, DayOf(t) - 399), b = got->ComputeFeatures(t, DayOf(t) - 399);
-        for (int i = 0; i < kNumFeatures; ++i) {
-          EXPECT_TRUE(a.values[i] == b.values[i] || (std::isnan(a.values[i]) && std::isnan(b.values[i])))
-              << k.Encode() << " " << kFeatureNames[i];
-        }
-      }
-      EXPECT_TRUE(found) << k.Encode();
-      ++compared;
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE((*offline)
+                    ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& expected) {
+                      bool found = false;
+                      for (int p = 0; p < partitions; ++p) {
+                        auto got = (*online)->store(p)->GetState(k);
+                        if (!got.ok()) continue;
+                        found = true;
+                        Features a = expected.ComputeFeatures(t, DayOf(t) - 399),
+                                 b = got->ComputeFeatures(t, DayOf(t) - 399);
+                        for (int i = 0; i < kNumFeatures; ++i) {
+                          EXPECT_TRUE(a.values[i] == b.values[i] ||
+                                      (std::isnan(a.values[i]) && std::isnan(b.values[i])))
+                              << k.Encode() << " " << kFeatureNames[i];
+                        }
+                      }
+                      EXPECT_TRUE(found) << k.Encode();
+                      ++compared;
+                      return absl::OkStatus();
+                    })
+                    .ok());
     EXPECT_EQ(compared, 120);
   }
 
-  fs::path dir_;
+  testing::TempDir tmp_{"recur-pipeline"};
+  const fs::path dir_ = tmp_.path();
   TopicNames topics_;
   std::unique_ptr<EmbeddedKafka> kafka_;
   std::vector<v1::Event> events_;
@@ -112,7 +106,8 @@ TEST_F(PipelineFaultTest, BadRecordsGoToTheDlqAndGoodOnesAreExact) {
     ASSERT_TRUE(p.ok());
     ASSERT_TRUE((*p)->Send(topics_.purchases, "shop-1/c-000001", "\xff\x01garbage", {}).ok());
     ASSERT_TRUE((*p)->Send(topics_.purchases, "", events_[0].SerializeAsString(), {}).ok());
-    ASSERT_TRUE((*p)->Send(topics_.sessions, "shop-1/nobody", events_[1].SerializeAsString(), {}).ok());
+    ASSERT_TRUE(
+        (*p)->Send(topics_.sessions, "shop-1/nobody", events_[1].SerializeAsString(), {}).ok());
     ASSERT_TRUE((*p)->Flush(absl::Seconds(10)).ok());
   }
   Produce(events_.size() / 2, events_.size());
@@ -206,14 +201,17 @@ TEST_F(PipelineFaultTest, RecordsDeletedBeforeTheyWereReadStopThePipelineInstead
   // (5 MB) arrives: the records right after the stored offsets are deleted,
   // as a topic's retention would.
   {
-    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}, {"compression.type", "none"}});
+    auto p = Producer::Create(
+        {{"bootstrap.servers", kafka_->bootstraps()}, {"compression.type", "none"}});
     ASSERT_TRUE(p.ok());
     v1::Event e = events_[0];
     for (int i = 0; i < 120; ++i) e.mutable_session()->add_categories_viewed(std::string(90, 'x'));
     for (int i = 0; i < 12'000; ++i) {
       e.set_event_id("big-" + std::to_string(i));
       for (int32_t part = 0; part < 2; ++part) {
-        ASSERT_TRUE((*p)->Send(topics_.sessions, e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}, part).ok());
+        ASSERT_TRUE((*p)->Send(topics_.sessions, e.shop_id() + "/" + e.customer_id(),
+                               e.SerializeAsString(), {}, part)
+                        .ok());
       }
     }
     ASSERT_TRUE((*p)->Flush(absl::Seconds(60)).ok());

@@ -23,8 +23,10 @@
 #include "streams/kafka.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
-#include "tests/testing/events.h"
 #include "tests/scorer/test_models.h"
+#include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/kafka.h"
 
 namespace recur {
 namespace {
@@ -46,22 +48,16 @@ struct Scored {
 class ScoringTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recur-scoring-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     auto k = EmbeddedKafka::Start(1, topics_);
     ASSERT_TRUE(k.ok()) << k.status();
     kafka_ = std::move(*k);
   }
-  void TearDown() override {
-    kafka_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { kafka_.reset(); }
 
   fs::path models() const { return dir_ / "models"; }
   void WriteModels(const std::string& risk_version, const std::string& repurchase_version) {
-    ASSERT_TRUE(WriteThresholdModel(models(), "activity_decline_90d", risk_version, kDaysSince, 20));
+    ASSERT_TRUE(
+        WriteThresholdModel(models(), "activity_decline_90d", risk_version, kDaysSince, 20));
     ASSERT_TRUE(WriteThresholdModel(models(), "repurchase_30d", repurchase_version, kOrders90, 2));
   }
 
@@ -78,43 +74,22 @@ class ScoringTest : public ::testing::Test {
   }
 
   void Produce(const std::vector<v1::Event>& events) {
-    auto p = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
-    ASSERT_TRUE(p.ok());
-    for (const v1::Event& e : events) {
-      ASSERT_TRUE((*p)->Send(topics_.ForEvent(e), e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(), {}).ok());
-    }
-    ASSERT_TRUE((*p)->Flush(absl::Seconds(30)).ok());
+    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_, events).ok());
   }
 
   // Everything in the scores topic so far, in order (one partition).
   std::vector<Scored> ReadScores() {
-    auto conf = MakeConf({{"bootstrap.servers", kafka_->bootstraps()}, {"group.id", "scores-reader"},
-                          {"enable.partition.eof", "true"}, {"enable.auto.commit", "false"}});
-    EXPECT_TRUE(conf.ok());
-    auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
-    EXPECT_TRUE(rk.ok());
-    KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topics_.scores.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    EXPECT_EQ(rd_kafka_assign(rk->get(), list.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+    auto records = testing::ReadTopicToEnd(kafka_->bootstraps(), topics_.scores, 0);
+    EXPECT_TRUE(records.ok()) << records.status();
     std::vector<Scored> out;
-    for (int idle = 0; idle < 100;) {
-      KafkaMessagePtr m(rd_kafka_consumer_poll(rk->get(), 100));
-      if (!m) {
-        ++idle;
-        continue;
-      }
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
-      if (m->err) {
-        ++idle;
-        continue;
-      }
+    if (!records.ok()) return out;
+    for (testing::TopicRecord& r : *records) {
       Scored s;
-      s.key.assign(static_cast<const char*>(m->key), m->key_len);
-      s.bytes.assign(static_cast<const char*>(m->payload), m->len);
+      s.key = std::move(r.key);
+      s.bytes = std::move(r.value);
       EXPECT_TRUE(s.score.ParseFromString(s.bytes));
       out.push_back(std::move(s));
     }
-    rd_kafka_consumer_close(rk->get());
     return out;
   }
 
@@ -134,15 +109,11 @@ class ScoringTest : public ::testing::Test {
     o.shops = shops;
     o.customers_per_shop = customers;
     o.days = days;
-    std::vector<v1::Event> events;
-    EXPECT_TRUE(Simulate(o, [&](const v1::Event& e) {
-      events.push_back(e);
-      return absl::OkStatus();
-    }).ok());
-    return events;
+    return testing::SimulateEvents(o);
   }
 
-  fs::path dir_;
+  testing::TempDir tmp_{"recur-scoring"};
+  const fs::path dir_ = tmp_.path();
   TopicNames topics_;
   std::unique_ptr<EmbeddedKafka> kafka_;
 };
@@ -167,35 +138,39 @@ TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasons
   auto repurchase = Model::LoadCurrent(models().string(), "repurchase_30d");
   ASSERT_TRUE(risk.ok() && repurchase.ok());
   int customers = 0, with_reasons = 0, with_segments = 0;
-  ASSERT_TRUE(store->ledger().ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
-                                                  const std::string* stored) {
-    ++customers;
-    auto it = last.find(k.Encode());
-    EXPECT_NE(it, last.end()) << k.Encode() << " has no score";
-    if (it == last.end()) return absl::OkStatus();
-    const v1::CustomerScore& s = it->second->score;
-    // The store remembers exactly the last delivered bytes.
-    EXPECT_TRUE(stored != nullptr && *stored == it->second->bytes) << k.Encode();
-    EXPECT_EQ(s.shop_id(), k.shop_id);
-    EXPECT_EQ(s.customer_id(), k.customer_id);
-    EXPECT_EQ(s.risk_model_version(), "r1");
-    EXPECT_EQ(s.repurchase_model_version(), "p1");
-    EXPECT_EQ(s.schema_hash(), SchemaHash());
-    // As of the customer's latest event, or the start of the watermark's day.
-    EXPECT_GE(s.as_of_ms(), st.last_event_ms());
-    EXPECT_LE(s.as_of_ms(), store->max_event_time_ms());
-    std::vector<float> row(kNumFeatures);
-    FeatureRow(st.ComputeFeatures(s.as_of_ms(), store->horizon_first_day()), row.data());
-    EXPECT_NEAR(s.risk_decline_90d(), (*(*risk)->Score(row))[0], 1e-6) << k.Encode();
-    EXPECT_NEAR(s.repurchase_30d(), (*(*repurchase)->Score(row))[0], 1e-6) << k.Encode();
-    EXPECT_EQ(s.reasons_method(), "approximate");
-    EXPECT_LE(s.reasons_size(), 3);
-    with_reasons += s.reasons_size() > 0;
-    for (const auto& r : s.reasons()) EXPECT_GE(FeatureIndex(r.feature()), 0);
-    with_segments += s.segments_size() > 0;
-    EXPECT_EQ(s.segments_size() > 0, s.actions_size() > 0);  // every default rule has an action
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(
+      store->ledger()
+          .ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
+                                        const std::string* stored) {
+            ++customers;
+            auto it = last.find(k.Encode());
+            EXPECT_NE(it, last.end()) << k.Encode() << " has no score";
+            if (it == last.end()) return absl::OkStatus();
+            const v1::CustomerScore& s = it->second->score;
+            // The store remembers exactly the last delivered bytes.
+            EXPECT_TRUE(stored != nullptr && *stored == it->second->bytes) << k.Encode();
+            EXPECT_EQ(s.shop_id(), k.shop_id);
+            EXPECT_EQ(s.customer_id(), k.customer_id);
+            EXPECT_EQ(s.risk_model_version(), "r1");
+            EXPECT_EQ(s.repurchase_model_version(), "p1");
+            EXPECT_EQ(s.schema_hash(), SchemaHash());
+            // As of the customer's latest event, or the start of the watermark's day.
+            EXPECT_GE(s.as_of_ms(), st.last_event_ms());
+            EXPECT_LE(s.as_of_ms(), store->max_event_time_ms());
+            std::vector<float> row(kNumFeatures);
+            FeatureRow(st.ComputeFeatures(s.as_of_ms(), store->horizon_first_day()), row.data());
+            EXPECT_NEAR(s.risk_decline_90d(), (*(*risk)->Score(row))[0], 1e-6) << k.Encode();
+            EXPECT_NEAR(s.repurchase_30d(), (*(*repurchase)->Score(row))[0], 1e-6) << k.Encode();
+            EXPECT_EQ(s.reasons_method(), "approximate");
+            EXPECT_LE(s.reasons_size(), 3);
+            with_reasons += s.reasons_size() > 0;
+            for (const auto& r : s.reasons()) EXPECT_GE(FeatureIndex(r.feature()), 0);
+            with_segments += s.segments_size() > 0;
+            EXPECT_EQ(s.segments_size() > 0,
+                      s.actions_size() > 0);  // every default rule has an action
+            return absl::OkStatus();
+          })
+          .ok());
   EXPECT_EQ(customers, 80);
   EXPECT_GT(with_reasons, 20);
   EXPECT_GT(with_segments, 0);
@@ -223,7 +198,8 @@ TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises)
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (int chunk = 0; chunk < 6; ++chunk) {
     std::vector<v1::Event> days;
-    for (int d = 1; d <= 10; ++d) days.push_back(busy.Session(Ms(2024, 1, 28) + (chunk * 10 + d) * kMillisPerDay, 5, 3, 1, 0));
+    for (int d = 1; d <= 10; ++d)
+      days.push_back(busy.Session(Ms(2024, 1, 28) + (chunk * 10 + d) * kMillisPerDay, 5, 3, 1, 0));
     Produce(days);
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   }
@@ -257,8 +233,10 @@ TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises)
 TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
   WriteModels("r1", "p1");
   EventFactory late("shop-1", "late"), busy("shop-1", "busy");
-  std::vector<v1::Event> history = {late.Purchase(Ms(2024, 1, 1), 30.0), late.Purchase(Ms(2024, 1, 3), 30.0)};
-  for (int d = 0; d < 41; ++d) history.push_back(busy.Session(Ms(2024, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
+  std::vector<v1::Event> history = {late.Purchase(Ms(2024, 1, 1), 30.0),
+                                    late.Purchase(Ms(2024, 1, 3), 30.0)};
+  for (int d = 0; d < 41; ++d)
+    history.push_back(busy.Session(Ms(2024, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
   Produce(history);  // watermark Feb 10: a caught-up store re-scores everyone as of that day
   auto p = Pipeline::Create([&] {
     PipelineOptions o = Options();
@@ -277,7 +255,8 @@ TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
     return q;
   };
   auto wait_for = [&](const std::function<bool(const std::vector<v1::CustomerScore>&)>& done) {
-    for (int i = 0; i < 100 && !done(late_scores()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (int i = 0; i < 100 && !done(late_scores()); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
   };
   wait_for([](const auto& q) { return !q.empty() && q.back().as_of_ms() == Ms(2024, 2, 10, 0); });
   const size_t before = late_scores().size();
@@ -288,11 +267,12 @@ TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
   ASSERT_TRUE(result.ok()) << result;
 
   const std::vector<v1::CustomerScore> q = late_scores();
-  ASSERT_GE(q.size(), 3u);  // event-driven, the Feb 10 pass (risk up), the late purchase (risk down)
+  ASSERT_GE(q.size(),
+            3u);  // event-driven, the Feb 10 pass (risk up), the late purchase (risk down)
   for (size_t i = 1; i < q.size(); ++i) EXPECT_GE(q[i].as_of_ms(), q[i - 1].as_of_ms()) << i;
   EXPECT_GT(q[q.size() - 2].risk_decline_90d(), 0.7);  // 38 days without a purchase
-  EXPECT_EQ(q.back().as_of_ms(), Ms(2024, 2, 10, 0));   // not Feb 5: the store already passed Feb 10
-  EXPECT_LT(q.back().risk_decline_90d(), 0.3);         // 5 days since the late purchase, as of Feb 10
+  EXPECT_EQ(q.back().as_of_ms(), Ms(2024, 2, 10, 0));  // not Feb 5: the store already passed Feb 10
+  EXPECT_LT(q.back().risk_decline_90d(), 0.3);  // 5 days since the late purchase, as of Feb 10
 }
 
 TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefusesAnotherSchema) {
@@ -323,8 +303,8 @@ TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefus
   EXPECT_EQ(keys.size(), 30u);
 
   // A model of another feature schema is refused; the old one stays in use.
-  ASSERT_TRUE(WriteThresholdModel(models(), "activity_decline_90d", "r2-other-schema", kDaysSince, 20, true,
-                                  "0123456789abcdef"));
+  ASSERT_TRUE(WriteThresholdModel(models(), "activity_decline_90d", "r2-other-schema", kDaysSince,
+                                  20, true, "0123456789abcdef"));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EventFactory f("shop-1", "late-comer");
   Produce({f.Purchase(events.back().event_time_ms(), 12.0)});
@@ -346,7 +326,8 @@ TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
   // The state of a batch committed by a process that died before its scores
   // were delivered: applied with pending marks, nothing in the scores topic.
   EventFactory a("shop-1", "a"), b("shop-1", "b");
-  const std::vector<v1::Event> events = {a.Purchase(Ms(2024, 3, 1), 10), b.Purchase(Ms(2024, 3, 2), 20)};
+  const std::vector<v1::Event> events = {a.Purchase(Ms(2024, 3, 1), 10),
+                                         b.Purchase(Ms(2024, 3, 2), 20)};
   Produce(events);
   {
     fs::create_directories(dir_ / "state");
@@ -368,15 +349,18 @@ TEST_F(ScoringTest, CustomersLeftPendingByACrashAreScoredFirstAfterTheRestart) {
 
 TEST_F(ScoringTest, StartUpRefusesABadRulesFileOrAFileThatIsNotAModel) {
   WriteModels("r1", "p1");
-  std::ofstream(dir_ / "rules.txt") << "# mine\nsegment ok if risk >= 0.5\nsegment bad if revenu_90d > 3\n";
+  std::ofstream(dir_ / "rules.txt")
+      << "# mine\nsegment ok if risk >= 0.5\nsegment bad if revenu_90d > 3\n";
   PipelineOptions o = Options();
   o.scoring.rules_file = (dir_ / "rules.txt").string();
   auto p = Pipeline::Create(o);
   ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.status().message().find("rules.txt:3: unknown feature 'revenu_90d'"), std::string::npos)
+  EXPECT_NE(p.status().message().find("rules.txt:3: unknown feature 'revenu_90d'"),
+            std::string::npos)
       << p.status();
 
-  std::ofstream(models() / "activity_decline_90d" / "r1" / "model.json", std::ios::trunc) << "{\"not\": \"a model\"}";
+  std::ofstream(models() / "activity_decline_90d" / "r1" / "model.json", std::ios::trunc)
+      << "{\"not\": \"a model\"}";
   auto q = Pipeline::Create(Options());
   ASSERT_FALSE(q.ok());
   EXPECT_NE(q.status().message().find("is not an XGBoost model"), std::string::npos) << q.status();

@@ -1,0 +1,44 @@
+// Shared Kafka test set-up, for the tests that run against a broker (the
+// in-process mock cluster of streams/embedded.h, or a real one): publishing
+// events keyed "shop/customer" to their input topics, and reading one
+// partition of a topic back to its end. Kept apart from fixtures.h (its own
+// target, recur::testing_kafka) so tests below streams do not link streams.
+//
+//   auto kafka = recur::EmbeddedKafka::Start(2, topics);
+//   ASSERT_TRUE(recur::testing::ProduceEvents((*kafka)->bootstraps(), topics, events).ok());
+//   auto scores = recur::testing::ReadTopicToEnd((*kafka)->bootstraps(), topics.scores, 0);
+#ifndef RECUR_TESTS_TESTING_KAFKA_H_
+#define RECUR_TESTS_TESTING_KAFKA_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "proto/recur.pb.h"
+#include "streams/producer.h"
+
+namespace recur::testing {
+
+// Sends every event to its input topic (TopicNames::ForEvent) keyed
+// "shop/customer", in order, with one producer, and flushes (30 s).
+absl::Status ProduceEvents(const std::string& bootstraps, const TopicNames& topics,
+                           absl::Span<const v1::Event> events);
+
+struct TopicRecord {
+  std::string key;
+  std::string value;
+};
+
+// Every record of `topic`'s `partition` from the beginning to its end (the
+// partition EOF), in order, read by an unassigned-group consumer. Stops early
+// after 100 polls that returned nothing or an error.
+absl::StatusOr<std::vector<TopicRecord>> ReadTopicToEnd(const std::string& bootstraps,
+                                                        const std::string& topic,
+                                                        int32_t partition);
+
+}  // namespace recur::testing
+
+#endif  // RECUR_TESTS_TESTING_KAFKA_H_
