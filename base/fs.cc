@@ -30,8 +30,8 @@ absl::StatusOr<std::string> TempDirBeside(const std::string& target) {
   }
   std::string tmpl = t.string() + ".tmp-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create a temporary directory beside ", target, ": ", ErrnoText(errno)));
+    return absl::UnavailableError(absl::StrCat("cannot create a temporary directory beside ",
+                                               target, ": ", ErrnoText(errno)));
   }
   // mkdtemp makes the directory 0700; give it what any directory made here gets.
   const mode_t mask = ::umask(0);
@@ -59,7 +59,8 @@ absl::Status RenameNoReplace(const std::string& from, const std::string& to) {
 absl::Status FsyncDir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open ", dir, " to sync it: ", ErrnoText(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", dir, " to sync it: ", ErrnoText(errno)));
   }
   const int rc = ::fsync(fd);
   const int err = errno;

@@ -37,12 +37,16 @@ ProgressLine::ProgressLine(std::string what, std::string unit, std::string suffi
     : ProgressLine(std::move(what), std::move(unit), std::move(suffix), Options()) {}
 
 ProgressLine::ProgressLine(std::string what, std::string unit, std::string suffix, Options options)
-    : what_(std::move(what)), unit_(std::move(unit)), suffix_(std::move(suffix)), options_(std::move(options)) {
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      suffix_(std::move(suffix)),
+      options_(std::move(options)) {
   if (options_.out == nullptr) options_.out = &std::cerr;
   tty_ = options_.tty < 0 ? isatty(STDERR_FILENO) == 1 : options_.tty == 1;
   if (!options_.clock) {
     options_.clock = [] {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
     };
   }
   start_ = last_ = options_.clock();
@@ -67,8 +71,9 @@ void ProgressLine::Update(int64_t done, int64_t total, const std::string& extra)
 
 void ProgressLine::Finish(int64_t done, const std::string& extra) {
   const double took = options_.clock() - start_;
-  Print(absl::StrCat(what_, ": ", FormatCount(done), " ", unit_, suffix_, " in ", FormatDuration(took), ", ",
-                     FormatRate(done / std::max(1e-9, took)), "/s", extra));
+  Print(absl::StrCat(what_, ": ", FormatCount(done), " ", unit_, suffix_, " in ",
+                     FormatDuration(took), ", ", FormatRate(done / std::max(1e-9, took)), "/s",
+                     extra));
   if (tty_) *options_.out << "\n" << std::flush;
   last_width_ = 0;
 }
@@ -76,7 +81,8 @@ void ProgressLine::Finish(int64_t done, const std::string& extra) {
 void ProgressLine::Print(const std::string& line) {
   if (tty_) {
     // Pad over the rest of a longer previous line.
-    *options_.out << "\r" << line << std::string(last_width_ > line.size() ? last_width_ - line.size() : 0, ' ')
+    *options_.out << "\r" << line
+                  << std::string(last_width_ > line.size() ? last_width_ - line.size() : 0, ' ')
                   << std::flush;
     last_width_ = line.size();
   } else {

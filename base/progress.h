@@ -27,11 +27,11 @@ std::string FormatDuration(double seconds);
 class ProgressLine {
  public:
   struct Options {
-    std::ostream* out = nullptr;        // default std::cerr
-    int tty = -1;                       // -1: ask isatty(stderr)
-    double interval_s = 1.0;            // at most one line per interval
-    bool eta_is_bound = false;          // "ETA <=": the work may stop early (early stopping)
-    std::function<double()> clock;      // seconds; default a steady clock
+    std::ostream* out = nullptr;    // default std::cerr
+    int tty = -1;                   // -1: ask isatty(stderr)
+    double interval_s = 1.0;        // at most one line per interval
+    bool eta_is_bound = false;      // "ETA <=": the work may stop early (early stopping)
+    std::function<double()> clock;  // seconds; default a steady clock
   };
 
   // "<what>: <done>/<total> <unit><suffix>, <rate>/s, ETA <left><extra>".

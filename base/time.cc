@@ -13,14 +13,14 @@ std::string FormatDayOfMs(int64_t time_ms) {
 }
 
 std::string FormatTimeMs(int64_t time_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(time_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(time_ms), absl::UTCTimeZone());
 }
 
 absl::StatusOr<int64_t> ParseTime(std::string_view text_view, DayBound bound) {
   // Debian's abseil has its own string_view type: work on a std::string.
   const std::string text(text_view);
-  const std::string_view digits = std::string_view(text).substr(!text.empty() && text[0] == '-' ? 1 : 0);
+  const std::string_view digits =
+      std::string_view(text).substr(!text.empty() && text[0] == '-' ? 1 : 0);
   if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
     int64_t ms = 0;
     if (absl::SimpleAtoi(text, &ms)) return ms;

@@ -65,7 +65,8 @@ class Reader {
   bool Fixed64(uint64_t* v) {
     if (in_.size() - pos_ < 8) return false;
     *v = 0;
-    for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      *v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
     pos_ += 8;
     return true;
   }
@@ -87,28 +88,31 @@ constexpr uint8_t kEncodingVersion = 2;  // 2 added last_event_ms; 1 is still re
 // Bits of the per-bucket presence mask, in encoding order.
 struct BucketField {
   enum : uint32_t {
-  kBOrders = 1u << 0,
-  kBLines = 1u << 1,
-  kBPromo = 1u << 2,
-  kBRevenue = 1u << 3,
-  kBProfit = 1u << 4,
-  kBSessions = 1u << 5,
-  kBPages = 1u << 6,
-  kBCatViewed = 1u << 7,
-  kBErrors = 1u << 8,
-  kBMinutes = 1u << 9,
-  kBUnpaid = 1u << 10,
-  kBSent = 1u << 11,
-  kBOpened = 1u << 12,
-  kBClicked = 1u << 13,
-  kBCategories = 1u << 14,
+    kBOrders = 1u << 0,
+    kBLines = 1u << 1,
+    kBPromo = 1u << 2,
+    kBRevenue = 1u << 3,
+    kBProfit = 1u << 4,
+    kBSessions = 1u << 5,
+    kBPages = 1u << 6,
+    kBCatViewed = 1u << 7,
+    kBErrors = 1u << 8,
+    kBMinutes = 1u << 9,
+    kBUnpaid = 1u << 10,
+    kBSent = 1u << 11,
+    kBOpened = 1u << 12,
+    kBClicked = 1u << 13,
+    kBCategories = 1u << 14,
   };
 };
-constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLines, kBPromo = BucketField::kBPromo,
-    kBRevenue = BucketField::kBRevenue, kBProfit = BucketField::kBProfit, kBSessions = BucketField::kBSessions,
-    kBPages = BucketField::kBPages, kBCatViewed = BucketField::kBCatViewed, kBErrors = BucketField::kBErrors,
-    kBMinutes = BucketField::kBMinutes, kBUnpaid = BucketField::kBUnpaid, kBSent = BucketField::kBSent,
-    kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked, kBCategories = BucketField::kBCategories;
+constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLines,
+                   kBPromo = BucketField::kBPromo, kBRevenue = BucketField::kBRevenue,
+                   kBProfit = BucketField::kBProfit, kBSessions = BucketField::kBSessions,
+                   kBPages = BucketField::kBPages, kBCatViewed = BucketField::kBCatViewed,
+                   kBErrors = BucketField::kBErrors, kBMinutes = BucketField::kBMinutes,
+                   kBUnpaid = BucketField::kBUnpaid, kBSent = BucketField::kBSent,
+                   kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked,
+                   kBCategories = BucketField::kBCategories;
 
 }  // namespace
 
@@ -138,8 +142,9 @@ bool SeenBefore(const SeenId& a, const SeenId& b) {
 
 bool CustomerState::Apply(const v1::Event& event) {
   const uint64_t id = HashEventId(event.event_id());
-  const int kind = std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
-                              kNumEventKinds - 1);
+  const int kind =
+      std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
+                 kNumEventKinds - 1);
   // A duplicate has the same id and kind: ids are remembered per kind (below),
   // so matching across kinds would depend on how the topics' reads interleave.
   for (const SeenId& s : seen_) {
@@ -150,7 +155,9 @@ bool CustomerState::Apply(const v1::Event& event) {
   if (kind_max == 0 || day > kind_max) kind_max = day;
   // Forget ids of this kind that fell out of the window (never the one just seen).
   seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
-                             [&](const SeenId& s) { return s.kind == kind && s.day <= kind_max - kDedupeDays; }),
+                             [&](const SeenId& s) {
+                               return s.kind == kind && s.day <= kind_max - kDedupeDays;
+                             }),
               seen_.end());
   // Kept sorted by (kind, day, hash), not by arrival, so the encoded state does
   // not depend on how the topics' reads interleave.
@@ -194,10 +201,17 @@ bool CustomerState::Apply(const v1::Event& event) {
     case v1::Event::kMarketing: {
       DayBucket& b = BucketFor(day);
       switch (event.marketing().action()) {
-        case v1::MARKETING_ACTION_SENT: b.marketing_sent += 1; break;
-        case v1::MARKETING_ACTION_OPENED: b.marketing_opened += 1; break;
-        case v1::MARKETING_ACTION_CLICKED: b.marketing_clicked += 1; break;
-        default: break;
+        case v1::MARKETING_ACTION_SENT:
+          b.marketing_sent += 1;
+          break;
+        case v1::MARKETING_ACTION_OPENED:
+          b.marketing_opened += 1;
+          break;
+        case v1::MARKETING_ACTION_CLICKED:
+          b.marketing_clicked += 1;
+          break;
+        default:
+          break;
       }
       break;
     }
@@ -216,15 +230,15 @@ bool CustomerState::Apply(const v1::Event& event) {
 }
 
 void CustomerState::Prune(int32_t horizon_first_day) {
-  auto first_kept = std::lower_bound(
-      days_.begin(), days_.end(), horizon_first_day,
-      [](const DayBucket& b, int32_t d) { return b.day < d; });
+  auto first_kept = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
+                                     [](const DayBucket& b, int32_t d) { return b.day < d; });
   days_.erase(days_.begin(), first_kept);
 
   // Keep every profile inside the horizon plus the latest one before it: it is
   // still the customer's profile until a newer one arrives.
   size_t before = 0;
-  while (before < profiles_.size() && DayOf(profiles_[before].time_ms) < horizon_first_day) ++before;
+  while (before < profiles_.size() && DayOf(profiles_[before].time_ms) < horizon_first_day)
+    ++before;
   if (before > 1) profiles_.erase(profiles_.begin(), profiles_.begin() + (before - 1));
 }
 
@@ -299,8 +313,9 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
       lines_182 += b.purchase_lines;
       promo_182 += b.promo_lines;
       for (const CategoryItems& c : b.category_items) {
-        auto pos = std::lower_bound(items_182.begin(), items_182.end(), c.name,
-                                    [](const CategoryItems& x, const std::string& n) { return x.name < n; });
+        auto pos = std::lower_bound(
+            items_182.begin(), items_182.end(), c.name,
+            [](const CategoryItems& x, const std::string& n) { return x.name < n; });
         if (pos == items_182.end() || pos->name != c.name) pos = items_182.insert(pos, {c.name, 0});
         pos->items += c.items;
       }
@@ -356,8 +371,9 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
   v[kRevenue90d] = money(rev_90);
   v[kRevenue365d] = money(rev_365);
   v[kAvgOrderValue365d] = orders_365 == 0 ? kNaN : money(rev_365) / static_cast<double>(orders_365);
-  v[kMeanDaysBetweenOrders] =
-      orders_all < 2 ? kNaN : static_cast<double>(last_purchase - first_purchase) / static_cast<double>(orders_all - 1);
+  v[kMeanDaysBetweenOrders] = orders_all < 2 ? kNaN
+                                             : static_cast<double>(last_purchase - first_purchase) /
+                                                   static_cast<double>(orders_all - 1);
   v[kDistinctCategories90d] = static_cast<double>(cats_90.size());
   v[kMinutesMonth0] = static_cast<double>(minutes_m0) / 1000.0;
   v[kMinutesMonth1] = static_cast<double>(minutes_m1) / 1000.0;
@@ -371,7 +387,8 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
   return f;
 }
 
-CustomerState::PurchaseTotals CustomerState::PurchasesBetween(int32_t first_day, int32_t last_day) const {
+CustomerState::PurchaseTotals CustomerState::PurchasesBetween(int32_t first_day,
+                                                              int32_t last_day) const {
   PurchaseTotals totals;
   auto it = std::lower_bound(days_.begin(), days_.end(), first_day,
                              [](const DayBucket& b, int32_t d) { return b.day < d; });
@@ -456,8 +473,8 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
   for (ProfileEntry& p : s.profiles_) {
     uint64_t tier;
     std::string consent;
-    if (!r.Signed(&p.time_ms) || !r.Fixed64(&p.id_hash) || !r.Varint(&tier) || !r.Bytes(1, &consent) ||
-        !r.Signed(&p.registration_ms)) {
+    if (!r.Signed(&p.time_ms) || !r.Fixed64(&p.id_hash) || !r.Varint(&tier) ||
+        !r.Bytes(1, &consent) || !r.Signed(&p.registration_ms)) {
       return bad("profile entry");
     }
     p.tier = static_cast<int32_t>(tier);
@@ -474,12 +491,14 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
   for (SeenId& e : s.seen_) {
     int64_t day;
     uint64_t kind;
-    if (!r.Fixed64(&e.hash) || !r.Signed(&day) || !r.Varint(&kind) || kind >= kNumEventKinds) return bad("dedupe entry");
+    if (!r.Fixed64(&e.hash) || !r.Signed(&day) || !r.Varint(&kind) || kind >= kNumEventKinds)
+      return bad("dedupe entry");
     e.day = static_cast<int32_t>(day);
     e.kind = static_cast<int32_t>(kind);
   }
   // Records written before the ids were kept sorted are in arrival order.
-  if (!std::is_sorted(s.seen_.begin(), s.seen_.end(), SeenBefore)) std::sort(s.seen_.begin(), s.seen_.end(), SeenBefore);
+  if (!std::is_sorted(s.seen_.begin(), s.seen_.end(), SeenBefore))
+    std::sort(s.seen_.begin(), s.seen_.end(), SeenBefore);
   if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
   s.days_.resize(n);
   int64_t prev = 0;

@@ -116,8 +116,8 @@ class CustomerState {
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
   std::vector<SeenId> seen_;            // sorted by (kind, day, hash): order-independent
   std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
-  std::vector<DayBucket> days_;         // sorted by day, one per day with activity
-  int64_t last_event_ms_ = 0;           // largest event time applied
+  std::vector<DayBucket> days_;  // sorted by day, one per day with activity
+  int64_t last_event_ms_ = 0;    // largest event time applied
 };
 
 }  // namespace recur

@@ -48,7 +48,8 @@ bool ParseFixed64(const std::string& s, int64_t* v) {
 std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
   std::string k = std::string(1, prefix) + tp.topic;
   k.push_back('\0');
-  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
+  for (int i = 3; i >= 0; --i)
+    k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
   return k;
 }
 
@@ -59,8 +60,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     write_options_.sync = options_.sync;
   }
 
-  absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets, ApplyStats* stats,
-                          const StreamTimeMap* stream_times) override {
+  absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
+                          ApplyStats* stats, const StreamTimeMap* stream_times) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only) return absl::FailedPreconditionError("ApplyBatch on a read-only store");
     // Pass 1: validate everything before touching any state, so a batch is all or nothing.
@@ -70,12 +71,13 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       absl::Status s = ValidateEvent(e);
       if (s.ok() && !options_.expire_outside_horizon &&
           !WithinHorizon(e.event_time_ms(), running_max, options_.retention_days)) {
-        s = absl::InvalidArgumentError(absl::StrCat("event_time_ms: ", e.event_time_ms(),
-                                                    " is older than the retention horizon (",
-                                                    options_.retention_days, " days before ", running_max, ")"));
+        s = absl::InvalidArgumentError(absl::StrCat(
+            "event_time_ms: ", e.event_time_ms(), " is older than the retention horizon (",
+            options_.retention_days, " days before ", running_max, ")"));
       }
       if (!s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("event[", i, "] (", e.event_id(), "): ", s.message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("event[", i, "] (", e.event_id(), "): ", s.message()));
       }
       running_max = std::max(running_max, e.event_time_ms());
     }
@@ -156,8 +158,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       std::string k = it->key().ToString();
       size_t nul = k.find('\0');
       int64_t offset;
-      if (nul == std::string::npos || k.size() != nul + 5 || !ParseFixed64(it->value().ToString(), &offset)) {
-        return absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed offset entry"));
+      if (nul == std::string::npos || k.size() != nul + 5 ||
+          !ParseFixed64(it->value().ToString(), &offset)) {
+        return absl::DataLossError(
+            absl::StrCat("state store ", options_.path, ": malformed offset entry"));
       }
       uint32_t p = 0;
       for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(k[nul + 1 + i]);
@@ -171,7 +175,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::lock_guard<std::mutex> lock(mu_);
     const int32_t horizon = HorizonFirstDay(max_event_time_ms_);
     if (max_event_time_ms_ > 0 && DayOf(as_of_ms) < horizon) {
-      return absl::InvalidArgumentError(absl::StrCat("as_of_ms: ", as_of_ms, " is before the retention horizon"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("as_of_ms: ", as_of_ms, " is before the retention horizon"));
     }
     const CustomerState* state = nullptr;
     CustomerState loaded;
@@ -183,7 +188,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (!s.ok()) return s;
       state = &loaded;
     }
-    if (state->empty()) return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
+    if (state->empty())
+      return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
     return state->ComputeFeatures(as_of_ms, horizon);
   }
 
@@ -198,13 +204,16 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 
   absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) override {
-    return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) { return fn(k, s); });
+    return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) {
+      return fn(k, s);
+    });
   }
 
   ScoreLedger& ledger() override { return *this; }
 
   absl::Status ForEachCustomerWithScore(
-      const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) override {
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                       const std::string*)>& fn) override {
     return Scan(true, fn);
   }
 
@@ -213,7 +222,9 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     for (it->Seek("p"); it->Valid() && it->key().starts_with("p"); it->Next()) {
       auto key = CustomerKey::Decode(it->key().ToStringView().substr(1));
-      if (!key) return absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed pending key"));
+      if (!key)
+        return absl::DataLossError(
+            absl::StrCat("state store ", options_.path, ": malformed pending key"));
       out.push_back(std::move(*key));
     }
     if (!it->status().ok()) return FromRocks(it->status(), options_.path, "scan pending");
@@ -221,10 +232,11 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
-                            const std::vector<CustomerKey>& done,
-                            const std::vector<std::pair<std::string, std::string>>& meta) override {
+                      const std::vector<CustomerKey>& done,
+                      const std::vector<std::pair<std::string, std::string>>& meta) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (options_.read_only) return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
+    if (options_.read_only)
+      return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
     rocksdb::WriteBatch batch;
     for (const auto& [key, bytes] : published) batch.Put("s" + key.Encode(), bytes);
     for (const auto& key : done) batch.Delete("p" + key.Encode());
@@ -232,8 +244,12 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return FromRocks(db_->Write(write_options_, &batch), options_.path, "commit scores");
   }
 
-  absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) override { return GetRaw("s" + key.Encode()); }
-  absl::StatusOr<std::string> GetMeta(const std::string& name) override { return GetRaw("m:x:" + name); }
+  absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) override {
+    return GetRaw("s" + key.Encode());
+  }
+  absl::StatusOr<std::string> GetMeta(const std::string& name) override {
+    return GetRaw("m:x:" + name);
+  }
 
   absl::Status Checkpoint(const std::string& dir) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -255,16 +271,22 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 
   int64_t EstimateCustomers() const override {
     uint64_t n = 0;
-    return db_->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &n) ? static_cast<int64_t>(n) : 0;
+    return db_->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &n)
+               ? static_cast<int64_t>(n)
+               : 0;
   }
 
  private:
-  int32_t HorizonFirstDay(int64_t max_time) const { return recur::HorizonFirstDay(max_time, options_.retention_days); }
+  int32_t HorizonFirstDay(int64_t max_time) const {
+    return recur::HorizonFirstDay(max_time, options_.retention_days);
+  }
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
-    if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no entry ", key.substr(0, 1), " for ", key.substr(1)));
+    if (s.IsNotFound())
+      return absl::NotFoundError(
+          absl::StrCat("no entry ", key.substr(0, 1), " for ", key.substr(1)));
     if (!s.ok()) return FromRocks(s, options_.path, "read");
     return value;
   }
@@ -272,7 +294,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   // Every customer in key order on one snapshot; with `scores`, its "s" entry
   // is merged in (both key spaces are ordered the same way).
   absl::Status Scan(bool scores,
-                    const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>& fn) {
+                    const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                                     const std::string*)>& fn) {
     const rocksdb::Snapshot* snap = db_->GetSnapshot();
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
@@ -286,15 +309,19 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       auto key = CustomerKey::Decode(wire);
       CustomerState state;
       if (!key) {
-        result = absl::DataLossError(absl::StrCat("state store ", options_.path, ": malformed customer key"));
+        result = absl::DataLossError(
+            absl::StrCat("state store ", options_.path, ": malformed customer key"));
         break;
       }
       result = CustomerState::Decode(it->value().ToStringView(), &state);
       if (!result.ok()) break;
       const std::string* score = nullptr;
       if (sit) {
-        while (sit->Valid() && sit->key().starts_with("s") && sit->key().ToStringView().substr(1) < wire) sit->Next();
-        if (sit->Valid() && sit->key().starts_with("s") && sit->key().ToStringView().substr(1) == wire) {
+        while (sit->Valid() && sit->key().starts_with("s") &&
+               sit->key().ToStringView().substr(1) < wire)
+          sit->Next();
+        if (sit->Valid() && sit->key().starts_with("s") &&
+            sit->key().ToStringView().substr(1) == wire) {
           last.assign(sit->value().data(), sit->value().size());
           score = &last;
         }
@@ -303,7 +330,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (!result.ok()) break;
     }
     if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), options_.path, "scan");
-    if (result.ok() && sit && !sit->status().ok()) result = FromRocks(sit->status(), options_.path, "scan scores");
+    if (result.ok() && sit && !sit->status().ok())
+      result = FromRocks(sit->status(), options_.path, "scan scores");
     it.reset();
     sit.reset();
     db_->ReleaseSnapshot(snap);
@@ -320,7 +348,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     }
     if (!s.ok()) return FromRocks(s, options_.path, "read customer");
     absl::Status d = CustomerState::Decode(value, out);
-    if (!d.ok()) return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
+    if (!d.ok())
+      return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
     return absl::OkStatus();
   }
 
@@ -346,7 +375,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("state store: path is empty");
   if (options.retention_days < 366) {
-    return absl::InvalidArgumentError("retention_days: must be at least 366 (the catalog looks back 365 days)");
+    return absl::InvalidArgumentError(
+        "retention_days: must be at least 366 (the catalog looks back 365 days)");
   }
   rocksdb::Options ro = internal::StoreRocksOptions();
   ro.create_if_missing = !options.read_only;
@@ -367,7 +397,8 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
       return absl::FailedPreconditionError(
           absl::StrCat("state store ", options.path, ": not a recur store (no format marker)"));
     }
-    if (options.read_only) return absl::NotFoundError(absl::StrCat("state store ", options.path, ": empty"));
+    if (options.read_only)
+      return absl::NotFoundError(absl::StrCat("state store ", options.path, ": empty"));
     s = db->Put(rocksdb::WriteOptions(), kFormatKey, kFormat);
     if (!s.ok()) return FromRocks(s, options.path, "initialise");
   } else if (!s.ok()) {
@@ -380,7 +411,8 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), kMaxTimeKey, &value);
   if (s.ok() && !ParseFixed64(value, &max_time)) {
-    return absl::DataLossError(absl::StrCat("state store ", options.path, ": malformed max event time"));
+    return absl::DataLossError(
+        absl::StrCat("state store ", options.path, ": malformed max event time"));
   }
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, options.path, "read max event time");
   return std::unique_ptr<FeatureStore>(new RocksFeatureStore(options, std::move(db), max_time));

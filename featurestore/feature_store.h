@@ -39,11 +39,11 @@ namespace recur {
 class FeatureStore {
  public:
   struct Options {
-    std::string path;                          // the RocksDB directory
+    std::string path;  // the RocksDB directory
     int32_t retention_days = kDefaultRetentionDays;
-    bool sync = false;                         // fsync every batch (power-loss safety)
-    bool read_only = false;                    // open a snapshot for reading
-    size_t cache_entries = 2'000'000;          // decoded customers kept in memory
+    bool sync = false;                 // fsync every batch (power-loss safety)
+    bool read_only = false;            // open a snapshot for reading
+    size_t cache_entries = 2'000'000;  // decoded customers kept in memory
     // RocksDB memtable size before a flush to an SST file. Tests set a small one
     // to exercise flushes and compactions.
     size_t write_buffer_bytes = 64 << 20;
@@ -61,8 +61,8 @@ class FeatureStore {
   struct ApplyStats {
     int64_t applied = 0;
     int64_t duplicates = 0;
-    int64_t expired = 0;                    // older than the horizon (expire_outside_horizon)
-    std::vector<CustomerKey> touched;       // customers whose state changed, sorted
+    int64_t expired = 0;               // older than the horizon (expire_outside_horizon)
+    std::vector<CustomerKey> touched;  // customers whose state changed, sorted
   };
 
   static absl::StatusOr<std::unique_ptr<FeatureStore>> Open(const Options& options);
@@ -77,7 +77,8 @@ class FeatureStore {
   // `stream_times`, when given, are stored beside the offsets: the largest event
   // time seen per source partition (the pipeline's lateness reference).
   virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
-                                  ApplyStats* stats = nullptr, const StreamTimeMap* stream_times = nullptr) = 0;
+                                  ApplyStats* stats = nullptr,
+                                  const StreamTimeMap* stream_times = nullptr) = 0;
 
   // The offsets stored by the last applied batch of each source partition.
   virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;

@@ -29,17 +29,19 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const 
   if (s.ok()) return absl::OkStatus();
   const std::string what = absl::StrCat("state store ", path, ": ", during, ": ", s.ToString());
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    absl::Status locked = absl::FailedPreconditionError(
-        absl::StrCat(what, " — another process holds the store's LOCK; stop it or use another state directory"));
+    absl::Status locked = absl::FailedPreconditionError(absl::StrCat(
+        what, " — another process holds the store's LOCK; stop it or use another state directory"));
     // Callers branch on this payload (IsStoreLocked), never on the text.
     locked.SetPayload(kStoreLockedPayload, absl::Cord(path));
     return locked;
   }
   if (s.IsCorruption()) {
-    return absl::DataLossError(absl::StrCat(what, " — the store is corrupt; restore a snapshot or rebuild it with `recur replay`"));
+    return absl::DataLossError(absl::StrCat(
+        what, " — the store is corrupt; restore a snapshot or rebuild it with `recur replay`"));
   }
   if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
-    return absl::UnavailableError(absl::StrCat(what, " — check the disk (space, permissions) and retry"));
+    return absl::UnavailableError(
+        absl::StrCat(what, " — check the disk (space, permissions) and retry"));
   }
   if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::InvalidArgumentError(what);
   return absl::InternalError(what);

@@ -16,9 +16,9 @@
 #include "featurestore/snapshot.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,8 +28,8 @@
 #include <system_error>
 #include <thread>
 
-#include "base/fs.h"
 #include "absl/strings/str_cat.h"
+#include "base/fs.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/rocks_internal.h"
 #include "featurestore/state_dir.h"
@@ -126,9 +126,10 @@ absl::Status VerifyCopy(const std::string& dst, const Digest& expected, Partitio
     for (it->SeekToFirst(); it->Valid(); it->Next()) got.Add(it->key(), it->value());
     if (!it->status().ok()) return FromRocks(it->status(), dst, "read the copy");
     if (!(got == expected)) {
-      return absl::DataLossError(absl::StrCat("snapshot: the copy at ", dst, " holds ", got.keys, " keys (",
-                                              got.bytes, " bytes), the source view ", expected.keys, " (",
-                                              expected.bytes, " bytes) or their contents differ"));
+      return absl::DataLossError(absl::StrCat("snapshot: the copy at ", dst, " holds ", got.keys,
+                                              " keys (", got.bytes, " bytes), the source view ",
+                                              expected.keys, " (", expected.bytes,
+                                              " bytes) or their contents differ"));
     }
   }
   FeatureStore::Options fo;
@@ -147,10 +148,12 @@ absl::Status VerifyCopy(const std::string& dst, const Digest& expected, Partitio
 }
 
 absl::StatusOr<PartitionSnapshot> SnapshotPartition(int32_t partition, const std::string& src,
-                                                    const std::string& dst, const std::string& secondary,
+                                                    const std::string& dst,
+                                                    const std::string& secondary,
                                                     const SnapshotOptions& o) {
   if (!fs::exists(fs::path(src) / "CURRENT")) {
-    return absl::FailedPreconditionError(absl::StrCat("state store ", src, ": not a RocksDB store (no CURRENT file)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("state store ", src, ": not a RocksDB store (no CURRENT file)"));
   }
   PartitionSnapshot result;
   result.partition = partition;
@@ -171,7 +174,8 @@ absl::StatusOr<PartitionSnapshot> SnapshotPartition(int32_t partition, const std
     have_base = false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * std::min(++failures, 10)));
   };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.catch_up_timeout_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(o.catch_up_timeout_ms);
   while (result.catch_ups == 0 || std::chrono::steady_clock::now() < deadline) {
     if (Stopped(o)) return absl::CancelledError("snapshot: interrupted");
     if (db == nullptr) {
@@ -194,8 +198,9 @@ absl::StatusOr<PartitionSnapshot> SnapshotPartition(int32_t partition, const std
       std::string format;
       s = db->Get(rocksdb::ReadOptions(), internal::kFormatKey, &format);
       if (s.IsNotFound() || (s.ok() && format != internal::kFormat)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "state store ", src, ": not a recur store (format marker '", format, "', want ", internal::kFormat, ")"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("state store ", src, ": not a recur store (format marker '", format,
+                         "', want ", internal::kFormat, ")"));
       }
       if (!s.ok()) {
         back_off(s);
@@ -227,11 +232,12 @@ absl::StatusOr<PartitionSnapshot> SnapshotPartition(int32_t partition, const std
     if (!verified.ok()) return verified;
     return result;
   }
-  absl::Status why = last.ok() ? absl::UnavailableError("the primary kept flushing during every catch-up")
-                               : FromRocks(last, src, "open as a secondary instance / catch up");
-  return absl::UnavailableError(absl::StrCat("snapshot of ", src, ": no consistent view after ", result.catch_ups,
-                                             " catch-ups with the primary in ", o.catch_up_timeout_ms,
-                                             " ms: ", why.message()));
+  absl::Status why = last.ok()
+                         ? absl::UnavailableError("the primary kept flushing during every catch-up")
+                         : FromRocks(last, src, "open as a secondary instance / catch up");
+  return absl::UnavailableError(absl::StrCat("snapshot of ", src, ": no consistent view after ",
+                                             result.catch_ups, " catch-ups with the primary in ",
+                                             o.catch_up_timeout_ms, " ms: ", why.message()));
 }
 
 // Is `inner` equal to or below `outer` (both made absolute, symlinks resolved where they exist)?
@@ -243,7 +249,8 @@ absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std:
   if (state_dir.empty()) return absl::InvalidArgumentError("snapshot: the state dir is empty");
   if (out.empty()) return absl::InvalidArgumentError("snapshot: the output path is empty");
   if (!fs::is_directory(state_dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("state dir ", state_dir, " does not exist (or is not a directory)"));
+    return absl::NotFoundError(
+        absl::StrCat("state dir ", state_dir, " does not exist (or is not a directory)"));
   }
   auto parts = StateDir::CountPartitions(state_dir);
   if (!parts.ok()) return parts.status();
@@ -251,14 +258,17 @@ absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std:
   if (!target.has_filename()) target = target.parent_path();
   if (fs::exists(fs::symlink_status(target, ec))) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "snapshot: ", out, " already exists; a snapshot never overwrites: choose a new path or remove it"));
+        "snapshot: ", out,
+        " already exists; a snapshot never overwrites: choose a new path or remove it"));
   }
   if (IsWithin(target.string(), state_dir)) {
-    return absl::InvalidArgumentError(absl::StrCat("snapshot: ", out, " lies inside the state dir ", state_dir,
-                                                   "; put snapshots outside it"));
+    return absl::InvalidArgumentError(absl::StrCat("snapshot: ", out, " lies inside the state dir ",
+                                                   state_dir, "; put snapshots outside it"));
   }
   auto tmp_dir = TempDirBeside(target.string());
-  if (!tmp_dir.ok()) return absl::Status(tmp_dir.status().code(), absl::StrCat("snapshot: ", tmp_dir.status().message()));
+  if (!tmp_dir.ok())
+    return absl::Status(tmp_dir.status().code(),
+                        absl::StrCat("snapshot: ", tmp_dir.status().message()));
   const fs::path tmp = *tmp_dir;
   struct RemoveUnlessKept {
     fs::path dir;
@@ -283,7 +293,8 @@ absl::StatusOr<SnapshotResult> Snapshot(const std::string& state_dir, const std:
   if (Stopped(options)) return absl::CancelledError("snapshot: interrupted");
   absl::Status s = PublishDir(tmp.string(), target.string());
   if (absl::IsAlreadyExists(s)) {
-    return absl::AlreadyExistsError(absl::StrCat("snapshot: ", out, " appeared while the snapshot was taken; not replaced"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("snapshot: ", out, " appeared while the snapshot was taken; not replaced"));
   }
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("snapshot: ", s.message()));
   cleanup.keep = true;

@@ -35,12 +35,12 @@ namespace recur {
 
 struct PartitionSnapshot {
   int32_t partition = 0;
-  int64_t keys = 0;        // every RocksDB key copied (customers, offsets, metadata)
+  int64_t keys = 0;  // every RocksDB key copied (customers, offsets, metadata)
   int64_t customers = 0;
-  int64_t bytes = 0;       // keys + values
-  OffsetMap offsets;       // as read back from the copy
+  int64_t bytes = 0;  // keys + values
+  OffsetMap offsets;  // as read back from the copy
   int64_t max_event_time_ms = 0;
-  int catch_ups = 0;       // TryCatchUpWithPrimary calls it took to get a certified view
+  int catch_ups = 0;  // TryCatchUpWithPrimary calls it took to get a certified view
 };
 
 struct SnapshotResult {

@@ -21,12 +21,13 @@ std::string StateDir::PartitionPath(const std::string& dir, int32_t partition) {
 absl::StatusOr<int32_t> StateDir::CountPartitions(const std::string& path) {
   int32_t n = 0;
   while (std::filesystem::exists(PartitionPath(path, n))) ++n;
-  if (n == 0) return absl::NotFoundError(absl::StrCat("state dir ", path, ": no partition-0 store there"));
+  if (n == 0)
+    return absl::NotFoundError(absl::StrCat("state dir ", path, ": no partition-0 store there"));
   return n;
 }
 
 absl::StatusOr<std::unique_ptr<StateDir>> StateDir::OpenReadOnly(const std::string& path,
-                                                                FeatureStore::Options store) {
+                                                                 FeatureStore::Options store) {
   auto parts = CountPartitions(path);
   if (!parts.ok()) return parts.status();
   Options o;
@@ -41,7 +42,8 @@ absl::StatusOr<std::unique_ptr<StateDir>> StateDir::Open(const Options& options)
   if (options.partitions < 1) return absl::InvalidArgumentError("partitions: must be at least 1");
   std::error_code ec;
   if (!options.store.read_only) std::filesystem::create_directories(options.path, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("state dir ", options.path, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(absl::StrCat("state dir ", options.path, ": ", ec.message()));
   auto dir = std::unique_ptr<StateDir>(new StateDir());
   for (int32_t p = 0; p < options.partitions; ++p) {
     FeatureStore::Options o = options.store;

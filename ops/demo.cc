@@ -30,13 +30,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kMaxAhead = 300'000;  // events published but not yet consumed (embedded broker)
 
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
-
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 // Waits until `done(counters)` holds, printing progress every few seconds.
-absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream& out, const char* what,
-                     const std::function<bool(const PipelineCounters&)>& done,
-                     const std::function<std::string(const PipelineCounters&)>& progress, int timeout_s) {
+absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream& out,
+                     const char* what, const std::function<bool(const PipelineCounters&)>& done,
+                     const std::function<std::string(const PipelineCounters&)>& progress,
+                     int timeout_s) {
   const auto start = Clock::now();
   auto last = start;
   while (true) {
@@ -44,7 +46,8 @@ absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream&
     const PipelineCounters c = p.counters();
     if (done(c)) return absl::OkStatus();
     if (Seconds(start) > timeout_s) {
-      return absl::DeadlineExceededError(absl::StrCat(what, ": not done after ", timeout_s, " s (", p.StatsJson(), ")"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, ": not done after ", timeout_s, " s (", p.StatsJson(), ")"));
     }
     if (Seconds(last) >= 5) {
       last = Clock::now();
@@ -57,9 +60,9 @@ absl::Status WaitFor(Pipeline& p, const std::atomic<bool>& failed, std::ostream&
 // Simulates o.sim and publishes every event; returns how many. The embedded mock
 // cluster keeps only ~5 MB per partition (librdkafka's fixed limit): on it,
 // publishing stays no further ahead of the pipeline than that allows.
-absl::StatusOr<int64_t> Publish(const SimulatorOptions& sim, const std::string& brokers, const TopicNames& topics,
-                                bool embedded, Pipeline& pipeline, const std::atomic<bool>& failed,
-                                std::ostream& out) {
+absl::StatusOr<int64_t> Publish(const SimulatorOptions& sim, const std::string& brokers,
+                                const TopicNames& topics, bool embedded, Pipeline& pipeline,
+                                const std::atomic<bool>& failed, std::ostream& out) {
   auto producer = Producer::Create({{"bootstrap.servers", brokers}});
   if (!producer.ok()) return producer.status();
   int64_t produced = 0;
@@ -72,7 +75,8 @@ absl::StatusOr<int64_t> Publish(const SimulatorOptions& sim, const std::string& 
       if (failed.load()) return absl::AbortedError("the pipeline stopped while publishing");
     }
     e.SerializeToString(&bytes);
-    if (++produced % 1'000'000 == 0) out << "  ... " << produced << " events published" << std::endl;
+    if (++produced % 1'000'000 == 0)
+      out << "  ... " << produced << " events published" << std::endl;
     return (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});
   });
   if (s.ok()) s = (*producer)->Flush(absl::Seconds(120));
@@ -81,7 +85,8 @@ absl::StatusOr<int64_t> Publish(const SimulatorOptions& sim, const std::string& 
 }
 
 // Trains both targets from `snapshot` into `models` (promotion replaces CURRENT).
-absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& snapshot, const std::string& models,
+absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& snapshot,
+                                                             const std::string& models,
                                                              int max_rounds, std::ostream& out) {
   std::map<std::string, TrainResult> trained;
   for (Target target : {Target::kActivityDecline90d, Target::kRepurchase30d}) {
@@ -93,9 +98,10 @@ absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& 
     to.max_rounds = max_rounds;
     auto r = Train(to);
     if (!r.ok()) return r.status();
-    out << absl::StrFormat("6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
-                           TargetName(target), r->version, r->model.roc_auc, r->baseline_name, r->baseline.roc_auc,
-                           r->rounds, r->train_rows + r->valid_rows, Seconds(t))
+    out << absl::StrFormat(
+               "6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
+               TargetName(target), r->version, r->model.roc_auc, r->baseline_name,
+               r->baseline.roc_auc, r->rounds, r->train_rows + r->valid_rows, Seconds(t))
         << std::endl;
     trained[TargetName(target)] = *r;
   }
@@ -103,7 +109,8 @@ absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& 
 }
 
 // Every delivered score in the state dir, by shop.
-absl::StatusOr<std::map<std::string, std::vector<v1::CustomerScore>>> ScoresByShop(const std::string& state) {
+absl::StatusOr<std::map<std::string, std::vector<v1::CustomerScore>>> ScoresByShop(
+    const std::string& state) {
   auto dir = StateDir::OpenReadOnly(state);
   if (!dir.ok()) return dir.status();
   std::map<std::string, std::vector<v1::CustomerScore>> by_shop;
@@ -112,7 +119,8 @@ absl::StatusOr<std::map<std::string, std::vector<v1::CustomerScore>>> ScoresBySh
         [&](const CustomerKey& k, const CustomerState&, const std::string* score) {
           if (score == nullptr) return absl::OkStatus();
           v1::CustomerScore sc;
-          if (!sc.ParseFromString(*score)) return absl::DataLossError(absl::StrCat("bad stored score of ", k.Encode()));
+          if (!sc.ParseFromString(*score))
+            return absl::DataLossError(absl::StrCat("bad stored score of ", k.Encode()));
           by_shop[k.shop_id].push_back(std::move(sc));
           return absl::OkStatus();
         });
@@ -122,17 +130,20 @@ absl::StatusOr<std::map<std::string, std::vector<v1::CustomerScore>>> ScoresBySh
 }
 
 // The `top` customers most at risk per shop, with segments, reasons and actions.
-void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_shop, int top, std::ostream& out) {
+void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_shop, int top,
+                     std::ostream& out) {
   out << "\n8. the " << top << " customers most at risk of declining activity, per shop:\n";
   for (auto& [shop, scores] : by_shop) {
-    std::sort(scores.begin(), scores.end(), [](const v1::CustomerScore& a, const v1::CustomerScore& b) {
-      const double ra = Probability(a, Target::kActivityDecline90d), rb = Probability(b, Target::kActivityDecline90d);
-      if (ra != rb) return ra > rb;
-      return a.customer_id() < b.customer_id();
-    });
+    std::sort(scores.begin(), scores.end(),
+              [](const v1::CustomerScore& a, const v1::CustomerScore& b) {
+                const double ra = Probability(a, Target::kActivityDecline90d),
+                             rb = Probability(b, Target::kActivityDecline90d);
+                if (ra != rb) return ra > rb;
+                return a.customer_id() < b.customer_id();
+              });
     out << "\n" << shop << " (" << scores.size() << " customers scored)\n";
-    out << absl::StrFormat("  %-4s %-10s %5s %5s  %-40s %s\n", "#", "customer", "risk", "rep30", "segments",
-                           "top reasons");
+    out << absl::StrFormat("  %-4s %-10s %5s %5s  %-40s %s\n", "#", "customer", "risk", "rep30",
+                           "segments", "top reasons");
     for (int i = 0; i < top && i < static_cast<int>(scores.size()); ++i) {
       const auto& sc = scores[i];
       std::vector<std::string> reasons;
@@ -141,7 +152,8 @@ void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_s
                                                 : absl::StrFormat("%s=%g", r.feature(), r.value()));
       }
       out << absl::StrFormat("  %-4d %-10s %5.2f %5.2f  %-40s %s\n", i + 1, sc.customer_id(),
-                             Probability(sc, Target::kActivityDecline90d), Probability(sc, Target::kRepurchase30d),
+                             Probability(sc, Target::kActivityDecline90d),
+                             Probability(sc, Target::kRepurchase30d),
                              sc.segments().empty() ? "-" : absl::StrJoin(sc.segments(), ","),
                              absl::StrJoin(reasons, ", "));
       for (const auto& a : sc.actions()) out << "         action: " << a << "\n";
@@ -151,9 +163,11 @@ void PrintMostAtRisk(std::map<std::string, std::vector<v1::CustomerScore>>& by_s
 
 // The embedded mock cluster, or the brokers the user named (topics must exist).
 absl::StatusOr<std::string> ConnectKafka(const DemoOptions& o, const TopicNames& topics,
-                                         std::unique_ptr<EmbeddedKafka>* embedded, std::ostream& out) {
+                                         std::unique_ptr<EmbeddedKafka>* embedded,
+                                         std::ostream& out) {
   if (!o.brokers.empty()) {
-    out << "1. Kafka: " << o.brokers << " (topics must exist, see ops/kafka/README.md)" << std::endl;
+    out << "1. Kafka: " << o.brokers << " (topics must exist, see ops/kafka/README.md)"
+        << std::endl;
     return o.brokers;
   }
   auto k = EmbeddedKafka::Start(o.partitions, topics);
@@ -173,10 +187,13 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   std::error_code ec;
   fs::create_directories(o.dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", o.dir, ": ", ec.message()));
-  const std::string state = o.dir + "/state", snapshot = o.dir + "/snapshot", models = o.dir + "/models";
+  const std::string state = o.dir + "/state", snapshot = o.dir + "/snapshot",
+                    models = o.dir + "/models";
   if (fs::exists(state) || fs::exists(snapshot) || fs::exists(models)) {
-    return absl::FailedPreconditionError(absl::StrCat(o.dir, " holds a previous demo (state, snapshot or models): "
-                                                      "pass a new --dir or remove it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(o.dir,
+                     " holds a previous demo (state, snapshot or models): "
+                     "pass a new --dir or remove it"));
   }
 
   // 1. Kafka.
@@ -220,20 +237,25 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   auto t = Clock::now();
   auto produced = Publish(o.sim, *brokers, topics, embedded != nullptr, **pipeline, failed, out);
   if (!produced.ok()) return produced.status();
-  out << absl::StrFormat("3. simulated and published %d events: %d shops x %d customers x %d days (seed %d), %.0f s",
-                         *produced, o.sim.shops, o.sim.customers_per_shop, o.sim.days, o.sim.seed, Seconds(t))
+  out << absl::StrFormat(
+             "3. simulated and published %d events: %d shops x %d customers x %d days (seed %d), "
+             "%.0f s",
+             *produced, o.sim.shops, o.sim.customers_per_shop, o.sim.days, o.sim.seed, Seconds(t))
       << std::endl;
 
   // 4. Ingested.
   t = Clock::now();
-  absl::Status s = WaitFor(**pipeline, failed, out, "ingesting",
-              [&](const PipelineCounters& c) { return c.events_in >= *produced && c.caught_up; },
-              [&](const PipelineCounters& c) { return absl::StrCat(c.events_in, "/", *produced, " events ingested"); },
-              3600);
+  absl::Status s = WaitFor(
+      **pipeline, failed, out, "ingesting",
+      [&](const PipelineCounters& c) { return c.events_in >= *produced && c.caught_up; },
+      [&](const PipelineCounters& c) {
+        return absl::StrCat(c.events_in, "/", *produced, " events ingested");
+      },
+      3600);
   if (!s.ok()) return s;
   PipelineCounters c = (*pipeline)->counters();
-  out << absl::StrFormat("4. ingested %d events (%d applied, %d duplicates), %.0f s", c.events_in, c.applied,
-                         c.duplicates, Seconds(t))
+  out << absl::StrFormat("4. ingested %d events (%d applied, %d duplicates), %.0f s", c.events_in,
+                         c.applied, c.duplicates, Seconds(t))
       << std::endl;
 
   // 5. Snapshot of the running pipeline's store.
@@ -245,8 +267,9 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
     customers += p.customers;
     max_time = std::max(max_time, p.max_event_time_ms);
   }
-  out << absl::StrFormat("5. snapshot of the running store: %s, %d customers, events up to %s, %.0f s", snapshot,
-                         customers, FormatDayOfMs(max_time), Seconds(t))
+  out << absl::StrFormat(
+             "5. snapshot of the running store: %s, %d customers, events up to %s, %.0f s",
+             snapshot, customers, FormatDayOfMs(max_time), Seconds(t))
       << std::endl;
 
   // 6. Train both models from the snapshot; promotion replaces CURRENT.
@@ -255,16 +278,18 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
 
   // 7. The running pipeline picks the models up and scores everyone.
   t = Clock::now();
-  s = WaitFor(**pipeline, failed, out, "scoring",
-              [&](const PipelineCounters& c) { return c.model_reloads > 0 && c.caught_up; },
-              [&](const PipelineCounters& c) {
-                return absl::StrCat("models ", c.models, ", ", c.scores_published, " scores published");
-              },
-              1800);
+  s = WaitFor(
+      **pipeline, failed, out, "scoring",
+      [&](const PipelineCounters& c) { return c.model_reloads > 0 && c.caught_up; },
+      [&](const PipelineCounters& c) {
+        return absl::StrCat("models ", c.models, ", ", c.scores_published, " scores published");
+      },
+      1800);
   if (!s.ok()) return s;
   c = (*pipeline)->counters();
-  out << absl::StrFormat("7. recur run picked up %s without a restart and published %d scores to %s, %.0f s",
-                         c.models, c.scores_published, topics.scores, Seconds(t))
+  out << absl::StrFormat(
+             "7. recur run picked up %s without a restart and published %d scores to %s, %.0f s",
+             c.models, c.scores_published, topics.scores, Seconds(t))
       << std::endl;
   stop = true;
   runner.join();
@@ -276,13 +301,15 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   PrintMostAtRisk(*by_shop, o.top, out);
   out << "\nmodels:\n";
   for (const auto& [name, r] : *trained) {
-    out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version, r.model.roc_auc,
-                           r.baseline.roc_auc, r.promotion_note);
-    out << "  " << std::string(22, ' ') << " report: " << ModelRegistry::ReportPath(r.model_dir).string() << "\n";
+    out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version,
+                           r.model.roc_auc, r.baseline.roc_auc, r.promotion_note);
+    out << "  " << std::string(22, ' ')
+        << " report: " << ModelRegistry::ReportPath(r.model_dir).string() << "\n";
   }
-  out << absl::StrFormat("\ndone in %.0f s. Explore: recur inspect %s/%s --state-dir %s\n", Seconds(t0),
-                         by_shop->empty() ? "shop-1" : by_shop->begin()->first,
-                         by_shop->empty() ? "c-000001" : by_shop->begin()->second.front().customer_id(), state);
+  out << absl::StrFormat(
+      "\ndone in %.0f s. Explore: recur inspect %s/%s --state-dir %s\n", Seconds(t0),
+      by_shop->empty() ? "shop-1" : by_shop->begin()->first,
+      by_shop->empty() ? "c-000001" : by_shop->begin()->second.front().customer_id(), state);
   return absl::OkStatus();
 }
 

@@ -28,11 +28,11 @@ struct DemoOptions {
     s.late_rate = 0.01;
     return s;
   }();
-  std::string dir;        // work directory (state, snapshot, models); created
-  std::string brokers;    // "" = embedded mock cluster; else topics must exist
-  int partitions = 4;     // embedded cluster only
-  int top = 10;           // customers shown per shop
-  int max_rounds = 300;   // boosting rounds per model at most
+  std::string dir;       // work directory (state, snapshot, models); created
+  std::string brokers;   // "" = embedded mock cluster; else topics must exist
+  int partitions = 4;    // embedded cluster only
+  int top = 10;          // customers shown per shop
+  int max_rounds = 300;  // boosting rounds per model at most
 };
 
 absl::Status RunDemo(const DemoOptions& options, std::ostream& out);

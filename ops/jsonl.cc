@@ -12,7 +12,9 @@ absl::StatusOr<v1::Event> ParseEventJson(std::string_view line) {
   opts.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(line.data(), line.size()), &event, opts);
-  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("not an Event in JSON: ", st.message().as_string()));
+  if (!st.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an Event in JSON: ", st.message().as_string()));
   return event;
 }
 

@@ -31,8 +31,8 @@
 #include "featurestore/store_errors.h"
 #include "proto/recur.pb.h"
 #include "scorer/scorer.h"
-#include "streams/admin.h"
 #include "spdlog/spdlog.h"
+#include "streams/admin.h"
 
 namespace recur {
 namespace {
@@ -40,7 +40,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -57,8 +59,8 @@ std::string Compact(int64_t n) {
   return absl::StrCat(n);
 }
 
-// The text of one progress line (the caller prints it): consumed / total, rate, ETA, lag by partition number and
-// the slowest source partition.
+// The text of one progress line (the caller prints it): consumed / total, rate, ETA, lag by
+// partition number and the slowest source partition.
 class ReplayProgress {
  public:
   explicit ReplayProgress(const ReplayRange& range) : range_(range), total_(range.records()) {}
@@ -72,7 +74,8 @@ class ReplayProgress {
     for (const auto& [tp, stop] : range_.stop) {
       const int64_t start = range_.start.at(tp);
       auto it = p.positions.find(tp);
-      const int64_t pos = it == p.positions.end() || it->second < start ? start : std::min(it->second, stop);
+      const int64_t pos =
+          it == p.positions.end() || it->second < start ? start : std::min(it->second, stop);
       done += pos - start;
       const int64_t left = stop - pos;
       lag += left;
@@ -89,15 +92,21 @@ class ReplayProgress {
     last_events_ = p.counters.events_in;
     const double since_first = first_ ? std::chrono::duration<double>(now - *first_).count() : 0;
     const double avg = since_first > 0.5 ? static_cast<double>(done) / since_first : 0;
-    if (p.positions.empty()) return absl::StrFormat("replay: 0/%d records, waiting for the partitions (joining the group)", total_);
+    if (p.positions.empty())
+      return absl::StrFormat("replay: 0/%d records, waiting for the partitions (joining the group)",
+                             total_);
     std::string by_number;
-    for (const auto& [n, l] : lag_by_number) absl::StrAppend(&by_number, by_number.empty() ? "" : " ", "p", n, "=", Compact(l));
-    return absl::StrFormat("replay: %d/%d records (%.1f%%), %.0f events/s, ETA %s, lag %d by partition [%s]%s", done,
-                           total_, total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
-                           rate, lag == 0 ? "0:00" : (avg > 0 ? FormatEta(static_cast<double>(lag) / avg) : "?"), lag,
-                           by_number,
-                           lag > 0 ? absl::StrFormat(", slowest %s/%d (%d)", slowest.topic, slowest.partition, slowest_lag)
-                                   : std::string());
+    for (const auto& [n, l] : lag_by_number)
+      absl::StrAppend(&by_number, by_number.empty() ? "" : " ", "p", n, "=", Compact(l));
+    return absl::StrFormat(
+        "replay: %d/%d records (%.1f%%), %.0f events/s, ETA %s, lag %d by partition [%s]%s", done,
+        total_,
+        total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0, rate,
+        lag == 0 ? "0:00" : (avg > 0 ? FormatEta(static_cast<double>(lag) / avg) : "?"), lag,
+        by_number,
+        lag > 0
+            ? absl::StrFormat(", slowest %s/%d (%d)", slowest.topic, slowest.partition, slowest_lag)
+            : std::string());
   }
 
  private:
@@ -122,10 +131,11 @@ absl::Status ProbeStores(const std::string& dir) {
     auto store = FeatureStore::Open(o);
     if (store.ok()) continue;
     if (IsStoreLocked(store.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the live state dir ", dir, " is in use: ", o.path,
-          " is locked by another process (a running `recur run`?). Stop the pipeline first (SIGTERM finishes its "
-          "batch), or replay with --out DIR and no --swap, and swap later"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the live state dir ", dir, " is in use: ", o.path,
+                       " is locked by another process (a running `recur run`?). Stop the pipeline "
+                       "first (SIGTERM finishes its "
+                       "batch), or replay with --out DIR and no --swap, and swap later"));
     }
     spdlog::warn("live store {} can not be opened ({}); it will be replaced", o.path,
                  std::string(store.status().message()));
@@ -158,9 +168,10 @@ class LockFiles {
       l.l_type = F_WRLCK;
       l.l_whence = SEEK_SET;
       if (::fcntl(fd, F_SETLK, &l) != 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the live state dir ", dir, " is in use: ", path,
-            " was locked by another process meanwhile. Stop the pipeline first, or replay with --out DIR"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the live state dir ", dir, " is in use: ", path,
+                         " was locked by another process meanwhile. Stop the pipeline first, or "
+                         "replay with --out DIR"));
       }
     }
     return absl::OkStatus();
@@ -170,7 +181,9 @@ class LockFiles {
   std::vector<int> fds_;
 };
 
-std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
+std::string UtcStamp() {
+  return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
+}
 
 }  // namespace
 
@@ -179,22 +192,28 @@ absl::StatusOr<ReplayPosition> ReplayPosition::Parse(const std::string& text) {
   if (t == "beginning" || t == "earliest") return ReplayPosition{Kind::kBeginning, 0};
   if (t == "end" || t == "latest") return ReplayPosition{Kind::kEnd, 0};
   int64_t offset = 0;
-  if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos && absl::SimpleAtoi(t, &offset)) {
+  if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos &&
+      absl::SimpleAtoi(t, &offset)) {
     return ReplayPosition{Kind::kOffset, offset};
   }
   if (auto time = ParseTime(text, DayBound::kStart); time.ok() && !t.empty() && t[0] != '-') {
     return ReplayPosition{Kind::kTime, *time};  // a date: from its first millisecond
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "'", text, "' is not a position: beginning, end, an offset (e.g. 1200) or a time (YYYY-MM-DD or RFC 3339)"));
+  return absl::InvalidArgumentError(absl::StrCat("'", text,
+                                                 "' is not a position: beginning, end, an offset "
+                                                 "(e.g. 1200) or a time (YYYY-MM-DD or RFC 3339)"));
 }
 
 std::string ReplayPosition::ToString() const {
   switch (kind) {
-    case Kind::kBeginning: return "beginning";
-    case Kind::kEnd: return "end";
-    case Kind::kOffset: return absl::StrCat("offset ", value);
-    case Kind::kTime: return FormatTimeMs(value);
+    case Kind::kBeginning:
+      return "beginning";
+    case Kind::kEnd:
+      return "end";
+    case Kind::kOffset:
+      return absl::StrCat("offset ", value);
+    case Kind::kTime:
+      return FormatTimeMs(value);
   }
   return "?";
 }
@@ -205,13 +224,16 @@ int64_t ReplayRange::records() const {
   return n;
 }
 
-absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, const std::vector<std::string>& topics,
+absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka,
+                                               const std::vector<std::string>& topics,
                                                const ReplayPosition& from, const ReplayPosition& to,
                                                absl::Duration timeout) {
   using Kind = ReplayPosition::Kind;
   if (from.kind == Kind::kEnd) return absl::InvalidArgumentError("--from end replays nothing");
-  if (to.kind == Kind::kBeginning) return absl::InvalidArgumentError("--to beginning replays nothing");
-  if (from.kind == to.kind && (from.kind == Kind::kOffset || from.kind == Kind::kTime) && to.value < from.value) {
+  if (to.kind == Kind::kBeginning)
+    return absl::InvalidArgumentError("--to beginning replays nothing");
+  if (from.kind == to.kind && (from.kind == Kind::kOffset || from.kind == Kind::kTime) &&
+      to.value < from.value) {
     return absl::InvalidArgumentError(
         absl::StrCat("--to (", to.ToString(), ") is before --from (", from.ToString(), ")"));
   }
@@ -225,8 +247,8 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
     const int32_t n = counts->at(t);
     if (range.partitions != 0 && n != range.partitions) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "input topics have different partition counts (", topics.front(), ": ", range.partitions, ", ", t, ": ",
-          n, "); recur needs co-partitioned input topics"));
+          "input topics have different partition counts (", topics.front(), ": ", range.partitions,
+          ", ", t, ": ", n, "); recur needs co-partitioned input topics"));
     }
     range.partitions = n;
   }
@@ -239,7 +261,9 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
       end[{t, p}] = marks->high;
     }
   }
-  auto clamp = [&](const TopicPartition& tp, int64_t v) { return std::clamp(v, begin.at(tp), end.at(tp)); };
+  auto clamp = [&](const TopicPartition& tp, int64_t v) {
+    return std::clamp(v, begin.at(tp), end.at(tp));
+  };
   switch (from.kind) {
     case Kind::kTime: {
       auto o = (*admin)->OffsetsForTime(end, from.value, timeout);
@@ -268,9 +292,9 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
   }
   for (const auto& [tp, stop] : range.stop) {
     if (stop < range.start.at(tp)) {
-      return absl::InvalidArgumentError(absl::StrCat("--to (", to.ToString(), ") is before --from (", from.ToString(),
-                                                     ") on ", tp.topic, "/", tp.partition, ": offset ", stop,
-                                                     " < offset ", range.start.at(tp)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--to (", to.ToString(), ") is before --from (", from.ToString(), ") on ", tp.topic, "/",
+          tp.partition, ": offset ", stop, " < offset ", range.start.at(tp)));
     }
   }
   return range;
@@ -278,7 +302,8 @@ absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, con
 
 absl::Status CheckStateDirUnlocked(const std::string& state_dir) { return ProbeStores(state_dir); }
 
-absl::Status SwapStateDir(const std::string& live, const std::string& replayed, std::string* previous) {
+absl::Status SwapStateDir(const std::string& live, const std::string& replayed,
+                          std::string* previous) {
   previous->clear();
   if (absl::Status s = ProbeStores(live); !s.ok()) return s;
   if (!fs::exists(live)) return RenameNoReplace(replayed, live);
@@ -292,12 +317,14 @@ absl::Status SwapStateDir(const std::string& live, const std::string& replayed, 
     // `replayed` now names the previous live dir: give it a name that says so.
     absl::Status s = RenameNoReplace(replayed, old);
     *previous = s.ok() ? old : replayed;
-    if (!s.ok()) spdlog::warn("the previous live state is at {} ({})", replayed, std::string(s.message()));
+    if (!s.ok())
+      spdlog::warn("the previous live state is at {} ({})", replayed, std::string(s.message()));
     return absl::OkStatus();
   }
   if (errno != EINVAL && errno != ENOSYS) {
-    return absl::UnavailableError(absl::StrCat("swap ", replayed, " <-> ", live, ": ", std::strerror(errno),
-                                               errno == EXDEV ? " (--out must be on the live dir's file system)" : ""));
+    return absl::UnavailableError(
+        absl::StrCat("swap ", replayed, " <-> ", live, ": ", std::strerror(errno),
+                     errno == EXDEV ? " (--out must be on the live dir's file system)" : ""));
   }
   // No RENAME_EXCHANGE on this file system: two renames, with the stores'
   // locks still held (a moment without a live dir, never a mixed one).
@@ -305,8 +332,9 @@ absl::Status SwapStateDir(const std::string& live, const std::string& replayed, 
   if (absl::Status s = RenameNoReplace(live, old); !s.ok()) return s;
   if (absl::Status s = RenameNoReplace(replayed, live); !s.ok()) {
     absl::Status back = RenameNoReplace(old, live);
-    return absl::Status(s.code(), absl::StrCat(s.message(), back.ok() ? "; the live dir was put back"
-                                                                      : "; the live dir is now at " + old));
+    return absl::Status(s.code(),
+                        absl::StrCat(s.message(), back.ok() ? "; the live dir was put back"
+                                                            : "; the live dir is now at " + old));
   }
   *previous = old;
   return absl::OkStatus();
@@ -318,7 +346,8 @@ namespace {
 // result->out (default: beside the live dir, stamped).
 absl::Status CheckReplayOptions(const ReplayOptions& options, ReplayResult* result) {
   const bool scoring = options.pipeline.scoring.enabled;
-  if (options.live_dir.empty()) return absl::InvalidArgumentError("--state-dir: the live state dir is required");
+  if (options.live_dir.empty())
+    return absl::InvalidArgumentError("--state-dir: the live state dir is required");
   if (!options.diff_topic.empty() && !scoring) {
     return absl::InvalidArgumentError("--diff compares re-scored output: it needs --scores-topic");
   }
@@ -329,18 +358,22 @@ absl::Status CheckReplayOptions(const ReplayOptions& options, ReplayResult* resu
       return absl::InvalidArgumentError(absl::StrCat("--scores-topic ", t, " is an input topic"));
     }
     if (t == options.diff_topic) {
-      return absl::InvalidArgumentError("--diff names the replay's own --scores-topic; give the live scores topic");
+      return absl::InvalidArgumentError(
+          "--diff names the replay's own --scores-topic; give the live scores topic");
     }
   }
-  result->out = options.out.empty() ? absl::StrCat(fs::path(options.live_dir).lexically_normal().string(), ".replay-", UtcStamp())
-                                   : options.out;
+  result->out = options.out.empty()
+                    ? absl::StrCat(fs::path(options.live_dir).lexically_normal().string(),
+                                   ".replay-", UtcStamp())
+                    : options.out;
   if (fs::exists(result->out)) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "--out ", result->out, " already exists; a replay never writes into an existing directory: pick a new --out"));
+        "--out ", result->out,
+        " already exists; a replay never writes into an existing directory: pick a new --out"));
   }
   if (IsWithin(result->out, options.live_dir)) {
-    return absl::InvalidArgumentError(absl::StrCat("--out ", result->out, " is inside the live state dir ",
-                                                   options.live_dir));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--out ", result->out, " is inside the live state dir ", options.live_dir));
   }
   if (options.swap) {
     if (absl::Status s = CheckStateDirUnlocked(options.live_dir); !s.ok()) return s;
@@ -350,9 +383,9 @@ absl::Status CheckReplayOptions(const ReplayOptions& options, ReplayResult* resu
     // would silently score nothing).
     auto scorer = Scorer::Create(options.pipeline.scoring.scorer);
     if (!scorer.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("re-scoring needs both models in --models-dir ",
-                                                        options.pipeline.scoring.scorer.models_dir, ": ",
-                                                        scorer.status().message()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "re-scoring needs both models in --models-dir ",
+          options.pipeline.scoring.scorer.models_dir, ": ", scorer.status().message()));
     }
   }
   return absl::OkStatus();
@@ -366,11 +399,13 @@ absl::Status CheckOutputTopics(const ReplayOptions& options, bool scoring) {
   auto counts = (*admin)->PartitionCounts(absl::Seconds(10));
   if (!counts.ok()) return counts.status();
   if (scoring) {
-    absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores, "scores (--scores-topic)", options.pipeline.kafka);
+    absl::Status s = RequireTopic(*counts, options.pipeline.topics.scores,
+                                  "scores (--scores-topic)", options.pipeline.kafka);
     if (!s.ok()) return s;
   }
   if (!options.diff_topic.empty()) {
-    absl::Status s = RequireTopic(*counts, options.diff_topic, "live scores (--diff)", options.pipeline.kafka);
+    absl::Status s =
+        RequireTopic(*counts, options.diff_topic, "live scores (--diff)", options.pipeline.kafka);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -385,7 +420,8 @@ absl::Status VerifyStopOffsets(const std::string& dir, const ReplayRange& range)
     auto store = FeatureStore::Open(o);
     absl::StatusOr<OffsetMap> stored = store.ok() ? (*store)->ReadOffsets() : store.status();
     if (!stored.ok()) {
-      return absl::DataLossError(absl::StrCat("replayed store partition-", n, ": ", stored.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("replayed store partition-", n, ": ", stored.status().message()));
     }
     OffsetMap expected;
     for (const auto& [tp, off] : range.stop) {
@@ -395,10 +431,12 @@ absl::Status VerifyStopOffsets(const std::string& dir, const ReplayRange& range)
       std::string what;
       for (const auto& [tp, off] : expected) {
         auto it = stored->find(tp);
-        absl::StrAppend(&what, " ", tp.topic, "/", n, " stored ", it == stored->end() ? std::string("none") : absl::StrCat(it->second),
+        absl::StrAppend(&what, " ", tp.topic, "/", n, " stored ",
+                        it == stored->end() ? std::string("none") : absl::StrCat(it->second),
                         " expected ", off, ";");
       }
-      return absl::DataLossError(absl::StrCat("replayed store partition-", n, " does not end at the stop offsets:", what));
+      return absl::DataLossError(
+          absl::StrCat("replayed store partition-", n, " does not end at the stop offsets:", what));
     }
   }
   return absl::OkStatus();
@@ -410,7 +448,8 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   ReplayResult result;
   const bool scoring = options.pipeline.scoring.enabled;
   if (absl::Status s = CheckReplayOptions(options, &result); !s.ok()) return s;
-  auto range = ResolveReplayRange(options.pipeline.kafka, options.pipeline.topics.inputs(), options.from, options.to);
+  auto range = ResolveReplayRange(options.pipeline.kafka, options.pipeline.topics.inputs(),
+                                  options.from, options.to);
   if (!range.ok()) return range.status();
   result.range = *range;
   if (absl::Status s = CheckOutputTopics(options, scoring); !s.ok()) return s;
@@ -431,15 +470,19 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   p.start_offsets = range->start;
   p.stop_offsets = range->stop;
   p.exit_when_idle_ms = 0;
-  p.scoring.reload_check_ms = INT_MAX;  // the models of the start, for the whole replay
+  p.scoring.reload_check_ms = INT_MAX;      // the models of the start, for the whole replay
   p.score_touched = options.score_history;  // else the final pass scores every customer once
   ReplayProgress line(*range);
   if (options.progress) {
-    p.on_progress = [&](const PipelineProgress& progress) { options.progress(line.Format(progress)); };
+    p.on_progress = [&](const PipelineProgress& progress) {
+      options.progress(line.Format(progress));
+    };
   }
-  spdlog::info("replaying {} records of {} input partitions ({} to {}) into {} (group {}){}", range->records(),
-               range->stop.size(), options.from.ToString(), options.to.ToString(), result.out, result.group_id,
-               scoring ? absl::StrCat(", re-scoring into ", p.topics.scores) : std::string(", no scoring"));
+  spdlog::info(
+      "replaying {} records of {} input partitions ({} to {}) into {} (group {}){}",
+      range->records(), range->stop.size(), options.from.ToString(), options.to.ToString(),
+      result.out, result.group_id,
+      scoring ? absl::StrCat(", re-scoring into ", p.topics.scores) : std::string(", no scoring"));
   std::atomic<bool> no_stop{false};
   const std::atomic<bool>& stop = options.stop != nullptr ? *options.stop : no_stop;
   const auto started = Clock::now();
@@ -476,10 +519,12 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   }
 
   if (!options.diff_topic.empty()) {
-    auto d = DiffScoreTopics(options.pipeline.kafka, options.diff_topic, options.pipeline.topics.scores, options.diff);
+    auto d = DiffScoreTopics(options.pipeline.kafka, options.diff_topic,
+                             options.pipeline.topics.scores, options.diff);
     if (!d.ok()) {
-      return absl::Status(d.status().code(), absl::StrCat(d.status().message(), " (the replayed state is at ",
-                                                          result.out, ")"));
+      return absl::Status(
+          d.status().code(),
+          absl::StrCat(d.status().message(), " (the replayed state is at ", result.out, ")"));
     }
     result.diff = std::move(*d);
   }
@@ -491,7 +536,9 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
     std::string previous;
     absl::Status s = SwapStateDir(options.live_dir, out_path.string(), &previous);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(s.message(), " — not swapped; the replayed state is at ", result.out));
+      return absl::Status(
+          s.code(),
+          absl::StrCat(s.message(), " — not swapped; the replayed state is at ", result.out));
     }
     result.swapped = true;
     result.previous = previous;

@@ -63,7 +63,8 @@ struct ReplayRange {
 // `timeout`), NotFound (an input topic does not exist), FailedPrecondition
 // (input topics with different partition counts), InvalidArgument (--to before
 // --from, on some partition).
-absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka, const std::vector<std::string>& topics,
+absl::StatusOr<ReplayRange> ResolveReplayRange(const KafkaProperties& kafka,
+                                               const std::vector<std::string>& topics,
                                                const ReplayPosition& from, const ReplayPosition& to,
                                                absl::Duration timeout = absl::Seconds(10));
 
@@ -86,7 +87,8 @@ struct ScoreDifference {
 // computed (as_of_ms) and the reasons that go with it; `exact` compares bytes.
 struct ScoreDiffOptions {
   bool exact = false;
-  double tolerance = 0.02;  // 2 x the default --score-epsilon: both sides within epsilon of the current score
+  double tolerance =
+      0.02;  // 2 x the default --score-epsilon: both sides within epsilon of the current score
   absl::Duration timeout = absl::Seconds(30);  // per topic, without any record arriving
 };
 
@@ -99,8 +101,10 @@ struct ScoreDiff {
 // Reads both topics from their beginning to their current end and compares the
 // last score of every key as `options` says; differing scores are decoded to
 // name the fields.
-absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka, const std::string& live_topic,
-                                          const std::string& replay_topic, const ScoreDiffOptions& options = {});
+absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka,
+                                          const std::string& live_topic,
+                                          const std::string& replay_topic,
+                                          const ScoreDiffOptions& options = {});
 
 // FailedPrecondition when a partition store of `state_dir` is locked by another
 // process (a running `recur run`). A missing dir is not locked.
@@ -110,25 +114,26 @@ absl::Status CheckStateDirUnlocked(const std::string& state_dir);
 // `live`.old-<time>, returned in *previous; empty when there was no live dir).
 // Refuses like CheckStateDirUnlocked, then holds the LOCK file of every live
 // store (fcntl, as RocksDB locks it) during the rename.
-absl::Status SwapStateDir(const std::string& live, const std::string& replayed, std::string* previous);
+absl::Status SwapStateDir(const std::string& live, const std::string& replayed,
+                          std::string* previous);
 
 struct ReplayOptions {
   // kafka, topics (inputs; scores when scoring), scoring, batch size, decoder.
   // Replay sets group_id, state_dir, start/stop offsets, exit and progress hooks.
   PipelineOptions pipeline;
-  std::string live_dir;             // the state dir of `recur run` (read only for --swap)
-  std::string out;                  // empty: <live_dir>.replay-<UTC time>
-  ReplayPosition from;              // default: beginning
+  std::string live_dir;  // the state dir of `recur run` (read only for --swap)
+  std::string out;       // empty: <live_dir>.replay-<UTC time>
+  ReplayPosition from;   // default: beginning
   ReplayPosition to{ReplayPosition::Kind::kEnd, 0};
-  bool swap = false;                // replace live_dir by the result
+  bool swap = false;  // replace live_dir by the result
   // With scoring: false (default) publishes one score per customer, as of the
   // end of the replay (the final day-boundary pass); true also every batch's
   // event-driven scores, as `recur run` publishes them.
   bool score_history = false;
-  std::string diff_topic;           // compare the replay's scores with this topic (needs scoring)
+  std::string diff_topic;  // compare the replay's scores with this topic (needs scoring)
   ScoreDiffOptions diff;
-  const std::atomic<bool>* stop = nullptr;            // set to abandon: Cancelled, nothing left behind
-  std::function<void(const std::string&)> progress;   // a line about every second
+  const std::atomic<bool>* stop = nullptr;  // set to abandon: Cancelled, nothing left behind
+  std::function<void(const std::string&)> progress;  // a line about every second
 };
 
 struct ReplayResult {
@@ -138,7 +143,7 @@ struct ReplayResult {
   ReplayRange range;
   PipelineCounters counters;
   std::string stats_json;
-  double seconds = 0;    // pipeline start to exit
+  double seconds = 0;  // pipeline start to exit
   std::optional<ScoreDiff> diff;
   bool swapped = false;
   std::string not_swapped_reason;  // --swap given but not done (differences found)

@@ -42,17 +42,21 @@ class FieldCollector : public google::protobuf::util::MessageDifferencer::Report
 
  private:
   void Add(const std::vector<SpecificField>& path) {
-    fields.insert(!path.empty() && path[0].field != nullptr ? path[0].field->name() : "unknown fields");
+    fields.insert(!path.empty() && path[0].field != nullptr ? path[0].field->name()
+                                                            : "unknown fields");
   }
 };
 
 // The last value per key of `topic`, read from the beginning to the end offsets
 // taken when the read starts.
-absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka, const std::string& topic,
-                                                              const char* what, absl::Duration timeout,
+absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaProperties& kafka,
+                                                              const std::string& topic,
+                                                              const char* what,
+                                                              absl::Duration timeout,
                                                               int64_t* messages) {
-  auto admin = KafkaAdmin::Create(kafka, absl::StrCat("recur-replay-diff-", absl::ToUnixMillis(absl::Now())),
-                                  /*eof=*/true);
+  auto admin =
+      KafkaAdmin::Create(kafka, absl::StrCat("recur-replay-diff-", absl::ToUnixMillis(absl::Now())),
+                         /*eof=*/true);
   if (!admin.ok()) return admin.status();
   rd_kafka_t* rk = (*admin)->handle();
   auto counts = (*admin)->PartitionCounts(timeout);
@@ -61,7 +65,8 @@ absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaPropert
   std::map<int32_t, int64_t> end;  // partitions still to read, to their end offset
   KafkaPartitionsPtr assign(rd_kafka_topic_partition_list_new(counts->at(topic)));
   for (int32_t p = 0; p < counts->at(topic); ++p) {
-    auto marks = (*admin)->QueryWatermarks(topic, p, timeout, absl::StrCat("end offsets of ", topic));
+    auto marks =
+        (*admin)->QueryWatermarks(topic, p, timeout, absl::StrCat("end offsets of ", topic));
     if (!marks.ok()) return marks.status();
     if (marks->high > marks->low) {
       end[p] = marks->high;
@@ -71,16 +76,19 @@ absl::StatusOr<std::map<std::string, std::string>> LastPerKey(const KafkaPropert
   std::map<std::string, std::string> last;
   *messages = 0;
   if (end.empty()) return last;
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, assign.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, assign.get());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError(err, absl::StrCat("reading ", topic));
   }
   auto progress = Clock::now();
   while (!end.empty()) {
     KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 100));
     if (!m) {
-      if (std::chrono::duration<double>(Clock::now() - progress).count() > absl::ToDoubleSeconds(timeout)) {
+      if (std::chrono::duration<double>(Clock::now() - progress).count() >
+          absl::ToDoubleSeconds(timeout)) {
         return absl::UnavailableError(absl::StrCat("reading ", topic, ": nothing received for ",
-                                                   absl::FormatDuration(timeout), " (is the broker reachable?)"));
+                                                   absl::FormatDuration(timeout),
+                                                   " (is the broker reachable?)"));
       }
       continue;
     }
@@ -115,12 +123,16 @@ std::string FieldText(const v1::CustomerScore& s, const google::protobuf::FieldD
 
 }  // namespace
 
-absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka, const std::string& live_topic,
-                                          const std::string& replay_topic, const ScoreDiffOptions& options) {
+absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka,
+                                          const std::string& live_topic,
+                                          const std::string& replay_topic,
+                                          const ScoreDiffOptions& options) {
   ScoreDiff diff;
-  auto live = LastPerKey(kafka, live_topic, "live scores (--diff)", options.timeout, &diff.live_messages);
+  auto live =
+      LastPerKey(kafka, live_topic, "live scores (--diff)", options.timeout, &diff.live_messages);
   if (!live.ok()) return live.status();
-  auto replay = LastPerKey(kafka, replay_topic, "replay scores", options.timeout, &diff.replay_messages);
+  auto replay =
+      LastPerKey(kafka, replay_topic, "replay scores", options.timeout, &diff.replay_messages);
   if (!replay.ok()) return replay.status();
   diff.live_keys = static_cast<int64_t>(live->size());
   diff.replay_keys = static_cast<int64_t>(replay->size());
@@ -153,12 +165,15 @@ absl::StatusOr<ScoreDiff> DiffScoreTopics(const KafkaProperties& kafka, const st
     differ.ReportDifferencesTo(&collector);
     if (!options.exact) {
       differ.set_field_comparator(&approximate);
-      for (const char* name : {"as_of_ms", "reasons", "reasons_method"}) differ.IgnoreField(desc->FindFieldByName(name));
+      for (const char* name : {"as_of_ms", "reasons", "reasons_method"})
+        differ.IgnoreField(desc->FindFieldByName(name));
     }
-    if (differ.Compare(a, b)) continue;  // same content (or, by default, the same within the contract)
+    if (differ.Compare(a, b))
+      continue;  // same content (or, by default, the same within the contract)
     ScoreDifference d{key, {collector.fields.begin(), collector.fields.end()}, ""};
     std::vector<std::string> shown = d.fields;
-    if (!collector.fields.count("as_of_ms") && a.as_of_ms() != b.as_of_ms()) shown.push_back("as_of_ms");
+    if (!collector.fields.count("as_of_ms") && a.as_of_ms() != b.as_of_ms())
+      shown.push_back("as_of_ms");
     for (const std::string& name : shown) {
       const auto* f = desc->FindFieldByName(name);
       if (f == nullptr || f->is_repeated()) continue;

@@ -84,9 +84,9 @@ constexpr std::array<CategorySpec, 8> kCategories = {{
 
 struct Shop {
   std::string id;
-  double error_rate;     // mean service errors per session
+  double error_rate;      // mean service errors per session
   int promo_every_weeks;  // a promo week every N weeks
-  int campaign_weekday;  // day of week (0 = Thursday 1970-01-01) of the weekly email
+  int campaign_weekday;   // day of week (0 = Thursday 1970-01-01) of the weekly email
   Rng rng{0};
 };
 
@@ -98,7 +98,7 @@ struct Customer {
   int tier = v1::SERVICE_TIER_STANDARD;
   bool consent = true;
   int primary = 0;
-  double base_rate = 0;   // orders per day when fully engaged
+  double base_rate = 0;  // orders per day when fully engaged
   double promo_affinity = 0;
   double engagement = 1.0;
   bool declining = false;
@@ -180,7 +180,8 @@ class Generator {
         }
       }
       std::stable_sort(today.begin(), today.end(), [](const Pending& a, const Pending& b) {
-        return a.emit_ms != b.emit_ms ? a.emit_ms < b.emit_ms : a.event.event_id() < b.event.event_id();
+        return a.emit_ms != b.emit_ms ? a.emit_ms < b.emit_ms
+                                      : a.event.event_id() < b.event.event_id();
       });
       for (const Pending& p : today) {
         absl::Status st = sink(p.event);
@@ -193,12 +194,14 @@ class Generator {
  private:
   void InitCustomer(Customer& c, int shop, int index) {
     c.id = absl::StrFormat("c-%06d", index + 1);
-    uint64_t s = o_.seed * 1000003ull + static_cast<uint64_t>(shop) * 7919ull + static_cast<uint64_t>(index);
+    uint64_t s =
+        o_.seed * 1000003ull + static_cast<uint64_t>(shop) * 7919ull + static_cast<uint64_t>(index);
     c.rng = Rng(SplitMix(s));
     Rng& r = c.rng;
     // 70% registered before the stream starts (up to two years), 30% join during it.
-    c.registration_day = r.Bernoulli(0.7) ? start_day_ - static_cast<int32_t>(r.Below(730))
-                                          : start_day_ + static_cast<int32_t>(r.Below(std::max(1, o_.days * 2 / 3)));
+    c.registration_day =
+        r.Bernoulli(0.7) ? start_day_ - static_cast<int32_t>(r.Below(730))
+                         : start_day_ + static_cast<int32_t>(r.Below(std::max(1, o_.days * 2 / 3)));
     c.tier = r.Bernoulli(0.2) ? v1::SERVICE_TIER_PREMIUM : v1::SERVICE_TIER_STANDARD;
     c.consent = r.Bernoulli(0.7);
     double u = r.Uniform(), acc = 0;
@@ -224,20 +227,24 @@ class Generator {
     return e;
   }
 
-  void SimulateDay(Shop& shop, Customer& c, int32_t d, bool outage, bool promo_week, bool campaign_day,
-                   std::vector<v1::Event>* out) {
+  void SimulateDay(Shop& shop, Customer& c, int32_t d, bool outage, bool promo_week,
+                   bool campaign_day, std::vector<v1::Event>* out) {
     if (d < c.registration_day) return;
     Rng& r = c.rng;
     if (!c.profile_emitted || r.Bernoulli(0.0008)) {
       if (c.profile_emitted) {
-        if (r.Bernoulli(0.5)) c.tier = v1::SERVICE_TIER_PREMIUM; else c.consent = !c.consent;
+        if (r.Bernoulli(0.5))
+          c.tier = v1::SERVICE_TIER_PREMIUM;
+        else
+          c.consent = !c.consent;
       }
       c.profile_emitted = true;
       v1::Event e = NewEvent(shop, c, d);
       auto* p = e.mutable_profile();
       p->set_tier(static_cast<v1::ServiceTier>(c.tier));
       p->set_marketing_consent(c.consent);
-      p->set_registration_time_ms(std::min<int64_t>(e.event_time_ms(),
+      p->set_registration_time_ms(std::min<int64_t>(
+          e.event_time_ms(),
           static_cast<int64_t>(c.registration_day) * kMillisPerDay + 9 * 3'600'000));
       out->push_back(std::move(e));
     }
@@ -247,12 +254,14 @@ class Generator {
     // promotions; premium tier and recent clicks protect.
     int errors_7d = 0;
     for (int x : c.errors_7d) errors_7d += x;
-    const bool absent = c.last_purchase_day >= 0 && (d - c.last_purchase_day) > 2.0 / std::max(c.base_rate, 1e-3);
+    const bool absent =
+        c.last_purchase_day >= 0 && (d - c.last_purchase_day) > 2.0 / std::max(c.base_rate, 1e-3);
     const bool clicked_recently = d - c.last_click_day <= 14;
     double logit = -6.3 + 0.45 * std::min(errors_7d, 6) + 0.25 * std::min(c.unpaid_14d, 6) -
                    0.8 * (c.tier == v1::SERVICE_TIER_PREMIUM) - 0.6 * clicked_recently +
                    1.4 * c.promo_affinity * (!promo_week) + 0.6 * absent;
-    if (kCategories[c.primary].name == std::string_view("children") && d - c.registration_day > 365) logit += 0.7;
+    if (kCategories[c.primary].name == std::string_view("children") && d - c.registration_day > 365)
+      logit += 0.7;
     const double hazard = 1.0 / (1.0 + std::exp(-logit));
     if (!c.declining && r.Bernoulli(hazard)) c.declining = true;
     if (c.declining && r.Bernoulli(0.004 + 0.01 * clicked_recently)) c.declining = false;
@@ -271,7 +280,8 @@ class Generator {
     double rate = c.base_rate * c.engagement * season * (clicked_3d ? 1.8 : 1.0) *
                   (1.0 + 1.5 * c.promo_affinity * promo_week);
     const bool buys = r.Bernoulli(1.0 - std::exp(-rate));
-    const bool visits = buys || r.Bernoulli(1.0 - std::exp(-(c.base_rate * 3.0 + 0.02) * c.engagement * season));
+    const bool visits =
+        buys || r.Bernoulli(1.0 - std::exp(-(c.base_rate * 3.0 + 0.02) * c.engagement * season));
 
     if (campaign_day && c.consent) {
       v1::Event e = NewEvent(shop, c, d);
@@ -280,9 +290,11 @@ class Generator {
       m->set_channel(v1::CHANNEL_EMAIL);
       m->set_campaign_id(absl::StrCat(shop.id, "-w", (d - start_day_) / 7));
       out->push_back(e);
-      if (r.Bernoulli(std::min(0.9, 0.12 + 0.25 * c.engagement + 0.1 * (c.tier == v1::SERVICE_TIER_PREMIUM)))) {
+      if (r.Bernoulli(std::min(
+              0.9, 0.12 + 0.25 * c.engagement + 0.1 * (c.tier == v1::SERVICE_TIER_PREMIUM)))) {
         e.set_event_id(absl::StrCat(shop.id, "-", c.id, "-", ++c.seq));
-        e.set_event_time_ms(std::min(e.event_time_ms() + 1 + r.Below(3'600'000), (static_cast<int64_t>(d) + 1) * kMillisPerDay - 1));
+        e.set_event_time_ms(std::min(e.event_time_ms() + 1 + r.Below(3'600'000),
+                                     (static_cast<int64_t>(d) + 1) * kMillisPerDay - 1));
         e.mutable_marketing()->set_action(v1::MARKETING_ACTION_OPENED);
         out->push_back(e);
         if (r.Bernoulli(0.25 + 0.2 * c.promo_affinity)) {
@@ -325,18 +337,22 @@ class Generator {
       p->set_order_id(absl::StrCat("o-", c.id, "-", c.seq));
       const int lines = std::min(6, 1 + r.Poisson(0.6));
       for (int k = 0; k < lines; ++k) {
-        const int cat = r.Bernoulli(0.6) ? c.primary : static_cast<int>(r.Below(kCategories.size()));
+        const int cat =
+            r.Bernoulli(0.6) ? c.primary : static_cast<int>(r.Below(kCategories.size()));
         const CategorySpec& spec = kCategories[cat];
         auto* l = p->add_lines();
         l->set_category(spec.name);
         l->set_quantity(1 + r.Poisson(spec.price_median < 30 ? 0.8 : 0.2));
-        const bool promo = r.Bernoulli(promo_week ? 0.05 + 0.85 * c.promo_affinity : 0.04 * c.promo_affinity);
+        const bool promo =
+            r.Bernoulli(promo_week ? 0.05 + 0.85 * c.promo_affinity : 0.04 * c.promo_affinity);
         const double list = std::round(r.LogNormal(spec.price_median, 0.5) * 100) / 100;
         const double price = promo ? std::round(list * 80) / 100 : list;
         l->set_unit_price(price);
         l->set_promo(promo);
-        l->set_profit(std::round((price * spec.margin - (promo ? 0.2 * list * (1 - spec.margin) : 0)) *
-                                 l->quantity() * 100) / 100);
+        l->set_profit(
+            std::round((price * spec.margin - (promo ? 0.2 * list * (1 - spec.margin) : 0)) *
+                       l->quantity() * 100) /
+            100);
       }
       out->push_back(std::move(e));
       c.last_purchase_day = d;
@@ -351,11 +367,13 @@ class Generator {
 
 }  // namespace
 
-absl::Status Simulate(const SimulatorOptions& options, const std::function<absl::Status(const v1::Event&)>& sink) {
+absl::Status Simulate(const SimulatorOptions& options,
+                      const std::function<absl::Status(const v1::Event&)>& sink) {
   if (options.shops < 1 || options.customers_per_shop < 1 || options.days < 1) {
     return absl::InvalidArgumentError("simulate: shops, customers and days must all be at least 1");
   }
-  if (options.duplicate_rate < 0 || options.duplicate_rate > 0.5 || options.late_rate < 0 || options.late_rate > 0.5) {
+  if (options.duplicate_rate < 0 || options.duplicate_rate > 0.5 || options.late_rate < 0 ||
+      options.late_rate > 0.5) {
     return absl::InvalidArgumentError("simulate: duplicate and late rates must be in [0, 0.5]");
   }
   Generator g(options);

@@ -24,8 +24,8 @@ struct SimulatorOptions {
   int days = 365;
   uint64_t seed = 42;
   int64_t start_ms = 1'735'689'600'000;  // 2025-01-01T00:00:00Z
-  double duplicate_rate = 0.0;  // share of events emitted a second time (same event_id)
-  double late_rate = 0.0;       // share of events emitted 1..3 days after their event time
+  double duplicate_rate = 0.0;           // share of events emitted a second time (same event_id)
+  double late_rate = 0.0;                // share of events emitted 1..3 days after their event time
 };
 
 // Calls `sink` for every event, day by day; stops at the first non-OK status.

@@ -5,8 +5,8 @@
 //   auto m = recur::ModelRegistry("models").LoadCurrent(recur::TargetName(target));
 //   if (!m.ok()) LOG(...) << m.status();   // e.g. schema mismatch, not an XGBoost model
 //   std::vector<float> rows(kNumFeatures);
-//   recur::FeatureRow(features, rows.data(), &(*m)->vocab());   // category names -> this model's codes
-//   auto p = (*m)->Score(rows);             // probabilities, row-major kNumFeatures floats
+//   recur::FeatureRow(features, rows.data(), &(*m)->vocab());   // category names -> this model's
+//   codes auto p = (*m)->Score(rows);             // probabilities, row-major kNumFeatures floats
 //
 // Thread-safety: Score/Contributions may be called concurrently (XGBoost's
 // prediction is thread-safe); Load* create new objects, so a swap is a pointer swap.
@@ -36,7 +36,8 @@ class CategoryVocab {
   CategoryVocab() = default;  // empty: every name is unseen
   // The vocabulary of `names` (one per training row, "" = none): at most
   // `max_size` names, by descending count, ties by name.
-  static CategoryVocab Build(const std::vector<std::string>& names, size_t max_size = kDefaultMaxSize);
+  static CategoryVocab Build(const std::vector<std::string>& names,
+                             size_t max_size = kDefaultMaxSize);
   // From a stored list (meta.json); InvalidArgument on an empty or repeated name.
   static absl::StatusOr<CategoryVocab> FromNames(std::vector<std::string> names);
 
@@ -44,7 +45,9 @@ class CategoryVocab {
   float Code(const std::string& name) const;
   const std::vector<std::string>& names() const { return names_; }
   size_t size() const { return names_.size(); }
-  friend bool operator==(const CategoryVocab& a, const CategoryVocab& b) { return a.names_ == b.names_; }
+  friend bool operator==(const CategoryVocab& a, const CategoryVocab& b) {
+    return a.names_ == b.names_;
+  }
 
  private:
   std::vector<std::string> names_;
@@ -66,13 +69,15 @@ void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab = null
 class Model {
  public:
   // The version the target's CURRENT names: ModelRegistry(models_dir).LoadCurrent(target).
-  static absl::StatusOr<std::unique_ptr<Model>> LoadCurrent(const std::string& models_dir, const std::string& target);
+  static absl::StatusOr<std::unique_ptr<Model>> LoadCurrent(const std::string& models_dir,
+                                                            const std::string& target);
   // A version directory holding model.json and meta.json (ModelMeta).
   static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& version_dir);
 
   absl::StatusOr<std::vector<float>> Score(const std::vector<float>& rows) const;
   // Per row kNumFeatures + 1 values (the last is the bias); they sum to the margin.
-  absl::StatusOr<std::vector<float>> Contributions(const std::vector<float>& rows, bool approximate) const;
+  absl::StatusOr<std::vector<float>> Contributions(const std::vector<float>& rows,
+                                                   bool approximate) const;
   absl::StatusOr<std::vector<float>> Margins(const std::vector<float>& rows) const;
   const std::string& version() const { return version_; }
   // The top_category_6m vocabulary of meta.json ("categories"); empty for a

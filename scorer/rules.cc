@@ -22,12 +22,18 @@ const int kTopCategory = FeatureIndex("top_category_6m");
 
 bool Compare(double a, int op, double b) {
   switch (op) {
-    case 0: return a < b;
-    case 1: return a <= b;
-    case 2: return a > b;
-    case 3: return a >= b;
-    case 4: return a == b;
-    default: return a != b;
+    case 0:
+      return a < b;
+    case 1:
+      return a <= b;
+    case 2:
+      return a > b;
+    case 3:
+      return a >= b;
+    case 4:
+      return a == b;
+    default:
+      return a != b;
   }
 }
 
@@ -58,7 +64,8 @@ absl::StatusOr<std::vector<std::string>> Words(std::string_view line) {
 
 std::string_view DefaultRulesText() { return kDefaultRules; }
 
-void QuantileTable::Add(const std::string& shop, const Features& f, const std::vector<Key>& needed) {
+void QuantileTable::Add(const std::string& shop, const Features& f,
+                        const std::vector<Key>& needed) {
   auto& s = samples_[shop];
   for (const Key& k : needed) {
     const double v = f.values[k.first];
@@ -72,7 +79,8 @@ void QuantileTable::Finish() {
     for (auto& [key, v] : by_key) {
       if (v.empty()) continue;
       // The nearest-rank quantile: deterministic and an actual customer's value.
-      const size_t rank = static_cast<size_t>(std::floor(key.second / 100.0 * static_cast<double>(v.size() - 1)));
+      const size_t rank =
+          static_cast<size_t>(std::floor(key.second / 100.0 * static_cast<double>(v.size() - 1)));
       std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(rank), v.end());
       out.values[key] = v[rank];
     }
@@ -89,7 +97,8 @@ std::string QuantileTable::Serialize() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [shop, s] : shops_) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& [k, v] : s.values) rows.push_back({std::string(kFeatureNames[k.first]), k.second, v});
+    for (const auto& [k, v] : s.values)
+      rows.push_back({std::string(kFeatureNames[k.first]), k.second, v});
     j[shop] = rows;
   }
   return j.dump();
@@ -97,12 +106,14 @@ std::string QuantileTable::Serialize() const {
 
 absl::StatusOr<QuantileTable> QuantileTable::Parse(const std::string& json) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return absl::DataLossError("quantile table: not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return absl::DataLossError("quantile table: not a JSON object");
   QuantileTable t;
   for (const auto& [shop, rows] : j.items()) {
     if (!rows.is_array()) return absl::DataLossError("quantile table: bad shop entry");
     for (const auto& r : rows) {
-      if (!r.is_array() || r.size() != 3 || !r[0].is_string() || !r[1].is_number_integer() || !r[2].is_number()) {
+      if (!r.is_array() || r.size() != 3 || !r[0].is_string() || !r[1].is_number_integer() ||
+          !r[2].is_number()) {
         return absl::DataLossError("quantile table: bad row");
       }
       const int f = FeatureIndex(r[0].get<std::string>());
@@ -126,7 +137,8 @@ absl::StatusOr<Rules> Rules::Parse(std::string_view text, const std::string& sou
     std::string action;
     // The action is free text: everything after " then ".
     size_t then = body.find(" then");
-    while (then != std::string::npos && then + 5 < body.size() && !std::isspace(static_cast<unsigned char>(body[then + 5]))) {
+    while (then != std::string::npos && then + 5 < body.size() &&
+           !std::isspace(static_cast<unsigned char>(body[then + 5]))) {
       then = body.find(" then", then + 1);
     }
     if (then != std::string::npos) {
@@ -140,13 +152,15 @@ absl::StatusOr<Rules> Rules::Parse(std::string_view text, const std::string& sou
     if (!words.ok()) return bad(std::string(words.status().message()));
     if (words->empty()) continue;
     const auto& w = *words;
-    if (w[0] != "segment") return bad(absl::StrCat("expected 'segment <name> if ...', got '", w[0], "'"));
+    if (w[0] != "segment")
+      return bad(absl::StrCat("expected 'segment <name> if ...', got '", w[0], "'"));
     if (w.size() < 3 || w[2] != "if") return bad("expected 'segment <name> if <condition> ...'");
     Rule rule;
     rule.segment = w[1];
     rule.action = action;
     for (const Rule& r : rules.rules_) {
-      if (r.segment == rule.segment) return bad(absl::StrCat("segment '", rule.segment, "' is defined twice"));
+      if (r.segment == rule.segment)
+        return bad(absl::StrCat("segment '", rule.segment, "' is defined twice"));
     }
     size_t i = 3;
     while (true) {
@@ -160,22 +174,26 @@ absl::StatusOr<Rules> Rules::Parse(std::string_view text, const std::string& sou
         c.operand = FeatureIndex(w[i]);
         if (c.operand < 0) {
           std::string operands;
-          for (const TargetInfo& t : kTargets) absl::StrAppend(&operands, std::string(t.operand), ", ");
-          return bad(absl::StrCat("unknown feature '", w[i], "' (", operands.substr(0, operands.size() - 2),
-                                  " or a catalog name)"));
+          for (const TargetInfo& t : kTargets)
+            absl::StrAppend(&operands, std::string(t.operand), ", ");
+          return bad(absl::StrCat("unknown feature '", w[i], "' (",
+                                  operands.substr(0, operands.size() - 2), " or a catalog name)"));
         }
       }
       auto op = std::find(std::begin(kOps), std::end(kOps), w[i + 1]);
-      if (op == std::end(kOps)) return bad(absl::StrCat("unknown operator '", w[i + 1], "' (< <= > >= == !=)"));
+      if (op == std::end(kOps))
+        return bad(absl::StrCat("unknown operator '", w[i + 1], "' (< <= > >= == !=)"));
       c.op = static_cast<int>(op - std::begin(kOps));
       const std::string& v = w[i + 2];
       double number;
       if (v.size() >= 2 && v.front() == '"') {
-        if (c.operand != kTopCategory) return bad("a \"text\" value compares only with top_category_6m");
+        if (c.operand != kTopCategory)
+          return bad("a \"text\" value compares only with top_category_6m");
         if (c.op < 4) return bad("text compares only with == or !=");
         c.kind = Condition::Kind::kText;
         c.text = v.substr(1, v.size() - 2);
-      } else if (v.size() > 3 && v[0] == 'p' && v.back() == ')' && v.find('(') != std::string::npos) {
+      } else if (v.size() > 3 && v[0] == 'p' && v.back() == ')' &&
+                 v.find('(') != std::string::npos) {
         const size_t open = v.find('(');
         int pct;
         if (!absl::SimpleAtoi(v.substr(1, open - 1), &pct) || pct < 0 || pct > 100) {
@@ -183,10 +201,12 @@ absl::StatusOr<Rules> Rules::Parse(std::string_view text, const std::string& sou
         }
         const std::string feature = v.substr(open + 1, v.size() - open - 2);
         const int f = FeatureIndex(feature);
-        if (f < 0 || f == kTopCategory) return bad(absl::StrCat("unknown numeric feature '", feature, "' in ", v));
+        if (f < 0 || f == kTopCategory)
+          return bad(absl::StrCat("unknown numeric feature '", feature, "' in ", v));
         c.kind = Condition::Kind::kQuantile;
         c.quantile = {f, pct};
-        if (std::find(rules.needed_.begin(), rules.needed_.end(), c.quantile) == rules.needed_.end()) {
+        if (std::find(rules.needed_.begin(), rules.needed_.end(), c.quantile) ==
+            rules.needed_.end()) {
           rules.needed_.push_back(c.quantile);
         }
       } else if (absl::SimpleAtod(v, &number) && std::isfinite(number)) {
@@ -231,7 +251,8 @@ bool Rules::Holds(const Condition& c, const double* probabilities, const Feature
   return Compare(a, c.op, b);
 }
 
-Segmentation Rules::Evaluate(double risk, double repurchase, const Features& f, const QuantileTable::Shop* q) const {
+Segmentation Rules::Evaluate(double risk, double repurchase, const Features& f,
+                             const QuantileTable::Shop* q) const {
   Segmentation out;
   double probabilities[kTargets.size()];  // by row of kTargets, as TargetOperand
   for (size_t t = 0; t < kTargets.size(); ++t) {

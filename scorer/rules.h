@@ -67,7 +67,8 @@ class Rules {
   // Reads and parses a file; an empty path gives the default rule set.
   static absl::StatusOr<Rules> Load(const std::string& path);
 
-  Segmentation Evaluate(double risk, double repurchase, const Features& f, const QuantileTable::Shop* q) const;
+  Segmentation Evaluate(double risk, double repurchase, const Features& f,
+                        const QuantileTable::Shop* q) const;
   // Quantiles that Evaluate reads, for QuantileTable::Add.
   const std::vector<QuantileTable::Key>& quantiles_needed() const { return needed_; }
   size_t size() const { return rules_.size(); }

@@ -32,15 +32,16 @@ const Features& OfRow(const ScoreRow& r) { return r.features; }
 const Features& OfPtr(const ScoreRow* const& r) { return r->features; }
 }  // namespace
 
-absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(const std::vector<ScoreRow>& rows) const {
+absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(
+    const std::vector<ScoreRow>& rows) const {
   std::vector<v1::CustomerScore> out;
   if (rows.empty()) return out;
   // Each model encodes category names with its own vocabulary (meta.json).
   const std::vector<float> m = Matrix(rows, &OfRow, &risk_->vocab());
   auto risk = risk_->Score(m);
   if (!risk.ok()) return risk.status();
-  auto repurchase =
-      repurchase_->Score(repurchase_->vocab() == risk_->vocab() ? m : Matrix(rows, &OfRow, &repurchase_->vocab()));
+  auto repurchase = repurchase_->Score(
+      repurchase_->vocab() == risk_->vocab() ? m : Matrix(rows, &OfRow, &repurchase_->vocab()));
   if (!repurchase.ok()) return repurchase.status();
   const std::string& hash = SchemaHash();
   out.resize(rows.size());
@@ -58,9 +59,11 @@ absl::StatusOr<std::vector<v1::CustomerScore>> Scorer::Score(const std::vector<S
 
 absl::Status Scorer::AddReasons(const std::vector<const ScoreRow*>& rows,
                                 const std::vector<v1::CustomerScore*>& scores) const {
-  if (rows.size() != scores.size()) return absl::InvalidArgumentError("AddReasons: rows and scores differ in size");
+  if (rows.size() != scores.size())
+    return absl::InvalidArgumentError("AddReasons: rows and scores differ in size");
   if (rows.empty()) return absl::OkStatus();
-  auto contrib = risk_->Contributions(Matrix(rows, &OfPtr, &risk_->vocab()), !options_.exact_reasons);
+  auto contrib =
+      risk_->Contributions(Matrix(rows, &OfPtr, &risk_->vocab()), !options_.exact_reasons);
   if (!contrib.ok()) return contrib.status();
   std::vector<int> order(kNumFeatures);
   for (size_t i = 0; i < rows.size(); ++i) {

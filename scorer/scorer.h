@@ -51,7 +51,8 @@ class Scorer {
   // Both models over all rows in one batch each: scores without reasons.
   absl::StatusOr<std::vector<v1::CustomerScore>> Score(const std::vector<ScoreRow>& rows) const;
   // Fills reasons and reasons_method of scores[i] (computed from rows[i]).
-  absl::Status AddReasons(const std::vector<const ScoreRow*>& rows, const std::vector<v1::CustomerScore*>& scores) const;
+  absl::Status AddReasons(const std::vector<const ScoreRow*>& rows,
+                          const std::vector<v1::CustomerScore*>& scores) const;
   const std::string& risk_version() const { return risk_->version(); }
   const std::string& repurchase_version() const { return repurchase_->version(); }
 

@@ -12,7 +12,8 @@ absl::Status XgbCheck(int rc, const char* what) {
   return absl::InternalError(absl::StrCat("XGBoost ", what, ": ", XGBGetLastError()));
 }
 
-absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_t cols, const std::vector<float>* y) {
+absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_t cols,
+                                              const std::vector<float>* y) {
   DMatrixHandle h = nullptr;
   absl::Status s = XgbCheck(XGDMatrixCreateFromMat(x, rows, cols, NAN, &h), "create matrix");
   if (!s.ok()) return s;
@@ -28,7 +29,8 @@ absl::StatusOr<XgbMatrix> XgbMatrix::FromRows(const float* x, size_t rows, size_
 absl::Status XgbMatrix::SetFeatureTypes(const std::vector<std::string>& types) {
   std::vector<const char*> c;
   for (const auto& t : types) c.push_back(t.c_str());
-  return XgbCheck(XGDMatrixSetStrFeatureInfo(h_.get(), "feature_type", c.data(), c.size()), "set feature types");
+  return XgbCheck(XGDMatrixSetStrFeatureInfo(h_.get(), "feature_type", c.data(), c.size()),
+                  "set feature types");
 }
 
 absl::StatusOr<XgbBooster> XgbBooster::Create(const std::vector<DMatrixHandle>& cache,
@@ -48,7 +50,8 @@ absl::StatusOr<XgbBooster> XgbBooster::Create(const std::vector<DMatrixHandle>& 
 absl::StatusOr<XgbBooster> XgbBooster::Load(const std::string& path) {
   auto b = Create({}, {});
   if (!b.ok()) return b.status();
-  absl::Status s = XgbCheck(XGBoosterLoadModel(b->handle(), path.c_str()), ("load model " + path).c_str());
+  absl::Status s =
+      XgbCheck(XGBoosterLoadModel(b->handle(), path.c_str()), ("load model " + path).c_str());
   if (!s.ok()) return s;
   return b;
 }
@@ -57,34 +60,40 @@ absl::Status XgbBooster::UpdateOneIter(int iter, const XgbMatrix& train) {
   return XgbCheck(XGBoosterUpdateOneIter(h_.get(), iter, train.handle()), "boosting round");
 }
 
-absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int iteration_end, Output output) const {
+absl::StatusOr<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m, int iteration_end,
+                                                       Output output) const {
   const std::string config =
-      absl::StrCat(R"({"type": )", static_cast<int>(output), R"(, "training": false, "iteration_begin": 0, "iteration_end": )",
-                   iteration_end, R"(, "strict_shape": false})");
+      absl::StrCat(R"({"type": )", static_cast<int>(output),
+                   R"(, "training": false, "iteration_begin": 0, "iteration_end": )", iteration_end,
+                   R"(, "strict_shape": false})");
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
-  absl::Status s = XgbCheck(XGBoosterPredictFromDMatrix(h_.get(), m.handle(), config.c_str(), &shape, &dim, &out),
-                            "predict");
+  absl::Status s = XgbCheck(
+      XGBoosterPredictFromDMatrix(h_.get(), m.handle(), config.c_str(), &shape, &dim, &out),
+      "predict");
   if (!s.ok()) return s;
   size_t n = 1;
   for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
   return std::vector<float>(out, out + n);
 }
 
-absl::StatusOr<std::vector<float>> XgbBooster::PredictDense(const float* x, size_t rows, size_t cols,
-                                                            Output output) const {
+absl::StatusOr<std::vector<float>> XgbBooster::PredictDense(const float* x, size_t rows,
+                                                            size_t cols, Output output) const {
   if (rows == 0) return std::vector<float>();
-  const std::string array = absl::StrCat(R"({"data": [)", reinterpret_cast<uintptr_t>(x), R"(, true], "shape": [)", rows,
-                                         ", ", cols, R"(], "typestr": "<f4", "version": 3})");
-  const std::string config = absl::StrCat(R"({"type": )", static_cast<int>(output),
-                                          R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, )"
-                                          R"("strict_shape": false, "missing": NaN, "cache_id": 0})");
+  const std::string array =
+      absl::StrCat(R"({"data": [)", reinterpret_cast<uintptr_t>(x), R"(, true], "shape": [)", rows,
+                   ", ", cols, R"(], "typestr": "<f4", "version": 3})");
+  const std::string config =
+      absl::StrCat(R"({"type": )", static_cast<int>(output),
+                   R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, )"
+                   R"("strict_shape": false, "missing": NaN, "cache_id": 0})");
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
-  absl::Status s = XgbCheck(
-      XGBoosterPredictFromDense(h_.get(), array.c_str(), config.c_str(), nullptr, &shape, &dim, &out), "predict");
+  absl::Status s = XgbCheck(XGBoosterPredictFromDense(h_.get(), array.c_str(), config.c_str(),
+                                                      nullptr, &shape, &dim, &out),
+                            "predict");
   if (!s.ok()) return s;
   size_t n = 1;
   for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
@@ -106,15 +115,17 @@ absl::StatusOr<std::vector<float>> XgbBooster::FeatureScores(const std::string& 
   const char** names = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  absl::Status s = XgbCheck(XGBoosterFeatureScore(h_.get(), config.c_str(), &n_out, &names, &dim, &shape, &scores),
-                            "feature importance");
+  absl::Status s = XgbCheck(
+      XGBoosterFeatureScore(h_.get(), config.c_str(), &n_out, &names, &dim, &shape, &scores),
+      "feature importance");
   if (!s.ok()) return s;
   // Without feature names in the model XGBoost names features "f<index>".
   std::vector<float> out(*n, 0.0f);
   for (bst_ulong i = 0; i < n_out; ++i) {
     int index = -1;
     if (names[i][0] != 'f' || !absl::SimpleAtoi(names[i] + 1, &index) || index < 0 || index >= *n) {
-      return absl::InternalError(absl::StrCat("XGBoost feature importance: unexpected feature name '", names[i], "'"));
+      return absl::InternalError(
+          absl::StrCat("XGBoost feature importance: unexpected feature name '", names[i], "'"));
     }
     out[index] = scores[i];
   }

@@ -31,7 +31,8 @@ struct XgbBoosterDeleter {
 class XgbMatrix {
  public:
   // Row-major float matrix, NaN = missing; labels optional.
-  static absl::StatusOr<XgbMatrix> FromRows(const float* x, size_t rows, size_t cols, const std::vector<float>* y);
+  static absl::StatusOr<XgbMatrix> FromRows(const float* x, size_t rows, size_t cols,
+                                            const std::vector<float>* y);
   // One of "q" (quantitative) or "c" (categorical: non-negative integer codes,
   // trained with partition splits under tree_method hist) per column.
   absl::Status SetFeatureTypes(const std::vector<std::string>& types);

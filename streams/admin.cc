@@ -85,11 +85,12 @@ absl::StatusOr<OffsetMap> KafkaAdmin::OffsetsForTime(const OffsetMap& ends, int6
   return out;
 }
 
-absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic, const char* what,
-                          const KafkaProperties& kafka) {
+absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic,
+                          const char* what, const KafkaProperties& kafka) {
   if (counts.count(topic)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat(what, " topic '", topic, "' does not exist on ", BootstrapServers(kafka),
-                                          " (create it, e.g. ops/kafka/create-topics --broker ... ", topic, ")"));
+  return absl::NotFoundError(
+      absl::StrCat(what, " topic '", topic, "' does not exist on ", BootstrapServers(kafka),
+                   " (create it, e.g. ops/kafka/create-topics --broker ... ", topic, ")"));
 }
 
 }  // namespace recur

@@ -19,19 +19,22 @@ Decoded Reject(std::string reason, std::string message) {
 
 Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
   if (r.value.size() > options_.max_message_bytes) {
-    return Reject("oversized", absl::StrCat("value of ", r.value.size(), " bytes exceeds ", options_.max_message_bytes));
+    return Reject("oversized", absl::StrCat("value of ", r.value.size(), " bytes exceeds ",
+                                            options_.max_message_bytes));
   }
-  if (!r.key.has_value() || r.key->empty()) return Reject("missing_key", "record has no key (want shop_id/customer_id)");
+  if (!r.key.has_value() || r.key->empty())
+    return Reject("missing_key", "record has no key (want shop_id/customer_id)");
 
   v1::Event event;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(r.value.data()),
-                                             static_cast<int>(r.value.size()));
+                                            static_cast<int>(r.value.size()));
   in.SetTotalBytesLimit(static_cast<int>(options_.max_message_bytes));
   in.SetRecursionLimit(16);
   if (!event.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
     return Reject("undecodable", "value is not a recur.v1.Event in Protobuf binary form");
   }
-  if (event.kind_case() == v1::Event::KIND_NOT_SET && event.GetReflection()->GetUnknownFields(event).field_count() > 0) {
+  if (event.kind_case() == v1::Event::KIND_NOT_SET &&
+      event.GetReflection()->GetUnknownFields(event).field_count() > 0) {
     return Reject("unknown_kind", "event kind unknown to this recur version (unknown oneof field)");
   }
   std::string reason;
@@ -39,17 +42,19 @@ Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
   if (!valid.ok()) return Reject(reason, std::string(valid.message()));
   const std::string expected_key = absl::StrCat(event.shop_id(), "/", event.customer_id());
   if (*r.key != expected_key) {
-    return Reject("key_mismatch", absl::StrCat("key does not match the body's shop_id/customer_id (", expected_key.size(),
-                                               " vs ", r.key->size(), " bytes)"));
+    return Reject("key_mismatch",
+                  absl::StrCat("key does not match the body's shop_id/customer_id (",
+                               expected_key.size(), " vs ", r.key->size(), " bytes)"));
   }
   if (r.timestamp_ms >= 0 && event.event_time_ms() > r.timestamp_ms + options_.max_future_ms) {
     return Reject("future", absl::StrCat("event_time_ms ", event.event_time_ms(), " is more than ",
-                                         options_.max_future_ms / 3'600'000, " h after the record timestamp ",
-                                         r.timestamp_ms));
+                                         options_.max_future_ms / 3'600'000,
+                                         " h after the record timestamp ", r.timestamp_ms));
   }
   if (!WithinHorizon(event.event_time_ms(), max_event_time_ms, options_.retention_days)) {
-    return Reject("too_late", absl::StrCat("event_time_ms ", event.event_time_ms(), " is older than the ",
-                                           options_.retention_days, "-day retention horizon"));
+    return Reject("too_late",
+                  absl::StrCat("event_time_ms ", event.event_time_ms(), " is older than the ",
+                               options_.retention_days, "-day retention horizon"));
   }
   Decoded d;
   d.event = std::move(event);

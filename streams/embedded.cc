@@ -4,7 +4,8 @@
 
 namespace recur {
 
-absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(int partitions, const TopicNames& topics) {
+absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(int partitions,
+                                                                    const TopicNames& topics) {
   auto conf = MakeConf({{"log_level", "3"}});
   if (!conf.ok()) return conf.status();
   auto host = NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
@@ -12,7 +13,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(int partitio
   std::unique_ptr<EmbeddedKafka> k(new EmbeddedKafka());
   k->host_ = std::move(*host);
   k->cluster_ = rd_kafka_mock_cluster_new(k->host_.get(), 1);
-  if (k->cluster_ == nullptr) return absl::InternalError("embedded Kafka: could not create librdkafka's mock cluster");
+  if (k->cluster_ == nullptr)
+    return absl::InternalError("embedded Kafka: could not create librdkafka's mock cluster");
   k->bootstraps_ = rd_kafka_mock_cluster_bootstraps(k->cluster_);
   std::vector<std::string> all = topics.inputs();
   all.push_back(topics.dlq);

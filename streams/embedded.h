@@ -27,7 +27,8 @@ namespace recur {
 class EmbeddedKafka {
  public:
   // One mock broker with the input topics, the DLQ and the scores topic created.
-  static absl::StatusOr<std::unique_ptr<EmbeddedKafka>> Start(int partitions, const TopicNames& topics);
+  static absl::StatusOr<std::unique_ptr<EmbeddedKafka>> Start(int partitions,
+                                                              const TopicNames& topics);
   ~EmbeddedKafka();
   EmbeddedKafka(const EmbeddedKafka&) = delete;
   EmbeddedKafka& operator=(const EmbeddedKafka&) = delete;

@@ -53,7 +53,8 @@ absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf) {
 absl::Status AddProperty(const std::string& key_value, KafkaProperties* props) {
   auto eq = key_value.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("-X expects key=value, got '", key_value.substr(0, eq), "...'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("-X expects key=value, got '", key_value.substr(0, eq), "...'"));
   }
   (*props)[key_value.substr(0, eq)] = key_value.substr(eq + 1);
   return absl::OkStatus();

@@ -22,7 +22,9 @@ struct KafkaDeleter {
   void operator()(rd_kafka_t* p) const { rd_kafka_destroy(p); }
   void operator()(rd_kafka_conf_t* p) const { rd_kafka_conf_destroy(p); }
   void operator()(rd_kafka_message_t* p) const { rd_kafka_message_destroy(p); }
-  void operator()(rd_kafka_topic_partition_list_t* p) const { rd_kafka_topic_partition_list_destroy(p); }
+  void operator()(rd_kafka_topic_partition_list_t* p) const {
+    rd_kafka_topic_partition_list_destroy(p);
+  }
   void operator()(rd_kafka_headers_t* p) const { rd_kafka_headers_destroy(p); }
   void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
   void operator()(const rd_kafka_metadata_t* p) const { rd_kafka_metadata_destroy(p); }

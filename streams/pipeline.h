@@ -58,13 +58,14 @@ struct PipelineOptions {
   size_t batch_max_events = 20'000;
   int batch_linger_ms = 200;
   DecoderOptions decoder;
-  bool sync = false;              // fsync each batch (power-loss safety)
-  int stats_interval_s = 0;       // 0: no periodic stats line
-  int exit_when_idle_ms = 0;      // >0: exit once every assigned partition is at its end this long
-  int max_retries = 8;            // failed batch: retries with backoff, then Run() fails
+  bool sync = false;          // fsync each batch (power-loss safety)
+  int stats_interval_s = 0;   // 0: no periodic stats line
+  int exit_when_idle_ms = 0;  // >0: exit once every assigned partition is at its end this long
+  int max_retries = 8;        // failed batch: retries with backoff, then Run() fails
   int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
-  int store_lock_timeout_ms = 30'000;  // wait this long for a partition store another process still holds
-  ScoringOptions scoring;         // scores to topics.scores (enabled by default; no model = ingest only)
+  int store_lock_timeout_ms =
+      30'000;              // wait this long for a partition store another process still holds
+  ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
 
   // Bounded runs (`recur replay`); both maps empty for `recur run`.
   // Where an input partition starts when its store has no stored offset
@@ -98,17 +99,18 @@ struct PipelineCounters {
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
   // Scoring, for watchers on other threads (the demo): see ScoringCounters.
-  std::string models;            // "risk=<v> repurchase=<v>" or "none"
+  std::string models;  // "risk=<v> repurchase=<v>" or "none"
   int64_t scores_published = 0;
   int64_t rescoring_passes = 0;
   int64_t model_reloads = 0;
-  bool caught_up = false;        // every assigned partition at its end, nothing pending
+  bool caught_up = false;              // every assigned partition at its end, nothing pending
   std::map<std::string, int64_t> dlq;  // by reason
 };
 
 struct PipelineProgress {
   PipelineCounters counters;
-  OffsetMap positions;  // next offset to read per assigned input partition (consumed, maybe not yet committed)
+  OffsetMap positions;  // next offset to read per assigned input partition (consumed, maybe not yet
+                        // committed)
 };
 
 class Pipeline {

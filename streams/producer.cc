@@ -7,12 +7,18 @@ namespace recur {
 const std::string& TopicNames::ForEvent(const v1::Event& e) const {
   static const std::string kNone;
   switch (e.kind_case()) {
-    case v1::Event::kPurchase: return purchases;
-    case v1::Event::kSession: return sessions;
-    case v1::Event::kCart: return carts;
-    case v1::Event::kMarketing: return marketing;
-    case v1::Event::kProfile: return profiles;
-    default: return kNone;
+    case v1::Event::kPurchase:
+      return purchases;
+    case v1::Event::kSession:
+      return sessions;
+    case v1::Event::kCart:
+      return carts;
+    case v1::Event::kMarketing:
+      return marketing;
+    case v1::Event::kProfile:
+      return profiles;
+    default:
+      return kNone;
   }
 }
 
@@ -21,7 +27,8 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   if (auto* group = static_cast<DeliveryGroup*>(msg->_private); group != nullptr) {
     --group->outstanding;
     if (msg->err && group->error.ok()) {
-      group->error = KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
+      group->error =
+          KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
     }
     if (!msg->err) self->delivered_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -29,7 +36,8 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   if (msg->err) {
     absl::MutexLock lock(&self->mu_);
     if (self->first_error_.ok()) {
-      self->first_error_ = KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
+      self->first_error_ =
+          KafkaError(msg->err, absl::StrCat("delivery to ", rd_kafka_topic_name(msg->rkt)));
     }
   } else {
     self->delivered_.fetch_add(1, std::memory_order_relaxed);
@@ -37,7 +45,9 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
 }
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaProperties& properties) {
-  KafkaProperties props = {{"enable.idempotence", "true"}, {"linger.ms", "5"}, {"compression.type", "lz4"},
+  KafkaProperties props = {{"enable.idempotence", "true"},
+                           {"linger.ms", "5"},
+                           {"compression.type", "lz4"},
                            {"partitioner", "consistent_random"}};
   for (const auto& [k, v] : properties) props[k] = v;
   auto conf = MakeConf(props);
@@ -55,40 +65,46 @@ Producer::~Producer() {
   if (rk_) rd_kafka_flush(rk_.get(), 5000);
 }
 
-absl::Status Producer::Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
-                            const Headers& headers, int32_t partition, DeliveryGroup* group) {
+absl::Status Producer::Send(const std::string& topic, std::optional<std::string_view> key,
+                            std::string_view value, const Headers& headers, int32_t partition,
+                            DeliveryGroup* group) {
   for (int attempt = 0;; ++attempt) {
     rd_kafka_headers_t* hdrs = nullptr;
     if (!headers.empty()) {
       hdrs = rd_kafka_headers_new(headers.size());
-      for (const auto& [k, v] : headers) rd_kafka_header_add(hdrs, k.data(), k.size(), v.data(), v.size());
+      for (const auto& [k, v] : headers)
+        rd_kafka_header_add(hdrs, k.data(), k.size(), v.data(), v.size());
     }
     const char* key_data = key ? key->data() : nullptr;
     const size_t key_size = key ? key->size() : 0;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(group), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key_data, key_size),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_OPAQUE(group), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (group != nullptr) ++group->outstanding;
       return absl::OkStatus();
     }
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);  // not taken on failure
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 6000) return KafkaError(err, absl::StrCat("produce to ", topic));
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 6000)
+      return KafkaError(err, absl::StrCat("produce to ", topic));
     rd_kafka_poll(rk_.get(), 10);
   }
 }
 
 absl::Status Producer::Flush(absl::Duration timeout) {
-  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  rd_kafka_resp_err_t err =
+      rd_kafka_flush(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   absl::MutexLock lock(&mu_);
   absl::Status s = first_error_;
   first_error_ = absl::OkStatus();
   if (!s.ok()) return s;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("producer: ", rd_kafka_outq_len(rk_.get()),
-                                               " records still undelivered after ", absl::FormatDuration(timeout),
-                                               " (is the broker reachable?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "producer: ", rd_kafka_outq_len(rk_.get()), " records still undelivered after ",
+        absl::FormatDuration(timeout), " (is the broker reachable?)"));
   }
   return absl::OkStatus();
 }

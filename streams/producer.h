@@ -37,7 +37,9 @@ struct TopicNames {
   std::string scores = "recur.scores";
   std::string dlq = "recur.dlq";
 
-  std::vector<std::string> inputs() const { return {purchases, sessions, carts, marketing, profiles}; }
+  std::vector<std::string> inputs() const {
+    return {purchases, sessions, carts, marketing, profiles};
+  }
   // The input topic of an event's kind; empty for an event without a kind.
   const std::string& ForEvent(const v1::Event& e) const;
 };
@@ -62,9 +64,9 @@ class Producer {
 
   // Queues one record; waits (serving delivery reports) while the queue is full.
   // A nullopt key sends a record without a key (not an empty one).
-  absl::Status Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
-                    const Headers& headers, int32_t partition = RD_KAFKA_PARTITION_UA,
-                    DeliveryGroup* group = nullptr);
+  absl::Status Send(const std::string& topic, std::optional<std::string_view> key,
+                    std::string_view value, const Headers& headers,
+                    int32_t partition = RD_KAFKA_PARTITION_UA, DeliveryGroup* group = nullptr);
   // Serves delivery reports, waiting up to `timeout_ms`.
   void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
   // Waits until every queued record is delivered; returns the first delivery

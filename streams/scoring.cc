@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
-#include "base/parallel.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/parallel.h"
 #include "featurestore/calendar.h"
 #include "featurestore/types.h"
 #include "scorer/policy.h"
@@ -24,13 +24,15 @@ constexpr char kRescoredDay[] = "rescored_day";
 constexpr char kQuantiles[] = "quantiles";
 
 int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOptions& options, std::string topic,
+absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOptions& options,
+                                                               std::string topic,
                                                                Producer* producer) {
   std::unique_ptr<ScoreStage> s(new ScoreStage());
   s->options_ = options;
@@ -50,12 +52,15 @@ absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOpti
     spdlog::info("scoring with {} into {}", s->versions(), s->topic_);
   } else if (scorer.status().code() == absl::StatusCode::kNotFound) {
     const ModelRegistry registry(options.scorer.models_dir);
-    spdlog::warn("NOT SCORING: {}. Ingesting only; touched customers stay pending and are scored as soon as "
-                 "`recur train` promotes both models ({} and {}, checked every {} ms)",
-                 std::string(scorer.status().message()), registry.CurrentPath(options.scorer.risk_target).string(),
-                 registry.CurrentPath(options.scorer.repurchase_target).string(), options.reload_check_ms);
+    spdlog::warn(
+        "NOT SCORING: {}. Ingesting only; touched customers stay pending and are scored as soon as "
+        "`recur train` promotes both models ({} and {}, checked every {} ms)",
+        std::string(scorer.status().message()),
+        registry.CurrentPath(options.scorer.risk_target).string(),
+        registry.CurrentPath(options.scorer.repurchase_target).string(), options.reload_check_ms);
   } else {
-    return absl::Status(scorer.status().code(), absl::StrCat("scorer: ", scorer.status().message()));
+    return absl::Status(scorer.status().code(),
+                        absl::StrCat("scorer: ", scorer.status().message()));
   }
   return s;
 }
@@ -64,7 +69,8 @@ std::string ScoreStage::versions() const {
   if (!scorer_) return "none";
   const std::string risk(InfoOf(Target::kActivityDecline90d).operand);
   const std::string repurchase(InfoOf(Target::kRepurchase30d).operand);
-  return risk + "=" + scorer_->risk_version() + " " + repurchase + "=" + scorer_->repurchase_version();
+  return risk + "=" + scorer_->risk_version() + " " + repurchase + "=" +
+         scorer_->repurchase_version();
 }
 
 bool ScoreStage::MaybeReload() {
@@ -75,7 +81,8 @@ bool ScoreStage::MaybeReload() {
   if (!watch_->Changed()) return false;  // a refused CURRENT is logged once, not every check
   auto scorer = Scorer::Create(options_.scorer);
   if (!scorer.ok()) {
-    if (scorer.status().code() == absl::StatusCode::kNotFound && !scorer_) return false;  // still waiting for both
+    if (scorer.status().code() == absl::StatusCode::kNotFound && !scorer_)
+      return false;  // still waiting for both
     ++counters_.refused;
     spdlog::error("model reload refused: {}; {}", std::string(scorer.status().message()),
                   scorer_ ? "keeping " + versions() : std::string("still not scoring"));
@@ -92,7 +99,8 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
   StoreInfo info;
   auto day = store->ledger().GetMeta(kRescoredDay);
   if (day.ok()) {
-    if (!absl::SimpleAtoi(*day, &info.rescored_day)) return absl::DataLossError("state store: bad rescored_day entry");
+    if (!absl::SimpleAtoi(*day, &info.rescored_day))
+      return absl::DataLossError("state store: bad rescored_day entry");
   } else if (day.status().code() != absl::StatusCode::kNotFound) {
     return day.status();
   }
@@ -123,7 +131,8 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   };
   std::vector<Task> tasks;
   for (const Work& w : work) {
-    if (!w.keys.empty()) tasks.push_back({&w, &stores_[w.partition], {}, absl::UnknownError("not run")});
+    if (!w.keys.empty())
+      tasks.push_back({&w, &stores_[w.partition], {}, absl::UnknownError("not run")});
   }
   auto run = [&](Task& t) {
     FeatureStore* store = t.work->store;
@@ -225,10 +234,13 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!s.ok()) return s;
   info.rescored_day = day;
   ++counters_.passes;
-  spdlog::info("partition {}: re-scored {} customers as of day {} in {} ms, {} changed scores published", partition,
-               customers, FormatDay(day),
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
-               counters_.published - published_before);
+  spdlog::info(
+      "partition {}: re-scored {} customers as of day {} in {} ms, {} changed scores published",
+      partition, customers, FormatDay(day),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            started)
+          .count(),
+      counters_.published - published_before);
   return absl::OkStatus();
 }
 
@@ -272,27 +284,30 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   flight->published.reserve(publish_rows.size());
   for (size_t i = 0; i < publish_rows.size(); ++i) {
     std::string bytes;
-    if (!publish_scores[i]->SerializeToString(&bytes)) return absl::InternalError("score serialisation failed");
+    if (!publish_scores[i]->SerializeToString(&bytes))
+      return absl::InternalError("score serialisation failed");
     flight->published.emplace_back(publish_rows[i]->key, std::move(bytes));
   }
   counters->score_ms +=
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   return flight;
 }
 
 absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
   for (const auto& [key, bytes] : flight->published) {
-    absl::Status s = producer_->Send(topic_, key.Encode(), bytes, {}, RD_KAFKA_PARTITION_UA, &flight->group);
+    absl::Status s =
+        producer_->Send(topic_, key.Encode(), bytes, {}, RD_KAFKA_PARTITION_UA, &flight->group);
     if (!s.ok()) return s;
   }
   inflight_.push_back(std::move(flight));
   return Drain(/*wait=*/inflight_.size() > kMaxInFlight);
 }
 
-absl::Status ScoreStage::ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-                                         const std::vector<const std::string*>* compare,
-                                         const std::vector<CustomerKey>& done,
-                                         const std::vector<std::pair<std::string, std::string>>& meta) {
+absl::Status ScoreStage::ScoreAndPublish(
+    FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
+    const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+    const std::vector<std::pair<std::string, std::string>>& meta) {
   auto flight = Prepare(store, info, rows, compare, done, meta, &counters_);
   if (!flight.ok()) return flight.status();
   return Publish(std::move(*flight));
@@ -305,7 +320,8 @@ absl::Status ScoreStage::Drain(bool wait) {
     while (!inflight_.empty() && inflight_.front()->group.outstanding == 0) {
       InFlight& f = *inflight_.front();
       if (!f.group.error.ok()) {
-        return absl::Status(f.group.error.code(), absl::StrCat("score delivery: ", f.group.error.message()));
+        return absl::Status(f.group.error.code(),
+                            absl::StrCat("score delivery: ", f.group.error.message()));
       }
       absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta);
       if (!s.ok()) return s;
@@ -314,14 +330,16 @@ absl::Status ScoreStage::Drain(bool wait) {
     }
     if (inflight_.empty() || (!wait && inflight_.size() <= kMaxInFlight)) break;
     if (waited_ms >= 60'000) {
-      return absl::UnavailableError(absl::StrCat(inflight_.front()->group.outstanding,
-                                                 " scores undelivered after 60 s (is the broker reachable?)"));
+      return absl::UnavailableError(
+          absl::StrCat(inflight_.front()->group.outstanding,
+                       " scores undelivered after 60 s (is the broker reachable?)"));
     }
     producer_->Poll(10);
     waited_ms += 10;
   }
-  counters_.deliver_ms +=
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  counters_.deliver_ms += std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
   return absl::OkStatus();
 }
 

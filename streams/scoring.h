@@ -37,23 +37,24 @@
 namespace recur {
 
 struct ScoringOptions {
-  bool enabled = true;          // false: ingest only (no pending marks, no scores)
-  ScorerOptions scorer;         // models_dir, targets, reasons
-  std::string rules_file;       // "" -> the default rule set
-  double epsilon = 0.01;        // ShouldPublish's: a re-score is published when a probability moved more, a segment or a model changed
-  int reload_check_ms = 1000;   // how often the targets' CURRENT is checked (CurrentWatch)
-  size_t chunk = 8192;          // customers per scoring call in a re-scoring pass
+  bool enabled = true;     // false: ingest only (no pending marks, no scores)
+  ScorerOptions scorer;    // models_dir, targets, reasons
+  std::string rules_file;  // "" -> the default rule set
+  double epsilon = 0.01;  // ShouldPublish's: a re-score is published when a probability moved more,
+                          // a segment or a model changed
+  int reload_check_ms = 1000;  // how often the targets' CURRENT is checked (CurrentWatch)
+  size_t chunk = 8192;         // customers per scoring call in a re-scoring pass
 };
 
 struct ScoringCounters {
-  int64_t scored = 0;        // customers run through the models
-  int64_t published = 0;     // scores delivered
-  int64_t unchanged = 0;     // re-scored, within epsilon and same segments: not published
-  int64_t passes = 0;        // re-scoring passes (day boundary, new model)
-  int64_t reloads = 0;       // model swaps
-  int64_t refused = 0;       // model files refused on reload
-  int64_t score_ms = 0;      // time in features + models + rules + reasons
-  int64_t deliver_ms = 0;    // time waiting for the scores' delivery and commit
+  int64_t scored = 0;      // customers run through the models
+  int64_t published = 0;   // scores delivered
+  int64_t unchanged = 0;   // re-scored, within epsilon and same segments: not published
+  int64_t passes = 0;      // re-scoring passes (day boundary, new model)
+  int64_t reloads = 0;     // model swaps
+  int64_t refused = 0;     // model files refused on reload
+  int64_t score_ms = 0;    // time in features + models + rules + reasons
+  int64_t deliver_ms = 0;  // time waiting for the scores' delivery and commit
 };
 
 class ScoreStage {
@@ -61,8 +62,8 @@ class ScoreStage {
   // Fails on a bad rules file and on a model that exists but can not be used
   // (not XGBoost, other feature schema). No model at all is not an error:
   // active() is false until one appears.
-  static absl::StatusOr<std::unique_ptr<ScoreStage>> Create(const ScoringOptions& options, std::string topic,
-                                                            Producer* producer);
+  static absl::StatusOr<std::unique_ptr<ScoreStage>> Create(const ScoringOptions& options,
+                                                            std::string topic, Producer* producer);
 
   bool active() const { return scorer_ != nullptr; }
   std::string versions() const;  // "risk=<v> repurchase=<v>" or "none"
@@ -119,17 +120,18 @@ class ScoreStage {
   // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
   // against `compare[i]`, row i's last score (null: none). Thread-safe: const,
   // counts into `counters`.
-  absl::StatusOr<std::unique_ptr<InFlight>> Prepare(FeatureStore* store, const StoreInfo& info,
-                                                          std::vector<ScoreRow>& rows,
-                                                          const std::vector<const std::string*>* compare,
-                                                          const std::vector<CustomerKey>& done,
-                                                          const std::vector<std::pair<std::string, std::string>>& meta,
-                                                          ScoringCounters* counters) const;
+  absl::StatusOr<std::unique_ptr<InFlight>> Prepare(
+      FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
+      const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+      const std::vector<std::pair<std::string, std::string>>& meta,
+      ScoringCounters* counters) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
   // Prepare, then Publish.
-  absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-                               const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+  absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info,
+                               std::vector<ScoreRow>& rows,
+                               const std::vector<const std::string*>* compare,
+                               const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta);
 
   ScoringOptions options_;

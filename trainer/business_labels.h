@@ -37,12 +37,13 @@ struct LabelRow {
 absl::StatusOr<std::vector<LabelRow>> ParseLabelsCsv(std::istream& in, const std::string& name,
                                                      int64_t default_as_of_ms);
 // The same for a file (NotFound when it cannot be opened).
-absl::StatusOr<std::vector<LabelRow>> ReadLabelsCsv(const std::string& path, int64_t default_as_of_ms);
+absl::StatusOr<std::vector<LabelRow>> ReadLabelsCsv(const std::string& path,
+                                                    int64_t default_as_of_ms);
 
 // InvalidArgument naming the first row whose as_of day lies outside
 // [first_day, last_day] (the history a snapshot holds).
-absl::Status CheckAsOfRange(const std::vector<LabelRow>& rows, const std::string& name, int32_t first_day,
-                            int32_t last_day);
+absl::Status CheckAsOfRange(const std::vector<LabelRow>& rows, const std::string& name,
+                            int32_t first_day, int32_t last_day);
 
 }  // namespace recur
 

@@ -26,14 +26,16 @@ void Shuffle(std::vector<size_t>& v, uint64_t& state) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<float>& labels, int k, uint64_t seed) {
-  if (k < 2) return absl::FailedPreconditionError(absl::StrCat("k-fold: k must be at least 2, got ", k));
+absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<float>& labels, int k,
+                                                 uint64_t seed) {
+  if (k < 2)
+    return absl::FailedPreconditionError(absl::StrCat("k-fold: k must be at least 2, got ", k));
   std::vector<size_t> pos, neg;
   for (size_t i = 0; i < labels.size(); ++i) (labels[i] > 0.5f ? pos : neg).push_back(i);
   if (pos.size() < static_cast<size_t>(k) || neg.size() < static_cast<size_t>(k)) {
-    return absl::FailedPreconditionError(absl::StrCat("k-fold with k=", k, " needs at least ", k,
-                                                      " rows of each label; got ", pos.size(), " with label 1 and ",
-                                                      neg.size(), " with label 0"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("k-fold with k=", k, " needs at least ", k, " rows of each label; got ",
+                     pos.size(), " with label 1 and ", neg.size(), " with label 0"));
   }
   uint64_t state = seed;
   Shuffle(pos, state);

@@ -16,7 +16,8 @@ namespace recur {
 
 // The fold (0..k-1) of every row. FailedPrecondition when k < 2 or when there
 // are fewer than k rows of either label (a fold would see only one class).
-absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<float>& labels, int k, uint64_t seed);
+absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<float>& labels, int k,
+                                                 uint64_t seed);
 
 }  // namespace recur
 

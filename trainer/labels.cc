@@ -11,9 +11,12 @@ int LabelDays(const LabelOptions& o) {
   return o.target == Target::kRepurchase30d ? o.repurchase_days : o.decline_days;
 }
 
-int LookbackDays(const LabelOptions& o) { return o.target == Target::kActivityDecline90d ? o.decline_days : 0; }
+int LookbackDays(const LabelOptions& o) {
+  return o.target == Target::kActivityDecline90d ? o.decline_days : 0;
+}
 
-std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days, int lookback_days) {
+std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days,
+                                     int lookback_days) {
   std::vector<int64_t> out;
   for (int32_t month = MonthStart(first_day, 0); month <= last_day; month = MonthStart(month, -1)) {
     const int32_t end = MonthStart(month, -1) - 1;  // last day of this month

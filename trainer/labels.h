@@ -36,7 +36,8 @@ int LookbackDays(const LabelOptions& o);
 // The end (last millisecond) of every UTC month's last day T with
 // T - lookback_days + 1 >= first_day and T + label_days <= last_day: only
 // cutoffs whose label windows, before and after, are complete.
-std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days, int lookback_days = 0);
+std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int label_days,
+                                     int lookback_days = 0);
 
 // The label of one customer at cutoff T, or nullopt when the customer is not
 // part of the population at T: no activity on or before T's day; for decline

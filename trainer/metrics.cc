@@ -7,7 +7,8 @@
 
 namespace recur {
 
-BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels, double threshold) {
+BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels,
+                       double threshold) {
   BinaryMetrics m;
   const size_t n = scores.size();
   m.rows = static_cast<int64_t>(n);
@@ -80,8 +81,10 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
   return m;
 }
 
-std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores, const std::vector<float>& labels,
-                                                     const std::vector<std::string>& groups, double threshold) {
+std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores,
+                                                     const std::vector<float>& labels,
+                                                     const std::vector<std::string>& groups,
+                                                     double threshold) {
   std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> split;
   for (size_t i = 0; i < scores.size(); ++i) {
     auto& [s, y] = split[groups[i]];

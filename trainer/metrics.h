@@ -33,11 +33,14 @@ struct BinaryMetrics {
   std::vector<CalibrationBin> calibration;  // 10 equal-width score bins
 };
 
-BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels, double threshold = 0.5);
+BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels,
+                       double threshold = 0.5);
 
 // Evaluate() over the rows of each group (e.g. shop), by group name.
-std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores, const std::vector<float>& labels,
-                                                     const std::vector<std::string>& groups, double threshold = 0.5);
+std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores,
+                                                     const std::vector<float>& labels,
+                                                     const std::vector<std::string>& groups,
+                                                     double threshold = 0.5);
 
 }  // namespace recur
 

@@ -68,14 +68,16 @@ class Models {
 // Each target's probability for every scored customer, from the model version
 // its score names applied to the trainer's row (`offline`, row i = scored[i]);
 // NaN where that version is not in the registry (counted in no_model).
-absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(const std::vector<Scored>& scored,
-                                                                      const TrainingSet& offline, Models& models,
-                                                                      ParityReport* report) {
-  std::vector<std::vector<double>> offline_p(kTargets.size(), std::vector<double>(scored.size(), std::nan("")));
+absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(
+    const std::vector<Scored>& scored, const TrainingSet& offline, Models& models,
+    ParityReport* report) {
+  std::vector<std::vector<double>> offline_p(kTargets.size(),
+                                             std::vector<double>(scored.size(), std::nan("")));
   for (size_t t = 0; t < kTargets.size(); ++t) {
     std::map<const Model*, std::vector<size_t>> by_model;
     for (size_t i = 0; i < scored.size(); ++i) {
-      const Model* m = models.Get(kTargets[t].name, ModelVersion(scored[i].score, kTargets[t].target));
+      const Model* m =
+          models.Get(kTargets[t].name, ModelVersion(scored[i].score, kTargets[t].target));
       if (m == nullptr) {
         ++report->no_model;
         continue;
@@ -87,7 +89,8 @@ absl::StatusOr<std::vector<std::vector<double>>> OfflineProbabilities(const std:
       TrainingSet sub;
       sub.x.resize(idx.size() * kNumFeatures);
       for (size_t j = 0; j < idx.size(); ++j) {
-        std::memcpy(&sub.x[j * kNumFeatures], &offline.x[idx[j] * kNumFeatures], kNumFeatures * sizeof(float));
+        std::memcpy(&sub.x[j * kNumFeatures], &offline.x[idx[j] * kNumFeatures],
+                    kNumFeatures * sizeof(float));
         sub.y.push_back(0);
         sub.top_category.push_back(offline.top_category[idx[j]]);
       }
@@ -119,7 +122,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
     for (const auto& k : *pending) pending_keys.insert(k.Encode());
     const int32_t horizon = store->horizon_first_day();
     absl::Status s = store->ledger().ForEachCustomerWithScore(
-        [&](const CustomerKey& key, const CustomerState& state, const std::string* last) -> absl::Status {
+        [&](const CustomerKey& key, const CustomerState& state,
+            const std::string* last) -> absl::Status {
           ++report.customers;
           if (last == nullptr) return absl::OkStatus();
           if (pending_keys.count(key.Encode())) {
@@ -129,7 +133,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
           Scored c;
           c.key = key;
           if (!c.score.ParseFromString(*last)) {
-            return absl::DataLossError(absl::StrCat("state dir ", o.state_dir, ": the last score of ", key.Encode(),
+            return absl::DataLossError(absl::StrCat("state dir ", o.state_dir,
+                                                    ": the last score of ", key.Encode(),
                                                     " does not parse as recur.v1.CustomerScore"));
           }
           const Features f = state.ComputeFeatures(c.score.as_of_ms(), horizon);
@@ -155,8 +160,9 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
   // Both scans run in store order with one row per customer, so row i is
   // scored[i]; checked, not assumed.
   if (!missing.empty() || set->rows() != scored.size()) {
-    return absl::InternalError(absl::StrCat("parity: ", set->rows(), " offline rows for ", scored.size(),
-                                            " scored customers (the state dir changed while it was read?)"));
+    return absl::InternalError(
+        absl::StrCat("parity: ", set->rows(), " offline rows for ", scored.size(),
+                     " scored customers (the state dir changed while it was read?)"));
   }
 
   // Probabilities: each model version named by the scores, over the offline rows.
@@ -171,7 +177,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
     const float* offline = &set->x[i * kNumFeatures];
     const size_t before = report.differences.size();
     auto add = [&](const char* kind, std::string field, std::string online, std::string off) {
-      report.differences.push_back({c.key, c.score.as_of_ms(), kind, std::move(field), std::move(online), std::move(off)});
+      report.differences.push_back(
+          {c.key, c.score.as_of_ms(), kind, std::move(field), std::move(online), std::move(off)});
     };
     for (int f = 0; f < kNumFeatures; ++f) {
       if (f == kTopCategory6m) {
@@ -179,7 +186,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
           add("feature", std::string(kFeatureNames[f]), c.online_category, set->top_category[i]);
         }
       } else if (!SameValue(c.online[f], offline[f])) {
-        add("feature", std::string(kFeatureNames[f]), ValueString(c.online[f]), ValueString(offline[f]));
+        add("feature", std::string(kFeatureNames[f]), ValueString(c.online[f]),
+            ValueString(offline[f]));
       }
     }
     for (const auto& r : c.score.reasons()) {
@@ -196,7 +204,8 @@ absl::StatusOr<ParityReport> CheckParity(const ParityOptions& o) {
       const double got = Probability(c.score, target);
       if (!std::isnan(want) && !(std::fabs(want - got) <= o.tolerance)) {
         add("score", ScoreFieldName(target), ValueString(got),
-            absl::StrCat(ValueString(want), " (", std::string(kTargets[t].name), "/", ModelVersion(c.score, target), ")"));
+            absl::StrCat(ValueString(want), " (", std::string(kTargets[t].name), "/",
+                         ModelVersion(c.score, target), ")"));
       }
     }
     if (report.differences.size() > before) ++report.customers_differing;

@@ -54,9 +54,10 @@ struct ParityReport {
   int64_t customers = 0;        // customers in the state dir
   int64_t checked = 0;          // customers with a last score, compared
   int64_t pending_skipped = 0;  // customers with a last score and a pending mark
-  int64_t no_model = 0;         // probabilities not checked: the score's model version is not in the registry
+  int64_t no_model =
+      0;  // probabilities not checked: the score's model version is not in the registry
   int64_t customers_differing = 0;
-  std::vector<std::string> model_versions;  // "target/version" of every model used
+  std::vector<std::string> model_versions;    // "target/version" of every model used
   std::vector<ParityDifference> differences;  // in store order
 };
 

@@ -14,23 +14,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "featurestore/catalog.h"
-#include "featurestore/state_dir.h"
-#include "trainer/business_labels.h"
-#include "trainer/folds.h"
 #include "base/progress.h"
 #include "base/time.h"
-#include "trainer/report.h"
-#include "trainer/training_set.h"
+#include "featurestore/catalog.h"
+#include "featurestore/state_dir.h"
 #include "scorer/model.h"
 #include "scorer/registry.h"
 #include "scorer/xgb.h"
+#include "trainer/business_labels.h"
+#include "trainer/folds.h"
+#include "trainer/report.h"
+#include "trainer/training_set.h"
 
 namespace recur {
 namespace {
 
 namespace fs = std::filesystem;
-
 
 // The baseline a reader compares the model with: recency for repurchase (more
 // recent = more likely), the revenue trend for decline (last 90 days below the
@@ -66,7 +65,8 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   out.recall = m.recall;
   if (with_calibration) {
     out.calibration.emplace();
-    for (const auto& b : m.calibration) out.calibration->push_back({b.mean_score, b.positive_rate, b.rows});
+    for (const auto& b : m.calibration)
+      out.calibration->push_back({b.mean_score, b.positive_rate, b.rows});
   }
   return out;
 }
@@ -78,7 +78,6 @@ absl::Status WriteFile(const fs::path& p, const std::string& content) {
   if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", p.string()));
   return absl::OkStatus();
 }
-
 
 std::vector<std::string> FeatureTypes() {
   std::vector<std::string> t;
@@ -109,7 +108,8 @@ absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, in
   int best_round = 0;
   ProgressLine::Options po;
   po.eta_is_bound = true;  // early stopping may end it sooner
-  ProgressLine progress("training", "rounds", folds.size() > 1 ? absl::StrCat(" x ", folds.size(), " folds") : "", po);
+  ProgressLine progress("training", "rounds",
+                        folds.size() > 1 ? absl::StrCat(" x ", folds.size(), " folds") : "", po);
   int round = 0;
   for (; round < max_rounds; ++round) {
     double loss = 0;
@@ -119,10 +119,12 @@ absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, in
       DMatrixHandle evals[] = {f.eval.handle()};
       const char* names[] = {"eval"};
       const char* out = nullptr;
-      s = XgbCheck(XGBoosterEvalOneIter(f.booster.handle(), round, evals, names, 1, &out), "evaluate");
+      s = XgbCheck(XGBoosterEvalOneIter(f.booster.handle(), round, evals, names, 1, &out),
+                   "evaluate");
       if (!s.ok()) return s;
       const char* colon = std::strchr(out, ':');
-      if (colon == nullptr) return absl::InternalError(absl::StrCat("XGBoost evaluation: unexpected '", out, "'"));
+      if (colon == nullptr)
+        return absl::InternalError(absl::StrCat("XGBoost evaluation: unexpected '", out, "'"));
       loss += std::atof(colon + 1) / static_cast<double>(folds.size());
     }
     if (loss < best - 1e-9) {
@@ -131,38 +133,49 @@ absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, in
     }
     if (round - best_round >= patience) break;
     progress.Update(round + 1, max_rounds,
-                    absl::StrFormat(", held-out log-loss %.5f (best %.5f at round %d)", loss, best, best_round + 1));
+                    absl::StrFormat(", held-out log-loss %.5f (best %.5f at round %d)", loss, best,
+                                    best_round + 1));
   }
-  progress.Finish(std::min(round + 1, max_rounds), absl::StrFormat(", keeping %d (best held-out log-loss %.5f)", best_round + 1, best));
+  progress.Finish(
+      std::min(round + 1, max_rounds),
+      absl::StrFormat(", keeping %d (best held-out log-loss %.5f)", best_round + 1, best));
   return best_round + 1;
 }
 
 std::map<std::string, std::string> Params(const TrainOptions& o) {
-  std::map<std::string, std::string> params = {
-      {"objective", "binary:logistic"}, {"eval_metric", "logloss"}, {"tree_method", "hist"}, {"max_depth", "6"},
-      {"eta", "0.1"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"min_child_weight", "5"},
-      {"nthread", "2"}, {"seed", std::to_string(o.seed)}};
+  std::map<std::string, std::string> params = {{"objective", "binary:logistic"},
+                                               {"eval_metric", "logloss"},
+                                               {"tree_method", "hist"},
+                                               {"max_depth", "6"},
+                                               {"eta", "0.1"},
+                                               {"subsample", "0.8"},
+                                               {"colsample_bytree", "0.8"},
+                                               {"min_child_weight", "5"},
+                                               {"nthread", "2"},
+                                               {"seed", std::to_string(o.seed)}};
   for (const auto& [k, v] : o.params) params[k] = v;
   return params;
 }
 
 // What training hands to evaluation and the registry.
 struct Fitted {
-  XgbBooster model;            // the model to register
+  XgbBooster model;  // the model to register
   int rounds = 0;
-  TrainingSet eval;            // the rows judged (validation cutoff, or every row out of fold)
-  std::vector<float> scores;   // the model's (or the folds') probabilities for them
-  CategoryVocab vocab;         // the registered model's vocabulary
+  TrainingSet eval;           // the rows judged (validation cutoff, or every row out of fold)
+  std::vector<float> scores;  // the model's (or the folds') probabilities for them
+  CategoryVocab vocab;        // the registered model's vocabulary
   int64_t train_rows = 0;
 };
 
 // Time-based split: the latest cutoff judges, the earlier ones train. The
 // training rows stay in `set` (no second copy of the matrix) and are freed once
 // XGBoost holds them.
-absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, int64_t validation_cutoff, const TrainOptions& o) {
+absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, int64_t validation_cutoff,
+                                    const TrainOptions& o) {
   Fitted fit;
   fit.eval = ExtractRows(&set, [&](size_t r) { return set.cutoff_ms[r] == validation_cutoff; });
-  if (set.rows() == 0 || fit.eval.rows() == 0) return absl::FailedPreconditionError("empty training or validation set");
+  if (set.rows() == 0 || fit.eval.rows() == 0)
+    return absl::FailedPreconditionError("empty training or validation set");
   // Category codes come from the training rows only; a name first seen in the
   // validation rows is missing, as it will be for the scorer.
   fit.vocab = CategoryVocab::Build(set.top_category);
@@ -193,11 +206,13 @@ absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, int64_t validation_cutoff,
 }
 
 // The rows of `set` selected by `pick`, top_category_6m coded with `vocab`.
-TrainingSet Subset(const TrainingSet& set, const std::vector<size_t>& pick, const CategoryVocab& vocab) {
+TrainingSet Subset(const TrainingSet& set, const std::vector<size_t>& pick,
+                   const CategoryVocab& vocab) {
   TrainingSet out;
   out.x.reserve(pick.size() * kNumFeatures);
   for (size_t r : pick) {
-    out.x.insert(out.x.end(), set.x.begin() + r * kNumFeatures, set.x.begin() + (r + 1) * kNumFeatures);
+    out.x.insert(out.x.end(), set.x.begin() + r * kNumFeatures,
+                 set.x.begin() + (r + 1) * kNumFeatures);
     out.y.push_back(set.y[r]);
     out.cutoff_ms.push_back(set.cutoff_ms[r]);
     out.shop_id.push_back(set.shop_id[r]);
@@ -281,8 +296,9 @@ absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
   auto importance = fit.model.FeatureScores("total_gain");
   if (!importance.ok()) return importance.status();
   r.importance = std::move(*importance);
-  r.baseline_name = o.labels.target == Target::kRepurchase30d ? "recency: fewer days since the last purchase"
-                                                              : "revenue trend: last 90 days vs the 9 months before";
+  r.baseline_name = o.labels.target == Target::kRepurchase30d
+                        ? "recency: fewer days since the last purchase"
+                        : "revenue trend: last 90 days vs the 9 months before";
   return r;
 }
 
@@ -308,7 +324,9 @@ absl::StatusOr<fs::path> SaveVersion(const ModelRegistry& registry, const std::s
   fs::create_directories(vdir, ec);
   const fs::path model_path = ModelRegistry::ModelPath(vdir);
   fs::rename(tmp_model, model_path, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", model_path.string(), ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", model_path.string(), ": ", ec.message()));
   r->model_dir = vdir.string();
   return vdir;
 }
@@ -326,7 +344,8 @@ absl::Status Gate(const ModelRegistry& registry, const std::string& target, cons
   if (current_version.empty() || current_version == r->version) return absl::OkStatus();
   auto old = registry.Load(target, current_version);
   if (!old.ok()) {
-    r->promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (", old.status().message(), "): promoted");
+    r->promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (",
+                                     old.status().message(), "): promoted");
     return absl::OkStatus();
   }
   // The same rows, with category names in CURRENT's own codes.
@@ -338,23 +357,27 @@ absl::Status Gate(const ModelRegistry& registry, const std::string& target, cons
   if (!old_scores.ok()) return old_scores.status();
   const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
   if (r->model.roc_auc + 1e-9 >= om.roc_auc) {
-    r->promotion_note = absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
-                                        r->model.roc_auc, current_version, om.roc_auc);
+    r->promotion_note =
+        absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
+                        r->model.roc_auc, current_version, om.roc_auc);
   } else if (o.force) {
-    r->promotion_note = absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
-                                        current_version, r->model.roc_auc, om.roc_auc);
+    r->promotion_note =
+        absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
+                        current_version, r->model.roc_auc, om.roc_auc);
   } else {
     r->promoted = false;
-    r->promotion_note = absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
-                                        current_version, r->model.roc_auc, om.roc_auc);
+    r->promotion_note =
+        absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
+                        current_version, r->model.roc_auc, om.roc_auc);
   }
   return absl::OkStatus();
 }
 
 // The model's meta.json: schema, vocabulary, data, split, labels, parameters,
 // evaluation and the promotion decision.
-ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit, const std::vector<int64_t>& cutoffs,
-               const DataRange& range, bool kfold, ModelMeta::Label label) {
+ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit,
+               const std::vector<int64_t>& cutoffs, const DataRange& range, bool kfold,
+               ModelMeta::Label label) {
   ModelMeta m;
   m.version = r.version;
   m.target = TargetName(o.labels.target);
@@ -410,10 +433,11 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
   if (!s.ok()) return s;
   s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
   if (!s.ok()) return s;
-  s = WriteFile(ModelRegistry::ReportPath(*vdir), RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+  s = WriteFile(ModelRegistry::ReportPath(*vdir),
+                RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
   if (!s.ok()) return s;
-  std::cerr << "trainer: training set " << FormatDuration(r->set_seconds) << ", training and evaluation "
-            << FormatDuration(r->train_seconds) << "\n";
+  std::cerr << "trainer: training set " << FormatDuration(r->set_seconds)
+            << ", training and evaluation " << FormatDuration(r->train_seconds) << "\n";
   if (r->promoted) return registry.Promote(target, r->version);
   return absl::OkStatus();
 }
@@ -426,7 +450,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   auto dir = StateDir::OpenReadOnly(o.state_dir, store_options);
   if (!dir.ok()) return dir.status();
   const DataRange range = RangeOf(**dir);
-  const absl::Time started = absl::Now();  // timings for the log and benchmarks only, never in the model
+  const absl::Time started =
+      absl::Now();  // timings for the log and benchmarks only, never in the model
 
   // The rows: event-derived labels at month-end cutoffs, or the business's.
   std::vector<int64_t> cutoffs;
@@ -434,7 +459,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::vector<int> missing_lines;
   ModelMeta::Label label;  // how the rows were labelled, for meta.json
   if (o.labels_csv.empty()) {
-    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels), LookbackDays(o.labels));
+    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels),
+                              LookbackDays(o.labels));
     if (!o.cutoffs.empty()) {
       cutoffs = o.cutoffs;
       std::sort(cutoffs.begin(), cutoffs.end());
@@ -444,10 +470,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         const bool early = day - std::max(LookbackDays(o.labels), 1) + 1 < range.first_day;
         if (early || day + LabelDays(o.labels) > range.last_day) {
           return absl::FailedPreconditionError(absl::StrCat(
-              "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ", FormatDay(range.first_day),
-              " .. ", FormatDay(range.last_day), " and the label's ",
-              early ? absl::StrCat(std::max(LookbackDays(o.labels), 1), " days up to the cutoff start before it")
-                    : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
+              "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ",
+              FormatDay(range.first_day), " .. ", FormatDay(range.last_day), " and the label's ",
+              early
+                  ? absl::StrCat(std::max(LookbackDays(o.labels), 1),
+                                 " days up to the cutoff start before it")
+                  : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
         }
       }
     }
@@ -460,11 +488,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
           "-day label window between ", FormatDay(range.first_day), " and ",
           FormatDay(range.last_day), " (more history is needed)"));
     }
-    std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << FormatDayOfMs(cutoffs.front()) << " .. "
-              << FormatDayOfMs(cutoffs.back()) << "\n";
-    ProgressLine progress("training set", "customers", absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
-    set = BuildTrainingSet(**dir, cutoffs, o.labels, [&](int64_t done, int64_t total) { progress.Update(done, total); });
-    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
+    std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << FormatDayOfMs(cutoffs.front())
+              << " .. " << FormatDayOfMs(cutoffs.back()) << "\n";
+    ProgressLine progress("training set", "customers",
+                          absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
+    set = BuildTrainingSet(**dir, cutoffs, o.labels,
+                           [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok())
+      progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
     label.source = "events";
     label.repurchase_days = o.labels.repurchase_days;
     label.decline_days = o.labels.decline_days;
@@ -478,17 +509,21 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     for (const auto& r : *rows) cutoffs.push_back(r.as_of_ms);
     std::sort(cutoffs.begin(), cutoffs.end());
     cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
-    std::cerr << "trainer: " << rows->size() << " business labels from " << o.labels_csv << ", " << cutoffs.size()
-              << " as_of date(s)\n";
+    std::cerr << "trainer: " << rows->size() << " business labels from " << o.labels_csv << ", "
+              << cutoffs.size() << " as_of date(s)\n";
     ProgressLine progress("training set", "customers", " searched for labelled ones");
-    set = BuildLabelledSet(**dir, *rows, &missing_lines, [&](int64_t done, int64_t total) { progress.Update(done, total); });
-    if (set.ok()) progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
+    set = BuildLabelledSet(**dir, *rows, &missing_lines,
+                           [&](int64_t done, int64_t total) { progress.Update(done, total); });
+    if (set.ok())
+      progress.Finish(set->customers_read, absl::StrCat(", ", FormatCount(set->rows()), " rows"));
     if (set.ok() && !missing_lines.empty()) {
       std::string lines;
-      for (size_t i = 0; i < missing_lines.size() && i < 5; ++i) absl::StrAppend(&lines, i ? ", " : "", missing_lines[i]);
-      std::cerr << "trainer: warning: " << missing_lines.size() << " labelled customer row(s) are not in the snapshot "
-                << "and were skipped (" << o.labels_csv << " line(s) " << lines << (missing_lines.size() > 5 ? ", ..." : "")
-                << ")\n";
+      for (size_t i = 0; i < missing_lines.size() && i < 5; ++i)
+        absl::StrAppend(&lines, i ? ", " : "", missing_lines[i]);
+      std::cerr << "trainer: warning: " << missing_lines.size()
+                << " labelled customer row(s) are not in the snapshot "
+                << "and were skipped (" << o.labels_csv << " line(s) " << lines
+                << (missing_lines.size() > 5 ? ", ..." : "") << ")\n";
     }
     label.source = "csv";
     label.file = o.labels_csv;
@@ -502,13 +537,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::sort(with_rows.begin(), with_rows.end());
   with_rows.erase(std::unique(with_rows.begin(), with_rows.end()), with_rows.end());
   if (with_rows.size() < cutoffs.size()) {
-    std::cerr << "trainer: " << cutoffs.size() - with_rows.size() << " cutoff(s) without any customer left out; "
-              << with_rows.size() << " remain\n";
+    std::cerr << "trainer: " << cutoffs.size() - with_rows.size()
+              << " cutoff(s) without any customer left out; " << with_rows.size() << " remain\n";
   }
   cutoffs = std::move(with_rows);
   if (set->rows() == 0) {
-    return absl::FailedPreconditionError(o.labels_csv.empty() ? "no training rows: no customer at any cutoff"
-                                                              : "no training rows: no labelled customer is in the snapshot");
+    return absl::FailedPreconditionError(
+        o.labels_csv.empty() ? "no training rows: no customer at any cutoff"
+                             : "no training rows: no labelled customer is in the snapshot");
   }
 
   // Several cutoffs: time-based split. One: stratified k-fold, then all rows.

@@ -28,12 +28,12 @@ struct TrainOptions {
   int early_stopping_rounds = 20;
   uint64_t seed = 42;
   std::map<std::string, std::string> params;  // override XGBoost parameters
-  bool force = false;  // promote even when worse than CURRENT
+  bool force = false;                         // promote even when worse than CURRENT
   // Labels given by the business (trainer/business_labels.h) instead of the
   // event-derived ones; `labels.target` still names the registry slot.
   std::string labels_csv;
-  int folds = 5;         // k of the stratified k-fold used when there is one cutoff
-  int max_cutoffs = 0;   // event labels: only the latest N month-end cutoffs (0 = all)
+  int folds = 5;        // k of the stratified k-fold used when there is one cutoff
+  int max_cutoffs = 0;  // event labels: only the latest N month-end cutoffs (0 = all)
   // Event labels at these cutoffs (ms, e.g. ParseAsOf("2025-03-15")) instead of
   // month ends; each must lie in the snapshot with its label window complete.
   std::vector<int64_t> cutoffs;
@@ -60,9 +60,9 @@ struct TrainResult {
   std::string split;  // "time" or "<k>-fold"
   int64_t train_rows = 0;
   int64_t missing_labels = 0;  // business label rows whose customer is not in the snapshot
-  int64_t valid_rows = 0;  // rows judged: the validation cutoff's, or all (k-fold, out of fold)
-  double set_seconds = 0;    // wall time building the training set
-  double train_seconds = 0;  // wall time boosting and predicting (registry writes excluded)
+  int64_t valid_rows = 0;      // rows judged: the validation cutoff's, or all (k-fold, out of fold)
+  double set_seconds = 0;      // wall time building the training set
+  double train_seconds = 0;    // wall time boosting and predicting (registry writes excluded)
   bool promoted = false;
   std::string promotion_note;
 };

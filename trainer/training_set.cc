@@ -34,7 +34,8 @@ class CustomerTotal {
     }
   }
   int64_t total() const {
-    const double ratio = estimated_ > 0 ? static_cast<double>(counted_) / static_cast<double>(estimated_) : 1.0;
+    const double ratio =
+        estimated_ > 0 ? static_cast<double>(counted_) / static_cast<double>(estimated_) : 1.0;
     return counted_ + static_cast<int64_t>(ratio * static_cast<double>(remaining_));
   }
   void PartitionDone(int32_t p, int64_t count) {
@@ -82,7 +83,8 @@ TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& kee
 }
 
 void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab) {
-  for (size_t r = 0; r < set->rows(); ++r) set->x[r * kNumFeatures + kTopCategory6m] = vocab.Code(set->top_category[r]);
+  for (size_t r = 0; r < set->rows(); ++r)
+    set->x[r * kNumFeatures + kTopCategory6m] = vocab.Code(set->top_category[r]);
 }
 
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
@@ -94,22 +96,23 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
   for (int32_t p = 0; p < dir.partitions(); ++p) {
     const int64_t before = done;
     FeatureStore* store = dir.store(p);
-    absl::Status s = store->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
-      for (int64_t t : cutoffs) {
-        std::optional<float> y = Label(state, t, labels, range.first_day);
-        if (!y) continue;
-        Features f = state.ComputeFeatures(t, range.first_day);
-        const size_t at = set.x.size();
-        set.x.resize(at + kNumFeatures);
-        FeatureRow(f, &set.x[at]);  // the scorer's assembly: one schema for both
-        set.y.push_back(*y);
-        set.cutoff_ms.push_back(t);
-        set.shop_id.push_back(key.shop_id);
-        set.top_category.push_back(f.top_category_6m);
-      }
-      if (progress && (++done % 1'000 == 0)) progress(done, total.total());
-      return absl::OkStatus();
-    });
+    absl::Status s =
+        store->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+          for (int64_t t : cutoffs) {
+            std::optional<float> y = Label(state, t, labels, range.first_day);
+            if (!y) continue;
+            Features f = state.ComputeFeatures(t, range.first_day);
+            const size_t at = set.x.size();
+            set.x.resize(at + kNumFeatures);
+            FeatureRow(f, &set.x[at]);  // the scorer's assembly: one schema for both
+            set.y.push_back(*y);
+            set.cutoff_ms.push_back(t);
+            set.shop_id.push_back(key.shop_id);
+            set.top_category.push_back(f.top_category_6m);
+          }
+          if (progress && (++done % 1'000 == 0)) progress(done, total.total());
+          return absl::OkStatus();
+        });
     if (!s.ok()) return s;
     total.PartitionDone(p, done - before);
   }
@@ -122,7 +125,8 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
 namespace recur {
 
 absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
-                                             std::vector<int>* missing_lines, const Progress& progress) {
+                                             std::vector<int>* missing_lines,
+                                             const Progress& progress) {
   // Label rows by customer ("shop/customer"), each customer's by (as_of, line).
   std::unordered_map<std::string, std::vector<const LabelRow*>> by_key;
   for (const auto& l : labels) by_key[l.key.Encode()].push_back(&l);
@@ -138,23 +142,24 @@ absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<La
   CustomerTotal total(dir);
   for (int32_t p = 0; p < dir.partitions(); ++p) {
     const int64_t before = done;
-    absl::Status s = dir.store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
-      if (progress && (++done % 1'000 == 0)) progress(done, total.total());
-      auto it = by_key.find(key.Encode());
-      if (it == by_key.end()) return absl::OkStatus();
-      found.insert(it->first);
-      for (const LabelRow* l : it->second) {
-        Features f = state.ComputeFeatures(l->as_of_ms, range.first_day);
-        const size_t at = set.x.size();
-        set.x.resize(at + kNumFeatures);
-        FeatureRow(f, &set.x[at]);
-        set.y.push_back(l->label);
-        set.cutoff_ms.push_back(l->as_of_ms);
-        set.shop_id.push_back(key.shop_id);
-        set.top_category.push_back(f.top_category_6m);
-      }
-      return absl::OkStatus();
-    });
+    absl::Status s =
+        dir.store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+          if (progress && (++done % 1'000 == 0)) progress(done, total.total());
+          auto it = by_key.find(key.Encode());
+          if (it == by_key.end()) return absl::OkStatus();
+          found.insert(it->first);
+          for (const LabelRow* l : it->second) {
+            Features f = state.ComputeFeatures(l->as_of_ms, range.first_day);
+            const size_t at = set.x.size();
+            set.x.resize(at + kNumFeatures);
+            FeatureRow(f, &set.x[at]);
+            set.y.push_back(l->label);
+            set.cutoff_ms.push_back(l->as_of_ms);
+            set.shop_id.push_back(key.shop_id);
+            set.top_category.push_back(f.top_category_6m);
+          }
+          return absl::OkStatus();
+        });
     if (!s.ok()) return s;
     total.PartitionDone(p, done - before);
   }

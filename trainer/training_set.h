@@ -25,8 +25,9 @@ struct TrainingSet {
   std::vector<float> y;
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
-  std::vector<std::string> top_category;  // top_category_6m names; the slot in x is NaN until EncodeCategories
-  int64_t customers_read = 0;             // customers scanned to build it
+  std::vector<std::string>
+      top_category;            // top_category_6m names; the slot in x is NaN until EncodeCategories
+  int64_t customers_read = 0;  // customers scanned to build it
   size_t rows() const { return y.size(); }
 };
 
@@ -43,14 +44,16 @@ void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab);
 using Progress = std::function<void(int64_t, int64_t)>;
 
 absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<int64_t>& cutoffs,
-                                             const LabelOptions& labels, const Progress& progress = nullptr);
+                                             const LabelOptions& labels,
+                                             const Progress& progress = nullptr);
 
 // A training set for labels given by the business: one row per label row whose
 // customer the store knows, features as of the row's as_of, rows in store order
 // (partition, key; a customer's rows by as_of, then line). `missing_lines`
 // receives the lines of label rows whose customer is not in the store.
 absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<LabelRow>& labels,
-                                             std::vector<int>* missing_lines, const Progress& progress = nullptr);
+                                             std::vector<int>* missing_lines,
+                                             const Progress& progress = nullptr);
 
 // The data range of a state dir: [first day inside every store's horizon, last day seen].
 struct DataRange {

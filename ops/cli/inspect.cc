@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "scorer/targets.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/time.h"
@@ -17,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
+#include "scorer/targets.h"
 
 namespace recur::cli {
 namespace {

@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/progress.h"
 #include "base/time.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
-#include "absl/strings/str_cat.h"
 #include "scorer/targets.h"
 #include "trainer/business_labels.h"
 #include "trainer/parity.h"
@@ -64,7 +64,8 @@ void TrainCommand::AddTrainOptions() {
   sub_->add_option("--state-dir", o.state_dir, "state dir or snapshot to train from")->required();
   sub_->add_option("--models-dir", o.models_dir, "model registry")->capture_default_str();
   sub_->add_option("--target", target_name_,
-                   absl::StrCat(TargetName(Target::kRepurchase30d), " or ", TargetName(Target::kActivityDecline90d)))
+                   absl::StrCat(TargetName(Target::kRepurchase30d), " or ",
+                                TargetName(Target::kActivityDecline90d)))
       ->capture_default_str();
   sub_->add_option("--seed", o.seed, "seed (same data + seed = same model bytes)")
       ->capture_default_str();
