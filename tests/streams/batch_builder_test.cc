@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/events.h"
+#include "tests/testing/kafka.h"
 
 namespace recur {
 namespace {
@@ -13,28 +14,10 @@ namespace {
 using testing::EventFactory;
 using testing::Ms;
 
-const TopicPartition kPurchases0{"shop.purchases", 0};
-const TopicPartition kSessions0{"shop.sessions", 0};
-const TopicPartition kPurchases1{"shop.purchases", 1};
-
-// A record whose views point into the strings it was built from.
-struct Rec {
-  TopicPartition tp;
-  int64_t offset = 0;
-  std::optional<std::string> key = "shop-1/c-1";
-  std::string value;
-  int64_t ts = Ms(2024, 3, 2);
-  RawRecord Raw() const {
-    RawRecord r;
-    r.topic = tp.topic;
-    r.partition = tp.partition;
-    r.offset = offset;
-    if (key) r.key = *key;
-    r.value = value;
-    r.timestamp_ms = ts;
-    return r;
-  }
-};
+using testing::kPurchases0;
+using testing::kPurchases1;
+using testing::kSessions0;
+using Rec = testing::Record;
 
 std::string PurchaseAt(EventFactory& ev, int64_t t) {
   return ev.Purchase(t, 10).SerializeAsString();

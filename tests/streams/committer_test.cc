@@ -14,6 +14,8 @@
 #include "streams/partition_stores.h"
 #include "streams/retry.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/kafka.h"
 
 namespace recur {
 namespace {
@@ -21,9 +23,9 @@ namespace {
 using testing::EventFactory;
 using testing::Ms;
 
-const TopicPartition kPurchases0{"shop.purchases", 0};
-const TopicPartition kSessions0{"shop.sessions", 0};
-const TopicPartition kPurchases1{"shop.purchases", 1};
+using testing::kPurchases0;
+using testing::kPurchases1;
+using testing::kSessions0;
 
 // What happened, in order, across the sink and the writer.
 struct Log {
@@ -107,10 +109,6 @@ class FlakyStores : public PartitionWriter {
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("committer_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     PartitionStoresOptions o;
     o.state_dir = dir_.string();
     stores_ = std::make_unique<PartitionStores>(o);
@@ -118,23 +116,13 @@ class CommitterTest : public ::testing::Test {
     ASSERT_TRUE(stores_->Open(1).ok());
     flaky_ = std::make_unique<FlakyStores>(&log_, stores_.get());
   }
-  void TearDown() override {
-    stores_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { stores_.reset(); }
 
   // Two good events on partition 0 (two topics), one on partition 1, one dead letter.
   Batch MakeBatch() {
     BatchBuilder b(DecoderOptions{}, {});
     auto add = [&](const TopicPartition& tp, int64_t offset, const std::string& value) {
-      RawRecord r;
-      r.topic = tp.topic;
-      r.partition = tp.partition;
-      r.offset = offset;
-      r.key = key_;
-      r.value = value;
-      r.timestamp_ms = Ms(2024, 3, 2);
-      b.Add(r);
+      b.Add(testing::Record{tp, offset, key_, value, Ms(2024, 3, 2)}.Raw());
     };
     add(kPurchases0, 10, ev_.Purchase(Ms(2024, 3, 1), 10).SerializeAsString());
     add(kSessions0, 20, ev_.Session(Ms(2024, 3, 1, 15), 3, 2, 1, 0).SerializeAsString());
@@ -149,7 +137,8 @@ class CommitterTest : public ::testing::Test {
     return o.ok() ? *o : OffsetMap{};
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"recur-committer"};
+  const std::filesystem::path dir_ = tmp_.path();
   Log log_;
   EventFactory ev_;
   const std::string key_ = "shop-1/c-1";

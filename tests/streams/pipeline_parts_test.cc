@@ -18,6 +18,7 @@
 #include "streams/partition_stores.h"
 #include "streams/pipeline.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur {
 namespace {
@@ -25,8 +26,8 @@ namespace {
 using testing::EventFactory;
 using testing::Ms;
 
-const TopicPartition kPurchases0{"shop.purchases", 0};
-const TopicPartition kSessions0{"shop.sessions", 0};
+using testing::kPurchases0;
+using testing::kSessions0;
 
 class CollectingSink : public DeadLetterSink {
  public:
@@ -42,20 +43,13 @@ class CollectingSink : public DeadLetterSink {
 class PipelinePartsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pipeline_parts_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     options_.kafka["bootstrap.servers"] = "127.0.0.1:1";  // the score producer never sends
     options_.state_dir = (dir_ / "state").string();
     options_.scoring.enabled = false;
     options_.progress_interval_ms = 0;
     options_.batch_linger_ms = 0;
   }
-  void TearDown() override {
-    pipeline_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { pipeline_.reset(); }
 
   std::string Purchase(int64_t t) { return ev_.Purchase(t, 10).SerializeAsString(); }
 
@@ -86,7 +80,8 @@ class PipelinePartsTest : public ::testing::Test {
     return offsets.ok() ? *offsets : OffsetMap{};
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"recur-pipeline-parts"};
+  const std::filesystem::path dir_ = tmp_.path();
   PipelineOptions options_;
   CollectingSink sink_;
   PipelineCounters counters_;
@@ -180,9 +175,8 @@ TEST_F(PipelinePartsTest, AFatalSourceErrorStopsTheRunWithIt) {
 }
 
 TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("partition_stores_test_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  testing::TempDir tmp("recur-partition-stores");
+  const std::filesystem::path dir = tmp.path();
   FeatureStore::Options o;
   o.path = StateDir::PartitionPath(dir.string(), 0);
   std::filesystem::create_directories(dir);
@@ -218,7 +212,6 @@ TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
     EXPECT_FALSE(*stores.Open(0));  // already open
     EXPECT_NE(stores.Get(0), nullptr);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -11,6 +11,12 @@
 
 namespace recur::testing {
 
+// Partitions of the default input topics (streams/producer.h TopicNames), for
+// hand-built records.
+inline const TopicPartition kPurchases0{"shop.purchases", 0};
+inline const TopicPartition kPurchases1{"shop.purchases", 1};
+inline const TopicPartition kSessions0{"shop.sessions", 0};
+
 // UTC milliseconds of y-m-d at `hour`:00.
 inline int64_t Ms(int y, int m, int d, int hour = 12) {
   return static_cast<int64_t>(DaysFromCivil({y, m, d})) * kMillisPerDay + hour * 3'600'000LL;

@@ -1,6 +1,7 @@
 // Shared Kafka test set-up, for the tests that run against a broker (the
 // in-process mock cluster of streams/embedded.h, or a real one): publishing
-// events keyed "shop/customer" to their input topics, and reading one
+// events keyed "shop/customer" to their input topics, hand-built consumed
+// records, and reading one
 // partition of a topic back to its end. Kept apart from fixtures.h (its own
 // target, recur::testing_kafka) so tests below streams do not link streams.
 //
@@ -11,16 +12,41 @@
 #define RECUR_TESTS_TESTING_KAFKA_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "featurestore/types.h"
 #include "proto/recur.pb.h"
+#include "streams/decoder.h"
 #include "streams/producer.h"
+#include "tests/testing/events.h"
 
 namespace recur::testing {
+
+// A consumed record as the decoder sees it, built by hand; Raw()'s views point
+// into this Record, so it must outlive them (e.g. `b.Add(Record{...}.Raw())`).
+struct Record {
+  TopicPartition tp;
+  int64_t offset = 0;
+  std::optional<std::string> key = "shop-1/c-1";
+  std::string value;
+  int64_t ts = Ms(2024, 3, 2);
+
+  RawRecord Raw() const {
+    RawRecord r;
+    r.topic = tp.topic;
+    r.partition = tp.partition;
+    r.offset = offset;
+    if (key) r.key = *key;
+    r.value = value;
+    r.timestamp_ms = ts;
+    return r;
+  }
+};
 
 // Sends every event to its input topic (TopicNames::ForEvent) keyed
 // "shop/customer", in order, with one producer, and flushes (30 s).
