@@ -227,27 +227,112 @@ class Generator {
     return e;
   }
 
+  // The blocks of a customer's day, in the order SimulateDay draws them (the
+  // order of random draws is the stream: keep it).
+  void EmitProfile(Shop& shop, Customer& c, int32_t d, std::vector<v1::Event>* out) {
+    Rng& r = c.rng;
+    if (c.profile_emitted) {
+      if (r.Bernoulli(0.5))
+        c.tier = v1::SERVICE_TIER_PREMIUM;
+      else
+        c.consent = !c.consent;
+    }
+    c.profile_emitted = true;
+    v1::Event e = NewEvent(shop, c, d);
+    auto* p = e.mutable_profile();
+    p->set_tier(static_cast<v1::ServiceTier>(c.tier));
+    p->set_marketing_consent(c.consent);
+    p->set_registration_time_ms(std::min<int64_t>(
+        e.event_time_ms(),
+        static_cast<int64_t>(c.registration_day) * kMillisPerDay + 9 * 3'600'000));
+    out->push_back(std::move(e));
+  }
+
+  void EmitMarketing(Shop& shop, Customer& c, int32_t d, std::vector<v1::Event>* out) {
+    Rng& r = c.rng;
+    v1::Event e = NewEvent(shop, c, d);
+    auto* m = e.mutable_marketing();
+    m->set_action(v1::MARKETING_ACTION_SENT);
+    m->set_channel(v1::CHANNEL_EMAIL);
+    m->set_campaign_id(absl::StrCat(shop.id, "-w", (d - start_day_) / 7));
+    out->push_back(e);
+    if (r.Bernoulli(std::min(
+            0.9, 0.12 + 0.25 * c.engagement + 0.1 * (c.tier == v1::SERVICE_TIER_PREMIUM)))) {
+      e.set_event_id(absl::StrCat(shop.id, "-", c.id, "-", ++c.seq));
+      e.set_event_time_ms(std::min(e.event_time_ms() + 1 + r.Below(3'600'000),
+                                   (static_cast<int64_t>(d) + 1) * kMillisPerDay - 1));
+      e.mutable_marketing()->set_action(v1::MARKETING_ACTION_OPENED);
+      out->push_back(e);
+      if (r.Bernoulli(0.25 + 0.2 * c.promo_affinity)) {
+        e.set_event_id(absl::StrCat(shop.id, "-", c.id, "-", ++c.seq));
+        e.mutable_marketing()->set_action(v1::MARKETING_ACTION_CLICKED);
+        out->push_back(e);
+        c.last_click_day = d;
+      }
+    }
+  }
+
+  void EmitSession(Shop& shop, Customer& c, int32_t d, bool outage, bool buys,
+                   std::vector<v1::Event>* out) {
+    Rng& r = c.rng;
+    v1::Event e = NewEvent(shop, c, d);
+    auto* s = e.mutable_session();
+    s->set_minutes(std::round(std::min(600.0, r.LogNormal(6.0, 0.7)) * 100) / 100);
+    s->set_pages(1 + r.Poisson(4.0 * c.engagement + 1));
+    s->add_categories_viewed(kCategories[c.primary].name);
+    int extra = r.Poisson(0.8);
+    for (int k = 0; k < extra; ++k) {
+      const char* name = kCategories[r.Below(kCategories.size())].name;
+      bool seen = false;
+      for (const auto& v : s->categories_viewed()) seen = seen || v == name;
+      if (!seen) s->add_categories_viewed(name);
+    }
+    const int errors = r.Poisson(shop.error_rate * (outage ? 15.0 : 1.0));
+    s->set_service_errors(errors);
+    c.errors_7d[0] += errors;
+    out->push_back(e);
+    if (!buys && r.Bernoulli(0.08 + 0.25 * (errors > 0))) {
+      v1::Event cart = NewEvent(shop, c, d);
+      cart.mutable_cart()->set_unpaid_items(1 + r.Poisson(1.0));
+      cart.mutable_cart()->set_cart_value(std::round(r.LogNormal(40, 0.8) * 100) / 100);
+      out->push_back(std::move(cart));
+      ++c.unpaid_14d;
+    }
+  }
+
+  void EmitPurchase(Shop& shop, Customer& c, int32_t d, bool promo_week,
+                    std::vector<v1::Event>* out) {
+    Rng& r = c.rng;
+    v1::Event e = NewEvent(shop, c, d);
+    auto* p = e.mutable_purchase();
+    p->set_order_id(absl::StrCat("o-", c.id, "-", c.seq));
+    const int lines = std::min(6, 1 + r.Poisson(0.6));
+    for (int k = 0; k < lines; ++k) {
+      const int cat = r.Bernoulli(0.6) ? c.primary : static_cast<int>(r.Below(kCategories.size()));
+      const CategorySpec& spec = kCategories[cat];
+      auto* l = p->add_lines();
+      l->set_category(spec.name);
+      l->set_quantity(1 + r.Poisson(spec.price_median < 30 ? 0.8 : 0.2));
+      const bool promo =
+          r.Bernoulli(promo_week ? 0.05 + 0.85 * c.promo_affinity : 0.04 * c.promo_affinity);
+      const double list = std::round(r.LogNormal(spec.price_median, 0.5) * 100) / 100;
+      const double price = promo ? std::round(list * 80) / 100 : list;
+      l->set_unit_price(price);
+      l->set_promo(promo);
+      l->set_profit(
+          std::round((price * spec.margin - (promo ? 0.2 * list * (1 - spec.margin) : 0)) *
+                     l->quantity() * 100) /
+          100);
+    }
+    out->push_back(std::move(e));
+    c.last_purchase_day = d;
+  }
+
   void SimulateDay(Shop& shop, Customer& c, int32_t d, bool outage, bool promo_week,
                    bool campaign_day, std::vector<v1::Event>* out) {
     if (d < c.registration_day) return;
     Rng& r = c.rng;
-    if (!c.profile_emitted || r.Bernoulli(0.0008)) {
-      if (c.profile_emitted) {
-        if (r.Bernoulli(0.5))
-          c.tier = v1::SERVICE_TIER_PREMIUM;
-        else
-          c.consent = !c.consent;
-      }
-      c.profile_emitted = true;
-      v1::Event e = NewEvent(shop, c, d);
-      auto* p = e.mutable_profile();
-      p->set_tier(static_cast<v1::ServiceTier>(c.tier));
-      p->set_marketing_consent(c.consent);
-      p->set_registration_time_ms(std::min<int64_t>(
-          e.event_time_ms(),
-          static_cast<int64_t>(c.registration_day) * kMillisPerDay + 9 * 3'600'000));
-      out->push_back(std::move(e));
-    }
+    if (!c.profile_emitted || r.Bernoulli(0.0008)) EmitProfile(shop, c, d, out);
 
     // Engagement dynamics: the hazard of starting a decline grows with service
     // errors, abandoned carts, long absence and, for promo hunters, weeks without
@@ -283,80 +368,9 @@ class Generator {
     const bool visits =
         buys || r.Bernoulli(1.0 - std::exp(-(c.base_rate * 3.0 + 0.02) * c.engagement * season));
 
-    if (campaign_day && c.consent) {
-      v1::Event e = NewEvent(shop, c, d);
-      auto* m = e.mutable_marketing();
-      m->set_action(v1::MARKETING_ACTION_SENT);
-      m->set_channel(v1::CHANNEL_EMAIL);
-      m->set_campaign_id(absl::StrCat(shop.id, "-w", (d - start_day_) / 7));
-      out->push_back(e);
-      if (r.Bernoulli(std::min(
-              0.9, 0.12 + 0.25 * c.engagement + 0.1 * (c.tier == v1::SERVICE_TIER_PREMIUM)))) {
-        e.set_event_id(absl::StrCat(shop.id, "-", c.id, "-", ++c.seq));
-        e.set_event_time_ms(std::min(e.event_time_ms() + 1 + r.Below(3'600'000),
-                                     (static_cast<int64_t>(d) + 1) * kMillisPerDay - 1));
-        e.mutable_marketing()->set_action(v1::MARKETING_ACTION_OPENED);
-        out->push_back(e);
-        if (r.Bernoulli(0.25 + 0.2 * c.promo_affinity)) {
-          e.set_event_id(absl::StrCat(shop.id, "-", c.id, "-", ++c.seq));
-          e.mutable_marketing()->set_action(v1::MARKETING_ACTION_CLICKED);
-          out->push_back(e);
-          c.last_click_day = d;
-        }
-      }
-    }
-
-    if (visits) {
-      v1::Event e = NewEvent(shop, c, d);
-      auto* s = e.mutable_session();
-      s->set_minutes(std::round(std::min(600.0, r.LogNormal(6.0, 0.7)) * 100) / 100);
-      s->set_pages(1 + r.Poisson(4.0 * c.engagement + 1));
-      s->add_categories_viewed(kCategories[c.primary].name);
-      int extra = r.Poisson(0.8);
-      for (int k = 0; k < extra; ++k) {
-        const char* name = kCategories[r.Below(kCategories.size())].name;
-        bool seen = false;
-        for (const auto& v : s->categories_viewed()) seen = seen || v == name;
-        if (!seen) s->add_categories_viewed(name);
-      }
-      const int errors = r.Poisson(shop.error_rate * (outage ? 15.0 : 1.0));
-      s->set_service_errors(errors);
-      c.errors_7d[0] += errors;
-      out->push_back(e);
-      if (!buys && r.Bernoulli(0.08 + 0.25 * (errors > 0))) {
-        v1::Event cart = NewEvent(shop, c, d);
-        cart.mutable_cart()->set_unpaid_items(1 + r.Poisson(1.0));
-        cart.mutable_cart()->set_cart_value(std::round(r.LogNormal(40, 0.8) * 100) / 100);
-        out->push_back(std::move(cart));
-        ++c.unpaid_14d;
-      }
-    }
-    if (buys) {
-      v1::Event e = NewEvent(shop, c, d);
-      auto* p = e.mutable_purchase();
-      p->set_order_id(absl::StrCat("o-", c.id, "-", c.seq));
-      const int lines = std::min(6, 1 + r.Poisson(0.6));
-      for (int k = 0; k < lines; ++k) {
-        const int cat =
-            r.Bernoulli(0.6) ? c.primary : static_cast<int>(r.Below(kCategories.size()));
-        const CategorySpec& spec = kCategories[cat];
-        auto* l = p->add_lines();
-        l->set_category(spec.name);
-        l->set_quantity(1 + r.Poisson(spec.price_median < 30 ? 0.8 : 0.2));
-        const bool promo =
-            r.Bernoulli(promo_week ? 0.05 + 0.85 * c.promo_affinity : 0.04 * c.promo_affinity);
-        const double list = std::round(r.LogNormal(spec.price_median, 0.5) * 100) / 100;
-        const double price = promo ? std::round(list * 80) / 100 : list;
-        l->set_unit_price(price);
-        l->set_promo(promo);
-        l->set_profit(
-            std::round((price * spec.margin - (promo ? 0.2 * list * (1 - spec.margin) : 0)) *
-                       l->quantity() * 100) /
-            100);
-      }
-      out->push_back(std::move(e));
-      c.last_purchase_day = d;
-    }
+    if (campaign_day && c.consent) EmitMarketing(shop, c, d, out);
+    if (visits) EmitSession(shop, c, d, outage, buys, out);
+    if (buys) EmitPurchase(shop, c, d, promo_week, out);
   }
 
   const SimulatorOptions o_;
