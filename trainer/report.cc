@@ -53,10 +53,10 @@ std::vector<int> ImportanceOrder(const std::vector<float>& importance) {
   return order;
 }
 
-// A self-contained report: inline SVG only, no external assets.
-std::string RenderReport(const TrainResult& r, Target target, const std::vector<float>& scores,
-                         const std::vector<float>& y) {
-  std::ostringstream h;
+namespace {
+
+// The report's sections, in page order; each appends to `h`.
+void WriteSummary(std::ostringstream& h, const TrainResult& r, Target target) {
   h << "<!doctype html><html><head><meta charset='utf-8'><title>recur model " << r.version
     << "</title>"
     << "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
@@ -99,6 +99,9 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
        "customers with the outcome, the share scored at or above it. The baseline's scores are not "
        "probabilities, "
        "so its precision and recall at the same threshold are only indicative.</p>";
+}
+
+void WritePerShop(std::ostringstream& h, const TrainResult& r) {
   // Per shop.
   h << "<h2>Per shop</h2><table id='by-shop'><tr><th>shop</th><th>customers</th><th>outcome "
        "rate</th>"
@@ -114,6 +117,10 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
       << Cell(m.model.recall) << "</td></tr>";
   }
   h << "</table>";
+}
+
+void WriteCurves(std::ostringstream& h, const std::vector<float>& scores,
+                 const std::vector<float>& y) {
   // ROC curve.
   std::vector<size_t> order(scores.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -152,6 +159,9 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
       h << absl::StrFormat(" %.4f,%.4f", pos ? tp / pos : 0, tp / (tp + fp));
   }
   h << "'/></svg>";
+}
+
+void WriteCalibration(std::ostringstream& h, const TrainResult& r) {
   // Calibration.
   h << "<h2>Calibration (predicted vs observed, 10 bins)</h2><svg id='calibration' width='320' "
        "height='320' "
@@ -164,6 +174,9 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
                            b.positive_rate);
   }
   h << "</svg>";
+}
+
+void WriteScoreDistribution(std::ostringstream& h, const std::vector<float>& scores) {
   // Score distribution.
   std::vector<int64_t> hist(20, 0);
   for (float s : scores) ++hist[std::min<size_t>(19, static_cast<size_t>(s * 20))];
@@ -176,6 +189,9 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
         "<rect class='bin' x='%d.05' y='0' width='0.9' height='%.4f' fill='#2ca02c'/>", i,
         hist[i] / peak);
   h << "</svg>";
+}
+
+void WriteImportance(std::ostringstream& h, const TrainResult& r) {
   // Feature importance: each feature's share of the total gain of all splits.
   const std::vector<int> top = ImportanceOrder(r.importance);
   double total = 0;
@@ -200,6 +216,20 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
         k * 20 + 17, std::string(kFeatureNames[f]), k * 20 + 6, 340 * share / max_share,
         232 + 340 * share / max_share, k * 20 + 17, 100 * share);
   }
+}
+
+}  // namespace
+
+// A self-contained report: inline SVG only, no external assets.
+std::string RenderReport(const TrainResult& r, Target target, const std::vector<float>& scores,
+                         const std::vector<float>& y) {
+  std::ostringstream h;
+  WriteSummary(h, r, target);
+  WritePerShop(h, r);
+  WriteCurves(h, scores, y);
+  WriteCalibration(h, r);
+  WriteScoreDistribution(h, scores);
+  WriteImportance(h, r);
   h << "</svg></body></html>\n";
   return h.str();
 }
