@@ -444,6 +444,44 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
 
 }  // namespace
 
+namespace {
+
+// The cutoffs of event labels: month ends with a complete label window, or the
+// ones asked for (each checked against the history), the latest max_cutoffs.
+absl::StatusOr<std::vector<int64_t>> EventCutoffs(const TrainOptions& o, const DataRange& range) {
+  std::vector<int64_t> cutoffs =
+      MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels), LookbackDays(o.labels));
+  if (!o.cutoffs.empty()) {
+    cutoffs = o.cutoffs;
+    std::sort(cutoffs.begin(), cutoffs.end());
+    cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
+    for (int64_t c : cutoffs) {
+      const int32_t day = DayOf(c);
+      const bool early = day - std::max(LookbackDays(o.labels), 1) + 1 < range.first_day;
+      if (early || day + LabelDays(o.labels) > range.last_day) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ", FormatDay(range.first_day),
+            " .. ", FormatDay(range.last_day), " and the label's ",
+            early ? absl::StrCat(std::max(LookbackDays(o.labels), 1),
+                                 " days up to the cutoff start before it")
+                  : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
+      }
+    }
+  }
+  if (o.max_cutoffs > 0 && cutoffs.size() > static_cast<size_t>(o.max_cutoffs)) {
+    cutoffs.erase(cutoffs.begin(), cutoffs.end() - o.max_cutoffs);
+  }
+  if (cutoffs.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state dir ", o.state_dir, ": no month-end cutoff with a complete ",
+                     LabelDays(o.labels), "-day label window between ", FormatDay(range.first_day),
+                     " and ", FormatDay(range.last_day), " (more history is needed)"));
+  }
+  return cutoffs;
+}
+
+}  // namespace
+
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   FeatureStore::Options store_options;
   store_options.retention_days = o.retention_days;
@@ -459,35 +497,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::vector<int> missing_lines;
   ModelMeta::Label label;  // how the rows were labelled, for meta.json
   if (o.labels_csv.empty()) {
-    cutoffs = MonthEndCutoffs(range.first_day, range.last_day, LabelDays(o.labels),
-                              LookbackDays(o.labels));
-    if (!o.cutoffs.empty()) {
-      cutoffs = o.cutoffs;
-      std::sort(cutoffs.begin(), cutoffs.end());
-      cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
-      for (int64_t c : cutoffs) {
-        const int32_t day = DayOf(c);
-        const bool early = day - std::max(LookbackDays(o.labels), 1) + 1 < range.first_day;
-        if (early || day + LabelDays(o.labels) > range.last_day) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ",
-              FormatDay(range.first_day), " .. ", FormatDay(range.last_day), " and the label's ",
-              early
-                  ? absl::StrCat(std::max(LookbackDays(o.labels), 1),
-                                 " days up to the cutoff start before it")
-                  : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
-        }
-      }
-    }
-    if (o.max_cutoffs > 0 && cutoffs.size() > static_cast<size_t>(o.max_cutoffs)) {
-      cutoffs.erase(cutoffs.begin(), cutoffs.end() - o.max_cutoffs);
-    }
-    if (cutoffs.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state dir ", o.state_dir, ": no month-end cutoff with a complete ", LabelDays(o.labels),
-          "-day label window between ", FormatDay(range.first_day), " and ",
-          FormatDay(range.last_day), " (more history is needed)"));
-    }
+    auto event_cutoffs = EventCutoffs(o, range);
+    if (!event_cutoffs.ok()) return event_cutoffs.status();
+    cutoffs = std::move(*event_cutoffs);
     std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << FormatDayOfMs(cutoffs.front())
               << " .. " << FormatDayOfMs(cutoffs.back()) << "\n";
     ProgressLine progress("training set", "customers",
