@@ -179,6 +179,35 @@ absl::StatusOr<std::string> ConnectKafka(const DemoOptions& o, const TopicNames&
   return brokers;
 }
 
+// Step 5: a snapshot of the running pipeline's store, for the trainer.
+absl::Status TakeSnapshot(const std::string& state, const std::string& snapshot,
+                          std::ostream& out) {
+  const auto t = Clock::now();
+  auto snap = Snapshot(state, snapshot, {});
+  if (!snap.ok()) return snap.status();
+  int64_t customers = 0, max_time = 0;
+  for (const auto& p : snap->partitions) {
+    customers += p.customers;
+    max_time = std::max(max_time, p.max_event_time_ms);
+  }
+  out << absl::StrFormat(
+             "5. snapshot of the running store: %s, %d customers, events up to %s, %.0f s",
+             snapshot, customers, FormatDayOfMs(max_time), Seconds(t))
+      << std::endl;
+  return absl::OkStatus();
+}
+
+// Each trained model's version, ROC-AUC against its baseline, promotion and report.
+void PrintModels(const std::map<std::string, TrainResult>& trained, std::ostream& out) {
+  out << "\nmodels:\n";
+  for (const auto& [name, r] : trained) {
+    out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version,
+                           r.model.roc_auc, r.baseline.roc_auc, r.promotion_note);
+    out << "  " << std::string(22, ' ')
+        << " report: " << ModelRegistry::ReportPath(r.model_dir).string() << "\n";
+  }
+}
+
 }  // namespace
 
 absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
@@ -259,18 +288,7 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
       << std::endl;
 
   // 5. Snapshot of the running pipeline's store.
-  t = Clock::now();
-  auto snap = Snapshot(state, snapshot, {});
-  if (!snap.ok()) return snap.status();
-  int64_t customers = 0, max_time = 0;
-  for (const auto& p : snap->partitions) {
-    customers += p.customers;
-    max_time = std::max(max_time, p.max_event_time_ms);
-  }
-  out << absl::StrFormat(
-             "5. snapshot of the running store: %s, %d customers, events up to %s, %.0f s",
-             snapshot, customers, FormatDayOfMs(max_time), Seconds(t))
-      << std::endl;
+  if (absl::Status snap = TakeSnapshot(state, snapshot, out); !snap.ok()) return snap;
 
   // 6. Train both models from the snapshot; promotion replaces CURRENT.
   auto trained = TrainBoth(snapshot, models, o.max_rounds, out);
@@ -299,13 +317,7 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   auto by_shop = ScoresByShop(state);
   if (!by_shop.ok()) return by_shop.status();
   PrintMostAtRisk(*by_shop, o.top, out);
-  out << "\nmodels:\n";
-  for (const auto& [name, r] : *trained) {
-    out << absl::StrFormat("  %-22s %s  ROC-AUC %.3f (baseline %.3f)  %s\n", name, r.version,
-                           r.model.roc_auc, r.baseline.roc_auc, r.promotion_note);
-    out << "  " << std::string(22, ' ')
-        << " report: " << ModelRegistry::ReportPath(r.model_dir).string() << "\n";
-  }
+  PrintModels(*trained, out);
   out << absl::StrFormat(
       "\ndone in %.0f s. Explore: recur inspect %s/%s --state-dir %s\n", Seconds(t0),
       by_shop->empty() ? "shop-1" : by_shop->begin()->first,
