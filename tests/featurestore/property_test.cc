@@ -37,6 +37,7 @@
 #include "gtest/gtest.h"
 #include "ops/simulator.h"
 #include "proto/recur.pb.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur {
 namespace {
@@ -152,7 +153,8 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
   }
   v[kMarketingSent6mAvg] = static_cast<double>(sent_6m) / 6.0;
   v[kMarketingSentMonth0] = static_cast<double>(sent_m0);
-  if (sent_90 > 0) v[kMarketingOpenRate90d] = static_cast<double>(opened_90) / static_cast<double>(sent_90);
+  if (sent_90 > 0)
+    v[kMarketingOpenRate90d] = static_cast<double>(opened_90) / static_cast<double>(sent_90);
   v[kMarketingClicks30d] = static_cast<double>(clicks_30);
 
   // Purchases.
@@ -189,7 +191,8 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
     if (in_window(p.day, 90)) ++orders_90, rev_90 += rev;
     if (in_window(p.day, 365)) ++orders_365, rev_365 += rev;
   }
-  if (lines_182 > 0) v[kPromoShare6m] = static_cast<double>(promo_182) / static_cast<double>(lines_182);
+  if (lines_182 > 0)
+    v[kPromoShare6m] = static_cast<double>(promo_182) / static_cast<double>(lines_182);
   {
     int64_t best = 0;
     for (const auto& [name, items] : items_182) {  // std::map: ascending names
@@ -210,15 +213,18 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
   v[kRevenue30d] = static_cast<double>(rev_30) / 1e6;
   v[kRevenue90d] = static_cast<double>(rev_90) / 1e6;
   v[kRevenue365d] = static_cast<double>(rev_365) / 1e6;
-  if (orders_365 > 0) v[kAvgOrderValue365d] = static_cast<double>(rev_365) / 1e6 / static_cast<double>(orders_365);
+  if (orders_365 > 0)
+    v[kAvgOrderValue365d] = static_cast<double>(rev_365) / 1e6 / static_cast<double>(orders_365);
   if (orders_all >= 2) {
-    v[kMeanDaysBetweenOrders] = static_cast<double>(last - first) / static_cast<double>(orders_all - 1);
+    v[kMeanDaysBetweenOrders] =
+        static_cast<double>(last - first) / static_cast<double>(orders_all - 1);
   }
   v[kDistinctCategories90d] = static_cast<double>(cats_90.size());
 
   // Sessions.
   double minutes_m0 = 0, minutes_m1 = 0;
-  int64_t sessions_90 = 0, pages_90 = 0, sessions_30 = 0, cats_30 = 0, errors_90 = 0, sessions_7 = 0;
+  int64_t sessions_90 = 0, pages_90 = 0, sessions_30 = 0, cats_30 = 0, errors_90 = 0,
+          sessions_7 = 0;
   int32_t last_session = std::numeric_limits<int32_t>::min();
   for (const SessionRec& s : c.sessions) {
     if (!counts(s.day)) continue;
@@ -231,12 +237,15 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
   }
   v[kMinutesMonth0] = minutes_m0;
   v[kMinutesMonth1] = minutes_m1;
-  if (sessions_90 > 0) v[kPagesPerVisit90d] = static_cast<double>(pages_90) / static_cast<double>(sessions_90);
-  if (sessions_30 > 0) v[kCategoriesPerVisit30d] = static_cast<double>(cats_30) / static_cast<double>(sessions_30);
+  if (sessions_90 > 0)
+    v[kPagesPerVisit90d] = static_cast<double>(pages_90) / static_cast<double>(sessions_90);
+  if (sessions_30 > 0)
+    v[kCategoriesPerVisit30d] = static_cast<double>(cats_30) / static_cast<double>(sessions_30);
   v[kServiceErrors90d] = static_cast<double>(errors_90);
   v[kSessions7d] = static_cast<double>(sessions_7);
   v[kSessions30d] = static_cast<double>(sessions_30);
-  if (last_session != std::numeric_limits<int32_t>::min()) v[kDaysSinceLastSession] = static_cast<double>(t - last_session);
+  if (last_session != std::numeric_limits<int32_t>::min())
+    v[kDaysSinceLastSession] = static_cast<double>(t - last_session);
 
   // Carts.
   int64_t unpaid_90 = 0;
@@ -264,17 +273,7 @@ std::string Fmt(double d) {
 
 class FeatureStorePropertyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("recur-featurestore-property-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { store_.reset(); }
 
   // Records `e` in the brute force's copy (once per event id).
   void Record(const v1::Event& e) {
@@ -299,7 +298,8 @@ class FeatureStorePropertyTest : public ::testing::Test {
           LineRec r;
           r.category = l.category();
           r.quantity = l.quantity();
-          r.revenue_micros = std::llround(l.unit_price() * 1e6) * static_cast<int64_t>(l.quantity());
+          r.revenue_micros =
+              std::llround(l.unit_price() * 1e6) * static_cast<int64_t>(l.quantity());
           r.profit_micros = std::llround(l.profit() * 1e6);
           r.promo = l.promo();
           p.lines.push_back(std::move(r));
@@ -338,7 +338,8 @@ class FeatureStorePropertyTest : public ::testing::Test {
     batch_.clear();
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"recur-featurestore-property"};
+  const std::filesystem::path dir_ = tmp_.path();
   std::unique_ptr<FeatureStore> store_;
   std::vector<v1::Event> batch_;
   int64_t offset_ = 0;
@@ -394,7 +395,8 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
   // Order the customers as the store does (by key) so failures are easy to find.
   std::vector<size_t> order(customers_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return customers_[a].key < customers_[b].key; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return customers_[a].key < customers_[b].key; });
   ASSERT_EQ(customers_.size(), static_cast<size_t>(sim.shops * sim.customers_per_shop));
 
   const uint64_t seed = [] {
@@ -408,7 +410,8 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
 
   int64_t checks = 0, mismatches = 0, reported = 0;
   std::array<int64_t, kNumFeatures> mismatches_by_feature{};
-  std::array<int64_t, kNumFeatures> defined_by_feature{};  // how often the expected value was not NaN
+  std::array<int64_t, kNumFeatures>
+      defined_by_feature{};  // how often the expected value was not NaN
   int64_t top_category_nonempty = 0;
   std::set<int32_t> month_first_days_seen;
   for (size_t idx : order) {
@@ -419,12 +422,14 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
       auto got = store_->ComputeFeatures(c.key, as_of);
       if (!got.ok()) {
         ++mismatches;
-        ADD_FAILURE() << "ComputeFeatures(" << c.key.Encode() << ", " << as_of << "): " << got.status();
+        ADD_FAILURE() << "ComputeFeatures(" << c.key.Encode() << ", " << as_of
+                      << "): " << got.status();
         continue;
       }
       const Expected want = BruteForce(c, as_of, horizon);
       ++checks;
-      if (UtcDay(as_of) == MonthStartBefore(UtcDay(as_of), 0)) month_first_days_seen.insert(UtcDay(as_of));
+      if (UtcDay(as_of) == MonthStartBefore(UtcDay(as_of), 0))
+        month_first_days_seen.insert(UtcDay(as_of));
       if (!want.top_category.empty()) ++top_category_nonempty;
       for (int f = 0; f < kNumFeatures; ++f) {
         if (!std::isnan(want.values[f])) ++defined_by_feature[f];
@@ -452,11 +457,12 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
   auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
 
   std::ostringstream summary;
-  summary << "customers=" << customers_.size() << " events(unique)=" << unique_ << " duplicates=" << duplicates_
-          << " horizon_first_day=" << horizon << " max_day=" << UtcDay(max_time) << " seed=" << seed
-          << " checks=" << checks << " mismatches=" << mismatches
-          << " month-first-day T's=" << month_first_days_seen.size()
-          << " apply=" << secs(started, applied_at) << "s compare=" << secs(applied_at, done) << "s\n";
+  summary << "customers=" << customers_.size() << " events(unique)=" << unique_
+          << " duplicates=" << duplicates_ << " horizon_first_day=" << horizon
+          << " max_day=" << UtcDay(max_time) << " seed=" << seed << " checks=" << checks
+          << " mismatches=" << mismatches << " month-first-day T's=" << month_first_days_seen.size()
+          << " apply=" << secs(started, applied_at) << "s compare=" << secs(applied_at, done)
+          << "s\n";
   for (int f = 0; f < kNumFeatures; ++f) {
     summary << "  " << kFeatureNames[f] << ": defined " << defined_by_feature[f] << ", mismatches "
             << mismatches_by_feature[f] << "\n";
@@ -469,7 +475,8 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
   // numeric feature (except the categorical slot), and non-empty top categories.
   for (int f = 0; f < kNumFeatures; ++f) {
     if (f == kTopCategory6m) continue;
-    EXPECT_GT(defined_by_feature[f], checks / 20) << kFeatureNames[f] << " is rarely defined in the sample";
+    EXPECT_GT(defined_by_feature[f], checks / 20)
+        << kFeatureNames[f] << " is rarely defined in the sample";
   }
   EXPECT_GT(top_category_nonempty, checks / 20);
   EXPECT_GT(checks, 10000);

@@ -22,6 +22,7 @@
 #include "featurestore/state_dir.h"
 #include "rocksdb/db.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur {
 namespace {
@@ -38,14 +39,16 @@ std::vector<v1::Event> MakeBatch(int p, int64_t b) {
   const int64_t t = testing::Ms(2024, 1, 1) + b * 3'600'000;
   for (int c = 0; c < kCustomers; ++c) {
     testing::EventFactory ev("shop-1", absl::StrCat("p", p, "-c", c));
-    v1::Event e = ev.Purchase(t, {{absl::StrCat("cat", c % 3), 1u + static_cast<uint32_t>(b % 3), 1.0 + b % 7}});
+    v1::Event e = ev.Purchase(
+        t, {{absl::StrCat("cat", c % 3), 1u + static_cast<uint32_t>(b % 3), 1.0 + b % 7}});
     e.set_event_id(absl::StrCat("p", p, "-b", b, "-c", c));
     out.push_back(std::move(e));
   }
   return out;
 }
 
-std::unique_ptr<FeatureStore> OpenStore(const fs::path& path, bool read_only = false, size_t write_buffer = 64 << 20) {
+std::unique_ptr<FeatureStore> OpenStore(const fs::path& path, bool read_only = false,
+                                        size_t write_buffer = 64 << 20) {
   FeatureStore::Options o;
   o.path = path.string();
   o.read_only = read_only;
@@ -68,15 +71,7 @@ std::map<std::string, std::string> States(FeatureStore* store) {
 
 class SnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("recur-snapshot-test-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    state_ = root_ / "state";
-    fs::create_directories(state_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  void SetUp() override { fs::create_directories(state_); }
 
   // A clean store with batches 1..k of partition p applied, compared with `snapshot`.
   void ExpectStateOfBatches(int p, int64_t k, FeatureStore* snapshot) {
@@ -84,11 +79,14 @@ class SnapshotTest : public ::testing::Test {
     fs::remove_all(ref_path);
     auto ref = OpenStore(ref_path);
     ASSERT_NE(ref, nullptr);
-    for (int64_t b = 1; b <= k; ++b) ASSERT_TRUE(ref->ApplyBatch(MakeBatch(p, b), {{SourceOf(p), b}}).ok());
+    for (int64_t b = 1; b <= k; ++b)
+      ASSERT_TRUE(ref->ApplyBatch(MakeBatch(p, b), {{SourceOf(p), b}}).ok());
     auto want = States(ref.get());
     auto got = States(snapshot);
-    EXPECT_EQ(got.size(), static_cast<size_t>(kCustomers)) << "partition " << p << " at offset " << k;
-    EXPECT_TRUE(got == want) << "partition " << p << ": customer states differ from batches 1.." << k;
+    EXPECT_EQ(got.size(), static_cast<size_t>(kCustomers))
+        << "partition " << p << " at offset " << k;
+    EXPECT_TRUE(got == want) << "partition " << p << ": customer states differ from batches 1.."
+                             << k;
     EXPECT_EQ(snapshot->max_event_time_ms(), ref->max_event_time_ms());
     ref.reset();
     fs::remove_all(ref_path);
@@ -97,11 +95,14 @@ class SnapshotTest : public ::testing::Test {
   // Files at the top level of root_ whose name contains ".tmp-" (leftovers).
   int Leftovers() {
     int n = 0;
-    for (const auto& e : fs::directory_iterator(root_)) n += e.path().filename().string().find(".tmp-") != std::string::npos;
+    for (const auto& e : fs::directory_iterator(root_))
+      n += e.path().filename().string().find(".tmp-") != std::string::npos;
     return n;
   }
 
-  fs::path root_, state_;
+  testing::TempDir tmp_{"recur-snapshot-test"};
+  const fs::path root_ = tmp_.path();
+  const fs::path state_ = root_ / "state";
 };
 
 TEST_F(SnapshotTest, ConsistentPointOfStoresThatWritersKeepChanging) {
@@ -126,7 +127,8 @@ TEST_F(SnapshotTest, ConsistentPointOfStoresThatWritersKeepChanging) {
     });
   }
   for (int p = 0; p < kPartitions; ++p) {
-    while (progress[p].load() < 40 && writers_done.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (progress[p].load() < 40 && writers_done.load() == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (writers_done.load() > 0) {
     stop.store(true);
@@ -139,7 +141,8 @@ TEST_F(SnapshotTest, ConsistentPointOfStoresThatWritersKeepChanging) {
   EXPECT_EQ(FeatureStore::Open(plain).status().code(), absl::StatusCode::kFailedPrecondition);
 
   int64_t advanced = 0;
-  std::vector<std::pair<fs::path, std::vector<int64_t>>> taken;  // snapshot dir, offset per partition
+  std::vector<std::pair<fs::path, std::vector<int64_t>>>
+      taken;  // snapshot dir, offset per partition
   for (int i = 0; i < 8; ++i) {
     int64_t before[kPartitions], after[kPartitions];
     for (int p = 0; p < kPartitions; ++p) before[p] = progress[p].load();
@@ -158,8 +161,9 @@ TEST_F(SnapshotTest, ConsistentPointOfStoresThatWritersKeepChanging) {
       EXPECT_EQ(ps.customers, kCustomers);
       advanced += after[p] - before[p];
       offsets.push_back(k);
-      std::cerr << "snapshot " << i << " partition " << p << ": offset " << k << " (writer at " << before[p]
-                << ".." << after[p] << "), " << ps.keys << " keys, " << ps.catch_ups << " catch-ups\n";
+      std::cerr << "snapshot " << i << " partition " << p << ": offset " << k << " (writer at "
+                << before[p] << ".." << after[p] << "), " << ps.keys << " keys, " << ps.catch_ups
+                << " catch-ups\n";
     }
     taken.emplace_back(out, offsets);
   }
@@ -190,7 +194,8 @@ TEST_F(SnapshotTest, StoreNobodyHoldsIsCopiedWhole) {
   for (int p = 0; p < kPartitions; ++p) {
     auto store = OpenStore(StateDir::PartitionPath(state_.string(), p), false, 64 << 10);
     ASSERT_NE(store, nullptr);
-    for (int64_t b = 1; b <= 30; ++b) ASSERT_TRUE(store->ApplyBatch(MakeBatch(p, b), {{SourceOf(p), b}}).ok());
+    for (int64_t b = 1; b <= 30; ++b)
+      ASSERT_TRUE(store->ApplyBatch(MakeBatch(p, b), {{SourceOf(p), b}}).ok());
   }
   auto r = Snapshot(state_.string(), (root_ / "snap").string());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -244,7 +249,8 @@ TEST_F(SnapshotTest, RefusesBadArgumentsAndLeavesNothingBehind) {
   std::atomic<bool> stop{true};
   SnapshotOptions so;
   so.stop = &stop;
-  EXPECT_EQ(Snapshot(state_.string(), (root_ / "c").string(), so).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(Snapshot(state_.string(), (root_ / "c").string(), so).status().code(),
+            absl::StatusCode::kCancelled);
   EXPECT_FALSE(fs::exists(root_ / "c"));
   EXPECT_EQ(Leftovers(), 0);
 

@@ -56,12 +56,8 @@ class ReplayTest : public ::testing::Test {
     auto k = EmbeddedKafka::Start(2, topics_);
     ASSERT_TRUE(k.ok()) << k.status();
     kafka_ = std::move(*k);
-    SimulatorOptions o;
-    o.shops = 2;
-    o.customers_per_shop = 50;
-    o.days = 60;
-    o.duplicate_rate = 0.02;
-    events_ = testing::SimulateEvents(o);
+    events_ = testing::SimulateEvents(/*shops=*/2, /*customers_per_shop=*/50, /*days=*/60,
+                                      /*duplicate_rate=*/0.02);
   }
   void TearDown() override { kafka_.reset(); }
 

@@ -28,12 +28,8 @@ class PipelineFaultTest : public ::testing::Test {
     auto k = EmbeddedKafka::Start(2, topics_);
     ASSERT_TRUE(k.ok()) << k.status();
     kafka_ = std::move(*k);
-    SimulatorOptions o;
-    o.shops = 2;
-    o.customers_per_shop = 60;
-    o.days = 90;
-    o.duplicate_rate = 0.02;
-    events_ = testing::SimulateEvents(o);
+    events_ = testing::SimulateEvents(/*shops=*/2, /*customers_per_shop=*/60, /*days=*/90,
+                                      /*duplicate_rate=*/0.02);
   }
   void TearDown() override { kafka_.reset(); }
 

@@ -105,11 +105,7 @@ class ScoringTest : public ::testing::Test {
   }
 
   static std::vector<v1::Event> Simulated(int shops, int customers, int days) {
-    SimulatorOptions o;
-    o.shops = shops;
-    o.customers_per_shop = customers;
-    o.days = days;
-    return testing::SimulateEvents(o);
+    return testing::SimulateEvents(shops, customers, days);
   }
 
   testing::TempDir tmp_{"recur-scoring"};

@@ -33,6 +33,16 @@ std::vector<v1::Event> SimulateEvents(const SimulatorOptions& options) {
   return events;
 }
 
+std::vector<v1::Event> SimulateEvents(int shops, int customers_per_shop, int days,
+                                      double duplicate_rate) {
+  SimulatorOptions o;
+  o.shops = shops;
+  o.customers_per_shop = customers_per_shop;
+  o.days = days;
+  o.duplicate_rate = duplicate_rate;
+  return SimulateEvents(o);
+}
+
 std::vector<std::vector<v1::Event>> SplitByPartition(const std::vector<v1::Event>& events,
                                                      int partitions) {
   std::vector<std::vector<v1::Event>> parts(partitions);

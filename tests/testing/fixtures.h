@@ -4,8 +4,8 @@
 // used to rebuild these by hand calls them instead.
 //
 //   recur::testing::TempDir dir;                       // removed when it goes out of scope
-//   auto events = recur::testing::SimulateEvents({.customers_per_shop = 60, .days = 90});
-//   ASSERT_TRUE(recur::testing::FillStateDir(dir.Sub("state"), 2, events).ok());
+//   auto events = recur::testing::SimulateEvents(/*shops=*/2, /*customers_per_shop=*/60,
+//   /*days=*/90); ASSERT_TRUE(recur::testing::FillStateDir(dir.Sub("state"), 2, events).ok());
 //
 // Test-only code: errors are returned as Status (or fail the current test where
 // noted), never thrown.
@@ -43,6 +43,9 @@ class TempDir {
 // The simulator's whole stream for `options`, in generation order. Fails the
 // current test (ADD_FAILURE) and returns what it has if the simulator fails.
 std::vector<v1::Event> SimulateEvents(const SimulatorOptions& options);
+// The same with the simulator's other options at their defaults.
+std::vector<v1::Event> SimulateEvents(int shops, int customers_per_shop, int days,
+                                      double duplicate_rate = 0.0);
 
 // `events` split by the partition their key "shop/customer" maps to
 // (PartitionFor, as librdkafka's default partitioner), order kept.
