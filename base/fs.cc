@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -74,6 +75,14 @@ absl::Status PublishDir(const std::string& tmp, const std::string& target) {
   if (absl::Status s = RenameNoReplace(tmp, target); !s.ok()) return s;
   const fs::path parent = fs::absolute(target).parent_path();
   return FsyncDir(parent.string());
+}
+
+absl::Status WriteWholeFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  out << content;
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
 }
 
 bool IsWithin(const std::string& inner, const std::string& outer) {

@@ -1,4 +1,4 @@
-// Publishing a directory atomically: build it in a temporary directory beside
+// Files and directories. Publishing a directory atomically: build it in a temporary directory beside
 // its final path, make it durable, then rename it into place with one rename that
 // never replaces anything. A reader sees no directory or a whole one; a crash
 // leaves at most a "<name>.tmp-XXXXXX" directory behind. Used by `recur snapshot`
@@ -30,6 +30,10 @@ absl::Status FsyncDir(const std::string& dir);
 
 // FsyncDir(tmp), RenameNoReplace(tmp, target), FsyncDir(target's parent).
 absl::Status PublishDir(const std::string& tmp, const std::string& target);
+
+// Writes `content` to `path`, replacing the file (not atomically: callers that
+// need atomicity write aside and rename). Unavailable on any write error.
+absl::Status WriteWholeFile(const std::string& path, const std::string& content);
 
 // True when `inner` is `outer` or lies below it (after resolving both paths).
 bool IsWithin(const std::string& inner, const std::string& outer);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/fs.h"
 #include "nlohmann/json.hpp"
 #include "scorer/model.h"
 
@@ -166,13 +167,6 @@ std::string FirstLine(const fs::path& p) {
   return line;
 }
 
-absl::Status WriteWhole(const fs::path& p, const std::string& content) {
-  std::ofstream out(p, std::ios::trunc | std::ios::binary);
-  out << content;
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", p.string()));
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -231,7 +225,7 @@ absl::StatusOr<ModelMeta> ModelMeta::Read(const fs::path& version_dir) {
 }
 
 absl::Status ModelMeta::Write(const fs::path& version_dir) const {
-  return WriteWhole(ModelRegistry::MetaPath(version_dir), ToJson());
+  return WriteWholeFile(ModelRegistry::MetaPath(version_dir).string(), ToJson());
 }
 
 absl::StatusOr<std::string> ModelRegistry::Current(std::string_view target) const {
@@ -257,7 +251,7 @@ absl::StatusOr<std::unique_ptr<Model>> ModelRegistry::Load(std::string_view targ
 absl::Status ModelRegistry::Promote(std::string_view target, std::string_view version) const {
   const fs::path current = CurrentPath(target);
   const fs::path tmp = TargetDir(target) / ".CURRENT.tmp";
-  absl::Status s = WriteWhole(tmp, std::string(version) + "\n");
+  absl::Status s = WriteWholeFile(tmp.string(), std::string(version) + "\n");
   if (!s.ok()) return s;
   std::error_code ec;
   fs::rename(tmp, current, ec);  // atomic replace

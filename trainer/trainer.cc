@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/fs.h"
 #include "base/progress.h"
 #include "base/time.h"
 #include "featurestore/catalog.h"
@@ -71,13 +72,6 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   return out;
 }
 
-absl::Status WriteFile(const fs::path& p, const std::string& content) {
-  std::ofstream out(p, std::ios::trunc | std::ios::binary);
-  out << content;
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", p.string()));
-  return absl::OkStatus();
-}
 
 std::vector<std::string> FeatureTypes() {
   std::vector<std::string> t;
@@ -433,7 +427,7 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
   if (!s.ok()) return s;
   s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
   if (!s.ok()) return s;
-  s = WriteFile(ModelRegistry::ReportPath(*vdir),
+  s = WriteWholeFile(ModelRegistry::ReportPath(*vdir).string(),
                 RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
   if (!s.ok()) return s;
   std::cerr << "trainer: training set " << FormatDuration(r->set_seconds)
