@@ -1,8 +1,8 @@
-// Files and directories. Publishing a directory atomically: build it in a temporary directory beside
-// its final path, make it durable, then rename it into place with one rename that
-// never replaces anything. A reader sees no directory or a whole one; a crash
-// leaves at most a "<name>.tmp-XXXXXX" directory behind. Used by `recur snapshot`
-// and `recur replay`.
+// Files and directories: publishing a directory atomically (build it in a
+// temporary directory beside its final path, make it durable, then rename it
+// into place with one rename that never replaces anything: a reader sees no
+// directory or a whole one, and a crash leaves at most a "<name>.tmp-XXXXXX"
+// directory behind; `recur snapshot`, `recur replay`), and writing a whole file.
 //
 //   auto tmp = recur::TempDirBeside("/data/snap-1");      // "/data/snap-1.tmp-AbC123"
 //   ... write into *tmp ...
