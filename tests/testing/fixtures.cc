@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "featurestore/state_dir.h"
-
 namespace recur::testing {
 
 namespace fs = std::filesystem;
@@ -57,10 +55,14 @@ absl::Status FillStateDir(const std::string& path, int partitions,
   StateDir::Options so;
   so.path = path;
   so.partitions = partitions;
-  auto dir = StateDir::Open(so);
+  return FillStateDir(so, events);
+}
+
+absl::Status FillStateDir(const StateDir::Options& options, const std::vector<v1::Event>& events) {
+  auto dir = StateDir::Open(options);
   if (!dir.ok()) return dir.status();
-  std::vector<std::vector<v1::Event>> parts = SplitByPartition(events, partitions);
-  for (int p = 0; p < partitions; ++p) {
+  std::vector<std::vector<v1::Event>> parts = SplitByPartition(events, options.partitions);
+  for (int p = 0; p < options.partitions; ++p) {
     absl::Status s = (*dir)->store(p)->ApplyBatch(parts[p], {});
     if (!s.ok()) return s;
   }

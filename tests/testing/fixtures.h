@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "featurestore/state_dir.h"
 #include "ops/simulator.h"
 #include "proto/recur.pb.h"
 
@@ -56,6 +57,8 @@ std::vector<std::vector<v1::Event>> SplitByPartition(const std::vector<v1::Event
 // offline, each partition's events in one batch (no offsets stored).
 absl::Status FillStateDir(const std::string& path, int partitions,
                           const std::vector<v1::Event>& events);
+// The same with every StateDir option given (e.g. the stores' horizon expiry).
+absl::Status FillStateDir(const StateDir::Options& options, const std::vector<v1::Event>& events);
 
 }  // namespace recur::testing
 

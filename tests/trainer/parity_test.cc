@@ -16,6 +16,7 @@
 #include "featurestore/state_dir.h"
 #include "ops/simulator.h"
 #include "scorer/scorer.h"
+#include "tests/testing/fixtures.h"
 #include "trainer/trainer.h"
 
 namespace recur {
@@ -28,20 +29,13 @@ constexpr int kParts = 2;
 class ParityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("recur-parity-" + std::to_string(::getpid())));
-    fs::remove_all(*root_);
-    auto sd = OpenDir(Golden());
-    ASSERT_TRUE(sd.ok()) << sd.status();
+    tmp_ = new testing::TempDir("recur-parity");
+    root_ = &tmp_->path();
     SimulatorOptions sim;
     sim.customers_per_shop = 300;
     sim.days = 300;
-    std::vector<std::vector<v1::Event>> parts(kParts);
-    ASSERT_TRUE(Simulate(sim, [&](const v1::Event& e) {
-      parts[PartitionFor(e.shop_id() + "/" + e.customer_id(), kParts)].push_back(e);
-      return absl::OkStatus();
-    }).ok());
-    for (int p = 0; p < kParts; ++p) ASSERT_TRUE((*sd)->store(p)->ApplyBatch(parts[p], {}).ok());
-    sd->reset();
+    absl::Status filled = testing::FillStateDir(DirOptions(Golden()), testing::SimulateEvents(sim));
+    ASSERT_TRUE(filled.ok()) << filled;
     for (Target t : {Target::kRepurchase30d, Target::kActivityDecline90d}) {
       TrainOptions o;
       o.state_dir = Golden();
@@ -54,18 +48,23 @@ class ParityTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete root_;
+    delete tmp_;
+    tmp_ = nullptr;
+    root_ = nullptr;
   }
   static std::string Golden() { return (*root_ / "golden").string(); }
   static std::string Models() { return (*root_ / "models").string(); }
-  static absl::StatusOr<std::unique_ptr<StateDir>> OpenDir(const std::string& path, bool mark_pending = false) {
+  static StateDir::Options DirOptions(const std::string& path, bool mark_pending = false) {
     StateDir::Options so;
     so.path = path;
     so.partitions = kParts;
     so.store.mark_pending = mark_pending;
     so.store.expire_outside_horizon = true;
-    return StateDir::Open(so);
+    return so;
+  }
+  static absl::StatusOr<std::unique_ptr<StateDir>> OpenDir(const std::string& path,
+                                                           bool mark_pending = false) {
+    return StateDir::Open(DirOptions(path, mark_pending));
   }
 
   // A copy of the golden store in which every customer has a score made the
@@ -84,10 +83,13 @@ class ParityTest : public ::testing::Test {
       FeatureStore* store = (*sd)->store(p);
       const int32_t horizon = store->horizon_first_day();
       std::vector<ScoreRow> rows;
-      EXPECT_TRUE(store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
-        rows.push_back({k, st.ComputeFeatures(st.last_event_ms(), horizon), st.last_event_ms()});
-        return absl::OkStatus();
-      }).ok());
+      EXPECT_TRUE(store
+                      ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
+                        rows.push_back({k, st.ComputeFeatures(st.last_event_ms(), horizon),
+                                        st.last_event_ms()});
+                        return absl::OkStatus();
+                      })
+                      .ok());
       auto scores = (*scorer)->Score(rows);
       EXPECT_TRUE(scores.ok()) << scores.status();
       std::vector<const ScoreRow*> rp;
@@ -98,7 +100,8 @@ class ParityTest : public ::testing::Test {
       }
       EXPECT_TRUE((*scorer)->AddReasons(rp, sp).ok());
       std::vector<std::pair<CustomerKey, std::string>> published;
-      for (size_t i = 0; i < rows.size(); ++i) published.push_back({rows[i].key, (*scores)[i].SerializeAsString()});
+      for (size_t i = 0; i < rows.size(); ++i)
+        published.push_back({rows[i].key, (*scores)[i].SerializeAsString()});
       EXPECT_TRUE(store->ledger().Commit(published, {}, {}).ok());
     }
     return dir;
@@ -127,9 +130,11 @@ class ParityTest : public ::testing::Test {
     return r.ok() ? *r : ParityReport{};
   }
 
-  static fs::path* root_;
+  static testing::TempDir* tmp_;
+  static const fs::path* root_;  // tmp_'s path
 };
-fs::path* ParityTest::root_ = nullptr;
+testing::TempDir* ParityTest::tmp_ = nullptr;
+const fs::path* ParityTest::root_ = nullptr;
 
 TEST_F(ParityTest, ScoresMadeByTheScorerAgreeWithTheTrainersRecomputation) {
   const ParityReport r = Check(ScoredCopy("clean"));
@@ -138,13 +143,15 @@ TEST_F(ParityTest, ScoresMadeByTheScorerAgreeWithTheTrainersRecomputation) {
   EXPECT_EQ(r.pending_skipped, 0);
   EXPECT_EQ(r.no_model, 0);
   EXPECT_EQ(r.model_versions.size(), 2u);
-  EXPECT_TRUE(r.differences.empty()) << r.differences.front().key.Encode() << " " << r.differences.front().field;
+  EXPECT_TRUE(r.differences.empty())
+      << r.differences.front().key.Encode() << " " << r.differences.front().field;
 }
 
 TEST_F(ParityTest, AChangedProbabilityReasonValueOrAsOfIsReportedByCustomerAndField) {
   const std::string dir = ScoredCopy("tampered");
   const CustomerKey a{"shop-1", "c-000003"}, b{"shop-2", "c-000010"}, c{"shop-3", "c-000020"};
-  EditScore(dir, a, [](v1::CustomerScore* s) { s->set_risk_decline_90d(s->risk_decline_90d() + 0.01); });
+  EditScore(dir, a,
+            [](v1::CustomerScore* s) { s->set_risk_decline_90d(s->risk_decline_90d() + 0.01); });
   std::string reason;
   EditScore(dir, b, [&](v1::CustomerScore* s) {
     ASSERT_GT(s->reasons_size(), 0);
@@ -153,7 +160,8 @@ TEST_F(ParityTest, AChangedProbabilityReasonValueOrAsOfIsReportedByCustomerAndFi
     r->set_value(std::isnan(r->value()) ? 1.0 : r->value() + 1.0);
   });
   // A score that claims an as_of 60 days earlier than the features it was made from.
-  EditScore(dir, c, [](v1::CustomerScore* s) { s->set_as_of_ms(s->as_of_ms() - 60 * kMillisPerDay); });
+  EditScore(dir, c,
+            [](v1::CustomerScore* s) { s->set_as_of_ms(s->as_of_ms() - 60 * kMillisPerDay); });
 
   const ParityReport r = Check(dir);
   EXPECT_EQ(r.checked, 900);
@@ -197,12 +205,14 @@ TEST_F(ParityTest, PendingCustomersAreSkippedAndUnknownModelVersionsCounted) {
     ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{e}, {}).ok());
   }
   const CustomerKey b{"shop-2", "c-000007"};
-  EditScore(dir, b, [](v1::CustomerScore* s) { s->set_repurchase_model_version("19990101-deadbeef"); });
+  EditScore(dir, b,
+            [](v1::CustomerScore* s) { s->set_repurchase_model_version("19990101-deadbeef"); });
   const ParityReport r = Check(dir);
   EXPECT_EQ(r.pending_skipped, 1);
   EXPECT_EQ(r.checked, 899);
   EXPECT_EQ(r.no_model, 1);
-  EXPECT_TRUE(r.differences.empty()) << r.differences.front().key.Encode() << " " << r.differences.front().field;
+  EXPECT_TRUE(r.differences.empty())
+      << r.differences.front().key.Encode() << " " << r.differences.front().field;
 }
 
 TEST_F(ParityTest, AHorizonThatDiffersBetweenScorerAndTrainerShowsAsFeatureDifferences) {
@@ -238,7 +248,11 @@ TEST_F(ParityTest, AScoreThatDoesNotParseFailsNamingTheCustomer) {
   {
     auto sd = OpenDir(dir);
     ASSERT_TRUE(sd.ok());
-    ASSERT_TRUE((*sd)->StoreFor(a.Encode())->ledger().Commit({{a, std::string("\xff\xff\xff", 3)}}, {}, {}).ok());
+    ASSERT_TRUE((*sd)
+                    ->StoreFor(a.Encode())
+                    ->ledger()
+                    .Commit({{a, std::string("\xff\xff\xff", 3)}}, {}, {})
+                    .ok());
   }
   ParityOptions o;
   o.state_dir = dir;

@@ -8,16 +8,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "featurestore/calendar.h"
 #include "featurestore/state_dir.h"
 #include "nlohmann/json.hpp"
 #include "ops/simulator.h"
 #include "scorer/model.h"
 #include "scorer/registry.h"
+#include "tests/testing/fixtures.h"
 #include "trainer/business_labels.h"
 #include "trainer/training_set.h"
-#include "absl/strings/str_replace.h"
-#include "absl/time/time.h"
 
 namespace recur {
 namespace {
@@ -32,26 +33,27 @@ std::string Slurp(const fs::path& p) {
 class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("recur-trainer-" + std::to_string(::getpid())));
-    fs::remove_all(*dir_);
-    StateDir::Options so;
-    so.path = (*dir_ / "state").string();
-    so.partitions = 2;
-    auto sd = StateDir::Open(so);
-    ASSERT_TRUE(sd.ok());
+    tmp_ = new testing::TempDir("recur-trainer");
+    dir_ = &tmp_->path();
     SimulatorOptions sim;
     sim.customers_per_shop = 800;
     sim.days = 300;
-    std::vector<std::vector<v1::Event>> parts(2);
-    ASSERT_TRUE(Simulate(sim, [&](const v1::Event& e) {
-      parts[PartitionFor(e.shop_id() + "/" + e.customer_id(), 2)].push_back(e);
-      return absl::OkStatus();
-    }).ok());
-    for (int p = 0; p < 2; ++p) ASSERT_TRUE((*sd)->store(p)->ApplyBatch(parts[p], {}).ok());
+    absl::Status filled =
+        testing::FillStateDir((*dir_ / "state").string(), 2, testing::SimulateEvents(sim));
+    ASSERT_TRUE(filled.ok()) << filled;
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
+    delete tmp_;
+    tmp_ = nullptr;
+    dir_ = nullptr;
+  }
+  // The suite's two-partition state dir, read-only.
+  static absl::StatusOr<std::unique_ptr<StateDir>> OpenReadOnly(const std::string& path) {
+    StateDir::Options so;
+    so.path = path;
+    so.partitions = 2;
+    so.store.read_only = true;
+    return StateDir::Open(so);
   }
   TrainOptions Options(const std::string& models) {
     TrainOptions o;
@@ -63,9 +65,12 @@ class TrainerTest : public ::testing::Test {
     o.params["nthread"] = "1";
     return o;
   }
-  static fs::path* dir_;
+  // The suite's state dir (filled once) and its models, in tmp_.
+  static testing::TempDir* tmp_;
+  static const fs::path* dir_;
 };
-fs::path* TrainerTest::dir_ = nullptr;
+testing::TempDir* TrainerTest::tmp_ = nullptr;
+const fs::path* TrainerTest::dir_ = nullptr;
 
 TEST_F(TrainerTest, BothModelsBeatTheirBaselinesAndRegister) {
   for (Target t : {Target::kRepurchase30d, Target::kActivityDecline90d}) {
@@ -78,7 +83,8 @@ TEST_F(TrainerTest, BothModelsBeatTheirBaselinesAndRegister) {
     EXPECT_TRUE(r->promoted);
     const fs::path target_dir = fs::path(o.models_dir) / TargetName(t);
     EXPECT_EQ(Slurp(target_dir / "CURRENT"), r->version + "\n");
-    for (const char* f : {"model.json", "meta.json", "report.html"}) EXPECT_TRUE(fs::exists(target_dir / r->version / f)) << f;
+    for (const char* f : {"model.json", "meta.json", "report.html"})
+      EXPECT_TRUE(fs::exists(target_dir / r->version / f)) << f;
     const std::string meta = Slurp(target_dir / r->version / "meta.json");
     EXPECT_NE(meta.find(SchemaHash()), std::string::npos);
     EXPECT_NE(meta.find("\"cutoffs\""), std::string::npos);
@@ -100,7 +106,8 @@ TEST_F(TrainerTest, SameSnapshotAndSeedGiveAByteIdenticalModel) {
   auto b = Train(Options("models-b"));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->version, b->version);
-  const std::string ma = Slurp(fs::path(a->model_dir) / "model.json"), mb = Slurp(fs::path(b->model_dir) / "model.json");
+  const std::string ma = Slurp(fs::path(a->model_dir) / "model.json"),
+                    mb = Slurp(fs::path(b->model_dir) / "model.json");
   EXPECT_FALSE(ma.empty());
   EXPECT_EQ(ma, mb);
 }
@@ -140,11 +147,7 @@ TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScore
 
   // The trainer's encoding of the rows of one cutoff equals FeatureRow with the
   // model's vocabulary on the same customers' features: online = offline.
-  StateDir::Options so;
-  so.path = o.state_dir;
-  so.partitions = 2;
-  so.store.read_only = true;
-  auto dir = StateDir::Open(so);
+  auto dir = OpenReadOnly(o.state_dir);
   ASSERT_TRUE(dir.ok());
   const int64_t t = DaysFromCivil({2025, 6, 30}) * kMillisPerDay + kMillisPerDay - 1;
   auto set = BuildTrainingSet(**dir, {t}, o.labels);
@@ -154,17 +157,21 @@ TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScore
   size_t row = 0, coded = 0;
   std::vector<float> online(kNumFeatures);
   for (int32_t p = 0; p < 2; ++p) {
-    ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey&, const CustomerState& state) {
-      if (!Label(state, t, o.labels)) return absl::OkStatus();
-      FeatureRow(state.ComputeFeatures(t, first_day), online.data(), &vocab);
-      for (int j = 0; j < kNumFeatures; ++j) {
-        const float a = online[j], b = set->x[row * kNumFeatures + j];
-        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << "row " << row << " feature " << kFeatureNames[j];
-      }
-      coded += !std::isnan(online[kTopCategory6m]);
-      ++row;
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE((*dir)
+                    ->store(p)
+                    ->ForEachCustomer([&](const CustomerKey&, const CustomerState& state) {
+                      if (!Label(state, t, o.labels)) return absl::OkStatus();
+                      FeatureRow(state.ComputeFeatures(t, first_day), online.data(), &vocab);
+                      for (int j = 0; j < kNumFeatures; ++j) {
+                        const float a = online[j], b = set->x[row * kNumFeatures + j];
+                        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)))
+                            << "row " << row << " feature " << kFeatureNames[j];
+                      }
+                      coded += !std::isnan(online[kTopCategory6m]);
+                      ++row;
+                      return absl::OkStatus();
+                    })
+                    .ok());
   }
   EXPECT_EQ(row, set->rows());
   EXPECT_GT(coded, row / 2);  // most customers bought something in 6 months
@@ -189,7 +196,8 @@ TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport)
   EXPECT_LE(r->model.recall, 1.0);
   const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
   EXPECT_EQ(meta["metrics_by_shop"].size(), 3u);
-  EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(), r->by_shop["shop-1"].model.roc_auc);
+  EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(),
+                   r->by_shop["shop-1"].model.roc_auc);
   EXPECT_DOUBLE_EQ(meta["metrics"]["threshold"].get<double>(), 0.4);
   // Importance: largest total gain first, shares summing to 1, catalog names.
   const auto& imp = meta["feature_importance"];
@@ -221,21 +229,21 @@ TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRow
   {
     std::ofstream out(csv);
     out << "shop_id,customer_id,label,as_of\n";
-    StateDir::Options so;
-    so.path = o.state_dir;
-    so.partitions = 2;
-    so.store.read_only = true;
-    auto dir = StateDir::Open(so);
+    auto dir = OpenReadOnly(o.state_dir);
     ASSERT_TRUE(dir.ok());
     for (int32_t p = 0; p < 2; ++p) {
-      ASSERT_TRUE((*dir)->store(p)->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
-        auto y = Label(state, t, o.labels);
-        if (!y) return absl::OkStatus();
-        out << key.shop_id << "," << key.customer_id << "," << static_cast<int>(*y) << ",2025-06-30\n";
-        ++rows;
-        positives += *y > 0.5f;
-        return absl::OkStatus();
-      }).ok());
+      ASSERT_TRUE((*dir)
+                      ->store(p)
+                      ->ForEachCustomer([&](const CustomerKey& key, const CustomerState& state) {
+                        auto y = Label(state, t, o.labels);
+                        if (!y) return absl::OkStatus();
+                        out << key.shop_id << "," << key.customer_id << "," << static_cast<int>(*y)
+                            << ",2025-06-30\n";
+                        ++rows;
+                        positives += *y > 0.5f;
+                        return absl::OkStatus();
+                      })
+                      .ok());
     }
     out << "shop-x,ghost,1,2025-06-30\n";
   }
@@ -246,7 +254,8 @@ TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRow
   EXPECT_EQ(r->missing_labels, 1);
   EXPECT_EQ(r->train_rows, rows);  // the final fit sees every row ...
   EXPECT_EQ(r->valid_rows, rows);  // ... and every row is judged out of fold
-  EXPECT_NEAR(r->model.base_rate, static_cast<double>(positives) / static_cast<double>(rows), 1e-12);
+  EXPECT_NEAR(r->model.base_rate, static_cast<double>(positives) / static_cast<double>(rows),
+              1e-12);
   EXPECT_GT(r->model.roc_auc, r->baseline.roc_auc + 0.03);
   const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
   EXPECT_EQ(meta["split"]["kind"], "stratified_kfold");
@@ -263,7 +272,8 @@ TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRow
   o2.labels_csv = o.labels_csv;
   auto again = Train(o2);
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(Slurp(fs::path(again->model_dir) / "model.json"), Slurp(fs::path(r->model_dir) / "model.json"));
+  EXPECT_EQ(Slurp(fs::path(again->model_dir) / "model.json"),
+            Slurp(fs::path(r->model_dir) / "model.json"));
 }
 
 TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
@@ -277,7 +287,8 @@ TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
   std::ofstream(csv) << "shop-1,c-1,1,2020-01-01\n";
   r = Train(o);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find(":1: as_of 2020-01-01 is outside the snapshot's history"), std::string::npos)
+  EXPECT_NE(r.status().message().find(":1: as_of 2020-01-01 is outside the snapshot's history"),
+            std::string::npos)
       << r.status();
 }
 
@@ -293,10 +304,12 @@ TEST_F(TrainerTest, ExplicitCutoffsReplaceMonthEndsAndMustHaveACompleteLabelWind
     range = RangeOf(**sd);
   }
   auto day = [](int32_t d) {
-    return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(int64_t{d} * kMillisPerDay), absl::UTCTimeZone());
+    return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(int64_t{d} * kMillisPerDay),
+                            absl::UTCTimeZone());
   };
   // Mid-month cutoffs, each with its 30-day repurchase window inside the data.
-  const std::vector<int32_t> days = {range.last_day - 100, range.last_day - 65, range.last_day - 31};
+  const std::vector<int32_t> days = {range.last_day - 100, range.last_day - 65,
+                                     range.last_day - 31};
   TrainOptions o = Options("models-cutoffs");
   for (int32_t d : days) {
     auto ms = ParseAsOf(day(d));
@@ -314,8 +327,11 @@ TEST_F(TrainerTest, ExplicitCutoffsReplaceMonthEndsAndMustHaveACompleteLabelWind
   r = Train(o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(r.status().message().find("cutoff " + day(range.last_day - 29)), std::string::npos) << r.status();
-  EXPECT_NE(r.status().message().find("30 days after the cutoff run past its end"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("cutoff " + day(range.last_day - 29)), std::string::npos)
+      << r.status();
+  EXPECT_NE(r.status().message().find("30 days after the cutoff run past its end"),
+            std::string::npos)
+      << r.status();
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
