@@ -5,21 +5,22 @@
 // then applied, one batch per partition store, partitions in parallel, while
 // the simulator produces the next batch.
 //
-//   trainer_bench_store --out /tmp/state --customers-per-shop 333334 --days 540 --retention-days 540
+//   trainer_bench_store --out /tmp/state --customers-per-shop 333334 --days 540 --retention-days
+//   540
 #include <algorithm>
 #include <filesystem>
 #include <future>
 #include <iostream>
-#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/parallel.h"
+#include "base/progress.h"
 #include "featurestore/state_dir.h"
 #include "ops/simulator.h"
-#include "base/progress.h"
 
 namespace recur {
 namespace {
@@ -28,16 +29,13 @@ using Batch = std::vector<std::vector<v1::Event>>;  // per partition
 
 absl::Status ApplyAll(StateDir* dir, Batch batch, int threads) {
   std::vector<absl::Status> status(batch.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t p; (p = next++) < batch.size();) {
-      if (!batch[p].empty()) status[p] = dir->store(static_cast<int32_t>(p))->ApplyBatch(batch[p], {});
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  ParallelFor(
+      batch.size(),
+      [&](size_t p) {
+        if (!batch[p].empty())
+          status[p] = dir->store(static_cast<int32_t>(p))->ApplyBatch(batch[p], {});
+      },
+      static_cast<size_t>(std::max(threads, 1)));
   for (const auto& s : status) {
     if (!s.ok()) return s;
   }
@@ -60,12 +58,16 @@ int Run(int argc, char** argv) {
   app.add_option("--start", start, "first day, YYYY-MM-DD")->capture_default_str();
   app.add_option("--seed", sim.seed)->capture_default_str();
   app.add_option("--partitions", partitions)->capture_default_str();
-  app.add_option("--retention-days", retention, "store horizon (>= days keeps everything)")->capture_default_str();
-  app.add_option("--batch-days", batch_days, "days of events per ApplyBatch")->capture_default_str();
-  app.add_option("--threads", threads, "partition stores applied in parallel")->capture_default_str();
+  app.add_option("--retention-days", retention, "store horizon (>= days keeps everything)")
+      ->capture_default_str();
+  app.add_option("--batch-days", batch_days, "days of events per ApplyBatch")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "partition stores applied in parallel")
+      ->capture_default_str();
   // A decoded customer of 18 months takes ~30 KB: the store's default cache
   // (2,000,000 customers) would hold 30 GB at this size.
-  app.add_option("--cache-entries", cache_entries, "decoded customers cached per store")->capture_default_str();
+  app.add_option("--cache-entries", cache_entries, "decoded customers cached per store")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   absl::Time t;
   std::string err;
@@ -93,7 +95,8 @@ int Run(int argc, char** argv) {
   int32_t batch_end = first_day + batch_days;
   int64_t events = 0;
   std::future<absl::Status> applying;
-  ProgressLine progress("store", "days", absl::StrCat(" of ", sim.shops * sim.customers_per_shop, " customers"));
+  ProgressLine progress("store", "days",
+                        absl::StrCat(" of ", sim.shops * sim.customers_per_shop, " customers"));
   auto flush = [&]() -> absl::Status {
     if (applying.valid()) {
       absl::Status s = applying.get();
@@ -124,7 +127,8 @@ int Run(int argc, char** argv) {
   progress.Finish(sim.days, absl::StrCat(", ", events, " events"));
   std::cout << "store: customers=" << sim.shops * sim.customers_per_shop << " events=" << events
             << " days=" << sim.days << " seconds=" << absl::StrFormat("%.1f", progress.elapsed())
-            << " events_per_s=" << static_cast<int64_t>(events / std::max(1e-9, progress.elapsed())) << "\n";
+            << " events_per_s=" << static_cast<int64_t>(events / std::max(1e-9, progress.elapsed()))
+            << "\n";
   return 0;
 }
 
