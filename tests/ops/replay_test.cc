@@ -50,21 +50,18 @@ TEST(ReplayPositionTest, ParsesBeginningEndOffsetsAndTimes) {
   }
 }
 
-class ReplayTest : public ::testing::Test {
+class ReplayTest : public testing::EmbeddedKafkaTest {
  protected:
+  ReplayTest() : EmbeddedKafkaTest("recur-replay", /*partitions=*/2) {}
   void SetUp() override {
-    auto k = EmbeddedKafka::Start(2, topics_);
-    ASSERT_TRUE(k.ok()) << k.status();
-    kafka_ = std::move(*k);
+    EmbeddedKafkaTest::SetUp();
+    if (HasFatalFailure()) return;
     events_ = testing::SimulateEvents(/*shops=*/2, /*customers_per_shop=*/50, /*days=*/60,
                                       /*duplicate_rate=*/0.02);
   }
-  void TearDown() override { kafka_.reset(); }
 
   void Produce(size_t from, size_t to) {
-    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_,
-                                       absl::MakeConstSpan(events_).subspan(from, to - from))
-                    .ok());
+    ProduceToBroker(absl::MakeConstSpan(events_).subspan(from, to - from));
   }
 
   ReplayOptions Options(const std::string& out) {
@@ -143,10 +140,6 @@ class ReplayTest : public ::testing::Test {
     EXPECT_EQ(compared, customers);
   }
 
-  testing::TempDir tmp_{"recur-replay"};
-  const fs::path dir_ = tmp_.path();
-  TopicNames topics_;
-  std::unique_ptr<EmbeddedKafka> kafka_;
   std::vector<v1::Event> events_;
 };
 

@@ -22,31 +22,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class PipelineFaultTest : public ::testing::Test {
+class PipelineFaultTest : public testing::EmbeddedKafkaTest {
  protected:
+  PipelineFaultTest() : EmbeddedKafkaTest("recur-pipeline", /*partitions=*/2) {}
   void SetUp() override {
-    auto k = EmbeddedKafka::Start(2, topics_);
-    ASSERT_TRUE(k.ok()) << k.status();
-    kafka_ = std::move(*k);
+    EmbeddedKafkaTest::SetUp();
+    if (HasFatalFailure()) return;
     events_ = testing::SimulateEvents(/*shops=*/2, /*customers_per_shop=*/60, /*days=*/90,
                                       /*duplicate_rate=*/0.02);
   }
-  void TearDown() override { kafka_.reset(); }
 
-  PipelineOptions Options() {
-    PipelineOptions o;
-    o.kafka["bootstrap.servers"] = kafka_->bootstraps();
-    o.state_dir = (dir_ / "state").string();
-    o.exit_when_idle_ms = 1500;
-    o.batch_linger_ms = 50;
-    o.topics = topics_;
-    return o;
-  }
+  PipelineOptions Options() { return BrokerPipelineOptions(); }
 
   void Produce(size_t from, size_t to) {
-    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_,
-                                       absl::MakeConstSpan(events_).subspan(from, to - from))
-                    .ok());
+    ProduceToBroker(absl::MakeConstSpan(events_).subspan(from, to - from));
   }
 
   // Features of every customer after the run, as of the last event, against the
@@ -88,10 +77,6 @@ class PipelineFaultTest : public ::testing::Test {
     EXPECT_EQ(compared, 120);
   }
 
-  testing::TempDir tmp_{"recur-pipeline"};
-  const fs::path dir_ = tmp_.path();
-  TopicNames topics_;
-  std::unique_ptr<EmbeddedKafka> kafka_;
   std::vector<v1::Event> events_;
 };
 

@@ -45,14 +45,9 @@ struct Scored {
   std::string bytes;
 };
 
-class ScoringTest : public ::testing::Test {
+class ScoringTest : public testing::EmbeddedKafkaTest {
  protected:
-  void SetUp() override {
-    auto k = EmbeddedKafka::Start(1, topics_);
-    ASSERT_TRUE(k.ok()) << k.status();
-    kafka_ = std::move(*k);
-  }
-  void TearDown() override { kafka_.reset(); }
+  ScoringTest() : EmbeddedKafkaTest("recur-scoring", /*partitions=*/1) {}
 
   fs::path models() const { return dir_ / "models"; }
   void WriteModels(const std::string& risk_version, const std::string& repurchase_version) {
@@ -62,20 +57,13 @@ class ScoringTest : public ::testing::Test {
   }
 
   PipelineOptions Options() {
-    PipelineOptions o;
-    o.kafka["bootstrap.servers"] = kafka_->bootstraps();
-    o.state_dir = (dir_ / "state").string();
-    o.exit_when_idle_ms = 1500;
-    o.batch_linger_ms = 50;
-    o.topics = topics_;
+    PipelineOptions o = BrokerPipelineOptions();
     o.scoring.scorer.models_dir = models().string();
     o.scoring.reload_check_ms = 100;
     return o;
   }
 
-  void Produce(const std::vector<v1::Event>& events) {
-    ASSERT_TRUE(testing::ProduceEvents(kafka_->bootstraps(), topics_, events).ok());
-  }
+  void Produce(const std::vector<v1::Event>& events) { ProduceToBroker(events); }
 
   // Everything in the scores topic so far, in order (one partition).
   std::vector<Scored> ReadScores() {
@@ -107,11 +95,6 @@ class ScoringTest : public ::testing::Test {
   static std::vector<v1::Event> Simulated(int shops, int customers, int days) {
     return testing::SimulateEvents(shops, customers, days);
   }
-
-  testing::TempDir tmp_{"recur-scoring"};
-  const fs::path dir_ = tmp_.path();
-  TopicNames topics_;
-  std::unique_ptr<EmbeddedKafka> kafka_;
 };
 
 TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasonsAndSegments) {

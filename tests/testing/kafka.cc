@@ -17,6 +17,27 @@ absl::Status ProduceEvents(const std::string& bootstraps, const TopicNames& topi
   return (*p)->Flush(absl::Seconds(30));
 }
 
+void EmbeddedKafkaTest::SetUp() {
+  auto k = EmbeddedKafka::Start(partitions_, topics_);
+  ASSERT_TRUE(k.ok()) << k.status();
+  kafka_ = std::move(*k);
+}
+
+void EmbeddedKafkaTest::ProduceToBroker(absl::Span<const v1::Event> events) {
+  absl::Status s = ProduceEvents(kafka_->bootstraps(), topics_, events);
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+recur::PipelineOptions EmbeddedKafkaTest::BrokerPipelineOptions() const {
+  PipelineOptions o;
+  o.kafka["bootstrap.servers"] = kafka_->bootstraps();
+  o.state_dir = (dir_ / "state").string();
+  o.exit_when_idle_ms = 1500;
+  o.batch_linger_ms = 50;
+  o.topics = topics_;
+  return o;
+}
+
 absl::StatusOr<std::vector<TopicRecord>> ReadTopicToEnd(const std::string& bootstraps,
                                                         const std::string& topic,
                                                         int32_t partition) {

@@ -11,7 +11,11 @@
 #ifndef RECUR_TESTS_TESTING_KAFKA_H_
 #define RECUR_TESTS_TESTING_KAFKA_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,8 +26,11 @@
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
 #include "streams/decoder.h"
+#include "streams/embedded.h"
+#include "streams/pipeline.h"
 #include "streams/producer.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur::testing {
 
@@ -52,6 +59,30 @@ struct Record {
 // "shop/customer", in order, with one producer, and flushes (30 s).
 absl::Status ProduceEvents(const std::string& bootstraps, const TopicNames& topics,
                            absl::Span<const v1::Event> events);
+
+// A fixture over librdkafka's mock cluster: SetUp starts it with topics_
+// created over `partitions`, TearDown stops it; dir_ is the test's TempDir.
+// PipelineOptions() points a pipeline at it, with its state in dir_/state,
+// quick batches and an exit once idle for 1.5 s.
+class EmbeddedKafkaTest : public ::testing::Test {
+ protected:
+  EmbeddedKafkaTest(const std::string& prefix, int partitions)
+      : tmp_(prefix), partitions_(partitions) {}
+  void SetUp() override;
+  void TearDown() override { kafka_.reset(); }
+
+  // ProduceEvents to this broker; fails the test on error.
+  void ProduceToBroker(absl::Span<const v1::Event> events);
+  recur::PipelineOptions BrokerPipelineOptions() const;
+
+  TempDir tmp_;
+  const std::filesystem::path dir_ = tmp_.path();
+  TopicNames topics_;
+  std::unique_ptr<EmbeddedKafka> kafka_;
+
+ private:
+  int partitions_;
+};
 
 struct TopicRecord {
   std::string key;
