@@ -62,7 +62,8 @@ TEST_F(FsTest, IsWithinResolvesPaths) {
   fs::create_directories(root_ / "state" / "p-0");
   EXPECT_TRUE(IsWithin((root_ / "state" / "p-0").string(), (root_ / "state").string()));
   EXPECT_TRUE(IsWithin((root_ / "state").string(), (root_ / "state/").string()));
-  EXPECT_TRUE(IsWithin((root_ / "state" / ".." / "state" / "new").string(), (root_ / "state").string()));
+  EXPECT_TRUE(
+      IsWithin((root_ / "state" / ".." / "state" / "new").string(), (root_ / "state").string()));
   EXPECT_FALSE(IsWithin((root_ / "state2").string(), (root_ / "state").string()));
   EXPECT_FALSE(IsWithin(root_.string(), (root_ / "state").string()));
 }

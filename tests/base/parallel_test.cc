@@ -16,7 +16,8 @@ namespace {
 TEST(ParallelForTest, RunsEveryIndexExactlyOnce) {
   for (size_t n : {0, 1, 2, 7, 100}) {
     std::vector<std::atomic<int>> runs(n);
-    ParallelFor(n, [&](size_t i) { ++runs[i]; }, 4);
+    ParallelFor(
+        n, [&](size_t i) { ++runs[i]; }, 4);
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(runs[i].load(), 1) << "n=" << n << " i=" << i;
   }
 }

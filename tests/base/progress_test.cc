@@ -41,14 +41,16 @@ TEST(ProgressTest, RateAndEtaOnALogAreWholeLinesAtMostOncePerSecond) {
   EXPECT_EQ(out.str(), "");
   clock.now = 104.0;  // 4 s: 340,000 done = 85,000/s; 660,000 left = 7.76 s
   p.Update(340'000, 1'000'000);
-  EXPECT_EQ(out.str(), "training set: 340,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 8 s\n");
+  EXPECT_EQ(out.str(),
+            "training set: 340,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 8 s\n");
   clock.now = 104.9;  // 0.9 s after the last line: throttled
   p.Update(400'000, 1'000'000);
   clock.now = 105.0;  // 5 s: 425,000 = 85,000/s; 575,000 left = 6.8 s
   p.Update(425'000, 1'000'000, ", 3,000,000 rows");
   EXPECT_EQ(out.str(),
             "training set: 340,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 8 s\n"
-            "training set: 425,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 7 s, 3,000,000 rows\n");
+            "training set: 425,000/1,000,000 customers x 12 cutoffs, 85,000/s, ETA 7 s, 3,000,000 "
+            "rows\n");
   out.str("");
   clock.now = 110.0;
   p.Finish(1'000'000);  // 10 s in all
@@ -65,12 +67,15 @@ TEST(ProgressTest, OnATerminalTheLineRewritesItself) {
   p.Update(5, 300, ", held-out log-loss 0.51234");  // 2.5 rounds/s, 295 left = 118 s
   clock.now += 2;
   p.Update(10, 300);  // shorter: padded over the previous line's tail
-  const std::string first = "training: 5/300 rounds, 2.5/s, ETA <= 1 min 58 s, held-out log-loss 0.51234";
+  const std::string first =
+      "training: 5/300 rounds, 2.5/s, ETA <= 1 min 58 s, held-out log-loss 0.51234";
   const std::string second = "training: 10/300 rounds, 2.5/s, ETA <= 1 min 56 s";
-  EXPECT_EQ(out.str(), "\r" + first + "\r" + second + std::string(first.size() - second.size(), ' '));
+  EXPECT_EQ(out.str(),
+            "\r" + first + "\r" + second + std::string(first.size() - second.size(), ' '));
   out.str("");
   p.Finish(10);
-  EXPECT_EQ(out.str(), "\rtraining: 10 rounds in 4 s, 2.5/s" + std::string(second.size() - 33, ' ') + "\n");
+  EXPECT_EQ(out.str(),
+            "\rtraining: 10 rounds in 4 s, 2.5/s" + std::string(second.size() - 33, ' ') + "\n");
 }
 
 TEST(ProgressTest, UnknownOrLowTotals) {
@@ -81,7 +86,8 @@ TEST(ProgressTest, UnknownOrLowTotals) {
   p.Update(5'000, 0);  // unknown total: no ETA
   clock.now += 1;
   p.Update(9'000, 8'000);  // an estimate below what was done: raised to done
-  EXPECT_EQ(out.str(), "scan: 5,000 customers, 2,500/s\nscan: 9,000/9,000 customers, 3,000/s, ETA 0 s\n");
+  EXPECT_EQ(out.str(),
+            "scan: 5,000 customers, 2,500/s\nscan: 9,000/9,000 customers, 3,000/s, ETA 0 s\n");
 }
 
 }  // namespace

@@ -54,7 +54,8 @@ TEST(TimeTest, ParsesMillisDatesAndRfc3339) {
 }
 
 TEST(TimeTest, RejectsWhatIsNotATimeWithoutThrowing) {
-  for (const char* bad : {"", "tomorrow", "2026-13-01", "2026-1-5", "99999999999999999999999", "12ab", "-"}) {
+  for (const char* bad :
+       {"", "tomorrow", "2026-13-01", "2026-1-5", "99999999999999999999999", "12ab", "-"}) {
     auto t = ParseTime(bad);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);

@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "featurestore/feature_store.h"
 #include "ops/simulator.h"
-#include <random>
 
 namespace recur {
 namespace {
@@ -36,7 +36,8 @@ std::vector<v1::Event> SimulatedEvents(int customers_per_shop, int days) {
 
 fs::path BenchDir(const std::string& name) {
   const char* base = std::getenv("RECUR_BENCH_DIR");
-  fs::path p = fs::path(base ? base : "/tmp") / ("recur-bench-" + name + "-" + std::to_string(::getpid()));
+  fs::path p =
+      fs::path(base ? base : "/tmp") / ("recur-bench-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p;
 }
@@ -80,7 +81,9 @@ std::vector<v1::Event> StreamEvents(size_t n) {
         }
         break;
       }
-      case 1: case 2: case 3: {
+      case 1:
+      case 2:
+      case 3: {
         auto* s = e.mutable_session();
         s->set_minutes(4.5);
         s->set_pages(6);
@@ -120,11 +123,17 @@ void BM_ApplyBatch(benchmark::State& state) {
     applied += static_cast<int64_t>(batch);
   }
   state.SetItemsProcessed(applied);
-  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(applied), benchmark::Counter::kIsRate);
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(applied), benchmark::Counter::kIsRate);
   store.reset();
   fs::remove_all(dir);
 }
-BENCHMARK(BM_ApplyBatch)->Arg(1'000)->Arg(10'000)->Arg(50'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ApplyBatch)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->Arg(50'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 struct WarmStore {
   fs::path dir = BenchDir("features");
@@ -135,7 +144,8 @@ struct WarmStore {
     std::vector<v1::Event> events = SimulatedEvents(2'000, 400);
     store = OpenStore(dir);
     for (size_t i = 0; i < events.size(); i += 20'000) {
-      std::span<const v1::Event> span(events.data() + i, std::min<size_t>(20'000, events.size() - i));
+      std::span<const v1::Event> span(events.data() + i,
+                                      std::min<size_t>(20'000, events.size() - i));
       if (!store->ApplyBatch(span, {}).ok()) std::abort();
     }
     for (int s = 1; s <= 3; ++s) {
@@ -189,7 +199,8 @@ void BM_ComputeFeaturesState(benchmark::State& state) {
     benchmark::DoNotOptimize(f);
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["avg_active_days"] = static_cast<double>(days) / static_cast<double>(states.size());
+  state.counters["avg_active_days"] =
+      static_cast<double>(days) / static_cast<double>(states.size());
 }
 BENCHMARK(BM_ComputeFeaturesState);
 

@@ -19,7 +19,8 @@
 
 namespace {
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
@@ -32,8 +33,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "events per second")->capture_default_str();
   app.add_option("--seconds", seconds, "how long to publish")->capture_default_str();
   app.add_option("--customers", customers, "distinct customers (3 shops)")->capture_default_str();
-  app.add_option("--scores-topic", scores_topic, "scores topic (LogAppendTime)")->capture_default_str();
-  app.add_option("--settle", settle_s, "seconds to wait for the last scores")->capture_default_str();
+  app.add_option("--scores-topic", scores_topic, "scores topic (LogAppendTime)")
+      ->capture_default_str();
+  app.add_option("--settle", settle_s, "seconds to wait for the last scores")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   recur::TopicNames topics;
@@ -63,7 +66,8 @@ int main(int argc, char** argv) {
       s->set_minutes(3);
       s->set_pages(4);
       e.SerializeToString(&bytes);
-      absl::Status st = (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});
+      absl::Status st =
+          (*producer)->Send(topics.ForEvent(e), e.shop_id() + "/" + e.customer_id(), bytes, {});
       if (!st.ok()) {
         std::cerr << st << "\n";
         return 1;
@@ -78,8 +82,10 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(std::chrono::seconds(settle_s));
 
-  auto conf = recur::MakeConf({{"bootstrap.servers", brokers}, {"group.id", absl::StrCat("latency-", start)},
-                               {"enable.partition.eof", "true"}, {"auto.offset.reset", "earliest"},
+  auto conf = recur::MakeConf({{"bootstrap.servers", brokers},
+                               {"group.id", absl::StrCat("latency-", start)},
+                               {"enable.partition.eof", "true"},
+                               {"auto.offset.reset", "earliest"},
                                {"enable.auto.commit", "false"}});
   auto rk = recur::NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) {
@@ -95,7 +101,8 @@ int main(int argc, char** argv) {
   int eof = 0, idle = 0, partitions = 0;
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk->get(), scores_topic.c_str(), nullptr);
-  if (rd_kafka_metadata(rk->get(), 0, t, &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+  if (rd_kafka_metadata(rk->get(), 0, t, &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      md->topic_cnt == 1) {
     partitions = md->topics[0].partition_cnt;
   }
   if (md) rd_kafka_metadata_destroy(md);
@@ -114,7 +121,8 @@ int main(int argc, char** argv) {
     if (m->err) continue;
     rd_kafka_timestamp_type_t type;
     const int64_t ts = rd_kafka_message_timestamp(m.get(), &type);
-    if (!score.ParseFromArray(m->payload, static_cast<int>(m->len)) || score.as_of_ms() < start) continue;
+    if (!score.ParseFromArray(m->payload, static_cast<int>(m->len)) || score.as_of_ms() < start)
+      continue;
     if (type != RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME) {
       std::cerr << "scores topic must use message.timestamp.type=LogAppendTime\n";
       return 1;
@@ -133,15 +141,16 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
   };
-  std::cout << "events " << sent << " in " << seconds << " s (" << sent / seconds << "/s), scores " << latency.size()
-            << ", event-to-score latency ms: p50 " << pct(latency, 0.5) << " p90 " << pct(latency, 0.9) << " p99 "
-            << pct(latency, 0.99) << " max " << pct(latency, 1.0) << "\n";
+  std::cout << "events " << sent << " in " << seconds << " s (" << sent / seconds << "/s), scores "
+            << latency.size() << ", event-to-score latency ms: p50 " << pct(latency, 0.5) << " p90 "
+            << pct(latency, 0.9) << " p99 " << pct(latency, 0.99) << " max " << pct(latency, 1.0)
+            << "\n";
   // Whether latency builds up over the run (a backlog) or is there from the start.
   for (size_t w = 0; w < by_window.size(); ++w) {
     if (by_window[w].empty()) continue;
-    std::cout << "  events sent in " << w * 5 << "-" << w * 5 + 5 << " s: scores " << by_window[w].size() << ", p50 "
-              << pct(by_window[w], 0.5) << " p99 " << pct(by_window[w], 0.99) << " max " << pct(by_window[w], 1.0)
-              << "\n";
+    std::cout << "  events sent in " << w * 5 << "-" << w * 5 + 5 << " s: scores "
+              << by_window[w].size() << ", p50 " << pct(by_window[w], 0.5) << " p99 "
+              << pct(by_window[w], 0.99) << " max " << pct(by_window[w], 1.0) << "\n";
   }
   return 0;
 }

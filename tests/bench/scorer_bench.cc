@@ -24,10 +24,11 @@ struct Fixture {
   std::vector<ScoreRow> rows;
   Fixture() {
     fs::remove_all(dir);
-    if (!testing::WriteThresholdModel(dir, "activity_decline_90d", "r", FeatureIndex("days_since_last_purchase"), 20,
-                                      true, SchemaHash(), 300, 6) ||
-        !testing::WriteThresholdModel(dir, "repurchase_30d", "p", FeatureIndex("orders_90d"), 2, true, SchemaHash(),
-                                      300, 6)) {
+    if (!testing::WriteThresholdModel(dir, "activity_decline_90d", "r",
+                                      FeatureIndex("days_since_last_purchase"), 20, true,
+                                      SchemaHash(), 300, 6) ||
+        !testing::WriteThresholdModel(dir, "repurchase_30d", "p", FeatureIndex("orders_90d"), 2,
+                                      true, SchemaHash(), 300, 6)) {
       std::abort();
     }
     ScorerOptions o;
@@ -53,7 +54,9 @@ Fixture& F() {
   return *f;
 }
 
-std::vector<ScoreRow> Batch(size_t n) { return {F().rows.begin(), F().rows.begin() + static_cast<std::ptrdiff_t>(n)}; }
+std::vector<ScoreRow> Batch(size_t n) {
+  return {F().rows.begin(), F().rows.begin() + static_cast<std::ptrdiff_t>(n)};
+}
 
 // Both models over a batch: the rate that bounds scoring.
 void BM_ScoreBothModels(benchmark::State& state) {
@@ -64,7 +67,13 @@ void BM_ScoreBothModels(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ScoreBothModels)->Arg(10)->Arg(100)->Arg(1000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScoreBothModels)
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMillisecond);
 
 // Scores plus segments and actions from the default rules.
 void BM_ScoreAndRules(benchmark::State& state) {
@@ -72,7 +81,8 @@ void BM_ScoreAndRules(benchmark::State& state) {
   for (auto _ : state) {
     auto s = F().scorer->Score(batch);
     for (size_t i = 0; i < batch.size(); ++i) {
-      auto seg = F().rules.Evaluate((*s)[i].risk_decline_90d(), (*s)[i].repurchase_30d(), batch[i].features, nullptr);
+      auto seg = F().rules.Evaluate((*s)[i].risk_decline_90d(), (*s)[i].repurchase_30d(),
+                                    batch[i].features, nullptr);
       benchmark::DoNotOptimize(seg);
     }
   }

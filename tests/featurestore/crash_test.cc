@@ -29,9 +29,12 @@ std::vector<v1::Event> MakeBatch(int k) {
   std::vector<v1::Event> out;
   const int64_t base = testing::Ms(2024, 1, 1) + static_cast<int64_t>(k) * 3'600'000;
   for (int i = 0; i < kBatchSize; ++i) {
-    testing::EventFactory ev("shop-" + std::to_string(i % 3), "c-" + std::to_string((k * 7 + i) % 5000));
-    v1::Event e = (i % 4 == 0) ? ev.Session(base + i, 1 + i % 5, 2, 1, i % 2)
-                               : ev.Purchase(base + i, {{"cat" + std::to_string(i % 6), 1u + i % 3, 1.0 + i % 10}});
+    testing::EventFactory ev("shop-" + std::to_string(i % 3),
+                             "c-" + std::to_string((k * 7 + i) % 5000));
+    v1::Event e =
+        (i % 4 == 0)
+            ? ev.Session(base + i, 1 + i % 5, 2, 1, i % 2)
+            : ev.Purchase(base + i, {{"cat" + std::to_string(i % 6), 1u + i % 3, 1.0 + i % 10}});
     e.set_event_id("b" + std::to_string(k) + "-" + std::to_string(i));
     out.push_back(std::move(e));
   }
@@ -69,10 +72,12 @@ int64_t StoredBatches(FeatureStore* store) {
 
 std::map<std::string, std::string> Dump(FeatureStore* store) {
   std::map<std::string, std::string> out;
-  EXPECT_TRUE(store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& s) {
-    s.Encode(&out[k.Encode()]);
-    return absl::OkStatus();
-  }).ok());
+  EXPECT_TRUE(store
+                  ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& s) {
+                    s.Encode(&out[k.Encode()]);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   return out;
 }
 
@@ -98,22 +103,28 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
     const bool last = round == 11;
     int status = 0;
     if (!last) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(40, 400)(rng)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(40, 400)(rng)));
       kill(pid, SIGKILL);
     }
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     if (WIFSIGNALED(status)) ++kills;
     if (last || !WIFSIGNALED(status)) {
-      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer failed, status " << status;
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "writer failed, status " << status;
     }
     auto store = Open(dir);
     ASSERT_NE(store, nullptr);
     const int64_t landed = StoredBatches(store.get());
     ASSERT_GE(landed, reference_batches) << "a committed batch was lost";
     for (; reference_batches < landed; ++reference_batches) {
-      ASSERT_TRUE(reference->ApplyBatch(MakeBatch(static_cast<int>(reference_batches)), {{kTp, reference_batches + 1}}).ok());
+      ASSERT_TRUE(reference
+                      ->ApplyBatch(MakeBatch(static_cast<int>(reference_batches)),
+                                   {{kTp, reference_batches + 1}})
+                      .ok());
     }
-    ASSERT_EQ(Dump(store.get()), Dump(reference.get())) << "state disagrees with its offset after round " << round;
+    ASSERT_EQ(Dump(store.get()), Dump(reference.get()))
+        << "state disagrees with its offset after round " << round;
     ASSERT_EQ(store->max_event_time_ms(), reference->max_event_time_ms());
     if (last) {
       EXPECT_EQ(landed, kBatches);

@@ -25,25 +25,33 @@ CustomerState Build(const std::vector<v1::Event>& events) {
   return s;
 }
 
-#define EXPECT_NAN_FEATURE(f, id) EXPECT_TRUE(std::isnan((f)[id])) << kFeatureNames[id] << " = " << (f)[id]
+#define EXPECT_NAN_FEATURE(f, id) \
+  EXPECT_TRUE(std::isnan((f)[id])) << kFeatureNames[id] << " = " << (f)[id]
 
 TEST(CustomerStateTest, OnlyProfileGivesZeroCountsAndNaNRatios) {
   EventFactory ev;
   const int64_t t = Ms(2024, 5, 10);
-  CustomerState s = Build({ev.Profile(Ms(2024, 5, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2024, 4, 20))});
+  CustomerState s =
+      Build({ev.Profile(Ms(2024, 5, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2024, 4, 20))});
   Features f = s.ComputeFeatures(t, kNoHorizon);
   EXPECT_EQ(f[kServiceTier], 1);
   EXPECT_EQ(f[kMarketingConsent], 1);
   EXPECT_EQ(f[kTenureDays], 20);  // Apr 20 -> May 10
-  for (Feature z : {kMarketingSent6mAvg, kMarketingSentMonth0, kMarketingClicks30d, kRevenueMonth0, kRevenueMonth1,
-                    kRevenueMonth2, kProfitAvgMonth3m, kOrders30d, kOrders90d, kOrders365d, kRevenue30d, kRevenue90d,
-                    kRevenue365d, kDistinctCategories90d, kMinutesMonth0, kMinutesMonth1, kUnpaidCartItems90d,
-                    kServiceErrors90d, kSessions7d, kSessions30d}) {
+  for (Feature z : {kMarketingSent6mAvg, kMarketingSentMonth0,
+                    kMarketingClicks30d, kRevenueMonth0,
+                    kRevenueMonth1,      kRevenueMonth2,
+                    kProfitAvgMonth3m,   kOrders30d,
+                    kOrders90d,          kOrders365d,
+                    kRevenue30d,         kRevenue90d,
+                    kRevenue365d,        kDistinctCategories90d,
+                    kMinutesMonth0,      kMinutesMonth1,
+                    kUnpaidCartItems90d, kServiceErrors90d,
+                    kSessions7d,         kSessions30d}) {
     EXPECT_EQ(f[z], 0) << kFeatureNames[z];
   }
   for (Feature n : {kMarketingOpenRate90d, kPromoShare6m, kTopCategory6m, kDaysSinceLastPurchase,
-                    kDaysSinceFirstPurchase, kAvgOrderValue365d, kMeanDaysBetweenOrders, kPagesPerVisit90d,
-                    kCategoriesPerVisit30d, kDaysSinceLastSession}) {
+                    kDaysSinceFirstPurchase, kAvgOrderValue365d, kMeanDaysBetweenOrders,
+                    kPagesPerVisit90d, kCategoriesPerVisit30d, kDaysSinceLastSession}) {
     EXPECT_NAN_FEATURE(f, n);
   }
   EXPECT_EQ(f.top_category_6m, "");
@@ -78,9 +86,12 @@ TEST(CustomerStateTest, ProfileIsTheLatestOnOrBeforeT) {
 // Months are calendar months; month 0 runs from the 1st up to T's day.
 TEST(CustomerStateTest, MonthWindowsOnTheFirstAndTheLast) {
   EventFactory ev;
-  auto buy = [&](int64_t t, double amount) { return ev.Purchase(t, {{"books", 1, amount, false, amount / 10}}); };
-  CustomerState s = Build({buy(Ms(2023, 12, 31), 100), buy(Ms(2024, 1, 31), 10), buy(Ms(2024, 2, 1), 20),
-                           buy(Ms(2024, 2, 29), 40), buy(Ms(2024, 3, 1, 23), 80), buy(Ms(2024, 3, 31), 160)});
+  auto buy = [&](int64_t t, double amount) {
+    return ev.Purchase(t, {{"books", 1, amount, false, amount / 10}});
+  };
+  CustomerState s =
+      Build({buy(Ms(2023, 12, 31), 100), buy(Ms(2024, 1, 31), 10), buy(Ms(2024, 2, 1), 20),
+             buy(Ms(2024, 2, 29), 40), buy(Ms(2024, 3, 1, 23), 80), buy(Ms(2024, 3, 31), 160)});
   // T on the 1st, at 00:00:00.001: the whole UTC day counts (day resolution).
   Features first = s.ComputeFeatures(Ms(2024, 3, 1, 0) + 1, kNoHorizon);
   EXPECT_DOUBLE_EQ(first[kRevenueMonth0], 80);
@@ -104,7 +115,8 @@ TEST(CustomerStateTest, DayWindowsAreHalfOpen) {
   EventFactory ev;
   const int64_t t = Ms(2024, 6, 30, 8);
   std::vector<v1::Event> events;
-  for (int age : {365, 364, 90, 89, 30, 29, 0}) events.push_back(ev.Purchase(DaysBefore(t, age), {{"c" + std::to_string(age), 1, 10}}));
+  for (int age : {365, 364, 90, 89, 30, 29, 0})
+    events.push_back(ev.Purchase(DaysBefore(t, age), {{"c" + std::to_string(age), 1, 10}}));
   Features f = Build(events).ComputeFeatures(t, kNoHorizon);
   EXPECT_EQ(f[kOrders30d], 2);
   EXPECT_EQ(f[kOrders90d], 4);
@@ -150,14 +162,14 @@ TEST(CustomerStateTest, MarketingWindows) {
   const int64_t t = Ms(2024, 7, 15);
   using A = v1::MarketingAction;
   CustomerState s = Build({
-      ev.Marketing(Ms(2023, 12, 31), A::MARKETING_ACTION_SENT),  // month 7: outside
-      ev.Marketing(Ms(2024, 1, 1), A::MARKETING_ACTION_SENT),    // month 6
-      ev.Marketing(Ms(2024, 4, 16), A::MARKETING_ACTION_OPENED),  // age 90: outside 90d
-      ev.Marketing(Ms(2024, 4, 17), A::MARKETING_ACTION_OPENED),  // age 89
+      ev.Marketing(Ms(2023, 12, 31), A::MARKETING_ACTION_SENT),    // month 7: outside
+      ev.Marketing(Ms(2024, 1, 1), A::MARKETING_ACTION_SENT),      // month 6
+      ev.Marketing(Ms(2024, 4, 16), A::MARKETING_ACTION_OPENED),   // age 90: outside 90d
+      ev.Marketing(Ms(2024, 4, 17), A::MARKETING_ACTION_OPENED),   // age 89
       ev.Marketing(Ms(2024, 6, 15), A::MARKETING_ACTION_CLICKED),  // age 30: outside 30d
       ev.Marketing(Ms(2024, 6, 16), A::MARKETING_ACTION_CLICKED),  // age 29
-      ev.Marketing(Ms(2024, 6, 30), A::MARKETING_ACTION_SENT),   // month 1
-      ev.Marketing(Ms(2024, 7, 1), A::MARKETING_ACTION_SENT),    // month 0
+      ev.Marketing(Ms(2024, 6, 30), A::MARKETING_ACTION_SENT),     // month 1
+      ev.Marketing(Ms(2024, 7, 1), A::MARKETING_ACTION_SENT),      // month 0
       ev.Marketing(Ms(2024, 7, 2), A::MARKETING_ACTION_OPENED),
       ev.Marketing(Ms(2024, 7, 15, 23), A::MARKETING_ACTION_SENT),  // month 0, T's day
   });
@@ -200,9 +212,12 @@ TEST(CustomerStateTest, LateAndOutOfOrderEventsLandInTheirOwnDay) {
   const int64_t t = Ms(2024, 8, 20);
   std::vector<v1::Event> events = {
       ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2023, 6, 1)),
-      ev.Purchase(Ms(2024, 8, 1), {{"a", 1, 3}}),  ev.Purchase(Ms(2024, 7, 5), {{"b", 2, 4, true}}),
-      ev.Session(Ms(2024, 8, 19), 3, 3, 1, 0),     ev.Purchase(Ms(2024, 8, 19), 7),
-      ev.Marketing(Ms(2024, 6, 1), v1::MARKETING_ACTION_SENT), ev.Cart(Ms(2024, 8, 2), 2),
+      ev.Purchase(Ms(2024, 8, 1), {{"a", 1, 3}}),
+      ev.Purchase(Ms(2024, 7, 5), {{"b", 2, 4, true}}),
+      ev.Session(Ms(2024, 8, 19), 3, 3, 1, 0),
+      ev.Purchase(Ms(2024, 8, 19), 7),
+      ev.Marketing(Ms(2024, 6, 1), v1::MARKETING_ACTION_SENT),
+      ev.Cart(Ms(2024, 8, 2), 2),
   };
   CustomerState in_order = Build(events);
   std::mt19937_64 rng(7);
@@ -210,9 +225,11 @@ TEST(CustomerStateTest, LateAndOutOfOrderEventsLandInTheirOwnDay) {
     std::shuffle(events.begin(), events.end(), rng);
     CustomerState shuffled;
     for (const auto& e : events) EXPECT_TRUE(shuffled.Apply(e));
-    Features a = in_order.ComputeFeatures(t, kNoHorizon), b = shuffled.ComputeFeatures(t, kNoHorizon);
+    Features a = in_order.ComputeFeatures(t, kNoHorizon),
+             b = shuffled.ComputeFeatures(t, kNoHorizon);
     for (int i = 0; i < kNumFeatures; ++i) {
-      EXPECT_TRUE(a.values[i] == b.values[i] || (std::isnan(a.values[i]) && std::isnan(b.values[i])))
+      EXPECT_TRUE(a.values[i] == b.values[i] ||
+                  (std::isnan(a.values[i]) && std::isnan(b.values[i])))
           << kFeatureNames[i];
     }
     EXPECT_EQ(in_order.days().size(), shuffled.days().size());
@@ -254,8 +271,9 @@ TEST(CustomerStateTest, AnIdReusedAcrossKindsCountsOnceForEachKindWhateverTheOrd
   v1::Event visit = ev.Session(Ms(2024, 3, 4), 5, 3, 1, 0);
   visit.set_event_id(buy.event_id());
   v1::Event later_buy = ev.Purchase(Ms(2024, 3, 20), 1);  // moves the purchase window past buy's id
-  const std::vector<std::vector<v1::Event>> orders = {
-      {buy, visit, later_buy, visit}, {visit, buy, visit, later_buy}, {buy, later_buy, visit, visit}};
+  const std::vector<std::vector<v1::Event>> orders = {{buy, visit, later_buy, visit},
+                                                      {visit, buy, visit, later_buy},
+                                                      {buy, later_buy, visit, visit}};
   std::vector<std::string> bytes;
   for (const auto& order : orders) {
     CustomerState s;
@@ -297,7 +315,8 @@ TEST(CustomerStateTest, RetentionExpiry) {
 
 TEST(CustomerStateTest, PurchasesBetweenForLabels) {
   EventFactory ev;
-  CustomerState s = Build({ev.Purchase(Ms(2024, 1, 1), 10), ev.Purchase(Ms(2024, 1, 31), 5), ev.Purchase(Ms(2024, 2, 1), 1)});
+  CustomerState s = Build({ev.Purchase(Ms(2024, 1, 1), 10), ev.Purchase(Ms(2024, 1, 31), 5),
+                           ev.Purchase(Ms(2024, 2, 1), 1)});
   auto jan = s.PurchasesBetween(DayOf(Ms(2024, 1, 1)), DayOf(Ms(2024, 1, 31)));
   EXPECT_EQ(jan.orders, 2);
   EXPECT_EQ(jan.revenue_micros, 15'000'000);
@@ -305,9 +324,10 @@ TEST(CustomerStateTest, PurchasesBetweenForLabels) {
 
 TEST(CustomerStateTest, EncodeDecodeRoundTripsAndDetectsCorruption) {
   EventFactory ev;
-  CustomerState s = Build({ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, false, Ms(2020, 1, 1)),
-                           ev.Purchase(Ms(2024, 1, 2), {{"x", 2, 1.25, true, -0.5}, {"y", 1, 3}}),
-                           ev.Session(Ms(2024, 1, 3), 1.5, 2, 1, 1), ev.Cart(Ms(2023, 12, 1), 2)});
+  CustomerState s =
+      Build({ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, false, Ms(2020, 1, 1)),
+             ev.Purchase(Ms(2024, 1, 2), {{"x", 2, 1.25, true, -0.5}, {"y", 1, 3}}),
+             ev.Session(Ms(2024, 1, 3), 1.5, 2, 1, 1), ev.Cart(Ms(2023, 12, 1), 2)});
   std::string bytes;
   s.Encode(&bytes);
   CustomerState back;

@@ -22,8 +22,9 @@ namespace fs = std::filesystem;
 class FeatureStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("recur-fs-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("recur-fs-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -44,13 +45,15 @@ TEST_F(FeatureStoreTest, AppliesBatchesWithOffsetsAndSurvivesReopen) {
   EventFactory ev;
   {
     auto store = OpenStore();
-    std::vector<v1::Event> batch = {ev.Purchase(Ms(2024, 3, 1), 10), ev.Purchase(Ms(2024, 3, 2), 5)};
+    std::vector<v1::Event> batch = {ev.Purchase(Ms(2024, 3, 1), 10),
+                                    ev.Purchase(Ms(2024, 3, 2), 5)};
     FeatureStore::ApplyStats st;
     ASSERT_TRUE(store->ApplyBatch(batch, {{tp_, 2}}, &st).ok());
     EXPECT_EQ(st.applied, 2);
     ASSERT_EQ(st.touched.size(), 1u);
     EXPECT_EQ(st.touched[0], key_);
-    ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 3), 1)}, {{tp_, 3}}).ok());
+    ASSERT_TRUE(
+        store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 3), 1)}, {{tp_, 3}}).ok());
   }
   auto store = OpenStore();
   auto offsets = store->ReadOffsets();
@@ -61,7 +64,8 @@ TEST_F(FeatureStoreTest, AppliesBatchesWithOffsetsAndSurvivesReopen) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ((*f)[kOrders30d], 3);
   EXPECT_DOUBLE_EQ((*f)[kRevenue30d], 16);
-  EXPECT_EQ(store->ComputeFeatures({"shop-1", "nobody"}, Ms(2024, 3, 3)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->ComputeFeatures({"shop-1", "nobody"}, Ms(2024, 3, 3)).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndOlderEventsStillApply) {
@@ -84,7 +88,8 @@ TEST_F(FeatureStoreTest, DuplicatesAcrossBatchesCountOnceAndOlderEventsStillAppl
 TEST_F(FeatureStoreTest, BadInputNamesTheFieldAndAppliesNothing) {
   EventFactory ev;
   auto store = OpenStore();
-  ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  ASSERT_TRUE(
+      store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
 
   struct Case {
     std::function<void(v1::Event*)> mutate;
@@ -95,15 +100,22 @@ TEST_F(FeatureStoreTest, BadInputNamesTheFieldAndAppliesNothing) {
       {[](v1::Event* e) { e->clear_shop_id(); }, "shop_id: missing"},
       {[](v1::Event* e) { e->clear_customer_id(); }, "customer_id: missing"},
       {[](v1::Event* e) { e->set_shop_id("a/b"); }, "shop_id"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(0); }, "purchase.lines[0].quantity"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(1'000'000); }, "purchase.lines[0].quantity"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(-1); }, "purchase.lines[0].unit_price: negative"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(std::nan("")); }, "purchase.lines[0].unit_price: not a finite"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_profit(INFINITY); }, "purchase.lines[0].profit"},
-      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->clear_category(); }, "purchase.lines[0].category"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(0); },
+       "purchase.lines[0].quantity"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(1'000'000); },
+       "purchase.lines[0].quantity"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(-1); },
+       "purchase.lines[0].unit_price: negative"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(std::nan("")); },
+       "purchase.lines[0].unit_price: not a finite"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_profit(INFINITY); },
+       "purchase.lines[0].profit"},
+      {[](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->clear_category(); },
+       "purchase.lines[0].category"},
       {[](v1::Event* e) { e->mutable_purchase()->clear_lines(); }, "purchase.lines: empty"},
       {[](v1::Event* e) { e->clear_purchase(); }, "kind:"},
-      {[](v1::Event* e) { e->set_event_time_ms(Ms(2022, 1, 1)); }, "event_time_ms: " + std::to_string(Ms(2022, 1, 1)) + " is older than the retention horizon"},
+      {[](v1::Event* e) { e->set_event_time_ms(Ms(2022, 1, 1)); },
+       "event_time_ms: " + std::to_string(Ms(2022, 1, 1)) + " is older than the retention horizon"},
       {[](v1::Event* e) { e->set_event_time_ms(-5); }, "event_time_ms"},
       {[](v1::Event* e) { e->set_event_time_ms(Ms(2150, 1, 1)); }, "event_time_ms"},
   };
@@ -121,12 +133,19 @@ TEST_F(FeatureStoreTest, BadInputNamesTheFieldAndAppliesNothing) {
   EXPECT_EQ((*store->ComputeFeatures(key_, Ms(2024, 3, 2)))[kOrders30d], 1);
 
   v1::Event session = ev.Session(Ms(2024, 3, 2), std::nan(""), 1, 0, 0);
-  EXPECT_NE(store->ApplyBatch(std::vector<v1::Event>{session}, {}).message().find("session.minutes"), std::string::npos);
-  v1::Event profile = ev.Profile(Ms(2024, 3, 2), v1::SERVICE_TIER_UNSPECIFIED, true, Ms(2024, 1, 1));
-  EXPECT_NE(store->ApplyBatch(std::vector<v1::Event>{profile}, {}).message().find("profile.tier"), std::string::npos);
+  EXPECT_NE(
+      store->ApplyBatch(std::vector<v1::Event>{session}, {}).message().find("session.minutes"),
+      std::string::npos);
+  v1::Event profile =
+      ev.Profile(Ms(2024, 3, 2), v1::SERVICE_TIER_UNSPECIFIED, true, Ms(2024, 1, 1));
+  EXPECT_NE(store->ApplyBatch(std::vector<v1::Event>{profile}, {}).message().find("profile.tier"),
+            std::string::npos);
   v1::Event marketing = ev.Marketing(Ms(2024, 3, 2), v1::MARKETING_ACTION_UNSPECIFIED);
-  EXPECT_NE(store->ApplyBatch(std::vector<v1::Event>{marketing}, {}).message().find("marketing.action"), std::string::npos);
-  EXPECT_EQ(store->ComputeFeatures(key_, Ms(2022, 1, 1)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(
+      store->ApplyBatch(std::vector<v1::Event>{marketing}, {}).message().find("marketing.action"),
+      std::string::npos);
+  EXPECT_EQ(store->ComputeFeatures(key_, Ms(2022, 1, 1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(FeatureStoreTest, ASecondOpenIsRefusedWithTheLock) {
@@ -144,7 +163,9 @@ TEST_F(FeatureStoreTest, CorruptStoreFailsWithDataLoss) {
   EventFactory ev;
   {
     auto store = OpenStore();
-    ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+    ASSERT_TRUE(
+        store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}})
+            .ok());
   }
   // Overwrite every table and manifest file with garbage.
   for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -167,7 +188,9 @@ TEST_F(FeatureStoreTest, ACorruptRecordIsDataLossNotACrash) {
   EventFactory ev;
   {
     auto store = OpenStore();
-    ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+    ASSERT_TRUE(
+        store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}})
+            .ok());
   }
   {
     rocksdb::DB* raw;
@@ -179,7 +202,8 @@ TEST_F(FeatureStoreTest, ACorruptRecordIsDataLossNotACrash) {
   auto f = store->ComputeFeatures(key_, Ms(2024, 3, 1));
   EXPECT_EQ(f.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(f.status().message().find("corrupt customer record"), std::string::npos);
-  absl::Status s = store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 2), 1)}, {{tp_, 2}});
+  absl::Status s =
+      store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 2), 1)}, {{tp_, 2}});
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(store->ReadOffsets()->at(tp_), 1);
 }
@@ -203,11 +227,13 @@ TEST_F(FeatureStoreTest, ADirectoryThatIsNotARecurStoreIsRefused) {
 TEST_F(FeatureStoreTest, CheckpointIsAConsistentReadableCopy) {
   EventFactory ev;
   auto store = OpenStore();
-  ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 7}}).ok());
+  ASSERT_TRUE(
+      store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 7}}).ok());
   const fs::path cp = dir_.string() + "-checkpoint";
   fs::remove_all(cp);
   ASSERT_TRUE(store->Checkpoint(cp.string()).ok());
-  ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 2), 10)}, {{tp_, 8}}).ok());
+  ASSERT_TRUE(
+      store->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 2), 10)}, {{tp_, 8}}).ok());
   FeatureStore::Options o;
   o.path = cp.string();
   o.read_only = true;
@@ -216,11 +242,13 @@ TEST_F(FeatureStoreTest, CheckpointIsAConsistentReadableCopy) {
   EXPECT_EQ((*snap)->ReadOffsets()->at(tp_), 7);
   EXPECT_EQ((*(*snap)->ComputeFeatures(key_, Ms(2024, 3, 2)))[kOrders30d], 1);
   int customers = 0;
-  ASSERT_TRUE((*snap)->ForEachCustomer([&](const CustomerKey& k, const CustomerState&) {
-    EXPECT_EQ(k, key_);
-    ++customers;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE((*snap)
+                  ->ForEachCustomer([&](const CustomerKey& k, const CustomerState&) {
+                    EXPECT_EQ(k, key_);
+                    ++customers;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(customers, 1);
   EXPECT_FALSE((*snap)->ApplyBatch(std::vector<v1::Event>{}, {}).ok());
   fs::remove_all(cp);
@@ -234,14 +262,20 @@ TEST_F(FeatureStoreTest, ExpireModeAppliesAndPrunesOldEventsAndKeepsStreamTimes)
   auto store = FeatureStore::Open(o);
   ASSERT_TRUE(store.ok());
   const TopicPartition profiles{"shop.profiles", 3};
-  ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  ASSERT_TRUE((*store)
+                  ->ApplyBatch(std::vector<v1::Event>{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}})
+                  .ok());
   // A profile from two years earlier, read late from its own topic: applied, and
   // kept as the latest profile; an old purchase is applied and pruned at once.
   FeatureStore::ApplyStats st;
   StreamTimeMap times = {{profiles, Ms(2022, 1, 1)}};
-  ASSERT_TRUE((*store)->ApplyBatch(std::vector<v1::Event>{ev.Profile(Ms(2022, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2021, 1, 1)),
-                                                          ev.Purchase(Ms(2022, 1, 2), 99)},
-                                   {{profiles, 1}}, &st, &times).ok());
+  ASSERT_TRUE(
+      (*store)
+          ->ApplyBatch(std::vector<v1::Event>{ev.Profile(Ms(2022, 1, 1), v1::SERVICE_TIER_PREMIUM,
+                                                         true, Ms(2021, 1, 1)),
+                                              ev.Purchase(Ms(2022, 1, 2), 99)},
+                       {{profiles, 1}}, &st, &times)
+          .ok());
   EXPECT_EQ(st.expired, 2);
   auto f = (*store)->ComputeFeatures(key_, Ms(2024, 3, 1));
   EXPECT_EQ((*f)[kServiceTier], 1);
@@ -265,8 +299,10 @@ TEST(StateDirTest, OpenReadOnlyFindsEveryPartitionAndRefusesWrites) {
   {
     auto rw = StateDir::Open({.path = dir.string(), .partitions = 3});
     ASSERT_TRUE(rw.ok()) << rw.status();
-    ASSERT_TRUE((*rw)->store(2)->ApplyBatch(std::vector<v1::Event>{ev.Purchase(testing::Ms(2024, 3, 5), 10)},
-                                           {{{"shop.purchases", 0}, 7}})
+    ASSERT_TRUE((*rw)
+                    ->store(2)
+                    ->ApplyBatch(std::vector<v1::Event>{ev.Purchase(testing::Ms(2024, 3, 5), 10)},
+                                 {{{"shop.purchases", 0}, 7}})
                     .ok());
   }
   auto ro = StateDir::OpenReadOnly(dir.string());

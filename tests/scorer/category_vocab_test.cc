@@ -39,9 +39,12 @@ TEST(CategoryVocabTest, FromNamesRefusesRepeatsAndEmptyNames) {
   auto v = CategoryVocab::FromNames({"grocery", "books"});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->Code("books"), 1.0f);
-  EXPECT_EQ(CategoryVocab::FromNames({"a", "b", "a"}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(CategoryVocab::FromNames({"a", "b", "a"}).status().message().find("'a'"), std::string::npos);
-  EXPECT_EQ(CategoryVocab::FromNames({"a", ""}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CategoryVocab::FromNames({"a", "b", "a"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(CategoryVocab::FromNames({"a", "b", "a"}).status().message().find("'a'"),
+            std::string::npos);
+  EXPECT_EQ(CategoryVocab::FromNames({"a", ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CategoryVocabTest, FeatureRowEncodesTheSlotOnlyWithAVocabulary) {
@@ -81,8 +84,10 @@ class VocabModelTest : public ::testing::Test {
     std::vector<std::string> types(kNumFeatures, "q");
     types[kTopCategory6m] = "c";
     ASSERT_TRUE(m->SetFeatureTypes(types).ok());
-    auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"tree_method", "hist"},
-                                                {"max_depth", "2"}, {"nthread", "1"}});
+    auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"},
+                                                {"tree_method", "hist"},
+                                                {"max_depth", "2"},
+                                                {"nthread", "1"}});
     ASSERT_TRUE(b.ok());
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(b->UpdateOneIter(i, *m).ok());
     for (const char* target : {"a", "b"}) {
@@ -90,10 +95,12 @@ class VocabModelTest : public ::testing::Test {
       ASSERT_TRUE(b->Save((*dir_ / target / "v1" / "model.json").string()).ok());
       std::ofstream(*dir_ / target / "CURRENT") << "v1\n";
     }
-    std::ofstream(*dir_ / "a" / "v1" / "meta.json") << R"({"version": "a1", "schema_hash": ")" << SchemaHash()
-                                                       << R"(", "categories": {"top_category_6m": ["books", "toys"]}})";
-    std::ofstream(*dir_ / "b" / "v1" / "meta.json") << R"({"version": "b1", "schema_hash": ")" << SchemaHash()
-                                                       << R"(", "categories": {"top_category_6m": ["toys", "books"]}})";
+    std::ofstream(*dir_ / "a" / "v1" / "meta.json")
+        << R"({"version": "a1", "schema_hash": ")" << SchemaHash()
+        << R"(", "categories": {"top_category_6m": ["books", "toys"]}})";
+    std::ofstream(*dir_ / "b" / "v1" / "meta.json")
+        << R"({"version": "b1", "schema_hash": ")" << SchemaHash()
+        << R"(", "categories": {"top_category_6m": ["toys", "books"]}})";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -109,8 +116,9 @@ TEST_F(VocabModelTest, LoadReadsTheVocabularyFromMetaJson) {
   EXPECT_EQ((*a)->vocab().names(), (std::vector<std::string>{"books", "toys"}));
   fs::create_directories(*dir_ / "bad");
   fs::copy_file(*dir_ / "a" / "v1" / "model.json", *dir_ / "bad" / "model.json");
-  std::ofstream(*dir_ / "bad" / "meta.json") << R"({"schema_hash": ")" << SchemaHash()
-                                             << R"(", "categories": {"top_category_6m": ["x", "x"]}})";
+  std::ofstream(*dir_ / "bad" / "meta.json")
+      << R"({"schema_hash": ")" << SchemaHash()
+      << R"(", "categories": {"top_category_6m": ["x", "x"]}})";
   auto bad = Model::Load((*dir_ / "bad").string());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("appears twice"), std::string::npos) << bad.status();

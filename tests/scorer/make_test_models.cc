@@ -17,8 +17,11 @@ int main(int argc, char** argv) {
   const std::string v = argv[2];
   const int trees = argc == 5 ? std::atoi(argv[3]) : 30, depth = argc == 5 ? std::atoi(argv[4]) : 3;
   if (!recur::testing::WriteThresholdModel(argv[1], "activity_decline_90d", "r" + v,
-                                           FeatureIndex("days_since_last_purchase"), 20, true, recur::SchemaHash(), trees, depth) ||
-      !recur::testing::WriteThresholdModel(argv[1], "repurchase_30d", "p" + v, FeatureIndex("orders_90d"), 2, true, recur::SchemaHash(), trees, depth)) {
+                                           FeatureIndex("days_since_last_purchase"), 20, true,
+                                           recur::SchemaHash(), trees, depth) ||
+      !recur::testing::WriteThresholdModel(argv[1], "repurchase_30d", "p" + v,
+                                           FeatureIndex("orders_90d"), 2, true, recur::SchemaHash(),
+                                           trees, depth)) {
     std::cerr << "make_test_models: failed\n";
     return 1;
   }

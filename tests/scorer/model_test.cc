@@ -2,7 +2,6 @@
 // that sum to the margin, and refusal of a model of another schema or a file
 // that is not an XGBoost model.
 #include "scorer/model.h"
-#include "scorer/scorer.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+#include "scorer/scorer.h"
 
 namespace recur {
 namespace {
@@ -38,12 +39,16 @@ class ModelTest : public ::testing::Test {
     }
     auto m = XgbMatrix::FromRows(x.data(), 4000, kNumFeatures, &y);
     ASSERT_TRUE(m.ok());
-    auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", "6"},
-                                                {"eta", "0.1"}, {"nthread", "1"}, {"seed", "3"}});
+    auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"},
+                                                {"max_depth", "6"},
+                                                {"eta", "0.1"},
+                                                {"nthread", "1"},
+                                                {"seed", "3"}});
     ASSERT_TRUE(b.ok());
     for (int i = 0; i < 300; ++i) ASSERT_TRUE(b->UpdateOneIter(i, *m).ok());
     ASSERT_TRUE(b->Save((*dir_ / "risk" / "v1" / "model.json").string()).ok());
-    std::ofstream(*dir_ / "risk" / "v1" / "meta.json") << "{\"version\": \"v1\", \"schema_hash\": \"" << SchemaHash() << "\"}";
+    std::ofstream(*dir_ / "risk" / "v1" / "meta.json")
+        << "{\"version\": \"v1\", \"schema_hash\": \"" << SchemaHash() << "\"}";
     std::ofstream(*dir_ / "risk" / "CURRENT") << "v1\n";
   }
   static void TearDownTestSuite() {
@@ -72,7 +77,8 @@ TEST_F(ModelTest, ProbabilitiesEqualXgboostsPlainPredictOn10000RowsWithNaN) {
   ASSERT_EQ(XGBoosterPredict(ref, dm, 0, 0, 0, &len, &out), 0);
   ASSERT_EQ(len, 10'000u);
   double worst = 0;
-  for (size_t i = 0; i < len; ++i) worst = std::max(worst, std::fabs(static_cast<double>((*ours)[i]) - out[i]));
+  for (size_t i = 0; i < len; ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>((*ours)[i]) - out[i]));
   EXPECT_LE(worst, 1e-6);
   XGDMatrixFree(dm);
   XGBoosterFree(ref);
@@ -97,7 +103,8 @@ TEST_F(ModelTest, ContributionsSumToTheMargin) {
 
 TEST_F(ModelTest, AModelOfAnotherSchemaIsRefusedNamingBothHashes) {
   fs::create_directories(*dir_ / "old");
-  fs::copy_file(*dir_ / "risk" / "v1" / "model.json", *dir_ / "old" / "model.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(*dir_ / "risk" / "v1" / "model.json", *dir_ / "old" / "model.json",
+                fs::copy_options::overwrite_existing);
   std::ofstream(*dir_ / "old" / "meta.json") << R"({"schema_hash": "0123456789abcdef"})";
   auto m = Model::Load((*dir_ / "old").string());
   EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -112,7 +119,8 @@ TEST_F(ModelTest, AFileThatIsNotAnXgboostModelIsRefused) {
   auto m = Model::Load((*dir_ / "junk").string());
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << m.status();
   EXPECT_NE(m.status().message().find("not an XGBoost model"), std::string::npos);
-  EXPECT_EQ(Model::LoadCurrent(dir_->string(), "nothing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Model::LoadCurrent(dir_->string(), "nothing").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
@@ -165,7 +173,8 @@ TEST_F(ModelTest, ScorerBuildsCustomerScoresWithReasonsDeterministically) {
   std::vector<v1::CustomerScore*> again_ptrs;
   for (auto& s : *again) again_ptrs.push_back(&s);
   ASSERT_TRUE((*scorer)->AddReasons(row_ptrs, again_ptrs).ok());
-  for (int i = 0; i < 50; ++i) EXPECT_EQ((*scores)[i].SerializeAsString(), (*again)[i].SerializeAsString());
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ((*scores)[i].SerializeAsString(), (*again)[i].SerializeAsString());
   o.repurchase_target = "missing";
   EXPECT_EQ(Scorer::Create(o).status().code(), absl::StatusCode::kNotFound);
 }

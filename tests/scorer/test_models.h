@@ -18,8 +18,10 @@
 namespace recur::testing {
 
 inline bool WriteThresholdModel(const std::filesystem::path& models, const std::string& target,
-                                const std::string& version, int feature, float threshold, bool make_current = true,
-                                const std::string& schema_hash = SchemaHash(), int trees = 30, int depth = 3) {
+                                const std::string& version, int feature, float threshold,
+                                bool make_current = true,
+                                const std::string& schema_hash = SchemaHash(), int trees = 30,
+                                int depth = 3) {
   const ModelRegistry registry(models);
   const auto dir = registry.VersionDir(target, version);
   std::filesystem::create_directories(dir);
@@ -28,14 +30,18 @@ inline bool WriteThresholdModel(const std::filesystem::path& models, const std::
   const size_t n = 2000;
   std::vector<float> x(n * kNumFeatures), y(n);
   for (size_t r = 0; r < n; ++r) {
-    for (int c = 0; c < kNumFeatures; ++c) x[r * kNumFeatures + c] = (rng() % 10 == 0) ? NAN : u(rng);
+    for (int c = 0; c < kNumFeatures; ++c)
+      x[r * kNumFeatures + c] = (rng() % 10 == 0) ? NAN : u(rng);
     const float v = x[r * kNumFeatures + feature];
     y[r] = std::isnan(v) || v > threshold ? 1.0f : 0.0f;
   }
   auto m = XgbMatrix::FromRows(x.data(), n, kNumFeatures, &y);
   if (!m.ok()) return false;
-  auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"}, {"max_depth", std::to_string(depth)},
-                                              {"eta", "0.3"}, {"nthread", "1"}, {"seed", "1"}});
+  auto b = XgbBooster::Create({m->handle()}, {{"objective", "binary:logistic"},
+                                              {"max_depth", std::to_string(depth)},
+                                              {"eta", "0.3"},
+                                              {"nthread", "1"},
+                                              {"seed", "1"}});
   if (!b.ok()) return false;
   for (int i = 0; i < trees; ++i) {
     if (!b->UpdateOneIter(i, *m).ok()) return false;

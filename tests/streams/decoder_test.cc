@@ -26,7 +26,8 @@ struct Rec {
   }
 };
 
-Decoded DecodeRec(const Rec& rec, int64_t stream_time = Ms(2024, 3, 2), size_t max_bytes = 1 << 20) {
+Decoded DecodeRec(const Rec& rec, int64_t stream_time = Ms(2024, 3, 2),
+                  size_t max_bytes = 1 << 20) {
   DecoderOptions o;
   o.max_message_bytes = max_bytes;
   return Decoder(o).Decode(rec.Raw(), stream_time);
@@ -54,19 +55,78 @@ TEST(DecoderTest, EveryBadRecordGetsItsReason) {
     std::string reason;
   };
   std::vector<Case> cases;
-  { Rec r; r.value = "\xff\xff\xff garbage"; cases.push_back({r, "undecodable"}); }
-  { Rec r; r.value = good; r.has_key = false; cases.push_back({r, "missing_key"}); }
-  { Rec r; r.value = good; r.key = ""; cases.push_back({r, "missing_key"}); }
-  { Rec r; r.value = good; r.key = "shop-1/someone-else"; cases.push_back({r, "key_mismatch"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->clear_purchase(); }) + std::string("\x7a\x02\x08\x01", 4); cases.push_back({r, "unknown_kind"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->clear_purchase(); }); cases.push_back({r, "missing_kind"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(-3); }); cases.push_back({r, "invalid_amount"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(std::nan("")); }); cases.push_back({r, "invalid_amount"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(5'000'000); }); cases.push_back({r, "invalid_quantity"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->clear_event_id(); }); cases.push_back({r, "missing_id"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2024, 3, 5)); }); cases.push_back({r, "future"}); }
-  { Rec r; r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2022, 1, 1)); }); cases.push_back({r, "too_late"}); }
-  { Rec r; r.value = std::string(2000, 'x'); cases.push_back({r, "oversized"}); }
+  {
+    Rec r;
+    r.value = "\xff\xff\xff garbage";
+    cases.push_back({r, "undecodable"});
+  }
+  {
+    Rec r;
+    r.value = good;
+    r.has_key = false;
+    cases.push_back({r, "missing_key"});
+  }
+  {
+    Rec r;
+    r.value = good;
+    r.key = "";
+    cases.push_back({r, "missing_key"});
+  }
+  {
+    Rec r;
+    r.value = good;
+    r.key = "shop-1/someone-else";
+    cases.push_back({r, "key_mismatch"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) { e->clear_purchase(); }) + std::string("\x7a\x02\x08\x01", 4);
+    cases.push_back({r, "unknown_kind"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) { e->clear_purchase(); });
+    cases.push_back({r, "missing_kind"});
+  }
+  {
+    Rec r;
+    r.value =
+        with([](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_unit_price(-3); });
+    cases.push_back({r, "invalid_amount"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) {
+      e->mutable_purchase()->mutable_lines(0)->set_unit_price(std::nan(""));
+    });
+    cases.push_back({r, "invalid_amount"});
+  }
+  {
+    Rec r;
+    r.value = with(
+        [](v1::Event* e) { e->mutable_purchase()->mutable_lines(0)->set_quantity(5'000'000); });
+    cases.push_back({r, "invalid_quantity"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) { e->clear_event_id(); });
+    cases.push_back({r, "missing_id"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2024, 3, 5)); });
+    cases.push_back({r, "future"});
+  }
+  {
+    Rec r;
+    r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2022, 1, 1)); });
+    cases.push_back({r, "too_late"});
+  }
+  {
+    Rec r;
+    r.value = std::string(2000, 'x');
+    cases.push_back({r, "oversized"});
+  }
   for (const Case& c : cases) {
     Decoded d = DecodeRec(c.rec, Ms(2024, 3, 2), 1000);
     EXPECT_FALSE(d.ok()) << c.reason;

@@ -27,14 +27,16 @@ std::string ErrorOf(const std::string& text) {
   return std::string(r.status().message());
 }
 
-int64_t EndOfDay(int y, int m, int d) { return (int64_t{DaysFromCivil({y, m, d})} + 1) * kMillisPerDay - 1; }
+int64_t EndOfDay(int y, int m, int d) {
+  return (int64_t{DaysFromCivil({y, m, d})} + 1) * kMillisPerDay - 1;
+}
 
 TEST(BusinessLabelsTest, HeaderQuotesBlankLinesAndAsOfForms) {
   auto r = Parse(
       "\xEF\xBB\xBFshop_id,customer_id,label,as_of\r\n"
       "shop-1,c-1,1,2025-03-31\r\n"
       "\n"
-      " shop-1 , \"c, 2\" ,0,\r\n"          // trimmed; quoted comma; empty as_of = default
+      " shop-1 , \"c, 2\" ,0,\r\n"  // trimmed; quoted comma; empty as_of = default
       "shop-2,\"say \"\"hi\"\"\",1,1700000000000\n"
       "shop-2,c-4,0\n");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -63,16 +65,19 @@ TEST(BusinessLabelsTest, BadRowsNameTheFileAndLine) {
   const std::string ok = "shop_id,customer_id,label\ns,c1,1\ns,c2,0\ns,c3,1\ns,c4,0\ns,c5,1\n";
   EXPECT_EQ(ErrorOf(ok + "s,c6,yes\n"), "labels.csv:7: label must be 0 or 1, got 'yes'");
   EXPECT_EQ(ErrorOf(ok + "s,c6,0.5\n"), "labels.csv:7: label must be 0 or 1, got '0.5'");
-  EXPECT_EQ(ErrorOf("s,c1\n"), "labels.csv:1: expected 3 or 4 fields (shop_id,customer_id,label[,as_of]), got 2");
+  EXPECT_EQ(ErrorOf("s,c1\n"),
+            "labels.csv:1: expected 3 or 4 fields (shop_id,customer_id,label[,as_of]), got 2");
   EXPECT_EQ(ErrorOf("s,c1,1,2025-01-01,x\n"),
             "labels.csv:1: expected 3 or 4 fields (shop_id,customer_id,label[,as_of]), got 5");
   EXPECT_EQ(ErrorOf("s,c1,1\ns,,1\n"), "labels.csv:2: empty customer_id");
   EXPECT_EQ(ErrorOf(",c,1\n"), "labels.csv:1: empty shop_id");
   EXPECT_EQ(ErrorOf("a/b,c,1\n"), "labels.csv:1: shop_id 'a/b' contains '/'");
-  EXPECT_EQ(ErrorOf("s,c,1,31.03.2025\n"),
-            "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '31.03.2025'");
-  EXPECT_EQ(ErrorOf("s,c,1,2025-02-30\n"),
-            "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '2025-02-30'");
+  EXPECT_EQ(
+      ErrorOf("s,c,1,31.03.2025\n"),
+      "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '31.03.2025'");
+  EXPECT_EQ(
+      ErrorOf("s,c,1,2025-02-30\n"),
+      "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '2025-02-30'");
   EXPECT_EQ(ErrorOf("s,\"c,1\n"), "labels.csv:1: unterminated quote");
   EXPECT_EQ(ErrorOf("s,\"c\"x,1\n"), "labels.csv:1: text after a closing quote");
   // The same customer twice as of the same day (also when one is given in ms).
@@ -81,7 +86,8 @@ TEST(BusinessLabelsTest, BadRowsNameTheFileAndLine) {
   EXPECT_EQ(ErrorOf("s,c,1,2025-03-31\ns,c,0,1743379200000\n"),
             "labels.csv:2: s/c as of 2025-03-31 is already labelled on line 1");
   // A header with other names is not a header: its label field is reported.
-  EXPECT_EQ(ErrorOf("shop,customer,churned\ns,c,1\n"), "labels.csv:1: label must be 0 or 1, got 'churned'");
+  EXPECT_EQ(ErrorOf("shop,customer,churned\ns,c,1\n"),
+            "labels.csv:1: label must be 0 or 1, got 'churned'");
   EXPECT_EQ(ErrorOf("shop_id,customer_id,label\n\n"), "labels.csv: no label rows");
 }
 
@@ -100,7 +106,9 @@ TEST(BusinessLabelsTest, MissingFileAndAsOfOutsideTheSnapshot) {
   const int32_t first = DaysFromCivil({2024, 6, 1}), last = DaysFromCivil({2025, 6, 30});
   absl::Status s = CheckAsOfRange(*r, "labels.csv", first, last);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "labels.csv:2: as_of 2024-01-01 is outside the snapshot's history (2024-06-01 .. 2025-06-30)");
+  EXPECT_EQ(s.message(),
+            "labels.csv:2: as_of 2024-01-01 is outside the snapshot's history (2024-06-01 .. "
+            "2025-06-30)");
   EXPECT_TRUE(CheckAsOfRange({(*r)[0]}, "labels.csv", first, last).ok());
 }
 

@@ -33,8 +33,8 @@ TEST(LabelsTest, MonthEndCutoffsKeepOnlyCompleteLabelWindows) {
 TEST(LabelsTest, DeclineCutoffsAlsoNeedTheir90DaysBeforeInsideTheHistory) {
   const int32_t first = DayOf(Ms(2024, 1, 15)), last = DayOf(Ms(2024, 12, 31));
   std::vector<int64_t> c = MonthEndCutoffs(first, last, 90, 90);
-  // (T - 90 days, T] must start on or after Jan 15: Mar 31 - 89 days = Jan 1 no, Apr 30 - 89 = Jan 31 yes.
-  // T + 90 <= Dec 31: Sep 30 + 90 = Dec 29 yes, Oct 31 no.
+  // (T - 90 days, T] must start on or after Jan 15: Mar 31 - 89 days = Jan 1 no, Apr 30 - 89 = Jan
+  // 31 yes. T + 90 <= Dec 31: Sep 30 + 90 = Dec 29 yes, Oct 31 no.
   ASSERT_EQ(c.size(), 6u);
   EXPECT_EQ(c.front(), EndOf(2024, 4, 30));
   EXPECT_EQ(c.back(), EndOf(2024, 9, 30));
@@ -48,8 +48,9 @@ TEST(LabelsTest, DaysBeforeTheHorizonCountTheSameWhetherPrunedYetOrNot) {
   // dropped. Labels read with the horizon must not tell them apart.
   EventFactory ev;
   const int32_t horizon = DayOf(Ms(2024, 3, 1));
-  const CustomerState kept = Build({ev.Purchase(Ms(2024, 1, 10), 40), ev.Purchase(Ms(2024, 2, 20), 30),
-                                    ev.Purchase(Ms(2024, 4, 2), 20), ev.Purchase(Ms(2024, 6, 15), 5)});
+  const CustomerState kept =
+      Build({ev.Purchase(Ms(2024, 1, 10), 40), ev.Purchase(Ms(2024, 2, 20), 30),
+             ev.Purchase(Ms(2024, 4, 2), 20), ev.Purchase(Ms(2024, 6, 15), 5)});
   CustomerState pruned = kept;
   pruned.Prune(horizon);
   ASSERT_LT(pruned.days().size(), kept.days().size());
@@ -60,8 +61,10 @@ TEST(LabelsTest, DaysBeforeTheHorizonCountTheSameWhetherPrunedYetOrNot) {
     LabelOptions o;
     o.target = target;
     for (int64_t t : {EndOf(2024, 3, 31), EndOf(2024, 4, 30), EndOf(2024, 5, 31)}) {
-      EXPECT_EQ(Label(kept, t, o, horizon), Label(pruned, t, o, horizon)) << TargetName(target) << " " << t;
-      EXPECT_EQ(Label(only_old, t, o, horizon), Label(only_old_pruned, t, o, horizon)) << TargetName(target) << " " << t;
+      EXPECT_EQ(Label(kept, t, o, horizon), Label(pruned, t, o, horizon))
+          << TargetName(target) << " " << t;
+      EXPECT_EQ(Label(only_old, t, o, horizon), Label(only_old_pruned, t, o, horizon))
+          << TargetName(target) << " " << t;
     }
   }
   // By hand: decline at Apr 30 reads (Jan 31, Apr 30] from the horizon (Mar 1)
@@ -93,7 +96,8 @@ TEST(LabelsTest, CustomersWithoutActivityBeforeTheCutoffAreNotInThePopulation) {
   CustomerState later = Build({ev.Purchase(Ms(2024, 2, 5), 10)});
   EXPECT_FALSE(Label(later, EndOf(2024, 1, 31), LabelOptions{}).has_value());
   // Known by a profile alone (no activity at all): in the population, label 0.
-  CustomerState silent = Build({ev.Profile(Ms(2023, 5, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2023, 5, 1))});
+  CustomerState silent =
+      Build({ev.Profile(Ms(2023, 5, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2023, 5, 1))});
   EXPECT_EQ(*Label(silent, EndOf(2024, 1, 31), LabelOptions{}), 0.0f);
 }
 
@@ -105,14 +109,24 @@ TEST(LabelsTest, ActivityDeclineComparesTheNext90DaysWithTheLast90) {
   // No revenue in (T-90d, T]: not in the population.
   EXPECT_FALSE(Label(Build({ev.Purchase(Ms(2023, 12, 1), 100)}), t, o).has_value());
   // 100 before; 79 after: below 0.8 x 100 -> decline.
-  EXPECT_EQ(*Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 79)}), t, o), 1.0f);
+  EXPECT_EQ(
+      *Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 79)}), t, o),
+      1.0f);
   // 80 after: not below 80 -> no decline.
-  EXPECT_EQ(*Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 80)}), t, o), 0.0f);
+  EXPECT_EQ(
+      *Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 80)}), t, o),
+      0.0f);
   // Window edges: Jan 2 is day 89 before Mar 31 (in), Jun 29 is day 90 after (in), Jun 30 out.
-  EXPECT_EQ(*Label(Build({ev.Purchase(Ms(2024, 1, 2), 100), ev.Purchase(Ms(2024, 6, 29), 100)}), t, o), 0.0f);
-  EXPECT_EQ(*Label(Build({ev.Purchase(Ms(2024, 1, 2), 100), ev.Purchase(Ms(2024, 6, 30), 100)}), t, o), 1.0f);
+  EXPECT_EQ(
+      *Label(Build({ev.Purchase(Ms(2024, 1, 2), 100), ev.Purchase(Ms(2024, 6, 29), 100)}), t, o),
+      0.0f);
+  EXPECT_EQ(
+      *Label(Build({ev.Purchase(Ms(2024, 1, 2), 100), ev.Purchase(Ms(2024, 6, 30), 100)}), t, o),
+      1.0f);
   o.decline_ratio = 0.5;
-  EXPECT_EQ(*Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 60)}), t, o), 0.0f);
+  EXPECT_EQ(
+      *Label(Build({ev.Purchase(Ms(2024, 3, 1), 100), ev.Purchase(Ms(2024, 5, 1), 60)}), t, o),
+      0.0f);
 }
 
 TEST(LabelsTest, TargetNames) {
