@@ -167,7 +167,6 @@ std::string FirstLine(const fs::path& p) {
   return line;
 }
 
-
 }  // namespace
 
 std::string ModelMeta::ToJson() const {

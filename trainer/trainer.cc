@@ -72,7 +72,6 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   return out;
 }
 
-
 std::vector<std::string> FeatureTypes() {
   std::vector<std::string> t;
   for (int i = 0; i < kNumFeatures; ++i) t.push_back(IsCategorical(i) ? "c" : "q");
@@ -428,7 +427,7 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
   s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
   if (!s.ok()) return s;
   s = WriteWholeFile(ModelRegistry::ReportPath(*vdir).string(),
-                RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+                     RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
   if (!s.ok()) return s;
   std::cerr << "trainer: training set " << FormatDuration(r->set_seconds)
             << ", training and evaluation " << FormatDuration(r->train_seconds) << "\n";
