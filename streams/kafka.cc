@@ -1,6 +1,9 @@
 #include "streams/kafka.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace recur {
 
@@ -36,7 +39,11 @@ absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties) {
   char err[512];
   for (const auto& [k, v] : properties) {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(absl::StrCat("Kafka property '", k, "': ", err));
+      // librdkafka's message can quote the value ("Invalid value \"...\""): never
+      // let a value through, a secret's least of all.
+      std::string why = err;
+      if (!v.empty()) why = absl::StrReplaceAll(why, {{v, "<value not shown>"}});
+      return absl::InvalidArgumentError(absl::StrCat("Kafka property '", k, "': ", why));
     }
   }
   return conf;
@@ -53,8 +60,14 @@ absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf) {
 absl::Status AddProperty(const std::string& key_value, KafkaProperties* props) {
   auto eq = key_value.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("-X expects key=value, got '", key_value.substr(0, eq), "...'"));
+    // Show only the property name the argument starts with: a typo such as
+    // "sasl.password:SECRET" must not print what follows it.
+    const size_t name_end = key_value.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    const std::string name = key_value.substr(0, std::min(name_end, eq));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-X expects key=value, got '", name, "...'",
+        name.size() < key_value.size() ? " (the rest is not shown: it may be a secret)" : ""));
   }
   (*props)[key_value.substr(0, eq)] = key_value.substr(eq + 1);
   return absl::OkStatus();

@@ -50,7 +50,9 @@ absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties);
 // Creates a client; the configuration is consumed.
 absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf);
 
-// Parses "key=value" into `props` (for -X flags).
+// Parses "key=value" into `props` (for -X flags). A malformed argument is
+// InvalidArgument that shows at most the property name it starts with, never
+// what follows (`-X sasl.password:SECRET` must not print the secret).
 absl::Status AddProperty(const std::string& key_value, KafkaProperties* props);
 
 }  // namespace recur
