@@ -19,101 +19,6 @@ bool ProfileLess(const ProfileEntry& a, const ProfileEntry& b) {
   return std::tie(a.time_ms, a.id_hash) < std::tie(b.time_ms, b.id_hash);
 }
 
-// ---- encoding helpers -------------------------------------------------------
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-void PutSigned(std::string* out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-void PutFixed64(std::string* out, uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
-  out->append(buf, 8);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return false;
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  }
-  bool U32(uint32_t* v) {
-    uint64_t x;
-    if (!Varint(&x) || x > std::numeric_limits<uint32_t>::max()) return false;
-    *v = static_cast<uint32_t>(x);
-    return true;
-  }
-  bool Signed(int64_t* v) {
-    uint64_t x;
-    if (!Varint(&x)) return false;
-    *v = static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
-    return true;
-  }
-  bool Fixed64(uint64_t* v) {
-    if (in_.size() - pos_ < 8) return false;
-    *v = 0;
-    for (int i = 0; i < 8; ++i)
-      *v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    return true;
-  }
-  bool Bytes(size_t n, std::string* s) {
-    if (in_.size() - pos_ < n) return false;
-    s->assign(in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
-constexpr uint8_t kEncodingVersion = 2;  // 2 added last_event_ms; 1 is still read
-
-// Bits of the per-bucket presence mask, in encoding order.
-struct BucketField {
-  enum : uint32_t {
-    kBOrders = 1u << 0,
-    kBLines = 1u << 1,
-    kBPromo = 1u << 2,
-    kBRevenue = 1u << 3,
-    kBProfit = 1u << 4,
-    kBSessions = 1u << 5,
-    kBPages = 1u << 6,
-    kBCatViewed = 1u << 7,
-    kBErrors = 1u << 8,
-    kBMinutes = 1u << 9,
-    kBUnpaid = 1u << 10,
-    kBSent = 1u << 11,
-    kBOpened = 1u << 12,
-    kBClicked = 1u << 13,
-    kBCategories = 1u << 14,
-  };
-};
-constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLines,
-                   kBPromo = BucketField::kBPromo, kBRevenue = BucketField::kBRevenue,
-                   kBProfit = BucketField::kBProfit, kBSessions = BucketField::kBSessions,
-                   kBPages = BucketField::kBPages, kBCatViewed = BucketField::kBCatViewed,
-                   kBErrors = BucketField::kBErrors, kBMinutes = BucketField::kBMinutes,
-                   kBUnpaid = BucketField::kBUnpaid, kBSent = BucketField::kBSent,
-                   kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked,
-                   kBCategories = BucketField::kBCategories;
-
 }  // namespace
 
 int64_t ToMicros(double amount) { return std::llround(amount * 1e6); }
@@ -134,35 +39,35 @@ DayBucket& CustomerState::BucketFor(int32_t day) {
   return *it;
 }
 
-namespace {
-bool SeenBefore(const SeenId& a, const SeenId& b) {
-  return std::tie(a.kind, a.day, a.hash) < std::tie(b.kind, b.day, b.hash);
-}
-}  // namespace
-
 bool CustomerState::Apply(const v1::Event& event) {
   const uint64_t id = HashEventId(event.event_id());
   const int kind =
       std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
                  kNumEventKinds - 1);
+  // seen_ is sorted by (kind, day): this kind's blocks are one run.
+  auto first = std::lower_bound(seen_.begin(), seen_.end(), kind,
+                                [](const SeenDay& b, int k) { return b.kind < k; });
   // A duplicate has the same id and kind: ids are remembered per kind (below),
   // so matching across kinds would depend on how the topics' reads interleave.
-  for (const SeenId& s : seen_) {
-    if (s.hash == id && s.kind == kind) return false;
+  for (auto it = first; it != seen_.end() && it->kind == kind; ++it) {
+    if (it->ids.contains(id)) return false;
   }
   const int32_t day = DayOf(event.event_time_ms());
   int32_t& kind_max = kind_max_day_[kind];
   if (kind_max == 0 || day > kind_max) kind_max = day;
-  // Forget ids of this kind that fell out of the window (never the one just seen).
-  seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
-                             [&](const SeenId& s) {
-                               return s.kind == kind && s.day <= kind_max - kDedupeDays;
-                             }),
-              seen_.end());
-  // Kept sorted by (kind, day, hash), not by arrival, so the encoded state does
-  // not depend on how the topics' reads interleave.
-  const SeenId entry{id, day, kind};
-  seen_.insert(std::upper_bound(seen_.begin(), seen_.end(), entry, SeenBefore), entry);
+  // Forget ids of this kind that fell out of the window (never the one just
+  // seen: it is inserted after this), one block per day.
+  auto stale_end = first;
+  while (stale_end != seen_.end() && stale_end->kind == kind &&
+         stale_end->day <= kind_max - kDedupeDays)
+    ++stale_end;
+  first = seen_.erase(first, stale_end);
+  auto block = first;
+  while (block != seen_.end() && block->kind == kind && block->day < day) ++block;
+  if (block == seen_.end() || block->kind != kind || block->day != day) {
+    block = seen_.insert(block, SeenDay{kind, day, {}});
+  }
+  block->ids.insert(id);
   last_event_ms_ = std::max(last_event_ms_, event.event_time_ms());
 
   switch (event.kind_case()) {
@@ -227,6 +132,20 @@ bool CustomerState::Apply(const v1::Event& event) {
       break;
   }
   return true;
+}
+
+bool CustomerState::NeedsPrune(int32_t horizon_first_day) const {
+  return (!days_.empty() && days_.front().day < horizon_first_day) ||
+         (profiles_.size() > 1 && DayOf(profiles_[1].time_ms) < horizon_first_day);
+}
+
+size_t CustomerState::ApproxBytes() const {
+  size_t n = sizeof(*this) + profiles_.capacity() * sizeof(ProfileEntry) +
+             days_.capacity() * sizeof(DayBucket) + seen_.capacity() * sizeof(SeenDay);
+  for (const DayBucket& b : days_) n += b.category_items.capacity() * sizeof(CategoryItems);
+  // A flat hash set: one slot and one control byte per id, at least a group.
+  for (const SeenDay& b : seen_) n += b.ids.capacity() * (sizeof(uint64_t) + 1) + 16;
+  return n;
 }
 
 void CustomerState::Prune(int32_t horizon_first_day) {
@@ -397,155 +316,6 @@ CustomerState::PurchaseTotals CustomerState::PurchasesBetween(int32_t first_day,
     totals.revenue_micros += it->revenue_micros;
   }
   return totals;
-}
-
-void CustomerState::Encode(std::string* out) const {
-  out->clear();
-  out->push_back(static_cast<char>(kEncodingVersion));
-  PutVarint(out, profiles_.size());
-  for (const ProfileEntry& p : profiles_) {
-    PutSigned(out, p.time_ms);
-    PutFixed64(out, p.id_hash);
-    PutVarint(out, static_cast<uint64_t>(p.tier));
-    out->push_back(p.consent ? 1 : 0);
-    PutSigned(out, p.registration_ms);
-  }
-  for (int32_t d : kind_max_day_) PutSigned(out, d);
-  PutSigned(out, last_event_ms_);
-  PutVarint(out, seen_.size());
-  for (const SeenId& s : seen_) {
-    PutFixed64(out, s.hash);
-    PutSigned(out, s.day);
-    PutVarint(out, static_cast<uint64_t>(s.kind));
-  }
-  PutVarint(out, days_.size());
-  int32_t prev = 0;
-  for (const DayBucket& b : days_) {
-    PutSigned(out, static_cast<int64_t>(b.day) - prev);
-    prev = b.day;
-    uint32_t mask = (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
-                    (b.promo_lines ? kBPromo : 0) | (b.revenue_micros ? kBRevenue : 0) |
-                    (b.profit_micros ? kBProfit : 0) | (b.sessions ? kBSessions : 0) |
-                    (b.pages ? kBPages : 0) | (b.categories_viewed ? kBCatViewed : 0) |
-                    (b.service_errors ? kBErrors : 0) | (b.minutes_milli ? kBMinutes : 0) |
-                    (b.unpaid_cart_items ? kBUnpaid : 0) | (b.marketing_sent ? kBSent : 0) |
-                    (b.marketing_opened ? kBOpened : 0) | (b.marketing_clicked ? kBClicked : 0) |
-                    (b.category_items.empty() ? 0 : kBCategories);
-    PutVarint(out, mask);
-    if (mask & kBOrders) PutVarint(out, b.orders);
-    if (mask & kBLines) PutVarint(out, b.purchase_lines);
-    if (mask & kBPromo) PutVarint(out, b.promo_lines);
-    if (mask & kBRevenue) PutSigned(out, b.revenue_micros);
-    if (mask & kBProfit) PutSigned(out, b.profit_micros);
-    if (mask & kBSessions) PutVarint(out, b.sessions);
-    if (mask & kBPages) PutVarint(out, b.pages);
-    if (mask & kBCatViewed) PutVarint(out, b.categories_viewed);
-    if (mask & kBErrors) PutVarint(out, b.service_errors);
-    if (mask & kBMinutes) PutSigned(out, b.minutes_milli);
-    if (mask & kBUnpaid) PutVarint(out, b.unpaid_cart_items);
-    if (mask & kBSent) PutVarint(out, b.marketing_sent);
-    if (mask & kBOpened) PutVarint(out, b.marketing_opened);
-    if (mask & kBClicked) PutVarint(out, b.marketing_clicked);
-    if (mask & kBCategories) {
-      PutVarint(out, b.category_items.size());
-      for (const CategoryItems& c : b.category_items) {
-        PutVarint(out, c.name.size());
-        out->append(c.name);
-        PutVarint(out, c.items);
-      }
-    }
-  }
-}
-
-absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
-  auto bad = [](const char* what) {
-    return absl::DataLossError(std::string("corrupt customer record: ") + what);
-  };
-  Reader r(bytes);
-  CustomerState s;
-  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
-  if (version != kEncodingVersion && version != 1) return bad("unknown encoding version");
-  std::string skip;
-  r.Bytes(1, &skip);
-  uint64_t n;
-  if (!r.Varint(&n) || n > bytes.size()) return bad("profile count");
-  s.profiles_.resize(n);
-  for (ProfileEntry& p : s.profiles_) {
-    uint64_t tier;
-    std::string consent;
-    if (!r.Signed(&p.time_ms) || !r.Fixed64(&p.id_hash) || !r.Varint(&tier) ||
-        !r.Bytes(1, &consent) || !r.Signed(&p.registration_ms)) {
-      return bad("profile entry");
-    }
-    p.tier = static_cast<int32_t>(tier);
-    p.consent = consent[0] != 0;
-  }
-  for (int32_t& d : s.kind_max_day_) {
-    int64_t v;
-    if (!r.Signed(&v)) return bad("kind days");
-    d = static_cast<int32_t>(v);
-  }
-  if (version >= 2 && !r.Signed(&s.last_event_ms_)) return bad("last event time");
-  if (!r.Varint(&n) || n > bytes.size()) return bad("dedupe count");
-  s.seen_.resize(n);
-  for (SeenId& e : s.seen_) {
-    int64_t day;
-    uint64_t kind;
-    if (!r.Fixed64(&e.hash) || !r.Signed(&day) || !r.Varint(&kind) || kind >= kNumEventKinds)
-      return bad("dedupe entry");
-    e.day = static_cast<int32_t>(day);
-    e.kind = static_cast<int32_t>(kind);
-  }
-  // Records written before the ids were kept sorted are in arrival order.
-  if (!std::is_sorted(s.seen_.begin(), s.seen_.end(), SeenBefore))
-    std::sort(s.seen_.begin(), s.seen_.end(), SeenBefore);
-  if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
-  s.days_.resize(n);
-  int64_t prev = 0;
-  for (DayBucket& b : s.days_) {
-    int64_t delta;
-    uint64_t mask;
-    if (!r.Signed(&delta) || !r.Varint(&mask)) return bad("day header");
-    b.day = static_cast<int32_t>(prev + delta);
-    prev = b.day;
-    bool ok = true;
-    if (mask & kBOrders) ok = ok && r.U32(&b.orders);
-    if (mask & kBLines) ok = ok && r.U32(&b.purchase_lines);
-    if (mask & kBPromo) ok = ok && r.U32(&b.promo_lines);
-    if (mask & kBRevenue) ok = ok && r.Signed(&b.revenue_micros);
-    if (mask & kBProfit) ok = ok && r.Signed(&b.profit_micros);
-    if (mask & kBSessions) ok = ok && r.U32(&b.sessions);
-    if (mask & kBPages) ok = ok && r.U32(&b.pages);
-    if (mask & kBCatViewed) ok = ok && r.U32(&b.categories_viewed);
-    if (mask & kBErrors) ok = ok && r.U32(&b.service_errors);
-    if (mask & kBMinutes) ok = ok && r.Signed(&b.minutes_milli);
-    if (mask & kBUnpaid) ok = ok && r.U32(&b.unpaid_cart_items);
-    if (mask & kBSent) ok = ok && r.U32(&b.marketing_sent);
-    if (mask & kBOpened) ok = ok && r.U32(&b.marketing_opened);
-    if (mask & kBClicked) ok = ok && r.U32(&b.marketing_clicked);
-    if (mask & kBCategories) {
-      uint64_t nc;
-      ok = ok && r.Varint(&nc) && nc <= bytes.size();
-      if (!ok) return bad("category count");
-      b.category_items.resize(nc);
-      for (CategoryItems& c : b.category_items) {
-        uint64_t len;
-        ok = ok && r.Varint(&len) && r.Bytes(len, &c.name) && r.U32(&c.items);
-        if (!ok) return bad("category entry");
-      }
-    }
-    if (!ok) return bad("day bucket");
-  }
-  if (!r.done()) return bad("trailing bytes");
-  *out = std::move(s);
-  return absl::OkStatus();
-}
-
-bool operator==(const CustomerState& a, const CustomerState& b) {
-  std::string ea, eb;
-  a.Encode(&ea);
-  b.Encode(&eb);
-  return ea == eb;
 }
 
 }  // namespace recur

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "featurestore/catalog.h"
 #include "proto/recur.pb.h"
@@ -69,10 +70,13 @@ struct ProfileEntry {
   int64_t registration_ms = 0;
 };
 
-struct SeenId {
-  uint64_t hash = 0;
-  int32_t day = 0;   // the event's own UTC day
+// The event ids of one kind seen on one UTC day (the dedupe memory). A hash set,
+// so a customer with 200,000 events a day (a bot) costs O(1) per event; the
+// encoding sorts the ids, so the bytes do not depend on arrival order.
+struct SeenDay {
   int32_t kind = 0;  // 0..kNumEventKinds-1
+  int32_t day = 0;   // the events' own UTC day
+  absl::flat_hash_set<uint64_t> ids;
 };
 
 class CustomerState {
@@ -107,6 +111,11 @@ class CustomerState {
   // event-driven score, independent of how events were batched.
   int64_t last_event_ms() const { return last_event_ms_; }
   bool empty() const { return days_.empty() && profiles_.empty() && seen_.empty(); }
+  // Whether Prune(horizon_first_day) would change anything: O(1), so a store can
+  // prune on every touch without paying for it.
+  bool NeedsPrune(int32_t horizon_first_day) const;
+  // Approximate heap and object bytes of this state (the store's cache budget).
+  size_t ApproxBytes() const;
 
   friend bool operator==(const CustomerState& a, const CustomerState& b);
 
@@ -114,7 +123,7 @@ class CustomerState {
   DayBucket& BucketFor(int32_t day);
 
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
-  std::vector<SeenId> seen_;            // sorted by (kind, day, hash): order-independent
+  std::vector<SeenDay> seen_;           // sorted by (kind, day): order-independent
   std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
   std::vector<DayBucket> days_;  // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;    // largest event time applied

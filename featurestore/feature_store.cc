@@ -11,14 +11,21 @@
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
+// Every write goes through FlushLocked(): one WriteBatch with the changed
+// customers, the pending marks and last scores, the offsets and stream times.
+// Write-through calls it at the end of every ApplyBatch and Commit; write-back
+// when the owner calls Flush() (docs/DESIGN.md "State layout").
 #include "featurestore/feature_store.h"
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "base/sync_point.h"
 #include "featurestore/rocks_internal.h"
 #include "featurestore/validate.h"
 #include "rocksdb/db.h"
@@ -28,36 +35,30 @@
 namespace recur {
 namespace {
 
+using internal::Fixed64;
 using internal::FromRocks;
 using internal::kFormat;
 using internal::kFormatKey;
+using internal::OffsetKey;
+using internal::ParseFixed64;
+using internal::ReadPositionsOf;
 constexpr char kMaxTimeKey[] = "m:max_event_time";
-
-std::string Fixed64(int64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
-  return s;
-}
-bool ParseFixed64(const std::string& s, int64_t* v) {
-  if (s.size() != 8) return false;
-  uint64_t x = 0;
-  for (int i = 0; i < 8; ++i) x |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
-  *v = static_cast<int64_t>(x);
-  return true;
-}
-std::string OffsetKey(const TopicPartition& tp, char prefix = 'o') {
-  std::string k = std::string(1, prefix) + tp.topic;
-  k.push_back('\0');
-  for (int i = 3; i >= 0; --i)
-    k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
-  return k;
-}
 
 class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  public:
-  RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time)
-      : options_(std::move(options)), db_(std::move(db)), max_event_time_ms_(max_time) {
+  RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time,
+                    std::unordered_set<std::string> pending_on_disk)
+      : options_(std::move(options)),
+        db_(std::move(db)),
+        max_event_time_ms_(max_time),
+        durable_max_time_ms_(max_time),
+        pending_on_disk_(std::move(pending_on_disk)) {
     write_options_.sync = options_.sync;
+  }
+
+  ~RocksFeatureStore() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!options_.read_only) FlushLocked().IgnoreError();  // best effort; owners call Flush
   }
 
   absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
@@ -82,93 +83,129 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       running_max = std::max(running_max, e.event_time_ms());
     }
 
-    // Pass 2: apply to the cached states, in order.
-    ApplyStats local;
-    ApplyStats& st = stats != nullptr ? *stats : local;
-    st = ApplyStats{};
-    std::vector<std::pair<const std::string*, CustomerState*>> dirty;
-    dirty.reserve(events.size());
-    int64_t max_time = max_event_time_ms_;
+    // Pass 2: find (or load) every customer before changing any, so a failed
+    // read leaves the cached states as they were.
+    ++tick_;
+    std::vector<CacheMap::value_type*> entries(events.size());
     std::string key;
-    for (const v1::Event& e : events) {
-      if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
-      max_time = std::max(max_time, e.event_time_ms());
+    for (size_t i = 0; i < events.size(); ++i) {
+      const v1::Event& e = events[i];
       key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
       auto [it, inserted] = cache_.try_emplace(key);
       if (inserted) {
-        absl::Status s = Load(key, &it->second);
+        absl::Status s = Load(key, &it->second.state);
         if (!s.ok()) {
           cache_.erase(it);
-          RollBack(dirty);
           return s;
         }
+        it->second.bytes = it->second.state.ApproxBytes();
+        cache_bytes_ += it->second.bytes;
+        ++counters_.loads;
       }
-      if (it->second.Apply(e)) {
-        ++st.applied;
-        dirty.emplace_back(&it->first, &it->second);
-      } else {
-        ++st.duplicates;
-      }
+      it->second.used = tick_;
+      entries[i] = &*it;
     }
 
-    // Pass 3: one WriteBatch with every changed customer, the offsets and the max time.
-    std::sort(dirty.begin(), dirty.end(),
-              [](const auto& a, const auto& b) { return *a.first < *b.first; });
-    dirty.erase(std::unique(dirty.begin(), dirty.end(),
-                            [](const auto& a, const auto& b) { return a.first == b.first; }),
-                dirty.end());
+    // Pass 3: apply, in order.
+    ApplyStats local;
+    ApplyStats& st = stats != nullptr ? *stats : local;
+    st = ApplyStats{};
+    std::vector<CacheMap::value_type*> touched;
+    int64_t max_time = max_event_time_ms_;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const v1::Event& e = events[i];
+      if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
+      max_time = std::max(max_time, e.event_time_ms());
+      Entry& entry = entries[i]->second;
+      if (!entry.state.Apply(e)) {
+        ++st.duplicates;
+        continue;
+      }
+      ++st.applied;
+      if (!entry.touched) {
+        entry.touched = true;
+        touched.push_back(entries[i]);
+      }
+    }
     const int32_t horizon = HorizonFirstDay(max_time);
-    rocksdb::WriteBatch batch;
-    std::string value;
-    for (auto& [k, state] : dirty) {
-      state->Prune(horizon);
-      state->Encode(&value);
-      batch.Put(*k, value);
-      auto ck = CustomerKey::Decode(std::string_view(*k).substr(1));
+    std::sort(touched.begin(), touched.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (auto* kv : touched) {
+      Entry& entry = kv->second;
+      entry.touched = false;
+      if (entry.state.NeedsPrune(horizon)) entry.state.Prune(horizon);
+      const size_t bytes = entry.state.ApproxBytes();
+      cache_bytes_ += bytes - entry.bytes;
+      entry.bytes = bytes;
+      if (!entry.dirty) {
+        entry.dirty = true;
+        dirty_.push_back(kv);
+      }
+      auto ck = CustomerKey::Decode(std::string_view(kv->first).substr(1));
       if (ck) st.touched.push_back(std::move(*ck));
-      if (options_.mark_pending) batch.Put(rocksdb::Slice("p" + k->substr(1)), rocksdb::Slice());
+      if (options_.mark_pending) {
+        const std::string wire = kv->first.substr(1);
+        pending_done_.erase(wire);
+        pending_new_.insert(wire);
+      }
     }
-    for (const auto& [tp, offset] : offsets) batch.Put(OffsetKey(tp), Fixed64(offset));
+    for (const auto& [tp, offset] : offsets) offsets_[tp] = offset;
     if (stream_times != nullptr) {
-      for (const auto& [tp, t] : *stream_times) batch.Put(OffsetKey(tp, 'w'), Fixed64(t));
-    }
-    batch.Put(kMaxTimeKey, Fixed64(max_time));
-    rocksdb::Status ws = db_->Write(write_options_, &batch);
-    if (!ws.ok()) {
-      RollBack(dirty);
-      return FromRocks(ws, options_.path, "write batch");
+      for (const auto& [tp, t] : *stream_times) stream_times_[tp] = t;
     }
     max_event_time_ms_ = max_time;
-    if (cache_.size() > options_.cache_entries) cache_.clear();  // write-through: safe to drop
+    ++batches_since_flush_;
+    if (!options_.write_back) {
+      absl::Status s = FlushLocked();
+      if (!s.ok()) {
+        // Write-through promises all or nothing: forget what did not land.
+        DropUnflushed();
+        return s;
+      }
+    }
+    EvictLocked();
     return absl::OkStatus();
   }
 
-  absl::StatusOr<OffsetMap> ReadOffsets() override { return ReadPositions("o"); }
+  absl::Status Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (options_.read_only) return absl::OkStatus();
+    absl::Status s = FlushLocked();
+    if (s.ok()) EvictLocked();
+    return s;
+  }
+
+  CacheStats cache_stats() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    CacheStats c = counters_;
+    c.entries = static_cast<int64_t>(cache_.size());
+    c.bytes = static_cast<int64_t>(cache_bytes_);
+    c.dirty_entries = static_cast<int64_t>(dirty_.size());
+    int64_t dirty_bytes = 0;
+    for (const auto* kv : dirty_) dirty_bytes += static_cast<int64_t>(kv->second.bytes);
+    c.dirty_bytes = dirty_bytes;
+    c.batches_since_flush = batches_since_flush_;
+    return c;
+  }
+
+  absl::StatusOr<OffsetMap> ReadOffsets() override {
+    auto stored = ReadPositions("o");
+    if (!stored.ok()) return stored.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [tp, offset] : offsets_) (*stored)[tp] = offset;
+    return stored;
+  }
   absl::StatusOr<StreamTimeMap> ReadStreamTimes() override {
     auto times = ReadPositions("w");
     if (!times.ok()) return times.status();
-    return StreamTimeMap(times->begin(), times->end());
+    StreamTimeMap out(times->begin(), times->end());
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [tp, t] : stream_times_) out[tp] = t;
+    return out;
   }
 
   absl::StatusOr<OffsetMap> ReadPositions(const char* prefix) {
-    std::lock_guard<std::mutex> lock(mu_);
-    OffsetMap out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      std::string k = it->key().ToString();
-      size_t nul = k.find('\0');
-      int64_t offset;
-      if (nul == std::string::npos || k.size() != nul + 5 ||
-          !ParseFixed64(it->value().ToString(), &offset)) {
-        return absl::DataLossError(
-            absl::StrCat("state store ", options_.path, ": malformed offset entry"));
-      }
-      uint32_t p = 0;
-      for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(k[nul + 1 + i]);
-      out[TopicPartition{k.substr(1, nul - 1), static_cast<int32_t>(p)}] = offset;
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), options_.path, "read offsets");
-    return out;
+    return ReadPositionsOf(db_.get(), prefix, options_.path);
   }
 
   absl::StatusOr<Features> ComputeFeatures(const CustomerKey& key, int64_t as_of_ms) override {
@@ -182,7 +219,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     CustomerState loaded;
     std::string k = "c" + key.Encode();
     if (auto it = cache_.find(k); it != cache_.end()) {
-      state = &it->second;
+      state = &it->second.state;
     } else {
       absl::Status s = Load(k, &loaded);
       if (!s.ok()) return s;
@@ -196,8 +233,12 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   absl::StatusOr<CustomerState> GetState(const CustomerKey& key) override {
     std::lock_guard<std::mutex> lock(mu_);
     CustomerState s;
-    absl::Status st = Load("c" + key.Encode(), &s);
-    if (!st.ok()) return st;
+    const std::string k = "c" + key.Encode();
+    if (auto it = cache_.find(k); it != cache_.end()) {
+      s = it->second.state;
+    } else if (absl::Status st = Load(k, &s); !st.ok()) {
+      return st;
+    }
     if (s.empty()) return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
     return s;
   }
@@ -218,16 +259,20 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   absl::StatusOr<std::vector<CustomerKey>> ReadPending() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> wires;
+    for (const std::string& w : pending_on_disk_) {
+      if (!pending_done_.count(w)) wires.insert(w);
+    }
+    wires.insert(pending_new_.begin(), pending_new_.end());
     std::vector<CustomerKey> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek("p"); it->Valid() && it->key().starts_with("p"); it->Next()) {
-      auto key = CustomerKey::Decode(it->key().ToStringView().substr(1));
+    for (const std::string& w : wires) {
+      auto key = CustomerKey::Decode(w);
       if (!key)
         return absl::DataLossError(
             absl::StrCat("state store ", options_.path, ": malformed pending key"));
       out.push_back(std::move(*key));
     }
-    if (!it->status().ok()) return FromRocks(it->status(), options_.path, "scan pending");
     return out;
   }
 
@@ -237,22 +282,36 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only)
       return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
-    rocksdb::WriteBatch batch;
-    for (const auto& [key, bytes] : published) batch.Put("s" + key.Encode(), bytes);
-    for (const auto& key : done) batch.Delete("p" + key.Encode());
-    for (const auto& [name, bytes] : meta) batch.Put("m:x:" + name, bytes);
-    return FromRocks(db_->Write(write_options_, &batch), options_.path, "commit scores");
+    for (const auto& [key, bytes] : published) scores_[key.Encode()] = bytes;
+    for (const auto& key : done) {
+      std::string wire = key.Encode();
+      pending_new_.erase(wire);
+      if (pending_on_disk_.count(wire)) pending_done_.insert(std::move(wire));
+    }
+    for (const auto& [name, bytes] : meta) meta_[name] = bytes;
+    return options_.write_back ? absl::OkStatus() : FlushLocked();
   }
 
   absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = scores_.find(key.Encode()); it != scores_.end()) return it->second;
+    }
     return GetRaw("s" + key.Encode());
   }
   absl::StatusOr<std::string> GetMeta(const std::string& name) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = meta_.find(name); it != meta_.end()) return it->second;
+    }
     return GetRaw("m:x:" + name);
   }
 
   absl::Status Checkpoint(const std::string& dir) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!options_.read_only) {
+      if (absl::Status s = FlushLocked(); !s.ok()) return s;
+    }
     rocksdb::Checkpoint* raw = nullptr;
     rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
@@ -277,8 +336,104 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
  private:
+  struct Entry {
+    CustomerState state;
+    size_t bytes = 0;      // state.ApproxBytes() when last measured
+    uint64_t used = 0;     // tick_ of the last batch that read it (LRU)
+    bool dirty = false;    // changed since the last flush (listed in dirty_)
+    bool touched = false;  // scratch: changed by the batch being applied
+  };
+  using CacheMap = std::unordered_map<std::string, Entry>;  // "c" shop "/" customer
+
   int32_t HorizonFirstDay(int64_t max_time) const {
     return recur::HorizonFirstDay(max_time, options_.retention_days);
+  }
+
+  bool HasUnflushed() const {
+    return !dirty_.empty() || !offsets_.empty() || !stream_times_.empty() ||
+           !pending_new_.empty() || !pending_done_.empty() || !scores_.empty() || !meta_.empty() ||
+           max_event_time_ms_ != durable_max_time_ms_;
+  }
+
+  // One WriteBatch with everything applied or committed since the last flush.
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!HasUnflushed()) return absl::OkStatus();
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    rocksdb::WriteBatch batch;
+    std::string value;
+    for (const auto* kv : dirty_) {
+      kv->second.state.Encode(&value);
+      batch.Put(kv->first, value);
+    }
+    std::vector<std::string> pending_put;
+    for (const std::string& wire : pending_new_) {
+      if (!pending_on_disk_.count(wire)) pending_put.push_back(wire);
+    }
+    std::sort(pending_put.begin(), pending_put.end());
+    for (const std::string& wire : pending_put) batch.Put("p" + wire, rocksdb::Slice());
+    for (const std::string& wire : pending_done_) batch.Delete("p" + wire);
+    for (const auto& [wire, bytes] : scores_) batch.Put("s" + wire, bytes);
+    for (const auto& [name, bytes] : meta_) batch.Put("m:x:" + name, bytes);
+    for (const auto& [tp, offset] : offsets_) batch.Put(OffsetKey(tp), Fixed64(offset));
+    for (const auto& [tp, t] : stream_times_) batch.Put(OffsetKey(tp, 'w'), Fixed64(t));
+    batch.Put(kMaxTimeKey, Fixed64(max_event_time_ms_));
+    // Tests kill the process here: the flush is computed, nothing written.
+    RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
+    rocksdb::Status ws = db_->Write(write_options_, &batch);
+    if (!ws.ok()) return FromRocks(ws, options_.path, "write batch");
+    for (auto* kv : dirty_) kv->second.dirty = false;
+    counters_.flushed_customers += static_cast<int64_t>(dirty_.size());
+    ++counters_.flushes;
+    dirty_.clear();
+    for (std::string& wire : pending_put) pending_on_disk_.insert(std::move(wire));
+    for (const std::string& wire : pending_done_) pending_on_disk_.erase(wire);
+    pending_new_.clear();
+    pending_done_.clear();
+    scores_.clear();
+    meta_.clear();
+    offsets_.clear();
+    stream_times_.clear();
+    durable_max_time_ms_ = max_event_time_ms_;
+    batches_since_flush_ = 0;
+    return absl::OkStatus();
+  }
+
+  // After a failed write-through flush: the cache is ahead of the disk. Forget
+  // the changed customers (they reload from disk) and what came with them.
+  void DropUnflushed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<std::string> keys;
+    for (const auto* kv : dirty_) keys.push_back(kv->first);
+    dirty_.clear();
+    for (const auto& k : keys) {
+      auto it = cache_.find(k);
+      cache_bytes_ -= it->second.bytes;
+      cache_.erase(it);
+    }
+    pending_new_.clear();
+    offsets_.clear();
+    stream_times_.clear();
+    max_event_time_ms_ = durable_max_time_ms_;
+  }
+
+  // Evicts the least recently used clean customers until the cache is within
+  // three quarters of its budget (so eviction runs rarely, not per batch).
+  void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (cache_bytes_ <= options_.cache_bytes) return;
+    std::vector<std::pair<uint64_t, CacheMap::iterator>> clean;
+    clean.reserve(cache_.size());
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (!it->second.dirty) clean.emplace_back(it->second.used, it);
+    }
+    std::sort(clean.begin(), clean.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    const size_t target = options_.cache_bytes / 4 * 3;
+    for (auto& [used, it] : clean) {
+      if (cache_bytes_ <= target) break;
+      cache_bytes_ -= it->second.bytes;
+      cache_.erase(it);
+      ++counters_.evictions;
+    }
   }
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {
@@ -291,11 +446,18 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return value;
   }
 
-  // Every customer in key order on one snapshot; with `scores`, its "s" entry
-  // is merged in (both key spaces are ordered the same way).
+  // Every customer in key order on one snapshot (a writable store flushes
+  // first); with `scores`, its "s" entry is merged in (both key spaces are
+  // ordered the same way).
   absl::Status Scan(bool scores,
                     const std::function<absl::Status(const CustomerKey&, const CustomerState&,
                                                      const std::string*)>& fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!options_.read_only) {
+        if (absl::Status s = FlushLocked(); !s.ok()) return s;
+      }
+    }
     const rocksdb::Snapshot* snap = db_->GetSnapshot();
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
@@ -353,13 +515,6 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return absl::OkStatus();
   }
 
-  // After a failed write the cached states are ahead of the disk: forget them.
-  void RollBack(const std::vector<std::pair<const std::string*, CustomerState*>>& dirty) {
-    std::vector<std::string> keys;
-    for (const auto& d : dirty) keys.push_back(*d.first);
-    for (const auto& k : keys) cache_.erase(k);
-  }
-
   const Options options_;
   rocksdb::WriteOptions write_options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -367,7 +522,21 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   // Get) need no lock.
   mutable std::mutex mu_;
   int64_t max_event_time_ms_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<std::string, CustomerState> cache_ ABSL_GUARDED_BY(mu_);
+  int64_t durable_max_time_ms_ ABSL_GUARDED_BY(mu_);
+  CacheMap cache_ ABSL_GUARDED_BY(mu_);
+  size_t cache_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t tick_ ABSL_GUARDED_BY(mu_) = 0;
+  // Not yet flushed: changed customers, positions, ledger entries.
+  std::vector<CacheMap::value_type*> dirty_ ABSL_GUARDED_BY(mu_);
+  OffsetMap offsets_ ABSL_GUARDED_BY(mu_);
+  StreamTimeMap stream_times_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> pending_new_ ABSL_GUARDED_BY(mu_);   // touched, score owed
+  std::set<std::string> pending_done_ ABSL_GUARDED_BY(mu_);  // delivered; mark on disk
+  std::map<std::string, std::string> scores_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
+  std::unordered_set<std::string> pending_on_disk_ ABSL_GUARDED_BY(mu_);
+  int64_t batches_since_flush_ ABSL_GUARDED_BY(mu_) = 0;
+  CacheStats counters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -415,7 +584,12 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
         absl::StrCat("state store ", options.path, ": malformed max event time"));
   }
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, options.path, "read max event time");
-  return std::unique_ptr<FeatureStore>(new RocksFeatureStore(options, std::move(db), max_time));
+  // The pending marks on disk (few: customers whose scores were owed at the
+  // last flush), so a flush writes and deletes only what changed.
+  auto pending = internal::ReadPendingKeys(db.get(), options.path);
+  if (!pending.ok()) return pending.status();
+  return std::unique_ptr<FeatureStore>(
+      new RocksFeatureStore(options, std::move(db), max_time, std::move(*pending)));
 }
 
 }  // namespace recur

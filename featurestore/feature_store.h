@@ -9,10 +9,22 @@
 //   RETURN_IF_ERROR((*store)->ApplyBatch(events, {{{"shop.purchases", 0}, 1234}}));
 //   auto f = (*store)->ComputeFeatures({"shop-1", "c-42"}, as_of_ms);
 //
+// Two write modes (Options::write_back, docs/DESIGN.md "State layout"):
+//  - write-through (the default): every ApplyBatch is one RocksDB WriteBatch —
+//    the touched customers' records, the offsets, the stream times — durable
+//    when it returns;
+//  - write-back (the pipeline): ApplyBatch changes the cached, decoded states
+//    and remembers the offsets; Flush() writes every customer changed since the
+//    last Flush, the latest offsets and stream times, pending marks and last
+//    scores in one WriteBatch. A customer touched by many batches is written
+//    once per Flush; a crash loses only what the input topics still hold
+//    (the stored offsets are those of the last Flush), so nothing is lost or
+//    counted twice.
 // Lifecycle: Open() takes RocksDB's lock on the directory (a second process gets a
-// FailedPrecondition naming the lock); destruction flushes nothing extra — the WAL
-// already holds every applied batch. Thread-safety: all methods may be called from
-// any thread; they serialise on one mutex (the pipeline has a single writer).
+// FailedPrecondition naming the lock); destruction flushes what is dirty
+// (best effort; callers that must know call Flush). Thread-safety: all methods
+// may be called from any thread; they serialise on one mutex (the pipeline has a
+// single writer).
 #ifndef RECUR_FEATURESTORE_FEATURE_STORE_H_
 #define RECUR_FEATURESTORE_FEATURE_STORE_H_
 
@@ -41,9 +53,14 @@ class FeatureStore {
   struct Options {
     std::string path;  // the RocksDB directory
     int32_t retention_days = kDefaultRetentionDays;
-    bool sync = false;                 // fsync every batch (power-loss safety)
-    bool read_only = false;            // open a snapshot for reading
-    size_t cache_entries = 2'000'000;  // decoded customers kept in memory
+    bool sync = false;       // fsync every batch (power-loss safety)
+    bool read_only = false;  // open a snapshot for reading
+    // Bytes of decoded customers kept in memory (CustomerState::ApproxBytes);
+    // least recently used clean ones are evicted beyond it. Dirty customers
+    // (write-back) are never evicted: the caller flushes (cache_stats()).
+    size_t cache_bytes = size_t{1} << 30;
+    // See the class comment. With write_back, nothing is durable before Flush().
+    bool write_back = false;
     // RocksDB memtable size before a flush to an SST file. Tests set a small one
     // to exercise flushes and compactions.
     size_t write_buffer_bytes = 64 << 20;
@@ -56,6 +73,18 @@ class FeatureStore {
     // WriteBatch; ledger().Commit clears the mark once its score is delivered
     // (at-least-once scores, docs/DESIGN.md "Scores").
     bool mark_pending = false;
+  };
+
+  struct CacheStats {
+    int64_t entries = 0;        // decoded customers in memory
+    int64_t bytes = 0;          // their approximate size
+    int64_t dirty_entries = 0;  // changed since the last Flush (write-back)
+    int64_t dirty_bytes = 0;
+    int64_t batches_since_flush = 0;
+    int64_t flushes = 0;
+    int64_t flushed_customers = 0;  // records written by all flushes
+    int64_t loads = 0;              // cache misses read from RocksDB
+    int64_t evictions = 0;
   };
 
   struct ApplyStats {
@@ -80,7 +109,14 @@ class FeatureStore {
                                   ApplyStats* stats = nullptr,
                                   const StreamTimeMap* stream_times = nullptr) = 0;
 
-  // The offsets stored by the last applied batch of each source partition.
+  // Makes everything applied so far durable, in one WriteBatch (a no-op when
+  // nothing changed). On failure nothing was written and a retry writes the
+  // same; the cached states stay as applied.
+  virtual absl::Status Flush() = 0;
+  virtual CacheStats cache_stats() const = 0;
+
+  // The offsets of the last applied batch of each source partition (with
+  // write-back, durable only after Flush).
   virtual absl::StatusOr<OffsetMap> ReadOffsets() = 0;
   // The stream times stored with them (see ApplyBatch).
   virtual absl::StatusOr<StreamTimeMap> ReadStreamTimes() = 0;
@@ -92,14 +128,16 @@ class FeatureStore {
   // The stored state of one customer (NotFound if none).
   virtual absl::StatusOr<CustomerState> GetState(const CustomerKey& key) = 0;
 
-  // Calls `fn` for every customer in key order, on one consistent view.
+  // Calls `fn` for every customer in key order, on one consistent view (a
+  // writable store flushes first, so the view includes every applied batch).
   virtual absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) = 0;
 
   // The score side of this store: pending marks, last scores, scorer meta.
   virtual ScoreLedger& ledger() = 0;
 
-  // Writes a consistent checkpoint (state + offsets) into `dir`, which must not exist.
+  // Writes a consistent checkpoint (state + offsets, after a Flush) into `dir`,
+  // which must not exist.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
 
   virtual int64_t max_event_time_ms() const = 0;

@@ -1,5 +1,7 @@
 #include "featurestore/rocks_internal.h"
 
+#include <memory>
+
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "featurestore/store_errors.h"
@@ -45,6 +47,59 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const 
   }
   if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::InvalidArgumentError(what);
   return absl::InternalError(what);
+}
+
+std::string Fixed64(int64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
+  return s;
+}
+bool ParseFixed64(const std::string& s, int64_t* v) {
+  if (s.size() != 8) return false;
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i) x |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
+  *v = static_cast<int64_t>(x);
+  return true;
+}
+std::string OffsetKey(const TopicPartition& tp, char prefix) {
+  std::string k = std::string(1, prefix) + tp.topic;
+  k.push_back('\0');
+  for (int i = 3; i >= 0; --i)
+    k.push_back(static_cast<char>(static_cast<uint32_t>(tp.partition) >> (8 * i)));
+  return k;
+}
+
+absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
+                                          const std::string& path) {
+  OffsetMap out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string k = it->key().ToString();
+    size_t nul = k.find('\0');
+    int64_t offset;
+    if (nul == std::string::npos || k.size() != nul + 5 ||
+        !ParseFixed64(it->value().ToString(), &offset)) {
+      return absl::DataLossError(absl::StrCat("state store ", path, ": malformed offset entry"));
+    }
+    uint32_t p = 0;
+    for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(k[nul + 1 + i]);
+    out[TopicPartition{k.substr(1, nul - 1), static_cast<int32_t>(p)}] = offset;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), path, "read offsets");
+  return out;
+}
+
+absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
+                                                                const std::string& path) {
+  std::unordered_set<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("p"); it->Valid() && it->key().starts_with("p"); it->Next()) {
+    if (!CustomerKey::Decode(it->key().ToStringView().substr(1)))
+      return absl::DataLossError(absl::StrCat("state store ", path, ": malformed pending key"));
+    out.insert(it->key().ToString().substr(1));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), path, "scan pending");
+  return out;
 }
 
 }  // namespace recur::internal

@@ -5,9 +5,14 @@
 #ifndef RECUR_FEATURESTORE_ROCKS_INTERNAL_H_
 #define RECUR_FEATURESTORE_ROCKS_INTERNAL_H_
 
+#include <cstdint>
 #include <string>
+#include <unordered_set>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "featurestore/types.h"
+#include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
 
@@ -24,6 +29,18 @@ rocksdb::Options StoreRocksOptions();
 // a held LOCK is FailedPrecondition with the store-locked payload
 // (store_errors.h), corruption DataLoss, I/O Unavailable.
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const char* during);
+
+// Fixed 8-byte little-endian values (offsets, times).
+std::string Fixed64(int64_t v);
+bool ParseFixed64(const std::string& s, int64_t* v);
+// prefix topic "\0" BE32(partition): 'o' offsets, 'w' stream times.
+std::string OffsetKey(const TopicPartition& tp, char prefix = 'o');
+// Every OffsetKey entry under `prefix` ("o" or "w").
+absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
+                                          const std::string& path);
+// The wire keys ("shop/customer") of every pending mark ("p" entries).
+absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
+                                                                const std::string& path);
 
 }  // namespace recur::internal
 

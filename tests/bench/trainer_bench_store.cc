@@ -49,7 +49,7 @@ int Run(int argc, char** argv) {
   std::string out, start = "2024-01-01";
   int32_t partitions = 4, retention = 540, batch_days = 14;
   int threads = 2;
-  size_t cache_entries = 20'000;
+  size_t cache_mb = 512;
   CLI::App app{"Build a simulated state dir for the trainer benchmark"};
   app.add_option("--out", out, "state dir to create (must not exist)")->required();
   app.add_option("--shops", sim.shops)->capture_default_str();
@@ -64,9 +64,8 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", threads, "partition stores applied in parallel")
       ->capture_default_str();
-  // A decoded customer of 18 months takes ~30 KB: the store's default cache
-  // (2,000,000 customers) would hold 30 GB at this size.
-  app.add_option("--cache-entries", cache_entries, "decoded customers cached per store")
+  // A decoded customer of 18 months takes ~30 KB: bound the cache per store.
+  app.add_option("--cache-mb", cache_mb, "MiB of decoded customers cached per store")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   absl::Time t;
@@ -84,7 +83,7 @@ int Run(int argc, char** argv) {
   so.path = out;
   so.partitions = partitions;
   so.store.retention_days = retention;
-  so.store.cache_entries = cache_entries;
+  so.store.cache_bytes = cache_mb << 20;
   auto dir = StateDir::Open(so);
   if (!dir.ok()) {
     std::cerr << dir.status() << "\n";
