@@ -136,10 +136,12 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (entry.state.NeedsPrune(horizon)) entry.state.Prune(horizon);
       const size_t bytes = entry.state.ApproxBytes();
       cache_bytes_ += bytes - entry.bytes;
+      if (entry.dirty) dirty_bytes_ += bytes - entry.bytes;
       entry.bytes = bytes;
       if (!entry.dirty) {
         entry.dirty = true;
         dirty_.push_back(kv);
+        dirty_bytes_ += bytes;
       }
       auto ck = CustomerKey::Decode(std::string_view(kv->first).substr(1));
       if (ck) st.touched.push_back(std::move(*ck));
@@ -181,9 +183,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     c.entries = static_cast<int64_t>(cache_.size());
     c.bytes = static_cast<int64_t>(cache_bytes_);
     c.dirty_entries = static_cast<int64_t>(dirty_.size());
-    int64_t dirty_bytes = 0;
-    for (const auto* kv : dirty_) dirty_bytes += static_cast<int64_t>(kv->second.bytes);
-    c.dirty_bytes = dirty_bytes;
+    c.dirty_bytes = static_cast<int64_t>(dirty_bytes_);
     c.batches_since_flush = batches_since_flush_;
     return c;
   }
@@ -386,6 +386,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     counters_.flushed_customers += static_cast<int64_t>(dirty_.size());
     ++counters_.flushes;
     dirty_.clear();
+    dirty_bytes_ = 0;
     for (std::string& wire : pending_put) pending_on_disk_.insert(std::move(wire));
     for (const std::string& wire : pending_done_) pending_on_disk_.erase(wire);
     pending_new_.clear();
@@ -405,6 +406,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::vector<std::string> keys;
     for (const auto* kv : dirty_) keys.push_back(kv->first);
     dirty_.clear();
+    dirty_bytes_ = 0;
     for (const auto& k : keys) {
       auto it = cache_.find(k);
       cache_bytes_ -= it->second.bytes;
@@ -525,6 +527,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   int64_t durable_max_time_ms_ ABSL_GUARDED_BY(mu_);
   CacheMap cache_ ABSL_GUARDED_BY(mu_);
   size_t cache_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t dirty_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t tick_ ABSL_GUARDED_BY(mu_) = 0;
   // Not yet flushed: changed customers, positions, ledger entries.
   std::vector<CacheMap::value_type*> dirty_ ABSL_GUARDED_BY(mu_);

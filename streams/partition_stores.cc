@@ -1,17 +1,19 @@
 #include "streams/partition_stores.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/parallel.h"
 #include "featurestore/state_dir.h"
 #include "featurestore/store_errors.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
 
-absl::StatusOr<bool> PartitionStores::Open(int32_t partition) {
+absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   if (stores_.count(partition)) return false;
   FeatureStore::Options o;
   o.path = StateDir::PartitionPath(options_.state_dir, partition);
@@ -19,6 +21,8 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition) {
   o.sync = options_.sync;
   o.expire_outside_horizon = true;
   o.mark_pending = options_.mark_pending;
+  o.write_back = options_.write_back;
+  o.cache_bytes = std::max<size_t>(options_.cache_bytes / std::max<size_t>(assigned, 1), 16 << 20);
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   auto store = FeatureStore::Open(o);
@@ -34,6 +38,45 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition) {
   if (!store.ok()) return store.status();
   stores_[partition] = std::move(*store);
   return true;
+}
+
+absl::Status PartitionStores::FlushAll() {
+  std::vector<FeatureStore*> stores;
+  for (const auto& [p, store] : stores_) stores.push_back(store.get());
+  std::vector<absl::Status> results(stores.size());
+  ParallelFor(stores.size(), [&](size_t i) { results[i] = stores[i]->Flush(); });
+  for (const absl::Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+bool PartitionStores::DirtyOverBudget() const {
+  return static_cast<size_t>(TotalCacheStats().dirty_bytes) > options_.cache_bytes / 2;
+}
+
+FeatureStore::CacheStats PartitionStores::TotalCacheStats() const {
+  FeatureStore::CacheStats t;
+  for (const auto& [p, store] : stores_) {
+    const FeatureStore::CacheStats c = store->cache_stats();
+    t.entries += c.entries;
+    t.bytes += c.bytes;
+    t.dirty_entries += c.dirty_entries;
+    t.dirty_bytes += c.dirty_bytes;
+    t.flushes += c.flushes;
+    t.flushed_customers += c.flushed_customers;
+    t.loads += c.loads;
+    t.evictions += c.evictions;
+  }
+  return t;
+}
+
+void PartitionStores::CloseAll() {
+  if (absl::Status s = FlushAll(); !s.ok()) {
+    spdlog::warn("closing the stores without a final flush ({}); they resume at their last flush",
+                 std::string(s.message()));
+  }
+  stores_.clear();
 }
 
 FeatureStore* PartitionStores::Get(int32_t partition) const {

@@ -12,7 +12,9 @@
 // still closing it) is waited for — retried every 500 ms for up to
 // lock_timeout_ms — as Kafka Streams waits for a task's state directory; the
 // lock is recognised by its status payload (featurestore/store_errors.h).
-// Thread-safety: Open, Get and CloseAll on one thread; Apply from several
+// Each store gets an equal share of cache_bytes, fixed when it is opened (the
+// number of stores is the number of partition numbers assigned at that time).
+// Thread-safety: Open, Get, FlushAll and CloseAll on one thread; Apply from several
 // threads at once for different partitions (FeatureStore is thread-safe).
 #ifndef RECUR_STREAMS_PARTITION_STORES_H_
 #define RECUR_STREAMS_PARTITION_STORES_H_
@@ -31,8 +33,12 @@ namespace recur {
 struct PartitionStoresOptions {
   std::string state_dir = "state";
   int32_t retention_days = kDefaultRetentionDays;
-  bool sync = false;          // fsync every batch
-  bool mark_pending = false;  // scoring on: ApplyBatch marks touched customers pending
+  bool sync = false;  // fsync every flush
+  // Write-back stores (FeatureStore::Options::write_back): batches change the
+  // cached states; FlushAll() makes them durable. false: every batch is written.
+  bool write_back = true;
+  size_t cache_bytes = size_t{2} << 30;  // for all open stores together
+  bool mark_pending = false;             // scoring on: ApplyBatch marks touched customers pending
   int lock_timeout_ms = 30'000;
   int lock_retry_ms = 500;
 };
@@ -44,11 +50,22 @@ class PartitionStores final : public PartitionWriter {
   PartitionStores& operator=(const PartitionStores&) = delete;
 
   // Opens the store of `partition` unless it is open. True: opened by this call.
-  absl::StatusOr<bool> Open(int32_t partition);
+  // `assigned`: how many partition numbers this instance owns now (each store's
+  // share of the cache).
+  absl::StatusOr<bool> Open(int32_t partition, size_t assigned = 1);
   // Null when the partition's store is not open.
   FeatureStore* Get(int32_t partition) const;
   const std::map<int32_t, std::unique_ptr<FeatureStore>>& open() const { return stores_; }
-  void CloseAll() { stores_.clear(); }
+  // Flushes every open store (in parallel); the first failure.
+  absl::Status FlushAll();
+  // Whether the stores' changed customers take more than half the cache budget:
+  // time to flush, whatever the commit interval.
+  bool DirtyOverBudget() const;
+  // The open stores' cache statistics, summed.
+  FeatureStore::CacheStats TotalCacheStats() const;
+  // Flushes (best effort: a failure is logged; the stored offsets stay those
+  // of the last flush, so nothing is lost) and closes every store.
+  void CloseAll();
 
   bool IsOpen(int32_t partition) const override { return stores_.count(partition) > 0; }
   absl::Status Apply(int32_t partition, std::span<const v1::Event> events, const OffsetMap& offsets,

@@ -39,6 +39,8 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   s.retention_days = o.decoder.retention_days;
   s.sync = o.sync;
   s.mark_pending = o.scoring.enabled;
+  s.write_back = o.write_back;
+  s.cache_bytes = o.cache_mb << 20;
   s.lock_timeout_ms = o.store_lock_timeout_ms;
   return s;
 }
@@ -103,6 +105,9 @@ class PipelineImpl final : public Pipeline {
       if (builder_.empty() && fatal_.ok()) {
         absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
+      }
+      if (fatal_.ok() && MsSince(last_flush_) >= options_.commit_interval_ms) {
+        fatal_ = FlushStores();
       }
       WatchBroker();
       if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second
@@ -236,7 +241,7 @@ class PipelineImpl final : public Pipeline {
     for (const auto& tp : parts) numbers.insert(tp.partition);
     std::map<int32_t, OffsetMap> stored;
     for (int32_t p : numbers) {
-      auto opened = stores_.Open(p);
+      auto opened = stores_.Open(p, numbers.size());
       if (!opened.ok()) return opened.status();
       FeatureStore* store = stores_.Get(p);
       if (*opened) {
@@ -299,6 +304,10 @@ class PipelineImpl final : public Pipeline {
       absl::Status s = scoring_->Drain(/*wait=*/true);  // in-flight scores refer to the stores
       if (!s.ok()) fatal_ = s;
     }
+    if (fatal_.ok()) {
+      absl::Status s = FlushStores();
+      if (!s.ok()) fatal_ = s;
+    }
     if (absl::Status s = source_->Unassign(); !s.ok()) spdlog::warn("{}", std::string(s.message()));
     builder_.Reset();
     progress_ = Committer::Progress();
@@ -317,9 +326,26 @@ class PipelineImpl final : public Pipeline {
 
   RetryPolicy Retry() { return {options_.max_retries, &counters_.retries, nullptr}; }
 
+  // Makes every applied batch durable: one WriteBatch per store with the
+  // changed customers and their offsets (FeatureStore::Flush).
+  absl::Status FlushStores() {
+    last_flush_ = Clock::now();
+    if (stores_.open().empty()) return absl::OkStatus();
+    absl::Status s = WithRetries("flush", Retry(), [this] { return stores_.FlushAll(); });
+    if (!s.ok()) return s;
+    ++counters_.flushes;
+    counters_.flush_ms += MsSince(last_flush_);
+    // Tests stop here: the stores hold everything applied so far.
+    RECUR_SYNC_POINT("Pipeline::AfterFlush");
+    return absl::OkStatus();
+  }
+
   absl::Status CommitWithRetries() {
     absl::Status s = WithRetries("batch", Retry(), [this] { return TryCommit(); });
     if (!s.ok()) return s;
+    if (stores_.DirtyOverBudget()) {
+      if (absl::Status f = FlushStores(); !f.ok()) return f;
+    }
     const int64_t ms = MsSince(batch_first_);  // first record of the batch to committed
     counters_.batch_ms_last = ms;
     counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);
@@ -483,6 +509,12 @@ class PipelineImpl final : public Pipeline {
     shared_json_ = std::move(json);
   }
 
+  nlohmann::json CacheJson() const {
+    const FeatureStore::CacheStats c = stores_.TotalCacheStats();
+    return {{"customers", c.entries}, {"bytes", c.bytes},         {"dirty", c.dirty_entries},
+            {"loads", c.loads},       {"evictions", c.evictions}, {"flushed", c.flushed_customers}};
+  }
+
   std::string BuildStatsJson() const {
     nlohmann::json j{{"events_in", counters_.events_in},
                      {"applied", counters_.applied},
@@ -494,6 +526,9 @@ class PipelineImpl final : public Pipeline {
                      {"lag", counters_.lag},
                      {"retries", counters_.retries},
                      {"apply_ms", counters_.apply_ms},
+                     {"flushes", counters_.flushes},
+                     {"flush_ms", counters_.flush_ms},
+                     {"cache", CacheJson()},
                      {"dlq", counters_.dlq}};
     if (scoring_) {
       const ScoringCounters& c = scoring_->counters();
@@ -517,6 +552,7 @@ class PipelineImpl final : public Pipeline {
   std::unique_ptr<Committer> committer_;
   Committer::Progress progress_;   // of the batch in builder_
   Clock::time_point batch_first_;  // when the batch in builder_ got its first record
+  Clock::time_point last_flush_ = Clock::now();
 
   std::map<int32_t, std::set<CustomerKey>> unscored_;  // committed, score not yet delivered
   std::set<int32_t> force_rescore_;                    // re-score whatever the day (new models)

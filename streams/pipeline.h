@@ -10,11 +10,14 @@
 //
 // Exactly once: on assignment the consumer seeks to the offsets stored in each
 // partition's RocksDB store (Kafka's committed offsets are written only for lag
-// monitoring). Dead letters are delivered before the batch's offsets are stored,
-// so a crash can repeat a dead letter but never lose one. Touched customers are
-// marked pending in the batch's WriteBatch and scored after it (ScoreStage);
-// their marks are cleared after the scores' delivery, so a crash repeats a score
-// (same bytes) but never loses one.
+// monitoring). A batch changes the stores' cached states; a flush (every
+// commit_interval_ms) writes the changed customers with the offsets they
+// correspond to in one WriteBatch per store, so a crash resumes at the last
+// flush and re-applies what followed it, exactly once. Dead letters are
+// delivered before their batch is applied, so a crash can repeat a dead letter
+// but never lose one. Touched customers are scored after their batch
+// (ScoreStage); the ones still owed a score at a flush are marked pending in it,
+// so a crash repeats a score (same bytes) but never loses one.
 //
 // The parts (streams/README.md): a RecordSource (record_source.h; KafkaSource
 // in production) yields records and assignment changes; a BatchBuilder
@@ -23,8 +26,9 @@
 // PartitionStores store (partition_stores.h); the ScoreStage (scoring.h) scores
 // what the batch touched. This class only wires them, on one loop: librdkafka's
 // rebalance callback records the change and the loop acts on it.
-// Test seam: the sync point "Pipeline::AfterStateCommit" (base/sync_point.h) is
-// reached after a batch's state is committed, before its scores are delivered.
+// Test seams (base/sync_point.h): "Pipeline::AfterStateCommit" is reached after
+// a batch is applied, before its scores are delivered; "Pipeline::AfterFlush"
+// after the stores' flush; "FeatureStore::BeforeFlushWrite" inside a flush.
 // Thread-safety: Run() on one thread; counters() and StatsJson() may be called
 // from any thread (a snapshot taken after every loop iteration).
 #ifndef RECUR_STREAMS_PIPELINE_H_
@@ -58,7 +62,14 @@ struct PipelineOptions {
   size_t batch_max_events = 20'000;
   int batch_linger_ms = 200;
   DecoderOptions decoder;
-  bool sync = false;          // fsync each batch (power-loss safety)
+  bool sync = false;  // fsync each flush (power-loss safety)
+  // Batches change the stores' cached states; every commit_interval_ms (or
+  // sooner, when the changed customers take half of cache_mb) one WriteBatch
+  // per store makes them durable with their offsets (docs/DESIGN.md "State
+  // layout"). A crash re-reads at most this much input; nothing is lost.
+  int commit_interval_ms = 5'000;
+  size_t cache_mb = 2'048;    // decoded customers in memory, all stores together
+  bool write_back = true;     // false: every batch is written (the old engine, for comparison)
   int stats_interval_s = 0;   // 0: no periodic stats line
   int exit_when_idle_ms = 0;  // >0: exit once every assigned partition is at its end this long
   int max_retries = 8;        // failed batch: retries with backoff, then Run() fails
@@ -98,6 +109,8 @@ struct PipelineCounters {
   int64_t lag = 0;
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
+  int64_t flushes = 0;   // store flushes (commits of state and offsets to RocksDB)
+  int64_t flush_ms = 0;  // time in them
   // Scoring, for watchers on other threads (the demo): see ScoringCounters.
   std::string models;  // "risk=<v> repurchase=<v>" or "none"
   int64_t scores_published = 0;

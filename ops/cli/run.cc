@@ -51,7 +51,18 @@ class RunCommand : public Command {
     sub_->add_option("--broker-down-timeout", o.broker_down_timeout_s,
                      "seconds without any broker before exiting non-zero")
         ->capture_default_str();
-    sub_->add_flag("--sync", o.sync, "fsync every batch (survives power loss, slower)");
+    sub_->add_flag("--sync", o.sync, "fsync every flush (survives power loss, slower)");
+    sub_->add_option("--commit-interval-ms", o.commit_interval_ms,
+                     "write the changed customers and their offsets to the state stores this "
+                     "often (a crash re-reads at most this much input)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 3'600'000));
+    sub_->add_option("--cache-mb", o.cache_mb,
+                     "MiB of decoded customers kept in memory, all partitions together "
+                     "(least recently used ones are evicted; a flush runs early when the "
+                     "changed ones take half of it)")
+        ->capture_default_str()
+        ->check(CLI::Range(64, 1 << 20));
     sub_->add_option("--models-dir", o.scoring.scorer.models_dir,
                      "model registry: scores with <dir>/<target>/CURRENT of both targets, "
                      "reloaded when CURRENT changes")

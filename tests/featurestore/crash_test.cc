@@ -3,6 +3,9 @@
 // After every kill the store reopens, its stored offset says how many batches
 // landed, and its state equals exactly those batches applied to a clean store:
 // no partially applied batch is ever visible, nothing is lost or doubled.
+// Both write modes: write-through (durable per batch) and write-back (durable
+// per Flush, every kFlushEvery batches), which is also killed once inside a
+// flush (at the sync point "FeatureStore::BeforeFlushWrite").
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "base/sync_point.h"
 #include "featurestore/feature_store.h"
 #include "tests/testing/events.h"
 
@@ -23,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr int kBatches = 300;
 constexpr int kBatchSize = 2000;
+constexpr int kFlushEvery = 5;  // write-back: batches per Flush
 const TopicPartition kTp{"shop.purchases", 0};
 
 std::vector<v1::Event> MakeBatch(int k) {
@@ -57,16 +62,30 @@ int64_t StoredBatches(FeatureStore* store) {
 }
 
 // The child: resume from the stored offset and apply batches until done.
+// RECUR_CRASH_WRITE_BACK: a write-back store, flushed every kFlushEvery batches;
+// RECUR_CRASH_KILL_AT_FLUSH=N: SIGKILL itself inside its N-th flush, after the
+// WriteBatch is built and before it is written.
 [[noreturn]] void RunWriter(const fs::path& dir) {
   FeatureStore::Options o;
   o.path = dir.string();
+  o.write_back = std::getenv("RECUR_CRASH_WRITE_BACK") != nullptr;
+  if (const char* n = std::getenv("RECUR_CRASH_KILL_AT_FLUSH")) {
+    static int flushes = 0;
+    static const int kill_at = std::atoi(n);
+    SyncPoint::Get()->SetCallBack("FeatureStore::BeforeFlushWrite", [](void*) {
+      if (++flushes == kill_at) ::kill(::getpid(), SIGKILL);
+    });
+    SyncPoint::Get()->EnableProcessing();
+  }
   auto store = FeatureStore::Open(o);
   if (!store.ok()) _exit(2);
   auto offsets = (*store)->ReadOffsets();
   int64_t next = offsets.ok() && offsets->count(kTp) ? offsets->at(kTp) : 0;
   for (int64_t k = next; k < kBatches; ++k) {
     if (!(*store)->ApplyBatch(MakeBatch(static_cast<int>(k)), {{kTp, k + 1}}).ok()) _exit(3);
+    if (o.write_back && (k + 1) % kFlushEvery == 0 && !(*store)->Flush().ok()) _exit(5);
   }
+  if (!(*store)->Flush().ok()) _exit(5);
   _exit(0);
 }
 
@@ -81,8 +100,12 @@ std::map<std::string, std::string> Dump(FeatureStore* store) {
   return out;
 }
 
-TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
-  const fs::path dir = fs::temp_directory_path() / ("recur-crash-" + std::to_string(::getpid()));
+class FeatureStoreCrashTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
+  const bool write_back = GetParam();
+  const fs::path dir = fs::temp_directory_path() /
+                       ("recur-crash-" + std::to_string(::getpid()) + (write_back ? "-wb" : ""));
   const fs::path ref_dir = dir.string() + "-reference";
   fs::remove_all(dir);
   fs::remove_all(ref_dir);
@@ -97,12 +120,15 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       setenv("RECUR_CRASH_WRITER_DIR", dir.c_str(), 1);
+      if (write_back) setenv("RECUR_CRASH_WRITE_BACK", "1", 1);
+      if (write_back && round == 0) setenv("RECUR_CRASH_KILL_AT_FLUSH", "3", 1);
       execl("/proc/self/exe", "crash_writer", static_cast<char*>(nullptr));
       _exit(4);
     }
     const bool last = round == 11;
+    const bool killed_in_flush = write_back && round == 0;  // kills itself
     int status = 0;
-    if (!last) {
+    if (!last && !killed_in_flush) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(std::uniform_int_distribution<int>(40, 400)(rng)));
       kill(pid, SIGKILL);
@@ -117,6 +143,13 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
     ASSERT_NE(store, nullptr);
     const int64_t landed = StoredBatches(store.get());
     ASSERT_GE(landed, reference_batches) << "a committed batch was lost";
+    if (write_back) {
+      EXPECT_EQ(landed % kFlushEvery, 0) << "write-back: only whole flushes land";
+    }
+    if (killed_in_flush) {
+      ASSERT_TRUE(WIFSIGNALED(status));
+      EXPECT_EQ(landed, 2 * kFlushEvery) << "the third flush was killed before its write";
+    }
     for (; reference_batches < landed; ++reference_batches) {
       ASSERT_TRUE(reference
                       ->ApplyBatch(MakeBatch(static_cast<int>(reference_batches)),
@@ -135,6 +168,11 @@ TEST(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
   fs::remove_all(dir);
   fs::remove_all(ref_dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(WriteModes, FeatureStoreCrashTest, ::testing::Values(false, true),
+                         [](const auto& info) {
+                           return info.param ? "WriteBack" : "WriteThrough";
+                         });
 
 }  // namespace
 }  // namespace recur

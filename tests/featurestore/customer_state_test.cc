@@ -290,6 +290,30 @@ TEST(CustomerStateTest, AnIdReusedAcrossKindsCountsOnceForEachKindWhateverTheOrd
   EXPECT_EQ(bytes[0], bytes[2]);
 }
 
+TEST(CustomerStateTest, AHotCustomerRemembersEveryIdOfItsDayInAnyOrder) {
+  // A bot: 20,000 visits of one customer within one day. Every id is remembered
+  // (each re-send is a duplicate), and the state's bytes do not depend on the
+  // order the events arrived in.
+  EventFactory ev;
+  std::vector<v1::Event> visits;
+  for (int i = 0; i < 20'000; ++i) visits.push_back(ev.Session(Ms(2024, 3, 3) + i, 1, 1, 0, 0));
+  CustomerState forward, backward;
+  for (const auto& e : visits) ASSERT_TRUE(forward.Apply(e));
+  for (auto it = visits.rbegin(); it != visits.rend(); ++it) ASSERT_TRUE(backward.Apply(*it));
+  int duplicates = 0;
+  for (int i = 0; i < 20'000; i += 7) duplicates += forward.Apply(visits[i]) ? 0 : 1;
+  EXPECT_EQ(duplicates, (20'000 + 6) / 7);
+  std::string a, b;
+  forward.Encode(&a);
+  backward.Encode(&b);
+  EXPECT_EQ(a, b);
+  CustomerState decoded;
+  ASSERT_TRUE(CustomerState::Decode(a, &decoded).ok());
+  EXPECT_EQ(decoded, forward);
+  EXPECT_FALSE(decoded.Apply(visits[12'345]));  // still remembered after a round trip
+  EXPECT_EQ(forward.ComputeFeatures(Ms(2024, 3, 3), kNoHorizon)[kSessions7d], 20'000);
+}
+
 TEST(CustomerStateTest, RetentionExpiry) {
   EventFactory ev;
   CustomerState s = Build({

@@ -144,13 +144,20 @@ TEST_F(PipelinePartsTest, ABoundedRunStoresExactlyTheStopOffsetsAndReturns) {
   EXPECT_EQ((*p)->counters().events_in, 1);
 }
 
-TEST_F(PipelinePartsTest, TheSyncPointIsReachedAfterEveryStateCommit) {
-  std::vector<OffsetMap> seen;
+TEST_F(PipelinePartsTest, AppliedBatchesBecomeDurableAtAFlushNotBefore) {
+  // Write-back stores: "Pipeline::AfterStateCommit" is reached after each batch
+  // is applied, while nothing of it is durable yet (read by a second reader);
+  // the flush when the partitions are given up writes both batches' state and
+  // offsets at once ("Pipeline::AfterFlush").
+  std::vector<OffsetMap> applied, flushed;
   SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit",
-                                [&](void*) { seen.push_back(StoredOffsets(0)); });
+                                [&](void*) { applied.push_back(StoredOffsets(0)); });
+  SyncPoint::Get()->SetCallBack("Pipeline::AfterFlush",
+                                [&](void*) { flushed.push_back(StoredOffsets(0)); });
   SyncPoint::Get()->EnableProcessing();
   auto fake = std::make_unique<FakeRecordSource>();
   options_.batch_max_events = 1;
+  options_.commit_interval_ms = 3'600'000;  // no flush on the clock during the test
   fake->Assigned({kPurchases0});
   fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
   fake->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 13)), Ms(2024, 3, 2));
@@ -158,7 +165,28 @@ TEST_F(PipelinePartsTest, TheSyncPointIsReachedAfterEveryStateCommit) {
   SyncPoint::Get()->DisableProcessing();
   SyncPoint::Get()->ClearAllCallBacks();
   ASSERT_TRUE(s.ok()) << s;
-  // The state was already durable when the point was reached (read by a second reader).
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0], OffsetMap{});
+  EXPECT_EQ(applied[1], OffsetMap{});
+  ASSERT_EQ(flushed.size(), 1u);
+  EXPECT_EQ(flushed[0], (OffsetMap{{kPurchases0, 2}}));
+}
+
+TEST_F(PipelinePartsTest, WriteThroughStoresAreDurableAfterEveryBatch) {
+  std::vector<OffsetMap> seen;
+  SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit",
+                                [&](void*) { seen.push_back(StoredOffsets(0)); });
+  SyncPoint::Get()->EnableProcessing();
+  auto fake = std::make_unique<FakeRecordSource>();
+  options_.batch_max_events = 1;
+  options_.write_back = false;
+  fake->Assigned({kPurchases0});
+  fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  fake->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 13)), Ms(2024, 3, 2));
+  absl::Status s = RunScript(std::move(fake));
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], (OffsetMap{{kPurchases0, 1}}));
   EXPECT_EQ(seen[1], (OffsetMap{{kPurchases0, 2}}));
