@@ -39,7 +39,7 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   s.retention_days = o.decoder.retention_days;
   s.sync = o.sync;
   s.mark_pending = o.scoring.enabled;
-  s.write_back = o.write_back;
+  s.write_back = o.write_back && o.commit_interval_ms > 0;
   s.cache_bytes = o.cache_mb << 20;
   s.lock_timeout_ms = o.store_lock_timeout_ms;
   return s;

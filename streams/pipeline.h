@@ -67,6 +67,7 @@ struct PipelineOptions {
   // sooner, when the changed customers take half of cache_mb) one WriteBatch
   // per store makes them durable with their offsets (docs/DESIGN.md "State
   // layout"). A crash re-reads at most this much input; nothing is lost.
+  // 0: write-through, every batch durable when it is committed.
   int commit_interval_ms = 5'000;
   size_t cache_mb = 2'048;    // decoded customers in memory, all stores together
   bool write_back = true;     // false: every batch is written (the old engine, for comparison)

@@ -54,7 +54,7 @@ class RunCommand : public Command {
     sub_->add_flag("--sync", o.sync, "fsync every flush (survives power loss, slower)");
     sub_->add_option("--commit-interval-ms", o.commit_interval_ms,
                      "write the changed customers and their offsets to the state stores this "
-                     "often (a crash re-reads at most this much input)")
+                     "often (a crash re-reads at most this much input; 0: after every batch)")
         ->capture_default_str()
         ->check(CLI::Range(0, 3'600'000));
     sub_->add_option("--cache-mb", o.cache_mb,

@@ -1,11 +1,16 @@
 // Feature store benchmarks (Google Benchmark):
-//   BM_ApplyBatch          events applied per second, batched, RocksDB on local disk
+//   BM_ApplyBatch/B/F      events applied per process-CPU second, batches of B, RocksDB on
+//                          local disk; F = 0: write-through (a WriteBatch per batch),
+//                          F > 0: write-back, Flush() every F events (timed too)
+//   BM_HotKey/F            the same stream with a bot: 200,000 visits of one customer
+//                          within 3 hours, interleaved (half of every batch)
 //   BM_ComputeFeaturesStore  the full catalog for one customer from warm state
 //   BM_ComputeFeaturesState  the same, feature math only (no store lookup)
 // Run: build/tests/bench/featurestore_bench --benchmark_counters_tabular=true
 // RECUR_BENCH_DIR picks the disk directory (default: /tmp).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -42,9 +47,11 @@ fs::path BenchDir(const std::string& name) {
   return p;
 }
 
-std::unique_ptr<FeatureStore> OpenStore(const fs::path& dir) {
+std::unique_ptr<FeatureStore> OpenStore(const fs::path& dir, bool write_back = false) {
   FeatureStore::Options o;
   o.path = dir.string();
+  o.write_back = write_back;
+  o.cache_bytes = size_t{4} << 30;
   auto s = FeatureStore::Open(o);
   if (!s.ok()) std::abort();
   return std::move(*s);
@@ -99,13 +106,13 @@ std::vector<v1::Event> StreamEvents(size_t n) {
   return out;
 }
 
-// 4,000,000 events applied in stream order in batches of state.range(0) events.
-void BM_ApplyBatch(benchmark::State& state) {
-  static const std::vector<v1::Event> events = StreamEvents(4'000'000);
-  const size_t batch = static_cast<size_t>(state.range(0));
-  const fs::path dir = BenchDir("apply");
-  auto store = OpenStore(dir);
-  size_t pos = 0;
+// Applies `events` in batches of `batch` (starting over in a fresh store at
+// the end), flushing every `flush_every` events (0: write-through store).
+void ApplyLoop(benchmark::State& state, const std::vector<v1::Event>& events, size_t batch,
+               size_t flush_every, const std::string& name) {
+  const fs::path dir = BenchDir(name);
+  auto store = OpenStore(dir, flush_every > 0);
+  size_t pos = 0, since_flush = 0;
   int64_t applied = 0;
   const TopicPartition tp{"shop.purchases", 0};
   for (auto _ : state) {
@@ -113,27 +120,73 @@ void BM_ApplyBatch(benchmark::State& state) {
       state.PauseTiming();
       store.reset();
       fs::remove_all(dir);
-      store = OpenStore(dir);
+      store = OpenStore(dir, flush_every > 0);
       pos = 0;
       state.ResumeTiming();
     }
     std::span<const v1::Event> span(events.data() + pos, batch);
     if (!store->ApplyBatch(span, {{tp, static_cast<int64_t>(pos + batch)}}).ok()) std::abort();
     pos += batch;
+    since_flush += batch;
+    if (flush_every > 0 && since_flush >= flush_every) {
+      if (!store->Flush().ok()) std::abort();
+      since_flush = 0;
+    }
     applied += static_cast<int64_t>(batch);
   }
   state.SetItemsProcessed(applied);
-  state.counters["events_per_s"] =
-      benchmark::Counter(static_cast<double>(applied), benchmark::Counter::kIsRate);
+  // Process CPU (RocksDB's background threads included) per event.
+  state.counters["cpu_us_per_event"] =
+      benchmark::Counter(static_cast<double>(applied) / 1e6,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  const FeatureStore::CacheStats c = store->cache_stats();
+  state.counters["records_per_event"] =
+      static_cast<double>(c.flushed_customers) / static_cast<double>(std::max<int64_t>(applied, 1));
   store.reset();
   fs::remove_all(dir);
 }
+
+// 4,000,000 events in stream order, batches of range(0), flush every range(1).
+void BM_ApplyBatch(benchmark::State& state) {
+  static const std::vector<v1::Event> events = StreamEvents(4'000'000);
+  ApplyLoop(state, events, static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)),
+            "apply");
+}
 BENCHMARK(BM_ApplyBatch)
-    ->Arg(1'000)
-    ->Arg(10'000)
-    ->Arg(50'000)
+    ->Args({1'000, 0})
+    ->Args({10'000, 0})
+    ->Args({50'000, 0})
+    ->Args({10'000, 250'000})
+    ->Args({10'000, 1'000'000})
+    ->Args({50'000, 1'000'000})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->MeasureProcessCPUTime();
+
+// The first 400,000 events of the stream with a bot's 200,000 visits of one
+// customer within 3 hours interleaved: every second event of a batch is the bot's.
+void BM_HotKey(benchmark::State& state) {
+  static const std::vector<v1::Event> events = [] {
+    std::vector<v1::Event> normal = StreamEvents(400'000), out;
+    out.reserve(600'000);
+    const int64_t start = normal.front().event_time_ms();
+    for (size_t i = 0; i < normal.size(); ++i) {
+      out.push_back(normal[i]);
+      if (i % 2 == 0) {
+        v1::Event bot;
+        bot.set_shop_id("shop-1");
+        bot.set_customer_id("bot");
+        bot.set_event_id("bot-" + std::to_string(i));
+        bot.set_event_time_ms(start + static_cast<int64_t>(i) * 10'800'000 / 400'000);
+        bot.mutable_session()->set_minutes(0.1);
+        bot.mutable_session()->set_pages(1);
+        out.push_back(std::move(bot));
+      }
+    }
+    return out;
+  }();
+  ApplyLoop(state, events, 10'000, static_cast<size_t>(state.range(0)), "hotkey");
+}
+BENCHMARK(BM_HotKey)->Arg(0)->Arg(250'000)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
 
 struct WarmStore {
   fs::path dir = BenchDir("features");

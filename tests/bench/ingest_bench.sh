@@ -4,8 +4,15 @@
 # `recur run` from start until it has caught up on every partition.
 #   tests/bench/ingest_bench.sh                 # full size: ~5M events, 1M customers
 #   CUSTOMERS=3000 DAYS=10 tests/bench/ingest_bench.sh   # smoke size (ctest -L bench)
-# Prints one line: events, seconds, events/s. Broker settings: ops/kafka/start
+# Then, in the same run, the ceiling: five do-nothing kcat consumers (one per
+# input topic, in parallel) read the same topics to their end.
+# Prints: events, seconds, events/s, process CPU-µs per event and peak RSS for
+# recur and for the ceiling, and recur's throughput as a fraction of the ceiling's
+# (the figure that counts on a shared machine). Broker settings: ops/kafka/start
 # defaults (single node, KRaft, 1 GB heap), 4 partitions per topic, lz4 batches.
+# RECUR_ARGS adds flags to `recur run` (e.g. "--commit-interval-ms 0": the
+# write-through engine); ROUNDS=N repeats recur and the ceiling N times,
+# alternating, each recur round with a fresh state dir and group.
 source "$(dirname "$0")/../integration/lib.sh"
 CUSTOMERS=${CUSTOMERS:-333334}   # per shop, 3 shops
 DAYS=${DAYS:-14}
@@ -20,12 +27,37 @@ events=$(sed -n 's/^produced \([0-9]*\) events.*/\1/p' "$WORK/produce.log")
 log "pre-filled $events events in $(echo "$t1 - $t0" | bc) s"
 
 IDLE_MS=1000
-t2=$(date +%s.%N)
-/usr/bin/time -f "%M" -o "$WORK/rss" "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --batch-size 50000 \
-  --exit-when-idle-ms $IDLE_MS >"$WORK/run.json" 2>"$WORK/run.log"
-t3=$(date +%s.%N)
-secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
-applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
-[[ "$applied" == "$events" ]] || fail "consumed $applied of $events events"
-rate=$(echo "$events / $secs" | bc)
-echo "ingest_bench: events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate peak_rss_kb=$(cat "$WORK/rss")"
+ROUNDS=${ROUNDS:-1}
+for round in $(seq 1 "$ROUNDS"); do
+  rm -rf "$WORK/state"
+  t2=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  /usr/bin/time -f "%M %U %S" -o "$WORK/rss" "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" \
+    --group "bench-$round" --batch-size 50000 --exit-when-idle-ms $IDLE_MS ${RECUR_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log"
+  t3=$(date +%s.%N)
+  secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
+  applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
+  [[ "$applied" == "$events" ]] || fail "consumed $applied of $events events"
+  read -r rss user sys <"$WORK/rss"
+  rate=$(echo "$events / $secs" | bc)
+  cpu_us=$(echo "($user + $sys) * 1000000 / $events" | bc -l)
+
+  # The ceiling: one do-nothing kcat consumer per topic, all at once.
+  t4=$(date +%s.%N)
+  pids=()
+  for topic in shop.purchases shop.sessions shop.carts shop.marketing shop.profiles; do
+    /usr/bin/time -f "%U %S" -o "$WORK/kcat-$topic.time" kcat -C -b "$BROKER" -t "$topic" -o beginning -e -q \
+      -f '%o\n' >"$WORK/kcat-$topic.out" 2>/dev/null &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || fail "kcat failed"; done
+  t5=$(date +%s.%N)
+  read_events=$(cat "$WORK"/kcat-*.out | wc -l)
+  [[ "$read_events" == "$events" ]] || fail "kcat read $read_events of $events records"
+  ksecs=$(echo "$t5 - $t4" | bc -l)
+  kcpu=$(cat "$WORK"/kcat-*.time | awk '{s += $1 + $2} END {print s}')
+  krate=$(echo "$events / $ksecs" | bc)
+  kcpu_us=$(echo "$kcpu * 1000000 / $events" | bc -l)
+  ratio=$(echo "$rate / $krate" | bc -l)
+  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") args='${RECUR_ARGS:-}'"
+done

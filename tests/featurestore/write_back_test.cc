@@ -195,9 +195,8 @@ TEST_F(WriteBackTest, AFailedBatchLeavesEveryCachedStateAsItWas) {
   ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
   v1::Event bad = ev.Purchase(Ms(2024, 3, 2), 5);
   bad.set_shop_id("");
-  EXPECT_EQ(
-      store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5), bad}, {{tp_, 3}}).code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5), bad}, {{tp_, 3}}).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*store->ReadOffsets(), (OffsetMap{{tp_, 1}}));
   EXPECT_EQ((*store->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 1);
 }

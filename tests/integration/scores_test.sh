@@ -5,8 +5,9 @@
 #     every customer has one;
 #  2. crash: `recur run` dies (SIGKILL, by the test binary recur_kill_after_commit:
 #     the same `recur`, with a callback on the sync point Pipeline::AfterStateCommit) right after a state
-#     commit and before its scores are delivered, four times; after the restarts
-#     every customer has a score, and the final scores equal run 1's;
+#     commit (write-through: --commit-interval-ms 0) and before its scores are delivered, four times;
+#     then, with write-back stores, four times inside a store's flush (FeatureStore::BeforeFlushWrite);
+#     after the restarts every customer has a score, and the final scores equal run 1's;
 #  3. reload under load: CURRENT is swapped while events flow; every score names
 #     exactly one version per model, no customer goes back to the old model, and
 #     every customer's last score is from the new models.
@@ -42,8 +43,16 @@ log "determinism: $(wc -l <"$WORK/a.last") customers, last scores byte-identical
 for n in 2 3 5 4; do
   rc=0
   kill_run "$n" --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
-    >/dev/null 2>>"$WORK/c.log" || rc=$?
+    --commit-interval-ms 0 >/dev/null 2>>"$WORK/c.log" || rc=$?
   [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL after commit $n, got exit $rc: $(tail -3 "$WORK/c.log")"
+done
+# Write-back: killed inside the n-th flush, after its WriteBatch is built and before it is written.
+for n in 2 1 3 2; do
+  rc=0
+  "$KILL_AFTER_COMMIT" --at FeatureStore::BeforeFlushWrite "$n" run --brokers "$BROKER" --models-dir "$WORK/models" \
+    --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
+    --commit-interval-ms 100 >/dev/null 2>>"$WORK/c.log" || rc=$?
+  [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in flush $n, got exit $rc: $(tail -3 "$WORK/c.log")"
 done
 grep -q "scores not confirmed before the last stop: scoring them first" "$WORK/c.log" \
   || fail "no restart found customers pending"
@@ -52,7 +61,7 @@ run --group c --state-dir "$WORK/C" --scores-topic scores.c --exit-when-idle-ms 
 scores scores.c last >"$WORK/c.last"
 cut -f1 "$WORK/c.last" | cmp -s - "$WORK/keys.txt" || fail "after the crashes not every customer has a score"
 cmp -s "$WORK/a.last" "$WORK/c.last" || { diff "$WORK/a.last" "$WORK/c.last" | head -5 >&2; fail "scores after crashes differ from a clean run"; }
-log "crash: 4 kills after a state commit; every customer scored; last scores identical to the clean run"
+log "crash: 4 kills after a state commit, 4 inside a flush; every customer scored; last scores identical to the clean run"
 
 # 3. Reload under load: produce again in parts into fresh topics' worth of time
 # (a second copy of the events, shifted by the run's own days, is not needed:

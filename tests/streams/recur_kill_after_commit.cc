@@ -1,9 +1,11 @@
-// recur_kill_after_commit N COMMAND ARGS...: runs `recur COMMAND ARGS...` — the
-// very same main(), compiled into this test binary under the name RecurMain —
-// and SIGKILLs the process right after the pipeline's N-th state commit
-// (the sync point "Pipeline::AfterStateCommit": the batch's state and offsets
-// are in RocksDB, its scores not yet delivered). A crash at the worst moment,
-// for tests/integration/scores_test.sh and replay_test.sh.
+// recur_kill_after_commit [--at SYNC_POINT] N COMMAND ARGS...: runs
+// `recur COMMAND ARGS...` — the very same main(), compiled into this test binary
+// under the name RecurMain — and SIGKILLs the process the N-th time it reaches
+// SYNC_POINT; by default "Pipeline::AfterStateCommit" (the batch is applied, its
+// scores not yet delivered; with --commit-interval-ms 0 its state and offsets
+// are in RocksDB). "FeatureStore::BeforeFlushWrite" kills inside a store's
+// flush. Crashes at the worst moments, for tests/integration/scores_test.sh and
+// replay_test.sh.
 //
 // Why a separate binary: the hook must stop the real, optimised pipeline with
 // every flag of `recur run`, yet production code must not read a test switch
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "base/sync_point.h"
@@ -24,15 +27,24 @@
 int RecurMain(int argc, char** argv);  // ops/main.cc's main, renamed at compile time
 
 int main(int argc, char** argv) {
+  std::string point = "Pipeline::AfterStateCommit";
+  if (argc >= 3 && std::string(argv[1]) == "--at") {
+    point = argv[2];
+    argv[2] = argv[0];
+    argc -= 2;
+    argv += 2;
+  }
   int64_t n = 0;
   if (argc < 3 || !absl::SimpleAtoi(argv[1], &n) || n <= 0) {
-    std::fprintf(stderr, "usage: %s N COMMAND [ARGS...]  (SIGKILL after the N-th state commit)\n",
+    std::fprintf(stderr,
+                 "usage: %s [--at SYNC_POINT] N COMMAND [ARGS...]  (SIGKILL at the N-th time "
+                 "SYNC_POINT is reached, default Pipeline::AfterStateCommit)\n",
                  argv[0]);
     return 2;
   }
-  static std::atomic<int64_t> commits{0};
-  recur::SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit", [n](void*) {
-    if (++commits == n) ::kill(::getpid(), SIGKILL);
+  static std::atomic<int64_t> reached{0};
+  recur::SyncPoint::Get()->SetCallBack(point, [n](void*) {
+    if (++reached == n) ::kill(::getpid(), SIGKILL);
   });
   recur::SyncPoint::Get()->EnableProcessing();
   argv[1] = argv[0];  // `recur` sees its own argv: COMMAND ARGS...
