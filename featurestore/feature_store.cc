@@ -47,7 +47,7 @@ constexpr char kMaxTimeKey[] = "m:max_event_time";
 class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  public:
   RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time,
-                    std::unordered_set<std::string> pending_on_disk)
+                    std::unordered_map<std::string, uint64_t> pending_on_disk)
       : options_(std::move(options)),
         db_(std::move(db)),
         max_event_time_ms_(max_time),
@@ -146,9 +146,9 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       auto ck = CustomerKey::Decode(std::string_view(kv->first).substr(1));
       if (ck) st.touched.push_back(std::move(*ck));
       if (options_.mark_pending) {
-        const std::string wire = kv->first.substr(1);
+        std::string wire = kv->first.substr(1);
         pending_done_.erase(wire);
-        pending_new_.insert(wire);
+        pending_new_[std::move(wire)] = tick_;
       }
     }
     for (const auto& [tp, offset] : offsets) offsets_[tp] = offset;
@@ -243,6 +243,23 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return s;
   }
 
+  absl::Status ReadState(const CustomerKey& key,
+                         const std::function<void(const CustomerState&)>& fn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    CustomerState loaded;
+    const CustomerState* state = &loaded;
+    const std::string k = "c" + key.Encode();
+    if (auto it = cache_.find(k); it != cache_.end()) {
+      state = &it->second.state;
+    } else if (absl::Status st = Load(k, &loaded); !st.ok()) {
+      return st;
+    }
+    if (state->empty())
+      return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
+    fn(*state);
+    return absl::OkStatus();
+  }
+
   absl::Status ForEachCustomer(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&)>& fn) override {
     return Scan(false, [&](const CustomerKey& k, const CustomerState& s, const std::string*) {
@@ -261,10 +278,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   absl::StatusOr<std::vector<CustomerKey>> ReadPending() override {
     std::lock_guard<std::mutex> lock(mu_);
     std::set<std::string> wires;
-    for (const std::string& w : pending_on_disk_) {
+    for (const auto& [w, tick] : pending_on_disk_) {
       if (!pending_done_.count(w)) wires.insert(w);
     }
-    wires.insert(pending_new_.begin(), pending_new_.end());
+    for (const auto& [w, tick] : pending_new_) wires.insert(w);
     std::vector<CustomerKey> out;
     for (const std::string& w : wires) {
       auto key = CustomerKey::Decode(w);
@@ -278,15 +295,21 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 
   absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
                       const std::vector<CustomerKey>& done,
-                      const std::vector<std::pair<std::string, std::string>>& meta) override {
+                      const std::vector<std::pair<std::string, std::string>>& meta,
+                      uint64_t scored_at) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.read_only)
       return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
     for (const auto& [key, bytes] : published) scores_[key.Encode()] = bytes;
     for (const auto& key : done) {
       std::string wire = key.Encode();
-      pending_new_.erase(wire);
-      if (pending_on_disk_.count(wire)) pending_done_.insert(std::move(wire));
+      // Touched again after these scores were computed: that score is still owed.
+      auto it = pending_new_.find(wire);
+      if (it != pending_new_.end() && it->second > scored_at) continue;
+      auto disk = pending_on_disk_.find(wire);
+      if (disk != pending_on_disk_.end() && disk->second > scored_at) continue;
+      if (it != pending_new_.end()) pending_new_.erase(it);
+      if (disk != pending_on_disk_.end()) pending_done_.insert(std::move(wire));
     }
     for (const auto& [name, bytes] : meta) meta_[name] = bytes;
     return options_.write_back ? absl::OkStatus() : FlushLocked();
@@ -317,6 +340,11 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     if (s.ok()) s = cp->CreateCheckpoint(dir);
     return FromRocks(s, options_.path, "checkpoint");
+  }
+
+  uint64_t applied_batches() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tick_;
   }
 
   int64_t max_event_time_ms() const override {
@@ -367,10 +395,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       batch.Put(kv->first, value);
     }
     std::vector<std::string> pending_put;
-    for (const std::string& wire : pending_new_) {
+    for (const auto& [wire, tick] : pending_new_) {
       if (!pending_on_disk_.count(wire)) pending_put.push_back(wire);
     }
-    std::sort(pending_put.begin(), pending_put.end());
+    // (sorted: pending_new_ is an ordered map)
     for (const std::string& wire : pending_put) batch.Put("p" + wire, rocksdb::Slice());
     for (const std::string& wire : pending_done_) batch.Delete("p" + wire);
     for (const auto& [wire, bytes] : scores_) batch.Put("s" + wire, bytes);
@@ -387,8 +415,9 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     ++counters_.flushes;
     dirty_.clear();
     dirty_bytes_ = 0;
-    for (std::string& wire : pending_put) pending_on_disk_.insert(std::move(wire));
     for (const std::string& wire : pending_done_) pending_on_disk_.erase(wire);
+    // The last touch of each mark on disk, for Commit's scored_at check.
+    for (const auto& [wire, tick] : pending_new_) pending_on_disk_[wire] = tick;
     pending_new_.clear();
     pending_done_.clear();
     scores_.clear();
@@ -460,46 +489,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
         if (absl::Status s = FlushLocked(); !s.ok()) return s;
       }
     }
-    const rocksdb::Snapshot* snap = db_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    std::unique_ptr<rocksdb::Iterator> sit(scores ? db_->NewIterator(ro) : nullptr);
-    if (sit) sit->Seek("s");
-    absl::Status result;
-    std::string last;
-    for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
-      const std::string_view wire = it->key().ToStringView().substr(1);
-      auto key = CustomerKey::Decode(wire);
-      CustomerState state;
-      if (!key) {
-        result = absl::DataLossError(
-            absl::StrCat("state store ", options_.path, ": malformed customer key"));
-        break;
-      }
-      result = CustomerState::Decode(it->value().ToStringView(), &state);
-      if (!result.ok()) break;
-      const std::string* score = nullptr;
-      if (sit) {
-        while (sit->Valid() && sit->key().starts_with("s") &&
-               sit->key().ToStringView().substr(1) < wire)
-          sit->Next();
-        if (sit->Valid() && sit->key().starts_with("s") &&
-            sit->key().ToStringView().substr(1) == wire) {
-          last.assign(sit->value().data(), sit->value().size());
-          score = &last;
-        }
-      }
-      result = fn(*key, state, score);
-      if (!result.ok()) break;
-    }
-    if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), options_.path, "scan");
-    if (result.ok() && sit && !sit->status().ok())
-      result = FromRocks(sit->status(), options_.path, "scan scores");
-    it.reset();
-    sit.reset();
-    db_->ReleaseSnapshot(snap);
-    return result;
+    return internal::ScanCustomers(db_.get(), options_.path, scores, fn);
   }
 
   // Reads one customer from RocksDB; an absent customer is an empty state.
@@ -533,11 +523,13 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   std::vector<CacheMap::value_type*> dirty_ ABSL_GUARDED_BY(mu_);
   OffsetMap offsets_ ABSL_GUARDED_BY(mu_);
   StreamTimeMap stream_times_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> pending_new_ ABSL_GUARDED_BY(mu_);   // touched, score owed
+  // Touched, score owed: the tick_ of the last touch.
+  std::map<std::string, uint64_t> pending_new_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> pending_done_ ABSL_GUARDED_BY(mu_);  // delivered; mark on disk
   std::map<std::string, std::string> scores_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
-  std::unordered_set<std::string> pending_on_disk_ ABSL_GUARDED_BY(mu_);
+  // Marks on disk -> the tick_ of the customer's last touch (0: before this open).
+  std::unordered_map<std::string, uint64_t> pending_on_disk_ ABSL_GUARDED_BY(mu_);
   int64_t batches_since_flush_ ABSL_GUARDED_BY(mu_) = 0;
   CacheStats counters_ ABSL_GUARDED_BY(mu_);
 };
@@ -589,10 +581,12 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, options.path, "read max event time");
   // The pending marks on disk (few: customers whose scores were owed at the
   // last flush), so a flush writes and deletes only what changed.
-  auto pending = internal::ReadPendingKeys(db.get(), options.path);
-  if (!pending.ok()) return pending.status();
+  auto keys = internal::ReadPendingKeys(db.get(), options.path);
+  if (!keys.ok()) return keys.status();
+  std::unordered_map<std::string, uint64_t> pending;
+  for (const std::string& wire : *keys) pending.emplace(wire, 0);
   return std::unique_ptr<FeatureStore>(
-      new RocksFeatureStore(options, std::move(db), max_time, std::move(*pending)));
+      new RocksFeatureStore(options, std::move(db), max_time, std::move(pending)));
 }
 
 }  // namespace recur

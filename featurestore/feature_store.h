@@ -127,6 +127,10 @@ class FeatureStore {
 
   // The stored state of one customer (NotFound if none).
   virtual absl::StatusOr<CustomerState> GetState(const CustomerKey& key) = 0;
+  // Calls `fn` with the customer's state without copying it (NotFound if none).
+  // `fn` runs under the store's lock: it must not call back into the store.
+  virtual absl::Status ReadState(const CustomerKey& key,
+                                 const std::function<void(const CustomerState&)>& fn) = 0;
 
   // Calls `fn` for every customer in key order, on one consistent view (a
   // writable store flushes first, so the view includes every applied batch).
@@ -141,6 +145,8 @@ class FeatureStore {
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
 
   virtual int64_t max_event_time_ms() const = 0;
+  // How many batches this store object applied (ScoreLedger::Commit's scored_at).
+  virtual uint64_t applied_batches() const = 0;
   // The first UTC day still inside the retention horizon.
   virtual int32_t horizon_first_day() const = 0;
   // RocksDB's estimate of the number of customers, without reading them, for

@@ -102,4 +102,49 @@ absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
   return out;
 }
 
+absl::Status ScanCustomers(
+    rocksdb::DB* db, const std::string& path, bool scores,
+    const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>&
+        fn) {
+  const rocksdb::Snapshot* snap = db->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  std::unique_ptr<rocksdb::Iterator> sit(scores ? db->NewIterator(ro) : nullptr);
+  if (sit) sit->Seek("s");
+  absl::Status result;
+  std::string last;
+  for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
+    const std::string_view wire = it->key().ToStringView().substr(1);
+    auto key = CustomerKey::Decode(wire);
+    CustomerState state;
+    if (!key) {
+      result = absl::DataLossError(absl::StrCat("state store ", path, ": malformed customer key"));
+      break;
+    }
+    result = CustomerState::Decode(it->value().ToStringView(), &state);
+    if (!result.ok()) break;
+    const std::string* score = nullptr;
+    if (sit) {
+      while (sit->Valid() && sit->key().starts_with("s") &&
+             sit->key().ToStringView().substr(1) < wire)
+        sit->Next();
+      if (sit->Valid() && sit->key().starts_with("s") &&
+          sit->key().ToStringView().substr(1) == wire) {
+        last.assign(sit->value().data(), sit->value().size());
+        score = &last;
+      }
+    }
+    result = fn(*key, state, score);
+    if (!result.ok()) break;
+  }
+  if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), path, "scan");
+  if (result.ok() && sit && !sit->status().ok())
+    result = FromRocks(sit->status(), path, "scan scores");
+  it.reset();
+  sit.reset();
+  db->ReleaseSnapshot(snap);
+  return result;
+}
+
 }  // namespace recur::internal

@@ -6,11 +6,13 @@
 #define RECUR_FEATURESTORE_ROCKS_INTERNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "featurestore/customer_state.h"
 #include "featurestore/types.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -41,6 +43,13 @@ absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
 // The wire keys ("shop/customer") of every pending mark ("p" entries).
 absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
                                                                 const std::string& path);
+
+// Every customer ("c" entries) in key order on one RocksDB snapshot; with
+// `scores`, its last score ("s" entry, or null) is merged in.
+absl::Status ScanCustomers(
+    rocksdb::DB* db, const std::string& path, bool scores,
+    const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>&
+        fn);
 
 }  // namespace recur::internal
 

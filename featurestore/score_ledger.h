@@ -14,6 +14,7 @@
 #ifndef RECUR_FEATURESTORE_SCORE_LEDGER_H_
 #define RECUR_FEATURESTORE_SCORE_LEDGER_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -33,12 +34,16 @@ class ScoreLedger {
   // Customers marked pending (touched, score not yet delivered), in key order.
   virtual absl::StatusOr<std::vector<CustomerKey>> ReadPending() = 0;
 
-  // Records delivered scores in one WriteBatch: `published` (customer, the score's
-  // bytes) become each customer's last score, the pending marks of `done` are
-  // cleared and `meta` entries (name -> bytes) are stored.
+  // Records delivered scores: `published` (customer, the score's bytes) become
+  // each customer's last score, the pending marks of `done` are cleared and
+  // `meta` entries (name -> bytes) are stored (write-through: in one WriteBatch
+  // now; write-back: with the next flush). `scored_at` is the store's
+  // applied_batches() when the scores were computed: a customer touched again by
+  // a later batch keeps its mark, since the score for that touch is still owed.
   virtual absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
                               const std::vector<CustomerKey>& done,
-                              const std::vector<std::pair<std::string, std::string>>& meta) = 0;
+                              const std::vector<std::pair<std::string, std::string>>& meta,
+                              uint64_t scored_at = UINT64_MAX) = 0;
 
   // The bytes of a customer's last delivered score (NotFound if none).
   virtual absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) = 0;

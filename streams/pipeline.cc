@@ -106,7 +106,9 @@ class PipelineImpl final : public Pipeline {
         absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
       }
-      if (fatal_.ok() && MsSince(last_flush_) >= options_.commit_interval_ms) {
+      // Write-through stores (interval 0) are durable after every batch already.
+      if (fatal_.ok() && options_.commit_interval_ms > 0 &&
+          MsSince(last_flush_) >= options_.commit_interval_ms) {
         fatal_ = FlushStores();
       }
       WatchBroker();

@@ -139,16 +139,17 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     const int32_t horizon = store->horizon_first_day();
     std::vector<ScoreRow> rows;
     rows.reserve(t.work->keys.size());
+    const int64_t max_time = store->max_event_time_ms();
     for (const CustomerKey& key : t.work->keys) {
-      auto state = store->GetState(key);
-      if (!state.ok()) {
-        if (state.status().code() == absl::StatusCode::kNotFound) continue;
-        t.flight = state.status();
+      absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
+        const int64_t as_of = EventScoreAsOf(state.last_event_ms(), max_time, t.info->rescored_day);
+        rows.push_back({key, state.ComputeFeatures(as_of, horizon), as_of});
+      });
+      if (s.code() == absl::StatusCode::kNotFound) continue;
+      if (!s.ok()) {
+        t.flight = s;
         return;
       }
-      const int64_t as_of =
-          EventScoreAsOf(state->last_event_ms(), store->max_event_time_ms(), t.info->rescored_day);
-      rows.push_back({key, state->ComputeFeatures(as_of, horizon), as_of});
     }
     t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
   };
@@ -249,6 +250,7 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, ScoringCounters* counters) const {
   const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t scored_at = store->applied_batches();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
   counters->scored += static_cast<int64_t>(rows.size());
@@ -279,6 +281,7 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   if (!s.ok()) return s;
   auto flight = std::make_unique<InFlight>();
   flight->store = store;
+  flight->scored_at = scored_at;
   flight->done = done;
   flight->meta = meta;
   flight->published.reserve(publish_rows.size());
@@ -323,7 +326,7 @@ absl::Status ScoreStage::Drain(bool wait) {
         return absl::Status(f.group.error.code(),
                             absl::StrCat("score delivery: ", f.group.error.message()));
       }
-      absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta);
+      absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta, f.scored_at);
       if (!s.ok()) return s;
       counters_.published += static_cast<int64_t>(f.published.size());
       inflight_.pop_front();

@@ -113,6 +113,7 @@ class ScoreStage {
     std::vector<std::pair<CustomerKey, std::string>> published;
     std::vector<CustomerKey> done;
     std::vector<std::pair<std::string, std::string>> meta;
+    uint64_t scored_at = 0;  // store->applied_batches() when scored (ScoreLedger::Commit)
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;

@@ -127,6 +127,35 @@ TEST_F(WriteBackTest, ACustomerScoredBeforeTheFlushIsNeverMarkedPendingOnDisk) {
   EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "s");
 }
 
+TEST_F(WriteBackTest, ADeliveredScoreDoesNotClearTheMarkOfALaterTouch) {
+  // c-1 is scored after batch 1; batch 2 touches it again before that score is
+  // delivered. The delivery of the first score must leave c-1 pending: the
+  // score for batch 2 is still owed (a crash now must re-score it).
+  EventFactory ev;
+  for (bool write_back : {true, false}) {
+    const fs::path path = dir_ / (write_back ? "back" : "through");
+    fs::create_directories(dir_);
+    auto store = Open(path, write_back);
+    ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+    const uint64_t first_scored_at = store->applied_batches();
+    ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}}).ok());
+    ASSERT_TRUE(store->ledger().Commit({{c1_, "first"}}, {c1_}, {}, first_scored_at).ok());
+    ASSERT_TRUE(store->Flush().ok());
+    EXPECT_EQ(*store->ledger().ReadPending(), std::vector<CustomerKey>{c1_}) << write_back;
+    {
+      auto reader = Open(path, false, true);
+      EXPECT_EQ(*reader->ledger().ReadPending(), std::vector<CustomerKey>{c1_}) << write_back;
+      EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "first");
+    }
+    ASSERT_TRUE(
+        store->ledger().Commit({{c1_, "second"}}, {c1_}, {}, store->applied_batches()).ok());
+    ASSERT_TRUE(store->Flush().ok());
+    auto reader = Open(path, false, true);
+    EXPECT_TRUE(reader->ledger().ReadPending()->empty()) << write_back;
+    EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "second");
+  }
+}
+
 TEST_F(WriteBackTest, SameStateAsWriteThroughWhateverTheFlushCadence) {
   // 40 batches over 300 customers, flushed every 7 batches, against a
   // write-through store fed the same batches: equal states and offsets after
