@@ -17,6 +17,15 @@ Decoded Reject(std::string reason, std::string message) {
 
 }  // namespace
 
+bool Decoder::OnAnotherKindsTopic(const RawRecord& r, const v1::Event& e) const {
+  const std::string& own = topics_.ForEvent(e);
+  if (own.empty() || r.topic == own) return false;
+  for (const std::string& input : topics_.inputs()) {
+    if (r.topic == input) return true;  // an input topic, of another kind
+  }
+  return false;  // not an input topic: not judged
+}
+
 Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
   if (r.value.size() > options_.max_message_bytes) {
     return Reject("oversized", absl::StrCat("value of ", r.value.size(), " bytes exceeds ",
@@ -40,6 +49,12 @@ Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
   std::string reason;
   absl::Status valid = ValidateEvent(event, &reason);
   if (!valid.ok()) return Reject(reason, std::string(valid.message()));
+  if (OnAnotherKindsTopic(r, event)) {
+    return Reject(
+        "wrong_topic",
+        absl::StrCat("a ", v1::Event::descriptor()->FindFieldByNumber(event.kind_case())->name(),
+                     " event on ", std::string(r.topic), " (want ", topics_.ForEvent(event), ")"));
+  }
   const std::string expected_key = absl::StrCat(event.shop_id(), "/", event.customer_id());
   if (*r.key != expected_key) {
     return Reject("key_mismatch",

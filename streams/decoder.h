@@ -2,7 +2,7 @@
 // a valid recur.v1.Event ready for the store, or a dead-letter verdict with a
 // short reason (the DLQ header) and a message. Pure logic, unit-tested alone.
 //
-//   recur::Decoder d(recur::DecoderOptions{});
+//   recur::Decoder d(recur::DecoderOptions{}, recur::TopicNames{});
 //   recur::Decoded r = d.Decode(record, /*partition_max_event_time_ms=*/max_t);
 //   if (!r.ok()) dlq.Send(record, r.reason, r.message);
 #ifndef RECUR_STREAMS_DECODER_H_
@@ -12,9 +12,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "featurestore/feature_store.h"
 #include "proto/recur.pb.h"
+#include "streams/topics.h"
 
 namespace recur {
 
@@ -41,18 +43,26 @@ struct Decoded {
   bool ok() const { return event.has_value(); }
 };
 
-// DLQ reasons: oversized, missing_key, undecodable, unknown_kind, key_mismatch,
-// future, too_late, and ValidateEvent's: missing_id, invalid_id, invalid_time,
-// missing_kind, invalid_amount, invalid_quantity, invalid_field.
+// DLQ reasons: oversized, missing_key, undecodable, unknown_kind, wrong_topic,
+// key_mismatch, future, too_late, and ValidateEvent's: missing_id, invalid_id,
+// invalid_time, missing_kind, invalid_amount, invalid_quantity, invalid_field.
+//
+// `wrong_topic`: an event on another kind's input topic (the dedupe window
+// relies on one kind per topic). A topic that is none of the five inputs is not
+// judged.
 class Decoder {
  public:
-  explicit Decoder(DecoderOptions options) : options_(options) {}
+  explicit Decoder(DecoderOptions options, TopicNames topics = {})
+      : options_(options), topics_(std::move(topics)) {}
   // `max_event_time_ms`: the largest event time of the record's partition so far
   // (store + this batch), for the retention-horizon check.
   Decoded Decode(const RawRecord& record, int64_t max_event_time_ms) const;
 
  private:
+  bool OnAnotherKindsTopic(const RawRecord& record, const v1::Event& event) const;
+
   DecoderOptions options_;
+  TopicNames topics_;
 };
 
 }  // namespace recur

@@ -16,9 +16,10 @@ struct Rec {
   bool has_key = true;
   std::string value;
   int64_t ts = Ms(2024, 3, 2);
+  std::string topic = "shop.purchases";
   RawRecord Raw() const {
     RawRecord r;
-    r.topic = "shop.purchases";
+    r.topic = topic;
     if (has_key) r.key = key;
     r.value = value;
     r.timestamp_ms = ts;
@@ -133,6 +134,35 @@ TEST(DecoderTest, EveryBadRecordGetsItsReason) {
     EXPECT_EQ(d.reason, c.reason) << d.message;
     EXPECT_FALSE(d.message.empty());
   }
+}
+
+Rec PurchaseRec(EventFactory& ev, int64_t event_time, int64_t ts) {
+  Rec r;
+  r.value = ev.Purchase(event_time, 10).SerializeAsString();
+  r.ts = ts;
+  return r;
+}
+
+TEST(DecoderTest, AnEventOnAnotherKindsInputTopicIsWrongTopic) {
+  EventFactory ev;
+  Rec r = PurchaseRec(ev, Ms(2024, 3, 1), Ms(2024, 3, 2));
+  r.topic = "shop.carts";
+  Decoded d = DecodeRec(r);
+  EXPECT_EQ(d.reason, "wrong_topic");
+  EXPECT_NE(d.message.find("purchase event on shop.carts (want shop.purchases)"), std::string::npos)
+      << d.message;
+  r.topic = "shop.purchases";
+  EXPECT_TRUE(DecodeRec(r).ok());
+  // The names are the deployment's; a topic that is none of the inputs is not judged.
+  TopicNames custom;
+  custom.purchases = "orders";
+  r.topic = "orders";
+  EXPECT_TRUE(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).ok());
+  r.topic = "shop.carts";
+  EXPECT_EQ(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).reason,
+            "wrong_topic");
+  r.topic = "some.other.topic";
+  EXPECT_TRUE(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).ok());
 }
 
 TEST(DecoderTest, ATruncatedRecordIsUndecodableNotACrash) {
