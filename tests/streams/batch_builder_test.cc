@@ -138,6 +138,37 @@ TEST(BatchBuilderTest, AnEventOnAnotherKindsTopicIsDeadLetteredAsWrongTopic) {
   EXPECT_EQ(batch.stream_times.at(kPurchases0), 0);
 }
 
+// The time a producer's clock can not move (docs/DESIGN.md "future"): a
+// producer 2 days behind loses nothing; an event far ahead of its partition's
+// stream time is still a dead letter.
+TEST(BatchBuilderTest, FutureIsJudgedAgainstTheStreamTimeNotTheProducersClock) {
+  EventFactory ev;
+  BatchBuilder b(DecoderOptions{}, {});
+  const int64_t now = Ms(2024, 3, 2, 12);
+  const int64_t behind = now - 2 * 86'400'000;  // the skewed producer's clock
+  // A partition's first events, before any stream time, are accepted.
+  auto first = b.Add(Rec{kPurchases0, 0, "shop-1/c-1", PurchaseAt(ev, now), behind}.Raw());
+  EXPECT_FALSE(first.dead_reason.has_value()) << *first.dead_reason;
+  for (int i = 1; i <= 200; ++i) {
+    const int64_t t = now + i * 60'000;
+    auto added =
+        b.Add(Rec{kPurchases0, i, "shop-1/c-1", PurchaseAt(ev, t), behind + i * 60'000}.Raw());
+    ASSERT_FALSE(added.dead_reason.has_value()) << "event " << i << ": " << *added.dead_reason;
+  }
+  // A store that remembers a stream time judges the same way after a restart.
+  b.SetStreamTime(kSessions0, now);
+  auto session = b.Add(Rec{kSessions0, 0, "shop-1/c-1",
+                           ev.Session(now + 3'600'000, 3, 2, 1, 0).SerializeAsString(), behind}
+                           .Raw());
+  EXPECT_FALSE(session.dead_reason.has_value()) << *session.dead_reason;
+  // 10 days ahead of the stream time (and of the record's clock): future.
+  auto ahead = b.Add(
+      Rec{kPurchases0, 201, "shop-1/c-1", PurchaseAt(ev, now + 10 * 86'400'000), behind}.Raw());
+  EXPECT_EQ(ahead.dead_reason, "future");
+  EXPECT_EQ(b.batch().events.at(0).size(), 202u);
+  EXPECT_EQ(b.batch().stream_times.at(kPurchases0), now + 200 * 60'000);  // not moved by it
+}
+
 TEST(BatchBuilderTest, StopOffsetsBoundEveryPartition) {
   EventFactory ev;
   BatchBuilder b(DecoderOptions{}, {{kPurchases0, 3}, {kSessions0, 0}});
