@@ -7,8 +7,8 @@
 
 namespace recur {
 
-BatchBuilder::BatchBuilder(DecoderOptions decoder, OffsetMap stop_offsets)
-    : decoder_(decoder), stop_offsets_(std::move(stop_offsets)) {}
+BatchBuilder::BatchBuilder(DecoderOptions decoder, OffsetMap stop_offsets, TopicNames topics)
+    : decoder_(decoder, std::move(topics)), stop_offsets_(std::move(stop_offsets)) {}
 
 int64_t BatchBuilder::StopOf(const TopicPartition& tp) const {
   auto it = stop_offsets_.find(tp);

@@ -7,7 +7,7 @@
 // before it is counted, and reaching the stop puts exactly the stop offset in
 // the batch.
 //
-//   recur::BatchBuilder builder(decoder_options, /*stop_offsets=*/{});
+//   recur::BatchBuilder builder(decoder_options, /*stop_offsets=*/{}, topics);
 //   builder.SetStreamTime(tp, stored_time);              // on assignment
 //   auto added = builder.Add(record);                    // per record
 //   if (added.dead_reason) ...;                          // counted in the DLQ stats
@@ -55,8 +55,9 @@ struct Batch {
 class BatchBuilder {
  public:
   // `stop_offsets` non-empty: a bounded run (PipelineOptions::stop_offsets);
-  // a topic-partition missing from it is not read at all.
-  BatchBuilder(DecoderOptions decoder, OffsetMap stop_offsets);
+  // a topic-partition missing from it is not read at all. `topics`: the input
+  // topic of each event kind (an event on another kind's topic is `wrong_topic`).
+  BatchBuilder(DecoderOptions decoder, OffsetMap stop_offsets, TopicNames topics = {});
 
   struct Added {
     bool counted = false;  // false: at or beyond the stop offset, dropped undecoded

@@ -1,32 +1,143 @@
 #include "streams/committer.h"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "base/parallel.h"
+#include "spdlog/spdlog.h"
 
 namespace recur {
 
-absl::Status Committer::SendDeadLetters(const Batch& batch) {
-  for (const DeadLetter& d : batch.dead) {
-    Headers h = {{"recur.error.reason", d.reason},
-                 {"recur.error.topic", d.topic},
-                 {"recur.error.partition", std::to_string(d.partition)},
-                 {"recur.error.offset", std::to_string(d.offset)}};
-    absl::Status s = dlq_->Send(
-        dlq_topic_, d.key ? std::optional<std::string_view>(*d.key) : std::nullopt, d.value, h);
-    if (!s.ok()) return s;
+namespace {
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 0xf]);
   }
-  absl::Status s = dlq_->Flush(absl::Seconds(30));
-  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dead-letter delivery: ", s.message()));
-  return absl::OkStatus();
+  return hex;
+}
+
+}  // namespace
+
+ProducerSink::~ProducerSink() {
+  // librdkafka still points at the groups of unconfirmed records: give them
+  // time, and never free one it may still write to.
+  auto waiting = [this] {
+    return std::any_of(in_flight_.begin(), in_flight_.end(),
+                       [](const auto& g) { return g->outstanding > 0; });
+  };
+  if (waiting()) (void)producer_->Flush(absl::Seconds(5));
+  for (auto& g : in_flight_) {
+    if (g->outstanding > 0) (void)g.release();  // leaked on purpose, see above
+  }
+}
+
+std::vector<absl::Status> ProducerSink::Deliver(const std::string& topic,
+                                                std::span<const DlqRecord> records,
+                                                absl::Duration timeout) {
+  std::erase_if(in_flight_, [](const auto& g) { return g->outstanding == 0; });
+  std::vector<absl::Status> outcomes(records.size());
+  std::vector<DeliveryGroup*> groups(records.size(), nullptr);
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto group = std::make_unique<DeliveryGroup>();
+    const DlqRecord& r = records[i];
+    outcomes[i] =
+        producer_->Send(topic, r.key, r.value, r.headers, RD_KAFKA_PARTITION_UA, group.get());
+    if (!outcomes[i].ok()) continue;  // refused before it was queued (e.g. message.max.bytes)
+    groups[i] = group.get();
+    in_flight_.push_back(std::move(group));
+  }
+  absl::Status flushed = producer_->Flush(timeout);
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (groups[i] == nullptr) continue;
+    if (groups[i]->outstanding > 0) {
+      outcomes[i] = flushed.ok() ? absl::UnavailableError("not confirmed in time") : flushed;
+    } else {
+      outcomes[i] = groups[i]->error;
+    }
+  }
+  return outcomes;
+}
+
+DlqRecord Committer::Relayed(const DeadLetter& d, bool whole) const {
+  DlqRecord r;
+  r.headers = {{"recur.error.reason", d.reason},
+               {"recur.error.topic", d.topic},
+               {"recur.error.partition", std::to_string(d.partition)},
+               {"recur.error.offset", std::to_string(d.offset)},
+               {"recur.error.original_size", std::to_string(d.value.size())},
+               {"recur.error.sha256", Sha256Hex(d.value)}};
+  if (whole) {
+    if (d.key) r.key = *d.key;
+    r.value = d.value;
+    return r;
+  }
+  const bool keep_key = d.key && d.key->size() <= options_.max_headers_only_key_bytes;
+  if (keep_key) r.key = *d.key;
+  r.headers.push_back({"recur.error.omitted", keep_key || !d.key ? "value" : "key,value"});
+  return r;
+}
+
+absl::Status Committer::SendDeadLetters(const Batch& batch, Progress* progress) {
+  // First round: each dead letter not delivered yet, whole if it is small enough;
+  // second round: the refused ones, headers-only.
+  std::vector<size_t> todo;
+  std::vector<DlqRecord> records;
+  for (size_t i = 0; i < batch.dead.size(); ++i) {
+    if (progress->dead_delivered.count(i)) continue;  // delivered by an earlier attempt
+    const DeadLetter& d = batch.dead[i];
+    todo.push_back(i);
+    records.push_back(Relayed(
+        d, /*whole=*/d.value.size() + (d.key ? d.key->size() : 0) <= options_.max_relayed_bytes));
+  }
+  absl::Status first_error;
+  for (int round = 0; round < 2 && !todo.empty(); ++round) {
+    std::vector<absl::Status> outcomes =
+        dlq_->Deliver(dlq_topic_, records, options_.delivery_timeout);
+    std::vector<size_t> refused;
+    std::vector<DlqRecord> smaller;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      const absl::Status s = k < outcomes.size() ? outcomes[k] : absl::InternalError("no outcome");
+      const DeadLetter& d = batch.dead[todo[k]];
+      if (s.ok()) {
+        progress->dead_delivered.insert(todo[k]);
+      } else if (round == 0 && !absl::IsUnavailable(s)) {
+        // Refused (too large for the DLQ topic, or in one produce request with
+        // one that was): headers-only, now.
+        spdlog::warn(
+            "dead letter {}/{}/{} ({}, {} bytes) refused by {}: {}; relaying it "
+            "headers-only",
+            d.topic, d.partition, d.offset, d.reason, d.value.size(), dlq_topic_,
+            std::string(s.message()));
+        refused.push_back(todo[k]);
+        smaller.push_back(Relayed(d, /*whole=*/false));
+      } else if (first_error.ok()) {
+        first_error =
+            absl::Status(s.code(), absl::StrCat("dead-letter delivery (", d.topic, "/", d.partition,
+                                                "/", d.offset, "): ", s.message()));
+      }
+    }
+    todo = std::move(refused);
+    records = std::move(smaller);
+  }
+  return first_error;
 }
 
 absl::Status Committer::Commit(const Batch& batch, Progress* progress, Report* report) {
   *report = Report();
   if (!progress->dead_sent && !batch.dead.empty()) {
-    if (absl::Status s = SendDeadLetters(batch); !s.ok()) return s;
+    if (absl::Status s = SendDeadLetters(batch, progress); !s.ok()) return s;
     progress->dead_sent = true;
   }
   std::map<int32_t, OffsetMap> by_partition;

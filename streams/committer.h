@@ -1,13 +1,19 @@
 // Committer: makes one Batch durable, in the order that keeps the pipeline's
 // guarantees (docs/DESIGN.md "Processing semantics"):
-//   1. every dead letter is sent to the DLQ and its delivery confirmed (Flush);
+//   1. every dead letter is sent to the DLQ and its delivery confirmed;
 //   2. then, per partition number, one FeatureStore::ApplyBatch — the events,
 //      the next offsets and the stream times of every topic-partition read, in
 //      one RocksDB WriteBatch — partitions in parallel.
 // A crash after 1 repeats dead letters (at least once) but never loses one; the
 // state and its offsets land together or not at all. An attempt that fails
 // part-way remembers what already landed (Progress): a retry neither re-sends
-// the dead letters nor re-applies a partition that was written.
+// a delivered dead letter nor re-applies a partition that was written.
+//
+// One dead letter never blocks a batch: a record is relayed whole only up to
+// CommitterOptions::max_relayed_bytes (key + value), otherwise headers-only
+// (its reason and source coordinates, original size and SHA-256); and a dead
+// letter the DLQ refuses (anything but Unavailable, e.g. the topic's
+// max.message.bytes) is re-sent headers-only at once.
 //
 //   recur::Committer committer(&dlq_sink, "recur.dlq", &stores);
 //   recur::Committer::Progress progress;   // one per batch
@@ -21,6 +27,7 @@
 #define RECUR_STREAMS_COMMITTER_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -36,27 +43,41 @@
 
 namespace recur {
 
+// One record for the DLQ. Views point into the batch's dead letters.
+struct DlqRecord {
+  std::optional<std::string_view> key;  // nullopt: no key
+  std::string_view value;
+  Headers headers;
+};
+
 // Where dead letters go: Producer in production (ProducerSink).
 class DeadLetterSink {
  public:
   virtual ~DeadLetterSink() = default;
-  virtual absl::Status Send(const std::string& topic, std::optional<std::string_view> key,
-                            std::string_view value, const Headers& headers) = 0;
-  // Waits until everything sent is delivered; the first failure otherwise.
-  virtual absl::Status Flush(absl::Duration timeout) = 0;
+  // Sends `records` to `topic` and waits up to `timeout` for their deliveries.
+  // One Status per record, in order: OK when delivered, else why not —
+  // Unavailable when the broker did not confirm it in time (it may still
+  // arrive: dead letters are at least once), anything else when it was refused.
+  virtual std::vector<absl::Status> Deliver(const std::string& topic,
+                                            std::span<const DlqRecord> records,
+                                            absl::Duration timeout) = 0;
 };
 
+// Ownership: does not own the producer, which must outlive it. Records not
+// confirmed when Deliver returns stay tracked until their delivery reports.
 class ProducerSink final : public DeadLetterSink {
  public:
   explicit ProducerSink(Producer* producer) : producer_(producer) {}
-  absl::Status Send(const std::string& topic, std::optional<std::string_view> key,
-                    std::string_view value, const Headers& headers) override {
-    return producer_->Send(topic, key, value, headers);
-  }
-  absl::Status Flush(absl::Duration timeout) override { return producer_->Flush(timeout); }
+  ~ProducerSink() override;
+  ProducerSink(const ProducerSink&) = delete;
+  ProducerSink& operator=(const ProducerSink&) = delete;
+  std::vector<absl::Status> Deliver(const std::string& topic, std::span<const DlqRecord> records,
+                                    absl::Duration timeout) override;
 
  private:
   Producer* producer_;
+  // One per record sent; librdkafka's delivery reports point at them.
+  std::vector<std::unique_ptr<DeliveryGroup>> in_flight_;
 };
 
 // Where the state goes: the open partition stores (PartitionStores).
@@ -71,15 +92,28 @@ class PartitionWriter {
                              FeatureStore::ApplyStats* stats) = 0;
 };
 
+struct CommitterOptions {
+  // The largest dead letter (key + value bytes) relayed whole; larger ones go
+  // headers-only. Well under the 1,000,000 bytes of librdkafka's default
+  // message.max.bytes and the broker's default max.message.bytes (1,048,588),
+  // leaving room for the headers: a DLQ with default settings takes it.
+  size_t max_relayed_bytes = 256 * 1024;
+  // Headers-only dead letters keep the key up to this size.
+  size_t max_headers_only_key_bytes = 1024;
+  absl::Duration delivery_timeout = absl::Seconds(30);
+};
+
 class Committer {
  public:
-  Committer(DeadLetterSink* dlq, std::string dlq_topic, PartitionWriter* stores)
-      : dlq_(dlq), dlq_topic_(std::move(dlq_topic)), stores_(stores) {}
+  Committer(DeadLetterSink* dlq, std::string dlq_topic, PartitionWriter* stores,
+            CommitterOptions options = {})
+      : dlq_(dlq), dlq_topic_(std::move(dlq_topic)), stores_(stores), options_(options) {}
 
   // How far one batch's commit got, across attempts.
   struct Progress {
-    bool dead_sent = false;     // the dead letters are delivered
-    std::set<int32_t> applied;  // partition numbers whose WriteBatch landed
+    bool dead_sent = false;           // every dead letter is delivered
+    std::set<size_t> dead_delivered;  // indexes into Batch::dead delivered so far
+    std::set<int32_t> applied;        // partition numbers whose WriteBatch landed
   };
   struct Applied {
     int32_t partition;
@@ -91,17 +125,22 @@ class Committer {
     int64_t apply_ms = 0;          // wall time in ApplyBatch
   };
 
-  // One attempt. Fails on the first DLQ failure (nothing stored), when a
-  // partition has no open store (nothing stored), or with the first failed
-  // ApplyBatch (the other partitions landed: see `report`).
+  // One attempt. Fails when a dead letter is not delivered even headers-only
+  // (nothing stored; the delivered ones are not sent again), when a partition
+  // has no open store (nothing stored), or with the first failed ApplyBatch
+  // (the other partitions landed: see `report`).
   absl::Status Commit(const Batch& batch, Progress* progress, Report* report);
 
  private:
-  absl::Status SendDeadLetters(const Batch& batch);
+  // Delivers the dead letters not delivered yet, recording each in `progress`.
+  absl::Status SendDeadLetters(const Batch& batch, Progress* progress);
+  // The DLQ form of a dead letter: whole, or headers-only.
+  DlqRecord Relayed(const DeadLetter& d, bool whole) const;
 
   DeadLetterSink* dlq_;
   std::string dlq_topic_;
   PartitionWriter* stores_;
+  CommitterOptions options_;
 };
 
 }  // namespace recur

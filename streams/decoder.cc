@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/time.h"
 #include "featurestore/validate.h"
 
 namespace recur {
@@ -17,7 +18,46 @@ Decoded Reject(std::string reason, std::string message) {
 
 }  // namespace
 
-Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
+std::optional<std::string> Decoder::Future(const RawRecord& r, int64_t t,
+                                           int64_t stream_time_ms) const {
+  const int64_t lead = options_.max_future_ms;
+  const bool has_ts = r.timestamp_ms >= 0;
+  auto ahead = [&](int64_t by_ms, const char* of, int64_t ref) {
+    return absl::StrCat("event_time_ms ", t, " is more than ", by_ms / 3'600'000, " h ahead of ",
+                        of, " ", ref);
+  };
+  if (r.log_append_time && has_ts) {  // the broker's clock
+    if (t > r.timestamp_ms + lead) return ahead(lead, "the broker's LogAppendTime", r.timestamp_ms);
+    return std::nullopt;
+  }
+  if (stream_time_ms <= 0) {
+    // A partition's first events: no stream time to judge against. Only an
+    // event so far ahead that accepting it would make the rest too_late is refused.
+    const int64_t horizon = int64_t{options_.retention_days} * kMillisPerDay;
+    if (has_ts && t > r.timestamp_ms + horizon) {
+      return ahead(horizon, "the record's CreateTime (beyond the retention horizon)",
+                   r.timestamp_ms);
+    }
+    return std::nullopt;
+  }
+  if (t <= stream_time_ms + lead) return std::nullopt;
+  // Ahead of the stream, but its own CreateTime vouches for it: the partition
+  // was quiet. So a producer's clock only ever adds an acceptance.
+  if (has_ts && t <= r.timestamp_ms + lead) return std::nullopt;
+  return ahead(lead, "its partition's stream time (and of the record's CreateTime)",
+               stream_time_ms);
+}
+
+bool Decoder::OnAnotherKindsTopic(const RawRecord& r, const v1::Event& e) const {
+  const std::string& own = topics_.ForEvent(e);
+  if (own.empty() || r.topic == own) return false;
+  for (const std::string& input : topics_.inputs()) {
+    if (r.topic == input) return true;  // an input topic, of another kind
+  }
+  return false;  // not an input topic: not judged
+}
+
+Decoded Decoder::Decode(const RawRecord& r, int64_t stream_time_ms) const {
   if (r.value.size() > options_.max_message_bytes) {
     return Reject("oversized", absl::StrCat("value of ", r.value.size(), " bytes exceeds ",
                                             options_.max_message_bytes));
@@ -40,18 +80,20 @@ Decoded Decoder::Decode(const RawRecord& r, int64_t max_event_time_ms) const {
   std::string reason;
   absl::Status valid = ValidateEvent(event, &reason);
   if (!valid.ok()) return Reject(reason, std::string(valid.message()));
+  if (OnAnotherKindsTopic(r, event)) {
+    return Reject(
+        "wrong_topic",
+        absl::StrCat("a ", v1::Event::descriptor()->FindFieldByNumber(event.kind_case())->name(),
+                     " event on ", std::string(r.topic), " (want ", topics_.ForEvent(event), ")"));
+  }
   const std::string expected_key = absl::StrCat(event.shop_id(), "/", event.customer_id());
   if (*r.key != expected_key) {
     return Reject("key_mismatch",
                   absl::StrCat("key does not match the body's shop_id/customer_id (",
                                expected_key.size(), " vs ", r.key->size(), " bytes)"));
   }
-  if (r.timestamp_ms >= 0 && event.event_time_ms() > r.timestamp_ms + options_.max_future_ms) {
-    return Reject("future", absl::StrCat("event_time_ms ", event.event_time_ms(), " is more than ",
-                                         options_.max_future_ms / 3'600'000,
-                                         " h after the record timestamp ", r.timestamp_ms));
-  }
-  if (!WithinHorizon(event.event_time_ms(), max_event_time_ms, options_.retention_days)) {
+  if (auto why = Future(r, event.event_time_ms(), stream_time_ms)) return Reject("future", *why);
+  if (!WithinHorizon(event.event_time_ms(), stream_time_ms, options_.retention_days)) {
     return Reject("too_late",
                   absl::StrCat("event_time_ms ", event.event_time_ms(), " is older than the ",
                                options_.retention_days, "-day retention horizon"));

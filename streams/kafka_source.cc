@@ -108,6 +108,7 @@ std::optional<SourceEvent> KafkaSource::FromMessage(const rd_kafka_message_t* m)
       std::string_view(static_cast<const char*>(m->payload), m->payload != nullptr ? m->len : 0);
   rd_kafka_timestamp_type_t tstype;
   r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+  r.log_append_time = tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;  // judges `future`
   return e;
 }
 

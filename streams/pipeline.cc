@@ -63,7 +63,7 @@ class PipelineImpl final : public Pipeline {
  public:
   explicit PipelineImpl(PipelineOptions o)
       : options_(std::move(o)),
-        builder_(options_.decoder, options_.stop_offsets),
+        builder_(options_.decoder, options_.stop_offsets, options_.topics),
         stores_(StoresOptions(options_)) {}
 
   // `source` null: a KafkaSource over options_.kafka, subscribed last (as

@@ -4,24 +4,6 @@
 
 namespace recur {
 
-const std::string& TopicNames::ForEvent(const v1::Event& e) const {
-  static const std::string kNone;
-  switch (e.kind_case()) {
-    case v1::Event::kPurchase:
-      return purchases;
-    case v1::Event::kSession:
-      return sessions;
-    case v1::Event::kCart:
-      return carts;
-    case v1::Event::kMarketing:
-      return marketing;
-    case v1::Event::kProfile:
-      return profiles;
-    default:
-      return kNone;
-  }
-}
-
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   if (auto* group = static_cast<DeliveryGroup*>(msg->_private); group != nullptr) {

@@ -24,25 +24,9 @@
 #include "absl/time/time.h"
 #include "proto/recur.pb.h"
 #include "streams/kafka.h"
+#include "streams/topics.h"
 
 namespace recur {
-
-// Default topic names of docs/DESIGN.md.
-struct TopicNames {
-  std::string purchases = "shop.purchases";
-  std::string sessions = "shop.sessions";
-  std::string carts = "shop.carts";
-  std::string marketing = "shop.marketing";
-  std::string profiles = "shop.profiles";
-  std::string scores = "recur.scores";
-  std::string dlq = "recur.dlq";
-
-  std::vector<std::string> inputs() const {
-    return {purchases, sessions, carts, marketing, profiles};
-  }
-  // The input topic of an event's kind; empty for an event without a kind.
-  const std::string& ForEvent(const v1::Event& e) const;
-};
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 

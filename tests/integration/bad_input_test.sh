@@ -2,9 +2,10 @@
 # Bad input never stops the pipeline: raw records written with kcat (the
 # independent client) between and after a simulated stream - undecodable bytes,
 # no key, an empty key, a key that disagrees with the body, an unknown event kind,
-# a negative and a NaN unit price, an absurd quantity, an event older than the
-# retention horizon of its partition, an event from the future and a record over
-# --max-message-bytes - each land on recur.dlq exactly once, with the right
+# a negative and a NaN unit price, an absurd quantity, a purchase on shop.carts
+# (another kind's topic), an event older than the retention horizon of its
+# partition, an event from the future and a record over --max-message-bytes -
+# each land on recur.dlq exactly once, with the right
 # recur.error.reason, the source topic/partition/offset, and the original bytes
 # as value. `recur run` exits 0, its final stats count the dead letters per
 # reason, and the good customers' features equal the offline reference.
@@ -44,6 +45,7 @@ printf '\x0a\x64garbage' >"$BAD/undecodable"                       # field 1 cla
 { header bad-negative "$MID_MS"; purchase 1 -5; } | encode >"$BAD/negative"
 { header bad-nan "$MID_MS"; purchase 1 nan; } | encode >"$BAD/nan"
 { header bad-quantity "$MID_MS"; purchase 5000000 2; } | encode >"$BAD/quantity"
+{ header bad-wrongtopic "$MID_MS"; purchase 1 9.5; } | encode >"$BAD/wrongtopic"  # a valid purchase
 { header bad-toolate "$OLD_MS"; purchase 1 9.5; } | encode >"$BAD/toolate"
 { header bad-future "$FUTURE_MS"; echo 'cart { unpaid_items: 2 cart_value: 30 }'; } | encode >"$BAD/future"
 head -c 50000 /dev/zero | tr '\0' 'x' >"$BAD/oversized"
@@ -75,6 +77,7 @@ expect unknown_kind shop.marketing "$BAD/unknown"
 expect invalid_amount shop.purchases "$BAD/negative"
 expect invalid_amount shop.purchases "$BAD/nan"
 expect invalid_quantity shop.purchases "$BAD/quantity"
+expect wrong_topic shop.carts "$BAD/wrongtopic"
 expect oversized shop.carts "$BAD/oversized"
 "$RECUR" produce "$WORK/good2.jsonl" --brokers "$BROKER" 2>>"$WORK/produce.log"
 expect too_late shop.purchases "$BAD/toolate"

@@ -76,9 +76,10 @@ TEST(BatchBuilderTest, TooLateIsJudgedAgainstTheSourcePartitionsOwnStreamTime) {
   const std::string old = PurchaseAt(ev, Ms(2022, 1, 1));
   EXPECT_EQ(b.Add(Rec{kPurchases0, 0, "shop-1/c-1", old, Ms(2022, 1, 1)}.Raw()).dead_reason,
             "too_late");
-  // The same event on a partition that has seen nothing yet is fine.
-  EXPECT_FALSE(
-      b.Add(Rec{kSessions0, 0, "shop-1/c-1", old, Ms(2022, 1, 1)}.Raw()).dead_reason.has_value());
+  // An event as old on a partition that has seen nothing yet is fine.
+  const std::string old_session = ev.Session(Ms(2022, 1, 1), 3, 2, 1, 0).SerializeAsString();
+  EXPECT_FALSE(b.Add(Rec{kSessions0, 0, "shop-1/c-1", old_session, Ms(2022, 1, 1)}.Raw())
+                   .dead_reason.has_value());
 }
 
 TEST(BatchBuilderTest, LateEventsAreAppliedAndCountedAndStreamTimeOnlyMovesForward) {
@@ -109,6 +110,63 @@ TEST(BatchBuilderTest, ClearKeepsStreamTimesAndResetForgetsThem) {
   EXPECT_TRUE(b.empty());
   EXPECT_FALSE(
       b.Add(Rec{kPurchases0, 2, "shop-1/c-1", old, Ms(2022, 1, 1)}.Raw()).dead_reason.has_value());
+}
+
+// The dedupe window is per kind and relies on one kind per topic (DESIGN
+// "Dedupe key"): an event on another kind's topic is a dead letter, not applied.
+TEST(BatchBuilderTest, AnEventOnAnotherKindsTopicIsDeadLetteredAsWrongTopic) {
+  EventFactory ev;
+  BatchBuilder b(DecoderOptions{}, {});
+  const TopicPartition carts0{"shop.carts", 0};
+  auto purchase = b.Add(Rec{carts0, 4, "shop-1/c-1", PurchaseAt(ev, Ms(2024, 3, 1))}.Raw());
+  auto session = b.Add(
+      Rec{kPurchases0, 5, "shop-1/c-1", ev.Session(Ms(2024, 3, 1), 3, 2, 1, 0).SerializeAsString()}
+          .Raw());
+  auto cart =
+      b.Add(Rec{carts0, 5, "shop-1/c-1", ev.Cart(Ms(2024, 3, 1), 2).SerializeAsString()}.Raw());
+  EXPECT_EQ(purchase.dead_reason, "wrong_topic");
+  EXPECT_EQ(session.dead_reason, "wrong_topic");
+  EXPECT_FALSE(cart.dead_reason.has_value());
+  const Batch& batch = b.batch();
+  ASSERT_EQ(batch.dead.size(), 2u);
+  EXPECT_EQ(batch.dead[0].topic, "shop.carts");
+  EXPECT_EQ(batch.dead[0].offset, 4);
+  EXPECT_EQ(batch.dead[0].reason, "wrong_topic");
+  ASSERT_EQ(batch.events.at(0).size(), 1u);  // only the cart
+  EXPECT_TRUE(batch.events.at(0)[0].has_cart());
+  // Dead letters move no stream time: the partitions never saw a good event.
+  EXPECT_EQ(batch.stream_times.at(kPurchases0), 0);
+}
+
+// The time a producer's clock can not move (docs/DESIGN.md "future"): a
+// producer 2 days behind loses nothing; an event far ahead of its partition's
+// stream time is still a dead letter.
+TEST(BatchBuilderTest, FutureIsJudgedAgainstTheStreamTimeNotTheProducersClock) {
+  EventFactory ev;
+  BatchBuilder b(DecoderOptions{}, {});
+  const int64_t now = Ms(2024, 3, 2, 12);
+  const int64_t behind = now - 2 * 86'400'000;  // the skewed producer's clock
+  // A partition's first events, before any stream time, are accepted.
+  auto first = b.Add(Rec{kPurchases0, 0, "shop-1/c-1", PurchaseAt(ev, now), behind}.Raw());
+  EXPECT_FALSE(first.dead_reason.has_value()) << *first.dead_reason;
+  for (int i = 1; i <= 200; ++i) {
+    const int64_t t = now + i * 60'000;
+    auto added =
+        b.Add(Rec{kPurchases0, i, "shop-1/c-1", PurchaseAt(ev, t), behind + i * 60'000}.Raw());
+    ASSERT_FALSE(added.dead_reason.has_value()) << "event " << i << ": " << *added.dead_reason;
+  }
+  // A store that remembers a stream time judges the same way after a restart.
+  b.SetStreamTime(kSessions0, now);
+  auto session = b.Add(Rec{kSessions0, 0, "shop-1/c-1",
+                           ev.Session(now + 3'600'000, 3, 2, 1, 0).SerializeAsString(), behind}
+                           .Raw());
+  EXPECT_FALSE(session.dead_reason.has_value()) << *session.dead_reason;
+  // 10 days ahead of the stream time (and of the record's clock): future.
+  auto ahead = b.Add(
+      Rec{kPurchases0, 201, "shop-1/c-1", PurchaseAt(ev, now + 10 * 86'400'000), behind}.Raw());
+  EXPECT_EQ(ahead.dead_reason, "future");
+  EXPECT_EQ(b.batch().events.at(0).size(), 202u);
+  EXPECT_EQ(b.batch().stream_times.at(kPurchases0), now + 200 * 60'000);  // not moved by it
 }
 
 TEST(BatchBuilderTest, StopOffsetsBoundEveryPartition) {

@@ -44,32 +44,58 @@ struct Log {
   }
 };
 
+// Records what it is given; refuses records over `max_bytes` as a broker
+// refuses a record over max.message.bytes, and fails whole deliveries or
+// single records (by source offset) with Unavailable on request.
 class RecordingSink : public DeadLetterSink {
  public:
   explicit RecordingSink(Log* log) : log_(log) {}
-  absl::Status Send(const std::string& topic, std::optional<std::string_view> key,
-                    std::string_view value, const Headers& headers) override {
-    log_->Add("send");
-    sent.push_back({topic, key ? std::optional<std::string>(std::string(*key)) : std::nullopt,
-                    std::string(value), headers});
-    return absl::OkStatus();
-  }
-  absl::Status Flush(absl::Duration) override {
-    log_->Add("flush");
-    if (flush_failures > 0) {
-      --flush_failures;
-      return absl::UnavailableError("broker down");
+  std::vector<absl::Status> Deliver(const std::string& topic, std::span<const DlqRecord> records,
+                                    absl::Duration) override {
+    std::vector<absl::Status> out;
+    const bool down = deliver_failures > 0;
+    if (down) --deliver_failures;
+    // A broker refuses a whole produce request when one of its records is too large.
+    const bool one_too_large = std::any_of(records.begin(), records.end(), [&](const DlqRecord& r) {
+      return r.value.size() + (r.key ? r.key->size() : 0) > max_bytes;
+    });
+    for (const DlqRecord& r : records) {
+      log_->Add("send");
+      Sent s{topic, r.key ? std::optional<std::string>(std::string(*r.key)) : std::nullopt,
+             std::string(r.value), r.headers};
+      const std::string offset = s.Header("recur.error.offset");
+      if (down || unavailable_offsets.erase(offset) > 0) {
+        out.push_back(absl::UnavailableError("broker down"));
+      } else if (r.value.size() + (r.key ? r.key->size() : 0) > max_bytes ||
+                 (refuse_together && one_too_large)) {
+        refused.push_back(std::move(s));
+        out.push_back(absl::InvalidArgumentError("Broker: Message size too large"));
+      } else {
+        sent.push_back(std::move(s));
+        out.push_back(absl::OkStatus());
+      }
     }
-    return absl::OkStatus();
+    log_->Add("flush");
+    return out;
   }
   struct Sent {
     std::string topic;
     std::optional<std::string> key;
     std::string value;
     Headers headers;
+    std::string Header(const std::string& name) const {
+      for (const auto& [k, v] : headers) {
+        if (k == name) return v;
+      }
+      return "";
+    }
   };
-  std::vector<Sent> sent;
-  int flush_failures = 0;
+  std::vector<Sent> sent;     // delivered
+  std::vector<Sent> refused;  // refused as too large
+  int deliver_failures = 0;
+  std::set<std::string> unavailable_offsets;  // fail once each
+  size_t max_bytes = SIZE_MAX;
+  bool refuse_together = false;  // one record too large fails all of one Deliver
 
  private:
   Log* log_;
@@ -161,10 +187,14 @@ TEST_F(CommitterTest, DeadLettersAreDeliveredBeforeAnyStateIsWritten) {
   EXPECT_EQ(sink.sent[0].topic, "recur.dlq");
   EXPECT_EQ(sink.sent[0].key, key_);
   EXPECT_EQ(sink.sent[0].value, "\xff\xff garbage");
-  EXPECT_EQ(sink.sent[0].headers, (Headers{{"recur.error.reason", "undecodable"},
-                                           {"recur.error.topic", "shop.purchases"},
-                                           {"recur.error.partition", "1"},
-                                           {"recur.error.offset", "31"}}));
+  EXPECT_EQ(sink.sent[0].headers,
+            (Headers{{"recur.error.reason", "undecodable"},
+                     {"recur.error.topic", "shop.purchases"},
+                     {"recur.error.partition", "1"},
+                     {"recur.error.offset", "31"},
+                     {"recur.error.original_size", "10"},
+                     {"recur.error.sha256",
+                      "97d5409b5747fe765efffb4f84257a137d9ec9387ecf1889a444fe4852737329"}}));
   EXPECT_TRUE(progress.dead_sent);
   EXPECT_EQ(progress.applied, (std::set<int32_t>{0, 1}));
 }
@@ -189,7 +219,7 @@ TEST_F(CommitterTest, OffsetsAndStreamTimesLandInTheirPartitionsStore) {
 
 TEST_F(CommitterTest, NothingIsStoredWhenDeadLetterDeliveryFails) {
   RecordingSink sink(&log_);
-  sink.flush_failures = 1;
+  sink.deliver_failures = 1;
   Committer committer(&sink, "recur.dlq", flaky_.get());
   Committer::Progress progress;
   Committer::Report report;
@@ -204,7 +234,8 @@ TEST_F(CommitterTest, NothingIsStoredWhenDeadLetterDeliveryFails) {
   EXPECT_TRUE(report.applied.empty());
   // The retry sends the dead letters again, then stores the state.
   ASSERT_TRUE(committer.Commit(batch, &progress, &report).ok());
-  EXPECT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(log_.Count("send"), 2);
+  EXPECT_EQ(sink.sent.size(), 1u);
   EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 32}}));
 }
 
@@ -231,6 +262,117 @@ TEST_F(CommitterTest, ARetrySkipsDeadLettersAndPartitionsThatLanded) {
   ASSERT_EQ(report.applied.size(), 1u);
   EXPECT_EQ(report.applied[0].partition, 1);
   EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 32}}));
+}
+
+// Issue 15, item 1: a dead letter larger than the DLQ takes (a 1,040,000-byte
+// record is legal on an input topic with default limits) was refused, the batch
+// failed, and every restart failed on it again. Now it goes headers-only.
+TEST_F(CommitterTest, ADeadLetterTheDlqRefusesAsTooLargeIsRelayedHeadersOnly) {
+  RecordingSink sink(&log_);
+  sink.max_bytes = 1'000'000;  // librdkafka's default message.max.bytes
+  CommitterOptions options;
+  options.max_relayed_bytes = 10'000'000;  // no cap: the refusal itself must be handled
+  Committer committer(&sink, "recur.dlq", flaky_.get(), options);
+  BatchBuilder b(DecoderOptions{}, {});
+  b.Add(testing::Record{kPurchases0, 10, key_, ev_.Purchase(Ms(2024, 3, 1), 10).SerializeAsString()}
+            .Raw());
+  const std::string huge(1'040'000, '\xff');  // garbage: undecodable
+  b.Add(testing::Record{kPurchases1, 30, key_, huge}.Raw());
+  b.Add(testing::Record{kPurchases1, 31, key_, "\xff\xff garbage"}.Raw());
+  const Batch batch = b.batch();
+  ASSERT_EQ(batch.dead.size(), 2u);
+  Committer::Progress progress;
+  Committer::Report report;
+  absl::Status s = committer.Commit(batch, &progress, &report);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(sink.refused.size(), 1u);  // the whole one, once
+  ASSERT_EQ(sink.sent.size(), 2u);     // the small one whole, the huge one headers-only
+  const auto& small = sink.sent[0];
+  EXPECT_EQ(small.value, "\xff\xff garbage");
+  EXPECT_EQ(small.Header("recur.error.omitted"), "");
+  const auto& headers_only = sink.sent[1];
+  EXPECT_EQ(headers_only.value, "");
+  EXPECT_EQ(headers_only.key, key_);
+  EXPECT_EQ(headers_only.Header("recur.error.reason"), "undecodable");
+  EXPECT_EQ(headers_only.Header("recur.error.topic"), "shop.purchases");
+  EXPECT_EQ(headers_only.Header("recur.error.partition"), "1");
+  EXPECT_EQ(headers_only.Header("recur.error.offset"), "30");
+  EXPECT_EQ(headers_only.Header("recur.error.original_size"), "1040000");
+  // sha256sum of 1,040,000 bytes 0xff, computed outside recur.
+  EXPECT_EQ(headers_only.Header("recur.error.sha256"),
+            "7f91b3bb75d2b2d0a605507e1c3c1f6dff843bbdd07e78a7f44db4711171eea9");
+  EXPECT_EQ(headers_only.Header("recur.error.omitted"), "value");
+  EXPECT_EQ(log_.Count("send"), 3);  // two whole, then only the refused one again
+  EXPECT_TRUE(progress.dead_sent);
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 11}}));
+  EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 32}}));
+}
+
+TEST_F(CommitterTest, ADeadLetterOverTheCapIsNeverSentWhole) {
+  RecordingSink sink(&log_);
+  Committer committer(&sink, "recur.dlq", flaky_.get());  // the default cap
+  BatchBuilder b(DecoderOptions{}, {});
+  const std::string big(CommitterOptions{}.max_relayed_bytes + 1, '\x0a');
+  const std::string long_key(2000, 'k');
+  b.Add(testing::Record{kPurchases0, 7, long_key, big}.Raw());
+  b.Add(testing::Record{kPurchases0, 8, std::nullopt, big}.Raw());
+  Committer::Progress progress;
+  Committer::Report report;
+  ASSERT_TRUE(committer.Commit(b.batch(), &progress, &report).ok());
+  EXPECT_TRUE(sink.refused.empty());
+  ASSERT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(sink.sent[0].value, "");
+  EXPECT_FALSE(sink.sent[0].key.has_value());  // a key over 1 KiB goes too
+  EXPECT_EQ(sink.sent[0].Header("recur.error.omitted"), "key,value");
+  EXPECT_EQ(sink.sent[0].Header("recur.error.original_size"), std::to_string(big.size()));
+  EXPECT_EQ(sink.sent[1].Header("recur.error.omitted"), "value");
+  EXPECT_FALSE(sink.sent[1].key.has_value());
+  EXPECT_EQ(log_.Count("send"), 2);
+}
+
+// Found by the integration test against a DLQ topic with max.message.bytes
+// 50,000: the broker refuses a produce request as a whole, so a headers-only
+// dead letter batched with a refused one fails too, and must be re-sent.
+TEST_F(CommitterTest, DeadLettersRefusedAlongWithATooLargeOneAreResentHeadersOnly) {
+  RecordingSink sink(&log_);
+  sink.max_bytes = 50'000;
+  sink.refuse_together = true;
+  Committer committer(&sink, "recur.dlq", flaky_.get());
+  BatchBuilder b(DecoderOptions{}, {});
+  b.Add(testing::Record{kPurchases1, 50, key_, std::string(100'000, '\xff')}.Raw());    // whole
+  b.Add(testing::Record{kPurchases1, 51, key_, std::string(1'040'000, '\xff')}.Raw());  // over cap
+  Committer::Progress progress;
+  Committer::Report report;
+  absl::Status s = committer.Commit(b.batch(), &progress, &report);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(sink.refused.size(), 2u);
+  ASSERT_EQ(sink.sent.size(), 2u);
+  for (const auto& sent : sink.sent) {
+    EXPECT_EQ(sent.value, "");
+    EXPECT_EQ(sent.Header("recur.error.omitted"), "value");
+  }
+  EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 52}}));
+}
+
+TEST_F(CommitterTest, ARetrySendsOnlyTheDeadLettersNotYetDelivered) {
+  RecordingSink sink(&log_);
+  Committer committer(&sink, "recur.dlq", flaky_.get());
+  BatchBuilder b(DecoderOptions{}, {});
+  for (int64_t o = 40; o < 45; ++o) b.Add(testing::Record{kPurchases1, o, key_, "\xff junk"}.Raw());
+  const Batch batch = b.batch();
+  sink.unavailable_offsets = {"42"};
+  Committer::Progress progress;
+  Committer::Report report;
+  absl::Status s = committer.Commit(batch, &progress, &report);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("dead-letter delivery (shop.purchases/1/42)"), std::string::npos) << s;
+  EXPECT_TRUE(StoredOffsets(1).empty());
+  EXPECT_EQ(sink.sent.size(), 4u);
+  ASSERT_TRUE(committer.Commit(batch, &progress, &report).ok());
+  EXPECT_EQ(log_.Count("send"), 6);  // five, then only the one not delivered
+  ASSERT_EQ(sink.sent.size(), 5u);
+  EXPECT_EQ(sink.sent[4].Header("recur.error.offset"), "42");
+  EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 45}}));
 }
 
 TEST_F(CommitterTest, WithRetriesRetriesTransientFailuresAndStopsOnBadInput) {

@@ -16,12 +16,15 @@ struct Rec {
   bool has_key = true;
   std::string value;
   int64_t ts = Ms(2024, 3, 2);
+  bool log_append_time = false;
+  std::string topic = "shop.purchases";
   RawRecord Raw() const {
     RawRecord r;
-    r.topic = "shop.purchases";
+    r.topic = topic;
     if (has_key) r.key = key;
     r.value = value;
     r.timestamp_ms = ts;
+    r.log_append_time = log_append_time;
     return r;
   }
 };
@@ -133,6 +136,76 @@ TEST(DecoderTest, EveryBadRecordGetsItsReason) {
     EXPECT_EQ(d.reason, c.reason) << d.message;
     EXPECT_FALSE(d.message.empty());
   }
+}
+
+constexpr int64_t kDay = 86'400'000;
+
+Rec PurchaseRec(EventFactory& ev, int64_t event_time, int64_t ts) {
+  Rec r;
+  r.value = ev.Purchase(event_time, 10).SerializeAsString();
+  r.ts = ts;
+  return r;
+}
+
+TEST(DecoderTest, FutureAgainstTheBrokersLogAppendTimeWhenTheTopicHasIt) {
+  EventFactory ev;
+  const int64_t now = Ms(2024, 3, 2);
+  Rec ahead = PurchaseRec(ev, now + 2 * kDay, now);
+  ahead.log_append_time = true;
+  EXPECT_EQ(DecodeRec(ahead, /*stream_time=*/0).reason, "future");  // even with no stream time
+  EXPECT_EQ(DecodeRec(ahead, now + 2 * kDay).reason, "future");     // nor a stream time that far
+  // A quiet partition (stream time 5 days back): the broker's clock vouches for it.
+  Rec current = PurchaseRec(ev, now + 3'600'000, now);
+  current.log_append_time = true;
+  EXPECT_TRUE(DecodeRec(current, now - 5 * kDay).ok());
+}
+
+TEST(DecoderTest, FutureWithCreateTimeNeedsToLeadTheStreamTimeAndTheRecordsClock) {
+  EventFactory ev;
+  const int64_t now = Ms(2024, 3, 2);
+  // A producer 2 days behind, on a partition whose stream time is current.
+  EXPECT_TRUE(DecodeRec(PurchaseRec(ev, now, now - 2 * kDay), now - 3'600'000).ok());
+  // A partition quiet for 5 days and a producer whose clock is right: current.
+  EXPECT_TRUE(DecodeRec(PurchaseRec(ev, now, now), now - 5 * kDay).ok());
+  // Ahead of both: future, whichever of them is later.
+  EXPECT_EQ(DecodeRec(PurchaseRec(ev, now + 3 * kDay, now - 2 * kDay), now).reason, "future");
+  EXPECT_EQ(DecodeRec(PurchaseRec(ev, now + 3 * kDay, now), now - 5 * kDay).reason, "future");
+  // No record timestamp: the stream time alone.
+  EXPECT_EQ(DecodeRec(PurchaseRec(ev, now + 3 * kDay, -1), now).reason, "future");
+  EXPECT_TRUE(DecodeRec(PurchaseRec(ev, now + 3'600'000, -1), now).ok());
+}
+
+TEST(DecoderTest, APartitionsFirstEventsAreAcceptedUnlessBeyondTheHorizon) {
+  EventFactory ev;
+  const int64_t now = Ms(2024, 3, 2);
+  EXPECT_TRUE(DecodeRec(PurchaseRec(ev, now, now - 2 * kDay), 0).ok());   // clock behind
+  EXPECT_TRUE(DecodeRec(PurchaseRec(ev, now + 30 * kDay, now), 0).ok());  // nothing to judge by
+  // 401 days ahead of its own clock: refused, as accepting it would make every later event
+  // of the partition too_late.
+  Decoded d = DecodeRec(PurchaseRec(ev, now + 401 * kDay, now), 0);
+  EXPECT_EQ(d.reason, "future") << d.message;
+}
+
+TEST(DecoderTest, AnEventOnAnotherKindsInputTopicIsWrongTopic) {
+  EventFactory ev;
+  Rec r = PurchaseRec(ev, Ms(2024, 3, 1), Ms(2024, 3, 2));
+  r.topic = "shop.carts";
+  Decoded d = DecodeRec(r);
+  EXPECT_EQ(d.reason, "wrong_topic");
+  EXPECT_NE(d.message.find("purchase event on shop.carts (want shop.purchases)"), std::string::npos)
+      << d.message;
+  r.topic = "shop.purchases";
+  EXPECT_TRUE(DecodeRec(r).ok());
+  // The names are the deployment's; a topic that is none of the inputs is not judged.
+  TopicNames custom;
+  custom.purchases = "orders";
+  r.topic = "orders";
+  EXPECT_TRUE(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).ok());
+  r.topic = "shop.carts";
+  EXPECT_EQ(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).reason,
+            "wrong_topic");
+  r.topic = "some.other.topic";
+  EXPECT_TRUE(Decoder(DecoderOptions{}, custom).Decode(r.Raw(), Ms(2024, 3, 2)).ok());
 }
 
 TEST(DecoderTest, ATruncatedRecordIsUndecodableNotACrash) {

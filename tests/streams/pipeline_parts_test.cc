@@ -31,12 +31,11 @@ using testing::kSessions0;
 
 class CollectingSink : public DeadLetterSink {
  public:
-  absl::Status Send(const std::string&, std::optional<std::string_view>, std::string_view,
-                    const Headers& headers) override {
-    reasons.push_back(headers.at(0).second);
-    return absl::OkStatus();
+  std::vector<absl::Status> Deliver(const std::string&, std::span<const DlqRecord> records,
+                                    absl::Duration) override {
+    for (const DlqRecord& r : records) reasons.push_back(r.headers.at(0).second);
+    return std::vector<absl::Status>(records.size());
   }
-  absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
   std::vector<std::string> reasons;
 };
 
