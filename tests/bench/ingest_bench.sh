@@ -13,6 +13,7 @@
 # RECUR_ARGS adds flags to `recur run` (e.g. "--commit-interval-ms 0": the
 # write-through engine); ROUNDS=N repeats recur and the ceiling N times,
 # alternating, each recur round with a fresh state dir and group.
+# PERF_OUT=FILE records a profile of each recur round into FILE.<round>.
 source "$(dirname "$0")/../integration/lib.sh"
 CUSTOMERS=${CUSTOMERS:-333334}   # per shop, 3 shops
 DAYS=${DAYS:-14}
@@ -32,7 +33,7 @@ for round in $(seq 1 "$ROUNDS"); do
   rm -rf "$WORK/state"
   t2=$(date +%s.%N)
   # shellcheck disable=SC2086
-  /usr/bin/time -f "%M %U %S" -o "$WORK/rss" "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" \
+  /usr/bin/time -f "%M %U %S" -o "$WORK/rss" ${PERF_OUT:+perf record -F 499 -g -o "$PERF_OUT.$round" --} "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" \
     --group "bench-$round" --batch-size 50000 --exit-when-idle-ms $IDLE_MS ${RECUR_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log"
   t3=$(date +%s.%N)
   secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
