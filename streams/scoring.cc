@@ -139,6 +139,8 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     const int32_t horizon = store->horizon_first_day();
     std::vector<ScoreRow> rows;
     rows.reserve(t.work->keys.size());
+    // Before reading any state: a touch after this is not covered by the score.
+    const uint64_t scored_at = store->applied_batches();
     const int64_t max_time = store->max_event_time_ms();
     for (const CustomerKey& key : t.work->keys) {
       absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
@@ -151,7 +153,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
         return;
       }
     }
-    t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
+    t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, scored_at, &t.counters);
   };
   ParallelFor(tasks.size(), [&](size_t i) { run(tasks[i]); });
   for (Task& t : tasks) {
@@ -196,6 +198,8 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   }
   info.quantiles = table;
 
+  // Before reading any state (the scan flushes the store first, under its lock).
+  const uint64_t scored_at = store->applied_batches();
   auto pending = store->ledger().ReadPending();
   if (!pending.ok()) return pending.status();
   const std::set<CustomerKey> pending_set(pending->begin(), pending->end());
@@ -211,7 +215,7 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
     for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
     std::vector<std::pair<std::string, std::string>> meta;
     if (final) meta = {{kRescoredDay, std::to_string(day)}, {kQuantiles, table.Serialize()}};
-    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta);
+    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
     rows.clear();
     last_bytes.clear();
     has_last.clear();
@@ -248,9 +252,9 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
 absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-    const std::vector<std::pair<std::string, std::string>>& meta, ScoringCounters* counters) const {
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
+    ScoringCounters* counters) const {
   const auto t0 = std::chrono::steady_clock::now();
-  const uint64_t scored_at = store->applied_batches();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
   counters->scored += static_cast<int64_t>(rows.size());
@@ -310,8 +314,8 @@ absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
 absl::Status ScoreStage::ScoreAndPublish(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-    const std::vector<std::pair<std::string, std::string>>& meta) {
-  auto flight = Prepare(store, info, rows, compare, done, meta, &counters_);
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at) {
+  auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_);
   if (!flight.ok()) return flight.status();
   return Publish(std::move(*flight));
 }

@@ -124,7 +124,7 @@ class ScoreStage {
   absl::StatusOr<std::unique_ptr<InFlight>> Prepare(
       FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
       const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-      const std::vector<std::pair<std::string, std::string>>& meta,
+      const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
       ScoringCounters* counters) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
@@ -133,7 +133,8 @@ class ScoreStage {
                                std::vector<ScoreRow>& rows,
                                const std::vector<const std::string*>* compare,
                                const std::vector<CustomerKey>& done,
-                               const std::vector<std::pair<std::string, std::string>>& meta);
+                               const std::vector<std::pair<std::string, std::string>>& meta,
+                               uint64_t scored_at);
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;
