@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
 #include "nlohmann/json.hpp"
+#include "scorer/policy.h"
 #include "spdlog/spdlog.h"
 #include "streams/batch_builder.h"
 #include "streams/committer.h"
@@ -434,27 +435,27 @@ class PipelineImpl final : public Pipeline {
     if (!unscored_.empty()) {
       if (absl::Status s = ScoreUnscored(); !s.ok()) return s;
     }
-    // Reload and day checks wait for the scoring thread to be idle: at most
-    // every reload_check_ms, so the loop and the scorer overlap in between.
-    // A bounded run that read everything checks at once: its final pass is due.
-    const bool final_pass = builder_.bounded() && AllStopped();
-    if (force_rescore_.empty() && !final_pass &&
-        MsSince(last_scoring_check_) < options_.scoring.reload_check_ms)
-      return absl::OkStatus();
-    last_scoring_check_ = Clock::now();
+    // The worker reloads models by itself; a reload asks for a pass everywhere.
+    const ScoreWorker::Stats st = scoring_->stats();
+    scoring_active_ = st.active;
+    if (st.counters.reloads != reloads_seen_) {
+      reloads_seen_ = st.counters.reloads;
+      for (const auto& [p, store] : stores_.open()) force_rescore_.insert(p);
+    }
+    if (!st.active) return absl::OkStatus();
+    std::vector<int32_t> due;
+    for (const auto& [p, store] : stores_.open()) {
+      auto day = st.rescored_days.find(p);
+      const bool advanced = day != st.rescored_days.end() &&
+                            RescoreDue(store->max_event_time_ms(), day->second) && CaughtUp(p);
+      if (force_rescore_.count(p) > 0 || advanced) due.push_back(p);
+    }
+    if (due.empty()) return absl::OkStatus();
+    // A pass needs the stage alone: every queued batch is scored first.
     return scoring_->Exclusive([&](ScoreStage& stage) -> absl::Status {
-      if (stage.MaybeReload()) {
-        for (const auto& [p, store] : stores_.open()) force_rescore_.insert(p);
-      }
-      scoring_active_ = stage.active();
-      if (!stage.active()) return absl::OkStatus();
-      for (const auto& [p, store] : stores_.open()) {
-        const bool forced = force_rescore_.count(p) > 0;
-        if (!forced && !(stage.DayAdvanced(p, store.get()) && CaughtUp(p))) continue;
-        const int32_t partition = p;
-        FeatureStore* st = store.get();
-        absl::Status s =
-            WithRetries("re-scoring", Retry(), [&] { return stage.Rescore(partition, st); });
+      for (int32_t p : due) {
+        FeatureStore* st = stores_.Get(p);
+        absl::Status s = WithRetries("re-scoring", Retry(), [&] { return stage.Rescore(p, st); });
         if (!s.ok()) return s;
         force_rescore_.erase(p);
       }
@@ -552,7 +553,7 @@ class PipelineImpl final : public Pipeline {
   std::unique_ptr<Producer> score_producer_;  // scores, served on the scoring thread
   std::unique_ptr<ScoreWorker> scoring_;
   bool scoring_active_ = false;  // both models loaded (as of the last Exclusive check)
-  Clock::time_point last_scoring_check_;
+  int64_t reloads_seen_ = 0;     // the worker's model reloads already answered with a pass
   BatchBuilder builder_;
   PartitionStores stores_;
   std::unique_ptr<Committer> committer_;

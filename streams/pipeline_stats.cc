@@ -19,13 +19,14 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"flushes", counters.flushes},
                    {"flush_ms", counters.flush_ms},
                    {"dlq", counters.dlq}};
-  j["cache"] = {{"customers", cache.entries}, {"bytes", cache.bytes},
+  j["cache"] = {{"customers", cache.entries},   {"bytes", cache.bytes},
                 {"dirty", cache.dirty_entries}, {"loads", cache.loads},
                 {"evictions", cache.evictions}, {"flushed", cache.flushed_customers}};
   const ScoringCounters& c = scoring.counters;
-  j["scoring"] = {{"models", scoring.versions}, {"scored", c.scored},     {"published", c.published},
-                  {"unchanged", c.unchanged},   {"passes", c.passes},     {"reloads", c.reloads},
-                  {"refused", c.refused},       {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
+  j["scoring"] = {
+      {"models", scoring.versions}, {"scored", c.scored},     {"published", c.published},
+      {"unchanged", c.unchanged},   {"passes", c.passes},     {"reloads", c.reloads},
+      {"refused", c.refused},       {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
   return j.dump();
 }
 

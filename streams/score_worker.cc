@@ -71,6 +71,7 @@ void ScoreWorker::Publish() {
   stats_.active = stage_->active();
   stats_.versions = stage_->versions();
   stats_.counters = stage_->counters();
+  stats_.rescored_days = stage_->RescoredDays();
   stats_.idle = queue_.empty() && !busy_ && stage_->idle();
 }
 
@@ -105,6 +106,9 @@ void ScoreWorker::Loop() {
         s = WithRetries("scores", policy, [&] { return stage_->ScoreCustomers(work); });
       }
       if (s.ok()) s = stage_->Drain(/*wait=*/false);
+      // New models between batches: the pipeline sees counters.reloads grow
+      // and asks for a re-scoring pass.
+      if (s.ok() && !have) stage_->MaybeReload();
       absl::MutexLock lock(&mu_);
       busy_ = false;
       if (!s.ok() && error_.ok()) {

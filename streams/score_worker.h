@@ -9,6 +9,9 @@
 //   });
 //   if (!worker.error().ok()) ...              // scoring failed after its retries: stop
 //
+// The worker also checks for new models itself (ScoreStage::MaybeReload, every
+// reload_check_ms), so the loop never waits for it except to open or close
+// stores, for a re-scoring pass and at the end.
 // Order and guarantees: batches are scored in the order submitted; a store's
 // touched customers stay marked pending (FeatureStore) until their scores are
 // delivered, so a crash with batches still queued re-scores them after the
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -42,11 +46,12 @@ class ScoreWorker {
   };
   // What the pipeline's stats and watchers read, copied after every step.
   struct Stats {
-    bool active = false;     // both models loaded
-    bool idle = true;        // nothing queued, nothing in flight
-    std::string versions;    // ScoreStage::versions()
-    ScoringCounters counters;
+    bool active = false;       // both models loaded
+    bool idle = true;          // nothing queued, nothing in flight
+    std::string versions;      // ScoreStage::versions()
+    ScoringCounters counters;  // counters.reloads grows when the worker swapped models
     int64_t retries = 0;
+    std::map<int32_t, int32_t> rescored_days;  // ScoreStage::RescoredDays()
   };
 
   ScoreWorker(std::unique_ptr<ScoreStage> stage, Options options);

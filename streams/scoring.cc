@@ -169,6 +169,12 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   return absl::OkStatus();
 }
 
+std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
+  std::map<int32_t, int32_t> out;
+  for (const auto& [p, info] : stores_) out[p] = info.rescored_day;
+  return out;
+}
+
 bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
   auto it = stores_.find(partition);
   return it != stores_.end() && RescoreDue(store->max_event_time_ms(), it->second.rescored_day);
