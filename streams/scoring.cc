@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/parallel.h"
+#include "base/sync_point.h"
 #include "featurestore/calendar.h"
 #include "featurestore/types.h"
 #include "scorer/policy.h"
@@ -22,6 +23,7 @@ namespace {
 
 constexpr char kRescoredDay[] = "rescored_day";
 constexpr char kQuantiles[] = "quantiles";
+constexpr char kPassModels[] = "pass_models";  // versions() of the last completed pass
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -92,6 +94,8 @@ bool ScoreStage::MaybeReload() {
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
   spdlog::info("models swapped between batches: {} -> {}", before, versions());
+  // Tests kill here: new models in use, nothing re-scored with them yet.
+  RECUR_SYNC_POINT("ScoreStage::AfterReload");
   return true;
 }
 
@@ -103,6 +107,16 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
       return absl::DataLossError("state store: bad rescored_day entry");
   } else if (day.status().code() != absl::StatusCode::kNotFound) {
     return day.status();
+  }
+  // The last pass ran with other models (the process died after a reload,
+  // before the pass with the new ones finished): that pass is still owed.
+  auto models = store->ledger().GetMeta(kPassModels);
+  if (models.ok() && scorer_ && *models != versions()) {
+    spdlog::info("partition {}: last re-scoring pass used {}, now {}: re-scoring", partition,
+                 *models, versions());
+    info.rescored_day = 0;
+  } else if (!models.ok() && models.status().code() != absl::StatusCode::kNotFound) {
+    return models.status();
   }
   auto q = store->ledger().GetMeta(kQuantiles);
   if (q.ok()) {
@@ -220,7 +234,11 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
     std::vector<const std::string*> compare(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
     std::vector<std::pair<std::string, std::string>> meta;
-    if (final) meta = {{kRescoredDay, std::to_string(day)}, {kQuantiles, table.Serialize()}};
+    if (final) {
+      meta = {{kRescoredDay, std::to_string(day)},
+              {kQuantiles, table.Serialize()},
+              {kPassModels, versions()}};
+    }
     absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
     rows.clear();
     last_bytes.clear();
@@ -235,12 +253,17 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
         last_bytes.push_back(last != nullptr ? *last : std::string());
         has_last.push_back(last != nullptr);
         if (pending_set.count(k)) done.push_back(k);
-        if (rows.size() >= options_.chunk) return flush(false);
-        return absl::OkStatus();
+        if (rows.size() < options_.chunk) return absl::OkStatus();
+        absl::Status f = flush(false);
+        // Tests kill here: part of a re-scoring pass published, the rest not.
+        RECUR_SYNC_POINT("ScoreStage::RescoreChunk");
+        return f;
       });
   if (!s.ok()) return s;
   s = flush(true);
   if (!s.ok()) return s;
+  // Tests kill here: the pass is published, its scores not yet recorded.
+  RECUR_SYNC_POINT("ScoreStage::RescorePublished");
   s = Drain(/*wait=*/true);
   if (!s.ok()) return s;
   info.rescored_day = day;
