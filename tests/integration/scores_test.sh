@@ -122,8 +122,8 @@ wait "$pid" || rc=$?
 [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL after a model swap, got exit $rc: $(tail -3 "$WORK/e.log")"
 "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --group d --state-dir "$WORK/D" --scores-topic scores.d \
   --exit-when-idle-ms 3000 >/dev/null 2>>"$WORK/e.log" || fail "run after the swap: $(tail -3 "$WORK/e.log")"
-grep -q "last re-scoring pass used .*: re-scoring" "$WORK/e.log" || fail "the restart did not see the owed pass"
 stale=$(scores scores.d messages | awk -F'\t' '{v[$1] = $3 " " $4} END {for (k in v) if (v[k] != "r3 p3") n++; print n + 0}')
 [[ $stale -eq 0 ]] || fail "$stale customers' last score is not from r3/p3 after a kill during the reload"
+grep -q "last re-scoring pass used .*: re-scoring" "$WORK/e.log" || fail "the restart did not see the owed pass"
 log "reload: killed right after a model swap; the restart re-scored everyone with the new models"
 log "PASS scores"
