@@ -17,12 +17,15 @@
 #include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
 #include "nlohmann/json.hpp"
+#include "scorer/policy.h"
 #include "spdlog/spdlog.h"
 #include "streams/batch_builder.h"
 #include "streams/committer.h"
 #include "streams/kafka_source.h"
 #include "streams/partition_stores.h"
+#include "streams/pipeline_stats.h"
 #include "streams/retry.h"
+#include "streams/score_worker.h"
 
 namespace recur {
 namespace {
@@ -84,9 +87,17 @@ class PipelineImpl final : public Pipeline {
     producer_sink_ = std::make_unique<ProducerSink>(producer_.get());
     committer_ = std::make_unique<Committer>(dlq != nullptr ? dlq : producer_sink_.get(),
                                              options_.topics.dlq, &stores_);
-    auto stage = ScoreStage::Create(options_.scoring, options_.topics.scores, producer_.get());
+    // Scores have their own producer: its delivery reports are served only on
+    // the scoring thread (the DLQ's producer is flushed on this one).
+    auto score_producer = Producer::Create(ProducerProperties(options_.kafka));
+    if (!score_producer.ok()) return score_producer.status();
+    score_producer_ = std::move(*score_producer);
+    auto stage =
+        ScoreStage::Create(options_.scoring, options_.topics.scores, score_producer_.get());
     if (!stage.ok()) return stage.status();
-    scoring_ = std::move(*stage);
+    scoring_ = std::make_unique<ScoreWorker>(
+        std::move(*stage), ScoreWorker::Options{options_.score_queue, options_.max_retries});
+    scoring_active_ = scoring_->stats().active;
     return kafka != nullptr ? kafka->Subscribe() : absl::OkStatus();
   }
 
@@ -139,7 +150,7 @@ class PipelineImpl final : public Pipeline {
     if (fatal_.ok() && !unscored_.empty()) {
       fatal_ = WithRetries("scores", Retry(), [this] { return ScoreUnscored(); });
     }
-    if (fatal_.ok()) fatal_ = scoring_->Drain(/*wait=*/true);
+    if (fatal_.ok()) fatal_ = DrainScores();
     // Leaving the group: give the partitions up as on a revocation, then close.
     closing_ = true;
     Revoke();
@@ -247,7 +258,9 @@ class PipelineImpl final : public Pipeline {
       if (!opened.ok()) return opened.status();
       FeatureStore* store = stores_.Get(p);
       if (*opened) {
-        if (absl::Status s = scoring_->OpenStore(p, store); !s.ok()) return s;
+        absl::Status s =
+            scoring_->Exclusive([&](ScoreStage& stage) { return stage.OpenStore(p, store); });
+        if (!s.ok()) return s;
         if (absl::Status s = QueuePending(p, store); !s.ok()) return s;
       }
       auto offsets = store->ReadOffsets();
@@ -282,7 +295,7 @@ class PipelineImpl final : public Pipeline {
 
   // Customers a previous owner committed but whose scores were not confirmed.
   absl::Status QueuePending(int32_t p, FeatureStore* store) {
-    if (!scoring_->active() || !options_.score_touched) return absl::OkStatus();
+    if (!scoring_->stats().active || !options_.score_touched) return absl::OkStatus();
     auto pending = store->ledger().ReadPending();
     if (!pending.ok()) return pending.status();
     if (!pending->empty()) {
@@ -303,7 +316,7 @@ class PipelineImpl final : public Pipeline {
       if (!s.ok()) fatal_ = s;
     }
     if (fatal_.ok()) {
-      absl::Status s = scoring_->Drain(/*wait=*/true);  // in-flight scores refer to the stores
+      absl::Status s = DrainScores();  // in-flight scores refer to the stores
       if (!s.ok()) fatal_ = s;
     }
     if (fatal_.ok()) {
@@ -317,7 +330,12 @@ class PipelineImpl final : public Pipeline {
     assigned_set_.clear();
     at_end_.clear();
     positions_.clear();
-    for (const auto& [p, store] : stores_.open()) scoring_->CloseStore(p);
+    scoring_
+        ->Exclusive([&](ScoreStage& stage) {
+          for (const auto& [p, store] : stores_.open()) stage.CloseStore(p);
+          return absl::OkStatus();
+        })
+        .IgnoreError();  // a scoring failure is reported by Run (fatal_)
     stores_.CloseAll();
     unscored_.clear();  // the pending marks stay in the stores for the next owner
     force_rescore_.clear();
@@ -365,7 +383,7 @@ class PipelineImpl final : public Pipeline {
     for (const Committer::Applied& a : report.applied) {
       counters_.applied += a.stats.applied;
       counters_.duplicates += a.stats.duplicates;
-      if (scoring_->active() && options_.score_touched && !a.stats.touched.empty()) {
+      if (scoring_active_ && options_.score_touched && !a.stats.touched.empty()) {
         unscored_[a.partition].insert(a.stats.touched.begin(), a.stats.touched.end());
       }
     }
@@ -384,9 +402,11 @@ class PipelineImpl final : public Pipeline {
 
   // ---- Scoring --------------------------------------------------------------
 
-  // Scores the customers touched by committed batches (or pending after a restart).
+  // Hands the customers touched by committed batches (or pending after a
+  // restart) to the scoring thread; their scores follow without holding up
+  // the loop.
   absl::Status ScoreUnscored() {
-    if (!scoring_->active()) {
+    if (!scoring_active_) {
       unscored_.clear();  // their pending marks stay in the stores; a new model re-scores everyone
       return absl::OkStatus();
     }
@@ -397,36 +417,50 @@ class PipelineImpl final : public Pipeline {
         work.push_back({p, store, std::vector<CustomerKey>(keys.begin(), keys.end())});
       }
     }
-    absl::Status s = scoring_->ScoreCustomers(work);
-    if (!s.ok()) return s;
     unscored_.clear();
-    return absl::OkStatus();
+    if (!work.empty()) scoring_->Submit(std::move(work));
+    return scoring_->error();
+  }
+
+  // Waits until every submitted batch is scored and every score delivered.
+  absl::Status DrainScores() {
+    return scoring_->Exclusive([](ScoreStage& stage) { return stage.Drain(/*wait=*/true); });
   }
 
   // Between batches: hot reload, scores still owed, re-scoring when a caught-up
   // store's watermark entered a new day or the models changed.
   absl::Status ScoringStep() {
     if (!scoring_) return absl::OkStatus();
-    if (scoring_->MaybeReload()) {
+    if (absl::Status s = scoring_->error(); !s.ok()) return s;
+    if (!unscored_.empty()) {
+      if (absl::Status s = ScoreUnscored(); !s.ok()) return s;
+    }
+    // The worker reloads models by itself; a reload asks for a pass everywhere.
+    const ScoreWorker::Stats st = scoring_->stats();
+    scoring_active_ = st.active;
+    if (st.counters.reloads != reloads_seen_) {
+      reloads_seen_ = st.counters.reloads;
       for (const auto& [p, store] : stores_.open()) force_rescore_.insert(p);
     }
-    if (!scoring_->active()) return absl::OkStatus();
-    if (absl::Status s = scoring_->Drain(/*wait=*/false); !s.ok()) return s;
-    if (!unscored_.empty()) {
-      absl::Status s = WithRetries("scores", Retry(), [this] { return ScoreUnscored(); });
-      if (!s.ok()) return s;
-    }
+    if (!st.active) return absl::OkStatus();
+    std::vector<int32_t> due;
     for (const auto& [p, store] : stores_.open()) {
-      const bool forced = force_rescore_.count(p) > 0;
-      if (!forced && !(scoring_->DayAdvanced(p, store.get()) && CaughtUp(p))) continue;
-      const int32_t partition = p;
-      FeatureStore* st = store.get();
-      absl::Status s =
-          WithRetries("re-scoring", Retry(), [&] { return scoring_->Rescore(partition, st); });
-      if (!s.ok()) return s;
-      force_rescore_.erase(p);
+      auto day = st.rescored_days.find(p);
+      const bool advanced = day != st.rescored_days.end() &&
+                            RescoreDue(store->max_event_time_ms(), day->second) && CaughtUp(p);
+      if (force_rescore_.count(p) > 0 || advanced) due.push_back(p);
     }
-    return absl::OkStatus();
+    if (due.empty()) return absl::OkStatus();
+    // A pass needs the stage alone: every queued batch is scored first.
+    return scoring_->Exclusive([&](ScoreStage& stage) -> absl::Status {
+      for (int32_t p : due) {
+        FeatureStore* st = stores_.Get(p);
+        absl::Status s = WithRetries("re-scoring", Retry(), [&] { return stage.Rescore(p, st); });
+        if (!s.ok()) return s;
+        force_rescore_.erase(p);
+      }
+      return absl::OkStatus();
+    });
   }
 
   // ---- Positions, lag and the broker ----------------------------------------
@@ -497,58 +531,29 @@ class PipelineImpl final : public Pipeline {
   void ShareCounters() {
     last_share_ = Clock::now();
     PipelineCounters c = counters_;
-    if (scoring_) {
-      c.models = scoring_->versions();
-      c.scores_published = scoring_->counters().published;
-      c.rescoring_passes = scoring_->counters().passes;
-      c.model_reloads = scoring_->counters().reloads;
-    }
+    const ScoreWorker::Stats scoring = scoring_->stats();
+    c.models = scoring.versions;
+    c.scores_published = scoring.counters.published;
+    c.rescoring_passes = scoring.counters.passes;
+    c.model_reloads = scoring.counters.reloads;
     c.caught_up = builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty() &&
-                  (!scoring_ || !scoring_->active() || scoring_->idle());
-    std::string json = BuildStatsJson();
+                  (!scoring.active || scoring.idle);
+    std::string json = recur::StatsJson(counters_, scoring, stores_.TotalCacheStats());
     absl::MutexLock lock(&shared_mu_);
     shared_ = std::move(c);
     shared_json_ = std::move(json);
-  }
-
-  nlohmann::json CacheJson() const {
-    const FeatureStore::CacheStats c = stores_.TotalCacheStats();
-    return {{"customers", c.entries}, {"bytes", c.bytes},         {"dirty", c.dirty_entries},
-            {"loads", c.loads},       {"evictions", c.evictions}, {"flushed", c.flushed_customers}};
-  }
-
-  std::string BuildStatsJson() const {
-    nlohmann::json j{{"events_in", counters_.events_in},
-                     {"applied", counters_.applied},
-                     {"duplicates", counters_.duplicates},
-                     {"late", counters_.late},
-                     {"batches", counters_.batches},
-                     {"batch_ms_last", counters_.batch_ms_last},
-                     {"batch_ms_max", counters_.batch_ms_max},
-                     {"lag", counters_.lag},
-                     {"retries", counters_.retries},
-                     {"apply_ms", counters_.apply_ms},
-                     {"flushes", counters_.flushes},
-                     {"flush_ms", counters_.flush_ms},
-                     {"cache", CacheJson()},
-                     {"dlq", counters_.dlq}};
-    if (scoring_) {
-      const ScoringCounters& c = scoring_->counters();
-      j["scoring"] = {
-          {"models", scoring_->versions()}, {"scored", c.scored},     {"published", c.published},
-          {"unchanged", c.unchanged},       {"passes", c.passes},     {"reloads", c.reloads},
-          {"refused", c.refused},           {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
-    }
-    return j.dump();
   }
 
   // ---- State ----------------------------------------------------------------
 
   const PipelineOptions options_;
   std::unique_ptr<RecordSource> source_;
-  std::unique_ptr<Producer> producer_;  // dead letters and scores
+  std::unique_ptr<Producer> producer_;  // dead letters
   std::unique_ptr<ProducerSink> producer_sink_;
-  std::unique_ptr<ScoreStage> scoring_;
+  std::unique_ptr<Producer> score_producer_;  // scores, served on the scoring thread
+  std::unique_ptr<ScoreWorker> scoring_;
+  bool scoring_active_ = false;  // both models loaded (as of the last Exclusive check)
+  int64_t reloads_seen_ = 0;     // the worker's model reloads already answered with a pass
   BatchBuilder builder_;
   PartitionStores stores_;
   std::unique_ptr<Committer> committer_;

@@ -78,6 +78,9 @@ struct PipelineOptions {
   int store_lock_timeout_ms =
       30'000;              // wait this long for a partition store another process still holds
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
+  // Batches of touched customers waiting for the scoring thread before the
+  // loop waits for it (backpressure).
+  size_t score_queue = 4;
 
   // Bounded runs (`recur replay`); both maps empty for `recur run`.
   // Where an input partition starts when its store has no stored offset

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/parallel.h"
+#include "base/sync_point.h"
 #include "featurestore/calendar.h"
 #include "featurestore/types.h"
 #include "scorer/policy.h"
@@ -22,6 +23,7 @@ namespace {
 
 constexpr char kRescoredDay[] = "rescored_day";
 constexpr char kQuantiles[] = "quantiles";
+constexpr char kPassModels[] = "pass_models";  // versions() of the last completed pass
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -92,6 +94,8 @@ bool ScoreStage::MaybeReload() {
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
   spdlog::info("models swapped between batches: {} -> {}", before, versions());
+  // Tests kill here: new models in use, nothing re-scored with them yet.
+  RECUR_SYNC_POINT("ScoreStage::AfterReload");
   return true;
 }
 
@@ -103,6 +107,16 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
       return absl::DataLossError("state store: bad rescored_day entry");
   } else if (day.status().code() != absl::StatusCode::kNotFound) {
     return day.status();
+  }
+  // The last pass ran with other models (the process died after a reload,
+  // before the pass with the new ones finished): that pass is still owed.
+  auto models = store->ledger().GetMeta(kPassModels);
+  if (models.ok() && scorer_ && *models != versions()) {
+    spdlog::info("partition {}: last re-scoring pass used {}, now {}: re-scoring", partition,
+                 *models, versions());
+    info.rescored_day = 0;
+  } else if (!models.ok() && models.status().code() != absl::StatusCode::kNotFound) {
+    return models.status();
   }
   auto q = store->ledger().GetMeta(kQuantiles);
   if (q.ok()) {
@@ -139,6 +153,8 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     const int32_t horizon = store->horizon_first_day();
     std::vector<ScoreRow> rows;
     rows.reserve(t.work->keys.size());
+    // Before reading any state: a touch after this is not covered by the score.
+    const uint64_t scored_at = store->applied_batches();
     const int64_t max_time = store->max_event_time_ms();
     for (const CustomerKey& key : t.work->keys) {
       absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
@@ -151,7 +167,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
         return;
       }
     }
-    t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, &t.counters);
+    t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, scored_at, &t.counters);
   };
   ParallelFor(tasks.size(), [&](size_t i) { run(tasks[i]); });
   for (Task& t : tasks) {
@@ -165,6 +181,12 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
+  std::map<int32_t, int32_t> out;
+  for (const auto& [p, info] : stores_) out[p] = info.rescored_day;
+  return out;
 }
 
 bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
@@ -196,6 +218,8 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   }
   info.quantiles = table;
 
+  // Before reading any state (the scan flushes the store first, under its lock).
+  const uint64_t scored_at = store->applied_batches();
   auto pending = store->ledger().ReadPending();
   if (!pending.ok()) return pending.status();
   const std::set<CustomerKey> pending_set(pending->begin(), pending->end());
@@ -210,8 +234,12 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
     std::vector<const std::string*> compare(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
     std::vector<std::pair<std::string, std::string>> meta;
-    if (final) meta = {{kRescoredDay, std::to_string(day)}, {kQuantiles, table.Serialize()}};
-    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta);
+    if (final) {
+      meta = {{kRescoredDay, std::to_string(day)},
+              {kQuantiles, table.Serialize()},
+              {kPassModels, versions()}};
+    }
+    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
     rows.clear();
     last_bytes.clear();
     has_last.clear();
@@ -225,12 +253,17 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
         last_bytes.push_back(last != nullptr ? *last : std::string());
         has_last.push_back(last != nullptr);
         if (pending_set.count(k)) done.push_back(k);
-        if (rows.size() >= options_.chunk) return flush(false);
-        return absl::OkStatus();
+        if (rows.size() < options_.chunk) return absl::OkStatus();
+        absl::Status f = flush(false);
+        // Tests kill here: part of a re-scoring pass published, the rest not.
+        RECUR_SYNC_POINT("ScoreStage::RescoreChunk");
+        return f;
       });
   if (!s.ok()) return s;
   s = flush(true);
   if (!s.ok()) return s;
+  // Tests kill here: the pass is published, its scores not yet recorded.
+  RECUR_SYNC_POINT("ScoreStage::RescorePublished");
   s = Drain(/*wait=*/true);
   if (!s.ok()) return s;
   info.rescored_day = day;
@@ -248,9 +281,9 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
 absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-    const std::vector<std::pair<std::string, std::string>>& meta, ScoringCounters* counters) const {
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
+    ScoringCounters* counters) const {
   const auto t0 = std::chrono::steady_clock::now();
-  const uint64_t scored_at = store->applied_batches();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
   counters->scored += static_cast<int64_t>(rows.size());
@@ -310,8 +343,8 @@ absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
 absl::Status ScoreStage::ScoreAndPublish(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-    const std::vector<std::pair<std::string, std::string>>& meta) {
-  auto flight = Prepare(store, info, rows, compare, done, meta, &counters_);
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at) {
+  auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_);
   if (!flight.ok()) return flight.status();
   return Publish(std::move(*flight));
 }

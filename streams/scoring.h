@@ -88,6 +88,8 @@ class ScoreStage {
 
   // True when the store's watermark is in a later UTC day than its last pass.
   bool DayAdvanced(int32_t partition, FeatureStore* store) const;
+  // The last re-scored day of every open store (for DayAdvanced elsewhere).
+  std::map<int32_t, int32_t> RescoredDays() const;
   // Re-scores every customer of the store as of the watermark's day; publishes
   // only changed scores. Refreshes the store's quantile table first.
   absl::Status Rescore(int32_t partition, FeatureStore* store);
@@ -124,7 +126,7 @@ class ScoreStage {
   absl::StatusOr<std::unique_ptr<InFlight>> Prepare(
       FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
       const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-      const std::vector<std::pair<std::string, std::string>>& meta,
+      const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
       ScoringCounters* counters) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
@@ -133,7 +135,8 @@ class ScoreStage {
                                std::vector<ScoreRow>& rows,
                                const std::vector<const std::string*>* compare,
                                const std::vector<CustomerKey>& done,
-                               const std::vector<std::pair<std::string, std::string>>& meta);
+                               const std::vector<std::pair<std::string, std::string>>& meta,
+                               uint64_t scored_at);
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;

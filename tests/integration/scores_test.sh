@@ -7,10 +7,13 @@
 #     the same `recur`, with a callback on the sync point Pipeline::AfterStateCommit) right after a state
 #     commit (write-through: --commit-interval-ms 0) and before its scores are delivered, four times;
 #     then, with write-back stores, four times inside a store's flush (FeatureStore::BeforeFlushWrite);
+#     then once inside a re-scoring pass (ScoreStage::RescorePublished);
 #     after the restarts every customer has a score, and the final scores equal run 1's;
 #  3. reload under load: CURRENT is swapped while events flow; every score names
 #     exactly one version per model, no customer goes back to the old model, and
-#     every customer's last score is from the new models.
+#     every customer's last score is from the new models;
+#  4. killed right after a model swap (ScoreStage::AfterReload): the restart
+#     re-scores everyone with the new models.
 source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
 KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
@@ -54,6 +57,12 @@ for n in 2 1 3 2; do
     --commit-interval-ms 100 >/dev/null 2>>"$WORK/c.log" || rc=$?
   [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in flush $n, got exit $rc: $(tail -3 "$WORK/c.log")"
 done
+# Killed during a re-scoring pass: its scores published, not yet recorded.
+rc=0
+"$KILL_AFTER_COMMIT" --at ScoreStage::RescorePublished 1 run --brokers "$BROKER" --models-dir "$WORK/models" \
+  --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
+  --exit-when-idle-ms 5000 >/dev/null 2>>"$WORK/c.log" || rc=$?
+[[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in a re-scoring pass, got exit $rc: $(tail -3 "$WORK/c.log")"
 grep -q "scores not confirmed before the last stop: scoring them first" "$WORK/c.log" \
   || fail "no restart found customers pending"
 run --group c --state-dir "$WORK/C" --scores-topic scores.c --exit-when-idle-ms 3000 >"$WORK/c.json" 2>>"$WORK/c.log" \
@@ -61,7 +70,7 @@ run --group c --state-dir "$WORK/C" --scores-topic scores.c --exit-when-idle-ms 
 scores scores.c last >"$WORK/c.last"
 cut -f1 "$WORK/c.last" | cmp -s - "$WORK/keys.txt" || fail "after the crashes not every customer has a score"
 cmp -s "$WORK/a.last" "$WORK/c.last" || { diff "$WORK/a.last" "$WORK/c.last" | head -5 >&2; fail "scores after crashes differ from a clean run"; }
-log "crash: 4 kills after a state commit, 4 inside a flush; every customer scored; last scores identical to the clean run"
+log "crash: 4 kills after a state commit, 4 inside a flush, 1 in a re-scoring pass; every customer scored; last scores identical to the clean run"
 
 # 3. Reload under load: produce again in parts into fresh topics' worth of time
 # (a second copy of the events, shifted by the run's own days, is not needed:
@@ -100,4 +109,21 @@ print("%d messages, %d with r1, %d with r2, %d customers" % (sum(n.values()), n[
 PY
 cat "$WORK/keys.txt" <(input_keys "$WORK/more.jsonl") | sort -u >"$WORK/all-keys.txt"
 cut -f1 <(scores scores.d last) | cmp -s - "$WORK/all-keys.txt" || fail "reload: not every customer has a score"
+# 4. Killed right after a model swap, before the pass with the new models ran:
+#    the restart owes that pass (the store remembers which models its last pass
+#    used), and every customer's last score ends up from the new models.
+"$KILL_AFTER_COMMIT" --at ScoreStage::AfterReload 1 run --brokers "$BROKER" --models-dir "$WORK/models" \
+  --group d --state-dir "$WORK/D" --scores-topic scores.d --linger-ms 20 >/dev/null 2>"$WORK/e.log" &
+pid=$!
+for _ in $(seq 1 600); do grep -q "assigned" "$WORK/e.log" && break; sleep 0.1; done
+"$MAKE_TEST_MODELS" "$WORK/models" 3 || fail "make_test_models 3"
+rc=0
+wait "$pid" || rc=$?
+[[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL after a model swap, got exit $rc: $(tail -3 "$WORK/e.log")"
+"$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --group d --state-dir "$WORK/D" --scores-topic scores.d \
+  --exit-when-idle-ms 3000 >/dev/null 2>>"$WORK/e.log" || fail "run after the swap: $(tail -3 "$WORK/e.log")"
+stale=$(scores scores.d messages | awk -F'\t' '{v[$1] = $3 " " $4} END {for (k in v) if (v[k] != "r3 p3") n++; print n + 0}')
+[[ $stale -eq 0 ]] || fail "$stale customers' last score is not from r3/p3 after a kill during the reload"
+grep -q "last re-scoring pass used .*: re-scoring" "$WORK/e.log" || fail "the restart did not see the owed pass"
+log "reload: killed right after a model swap; the restart re-scored everyone with the new models"
 log "PASS scores"
