@@ -217,8 +217,14 @@ void KafkaSource::OnError(rd_kafka_t* rk, int err, const char* reason, void* opa
   auto* self = static_cast<KafkaSource*>(opaque);
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   SourceEvent e;
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
-      code == RD_KAFKA_RESP_ERR__RESOLVE) {
+  if (absl::Status security = KafkaSecurityError(err, reason); !security.ok()) {
+    // Bad credentials or TLS settings: reported now, not after
+    // --broker-down-timeout as a broker that is down.
+    e.kind = SourceEvent::kFatal;
+    e.status = std::move(security);
+    rd_kafka_yield(rk);
+  } else if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+             code == RD_KAFKA_RESP_ERR__RESOLVE) {
     e.kind = SourceEvent::kBrokerDown;
     e.status = absl::UnavailableError(rd_kafka_err2str(code));
   } else if (code == RD_KAFKA_RESP_ERR__FATAL) {
