@@ -25,17 +25,40 @@ absl::StatusOr<std::unique_ptr<KafkaAdmin>> KafkaAdmin::Create(const KafkaProper
   props["auto.offset.reset"] = "earliest";
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();
+  std::unique_ptr<KafkaAdmin> admin(new KafkaAdmin(BootstrapServers(kafka)));
+  rd_kafka_conf_set_error_cb(conf->get(), &KafkaAdmin::OnError);
+  rd_kafka_conf_set_opaque(conf->get(), admin.get());
   auto rk = NewKafka(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return rk.status();
-  rd_kafka_poll_set_consumer(rk->get());
-  return std::unique_ptr<KafkaAdmin>(new KafkaAdmin(std::move(*rk), BootstrapServers(kafka)));
+  admin->rk_ = std::move(*rk);
+  rd_kafka_poll_set_consumer(admin->rk_.get());
+  return admin;
+}
+
+void KafkaAdmin::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaAdmin*>(opaque);
+  absl::Status security = KafkaSecurityError(err, reason);
+  if (!security.ok() && self->security_error_.ok()) self->security_error_ = std::move(security);
 }
 
 absl::StatusOr<std::map<std::string, int32_t>> KafkaAdmin::PartitionCounts(absl::Duration timeout) {
-  const rd_kafka_metadata_t* raw = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &raw,
-                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  KafkaMetadataPtr md(raw);
+  // Asked in slices, serving the error callback between them (nothing is
+  // assigned yet, so the consumer queue holds no records): bad credentials end
+  // the wait at once instead of passing for a broker that does not answer.
+  const absl::Duration slice = absl::Milliseconds(500);
+  const absl::Time deadline = absl::Now() + timeout;
+  KafkaMetadataPtr md;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    const rd_kafka_metadata_t* raw = nullptr;
+    err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &raw,
+                            static_cast<int>(absl::ToInt64Milliseconds(std::min(left, slice))));
+    md.reset(raw);
+    KafkaMessagePtr ignored(rd_kafka_consumer_poll(rk_.get(), 0));
+    if (!security_error_.ok()) return security_error_;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || left <= slice) break;
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat(
         "no Kafka broker answered at ", bootstrap_, " within ", absl::FormatDuration(timeout), " (",

@@ -11,7 +11,8 @@
 //   auto start = (*admin)->OffsetsForTime(ends, time_ms, absl::Seconds(10));
 //
 // Errors are absl::Status through KafkaError (kafka.h), except a cluster that
-// does not answer at all: Unavailable naming the bootstrap servers.
+// does not answer at all: Unavailable naming the bootstrap servers, and an
+// authentication/TLS failure: Unauthenticated at once (KafkaSecurityError).
 // Thread-safety: one thread at a time. Owns its rd_kafka_t (a consumer that never
 // subscribes; nothing joins, nothing commits).
 #ifndef RECUR_STREAMS_ADMIN_H_
@@ -50,7 +51,9 @@ class KafkaAdmin {
   KafkaAdmin& operator=(const KafkaAdmin&) = delete;
 
   // Partition count per topic of the cluster (topics the broker reports an
-  // error for are left out). Unavailable when no broker answers in `timeout`.
+  // error for are left out). Unavailable when no broker answers in `timeout`;
+  // Unauthenticated as soon as an authentication/TLS failure is reported.
+  // Call it before reading with handle(): it serves the consumer queue.
   absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(absl::Duration timeout);
 
   struct Watermarks {
@@ -70,11 +73,12 @@ class KafkaAdmin {
   rd_kafka_t* handle() { return rk_.get(); }
 
  private:
-  KafkaAdmin(KafkaPtr rk, std::string bootstrap)
-      : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+  explicit KafkaAdmin(std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque);
 
-  KafkaPtr rk_;
   std::string bootstrap_;
+  absl::Status security_error_;  // set by OnError, on the thread that polls
+  KafkaPtr rk_;                  // last: destroyed first, while OnError's state lives
 };
 
 }  // namespace recur

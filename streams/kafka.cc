@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
@@ -32,6 +34,40 @@ absl::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what) {
     default:
       return absl::UnknownError(msg);
   }
+}
+
+absl::Status KafkaSecurityError(int err, const char* reason) {
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  const std::string text = reason != nullptr ? reason : "";
+  const std::string lower = absl::AsciiStrToLower(text);
+  const char* what = nullptr;
+  switch (code) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      what = "authentication (SASL) failed";
+      break;
+    case RD_KAFKA_RESP_ERR__SSL:
+      what = "TLS (SSL) failed";
+      break;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+      if (absl::StrContains(lower, "might")) break;  // a guess, not a verdict
+      if (absl::StrContains(lower, "sasl authentication") ||
+          absl::StrContains(lower, "sasl handshake")) {
+        what = "authentication (SASL) failed";
+      } else if (absl::StrContains(lower, "ssl handshake")) {
+        what = "TLS (SSL) handshake failed";
+      }
+      break;
+    default:
+      break;
+  }
+  if (what == nullptr) return absl::OkStatus();
+  return absl::UnauthenticatedError(absl::StrCat(
+      "Kafka ", what, ": ", text.empty() ? rd_kafka_err2str(code) : text,
+      " — check security.protocol, sasl.* and ssl.* (-X) against the broker's listener; "
+      "retrying would not help"));
 }
 
 absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties) {

@@ -43,6 +43,15 @@ using KafkaProperties = std::map<std::string, std::string>;
 // backoff), the rest by kind. `what` says what recur was doing.
 absl::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what);
 
+// An authentication or TLS failure reported to an error callback (librdkafka's
+// `err` and `reason`) as Unauthenticated, saying what failed and what to check;
+// OK for any other error. Waiting never heals these (unlike a broker that is
+// down), so a client that sees one stops at once. Covers __AUTHENTICATION,
+// __SSL, the broker's SASL refusals, and transport failures whose text reports
+// a failed SASL or SSL handshake (not librdkafka's speculative "might require
+// SASL" hint after a plain disconnect: a restarting broker causes those too).
+absl::Status KafkaSecurityError(int err, const char* reason);
+
 // A configuration with every property set; an unknown or invalid property is an
 // InvalidArgument naming it (never the value: it may be a secret).
 absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties);

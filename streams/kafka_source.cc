@@ -80,12 +80,7 @@ std::optional<SourceEvent> KafkaSource::FromMessage(const rd_kafka_message_t* m)
   }
   if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
     e.kind = SourceEvent::kFatal;
-    e.status = absl::DataLossError(absl::StrCat(
-        rd_kafka_message_errstr(m),
-        " — records this store still needed were deleted from the topic (retention) before "
-        "recur read them; the state would be missing events, so recur stops. Rebuild with "
-        "`recur replay` from what the topics hold, or accept the loss by restarting with -X "
-        "auto.offset.reset=earliest"));
+    e.status = OffsetOutOfRange(m);
     return e;
   }
   if (m->err) {
@@ -110,6 +105,31 @@ std::optional<SourceEvent> KafkaSource::FromMessage(const rd_kafka_message_t* m)
   r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
   r.log_append_time = tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;  // judges `future`
   return e;
+}
+
+absl::Status KafkaSource::OffsetOutOfRange(const rd_kafka_message_t* m) const {
+  const std::string topic = rd_kafka_topic_name(m->rkt);
+  // The offset the store asked for is either before the partition's first
+  // offset (retention deleted records) or past its end (the topic is younger
+  // than the store: deleted and created again). Ask the leader which.
+  int64_t low = -1, high = -1;
+  const bool known =
+      rd_kafka_query_watermark_offsets(consumer_.get(), topic.c_str(), m->partition, &low, &high,
+                                       5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (known && m->offset >= 0 && high < m->offset) {
+    return absl::DataLossError(absl::StrCat(
+        topic, "/", m->partition, ": the topic's end offset ", high,
+        " is before the stored offset ", m->offset,
+        ": was the topic re-created? The state dir holds events the topic no longer has; "
+        "recur stops rather than mix them with the new topic's. Start with a new --state-dir "
+        "(or `recur replay` into one), or point --brokers at the cluster this state came from"));
+  }
+  return absl::DataLossError(absl::StrCat(
+      rd_kafka_message_errstr(m),
+      " — records this store still needed were deleted from the topic (retention) before "
+      "recur read them; the state would be missing events, so recur stops. Rebuild with "
+      "`recur replay` from what the topics hold, or accept the loss by restarting with -X "
+      "auto.offset.reset=earliest"));
 }
 
 absl::Status KafkaSource::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
@@ -197,8 +217,14 @@ void KafkaSource::OnError(rd_kafka_t* rk, int err, const char* reason, void* opa
   auto* self = static_cast<KafkaSource*>(opaque);
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   SourceEvent e;
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
-      code == RD_KAFKA_RESP_ERR__RESOLVE) {
+  if (absl::Status security = KafkaSecurityError(err, reason); !security.ok()) {
+    // Bad credentials or TLS settings: reported now, not after
+    // --broker-down-timeout as a broker that is down.
+    e.kind = SourceEvent::kFatal;
+    e.status = std::move(security);
+    rd_kafka_yield(rk);
+  } else if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+             code == RD_KAFKA_RESP_ERR__RESOLVE) {
     e.kind = SourceEvent::kBrokerDown;
     e.status = absl::UnavailableError(rd_kafka_err2str(code));
   } else if (code == RD_KAFKA_RESP_ERR__FATAL) {

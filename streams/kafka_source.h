@@ -65,6 +65,9 @@ class KafkaSource final : public RecordSource {
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   // The event a fetched message stands for, if any.
   std::optional<SourceEvent> FromMessage(const rd_kafka_message_t* m) const;
+  // DataLoss for a stored offset the partition no longer has: says whether
+  // retention deleted it or the topic was re-created (its end is before it).
+  absl::Status OffsetOutOfRange(const rd_kafka_message_t* m) const;
 
   struct Pending {
     SourceEvent event;

@@ -25,6 +25,11 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   o.cache_bytes = std::max<size_t>(options_.cache_bytes / std::max<size_t>(assigned, 1), 16 << 20);
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) {
+    // Said here: RocksDB would only report "No such file or directory: While mkdir".
+    return absl::FailedPreconditionError(
+        absl::StrCat("state dir ", options_.state_dir, " can not be created: ", ec.message()));
+  }
   auto store = FeatureStore::Open(o);
   for (int waited_ms = 0;
        !store.ok() && IsStoreLocked(store.status()) && waited_ms < options_.lock_timeout_ms;

@@ -1,6 +1,9 @@
 #include "streams/producer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace recur {
 
@@ -26,6 +29,24 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   }
 }
 
+void Producer::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  absl::Status security = KafkaSecurityError(err, reason);
+  if (security.ok()) {
+    // What librdkafka logs itself when no error callback is set.
+    spdlog::warn("Kafka producer: {}: {}", rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)),
+                 reason);
+    return;
+  }
+  absl::MutexLock lock(&self->mu_);
+  if (self->security_error_.ok()) self->security_error_ = std::move(security);
+}
+
+absl::Status Producer::SecurityError() {
+  absl::MutexLock lock(&mu_);
+  return security_error_;
+}
+
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaProperties& properties) {
   KafkaProperties props = {{"enable.idempotence", "true"},
                            {"linger.ms", "5"},
@@ -36,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaProperties
   if (!conf.ok()) return conf.status();
   std::unique_ptr<Producer> p(new Producer());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
+  rd_kafka_conf_set_error_cb(conf->get(), &Producer::OnError);
   rd_kafka_conf_set_opaque(conf->get(), p.get());
   auto rk = NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk.ok()) return rk.status();
@@ -44,13 +66,15 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaProperties
 }
 
 Producer::~Producer() {
-  if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  // Nothing can be delivered without credentials: do not wait for it.
+  if (rk_ && SecurityError().ok()) rd_kafka_flush(rk_.get(), 5000);
 }
 
 absl::Status Producer::Send(const std::string& topic, std::optional<std::string_view> key,
                             std::string_view value, const Headers& headers, int32_t partition,
                             DeliveryGroup* group) {
   for (int attempt = 0;; ++attempt) {
+    if (absl::Status s = SecurityError(); !s.ok()) return s;
     rd_kafka_headers_t* hdrs = nullptr;
     if (!headers.empty()) {
       hdrs = rd_kafka_headers_new(headers.size());
@@ -77,8 +101,17 @@ absl::Status Producer::Send(const std::string& topic, std::optional<std::string_
 }
 
 absl::Status Producer::Flush(absl::Duration timeout) {
-  rd_kafka_resp_err_t err =
-      rd_kafka_flush(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  // In slices, so an authentication/TLS failure ends the wait at once.
+  const absl::Duration slice = absl::Milliseconds(200);
+  const absl::Time deadline = absl::Now() + timeout;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+    err = rd_kafka_flush(rk_.get(),
+                         static_cast<int>(absl::ToInt64Milliseconds(std::min(left, slice))));
+    if (absl::Status s = SecurityError(); !s.ok()) return s;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || left <= slice) break;
+  }
   absl::MutexLock lock(&mu_);
   absl::Status s = first_error_;
   first_error_ = absl::OkStatus();

@@ -47,6 +47,7 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
 
   // Queues one record; waits (serving delivery reports) while the queue is full.
+  // Unauthenticated once an authentication/TLS failure was reported.
   // A nullopt key sends a record without a key (not an empty one).
   absl::Status Send(const std::string& topic, std::optional<std::string_view> key,
                     std::string_view value, const Headers& headers,
@@ -54,7 +55,8 @@ class Producer {
   // Serves delivery reports, waiting up to `timeout_ms`.
   void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
   // Waits until every queued record is delivered; returns the first delivery
-  // failure since the last Flush (Unavailable on timeout).
+  // failure since the last Flush (Unavailable on timeout), or at once an
+  // authentication/TLS failure (Unauthenticated, kafka.h KafkaSecurityError).
   absl::Status Flush(absl::Duration timeout);
   int64_t delivered() const { return delivered_.load(); }
   rd_kafka_t* handle() { return rk_.get(); }
@@ -62,10 +64,14 @@ class Producer {
  private:
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque);
+  // The authentication/TLS failure an error callback reported, if any.
+  absl::Status SecurityError();
 
   KafkaPtr rk_;
   absl::Mutex mu_;  // delivery reports vs Flush
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status security_error_ ABSL_GUARDED_BY(mu_);  // sticky: credentials do not heal
   std::atomic<int64_t> delivered_{0};
 };
 

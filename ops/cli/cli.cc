@@ -36,6 +36,9 @@ void InstallStopHandlers() {
   sa.sa_handler = OnStopSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // A closed terminal or session (and some supervisors) send SIGHUP: stop
+  // cleanly as on SIGTERM rather than die with the default action (exit 129).
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 }  // namespace recur::cli

@@ -1,5 +1,5 @@
 // The pieces every `recur` subcommand shares: exit codes, Fail(), the -X/--brokers
-// to librdkafka properties conversion, the SIGINT/SIGTERM stop flag, and the
+// to librdkafka properties conversion, the SIGINT/SIGTERM/SIGHUP stop flag, and the
 // registration interface main.cc dispatches through.
 //
 // Each subcommand lives in ops/cli/<command>.cc: a Command subclass whose
@@ -42,7 +42,7 @@ int Fail(const absl::Status& s, const std::string& hint = "");
 absl::StatusOr<KafkaProperties> KafkaPropertiesOf(const std::vector<std::string>& x,
                                                   const std::string& brokers);
 
-// Set by SIGINT/SIGTERM once InstallStopHandlers() ran; long commands poll it.
+// Set by SIGINT/SIGTERM/SIGHUP once InstallStopHandlers() ran; long commands poll it.
 std::atomic<bool>& StopFlag();
 void InstallStopHandlers();
 

@@ -19,7 +19,10 @@ for round in 1 2 3 4 5 6 7; do
   "${RUN[@]}" >"$WORK/run-$round.json" 2>"$WORK/run-$round.log" &
   pid=$!
   # Wait until it has its partitions, produce the next part, kill after 0.05-0.65 s.
-  for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run-$round.log" && break; sleep 0.1; done
+  until grep -q "assigned" "$WORK/run-$round.log"; do
+    kill -0 "$pid" 2>/dev/null || fail "round $round: recur run exited before it was assigned: $(tail -3 "$WORK/run-$round.log")"
+    sleep 0.1
+  done
   "$RECUR" produce "$WORK/part-0$((round - 1))" --brokers "$BROKER" 2>>"$WORK/produce.log"
   sleep "$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", 0.05 + rand()*0.6}')"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi

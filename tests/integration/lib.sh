@@ -63,6 +63,9 @@ last_event_day() {
 # topic_count TOPIC: records in a topic (all partitions), read with kcat.
 topic_count() { kcat -C -b "$BROKER" -t "$1" -e -q -f 'x\n' 2>/dev/null | wc -l; }
 
+# events_read LOG: events_in of the last stats line in a `recur run --stats` log (0 before any).
+events_read() { grep -o '"events_in":[0-9]*' "$1" | tail -1 | cut -d: -f2 | grep . || echo 0; }
+
 # assert_same_features EXPECTED ACTUAL
 assert_same_features() {
   local n

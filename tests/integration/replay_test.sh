@@ -50,7 +50,14 @@ LIVE=("$RECUR" run --brokers "$BROKER" --state-dir "$WORK/live" --models-dir "$W
   --linger-ms 20)
 REPLAY=("$RECUR" replay --brokers "$BROKER" --models-dir "$WORK/models" --rules "$WORK/rules.txt")
 offsets_sum() { "$RECUR" inspect --offsets --state-dir "$1" | awk '{s+=$4} END{print s+0}'; }
-wait_for() { for _ in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return; sleep 0.1; done; fail "'$2' never in $1"; }
+# wait_for FILE PATTERN PID: until FILE has PATTERN, however long a busy machine
+# takes; PID exiting first is the failure (a hang is left to CTest's timeout).
+wait_for() {
+  until grep -q "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || fail "process $3 exited before '$2' was in $1: $(tail -3 "$1")"
+    sleep 0.1
+  done
+}
 
 # 1. Live run, killed and restarted while parts 0-7 are produced: each round
 # starts it, produces a part and kills it 0.3-2.7 s later (caught up or not:
@@ -66,7 +73,7 @@ for round in 0 1 2 3 4 5 6 7; do
     "${LIVE[@]}" >/dev/null 2>"$WORK/live-$round.log" &
   fi
   pid=$!
-  wait_for "$WORK/live-$round.log" "assigned [1-9]"
+  wait_for "$WORK/live-$round.log" "assigned [1-9]" "$pid"
   "$RECUR" produce "$WORK/part-0$round" --brokers "$BROKER" 2>>"$WORK/produce.log"
   if [[ $round -eq 3 ]]; then
     wait "$pid" || rc=$?
@@ -128,7 +135,7 @@ log "replay 3 (--score-history): $(grep '^diff:' "$WORK/r3.out")"
 # 2. --swap: refused while `recur run` holds the live dir, then done.
 "${LIVE[@]}" >/dev/null 2>"$WORK/holder.log" &
 holder=$!
-wait_for "$WORK/holder.log" "assigned [1-9]"
+wait_for "$WORK/holder.log" "assigned [1-9]" "$holder"
 rc=0
 "$RECUR" replay --brokers "$BROKER" --state-dir "$WORK/live" --swap >"$WORK/swap1.out" 2>"$WORK/swap1.err" || rc=$?
 [[ $rc -eq 1 ]] && grep -q "is in use.*Stop the pipeline first" "$WORK/swap1.err" \
@@ -151,7 +158,7 @@ log "swap: refused while running, done when stopped; recur run resumes at the re
 # 3. Backfill while the live pipeline keeps running.
 "${LIVE[@]}" --scores-topic recur.scores >/dev/null 2>"$WORK/live3.log" &
 live_pid=$!
-wait_for "$WORK/live3.log" "assigned [1-9]"
+wait_for "$WORK/live3.log" "assigned [1-9]" "$live_pid"
 "$RECUR" produce "$WORK/part-08" --brokers "$BROKER" 2>>"$WORK/produce.log"
 sleep 1.2
 mark=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -159,7 +166,7 @@ sleep 1.2
 "${REPLAY[@]}" --state-dir "$WORK/live" --out "$WORK/backfill" --scores-topic backfill.scores \
   >"$WORK/backfill.out" 2>"$WORK/backfill.log" &
 backfill_pid=$!
-wait_for "$WORK/backfill.log" "replaying"
+wait_for "$WORK/backfill.log" "replaying" "$backfill_pid"
 for part in "$WORK"/part-09 "$WORK"/part-1[0-2]; do
   kill -0 "$live_pid" 2>/dev/null || fail "live run died: $(tail -3 "$WORK/live3.log")"
   "$RECUR" produce "$part" --brokers "$BROKER" 2>>"$WORK/produce.log"
@@ -170,7 +177,10 @@ through8=$(cat "$WORK"/part-0[0-8] | wc -l)
 total=$(wc -l <"$WORK/events.jsonl")
 grep -q "replayed $through8 records" "$WORK/backfill.out" || fail "backfill: $(head -1 "$WORK/backfill.out")"
 [[ $(offsets_sum "$WORK/backfill") -eq $through8 ]] || fail "backfill stored $(offsets_sum "$WORK/backfill") offsets, not $through8"
-for _ in $(seq 1 300); do (( $(offsets_sum "$WORK/live" 2>/dev/null || echo 0) >= total )) && break; sleep 0.2; done
+until (($(offsets_sum "$WORK/live" 2>/dev/null || echo 0) >= total)); do
+  kill -0 "$live_pid" 2>/dev/null || fail "live run died: $(tail -3 "$WORK/live3.log")"
+  sleep 0.2
+done
 sleep 2
 kill -TERM "$live_pid"
 wait "$live_pid" || fail "live run did not stop cleanly: $(tail -3 "$WORK/live3.log")"

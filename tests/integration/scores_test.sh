@@ -85,8 +85,19 @@ for i in 0 1 2 3 4 5; do
   if [[ $i -eq 2 ]]; then "$MAKE_TEST_MODELS" "$WORK/models" 2 || fail "make_test_models 2"; log "CURRENT swapped to r2/p2"; fi
   sleep 1
 done
-for _ in $(seq 1 100); do grep -q "models swapped.*-> risk=r2 repurchase=p2" "$WORK/d.log" && break; sleep 0.2; done
-sleep 4
+cat "$WORK/keys.txt" <(input_keys "$WORK/more.jsonl") | sort -u >"$WORK/all-keys.txt"
+# every_customer_on_new_models: the swap is logged and the last score of every
+# customer comes from r2/p2. Waited for, however long a busy machine takes.
+every_customer_on_new_models() {
+  grep -q "models swapped.*-> risk=r2 repurchase=p2" "$WORK/d.log" || return 1
+  scores scores.d messages | awk -F'\t' '{v[$1] = $3 "/" $4} END {for (k in v) print k "\t" v[k]}' \
+    | sort >"$WORK/d.now"
+  cut -f1 "$WORK/d.now" | cmp -s - "$WORK/all-keys.txt" && ! cut -f2 "$WORK/d.now" | grep -qv '^r2/p2$'
+}
+until every_customer_on_new_models; do
+  kill -0 "$pid" 2>/dev/null || fail "run d exited before every customer was scored by r2/p2: $(tail -3 "$WORK/d.log")"
+  sleep 1
+done
 kill -TERM "$pid"
 wait "$pid" || fail "run d did not stop cleanly: $(tail -3 "$WORK/d.log")"
 # The trainer promotes one target at a time, so the swap may show in two steps.
@@ -107,7 +118,6 @@ assert n["r1"] > 0 and n["r2"] > 0, n
 assert not stale, "last score not from the new models: %s" % stale[:5]
 print("%d messages, %d with r1, %d with r2, %d customers" % (sum(n.values()), n["r1"], n["r2"], len(last)), file=sys.stderr)
 PY
-cat "$WORK/keys.txt" <(input_keys "$WORK/more.jsonl") | sort -u >"$WORK/all-keys.txt"
 cut -f1 <(scores scores.d last) | cmp -s - "$WORK/all-keys.txt" || fail "reload: not every customer has a score"
 # 4. Killed right after a model swap, before the pass with the new models ran:
 #    the restart owes that pass (the store remembers which models its last pass

@@ -26,12 +26,14 @@ for part in "$WORK"/part-0[012]; do "$RECUR" produce "$part" --brokers "$BROKER"
 backlog=$(cat "$WORK"/part-0[012] | wc -l)
 through4=$(cat "$WORK"/part-0[0-4] | wc -l)
 
-# Small batches: many commits while the snapshots run.
-"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --batch-size 500 --linger-ms 20 --exit-when-idle-ms 10000 \
+# Small batches: many commits while the snapshots run. No idle window: the
+# pipeline runs until the test has seen every event stored, then gets SIGTERM
+# (a busy machine may pause the production for any time). Every wait below is
+# for a condition, ended early only by the process it waits on exiting.
+"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --batch-size 500 --linger-ms 20 \
   >"$WORK/run.json" 2>"$WORK/run.log" &
 run_pid=$!
-for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run.log" && break; sleep 0.1; done
-grep -q "assigned" "$WORK/run.log" || fail "recur run got no partitions: $(tail -3 "$WORK/run.log")"
+until grep -q "assigned" "$WORK/run.log"; do alive "$run_pid"; sleep 0.1; done
 (
   for part in 3 4 5; do
     sleep 2
@@ -41,9 +43,11 @@ grep -q "assigned" "$WORK/run.log" || fail "recur run got no partitions: $(tail 
 ) &
 produce_pid=$!
 
-for _ in $(seq 1 300); do [[ -e "$WORK/state/partition-3" ]] && break; sleep 0.1; done
+until [[ -e "$WORK/state/partition-3" ]]; do alive "$run_pid"; sleep 0.1; done
 # The live store opened read-only for a peek: enough for polling progress.
-wait_for_offsets() { for _ in $(seq 1 600); do (( $(offsets_sum "$WORK/state" 2>/dev/null || echo 0) >= $1 )) && return; sleep 0.1; done; fail "the pipeline did not reach $1 events"; }
+wait_for_offsets() {
+  until (($(offsets_sum "$WORK/state" 2>/dev/null || echo 0) >= $1)); do alive "$run_pid"; sleep 0.1; done
+}
 
 take_snapshot() {  # take_snapshot NAME
   alive "$run_pid"
@@ -55,11 +59,16 @@ take_snapshot() {  # take_snapshot NAME
 # One while the backlog is ingested; two once parts 0-4 are in (enough months for the trainer).
 wait_for_offsets 1
 take_snapshot one
-for _ in $(seq 1 600); do [[ -e "$WORK/produced-4" ]] && break; sleep 0.1; done
+until [[ -e "$WORK/produced-4" ]]; do
+  kill -0 "$produce_pid" 2>/dev/null || [[ -e "$WORK/produced-4" ]] || fail "producing parts 3-5 failed: $(tail -3 "$WORK/produce.log")"
+  sleep 0.1
+done
 wait_for_offsets "$through4"
 take_snapshot two
 [[ -e "$WORK/produced-5" ]] && log "note: production had finished before the second snapshot"
-wait "$produce_pid"
+wait "$produce_pid" || fail "producing parts 3-5 failed: $(tail -3 "$WORK/produce.log")"
+wait_for_offsets "$(wc -l <"$WORK/events.jsonl")"
+kill -TERM "$run_pid"
 wait "$run_pid" || fail "recur run failed: $(tail -3 "$WORK/run.log")"
 
 # Readable: offsets in every partition store, customers in every snapshot.

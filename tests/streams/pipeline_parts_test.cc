@@ -4,10 +4,12 @@
 // go out, a bounded run stops), the partition stores' lock wait, and the
 // AfterStateCommit sync point.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "base/sync_point.h"
@@ -239,6 +241,41 @@ TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
     EXPECT_FALSE(*stores.Open(0));  // already open
     EXPECT_NE(stores.Get(0), nullptr);
   }
+}
+
+// Issue 15, item 10: RocksDB's own words were "No such file or directory: While
+// mkdir", which names neither the state dir nor the cause.
+TEST(PartitionStoresTest, AStateDirThatCanNotBeCreatedIsNamedWithTheReason) {
+  testing::TempDir tmp("recur-partition-stores");
+  const std::filesystem::path file = tmp.path() / "a-file";
+  std::ofstream(file) << "not a directory";
+  PartitionStoresOptions so;
+  so.state_dir = (file / "state").string();  // ENOTDIR, even for root
+  PartitionStores stores(so);
+  auto opened = stores.Open(0);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition) << opened.status();
+  const std::string message(opened.status().message());
+  EXPECT_NE(message.find(so.state_dir + " can not be created"), std::string::npos) << message;
+  EXPECT_NE(message.find("Not a directory"), std::string::npos) << message;
+}
+
+TEST(PartitionStoresTest, AStateDirInAReadOnlyDirSaysPermissionDenied) {
+  if (geteuid() == 0) GTEST_SKIP() << "runs as root: permission bits do not stop root";
+  testing::TempDir tmp("recur-partition-stores");
+  const std::filesystem::path parent = tmp.path() / "read-only";
+  std::filesystem::create_directories(parent);
+  std::filesystem::permissions(
+      parent, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  PartitionStoresOptions so;
+  so.state_dir = (parent / "state").string();
+  PartitionStores stores(so);
+  auto opened = stores.Open(0);
+  std::filesystem::permissions(parent, std::filesystem::perms::owner_all);  // so it can be removed
+  ASSERT_FALSE(opened.ok());
+  const std::string message(opened.status().message());
+  EXPECT_NE(message.find(so.state_dir + " can not be created"), std::string::npos) << message;
+  EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
 }
 
 }  // namespace
