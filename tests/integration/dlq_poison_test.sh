@@ -15,7 +15,7 @@
 #    (recur.dlq.small, 50,000 bytes) gets it headers-only after the broker's
 #    refusal, and the run still exits 0.
 source "$(dirname "$0")/lib.sh"
-start_broker 19440
+start_broker 19668
 # Created first so that it can hold the 5 MB record; create_input_topics leaves it.
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --config max.message.bytes=6000000 shop.sessions >/dev/null 2>&1 \
   || fail "could not create shop.sessions"
