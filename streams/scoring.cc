@@ -126,11 +126,23 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
   } else if (q.status().code() != absl::StatusCode::kNotFound) {
     return q.status();
   }
+  info.store = store;
   stores_[partition] = std::move(info);
   return absl::OkStatus();
 }
 
-void ScoreStage::CloseStore(int32_t partition) { stores_.erase(partition); }
+void ScoreStage::CloseStore(int32_t partition) {
+  auto it = stores_.find(partition);
+  if (it == stores_.end()) return;
+  // Scores still in flight for this store (a close without a drain, after a
+  // failure) are never recorded: their customers stay pending in the store and
+  // are scored again by its next owner. The flights stay until their delivery
+  // reports arrive (the producer points at them).
+  for (auto& f : inflight_) {
+    if (f->store == it->second.store) f->store = nullptr;
+  }
+  stores_.erase(it);
+}
 
 absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   if (!scorer_ || work.empty()) return absl::OkStatus();
@@ -359,8 +371,10 @@ absl::Status ScoreStage::Drain(bool wait) {
         return absl::Status(f.group.error.code(),
                             absl::StrCat("score delivery: ", f.group.error.message()));
       }
-      absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta, f.scored_at);
-      if (!s.ok()) return s;
+      if (f.store != nullptr) {
+        absl::Status s = f.store->ledger().Commit(f.published, f.done, f.meta, f.scored_at);
+        if (!s.ok()) return s;
+      }
       counters_.published += static_cast<int64_t>(f.published.size());
       inflight_.pop_front();
     }

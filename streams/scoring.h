@@ -107,11 +107,12 @@ class ScoreStage {
   struct StoreInfo {
     QuantileTable quantiles;
     int32_t rescored_day = 0;
+    FeatureStore* store = nullptr;
   };
   // Scores sent and not yet recorded: committed to their store in this order
   // once all of a group's deliveries are confirmed.
   struct InFlight {
-    FeatureStore* store = nullptr;
+    FeatureStore* store = nullptr;  // null: its store was closed; nothing is recorded
     std::vector<std::pair<CustomerKey, std::string>> published;
     std::vector<CustomerKey> done;
     std::vector<std::pair<std::string, std::string>> meta;

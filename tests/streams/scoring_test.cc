@@ -347,3 +347,43 @@ TEST_F(ScoringTest, StartUpRefusesABadRulesFileOrAFileThatIsNotAModel) {
 
 }  // namespace
 }  // namespace recur
+
+namespace recur {
+namespace {
+
+TEST_F(ScoringTest, ScoresInFlightForAClosedStoreAreNeverRecordedIntoIt) {
+  // A store closed without a drain (after a failure elsewhere): the scores
+  // still in flight must not be written into it once their delivery reports
+  // arrive, since the store is gone (the scoring thread keeps draining). Its
+  // customers stay pending in the store for the next owner.
+  WriteModels("r1", "p1");
+  auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ScoringOptions so;
+  so.scorer.models_dir = models().string();
+  auto stage = ScoreStage::Create(so, topics_.scores, producer->get());
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  ASSERT_TRUE((*stage)->active());
+  fs::create_directories(dir_ / "state");
+  auto store = OpenStore(/*read_only=*/false);
+  ASSERT_NE(store, nullptr);
+  EventFactory ev;
+  FeatureStore::ApplyStats stats;
+  ASSERT_TRUE(store
+                  ->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)},
+                               {{{topics_.purchases, 0}, 1}}, &stats)
+                  .ok());
+  ASSERT_TRUE((*stage)->OpenStore(0, store.get()).ok());
+  ASSERT_TRUE((*stage)->ScoreCustomers({{0, store.get(), stats.touched}}).ok());
+  (*stage)->CloseStore(0);
+  store.reset();  // gone; a recorded score would write into freed memory (ASan)
+  ASSERT_TRUE((*stage)->Drain(/*wait=*/true).ok());
+  EXPECT_EQ(ReadScores().size(), 1u);  // published all the same
+  auto reopened = OpenStore(/*read_only=*/true);
+  ASSERT_NE(reopened, nullptr);
+  const std::vector<CustomerKey> pending = {{"shop-1", "c-1"}};
+  EXPECT_EQ(*reopened->ledger().ReadPending(), pending);
+}
+
+}  // namespace
+}  // namespace recur
