@@ -28,4 +28,5 @@ fi
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
 grep "stats" "$WORK/run.log" | tail -2 >&2
+grep "re-scored" "$WORK/run.log" >&2 || true  # day-boundary passes: customers and duration
 grep -q "event-to-score latency" "$WORK/result.txt" || fail "no result"
