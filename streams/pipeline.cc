@@ -116,11 +116,11 @@ class PipelineImpl final : public Pipeline {
       if (builder_.empty() && fatal_.ok()) {
         absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
-      }
-      // Write-through stores (interval 0) are durable after every batch already.
-      if (fatal_.ok() && options_.commit_interval_ms > 0 &&
-          MsSince(last_flush_) >= options_.commit_interval_ms) {
-        fatal_ = FlushStores();
+        // Between batches; write-through (interval 0) is durable per batch.
+        if (fatal_.ok() && options_.commit_interval_ms > 0 &&
+            MsSince(last_flush_) >= options_.commit_interval_ms) {
+          fatal_ = FlushStores();
+        }
       }
       WatchBroker();
       if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second

@@ -201,11 +201,6 @@ std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
   return out;
 }
 
-bool ScoreStage::DayAdvanced(int32_t partition, FeatureStore* store) const {
-  auto it = stores_.find(partition);
-  return it != stores_.end() && RescoreDue(store->max_event_time_ms(), it->second.rescored_day);
-}
-
 absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!scorer_) return absl::OkStatus();
   const int64_t watermark = store->max_event_time_ms();

@@ -86,9 +86,8 @@ class ScoreStage {
   };
   absl::Status ScoreCustomers(const std::vector<Work>& work);
 
-  // True when the store's watermark is in a later UTC day than its last pass.
-  bool DayAdvanced(int32_t partition, FeatureStore* store) const;
-  // The last re-scored day of every open store (for DayAdvanced elsewhere).
+  // The last re-scored day of every open store: a pass is due when the
+  // store's watermark is in a later day (RescoreDue, scorer/policy.h).
   std::map<int32_t, int32_t> RescoredDays() const;
   // Re-scores every customer of the store as of the watermark's day; publishes
   // only changed scores. Refreshes the store's quantile table first.

@@ -20,6 +20,7 @@
 #include "base/sync_point.h"
 #include "featurestore/feature_store.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur {
 namespace {
@@ -89,17 +90,6 @@ int64_t StoredBatches(FeatureStore* store) {
   _exit(0);
 }
 
-std::map<std::string, std::string> Dump(FeatureStore* store) {
-  std::map<std::string, std::string> out;
-  EXPECT_TRUE(store
-                  ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& s) {
-                    s.Encode(&out[k.Encode()]);
-                    return absl::OkStatus();
-                  })
-                  .ok());
-  return out;
-}
-
 class FeatureStoreCrashTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
@@ -156,7 +146,7 @@ TEST_P(FeatureStoreCrashTest, KillNineNeverShowsAPartialBatch) {
                                    {{kTp, reference_batches + 1}})
                       .ok());
     }
-    ASSERT_EQ(Dump(store.get()), Dump(reference.get()))
+    ASSERT_EQ(testing::EncodedStates(store.get()), testing::EncodedStates(reference.get()))
         << "state disagrees with its offset after round " << round;
     ASSERT_EQ(store->max_event_time_ms(), reference->max_event_time_ms());
     if (last) {

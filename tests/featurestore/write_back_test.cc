@@ -11,6 +11,7 @@
 
 #include "featurestore/feature_store.h"
 #include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
 
 namespace recur {
 namespace {
@@ -49,17 +50,6 @@ class WriteBackTest : public ::testing::Test {
     EXPECT_TRUE(o.ok());
     return o.ok() ? *o : OffsetMap{};
   }
-  static std::map<std::string, std::string> Dump(FeatureStore* store) {
-    std::map<std::string, std::string> out;
-    EXPECT_TRUE(store
-                    ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& s) {
-                      s.Encode(&out[k.Encode()]);
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    return out;
-  }
-
   fs::path dir_;
   const TopicPartition tp_{"shop.purchases", 0};
   const CustomerKey c1_{"shop-1", "c-1"};
@@ -180,12 +170,13 @@ TEST_F(WriteBackTest, SameStateAsWriteThroughWhateverTheFlushCadence) {
     EXPECT_EQ(a.touched, b.touched);
     if (k % 7 == 6) {
       ASSERT_TRUE(back->Flush().ok());
-      EXPECT_EQ(Dump(through.get()), Dump(back.get())) << "after batch " << k;
+      EXPECT_EQ(testing::EncodedStates(through.get()), testing::EncodedStates(back.get()))
+          << "after batch " << k;
     }
   }
   back.reset();  // closing flushes what is left
   back = Open(dir_ / "back", true);
-  EXPECT_EQ(Dump(through.get()), Dump(back.get()));
+  EXPECT_EQ(testing::EncodedStates(through.get()), testing::EncodedStates(back.get()));
   EXPECT_EQ(*back->ReadOffsets(), (OffsetMap{{tp_, 40}}));
 }
 

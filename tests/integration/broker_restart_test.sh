@@ -37,10 +37,7 @@ log "starting the broker again"
 kill -0 "$RUN" 2>/dev/null || fail "recur run exited while the broker was restarting: $(tail -5 "$WORK/run.log")"
 "$RECUR" produce "$WORK/second.jsonl" --brokers "$BROKER" 2>>"$WORK/produce.log"
 log "broker back and second half produced $((SECONDS - down_at)) s after the stop"
-until [[ $(events_read "$WORK/run.log") -ge $n ]]; do
-  kill -0 "$RUN" 2>/dev/null || fail "recur run exited before reading all $n events: $(tail -5 "$WORK/run.log")"
-  sleep 0.2
-done
+wait_events_read "$WORK/run.log" "$n" "$RUN"
 log "all $n events read: stopping recur run"
 kill -TERM "$RUN"
 rc=0

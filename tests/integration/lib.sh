@@ -66,6 +66,15 @@ topic_count() { kcat -C -b "$BROKER" -t "$1" -e -q -f 'x\n' 2>/dev/null | wc -l;
 # events_read LOG: events_in of the last stats line in a `recur run --stats` log (0 before any).
 events_read() { grep -o '"events_in":[0-9]*' "$1" | tail -1 | cut -d: -f2 | grep . || echo 0; }
 
+# wait_events_read LOG N PID: waits (however long the machine takes) until the
+# stats lines in LOG show N events read; fails if PID exits first.
+wait_events_read() {
+  until [[ $(events_read "$1") -ge $2 ]]; do
+    kill -0 "$3" 2>/dev/null || fail "recur run exited before reading all $2 events: $(tail -5 "$1")"
+    sleep 0.2
+  done
+}
+
 # assert_same_features EXPECTED ACTUAL
 assert_same_features() {
   local n

@@ -13,10 +13,7 @@ n=$(wc -l <"$WORK/events.jsonl")
 "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --stats 1 >"$WORK/run.json" 2>"$WORK/run.log" &
 RUN=$!
 # Wait for the condition (every event read), however long the machine takes.
-until [[ $(events_read "$WORK/run.log") -ge $n ]]; do
-  kill -0 "$RUN" 2>/dev/null || fail "recur run exited early: $(tail -5 "$WORK/run.log")"
-  sleep 0.2
-done
+wait_events_read "$WORK/run.log" "$n" "$RUN"
 log "all $n events read; sending SIGHUP"
 kill -HUP "$RUN"
 rc=0

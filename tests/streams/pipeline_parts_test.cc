@@ -41,6 +41,13 @@ class CollectingSink : public DeadLetterSink {
   std::vector<std::string> reasons;
 };
 
+// Two one-record batches of one customer; what a second reader of the store
+// sees at each "Pipeline::AfterStateCommit" (a batch applied) and at each
+// "Pipeline::AfterFlush".
+struct DurableAt {
+  std::vector<OffsetMap> applied, flushed;
+};
+
 class PipelinePartsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,6 +77,8 @@ class PipelinePartsTest : public ::testing::Test {
     counters_ = pipeline_->counters();
     return s;
   }
+
+  DurableAt RunTwoBatches();
 
   OffsetMap StoredOffsets(int32_t p) {
     FeatureStore::Options o;
@@ -145,52 +154,44 @@ TEST_F(PipelinePartsTest, ABoundedRunStoresExactlyTheStopOffsetsAndReturns) {
   EXPECT_EQ((*p)->counters().events_in, 1);
 }
 
-TEST_F(PipelinePartsTest, AppliedBatchesBecomeDurableAtAFlushNotBefore) {
-  // Write-back stores: "Pipeline::AfterStateCommit" is reached after each batch
-  // is applied, while nothing of it is durable yet (read by a second reader);
-  // the flush when the partitions are given up writes both batches' state and
-  // offsets at once ("Pipeline::AfterFlush").
-  std::vector<OffsetMap> applied, flushed;
+DurableAt PipelinePartsTest::RunTwoBatches() {
+  DurableAt d;
   SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit",
-                                [&](void*) { applied.push_back(StoredOffsets(0)); });
+                                [&](void*) { d.applied.push_back(StoredOffsets(0)); });
   SyncPoint::Get()->SetCallBack("Pipeline::AfterFlush",
-                                [&](void*) { flushed.push_back(StoredOffsets(0)); });
+                                [&](void*) { d.flushed.push_back(StoredOffsets(0)); });
   SyncPoint::Get()->EnableProcessing();
   auto fake = std::make_unique<FakeRecordSource>();
   options_.batch_max_events = 1;
-  options_.commit_interval_ms = 3'600'000;  // no flush on the clock during the test
   fake->Assigned({kPurchases0});
   fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
   fake->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 13)), Ms(2024, 3, 2));
   absl::Status s = RunScript(std::move(fake));
   SyncPoint::Get()->DisableProcessing();
   SyncPoint::Get()->ClearAllCallBacks();
-  ASSERT_TRUE(s.ok()) << s;
-  ASSERT_EQ(applied.size(), 2u);
-  EXPECT_EQ(applied[0], OffsetMap{});
-  EXPECT_EQ(applied[1], OffsetMap{});
-  ASSERT_EQ(flushed.size(), 1u);
-  EXPECT_EQ(flushed[0], (OffsetMap{{kPurchases0, 2}}));
+  EXPECT_TRUE(s.ok()) << s;
+  return d;
+}
+
+TEST_F(PipelinePartsTest, AppliedBatchesBecomeDurableAtAFlushNotBefore) {
+  // Write-back stores: nothing of a batch is durable when it is applied; the
+  // flush when the partitions are given up writes both batches' state and
+  // offsets at once.
+  options_.commit_interval_ms = 3'600'000;  // no flush on the clock during the test
+  DurableAt d = RunTwoBatches();
+  ASSERT_EQ(d.applied.size(), 2u);
+  EXPECT_EQ(d.applied[0], OffsetMap{});
+  EXPECT_EQ(d.applied[1], OffsetMap{});
+  ASSERT_EQ(d.flushed.size(), 1u);
+  EXPECT_EQ(d.flushed[0], (OffsetMap{{kPurchases0, 2}}));
 }
 
 TEST_F(PipelinePartsTest, WriteThroughStoresAreDurableAfterEveryBatch) {
-  std::vector<OffsetMap> seen;
-  SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit",
-                                [&](void*) { seen.push_back(StoredOffsets(0)); });
-  SyncPoint::Get()->EnableProcessing();
-  auto fake = std::make_unique<FakeRecordSource>();
-  options_.batch_max_events = 1;
   options_.write_back = false;
-  fake->Assigned({kPurchases0});
-  fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
-  fake->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 13)), Ms(2024, 3, 2));
-  absl::Status s = RunScript(std::move(fake));
-  SyncPoint::Get()->DisableProcessing();
-  SyncPoint::Get()->ClearAllCallBacks();
-  ASSERT_TRUE(s.ok()) << s;
-  ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0], (OffsetMap{{kPurchases0, 1}}));
-  EXPECT_EQ(seen[1], (OffsetMap{{kPurchases0, 2}}));
+  DurableAt d = RunTwoBatches();
+  ASSERT_EQ(d.applied.size(), 2u);
+  EXPECT_EQ(d.applied[0], (OffsetMap{{kPurchases0, 1}}));
+  EXPECT_EQ(d.applied[1], (OffsetMap{{kPurchases0, 2}}));
 }
 
 TEST_F(PipelinePartsTest, AFatalSourceErrorStopsTheRunWithIt) {

@@ -69,4 +69,14 @@ absl::Status FillStateDir(const StateDir::Options& options, const std::vector<v1
   return absl::OkStatus();
 }
 
+std::map<std::string, std::string> EncodedStates(FeatureStore* store) {
+  std::map<std::string, std::string> out;
+  absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& state) {
+    state.Encode(&out[k.Encode()]);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) ADD_FAILURE() << s;
+  return out;
+}
+
 }  // namespace recur::testing

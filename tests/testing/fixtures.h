@@ -13,10 +13,12 @@
 #define RECUR_TESTS_TESTING_FIXTURES_H_
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "featurestore/feature_store.h"
 #include "featurestore/state_dir.h"
 #include "ops/simulator.h"
 #include "proto/recur.pb.h"
@@ -40,6 +42,11 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Every customer of `store` ("shop/customer") with its encoded state: two
+// stores hold the same state when these are equal. Fails the current test
+// (ADD_FAILURE) if the scan fails.
+std::map<std::string, std::string> EncodedStates(FeatureStore* store);
 
 // The simulator's whole stream for `options`, in generation order. Fails the
 // current test (ADD_FAILURE) and returns what it has if the simulator fails.
