@@ -15,33 +15,52 @@ int64_t BatchBuilder::StopOf(const TopicPartition& tp) const {
   return it == stop_offsets_.end() ? 0 : it->second;  // not in the map: not read at all
 }
 
+BatchBuilder::Slot& BatchBuilder::SlotFor(const RawRecord& r) {
+  if (!slot_.topic.empty() && slot_.partition == r.partition && slot_.topic == r.topic) {
+    return slot_;
+  }
+  const TopicPartition tp{std::string(r.topic), r.partition};
+  slot_.topic = tp.topic;
+  slot_.partition = tp.partition;
+  slot_.next_offset = &batch_.offsets[tp];
+  slot_.stream_time = &stream_times_[tp];
+  slot_.batch_stream_time = &batch_.stream_times[tp];
+  slot_.events = nullptr;  // on the first good event: a batch of dead letters has no events
+  return slot_;
+}
+
 BatchBuilder::Added BatchBuilder::Add(const RawRecord& r) {
   Added added;
-  const TopicPartition tp{std::string(r.topic), r.partition};
-  if (bounded() && r.offset >= StopOf(tp)) {  // fetched beyond the stop offset: never applied
-    added.stopped = ReachStop(tp);
-    return added;
+  if (bounded()) {
+    const TopicPartition tp{std::string(r.topic), r.partition};
+    if (r.offset >= StopOf(tp)) {  // fetched beyond the stop offset: never applied
+      added.stopped = ReachStop(tp);
+      return added;
+    }
+    if (r.offset + 1 >= StopOf(tp)) added.stopped = ReachStop(tp);
   }
+  Slot& slot = SlotFor(r);
   added.counted = true;
   ++batch_.count;
-  batch_.offsets[tp] = r.offset + 1;
-  if (bounded() && r.offset + 1 >= StopOf(tp)) added.stopped = ReachStop(tp);
+  // ReachStop (above) may have stored the stop offset already: never lower it.
+  *slot.next_offset = std::max(*slot.next_offset, r.offset + 1);
 
   // Lateness is judged against this source partition's own stream time: the
   // topics feeding one store are read unevenly during a catch-up.
-  int64_t& stream_time = stream_times_[tp];
+  int64_t& stream_time = *slot.stream_time;
   Decoded d = decoder_.Decode(r, stream_time);
   if (d.ok()) {
     added.late = IsLate(d.event->event_time_ms(), stream_time);
     stream_time = std::max(stream_time, d.event->event_time_ms());
-    batch_.events[tp.partition].push_back(std::move(*d.event));
+    if (slot.events == nullptr) slot.events = &batch_.events[r.partition];
+    slot.events->push_back(std::move(*d.event));
   } else {
     added.dead_reason = d.reason;
-    batch_.dead.push_back({tp.topic, tp.partition, r.offset,
+    batch_.dead.push_back({std::string(r.topic), r.partition, r.offset,
                            r.key ? std::optional<std::string>(std::string(*r.key)) : std::nullopt,
                            std::string(r.value), d.reason});
   }
-  batch_.stream_times[tp] = stream_time;
+  *slot.batch_stream_time = stream_time;
   return added;
 }
 
@@ -62,6 +81,7 @@ bool BatchBuilder::ReachStop(const TopicPartition& tp) {
 
 void BatchBuilder::Reset() {
   batch_ = Batch();
+  slot_ = Slot();
   stream_times_.clear();
   stopped_.clear();
 }

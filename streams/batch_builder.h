@@ -77,7 +77,10 @@ class BatchBuilder {
   const Batch& batch() const { return batch_; }
   bool empty() const { return batch_.empty(); }
   // After the batch is committed.
-  void Clear() { batch_ = Batch(); }
+  void Clear() {
+    batch_ = Batch();
+    slot_ = Slot();
+  }
   // After a revocation: the batch, the stream times and the stopped partitions.
   void Reset();
 
@@ -92,8 +95,23 @@ class BatchBuilder {
   // e.g. transaction markers). True the first time.
   bool ReachStop(const TopicPartition& tp);
 
+  // The map entries of the topic-partition the previous record came from.
+  // Records arrive in runs per topic-partition (a fetch response each), so
+  // most records skip the four map lookups. Pointers into std::map nodes stay
+  // valid until the maps are replaced (Clear, Reset).
+  struct Slot {
+    std::string topic;  // empty: no slot
+    int32_t partition = 0;
+    int64_t* next_offset = nullptr;        // batch_.offsets
+    int64_t* stream_time = nullptr;        // stream_times_
+    int64_t* batch_stream_time = nullptr;  // batch_.stream_times
+    std::vector<v1::Event>* events = nullptr;
+  };
+  Slot& SlotFor(const RawRecord& r);
+
   const Decoder decoder_;
   const OffsetMap stop_offsets_;
+  Slot slot_;
   Batch batch_;
   StreamTimeMap stream_times_;  // largest event time per source partition, as stored
   std::set<TopicPartition> stopped_;

@@ -21,6 +21,7 @@
 #include "spdlog/spdlog.h"
 #include "streams/batch_builder.h"
 #include "streams/committer.h"
+#include "streams/input_positions.h"
 #include "streams/kafka_source.h"
 #include "streams/partition_stores.h"
 #include "streams/pipeline_stats.h"
@@ -106,7 +107,7 @@ class PipelineImpl final : public Pipeline {
     auto last_progress = Clock::now();
     idle_since_ = Clock::now();
     while (!stop.load() && fatal_.ok()) {
-      if (std::optional<SourceEvent> e = source_->Poll(50)) Handle(*e);
+      PollBurst();
       const Batch& batch = builder_.batch();
       if (!batch.empty() && (batch.count >= options_.batch_max_events ||
                              MsSince(batch_first_) >= options_.batch_linger_ms || AllAtEnd())) {
@@ -137,7 +138,7 @@ class PipelineImpl final : public Pipeline {
       }
       if (options_.on_progress && MsSince(last_progress) >= options_.progress_interval_ms) {
         last_progress = Clock::now();
-        options_.on_progress({counters_, positions_});
+        options_.on_progress({counters_, inputs_.positions()});
       }
       // Bounded run: the batch that reached the last stop offset is committed
       // and ScoringStep ran after it (above), so the stores are final.
@@ -173,7 +174,24 @@ class PipelineImpl final : public Pipeline {
  private:
   // ---- Source events ------------------------------------------------------
 
+  // Up to kBurst events, so the clock checks of the loop run once per burst,
+  // not per record; a burst ends at a full batch or any event but a record.
+  void PollBurst() {
+    constexpr int kBurst = 256;
+    bool records = false;
+    for (int i = 0; i < kBurst && fatal_.ok(); ++i) {
+      std::optional<SourceEvent> e = source_->Poll(i == 0 ? 50 : 0);
+      if (!e) break;
+      Handle(*e);
+      if (e->kind != SourceEvent::kRecord) break;
+      records = true;
+      if (builder_.batch().count >= options_.batch_max_events) break;
+    }
+    if (records) idle_since_ = Clock::now();
+  }
+
   void Handle(const SourceEvent& e) {
+    if (e.kind != SourceEvent::kRecord) inputs_.Interrupt();
     switch (e.kind) {
       case SourceEvent::kAssigned:
         Assign(e.partitions);
@@ -182,7 +200,7 @@ class PipelineImpl final : public Pipeline {
         Revoke();
         return;
       case SourceEvent::kBrokerDown:
-        at_end_.clear();  // the ends are unknown until the broker is back
+        inputs_.ForgetEnds();  // the ends are unknown until the broker is back
         if (!broker_down_since_) {
           broker_down_since_ = Clock::now();
           spdlog::warn("Kafka unreachable ({}): waiting for it to come back",
@@ -193,32 +211,31 @@ class PipelineImpl final : public Pipeline {
         fatal_ = e.status;
         return;
       case SourceEvent::kEnd:
-        if (!assigned_set_.count(e.tp)) return;  // fetched before a revocation
-        at_end_.insert(e.tp);
+        if (!inputs_.AtEnd(e.tp)) return;  // fetched before a revocation
         if (builder_.AtEnd(e.tp, e.offset)) Stopped(e.tp, builder_.empty());
         broker_down_since_.reset();
         return;
       case SourceEvent::kRecord:
-        if (!assigned_set_.count(e.tp)) return;  // fetched before a revocation
+        if (!inputs_.Record(e.tp)) return;  // fetched before a revocation
         AddRecord(e.tp, e.record);
         return;
     }
   }
 
   void AddRecord(const TopicPartition& tp, const RawRecord& r) {
-    if (broker_down_since_) spdlog::info("Kafka reachable again");
-    broker_down_since_.reset();
-    idle_since_ = Clock::now();
+    if (broker_down_since_) {
+      spdlog::info("Kafka reachable again");
+      broker_down_since_.reset();
+    }
     const bool was_empty = builder_.empty();
     BatchBuilder::Added added = builder_.Add(r);
     if (!added.counted) {  // at or beyond the stop offset
       if (added.stopped) Stopped(tp, was_empty);
       return;
     }
-    at_end_.erase(tp);
     if (was_empty) batch_first_ = Clock::now();
     ++counters_.events_in;
-    positions_[tp] = r.offset + 1;
+    inputs_.Consumed(r.offset);
     if (added.stopped) Stopped(tp, /*was_empty=*/false);
     if (added.late) ++counters_.late;
     if (added.dead_reason) ++counters_.dlq[*added.dead_reason];
@@ -230,7 +247,7 @@ class PipelineImpl final : public Pipeline {
     auto stop = options_.stop_offsets.find(tp);
     if (stop != options_.stop_offsets.end()) {
       if (was_empty && !builder_.empty()) batch_first_ = Clock::now();
-      positions_[tp] = stop->second;
+      inputs_.Stopped(tp, stop->second);
     }
     source_->Pause(tp);
   }
@@ -270,8 +287,6 @@ class PipelineImpl final : public Pipeline {
       if (!times.ok()) return times.status();
       for (const auto& [tp, t] : *times) builder_.SetStreamTime(tp, t);
     }
-    assigned_.clear();
-    assigned_set_.clear();
     for (const TopicPartition& tp : parts) {
       int64_t offset = kOffsetBeginning;
       auto it = stored[tp.partition].find(tp);
@@ -281,11 +296,9 @@ class PipelineImpl final : public Pipeline {
                  start != options_.start_offsets.end()) {
         offset = start->second;
       }
-      positions_[tp] = offset;
-      assigned_.push_back(tp);
-      assigned_set_.insert(tp);
       starts->push_back({tp, offset});
     }
+    inputs_.Assign(*starts);
     spdlog::info(
         "assigned {} partitions (partition numbers {}), resuming from the offsets in the "
         "state stores",
@@ -326,10 +339,7 @@ class PipelineImpl final : public Pipeline {
     if (absl::Status s = source_->Unassign(); !s.ok()) spdlog::warn("{}", std::string(s.message()));
     builder_.Reset();
     progress_ = Committer::Progress();
-    assigned_.clear();
-    assigned_set_.clear();
-    at_end_.clear();
-    positions_.clear();
+    inputs_.Clear();
     scoring_
         ->Exclusive([&](ScoreStage& stage) {
           for (const auto& [p, store] : stores_.open()) stage.CloseStore(p);
@@ -465,47 +475,10 @@ class PipelineImpl final : public Pipeline {
 
   // ---- Positions, lag and the broker ----------------------------------------
 
-  bool AllAtEnd() const {
-    if (assigned_.empty()) return false;
-    for (const auto& tp : assigned_) {
-      if (!at_end_.count(tp) && !builder_.Stopped(tp)) return false;
-    }
-    return true;
-  }
-
-  bool AllStopped() const {
-    if (assigned_.empty()) return false;
-    for (const auto& tp : assigned_) {
-      if (!builder_.Stopped(tp)) return false;
-    }
-    return true;
-  }
-
-  // Every input partition of this partition number read to its end.
-  bool CaughtUp(int32_t partition) {
-    bool any = false;
-    for (const auto& tp : assigned_) {
-      if (tp.partition != partition) continue;
-      any = true;
-      if (at_end_.count(tp) || builder_.Stopped(tp)) continue;
-      const std::optional<int64_t> end = source_->EndOffset(tp);
-      if (!end || *end < 0) return false;
-      const std::optional<int64_t> position = source_->Position(tp);
-      if (!position || *position < *end) return false;
-    }
-    return any;
-  }
-
-  void UpdateLag() {
-    int64_t lag = 0;
-    for (const auto& tp : assigned_) {
-      const std::optional<int64_t> end = source_->EndOffset(tp);
-      if (!end) continue;
-      const std::optional<int64_t> position = source_->Position(tp);
-      if (position && *position >= 0) lag += std::max<int64_t>(0, *end - *position);
-    }
-    counters_.lag = lag;
-  }
+  bool AllAtEnd() const { return inputs_.AllAtEnd(builder_); }
+  bool AllStopped() const { return inputs_.AllStopped(builder_); }
+  bool CaughtUp(int32_t partition) { return inputs_.CaughtUp(partition, builder_, *source_); }
+  void UpdateLag() { counters_.lag = inputs_.Lag(*source_); }
 
   void WatchBroker() {
     if (broker_down_since_ && MsSince(last_probe_) > 2000) {
@@ -563,10 +536,7 @@ class PipelineImpl final : public Pipeline {
 
   std::map<int32_t, std::set<CustomerKey>> unscored_;  // committed, score not yet delivered
   std::set<int32_t> force_rescore_;                    // re-score whatever the day (new models)
-  std::vector<TopicPartition> assigned_;               // in the group's order
-  std::set<TopicPartition> assigned_set_;
-  std::set<TopicPartition> at_end_;
-  OffsetMap positions_;  // next offset to read per assigned partition (progress)
+  InputPositions inputs_;
   PipelineCounters counters_;
   absl::Status fatal_;
   std::optional<Clock::time_point> broker_down_since_;

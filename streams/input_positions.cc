@@ -1,0 +1,95 @@
+#include "streams/input_positions.h"
+
+#include <algorithm>
+
+namespace recur {
+
+void InputPositions::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
+  assigned_.clear();
+  assigned_set_.clear();
+  run_.reset();
+  for (const auto& [tp, offset] : starts) {
+    positions_[tp] = offset;
+    assigned_.push_back(tp);
+    assigned_set_.insert(tp);
+  }
+}
+
+void InputPositions::Clear() {
+  assigned_.clear();
+  assigned_set_.clear();
+  at_end_.clear();
+  positions_.clear();
+  run_.reset();
+}
+
+bool InputPositions::Record(const TopicPartition& tp) {
+  if (run_ && *run_ == tp) return true;
+  run_.reset();
+  if (!assigned_set_.count(tp)) return false;
+  at_end_.erase(tp);
+  run_ = tp;
+  run_position_ = &positions_[tp];
+  return true;
+}
+
+bool InputPositions::AtEnd(const TopicPartition& tp) {
+  run_.reset();
+  if (!assigned_set_.count(tp)) return false;
+  at_end_.insert(tp);
+  return true;
+}
+
+void InputPositions::ForgetEnds() {
+  run_.reset();
+  at_end_.clear();
+}
+
+void InputPositions::Stopped(const TopicPartition& tp, int64_t stop_offset) {
+  run_.reset();
+  positions_[tp] = stop_offset;
+}
+
+bool InputPositions::AllAtEnd(const BatchBuilder& builder) const {
+  if (assigned_.empty()) return false;
+  for (const auto& tp : assigned_) {
+    if (!at_end_.count(tp) && !builder.Stopped(tp)) return false;
+  }
+  return true;
+}
+
+bool InputPositions::AllStopped(const BatchBuilder& builder) const {
+  if (assigned_.empty()) return false;
+  for (const auto& tp : assigned_) {
+    if (!builder.Stopped(tp)) return false;
+  }
+  return true;
+}
+
+bool InputPositions::CaughtUp(int32_t partition, const BatchBuilder& builder,
+                              RecordSource& source) const {
+  bool any = false;
+  for (const auto& tp : assigned_) {
+    if (tp.partition != partition) continue;
+    any = true;
+    if (at_end_.count(tp) || builder.Stopped(tp)) continue;
+    const std::optional<int64_t> end = source.EndOffset(tp);
+    if (!end || *end < 0) return false;
+    const std::optional<int64_t> position = source.Position(tp);
+    if (!position || *position < *end) return false;
+  }
+  return any;
+}
+
+int64_t InputPositions::Lag(RecordSource& source) const {
+  int64_t lag = 0;
+  for (const auto& tp : assigned_) {
+    const std::optional<int64_t> end = source.EndOffset(tp);
+    if (!end) continue;
+    const std::optional<int64_t> position = source.Position(tp);
+    if (position && *position >= 0) lag += std::max<int64_t>(0, *end - *position);
+  }
+  return lag;
+}
+
+}  // namespace recur
