@@ -2,7 +2,9 @@
 // ops/cli/ register its own options, parses, and runs the one that was given.
 // Every subcommand's work lives in ops/cli/<command>.cc over the component
 // libraries; exit codes and shared bits are in ops/cli/cli.h.
+#include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "ops/cli/cli.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "streams/kafka.h"
 
 int main(int argc, char** argv) {
   namespace cli = recur::cli;
@@ -36,7 +39,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);  // prints help, version or the error
+    // Help, version or the error. The error quotes the arguments it could not
+    // place: a typo such as `-x sasl.password=...` must not print the password.
+    std::ostringstream out, err;
+    const int rc = app.exit(e, out, err);
+    std::cout << out.str();
+    std::cerr << recur::RedactSecretArgs(err.str(),
+                                         std::vector<std::string>(argv + 1, argv + argc));
     // Bad usage: exit code 2, whatever CLI11's own code.
     return rc == 0 ? cli::kExitOk : cli::kExitUsage;
   }

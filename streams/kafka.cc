@@ -109,4 +109,37 @@ absl::Status AddProperty(const std::string& key_value, KafkaProperties* props) {
   return absl::OkStatus();
 }
 
+bool LooksSecret(std::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(std::string(name));
+  for (const char* word : {"password", "passwd", "secret", "token", "credential", "jaas",
+                           "oauthbearer.config", "key.pem", "private"}) {
+    if (absl::StrContains(lower, word)) return true;
+  }
+  return false;
+}
+
+std::string RedactSecretArgs(std::string text, const std::vector<std::string>& args) {
+  std::vector<std::string> secrets;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const size_t sep = arg.find_first_of("=:");
+    if (sep != std::string::npos) {
+      if (LooksSecret(arg.substr(0, sep)) && sep + 1 < arg.size()) {
+        secrets.push_back(arg.substr(sep + 1));
+      }
+    } else if (LooksSecret(arg) && i + 1 < args.size()) {
+      secrets.push_back(args[i + 1]);
+    }
+  }
+  // Longest first, so a secret that contains another is replaced whole. A very
+  // short secret may blank out unrelated text too: a mangled message is the
+  // lesser harm.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& secret : secrets) {
+    if (!secret.empty()) text = absl::StrReplaceAll(text, {{secret, "<not shown>"}});
+  }
+  return text;
+}
+
 }  // namespace recur

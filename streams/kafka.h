@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -63,6 +65,18 @@ absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf);
 // InvalidArgument that shows at most the property name it starts with, never
 // what follows (`-X sasl.password:SECRET` must not print the secret).
 absl::Status AddProperty(const std::string& key_value, KafkaProperties* props);
+
+// True for a property or option name whose value may be a secret (password,
+// secret, token, credentials, JAAS/OAuth configuration, private key): such a
+// value is never printed, whatever went wrong.
+bool LooksSecret(std::string_view name);
+
+// `text` (e.g. a command-line parser's error, which quotes the arguments it
+// could not place) with every value that `args` gives to a secret-looking name
+// replaced by "<not shown>": the value of `NAME=VALUE` or `NAME:VALUE` (with or
+// without leading dashes, e.g. `-x sasl.password=...`, `--ssl.key.password=...`)
+// and the word after a bare NAME (`-x sasl.password VALUE`).
+std::string RedactSecretArgs(std::string text, const std::vector<std::string>& args);
 
 }  // namespace recur
 

@@ -50,5 +50,46 @@ TEST(KafkaPropertiesTest, AValueLibrdkafkaRefusesIsNotQuotedInTheError) {
   }
 }
 
+TEST(KafkaPropertiesTest, SecretLookingNamesAreRecognised) {
+  for (const char* name :
+       {"sasl.password", "ssl.key.password", "ssl.keystore.password",
+        "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config", "sasl.jaas.config",
+        "ssl.key.pem", "--SASL.PASSWORD", "api_token", "aws_secret_access_key", "credentials"}) {
+    EXPECT_TRUE(LooksSecret(name)) << name;
+  }
+  for (const char* name : {"security.protocol", "sasl.mechanism", "sasl.username",
+                           "ssl.ca.location", "bootstrap.servers", "--brokers", "-X"}) {
+    EXPECT_FALSE(LooksSecret(name)) << name;
+  }
+}
+
+// What CLI11 prints for arguments it cannot place: "The following arguments
+// were not expected: ARG ARG ..." (in its own order).
+TEST(KafkaPropertiesTest, AParserErrorNeverEchoesASecretArgument) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"run", "-x", "sasl.password=SECRET123"},
+      {"run", "--X", "ssl.key.password:SECRET123"},
+      {"run", "--sasl.password=SECRET123"},
+      {"produce", "-x", "sasl.password", "SECRET123"},
+      {"run", "-Xsasl.oauthbearer.client.secret=SECRET123"},
+      {"run", "-x", "sasl.jaas.config=a required password=\"SECRET123\";"},
+  };
+  for (const auto& args : cases) {
+    std::string joined;
+    for (auto it = args.rbegin(); it != args.rend(); ++it) joined += *it + " ";
+    const std::string message = "The following arguments were not expected: " + joined;
+    const std::string shown = RedactSecretArgs(message, args);
+    EXPECT_EQ(shown.find("SECRET123"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("<not shown>"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("not expected"), std::string::npos) << shown;
+  }
+  // Nothing secret: the message is left as it is (names and values help).
+  const std::vector<std::string> plain = {"run", "-x", "security.protocol=SASL_SSL", "--brokers",
+                                          "127.0.0.1:9092"};
+  const std::string message =
+      "The following arguments were not expected: security.protocol=SASL_SSL -x";
+  EXPECT_EQ(RedactSecretArgs(message, plain), message);
+}
+
 }  // namespace
 }  // namespace recur
