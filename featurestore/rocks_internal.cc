@@ -24,10 +24,11 @@ class SpdlogRocksLogger : public rocksdb::Logger {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    // Warnings stay at debug: RocksDB warns on routine events (e.g. an SST
+    // without a unique id, at every open of an older store); what fails
+    // reaches the caller as a Status and recur's own message.
     const spdlog::level::level_enum to =
-        level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
-        : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
-                                                     : spdlog::level::debug;
+        level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err : spdlog::level::debug;
     if (!spdlog::should_log(to)) return;  // most lines: no formatting at all
     char buf[1024];
     std::vsnprintf(buf, sizeof buf, format, ap);

@@ -29,9 +29,9 @@ inline constexpr char kFormat[] = "recur-store-1";
 // create_if_missing and the write buffer size.
 rocksdb::Options StoreRocksOptions();
 
-// RocksDB's info log as lines of recur's log (spdlog): warnings and errors at
-// those levels, the rest at debug. Why not RocksDB's LOG file: on a full disk
-// its writer fails once and RocksDB 7.8 then aborts the process
+// RocksDB's info log as lines of recur's log (spdlog): errors at error level,
+// the rest (warnings included: routine ones at every open) at debug. Why not RocksDB's LOG file: on
+// a full disk its writer fails once and RocksDB 7.8 then aborts the process
 // (`sync_without_flush_called_` assertion) at the next line it logs, which is
 // the background-error report itself; and an operator sees RocksDB's errors
 // where recur's are.

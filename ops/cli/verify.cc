@@ -19,8 +19,7 @@ class VerifyCommand : public Command {
             "verify",
             "Check every partition store of a state dir for corruption: every block checksum of "
             "every table file, the store meta, every customer record")) {
-    sub_->add_option("--state-dir", state_dir_, "state directory to check")
-        ->capture_default_str();
+    sub_->add_option("--state-dir", state_dir_, "state directory to check")->capture_default_str();
     sub_->footer(
         "Read-only: safe beside a running `recur run` (it checks the last flush). `recur run` "
         "notices a\n"

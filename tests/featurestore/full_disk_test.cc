@@ -142,8 +142,7 @@ TEST_F(FullDiskTest, AWriteThroughBatchOnAFullDiskIsNotApplied) {
     full_ = true;
     absl::Status s = store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}});
     EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
-    EXPECT_FALSE(
-        store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}}).ok());
+    EXPECT_FALSE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}}).ok());
     full_ = false;
   }
   EXPECT_EQ(DurableOrders30d(Ms(2024, 3, 2)), 1);
