@@ -545,6 +545,7 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   rocksdb::Options ro = internal::StoreRocksOptions();
   ro.create_if_missing = !options.read_only;
   ro.write_buffer_size = options.write_buffer_bytes;
+  if (options.env != nullptr) ro.env = options.env;
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &raw)

@@ -43,6 +43,10 @@
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace recur {
 
 // The retention horizon and lateness rules (kDefaultRetentionDays, WithinHorizon,
@@ -73,6 +77,9 @@ class FeatureStore {
     // WriteBatch; ledger().Commit clears the mark once its score is delivered
     // (at-least-once scores, docs/DESIGN.md "Scores").
     bool mark_pending = false;
+    // The RocksDB environment (null: the default, the real filesystem). Tests
+    // pass one that injects I/O errors (a full disk); it must outlive the store.
+    rocksdb::Env* env = nullptr;
   };
 
   struct CacheStats {

@@ -1,14 +1,47 @@
 #include "featurestore/rocks_internal.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <memory>
+#include <string>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "featurestore/store_errors.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "spdlog/spdlog.h"
 
 namespace recur::internal {
+namespace {
+
+class SpdlogRocksLogger : public rocksdb::Logger {
+ public:
+  SpdlogRocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    // Warnings stay at debug: RocksDB warns on routine events (e.g. an SST
+    // without a unique id, at every open of an older store); what fails
+    // reaches the caller as a Status and recur's own message.
+    const spdlog::level::level_enum to =
+        level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err : spdlog::level::debug;
+    if (!spdlog::should_log(to)) return;  // most lines: no formatting at all
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, ap);
+    spdlog::log(to, "rocksdb: {}", buf);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::Logger> RocksLogger() {
+  static const std::shared_ptr<rocksdb::Logger> logger = std::make_shared<SpdlogRocksLogger>();
+  return logger;
+}
 
 rocksdb::Options StoreRocksOptions() {
   rocksdb::Options ro;
@@ -21,6 +54,7 @@ rocksdb::Options StoreRocksOptions() {
   ro.memtable_whole_key_filtering = true;
   ro.memtable_prefix_bloom_size_ratio = 0.05;
   ro.max_background_jobs = 2;
+  ro.info_log = RocksLogger();
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -36,6 +70,12 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const 
     // Callers branch on this payload (IsStoreLocked), never on the text.
     locked.SetPayload(kStoreLockedPayload, absl::Cord(path));
     return locked;
+  }
+  if (s.IsNoSpace() || s.ToString().find("No space left") != std::string::npos) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "state store ", path, ": ", during, ": no space left on device (", s.ToString(),
+        ") — free space on the filesystem of the state dir and restart: recur resumes from the "
+        "last flush, nothing is lost or counted twice"));
   }
   if (s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat(

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -23,13 +24,24 @@ namespace recur::internal {
 inline constexpr char kFormatKey[] = "m:format";
 inline constexpr char kFormat[] = "recur-store-1";
 
-// WAL on, paranoid checks, point-in-time recovery, bloom filters; callers set
+// WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
+// own log lines sent to recur's log (RocksLogger); callers set
 // create_if_missing and the write buffer size.
 rocksdb::Options StoreRocksOptions();
 
+// RocksDB's info log as lines of recur's log (spdlog): errors at error level,
+// the rest (warnings included: routine ones at every open) at debug. Why not RocksDB's LOG file: on
+// a full disk its writer fails once and RocksDB 7.8 then aborts the process
+// (`sync_without_flush_called_` assertion) at the next line it logs, which is
+// the background-error report itself; and an operator sees RocksDB's errors
+// where recur's are.
+std::shared_ptr<rocksdb::Logger> RocksLogger();
+
 // Maps a RocksDB status into recur's codes, naming the store and what to do:
 // a held LOCK is FailedPrecondition with the store-locked payload
-// (store_errors.h), corruption DataLoss, I/O Unavailable.
+// (store_errors.h), corruption DataLoss, a full disk ResourceExhausted ("no
+// space left on device": RocksDB refuses every write after it, so retrying
+// on the same handle can not help), other I/O Unavailable.
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& path, const char* during);
 
 // Fixed 8-byte little-endian values (offsets, times).

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   constexpr cli::RegisterFn kCommands[] = {
       cli::RegisterSimulate, cli::RegisterProduce,  cli::RegisterRun,    cli::RegisterImport,
       cli::RegisterInspect,  cli::RegisterSnapshot, cli::RegisterReplay, cli::RegisterTrain,
-      cli::RegisterDemo,     cli::RegisterRules,
+      cli::RegisterDemo,     cli::RegisterRules,    cli::RegisterVerify,
   };
   std::vector<std::unique_ptr<cli::Command>> commands;
   for (cli::RegisterFn add : kCommands) commands.push_back(add(app));

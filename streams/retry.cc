@@ -17,8 +17,9 @@ absl::Status WithRetries(const char* what, const RetryPolicy& policy,
     s = step();
     if (s.ok()) return s;
     if (s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kDataLoss ||
-        s.code() == absl::StatusCode::kFailedPrecondition) {
-      break;  // retrying can not help
+        s.code() == absl::StatusCode::kFailedPrecondition ||
+        s.code() == absl::StatusCode::kResourceExhausted) {
+      break;  // retrying can not help (a full disk: RocksDB refuses writes until reopened)
     }
     if (policy.retries != nullptr) ++*policy.retries;
     const int backoff_ms = std::min(10'000, 200 << std::min(attempt, 6));

@@ -1,7 +1,8 @@
 // WithRetries: runs one step of the pipeline (commit a batch, deliver scores,
 // a re-scoring pass) until it succeeds, with exponential backoff. The status
-// code decides: InvalidArgument, DataLoss and FailedPrecondition (bad input,
-// corruption, a refused precondition) return at once, anything else is retried
+// code decides: InvalidArgument, DataLoss, FailedPrecondition and
+// ResourceExhausted (bad input, corruption, a refused precondition, a full
+// disk) return at once, anything else is retried
 // up to `max_retries` times. What finally fails carries what to check and that
 // a restart resumes from the last committed batch.
 //

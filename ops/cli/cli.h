@@ -75,6 +75,7 @@ std::unique_ptr<Command> RegisterReplay(CLI::App& app);
 std::unique_ptr<Command> RegisterTrain(CLI::App& app);
 std::unique_ptr<Command> RegisterDemo(CLI::App& app);
 std::unique_ptr<Command> RegisterRules(CLI::App& app);
+std::unique_ptr<Command> RegisterVerify(CLI::App& app);
 
 }  // namespace recur::cli
 

@@ -400,6 +400,14 @@ TEST_F(CommitterTest, WithRetriesRetriesTransientFailuresAndStopsOnBadInput) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(retries, 2);  // not retried
   EXPECT_NE(s.message().find("batch not committed"), std::string::npos) << s;
+
+  // A full disk: RocksDB refuses writes on that handle from then on, so the
+  // step is not retried either (the process exits; a restart resumes).
+  Committer::Progress again;
+  flaky_->FailNext(0, 5, absl::ResourceExhaustedError("state store p-0: no space left on device"));
+  s = WithRetries("batch", policy, [&] { return committer.Commit(batch, &again, &report); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(retries, 2);  // not retried
 }
 
 TEST_F(CommitterTest, APartitionWithoutAnOpenStoreFailsBeforeAnythingIsWritten) {
