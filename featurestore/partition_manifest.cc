@@ -77,7 +77,8 @@ absl::Status Update(const std::string& dir, const std::function<void(std::set<in
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("state dir ", dir, ": ", ec.message()));
-  const std::string lock_path = (fs::path(dir) / (std::string(kPartitionManifest) + ".lock")).string();
+  const std::string lock_path =
+      (fs::path(dir) / (std::string(kPartitionManifest) + ".lock")).string();
   Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (lock.get() < 0) return Errno("open", lock_path);
   while (::flock(lock.get(), LOCK_EX) != 0) {
@@ -140,9 +141,8 @@ absl::Status MissingPartitionsError(const std::string& dir, const std::vector<in
   std::vector<std::string> paths;
   for (int32_t p : missing) paths.push_back(StateDir::PartitionPath(dir, p));
   return absl::FailedPreconditionError(absl::StrCat(
-      "state dir ", dir, ": the store of partition ", absl::StrJoin(missing, ", "),
-      " is missing (", absl::StrJoin(paths, ", "), "; recorded in ",
-      (fs::path(dir) / kPartitionManifest).string(),
+      "state dir ", dir, ": the store of partition ", absl::StrJoin(missing, ", "), " is missing (",
+      absl::StrJoin(paths, ", "), "; recorded in ", (fs::path(dir) / kPartitionManifest).string(),
       "). Restore it from a snapshot, or rebuild it from the input topics with `recur run "
       "--rebuild-missing` (which checks the topics still hold every record)"));
 }

@@ -16,7 +16,8 @@ std::optional<EventTimeWatermark> EventTimeWatermark::Decode(std::string_view by
   EventTimeWatermark w;
   for (size_t at = 0; at < bytes.size(); at += 8) {
     uint64_t x = 0;
-    for (int i = 0; i < 8; ++i) x |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      x |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
     w.times_.push_back(static_cast<int64_t>(x));
   }
   if (!std::is_sorted(w.times_.begin(), w.times_.end(), std::greater<>())) return std::nullopt;
@@ -27,7 +28,8 @@ std::string EventTimeWatermark::Encode() const {
   std::string out;
   out.reserve(times_.size() * 8);
   for (int64_t t : times_) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(static_cast<uint64_t>(t) >> (8 * i)));
+    for (int i = 0; i < 8; ++i)
+      out.push_back(static_cast<char>(static_cast<uint64_t>(t) >> (8 * i)));
   }
   return out;
 }

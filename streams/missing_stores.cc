@@ -48,14 +48,15 @@ absl::Status CheckMissingStores(const PipelineOptions& options, const RebuildOpt
           ". Its customers' features would lack those events. Restore the store from a "
           "snapshot, or add --accept-loss to rebuild from what the topics still hold"));
     }
-    spdlog::warn("rebuilding partition {} without the deleted records (--accept-loss): {}",
-                 numbers, what);
+    spdlog::warn("rebuilding partition {} without the deleted records (--accept-loss): {}", numbers,
+                 what);
   }
   std::set<int32_t> forget(missing->begin(), missing->end());
   if (absl::Status s = ForgetPartitions(options.state_dir, forget); !s.ok()) return s;
-  spdlog::warn("state dir {}: partition {} missing; rebuilding from the input topics "
-               "(--rebuild-missing)",
-               options.state_dir, numbers);
+  spdlog::warn(
+      "state dir {}: partition {} missing; rebuilding from the input topics "
+      "(--rebuild-missing)",
+      options.state_dir, numbers);
   return absl::OkStatus();
 }
 

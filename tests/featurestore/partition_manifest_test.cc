@@ -41,8 +41,7 @@ TEST_F(PartitionManifestTest, StateDirRecordsItsStoresAndRefusesWhenOneIsGone) {
   // Before the manifest, the count stopped at the gap: 1 partition, half the customers.
   auto count = StateDir::CountPartitions(dir());
   EXPECT_EQ(count.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(count.status().message().find("the store of partition 1 is missing"),
-            std::string::npos)
+  EXPECT_NE(count.status().message().find("the store of partition 1 is missing"), std::string::npos)
       << count.status();
   EXPECT_NE(count.status().message().find("--rebuild-missing"), std::string::npos);
   EXPECT_EQ(StateDir::OpenReadOnly(dir()).status().code(), absl::StatusCode::kFailedPrecondition);

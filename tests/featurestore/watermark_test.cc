@@ -35,9 +35,9 @@ TEST(EventTimeWatermarkTest, OneOutlierDoesNotMoveItKEventsDo) {
   EventTimeWatermark w;
   for (int d = 1; d <= 31; ++d) w.Add(Ms(2024, 1, d));
   const int64_t jan31 = Ms(2024, 1, 31);
-  w.Add(jan31 + 20 * 3'600'000LL);  // 20 h ahead: Feb 1, 08:00
+  w.Add(jan31 + 20 * 3'600'000LL);                             // 20 h ahead: Feb 1, 08:00
   EXPECT_EQ(w.Kth(kDefaultWatermarkEvents), Ms(2024, 1, 29));  // the outlier, Jan 31, 30, 29
-  EXPECT_EQ(w.Kth(1), jan31 + 20 * 3'600'000LL);  // k = 1 is the max, outlier and all
+  EXPECT_EQ(w.Kth(1), jan31 + 20 * 3'600'000LL);               // k = 1 is the max, outlier and all
   for (int i = 0; i < kDefaultWatermarkEvents - 1; ++i) w.Add(Ms(2024, 2, 1, 1));
   EXPECT_EQ(DayOf(w.Kth(kDefaultWatermarkEvents)), DayOf(Ms(2024, 2, 1)));
 }
@@ -89,9 +89,10 @@ TEST_F(StoreWatermarkTest, CountsAppliedEventsOnceAndSurvivesReopen) {
   }
   auto store = Open(3, /*write_back=*/true);
   EXPECT_EQ(store->watermark_ms(), Ms(2024, 3, 1, 9));
-  ASSERT_TRUE(store->ApplyBatch(std::vector<v1::Event>{b.Purchase(Ms(2024, 3, 2, 1), 1),
-                                                       b.Purchase(Ms(2024, 3, 2, 2), 1)},
-                                {{tp_, 7}})
+  ASSERT_TRUE(store
+                  ->ApplyBatch(std::vector<v1::Event>{b.Purchase(Ms(2024, 3, 2, 1), 1),
+                                                      b.Purchase(Ms(2024, 3, 2, 2), 1)},
+                               {{tp_, 7}})
                   .ok());
   EXPECT_EQ(store->watermark_ms(), Ms(2024, 3, 2, 1));
   store.reset();  // write-back: the destructor's flush writes it with the offsets

@@ -311,7 +311,9 @@ TEST_F(ScoringTest, OneEventTwentyHoursAheadDoesNotMoveThePartitionsDayManyEvent
   EXPECT_EQ(scores_of("shop-1/outlier").back().as_of_ms(), ahead);  // applied, scored at its time
   EXPECT_EQ(scores_of("shop-1/later").back().as_of_ms(), Ms(2024, 3, 31, 13));
   for (const Scored& s : ReadScores()) {
-    if (s.key != "shop-1/outlier") EXPECT_LT(s.score.as_of_ms(), Ms(2024, 4, 1, 0)) << s.key;
+    if (s.key != "shop-1/outlier") {
+      EXPECT_LT(s.score.as_of_ms(), Ms(2024, 4, 1, 0)) << s.key;
+    }
   }
 
   // A genuine advance: kDefaultWatermarkEvents events on Apr 1 (the outlier is one).
