@@ -7,6 +7,7 @@
 //   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
 //   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
 //   "m:max_event_time"      -> fixed64 largest event time applied
+//   "m:watermark"           -> EventTimeWatermark::Encode (the largest event times)
 //   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
 //   "m:format"              -> "recur-store-1"
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
@@ -37,21 +38,22 @@ namespace {
 
 using internal::Fixed64;
 using internal::FromRocks;
-using internal::kFormat;
-using internal::kFormatKey;
+using internal::kMaxTimeKey;
+using internal::kWatermarkKey;
 using internal::OffsetKey;
-using internal::ParseFixed64;
 using internal::ReadPositionsOf;
-constexpr char kMaxTimeKey[] = "m:max_event_time";
 
 class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  public:
   RocksFeatureStore(Options options, std::unique_ptr<rocksdb::DB> db, int64_t max_time,
+                    EventTimeWatermark watermark,
                     std::unordered_map<std::string, uint64_t> pending_on_disk)
       : options_(std::move(options)),
         db_(std::move(db)),
         max_event_time_ms_(max_time),
         durable_max_time_ms_(max_time),
+        watermark_(watermark),
+        durable_watermark_(std::move(watermark)),
         pending_on_disk_(std::move(pending_on_disk)) {
     write_options_.sync = options_.sync;
   }
@@ -122,6 +124,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
         continue;
       }
       ++st.applied;
+      watermark_.Add(e.event_time_ms());
       if (!entry.touched) {
         entry.touched = true;
         touched.push_back(entries[i]);
@@ -351,6 +354,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::lock_guard<std::mutex> lock(mu_);
     return max_event_time_ms_;
   }
+  int64_t watermark_ms() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return watermark_.Kth(options_.watermark_events);
+  }
   int32_t horizon_first_day() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return HorizonFirstDay(max_event_time_ms_);
@@ -380,7 +387,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   bool HasUnflushed() const {
     return !dirty_.empty() || !offsets_.empty() || !stream_times_.empty() ||
            !pending_new_.empty() || !pending_done_.empty() || !scores_.empty() || !meta_.empty() ||
-           max_event_time_ms_ != durable_max_time_ms_;
+           max_event_time_ms_ != durable_max_time_ms_ || !(watermark_ == durable_watermark_);
   }
 
   // One WriteBatch with everything applied or committed since the last flush.
@@ -406,6 +413,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     for (const auto& [tp, offset] : offsets_) batch.Put(OffsetKey(tp), Fixed64(offset));
     for (const auto& [tp, t] : stream_times_) batch.Put(OffsetKey(tp, 'w'), Fixed64(t));
     batch.Put(kMaxTimeKey, Fixed64(max_event_time_ms_));
+    batch.Put(kWatermarkKey, watermark_.Encode());
     // Tests kill the process here: the flush is computed, nothing written.
     RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
     rocksdb::Status ws = db_->Write(write_options_, &batch);
@@ -425,6 +433,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     offsets_.clear();
     stream_times_.clear();
     durable_max_time_ms_ = max_event_time_ms_;
+    durable_watermark_ = watermark_;
     batches_since_flush_ = 0;
     return absl::OkStatus();
   }
@@ -445,6 +454,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     offsets_.clear();
     stream_times_.clear();
     max_event_time_ms_ = durable_max_time_ms_;
+    watermark_ = durable_watermark_;
   }
 
   // Evicts the least recently used clean customers until the cache is within
@@ -515,6 +525,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   mutable std::mutex mu_;
   int64_t max_event_time_ms_ ABSL_GUARDED_BY(mu_);
   int64_t durable_max_time_ms_ ABSL_GUARDED_BY(mu_);
+  EventTimeWatermark watermark_ ABSL_GUARDED_BY(mu_);
+  EventTimeWatermark durable_watermark_ ABSL_GUARDED_BY(mu_);  // as of the last flush
   CacheMap cache_ ABSL_GUARDED_BY(mu_);
   size_t cache_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t dirty_bytes_ ABSL_GUARDED_BY(mu_) = 0;
@@ -538,6 +550,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 
 absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("state store: path is empty");
+  if (options.watermark_events < 1 || options.watermark_events > EventTimeWatermark::kKept) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("watermark_events: must be 1..", EventTimeWatermark::kKept));
+  }
   if (options.retention_days < 366) {
     return absl::InvalidArgumentError(
         "retention_days: must be at least 366 (the catalog looks back 365 days)");
@@ -553,33 +569,10 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return FromRocks(s, options.path, "open");
 
-  std::string format;
-  s = db->Get(rocksdb::ReadOptions(), kFormatKey, &format);
-  if (s.IsNotFound()) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-    it->SeekToFirst();
-    if (it->Valid()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("state store ", options.path, ": not a recur store (no format marker)"));
-    }
-    if (options.read_only)
-      return absl::NotFoundError(absl::StrCat("state store ", options.path, ": empty"));
-    s = db->Put(rocksdb::WriteOptions(), kFormatKey, kFormat);
-    if (!s.ok()) return FromRocks(s, options.path, "initialise");
-  } else if (!s.ok()) {
-    return FromRocks(s, options.path, "read format");
-  } else if (format != kFormat) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state store ", options.path, ": format '", format, "' is not ", kFormat));
-  }
-  int64_t max_time = 0;
-  std::string value;
-  s = db->Get(rocksdb::ReadOptions(), kMaxTimeKey, &value);
-  if (s.ok() && !ParseFixed64(value, &max_time)) {
-    return absl::DataLossError(
-        absl::StrCat("state store ", options.path, ": malformed max event time"));
-  }
-  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, options.path, "read max event time");
+  if (absl::Status f = internal::CheckFormat(db.get(), options.path, options.read_only); !f.ok())
+    return f;
+  auto times = internal::ReadEventTimes(db.get(), options.path);
+  if (!times.ok()) return times.status();
   // The pending marks on disk (few: customers whose scores were owed at the
   // last flush), so a flush writes and deletes only what changed.
   auto keys = internal::ReadPendingKeys(db.get(), options.path);
@@ -587,7 +580,8 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   std::unordered_map<std::string, uint64_t> pending;
   for (const std::string& wire : *keys) pending.emplace(wire, 0);
   return std::unique_ptr<FeatureStore>(
-      new RocksFeatureStore(options, std::move(db), max_time, std::move(pending)));
+      new RocksFeatureStore(options, std::move(db), times->max_event_time_ms,
+                            std::move(times->watermark), std::move(pending)));
 }
 
 }  // namespace recur

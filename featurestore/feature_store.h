@@ -41,6 +41,7 @@
 #include "featurestore/customer_state.h"
 #include "featurestore/score_ledger.h"
 #include "featurestore/types.h"
+#include "featurestore/watermark.h"
 #include "proto/recur.pb.h"
 
 namespace rocksdb {
@@ -80,6 +81,11 @@ class FeatureStore {
     // The RocksDB environment (null: the default, the real filesystem). Tests
     // pass one that injects I/O errors (a full disk); it must outlive the store.
     rocksdb::Env* env = nullptr;
+    // The watermark (watermark_ms()) is the k-th largest event time applied,
+    // k = watermark_events (1..EventTimeWatermark::kKept): a day boundary is
+    // crossed once that many events are past it, so one outlier does not move
+    // it. 1: the largest event time. The pipeline sets kDefaultWatermarkEvents.
+    int32_t watermark_events = 1;
   };
 
   struct CacheStats {
@@ -151,7 +157,12 @@ class FeatureStore {
   // which must not exist.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
 
+  // The largest event time applied: the retention horizon follows it.
   virtual int64_t max_event_time_ms() const = 0;
+  // The scoring watermark (Options::watermark_events; featurestore/watermark.h):
+  // as of which day the store's customers are re-scored. 0 while fewer than k
+  // events were applied. Never goes back; stored with the offsets.
+  virtual int64_t watermark_ms() const = 0;
   // How many batches this store object applied (ScoreLedger::Commit's scored_at).
   virtual uint64_t applied_batches() const = 0;
   // The first UTC day still inside the retention horizon.

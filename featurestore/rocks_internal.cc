@@ -101,6 +101,49 @@ bool ParseFixed64(const std::string& s, int64_t* v) {
   *v = static_cast<int64_t>(x);
   return true;
 }
+absl::Status CheckFormat(rocksdb::DB* db, const std::string& path, bool read_only) {
+  std::string format;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kFormatKey, &format);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state store ", path, ": not a recur store (no format marker)"));
+    }
+    if (read_only) return absl::NotFoundError(absl::StrCat("state store ", path, ": empty"));
+    s = db->Put(rocksdb::WriteOptions(), kFormatKey, kFormat);
+    if (!s.ok()) return FromRocks(s, path, "initialise");
+  } else if (!s.ok()) {
+    return FromRocks(s, path, "read format");
+  } else if (format != kFormat) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state store ", path, ": format '", format, "' is not ", kFormat));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EventTimes> ReadEventTimes(rocksdb::DB* db, const std::string& path) {
+  EventTimes out;
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kMaxTimeKey, &value);
+  if (s.ok() && !ParseFixed64(value, &out.max_event_time_ms)) {
+    return absl::DataLossError(absl::StrCat("state store ", path, ": malformed max event time"));
+  }
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, path, "read max event time");
+  s = db->Get(rocksdb::ReadOptions(), kWatermarkKey, &value);
+  if (s.IsNotFound()) {
+    out.watermark = EventTimeWatermark::Seeded(out.max_event_time_ms);
+  } else if (!s.ok()) {
+    return FromRocks(s, path, "read watermark");
+  } else {
+    auto w = EventTimeWatermark::Decode(value);
+    if (!w) return absl::DataLossError(absl::StrCat("state store ", path, ": malformed watermark"));
+    out.watermark = std::move(*w);
+  }
+  return out;
+}
+
 std::string OffsetKey(const TopicPartition& tp, char prefix) {
   std::string k = std::string(1, prefix) + tp.topic;
   k.push_back('\0');

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "featurestore/customer_state.h"
 #include "featurestore/types.h"
+#include "featurestore/watermark.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
@@ -23,6 +24,21 @@ namespace recur::internal {
 
 inline constexpr char kFormatKey[] = "m:format";
 inline constexpr char kFormat[] = "recur-store-1";
+inline constexpr char kMaxTimeKey[] = "m:max_event_time";
+inline constexpr char kWatermarkKey[] = "m:watermark";
+
+// A store's format marker: OK for a recur store (an empty writable one is
+// marked), FailedPrecondition for another format, NotFound for an empty
+// read-only one.
+absl::Status CheckFormat(rocksdb::DB* db, const std::string& path, bool read_only);
+
+// The store's largest event time and its watermark times (a store written
+// before the watermark was kept: EventTimeWatermark::Seeded with that time).
+struct EventTimes {
+  int64_t max_event_time_ms = 0;
+  EventTimeWatermark watermark;
+};
+absl::StatusOr<EventTimes> ReadEventTimes(rocksdb::DB* db, const std::string& path);
 
 // WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
 // own log lines sent to recur's log (RocksLogger); callers set

@@ -3,8 +3,10 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "featurestore/partition_manifest.h"
 
 namespace recur {
 
@@ -19,6 +21,8 @@ std::string StateDir::PartitionPath(const std::string& dir, int32_t partition) {
 }
 
 absl::StatusOr<int32_t> StateDir::CountPartitions(const std::string& path) {
+  // A recorded store that is gone would shrink the count: refused, never guessed.
+  if (absl::Status s = CheckNoMissingPartitions(path); !s.ok()) return s;
   int32_t n = 0;
   while (std::filesystem::exists(PartitionPath(path, n))) ++n;
   if (n == 0)
@@ -44,13 +48,21 @@ absl::StatusOr<std::unique_ptr<StateDir>> StateDir::Open(const Options& options)
   if (!options.store.read_only) std::filesystem::create_directories(options.path, ec);
   if (ec)
     return absl::UnavailableError(absl::StrCat("state dir ", options.path, ": ", ec.message()));
+  if (!options.store.read_only) {
+    if (absl::Status s = CheckNoMissingPartitions(options.path); !s.ok()) return s;
+  }
   auto dir = std::unique_ptr<StateDir>(new StateDir());
+  std::set<int32_t> numbers;
   for (int32_t p = 0; p < options.partitions; ++p) {
     FeatureStore::Options o = options.store;
     o.path = PartitionPath(options.path, p);
     auto store = FeatureStore::Open(o);
     if (!store.ok()) return store.status();
     dir->stores_.push_back(std::move(*store));
+    numbers.insert(p);
+  }
+  if (!options.store.read_only) {
+    if (absl::Status s = RecordPartitions(options.path, numbers); !s.ok()) return s;
   }
   return dir;
 }

@@ -29,10 +29,13 @@ class StateDir {
     int32_t partitions = 1;
     FeatureStore::Options store;  // path is set per partition
   };
-  // Opens (creating when allowed) one store per partition. Fails with the first
-  // store's error, e.g. FailedPrecondition when another process holds it.
+  // Opens (creating when allowed) one store per partition and records them in
+  // the dir's partition manifest (partition_manifest.h). Fails with the first
+  // store's error, e.g. FailedPrecondition when another process holds it, and
+  // with FailedPrecondition when a recorded store is missing.
   static absl::StatusOr<std::unique_ptr<StateDir>> Open(const Options& options);
-  // The partition directories that exist under `path` (for read-only tools).
+  // The partition directories that exist under `path` (for read-only tools);
+  // FailedPrecondition naming them when a store the manifest records is missing.
   static absl::StatusOr<int32_t> CountPartitions(const std::string& path);
   // Opens every partition store that exists under `path` read-only (a snapshot,
   // a stopped pipeline's state) with `store`'s other options; NotFound when

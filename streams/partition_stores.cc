@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/parallel.h"
+#include "featurestore/partition_manifest.h"
 #include "featurestore/state_dir.h"
 #include "featurestore/store_errors.h"
 #include "spdlog/spdlog.h"
@@ -21,6 +22,7 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   o.sync = options_.sync;
   o.expire_outside_horizon = true;
   o.mark_pending = options_.mark_pending;
+  o.watermark_events = options_.watermark_events;
   o.write_back = options_.write_back;
   o.cache_bytes = std::max<size_t>(options_.cache_bytes / std::max<size_t>(assigned, 1), 16 << 20);
   std::error_code ec;
@@ -29,6 +31,13 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
     // Said here: RocksDB would only report "No such file or directory: While mkdir".
     return absl::FailedPreconditionError(
         absl::StrCat("state dir ", options_.state_dir, " can not be created: ", ec.message()));
+  }
+  // A store the state dir recorded and lost would be rebuilt from what the
+  // topics still hold: refused (run.cc's --rebuild-missing forgets it first).
+  if (!std::filesystem::exists(o.path)) {
+    auto recorded = ReadPartitionManifest(options_.state_dir);
+    if (!recorded.ok()) return recorded.status();
+    if (recorded->count(partition)) return MissingPartitionsError(options_.state_dir, {partition});
   }
   auto store = FeatureStore::Open(o);
   for (int waited_ms = 0;
@@ -41,6 +50,7 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
     store = FeatureStore::Open(o);
   }
   if (!store.ok()) return store.status();
+  if (absl::Status s = RecordPartitions(options_.state_dir, {partition}); !s.ok()) return s;
   stores_[partition] = std::move(*store);
   return true;
 }

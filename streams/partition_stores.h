@@ -12,6 +12,9 @@
 // still closing it) is waited for — retried every 500 ms for up to
 // lock_timeout_ms — as Kafka Streams waits for a task's state directory; the
 // lock is recognised by its status payload (featurestore/store_errors.h).
+// Every store opened is recorded in the state dir's partition manifest
+// (featurestore/partition_manifest.h); a recorded store whose directory is
+// gone is refused (FailedPrecondition), a number never recorded is created.
 // Each store gets an equal share of cache_bytes, fixed when it is opened (the
 // number of stores is the number of partition numbers assigned at that time).
 // Thread-safety: Open, Get, FlushAll and CloseAll on one thread; Apply from several
@@ -39,6 +42,9 @@ struct PartitionStoresOptions {
   bool write_back = true;
   size_t cache_bytes = size_t{2} << 30;  // for all open stores together
   bool mark_pending = false;             // scoring on: ApplyBatch marks touched customers pending
+  // FeatureStore::Options::watermark_events: events past a day boundary before
+  // the store's watermark (its re-scoring day) crosses it.
+  int32_t watermark_events = kDefaultWatermarkEvents;
   int lock_timeout_ms = 30'000;
   int lock_retry_ms = 500;
 };

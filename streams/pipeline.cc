@@ -1,6 +1,5 @@
-// The `recur run` daemon: wires a RecordSource, the BatchBuilder, the Committer,
-// the PartitionStores and the ScoreStage into one loop. See pipeline.h for the
-// guarantees and streams/README.md for the parts.
+// The `recur run` daemon: one loop over a RecordSource, the BatchBuilder, the Committer, the
+// PartitionStores and the ScoreStage. Guarantees: pipeline.h; the parts: streams/README.md.
 #include "streams/pipeline.h"
 
 #include <algorithm>
@@ -43,6 +42,7 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   s.retention_days = o.decoder.retention_days;
   s.sync = o.sync;
   s.mark_pending = o.scoring.enabled;
+  s.watermark_events = o.watermark_events;
   s.write_back = o.write_back && o.commit_interval_ms > 0;
   s.cache_bytes = o.cache_mb << 20;
   s.lock_timeout_ms = o.store_lock_timeout_ms;
@@ -457,7 +457,7 @@ class PipelineImpl final : public Pipeline {
     for (const auto& [p, store] : stores_.open()) {
       auto day = st.rescored_days.find(p);
       const bool advanced = day != st.rescored_days.end() &&
-                            RescoreDue(store->max_event_time_ms(), day->second) && CaughtUp(p);
+                            RescoreDue(store->watermark_ms(), day->second) && CaughtUp(p);
       if (force_rescore_.count(p) > 0 || advanced) due.push_back(p);
     }
     if (due.empty()) return absl::OkStatus();

@@ -43,6 +43,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "featurestore/watermark.h"
 #include "streams/decoder.h"
 #include "streams/kafka.h"
 #include "streams/producer.h"
@@ -76,7 +77,10 @@ struct PipelineOptions {
   int max_retries = 8;        // failed batch: retries with backoff, then Run() fails
   int broker_down_timeout_s = 300;  // no broker for this long: Run() fails
   int store_lock_timeout_ms =
-      30'000;              // wait this long for a partition store another process still holds
+      30'000;  // wait this long for a partition store another process still holds
+  // Events past a day boundary before a store's watermark crosses it (its
+  // re-scoring day; FeatureStore::Options::watermark_events).
+  int32_t watermark_events = kDefaultWatermarkEvents;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

@@ -167,7 +167,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     rows.reserve(t.work->keys.size());
     // Before reading any state: a touch after this is not covered by the score.
     const uint64_t scored_at = store->applied_batches();
-    const int64_t max_time = store->max_event_time_ms();
+    const int64_t max_time = store->watermark_ms();
     for (const CustomerKey& key : t.work->keys) {
       absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
         const int64_t as_of = EventScoreAsOf(state.last_event_ms(), max_time, t.info->rescored_day);
@@ -203,7 +203,7 @@ std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
 
 absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!scorer_) return absl::OkStatus();
-  const int64_t watermark = store->max_event_time_ms();
+  const int64_t watermark = store->watermark_ms();
   if (watermark <= 0) return absl::OkStatus();
   // The pass compares with the last delivered scores: record all of them first.
   if (absl::Status s = Drain(/*wait=*/true); !s.ok()) return s;

@@ -117,7 +117,9 @@ class InspectCommand : public Command {
   int RunAllOrOffsets() {
     auto parts = StateDir::CountPartitions(state_dir_);
     if (!parts.ok()) {
-      return Fail(parts.status(), "pass the --state-dir of a recur import or recur run");
+      return Fail(parts.status(), parts.status().code() == absl::StatusCode::kNotFound
+                                      ? "pass the --state-dir of a recur import or recur run"
+                                      : "");
     }
     auto dir = StateDir::OpenReadOnly(state_dir_);
     if (!dir.ok()) return Fail(dir.status());
@@ -171,7 +173,10 @@ class InspectCommand : public Command {
     }
     auto parts = StateDir::CountPartitions(state_dir_);
     if (!parts.ok()) {
-      return Fail(parts.status(), "run `recur import` or `recur run` first, or pass --state-dir");
+      return Fail(parts.status(),
+                  parts.status().code() == absl::StatusCode::kNotFound
+                      ? "run `recur import` or `recur run` first, or pass --state-dir"
+                      : "");
     }
     auto dir = StateDir::OpenReadOnly(state_dir_);
     if (!dir.ok()) return Fail(dir.status());

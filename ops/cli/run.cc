@@ -8,6 +8,7 @@
 #include "ops/cli/cli.h"
 #include "spdlog/spdlog.h"
 #include "streams/embedded.h"
+#include "streams/missing_stores.h"
 #include "streams/pipeline.h"
 
 namespace recur::cli {
@@ -63,6 +64,12 @@ class RunCommand : public Command {
                      "changed ones take half of it)")
         ->capture_default_str()
         ->check(CLI::Range(64, 1 << 20));
+    sub_->add_option("--watermark-events", o.watermark_events,
+                     "a partition's watermark (the day its customers are re-scored as of) is its "
+                     "N-th largest event time: a day boundary is crossed once N events are past "
+                     "it, so a single outlier does not move it")
+        ->capture_default_str()
+        ->check(CLI::Range(1, EventTimeWatermark::kKept));
     sub_->add_option("--models-dir", o.scoring.scorer.models_dir,
                      "model registry: scores with <dir>/<target>/CURRENT of both targets, "
                      "reloaded when CURRENT changes")
@@ -80,6 +87,13 @@ class RunCommand : public Command {
                    "exact TreeSHAP reasons (about 90x slower than the default approximate "
                    "contributions)");
     sub_->add_flag("!--no-scoring", o.scoring.enabled, "ingest only: no scores, no pending marks");
+    sub_->add_flag("--rebuild-missing", rebuild_.rebuild_missing,
+                   "rebuild partition stores the state dir recorded and lost (a deleted "
+                   "partition-<n> directory) from the input topics; refused when a topic no "
+                   "longer starts at offset 0 (see --accept-loss)");
+    sub_->add_flag("--accept-loss", rebuild_.accept_loss,
+                   "with --rebuild-missing: rebuild even from input topics whose first records "
+                   "were deleted (retention, kafka-delete-records); the lost offsets are logged");
     sub_->add_option(
         "-X", kafka_props_,
         "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");
@@ -100,6 +114,11 @@ class RunCommand : public Command {
           embedded->bootstraps(), embedded->bootstraps());
     }
     options_.kafka = *props;
+    if (rebuild_.accept_loss && !rebuild_.rebuild_missing) {
+      return Fail(absl::InvalidArgumentError("--accept-loss only goes with --rebuild-missing"));
+    }
+    // Before anything is assigned: a lost store is refused or, when asked, rebuilt.
+    if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
     InstallStopHandlers();
     auto pipeline = Pipeline::Create(options_);
     if (!pipeline.ok()) return Fail(pipeline.status());
@@ -111,6 +130,7 @@ class RunCommand : public Command {
 
  private:
   PipelineOptions options_;
+  RebuildOptions rebuild_;
   std::string brokers_;
   std::vector<std::string> kafka_props_;
 };

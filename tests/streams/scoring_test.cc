@@ -216,6 +216,10 @@ TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
                                     late.Purchase(Ms(2024, 1, 3), 30.0)};
   for (int d = 0; d < 41; ++d)
     history.push_back(busy.Session(Ms(2024, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
+  // The store's day moves once kDefaultWatermarkEvents events are in it.
+  for (int i = 1; i < kDefaultWatermarkEvents; ++i)
+    history.push_back(
+        EventFactory("shop-1", "other-" + std::to_string(i)).Session(Ms(2024, 2, 10), 5, 3, 1, 0));
   Produce(history);  // watermark Feb 10: a caught-up store re-scores everyone as of that day
   auto p = Pipeline::Create([&] {
     PipelineOptions o = Options();
@@ -252,6 +256,79 @@ TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
   EXPECT_GT(q[q.size() - 2].risk_decline_90d(), 0.7);  // 38 days without a purchase
   EXPECT_EQ(q.back().as_of_ms(), Ms(2024, 2, 10, 0));  // not Feb 5: the store already passed Feb 10
   EXPECT_LT(q.back().risk_decline_90d(), 0.3);  // 5 days since the late purchase, as of Feb 10
+}
+
+// Issue 15, item 4: one accepted event 20 h ahead of a months-long stream, across
+// a day boundary, moved the partition's watermark to its day: a re-scoring pass
+// as of that day and every later score as of it. The day now moves once
+// kDefaultWatermarkEvents events are past the boundary; the outlier itself is
+// applied and scored as of its own time.
+TEST_F(ScoringTest, OneEventTwentyHoursAheadDoesNotMoveThePartitionsDayManyEventsDo) {
+  WriteModels("r1", "p1");
+  std::vector<EventFactory> busy;
+  for (int i = 0; i < 5; ++i) busy.emplace_back("shop-1", "busy-" + std::to_string(i));
+  EventFactory outlier("shop-1", "outlier"), later("shop-1", "later");
+  std::vector<v1::Event> history;  // Jan 1 .. Mar 31, five customers a day at noon
+  for (int d = 0; d < 91; ++d) {
+    for (EventFactory& b : busy)
+      history.push_back(b.Session(Ms(2024, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
+  }
+  Produce(history);
+  auto p = Pipeline::Create([&] {
+    PipelineOptions o = Options();
+    o.exit_when_idle_ms = 0;  // live: runs until stopped
+    return o;
+  }());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*p)->Run(stop); });
+  auto scores_of = [&](const std::string& key) {
+    std::vector<v1::CustomerScore> q;
+    for (const Scored& s : ReadScores()) {
+      if (s.key == key) q.push_back(s.score);
+    }
+    return q;
+  };
+  auto wait_until = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 300 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return done();
+  };
+  auto passes = [&] { return (*p)->counters().rescoring_passes; };
+  // Caught up: the pass as of Mar 31.
+  ASSERT_TRUE(wait_until([&] {
+    return (*p)->counters().applied == static_cast<int64_t>(history.size()) && passes() >= 1;
+  }));
+  const int64_t passes_before = passes();
+
+  const int64_t ahead = Ms(2024, 3, 31) + 20 * 3'600'000LL;  // Apr 1, 08:00
+  Produce({outlier.Session(ahead, 5, 3, 1, 0)});
+  ASSERT_TRUE(wait_until([&] { return !scores_of("shop-1/outlier").empty(); }));
+  Produce({later.Purchase(Ms(2024, 3, 31, 13), 30.0)});  // the stream goes on, on Mar 31
+  ASSERT_TRUE(wait_until([&] { return !scores_of("shop-1/later").empty(); }));
+  EXPECT_EQ(passes(), passes_before) << "a re-scoring pass ran after the outlier";
+  EXPECT_EQ(scores_of("shop-1/outlier").back().as_of_ms(), ahead);  // applied, scored at its time
+  EXPECT_EQ(scores_of("shop-1/later").back().as_of_ms(), Ms(2024, 3, 31, 13));
+  for (const Scored& s : ReadScores()) {
+    if (s.key != "shop-1/outlier") {
+      EXPECT_LT(s.score.as_of_ms(), Ms(2024, 4, 1, 0)) << s.key;
+    }
+  }
+
+  // A genuine advance: kDefaultWatermarkEvents events on Apr 1 (the outlier is one).
+  std::vector<v1::Event> april;
+  for (int i = 1; i < kDefaultWatermarkEvents; ++i)
+    april.push_back(busy[i].Session(Ms(2024, 4, 1, 10), 5, 3, 1, 0));
+  Produce(april);
+  ASSERT_TRUE(wait_until([&] { return passes() > passes_before; })) << "no pass to Apr 1";
+  const size_t scored = scores_of("shop-1/later").size();  // the pass may have re-scored it
+  Produce({later.Purchase(Ms(2024, 3, 31, 14), 30.0)});    // now behind the partition's day
+  ASSERT_TRUE(wait_until([&] { return scores_of("shop-1/later").size() > scored; }));
+  EXPECT_EQ(scores_of("shop-1/later").back().as_of_ms(), Ms(2024, 4, 1, 0));
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(result.ok()) << result;
 }
 
 TEST_F(ScoringTest, WithoutModelsItIngestsThenPicksThemUpWithoutARestartAndRefusesAnotherSchema) {
