@@ -103,7 +103,7 @@ class PipelineImpl final : public Pipeline {
   }
 
   absl::Status Run(const std::atomic<bool>& stop) override {
-    auto last_stats = Clock::now();
+    StatsInterval stats_interval;  // the DLQ rate of each stats line
     auto last_progress = Clock::now();
     idle_since_ = Clock::now();
     while (!stop.load() && fatal_.ok()) {
@@ -125,10 +125,8 @@ class PipelineImpl final : public Pipeline {
       }
       WatchBroker();
       if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second
-      if (options_.stats_interval_s > 0 &&
-          MsSince(last_stats) >= options_.stats_interval_s * 1000LL) {
-        last_stats = Clock::now();
-        spdlog::info("stats {}", StatsJson());
+      if (options_.stats_interval_s > 0 && stats_interval.Due(options_.stats_interval_s)) {
+        spdlog::info("stats {}", stats_interval.Line(StatsJson()));
       }
       if (options_.exit_when_idle_ms > 0 && builder_.empty() && AllAtEnd() &&
           MsSince(idle_since_) >= options_.exit_when_idle_ms) {

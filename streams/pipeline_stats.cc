@@ -1,5 +1,7 @@
 #include "streams/pipeline_stats.h"
 
+#include <utility>
+
 #include "nlohmann/json.hpp"
 
 namespace recur {
@@ -27,6 +29,38 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
       {"models", scoring.versions}, {"scored", c.scored},     {"published", c.published},
       {"unchanged", c.unchanged},   {"passes", c.passes},     {"reloads", c.reloads},
       {"refused", c.refused},       {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
+  return j.dump();
+}
+
+bool StatsInterval::Due(int interval_s, Clock::time_point now) const {
+  return now - last_ >= std::chrono::seconds(interval_s);
+}
+
+std::string StatsInterval::Line(const std::string& stats_json, Clock::time_point now) {
+  nlohmann::json j = nlohmann::json::parse(stats_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return stats_json;
+  std::map<std::string, int64_t> totals;
+  if (auto it = j.find("dlq"); it != j.end() && it->is_object()) {
+    for (const auto& [reason, n] : it->items()) {
+      if (n.is_number_integer()) totals[reason] = n.get<int64_t>();
+    }
+  }
+  nlohmann::json delta = nlohmann::json::object();
+  int64_t sum = 0;
+  for (const auto& [reason, n] : totals) {
+    auto prev = last_dlq_.find(reason);
+    // A total below the previous one (not expected: the counters only grow)
+    // counts from zero rather than as a negative rate.
+    const int64_t d = prev == last_dlq_.end() || n < prev->second ? n : n - prev->second;
+    if (d > 0) delta[reason] = d;
+    sum += d;
+  }
+  const double secs = std::chrono::duration<double>(now - last_).count();
+  j["dlq_interval"] = std::move(delta);
+  j["dlq_interval_s"] = secs;
+  j["dlq_per_s"] = secs > 0 ? static_cast<double>(sum) / secs : 0.0;
+  last_ = now;
+  last_dlq_ = std::move(totals);
   return j.dump();
 }
 

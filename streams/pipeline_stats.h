@@ -1,9 +1,17 @@
 // The stats line of `recur run` ("stats {...}" every --stats seconds and at a
 // clean stop): the pipeline's counters, the scoring thread's and the stores'
-// cache, as one JSON object.
+// cache, as one JSON object. StatsInterval adds, to each periodic line, the
+// dead letters since the previous one, by reason and per second: the metric an
+// alert on a rising DLQ rate watches (totals alone hide a burst in a long run).
+//
+//   StatsInterval interval;
+//   if (interval.Due(options.stats_interval_s)) log(interval.Line(StatsJson(...)));
 #ifndef RECUR_STREAMS_PIPELINE_STATS_H_
 #define RECUR_STREAMS_PIPELINE_STATS_H_
 
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "featurestore/feature_store.h"
@@ -14,6 +22,26 @@ namespace recur {
 
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
                       const FeatureStore::CacheStats& cache);
+
+// The periodic stats lines of one run. Not thread-safe; the run loop owns it.
+class StatsInterval {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit StatsInterval(Clock::time_point start = Clock::now()) : last_(start) {}
+
+  // Whether interval_s seconds have passed since the previous line (or the start).
+  bool Due(int interval_s, Clock::time_point now = Clock::now()) const;
+
+  // `stats_json` (a StatsJson object, whose "dlq" holds the totals by reason)
+  // with "dlq_interval" {reason: dead letters since the previous line},
+  // "dlq_interval_s" and "dlq_per_s" added; starts the next interval. A string
+  // that is not a JSON object is returned unchanged.
+  std::string Line(const std::string& stats_json, Clock::time_point now = Clock::now());
+
+ private:
+  Clock::time_point last_;
+  std::map<std::string, int64_t> last_dlq_;  // the totals at the previous line
+};
 
 }  // namespace recur
 

@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "featurestore/calendar.h"
 #include "featurestore/catalog.h"
+#include "featurestore/customer_state.h"
 #include "featurestore/state_dir.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
@@ -39,6 +40,19 @@ nlohmann::json FeaturesJson(const Features& f) {
     }
   }
   return j;
+}
+
+// Per day with activity: [day, orders, sessions, unpaid cart items, marketing
+// sent, opened, clicked], and the profile entries kept: what a checker compares
+// with the events it produced (tests/bench/soak_check.py), since these count
+// events one by one where the features only aggregate them.
+nlohmann::json DayCountsJson(const CustomerState& st) {
+  nlohmann::json days = nlohmann::json::array();
+  for (const DayBucket& b : st.days()) {
+    days.push_back({b.day, b.orders, b.sessions, b.unpaid_cart_items, b.marketing_sent,
+                    b.marketing_opened, b.marketing_clicked});
+  }
+  return {{"buckets", days}, {"profiles", st.profiles().size()}};
 }
 
 // The human-readable form of one customer's features and last score.
@@ -102,6 +116,8 @@ class InspectCommand : public Command {
                                    "reasons, actions)")) {
     sub_->add_option("customer", who_, "shop_id/customer_id");
     sub_->add_flag("--all", all_, "every customer as JSON lines, sorted by key (needs --as-of)");
+    sub_->add_flag("--buckets", buckets_,
+                   "--all: also each customer's per-day event counts (the soak's checker)");
     sub_->add_flag("--offsets", offsets_, "the source offsets stored in each partition's store");
     sub_->add_option("--state-dir", state_dir_, "state directory")->capture_default_str();
     sub_->add_option("--as-of", as_of_,
@@ -152,6 +168,7 @@ class InspectCommand : public Command {
       absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
         nlohmann::json j{{"key", k.Encode()},
                          {"features", FeaturesJson(st.ComputeFeatures(*t, horizon))}};
+        if (buckets_) j["days"] = DayCountsJson(st);
         lines[k.Encode()] = j.dump();
         return absl::OkStatus();
       });
@@ -213,6 +230,7 @@ class InspectCommand : public Command {
   std::string state_dir_ = "state";
   bool all_ = false;
   bool offsets_ = false;
+  bool buckets_ = false;
   bool json_ = false;
 };
 

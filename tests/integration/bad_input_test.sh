@@ -84,7 +84,7 @@ expect too_late shop.purchases "$BAD/toolate"
 expect future shop.carts "$BAD/future"
 n_bad=$(wc -l <"$WORK/expected")
 
-"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --max-message-bytes 20000 --batch-size 2000 --exit-when-idle-ms 3000 \
+"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --max-message-bytes 20000 --batch-size 2000 --exit-when-idle-ms 3000 --stats 1 \
   >"$WORK/run.json" 2>"$WORK/run.log" || fail "recur run exited $? on bad input: $(tail -5 "$WORK/run.log")"
 
 # Final stats (the last JSON line of stdout): every record read, dead letters per reason.
@@ -95,6 +95,12 @@ stats=$(grep '^{' "$WORK/run.json" | tail -1)
 want_dlq=$(cut -d' ' -f1 "$WORK/expected" | sort | uniq -c | awk '{printf "%s=%s\n", $2, $1}')
 got_dlq=$(jq -r '.dlq | to_entries[] | "\(.key)=\(.value)"' <<<"$stats" | sort)
 [[ "$want_dlq" == "$got_dlq" ]] || fail "stats dlq per reason: got [$got_dlq], want [$want_dlq]"
+# The periodic lines' DLQ rate (item 3): dead letters per reason in each interval;
+# the run idles 3 s (3 lines) after the last one, so the intervals sum to the totals.
+got_rate=$(sed -n 's/.* stats //p' "$WORK/run.log" | jq -r '.dlq_interval | to_entries[] | "\(.key) \(.value)"' \
+  | awk '{n[$1]+=$2} END{for (r in n) printf "%s=%s\n", r, n[r]}' | sort)
+[[ "$want_dlq" == "$got_rate" ]] || fail "stats dlq_interval summed: got [$got_rate], want [$want_dlq]"
+sed -n 's/.* stats //p' "$WORK/run.log" | jq -se 'any(.dlq_per_s > 0)' >/dev/null || fail "no stats line with dlq_per_s > 0"
 
 # The DLQ, read back with kcat: one record per bad record, with its reason, the
 # source coordinates, and the original bytes (checked against both the file we
