@@ -22,8 +22,10 @@ status=0 total=0
 for t in "${targets[@]}"; do
   mkdir -p "$dir/corpus/$t"
   log="$dir/$t.log"
+  dict=()
+  [[ -f tests/fuzz/$t.dict ]] && dict=(-dict="tests/fuzz/$t.dict")
   # New inputs go to the build's corpus (first dir); the repo's seeds are read only.
-  "$dir/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+  "$dir/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$dir/$t-" "$dir/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || {
     status=1
     echo "run.sh: $t FAILED, see $log" >&2
