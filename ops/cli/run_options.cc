@@ -2,6 +2,8 @@
 // fuzz target (tests/fuzz/config_fuzz.cc) parses into the very same options.
 #include "ops/cli/run_options.h"
 
+#include "ops/cli/cli.h"
+
 namespace recur::cli {
 
 void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers,
@@ -60,6 +62,7 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                   "a day-boundary re-score is published when a probability moved more than "
                   "this, or a segment changed")
       ->capture_default_str()
+      ->check(NotNaN())
       ->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--exact-reasons", o.scoring.scorer.exact_reasons,
                 "exact TreeSHAP reasons (about 90x slower than the default approximate "
