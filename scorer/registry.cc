@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -61,12 +64,33 @@ json LabelToJson(const ModelMeta::Label& l) {
 }
 
 // Reading: a missing key (or null where a number may be NaN) keeps the
-// default; a key of the wrong type throws nlohmann's type_error, which Parse
-// turns into a Status (no exception leaves this file).
+// default; a key of the wrong type throws nlohmann's type_error or BadValue,
+// which Parse turns into a Status (no exception leaves this file).
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// nlohmann would cast a double (1e300: undefined behaviour) or a wider integer
+// into T, so a hand-edited file would read back as a silent garbage value.
+template <typename T>
+bool IsIntegerIn(const json& v) {
+  if (v.is_number_unsigned()) return std::in_range<T>(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::in_range<T>(v.get<int64_t>());
+  return false;
+}
+
 template <typename T>
 void Get(const json& j, const char* key, T* out) {
   auto it = j.find(key);
-  if (it != j.end()) it->get_to(*out);
+  if (it == j.end()) return;
+  if constexpr (std::is_integral_v<T>) {
+    if (!IsIntegerIn<T>(*it)) {
+      throw BadValue(absl::StrCat("\"", key, "\" must be an integer in [",
+                                  std::numeric_limits<T>::min(), ", ",
+                                  std::numeric_limits<T>::max(), "], got ", it->dump()));
+    }
+  }
+  it->get_to(*out);
 }
 
 void GetNumber(const json& j, const char* key, double* out) {
@@ -210,6 +234,8 @@ absl::StatusOr<ModelMeta> ModelMeta::Parse(std::string_view text, const std::str
   try {
     return FromJson(j);
   } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": meta.json: ", e.what()));
+  } catch (const BadValue& e) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": meta.json: ", e.what()));
   }
 }

@@ -106,7 +106,8 @@ struct ModelMeta {
   // The JSON text (every key).
   std::string ToJson() const;
   // InvalidArgument when `json` is not a JSON object or a key has the wrong
-  // type; `source` names the file in the message.
+  // type (an integer key: anything but an integer in its type's range);
+  // `source` names the file in the message.
   static absl::StatusOr<ModelMeta> Parse(std::string_view json, const std::string& source);
   // <version_dir>/meta.json: NotFound when missing, else as Parse.
   static absl::StatusOr<ModelMeta> Read(const std::filesystem::path& version_dir);

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "base/time.h"
 #include "featurestore/validate.h"
@@ -16,6 +18,12 @@ Decoded Reject(std::string reason, std::string message) {
   return d;
 }
 
+// a + b for b >= 0, saturating: a record's timestamp is whatever its producer set,
+// up to INT64_MAX, and a bound past the end of time still bounds nothing.
+int64_t PlusBound(int64_t a, int64_t b) {
+  return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
+}
+
 }  // namespace
 
 std::optional<std::string> Decoder::Future(const RawRecord& r, int64_t t,
@@ -27,23 +35,24 @@ std::optional<std::string> Decoder::Future(const RawRecord& r, int64_t t,
                         of, " ", ref);
   };
   if (r.log_append_time && has_ts) {  // the broker's clock
-    if (t > r.timestamp_ms + lead) return ahead(lead, "the broker's LogAppendTime", r.timestamp_ms);
+    if (t > PlusBound(r.timestamp_ms, lead))
+      return ahead(lead, "the broker's LogAppendTime", r.timestamp_ms);
     return std::nullopt;
   }
   if (stream_time_ms <= 0) {
     // A partition's first events: no stream time to judge against. Only an
     // event so far ahead that accepting it would make the rest too_late is refused.
     const int64_t horizon = int64_t{options_.retention_days} * kMillisPerDay;
-    if (has_ts && t > r.timestamp_ms + horizon) {
+    if (has_ts && t > PlusBound(r.timestamp_ms, horizon)) {
       return ahead(horizon, "the record's CreateTime (beyond the retention horizon)",
                    r.timestamp_ms);
     }
     return std::nullopt;
   }
-  if (t <= stream_time_ms + lead) return std::nullopt;
+  if (t <= PlusBound(stream_time_ms, lead)) return std::nullopt;
   // Ahead of the stream, but its own CreateTime vouches for it: the partition
   // was quiet. So a producer's clock only ever adds an acceptance.
-  if (has_ts && t <= r.timestamp_ms + lead) return std::nullopt;
+  if (has_ts && t <= PlusBound(r.timestamp_ms, lead)) return std::nullopt;
   return ahead(lead, "its partition's stream time (and of the record's CreateTime)",
                stream_time_ms);
 }

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cmath>
 #include <iostream>
 
 namespace recur::cli {
@@ -27,6 +28,18 @@ absl::StatusOr<KafkaProperties> KafkaPropertiesOf(const std::vector<std::string>
   }
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
   return props;
+}
+
+const CLI::Validator& NotNaN() {
+  static const CLI::Validator kNotNaN(
+      [](std::string& text) {
+        double v = 0;
+        if (CLI::detail::lexical_cast(text, v) && std::isnan(v))
+          return std::string("NaN is not a value here");
+        return std::string();
+      },
+      "", "NotNaN");
+  return kNotNaN;
 }
 
 std::atomic<bool>& StopFlag() { return g_stop; }

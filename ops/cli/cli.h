@@ -42,6 +42,10 @@ int Fail(const absl::Status& s, const std::string& hint = "");
 absl::StatusOr<KafkaProperties> KafkaPropertiesOf(const std::vector<std::string>& x,
                                                   const std::string& brokers);
 
+// Refuses NaN: CLI::Range and CLI::NonNegativeNumber let it through (it compares
+// false with every bound). Check it before those on a floating-point option.
+const CLI::Validator& NotNaN();
+
 // Set by SIGINT/SIGTERM/SIGHUP once InstallStopHandlers() ran; long commands poll it.
 std::atomic<bool>& StopFlag();
 void InstallStopHandlers();

@@ -84,6 +84,7 @@ void ReplayCommand::AddOptions() {
                    "segments/actions rules file (as given to `recur run`)");
   sub_->add_option("--score-epsilon", o.pipeline.scoring.epsilon, "as for `recur run`")
       ->capture_default_str()
+      ->check(NotNaN())
       ->check(CLI::Range(0.0, 1.0));
   sub_->add_flag("--exact-reasons", o.pipeline.scoring.scorer.exact_reasons, "as for `recur run`");
   sub_->add_option("--diff", o.diff_topic,
@@ -94,6 +95,7 @@ void ReplayCommand::AddOptions() {
   diff_tolerance_ = sub_->add_option("--diff-tolerance", o.diff.tolerance,
                                      "--diff: probabilities closer than this are equal (default: "
                                      "2 x --score-epsilon)")
+                        ->check(NotNaN())
                         ->check(CLI::Range(0.0, 1.0));
   sub_->add_option("--batch-size", o.pipeline.batch_max_events, "max events per micro-batch")
       ->capture_default_str()

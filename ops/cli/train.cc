@@ -98,6 +98,7 @@ void TrainCommand::AddTrainOptions() {
                    "score at or above which a customer counts as predicted positive "
                    "(precision/recall)")
       ->capture_default_str()
+      ->check(NotNaN())
       ->check(CLI::Range(0.0, 1.0));
   sub_->add_option("--retention-days", o.retention_days,
                    "the retention the snapshot was kept with (its horizon)")
@@ -113,6 +114,7 @@ void TrainCommand::AddParityOptions() {
   sub_->add_option("--tolerance", parity_tolerance_,
                    "--check-parity: allowed difference of a probability")
       ->capture_default_str()
+      ->check(NotNaN())
       ->check(CLI::NonNegativeNumber);
   sub_->add_option("--show", parity_show_, "--check-parity: differences printed (all with --json)")
       ->capture_default_str();

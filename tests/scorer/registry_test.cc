@@ -215,6 +215,26 @@ TEST_F(RegistryTest, MetaReadsPartialFilesAndRefusesWrongTypes) {
   EXPECT_EQ(ModelMeta::Parse("{not json", "t").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Found by tests/fuzz/meta_fuzz: nlohmann casts a JSON double into an integer
+// key's type (undefined behaviour for 1e300: UBSan's float-cast-overflow) and
+// wraps a wider integer, so a hand-edited meta.json read back as a silent
+// garbage value. An integer key now holds an integer in its type's range.
+TEST_F(RegistryTest, MetaRefusesIntegerKeysThatAreNotIntegersInRange) {
+  for (const char* json :
+       {R"({"rounds": 1e300})", R"({"rounds": 1.5})", R"({"rounds": 3000000000})",
+        R"({"rounds": true})", R"({"seed": -1})", R"({"split": {"folds": 1e20}})",
+        R"({"metrics": {"rows": 1e30}})", R"({"label": {"rows": -1e30}})",
+        R"({"metrics": {"calibration": [{"rows": 1e19}]}})"}) {
+    auto meta = ModelMeta::Parse(json, "m");
+    EXPECT_EQ(meta.status().code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_EQ(meta.status().message().rfind("m: meta.json: ", 0), 0u) << meta.status();
+  }
+  auto fine = ModelMeta::Parse(R"({"rounds": 12, "seed": 18446744073709551615})", "m");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->rounds, 12);
+  EXPECT_EQ(fine->seed, 18446744073709551615u);
+}
+
 TEST_F(RegistryTest, MetaWriteAndRead) {
   const fs::path vdir = dir_ / "t" / "v1";
   EXPECT_EQ(ModelMeta::Read(vdir).status().code(), absl::StatusCode::kNotFound);

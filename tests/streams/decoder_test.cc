@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/testing/events.h"
 
 namespace recur {
@@ -184,6 +186,24 @@ TEST(DecoderTest, APartitionsFirstEventsAreAcceptedUnlessBeyondTheHorizon) {
   // of the partition too_late.
   Decoded d = DecodeRec(PurchaseRec(ev, now + 401 * kDay, now), 0);
   EXPECT_EQ(d.reason, "future") << d.message;
+}
+
+// Found by tests/fuzz/decoder_fuzz: a producer sets any CreateTime, up to
+// INT64_MAX; "timestamp + lead" overflowed (undefined behaviour; in practice a
+// negative bound, so a current event was refused as `future`). A clock that far
+// ahead vouches for the event like any clock ahead of it.
+TEST(DecoderTest, ARecordTimestampNearInt64MaxIsJudgedWithoutOverflow) {
+  EventFactory ev;
+  const int64_t now = Ms(2024, 3, 2);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  Decoded first = DecodeRec(PurchaseRec(ev, now, max), /*stream_time=*/0);
+  EXPECT_TRUE(first.ok()) << first.reason << ": " << first.message;
+  Decoded quiet = DecodeRec(PurchaseRec(ev, now, max), now - 5 * kDay);
+  EXPECT_TRUE(quiet.ok()) << quiet.reason << ": " << quiet.message;
+  Rec broker = PurchaseRec(ev, now, max);
+  broker.log_append_time = true;
+  Decoded appended = DecodeRec(broker, now);
+  EXPECT_TRUE(appended.ok()) << appended.reason << ": " << appended.message;
 }
 
 TEST(DecoderTest, AnEventOnAnotherKindsInputTopicIsWrongTopic) {
