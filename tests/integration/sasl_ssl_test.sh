@@ -172,9 +172,9 @@ secured_scenario "plain-$PINNED" "$PINNED" PLAIN 19750
 expect_auth_failure "scram-vs-$PINNED" "$RECUR" produce "$WORK/events.jsonl" --brokers "$BROKER" \
   -X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=recur \
   -X "sasl.password=$SECRET" -X "ssl.ca.location=$TLS/ca.pem"
-"$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null
+"$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null 2>>"$WORK/stop.log"
 secured_scenario scram-3.9.1 3.9.1 SCRAM-SHA-512 19800
-"$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null
+"$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null 2>>"$WORK/stop.log"
 
 # 4. The password is nowhere but where this test put it.
 leaks=$(grep -rlaF --exclude-dir=secrets -- "$SECRET" "$WORK" || true)
