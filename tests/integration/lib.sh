@@ -101,3 +101,31 @@ for l in open(sys.argv[1]):
     e=json.loads(l); ks.add(e["shop_id"]+"/"+e["customer_id"])
 print("\n".join(sorted(ks)))' "$1"
 }
+
+# expect_auth_failure DIR NAME COMMAND...: COMMAND ends by itself (waited on for
+# up to 120 s: the bound only catches a hang; recur used to wait 300 s and blame
+# --brokers), exits non-zero, names authentication/SASL, does not blame
+# --brokers and, when $SECRET is set, never prints it. Output: DIR/NAME.out, .err.
+expect_auth_failure() {
+  local dir=$1 name=$2 rc=0 pid t0=$SECONDS
+  shift 2
+  "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
+  pid=$!
+  for ((i = 0; i < 1200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    fail "$name: still running 120 s after starting with bad credentials: $(tail -3 "$dir/$name.err")"
+  fi
+  wait "$pid" || rc=$?
+  [[ $rc -ne 0 ]] || fail "$name: exit 0 with bad credentials"
+  grep -Eqi 'authentication|SASL' "$dir/$name.err" \
+    || fail "$name: the error does not name authentication/SASL: $(tail -3 "$dir/$name.err")"
+  grep -qi 'no Kafka broker' "$dir/$name.err" && fail "$name: blamed --brokers: $(tail -3 "$dir/$name.err")"
+  if [[ -n "${SECRET:-}" ]] && grep -qF -- "$SECRET" "$dir/$name.out" "$dir/$name.err"; then
+    fail "$name: the password appears in the output"
+  fi
+  log "$name: exit $rc after $((SECONDS - t0)) s: $(grep -Eio 'recur: error: .{0,150}' "$dir/$name.err" | head -1)"
+}
