@@ -80,6 +80,14 @@ class ScoringTest : public testing::EmbeddedKafkaTest {
     }
     return out;
   }
+  // The scores of one customer key so far, in order.
+  std::vector<v1::CustomerScore> ScoresOf(const std::string& key) {
+    std::vector<v1::CustomerScore> q;
+    for (const Scored& s : ReadScores()) {
+      if (s.key == key) q.push_back(s.score);
+    }
+    return q;
+  }
 
   std::unique_ptr<FeatureStore> OpenStore(bool read_only) {
     FeatureStore::Options o;
@@ -230,13 +238,7 @@ TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
   std::atomic<bool> stop{false};
   absl::Status result;
   std::thread runner([&] { result = (*p)->Run(stop); });
-  auto late_scores = [&] {
-    std::vector<v1::CustomerScore> q;
-    for (const Scored& s : ReadScores()) {
-      if (s.key == "shop-1/late") q.push_back(s.score);
-    }
-    return q;
-  };
+  auto late_scores = [&] { return ScoresOf("shop-1/late"); };
   auto wait_for = [&](const std::function<bool(const std::vector<v1::CustomerScore>&)>& done) {
     for (int i = 0; i < 100 && !done(late_scores()); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -283,13 +285,6 @@ TEST_F(ScoringTest, OneEventTwentyHoursAheadDoesNotMoveThePartitionsDayManyEvent
   std::atomic<bool> stop{false};
   absl::Status result;
   std::thread runner([&] { result = (*p)->Run(stop); });
-  auto scores_of = [&](const std::string& key) {
-    std::vector<v1::CustomerScore> q;
-    for (const Scored& s : ReadScores()) {
-      if (s.key == key) q.push_back(s.score);
-    }
-    return q;
-  };
   auto wait_until = [](const std::function<bool()>& done) {
     for (int i = 0; i < 300 && !done(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -304,12 +299,12 @@ TEST_F(ScoringTest, OneEventTwentyHoursAheadDoesNotMoveThePartitionsDayManyEvent
 
   const int64_t ahead = Ms(2024, 3, 31) + 20 * 3'600'000LL;  // Apr 1, 08:00
   Produce({outlier.Session(ahead, 5, 3, 1, 0)});
-  ASSERT_TRUE(wait_until([&] { return !scores_of("shop-1/outlier").empty(); }));
+  ASSERT_TRUE(wait_until([&] { return !ScoresOf("shop-1/outlier").empty(); }));
   Produce({later.Purchase(Ms(2024, 3, 31, 13), 30.0)});  // the stream goes on, on Mar 31
-  ASSERT_TRUE(wait_until([&] { return !scores_of("shop-1/later").empty(); }));
+  ASSERT_TRUE(wait_until([&] { return !ScoresOf("shop-1/later").empty(); }));
   EXPECT_EQ(passes(), passes_before) << "a re-scoring pass ran after the outlier";
-  EXPECT_EQ(scores_of("shop-1/outlier").back().as_of_ms(), ahead);  // applied, scored at its time
-  EXPECT_EQ(scores_of("shop-1/later").back().as_of_ms(), Ms(2024, 3, 31, 13));
+  EXPECT_EQ(ScoresOf("shop-1/outlier").back().as_of_ms(), ahead);  // applied, scored at its time
+  EXPECT_EQ(ScoresOf("shop-1/later").back().as_of_ms(), Ms(2024, 3, 31, 13));
   for (const Scored& s : ReadScores()) {
     if (s.key != "shop-1/outlier") {
       EXPECT_LT(s.score.as_of_ms(), Ms(2024, 4, 1, 0)) << s.key;
@@ -322,10 +317,10 @@ TEST_F(ScoringTest, OneEventTwentyHoursAheadDoesNotMoveThePartitionsDayManyEvent
     april.push_back(busy[i].Session(Ms(2024, 4, 1, 10), 5, 3, 1, 0));
   Produce(april);
   ASSERT_TRUE(wait_until([&] { return passes() > passes_before; })) << "no pass to Apr 1";
-  const size_t scored = scores_of("shop-1/later").size();  // the pass may have re-scored it
-  Produce({later.Purchase(Ms(2024, 3, 31, 14), 30.0)});    // now behind the partition's day
-  ASSERT_TRUE(wait_until([&] { return scores_of("shop-1/later").size() > scored; }));
-  EXPECT_EQ(scores_of("shop-1/later").back().as_of_ms(), Ms(2024, 4, 1, 0));
+  const size_t scored = ScoresOf("shop-1/later").size();  // the pass may have re-scored it
+  Produce({later.Purchase(Ms(2024, 3, 31, 14), 30.0)});   // now behind the partition's day
+  ASSERT_TRUE(wait_until([&] { return ScoresOf("shop-1/later").size() > scored; }));
+  EXPECT_EQ(ScoresOf("shop-1/later").back().as_of_ms(), Ms(2024, 4, 1, 0));
   stop = true;
   runner.join();
   ASSERT_TRUE(result.ok()) << result;
