@@ -276,7 +276,10 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   t = Clock::now();
   absl::Status s = WaitFor(
       **pipeline, failed, out, "ingesting",
-      [&](const PipelineCounters& c) { return c.events_in >= *produced && c.caught_up; },
+      // Durable too: the snapshot copies the stores, not the write-back cache.
+      [&](const PipelineCounters& c) {
+        return c.events_in >= *produced && c.caught_up && c.durable;
+      },
       [&](const PipelineCounters& c) {
         return absl::StrCat(c.events_in, "/", *produced, " events ingested");
       },

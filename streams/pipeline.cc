@@ -509,7 +509,9 @@ class PipelineImpl final : public Pipeline {
     c.model_reloads = scoring.counters.reloads;
     c.caught_up = builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty() &&
                   (!scoring.active || scoring.idle);
-    std::string json = recur::StatsJson(counters_, scoring, stores_.TotalCacheStats());
+    const FeatureStore::CacheStats cache = stores_.TotalCacheStats();
+    c.durable = builder_.empty() && cache.dirty_entries == 0;
+    std::string json = recur::StatsJson(counters_, scoring, cache);
     absl::MutexLock lock(&shared_mu_);
     shared_ = std::move(c);
     shared_json_ = std::move(json);

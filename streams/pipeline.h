@@ -125,6 +125,7 @@ struct PipelineCounters {
   int64_t rescoring_passes = 0;
   int64_t model_reloads = 0;
   bool caught_up = false;              // every assigned partition at its end, nothing pending
+  bool durable = false;                // every applied event flushed to the stores (write-back)
   std::map<std::string, int64_t> dlq;  // by reason
 };
 
