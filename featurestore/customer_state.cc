@@ -39,21 +39,29 @@ DayBucket& CustomerState::BucketFor(int32_t day) {
   return *it;
 }
 
-bool CustomerState::Apply(const v1::Event& event) {
+ApplyOutcome CustomerState::Apply(const v1::Event& event, uint32_t max_per_day) {
   const uint64_t id = HashEventId(event.event_id());
   const int kind =
       std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
                  kNumEventKinds - 1);
+  const int32_t day = DayOf(event.event_time_ms());
   // seen_ is sorted by (kind, day): this kind's blocks are one run.
   auto first = std::lower_bound(seen_.begin(), seen_.end(), kind,
                                 [](const SeenDay& b, int k) { return b.kind < k; });
   // A duplicate has the same id and kind: ids are remembered per kind (below),
   // so matching across kinds would depend on how the topics' reads interleave.
+  const SeenDay* same_day = nullptr;
   for (auto it = first; it != seen_.end() && it->kind == kind; ++it) {
-    if (it->ids.contains(id)) return false;
+    if (it->ids.contains(id)) return ApplyOutcome::kDuplicate;
+    if (it->day == day) same_day = &*it;
   }
-  const int32_t day = DayOf(event.event_time_ms());
   int32_t& kind_max = kind_max_day_[kind];
+  // The day's ids count against the cap while they are remembered, i.e. while
+  // the day stays inside the window below (an older day is forgotten at once).
+  if (max_per_day > 0 && same_day != nullptr && same_day->ids.size() >= max_per_day &&
+      day > std::max(kind_max, day) - kDedupeDays) {
+    return ApplyOutcome::kRateLimited;
+  }
   if (kind_max == 0 || day > kind_max) kind_max = day;
   // Forget ids of this kind that fell out of the window (never the one just
   // seen: it is inserted after this), one block per day.
@@ -131,7 +139,7 @@ bool CustomerState::Apply(const v1::Event& event) {
     default:
       break;
   }
-  return true;
+  return ApplyOutcome::kApplied;
 }
 
 bool CustomerState::NeedsPrune(int32_t horizon_first_day) const {

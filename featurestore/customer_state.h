@@ -31,6 +31,17 @@ namespace recur {
 // so dedupe does not depend on how the topics' reads interleave.
 inline constexpr int32_t kDedupeDays = 7;
 inline constexpr int kNumEventKinds = 5;  // purchase, session, cart, marketing, profile
+// The default cap on events applied per customer, kind and UTC day (see
+// CustomerState::Apply): far beyond any person (one session every 9 s around the
+// clock), well below a bot's.
+inline constexpr uint32_t kDefaultMaxEventsPerDay = 10'000;
+
+// What Apply did with an event.
+enum class ApplyOutcome {
+  kApplied,
+  kDuplicate,    // its id is still remembered for its kind: counted once
+  kRateLimited,  // the cap of its customer, kind and day is reached: not applied
+};
 
 // Converts a currency amount to integer micro-units (round half away from zero).
 int64_t ToMicros(double amount);
@@ -83,7 +94,14 @@ class CustomerState {
  public:
   // Applies a validated event. Returns false (and changes nothing) when its id
   // is still remembered for its kind (see kDedupeDays): a duplicate.
-  bool Apply(const v1::Event& event);
+  bool Apply(const v1::Event& event) { return Apply(event, 0) == ApplyOutcome::kApplied; }
+  // The same with a cap: when `max_per_day` (> 0) ids of the event's kind and
+  // UTC day are remembered already, the event is kRateLimited and changes
+  // nothing. Ids are remembered within kDedupeDays of the kind's latest day, so
+  // the cap holds over that window; it depends only on the order of the kind's
+  // own events (one topic, read in order), never on how batches or topics
+  // interleave. A duplicate is a duplicate even beyond the cap.
+  ApplyOutcome Apply(const v1::Event& event, uint32_t max_per_day);
 
   // Drops day buckets before `horizon_first_day` and profile entries superseded
   // before it.

@@ -119,8 +119,13 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
       max_time = std::max(max_time, e.event_time_ms());
       Entry& entry = entries[i]->second;
-      if (!entry.state.Apply(e)) {
-        ++st.duplicates;
+      const ApplyOutcome outcome = entry.state.Apply(e, options_.max_events_per_day);
+      if (outcome != ApplyOutcome::kApplied) {
+        if (outcome == ApplyOutcome::kDuplicate) {
+          ++st.duplicates;
+        } else {
+          st.rate_limited.push_back(i);
+        }
         continue;
       }
       ++st.applied;

@@ -86,6 +86,10 @@ class FeatureStore {
     // crossed once that many events are past it, so one outlier does not move
     // it. 1: the largest event time. The pipeline sets kDefaultWatermarkEvents.
     int32_t watermark_events = 1;
+    // The cap on events applied per customer, kind and UTC day
+    // (CustomerState::Apply); 0: none. Beyond it an event is not applied and
+    // ApplyStats::rate_limited names it. The pipeline sets kDefaultMaxEventsPerDay.
+    uint32_t max_events_per_day = 0;
   };
 
   struct CacheStats {
@@ -104,6 +108,7 @@ class FeatureStore {
     int64_t applied = 0;
     int64_t duplicates = 0;
     int64_t expired = 0;               // older than the horizon (expire_outside_horizon)
+    std::vector<size_t> rate_limited;  // indexes of the events beyond the cap, not applied
     std::vector<CustomerKey> touched;  // customers whose state changed, sorted
   };
 
@@ -115,7 +120,8 @@ class FeatureStore {
   // Validates every event (ValidateEvent and the retention horizon) and applies
   // all of them together with `offsets`, atomically, or nothing: on an invalid
   // event it returns InvalidArgument "event[i] (id): field: problem". Duplicate
-  // event ids (same customer, within kDedupeDays) are counted once.
+  // event ids (same customer, within kDedupeDays) are counted once; events
+  // beyond Options::max_events_per_day are left out (ApplyStats::rate_limited).
   // `stream_times`, when given, are stored beside the offsets: the largest event
   // time seen per source partition (the pipeline's lateness reference).
   virtual absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,

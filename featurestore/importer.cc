@@ -13,7 +13,8 @@ Importer::Importer(StateDir* dir, Options options)
     : dir_(dir),
       options_(std::move(options)),
       source_{options_.source, 0},
-      pending_(dir->partitions()) {}
+      pending_(dir->partitions()),
+      pending_positions_(dir->partitions()) {}
 
 absl::StatusOr<std::unique_ptr<Importer>> Importer::Start(StateDir* dir, Options options) {
   std::unique_ptr<Importer> imp(new Importer(dir, std::move(options)));
@@ -55,6 +56,7 @@ absl::Status Importer::Add(int64_t position, const absl::StatusOr<v1::Event>& ev
   }
   max_time_[p] = std::max(max_time_[p], event->event_time_ms());
   pending_[p].push_back(*event);
+  pending_positions_[p].push_back(position);
   if (++pending_count_ >= options_.batch_size) return Flush();
   return absl::OkStatus();
 }
@@ -68,7 +70,15 @@ absl::Status Importer::Flush() {
     if (!s.ok()) return s;
     summary_.applied += st.applied;
     summary_.duplicates += st.duplicates;
+    for (size_t i : st.rate_limited) {
+      Reject(
+          pending_positions_[p][i], "rate_limited",
+          absl::ResourceExhaustedError(absl::StrCat("event ", pending_[p][i].event_id(),
+                                                    ": its customer, kind and day are at the cap "
+                                                    "(--max-events-per-day)")));
+    }
     pending_[p].clear();
+    pending_positions_[p].clear();
   }
   pending_count_ = 0;
   return absl::OkStatus();

@@ -43,8 +43,10 @@ class Importer {
     // e.g. "file:" + absolute path: the same name resumes, another starts anew.
     std::string source;
     size_t batch_size = 10'000;  // events per write batch (over all partitions)
-    // Called for every rejected line, in order: its 0-based position, the reason
-    // (a key of Summary::rejected_by_reason) and the detailed status.
+    // Called for every rejected line: its 0-based position, the reason (a key of
+    // Summary::rejected_by_reason) and the detailed status. In order, except
+    // that lines beyond the stores' daily cap (FeatureStore::Options::
+    // max_events_per_day, "rate_limited") are reported when their batch is written.
     std::function<void(int64_t position, std::string_view reason, const absl::Status& why)>
         on_reject;
   };
@@ -52,7 +54,7 @@ class Importer {
   struct Summary {
     int64_t applied = 0;     // events that changed a customer's state
     int64_t duplicates = 0;  // events whose id the store had seen (counted once)
-    int64_t rejected = 0;    // undecodable, invalid or older than the retention horizon
+    int64_t rejected = 0;    // undecodable, invalid, older than the horizon or rate_limited
     int64_t skipped = 0;     // already imported by an earlier run over this source
     std::map<std::string, int64_t> rejected_by_reason;  // "undecodable", "too_late", ...
   };
@@ -79,9 +81,10 @@ class Importer {
   StateDir* dir_;
   Options options_;
   TopicPartition source_;
-  std::vector<std::vector<v1::Event>> pending_;  // per partition
-  std::vector<int64_t> resume_;                  // per partition: positions below are stored
-  std::vector<int64_t> max_time_;                // per partition: the horizon reference
+  std::vector<std::vector<v1::Event>> pending_;          // per partition
+  std::vector<std::vector<int64_t>> pending_positions_;  // their lines, parallel to pending_
+  std::vector<int64_t> resume_;    // per partition: positions below are stored
+  std::vector<int64_t> max_time_;  // per partition: the horizon reference
   size_t pending_count_ = 0;
   int64_t position_ = 0;  // one past the last position added
   Summary summary_;

@@ -26,6 +26,7 @@ BatchBuilder::Slot& BatchBuilder::SlotFor(const RawRecord& r) {
   slot_.stream_time = &stream_times_[tp];
   slot_.batch_stream_time = &batch_.stream_times[tp];
   slot_.events = nullptr;  // on the first good event: a batch of dead letters has no events
+  slot_.event_offsets = nullptr;
   return slot_;
 }
 
@@ -52,8 +53,12 @@ BatchBuilder::Added BatchBuilder::Add(const RawRecord& r) {
   if (d.ok()) {
     added.late = IsLate(d.event->event_time_ms(), stream_time);
     stream_time = std::max(stream_time, d.event->event_time_ms());
-    if (slot.events == nullptr) slot.events = &batch_.events[r.partition];
+    if (slot.events == nullptr) {
+      slot.events = &batch_.events[r.partition];
+      slot.event_offsets = &batch_.event_offsets[r.partition];
+    }
     slot.events->push_back(std::move(*d.event));
+    slot.event_offsets->push_back(r.offset);
   } else {
     added.dead_reason = d.reason;
     batch_.dead.push_back({std::string(r.topic), r.partition, r.offset,

@@ -45,6 +45,10 @@ struct DeadLetter {
 // Everything consumed since the last commit.
 struct Batch {
   std::map<int32_t, std::vector<v1::Event>> events;  // good events by partition number
+  // The source offset of each event, parallel to `events` (its topic is its
+  // kind's: TopicNames::ForEvent): where a dead letter the store decides on
+  // (rate_limited) came from.
+  std::map<int32_t, std::vector<int64_t>> event_offsets;
   OffsetMap offsets;           // next offset per topic-partition read (stored with the state)
   StreamTimeMap stream_times;  // largest event time per topic-partition in `offsets`
   std::vector<DeadLetter> dead;
@@ -106,6 +110,7 @@ class BatchBuilder {
     int64_t* stream_time = nullptr;        // stream_times_
     int64_t* batch_stream_time = nullptr;  // batch_.stream_times
     std::vector<v1::Event>* events = nullptr;
+    std::vector<int64_t>* event_offsets = nullptr;
   };
   Slot& SlotFor(const RawRecord& r);
 

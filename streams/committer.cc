@@ -89,14 +89,15 @@ DlqRecord Committer::Relayed(const DeadLetter& d, bool whole) const {
   return r;
 }
 
-absl::Status Committer::SendDeadLetters(const Batch& batch, Progress* progress) {
+absl::Status Committer::SendDeadLetters(std::span<const DeadLetter> dead,
+                                        std::set<size_t>* delivered) {
   // First round: each dead letter not delivered yet, whole if it is small enough;
   // second round: the refused ones, headers-only.
   std::vector<size_t> todo;
   std::vector<DlqRecord> records;
-  for (size_t i = 0; i < batch.dead.size(); ++i) {
-    if (progress->dead_delivered.count(i)) continue;  // delivered by an earlier attempt
-    const DeadLetter& d = batch.dead[i];
+  for (size_t i = 0; i < dead.size(); ++i) {
+    if (delivered->count(i)) continue;  // delivered by an earlier attempt
+    const DeadLetter& d = dead[i];
     todo.push_back(i);
     records.push_back(Relayed(
         d, /*whole=*/d.value.size() + (d.key ? d.key->size() : 0) <= options_.max_relayed_bytes));
@@ -109,9 +110,9 @@ absl::Status Committer::SendDeadLetters(const Batch& batch, Progress* progress) 
     std::vector<DlqRecord> smaller;
     for (size_t k = 0; k < todo.size(); ++k) {
       const absl::Status s = k < outcomes.size() ? outcomes[k] : absl::InternalError("no outcome");
-      const DeadLetter& d = batch.dead[todo[k]];
+      const DeadLetter& d = dead[todo[k]];
       if (s.ok()) {
-        progress->dead_delivered.insert(todo[k]);
+        delivered->insert(todo[k]);
       } else if (round == 0 && !absl::IsUnavailable(s)) {
         // Refused (too large for the DLQ topic, or in one produce request with
         // one that was): headers-only, now.
@@ -137,7 +138,7 @@ absl::Status Committer::SendDeadLetters(const Batch& batch, Progress* progress) 
 absl::Status Committer::Commit(const Batch& batch, Progress* progress, Report* report) {
   *report = Report();
   if (!progress->dead_sent && !batch.dead.empty()) {
-    if (absl::Status s = SendDeadLetters(batch, progress); !s.ok()) return s;
+    if (absl::Status s = SendDeadLetters(batch.dead, &progress->dead_delivered); !s.ok()) return s;
     progress->dead_sent = true;
   }
   std::map<int32_t, OffsetMap> by_partition;
@@ -186,9 +187,32 @@ absl::Status Committer::Commit(const Batch& batch, Progress* progress, Report* r
       continue;
     }
     progress->applied.insert(j.partition);  // a retry skips what already landed
+    for (size_t index : j.stats.rate_limited) {
+      progress->limited.push_back(RateLimited(batch, j.partition, index));
+    }
     report->applied.push_back({j.partition, std::move(j.stats)});
   }
+  // The events left out are not durable as left out before the caller's Flush.
+  if (absl::Status s = SendDeadLetters(progress->limited, &progress->limited_delivered);
+      !s.ok() && first_error.ok()) {
+    first_error = s;
+  }
   return first_error;
+}
+
+DeadLetter Committer::RateLimited(const Batch& batch, int32_t partition, size_t index) const {
+  const v1::Event& e = batch.events.at(partition)[index];
+  const auto offsets = batch.event_offsets.find(partition);
+  DeadLetter d;
+  d.topic = options_.topics.ForEvent(e);
+  d.partition = partition;
+  d.offset = offsets != batch.event_offsets.end() && index < offsets->second.size()
+                 ? offsets->second[index]
+                 : -1;
+  d.key = absl::StrCat(e.shop_id(), "/", e.customer_id());
+  e.SerializeToString(&d.value);  // the decoded event: the original bytes are not kept
+  d.reason = "rate_limited";
+  return d;
 }
 
 }  // namespace recur

@@ -3,7 +3,12 @@
 //   1. every dead letter is sent to the DLQ and its delivery confirmed;
 //   2. then, per partition number, one FeatureStore::ApplyBatch — the events,
 //      the next offsets and the stream times of every topic-partition read, in
-//      one RocksDB WriteBatch — partitions in parallel.
+//      one RocksDB WriteBatch — partitions in parallel;
+//   3. then the events the stores refused as beyond their daily cap
+//      (ApplyStats::rate_limited) go to the DLQ as `rate_limited`. The stores
+//      must be write-back (nothing durable before Flush, which the caller runs
+//      after Commit), so these dead letters too are delivered before the state
+//      that left their events out is durable.
 // A crash after 1 repeats dead letters (at least once) but never loses one; the
 // state and its offsets land together or not at all. An attempt that fails
 // part-way remembers what already landed (Progress): a retry neither re-sends
@@ -40,6 +45,7 @@
 #include "featurestore/feature_store.h"
 #include "streams/batch_builder.h"
 #include "streams/producer.h"
+#include "streams/topics.h"
 
 namespace recur {
 
@@ -101,6 +107,8 @@ struct CommitterOptions {
   // Headers-only dead letters keep the key up to this size.
   size_t max_headers_only_key_bytes = 1024;
   absl::Duration delivery_timeout = absl::Seconds(30);
+  // The topic of each event kind: where a rate_limited event came from.
+  TopicNames topics;
 };
 
 class Committer {
@@ -114,6 +122,10 @@ class Committer {
     bool dead_sent = false;           // every dead letter is delivered
     std::set<size_t> dead_delivered;  // indexes into Batch::dead delivered so far
     std::set<int32_t> applied;        // partition numbers whose WriteBatch landed
+    // The events the applied partitions left out as rate_limited, as dead
+    // letters (the event re-encoded), and those of them delivered so far.
+    std::vector<DeadLetter> limited;
+    std::set<size_t> limited_delivered;
   };
   struct Applied {
     int32_t partition;
@@ -132,8 +144,10 @@ class Committer {
   absl::Status Commit(const Batch& batch, Progress* progress, Report* report);
 
  private:
-  // Delivers the dead letters not delivered yet, recording each in `progress`.
-  absl::Status SendDeadLetters(const Batch& batch, Progress* progress);
+  // Delivers the dead letters not in `delivered` yet, recording each there.
+  absl::Status SendDeadLetters(std::span<const DeadLetter> dead, std::set<size_t>* delivered);
+  // The rate_limited dead letter of event `index` of `partition`'s events.
+  DeadLetter RateLimited(const Batch& batch, int32_t partition, size_t index) const;
   // The DLQ form of a dead letter: whole, or headers-only.
   DlqRecord Relayed(const DeadLetter& d, bool whole) const;
 

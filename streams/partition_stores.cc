@@ -23,6 +23,7 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   o.expire_outside_horizon = true;
   o.mark_pending = options_.mark_pending;
   o.watermark_events = options_.watermark_events;
+  o.max_events_per_day = options_.max_events_per_day;
   o.write_back = options_.write_back;
   o.cache_bytes = std::max<size_t>(options_.cache_bytes / std::max<size_t>(assigned, 1), 16 << 20);
   std::error_code ec;

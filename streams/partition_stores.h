@@ -45,6 +45,7 @@ struct PartitionStoresOptions {
   // FeatureStore::Options::watermark_events: events past a day boundary before
   // the store's watermark (its re-scoring day) crosses it.
   int32_t watermark_events = kDefaultWatermarkEvents;
+  uint32_t max_events_per_day = 0;  // FeatureStore::Options::max_events_per_day
   int lock_timeout_ms = 30'000;
   int lock_retry_ms = 500;
 };

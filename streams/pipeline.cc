@@ -43,7 +43,11 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   s.sync = o.sync;
   s.mark_pending = o.scoring.enabled;
   s.watermark_events = o.watermark_events;
-  s.write_back = o.write_back && o.commit_interval_ms > 0;
+  // Always write-back: the Committer relays a batch's rate_limited events
+  // after ApplyBatch and before anything is durable. Without an interval
+  // (FlushEveryBatch) the pipeline flushes after each commit.
+  s.write_back = true;
+  s.max_events_per_day = o.max_events_per_day;
   s.cache_bytes = o.cache_mb << 20;
   s.lock_timeout_ms = o.store_lock_timeout_ms;
   return s;
@@ -86,8 +90,10 @@ class PipelineImpl final : public Pipeline {
     if (!producer.ok()) return producer.status();
     producer_ = std::move(*producer);
     producer_sink_ = std::make_unique<ProducerSink>(producer_.get());
+    CommitterOptions committing;
+    committing.topics = options_.topics;
     committer_ = std::make_unique<Committer>(dlq != nullptr ? dlq : producer_sink_.get(),
-                                             options_.topics.dlq, &stores_);
+                                             options_.topics.dlq, &stores_, committing);
     // Scores have their own producer: its delivery reports are served only on
     // the scoring thread (the DLQ's producer is flushed on this one).
     auto score_producer = Producer::Create(ProducerProperties(options_.kafka));
@@ -118,7 +124,7 @@ class PipelineImpl final : public Pipeline {
         absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
         // Between batches; write-through (interval 0) is durable per batch.
-        if (fatal_.ok() && options_.commit_interval_ms > 0 &&
+        if (fatal_.ok() && !FlushEveryBatch() &&
             MsSince(last_flush_) >= options_.commit_interval_ms) {
           fatal_ = FlushStores();
         }
@@ -354,6 +360,9 @@ class PipelineImpl final : public Pipeline {
 
   RetryPolicy Retry() { return {options_.max_retries, &counters_.retries, nullptr}; }
 
+  // Write-through: every committed batch is durable before the next.
+  bool FlushEveryBatch() const { return !options_.write_back || options_.commit_interval_ms <= 0; }
+
   // Makes every applied batch durable: one WriteBatch per store with the
   // changed customers and their offsets (FeatureStore::Flush).
   absl::Status FlushStores() {
@@ -391,11 +400,19 @@ class PipelineImpl final : public Pipeline {
     for (const Committer::Applied& a : report.applied) {
       counters_.applied += a.stats.applied;
       counters_.duplicates += a.stats.duplicates;
+      if (!a.stats.rate_limited.empty()) {
+        counters_.dlq["rate_limited"] += static_cast<int64_t>(a.stats.rate_limited.size());
+      }
       if (scoring_active_ && options_.score_touched && !a.stats.touched.empty()) {
         unscored_[a.partition].insert(a.stats.touched.begin(), a.stats.touched.end());
       }
     }
     if (!committed.ok()) return committed;
+    if (FlushEveryBatch()) {
+      absl::Status flushed = stores_.FlushAll();
+      if (!flushed.ok()) return flushed;
+      ++counters_.flushes;
+    }
     // Tests stop here: the state is committed, its scores not yet delivered.
     RECUR_SYNC_POINT("Pipeline::AfterStateCommit");
     absl::Status scored = ScoreUnscored();

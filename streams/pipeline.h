@@ -81,6 +81,10 @@ struct PipelineOptions {
   // Events past a day boundary before a store's watermark crosses it (its
   // re-scoring day; FeatureStore::Options::watermark_events).
   int32_t watermark_events = kDefaultWatermarkEvents;
+  // Events applied per customer, kind (topic) and UTC day before the rest go to
+  // the DLQ as `rate_limited` (a bot; FeatureStore::Options::max_events_per_day).
+  // 0: no cap.
+  uint32_t max_events_per_day = kDefaultMaxEventsPerDay;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

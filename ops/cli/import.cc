@@ -31,12 +31,17 @@ class ImportCommand : public Command {
     sub_->add_option("--batch", batch_, "events per write batch")
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000'000));
+    sub_->add_option("--max-events-per-day", max_events_per_day_,
+                     "as for `recur run`: events applied per customer, kind and UTC day; the "
+                     "rest are rejected as rate_limited (0: no cap)")
+        ->capture_default_str();
   }
 
   int Run() override {
     StateDir::Options o;
     o.path = state_dir_;
     o.partitions = partitions_;
+    o.store.max_events_per_day = max_events_per_day_;
     auto dir = StateDir::Open(o);
     if (!dir.ok()) return Fail(dir.status());
     std::ifstream in(input_);
@@ -77,6 +82,7 @@ class ImportCommand : public Command {
   std::string state_dir_ = "state";
   int32_t partitions_ = 1;
   size_t batch_ = 10'000;
+  uint32_t max_events_per_day_ = kDefaultMaxEventsPerDay;
 };
 
 }  // namespace

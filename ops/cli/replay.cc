@@ -97,6 +97,9 @@ void ReplayCommand::AddOptions() {
                                      "2 x --score-epsilon)")
                         ->check(NotNaN())
                         ->check(CLI::Range(0.0, 1.0));
+  sub_->add_option("--max-events-per-day", o.pipeline.max_events_per_day,
+                   "as for `recur run` (the same value gives the same state)")
+      ->capture_default_str();
   sub_->add_option("--batch-size", o.pipeline.batch_max_events, "max events per micro-batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 10'000'000));

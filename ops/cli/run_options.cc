@@ -56,6 +56,11 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                   "it, so a single outlier does not move it")
       ->capture_default_str()
       ->check(CLI::Range(1, EventTimeWatermark::kKept));
+  sub->add_option("--max-events-per-day", o.max_events_per_day,
+                  "events applied per customer, event kind and UTC day; the rest go to the DLQ "
+                  "as rate_limited (a bot's flood). Counted while the day's event ids are "
+                  "remembered for dedupe (7 days); 0: no cap")
+      ->capture_default_str();
   sub->add_option("--models-dir", o.scoring.scorer.models_dir,
                   "model registry: scores with <dir>/<target>/CURRENT of both targets, "
                   "reloaded when CURRENT changes")

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
+#include <set>
 
 #include "tests/testing/events.h"
 
@@ -312,6 +314,82 @@ TEST(CustomerStateTest, AHotCustomerRemembersEveryIdOfItsDayInAnyOrder) {
   EXPECT_EQ(decoded, forward);
   EXPECT_FALSE(decoded.Apply(visits[12'345]));  // still remembered after a round trip
   EXPECT_EQ(forward.ComputeFeatures(Ms(2024, 3, 3), kNoHorizon)[kSessions7d], 20'000);
+}
+
+TEST(CustomerStateTest, TheDailyCapRateLimitsAKindsEventsBeyondItAndChangesNothing) {
+  // Cap 3 on one day's sessions: the 4th is rate_limited and leaves the state
+  // as it was; a re-sent applied one is still a duplicate; a purchase the same
+  // day (another kind) and a session the next day are under their own caps.
+  EventFactory ev;
+  const int64_t day = Ms(2024, 3, 3);
+  std::vector<v1::Event> visits;
+  for (int i = 0; i < 4; ++i) visits.push_back(ev.Session(day + i, 1, 1, 0, 0));
+  CustomerState s;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.Apply(visits[i], 3), ApplyOutcome::kApplied) << i;
+  std::string before, after;
+  s.Encode(&before);
+  EXPECT_EQ(s.Apply(visits[3], 3), ApplyOutcome::kRateLimited);
+  s.Encode(&after);
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(s.Apply(visits[1], 3), ApplyOutcome::kDuplicate);
+  EXPECT_EQ(s.Apply(ev.Purchase(day, 10), 3), ApplyOutcome::kApplied);
+  EXPECT_EQ(s.Apply(ev.Session(Ms(2024, 3, 4), 1, 1, 0, 0), 3), ApplyOutcome::kApplied);
+  EXPECT_EQ(s.Apply(visits[3], 3), ApplyOutcome::kRateLimited);  // still: Mar 3 is full
+  Features f = s.ComputeFeatures(Ms(2024, 3, 4), kNoHorizon);
+  EXPECT_EQ(f[kSessions7d], 4);  // 3 on Mar 3, 1 on Mar 4
+  EXPECT_EQ(f[kOrders30d], 1);
+  // The cap holds while the day's ids are remembered: a session on Mar 10 moves
+  // the window past Mar 3, whose ids (and count) are forgotten, so a late
+  // Mar 3 visit is applied (as a re-sent one would be: DuplicatesCountOnce...).
+  EXPECT_EQ(s.Apply(ev.Session(Ms(2024, 3, 10), 1, 1, 0, 0), 3), ApplyOutcome::kApplied);
+  EXPECT_EQ(s.Apply(visits[3], 3), ApplyOutcome::kApplied);
+  // 0: no cap.
+  CustomerState unlimited;
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(unlimited.Apply(visits[i], 0), ApplyOutcome::kApplied);
+}
+
+TEST(CustomerStateTest, TheDailyCapAgreesWithAnIndependentCountOnRandomStreams) {
+  // Random streams of one customer: three kinds interleaved, each kind's days
+  // non-decreasing (one topic, read in order), ids re-sent at random. The
+  // outcome of every event is predicted by a plain count of distinct ids per
+  // (kind, day) over the kind's remembered days.
+  std::mt19937 rng(7);
+  for (int round = 0; round < 40; ++round) {
+    const uint32_t cap = 1 + rng() % 6;
+    EventFactory ev;
+    CustomerState s;
+    std::map<std::pair<int, int32_t>, std::set<std::string>> seen;  // (kind, day) -> ids
+    std::map<int, int32_t> last_day;
+    std::vector<v1::Event> sent;
+    for (int i = 0; i < 300; ++i) {
+      const int kind = static_cast<int>(rng() % 3);
+      int32_t& d = last_day.try_emplace(kind, 19'700).first->second;
+      d += (rng() % 4 == 0) ? static_cast<int32_t>(rng() % 3) : 0;
+      const int64_t t = static_cast<int64_t>(d) * kMillisPerDay + i;
+      v1::Event e = kind == 0   ? ev.Purchase(t, 1)
+                    : kind == 1 ? ev.Session(t, 1, 1, 0, 0)
+                                : ev.Cart(t, 1);
+      if (!sent.empty() && rng() % 5 == 0) {
+        const v1::Event& old = sent[rng() % sent.size()];
+        if (old.kind_case() == e.kind_case() && DayOf(old.event_time_ms()) == d) {
+          e.set_event_id(old.event_id());
+        }
+      }
+      sent.push_back(e);
+      bool duplicate = false;
+      for (const auto& [kd, ids] : seen) {
+        if (kd.first == kind && kd.second > d - kDedupeDays && ids.count(e.event_id())) {
+          duplicate = true;
+        }
+      }
+      std::set<std::string>& today = seen[{kind, d}];
+      const ApplyOutcome expected = duplicate             ? ApplyOutcome::kDuplicate
+                                    : today.size() >= cap ? ApplyOutcome::kRateLimited
+                                                          : ApplyOutcome::kApplied;
+      if (expected == ApplyOutcome::kApplied) today.insert(e.event_id());
+      ASSERT_EQ(s.Apply(e, cap), expected) << "round " << round << " event " << i;
+    }
+  }
 }
 
 TEST(CustomerStateTest, RetentionExpiry) {

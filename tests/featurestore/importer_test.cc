@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,10 +23,11 @@ using testing::Ms;
 
 class ImporterTest : public ::testing::Test {
  protected:
-  std::unique_ptr<StateDir> OpenDir(int32_t partitions) {
+  std::unique_ptr<StateDir> OpenDir(int32_t partitions, uint32_t max_events_per_day = 0) {
     StateDir::Options o;
     o.path = dir_.Sub("state");
     o.partitions = partitions;
+    o.store.max_events_per_day = max_events_per_day;
     auto dir = StateDir::Open(o);
     EXPECT_TRUE(dir.ok()) << dir.status();
     return dir.ok() ? std::move(*dir) : nullptr;
@@ -182,6 +184,29 @@ TEST_F(ImporterTest, StoreHorizonIgnoresExpiredButUnprunedDaysAsComputeFeaturesD
   const Features with_as_of_horizon =
       state->ComputeFeatures(as_of, DayOf(as_of) - kDefaultRetentionDays + 1);
   EXPECT_EQ(with_as_of_horizon.values[kOrders365d], 1);
+}
+
+TEST_F(ImporterTest, LinesBeyondTheDailyCapAreRejectedAsRateLimited) {
+  // Cap 2: three purchases of c-1 on one day (lines 0, 1, 3) and one of c-2
+  // (line 2). Line 3 is rejected as rate_limited, with its position, whatever
+  // the batch size; the rest are applied.
+  for (size_t batch : {size_t{1}, size_t{10}}) {
+    SCOPED_TRACE(batch);
+    std::filesystem::remove_all(dir_.Sub("state"));
+    rejections_.clear();
+    auto dir = OpenDir(2, /*max_events_per_day=*/2);
+    ASSERT_NE(dir, nullptr);
+    EventFactory c1("shop-1", "c-1"), c2("shop-1", "c-2");
+    std::vector<absl::StatusOr<v1::Event>> lines = {
+        c1.Purchase(Ms(2024, 3, 1, 8), 10), c1.Purchase(Ms(2024, 3, 1, 9), 10),
+        c2.Purchase(Ms(2024, 3, 1, 9), 10), c1.Purchase(Ms(2024, 3, 1, 10), 10)};
+    Importer::Summary sum = Import(dir.get(), lines, lines.size(), batch);
+    EXPECT_EQ(sum.applied, 3);
+    EXPECT_EQ(sum.rejected, 1);
+    EXPECT_EQ(sum.rejected_by_reason.at("rate_limited"), 1);
+    EXPECT_EQ(rejections_, (std::vector<std::pair<int64_t, std::string>>{{3, "rate_limited"}}));
+    EXPECT_EQ(Orders365d(dir.get(), {"shop-1", "c-1"}, Ms(2024, 3, 2)), 2);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <map>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "featurestore/feature_store.h"
 #include "tests/testing/events.h"
@@ -219,6 +222,72 @@ TEST_F(WriteBackTest, AFailedBatchLeavesEveryCachedStateAsItWas) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*store->ReadOffsets(), (OffsetMap{{tp_, 1}}));
   EXPECT_EQ((*store->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 1);
+}
+
+TEST_F(WriteBackTest, ABotBeyondTheDailyCapIsLeftOutTheSameWayInAnyBatching) {
+  // A bot's 500 visits of c-1 in one day among 100 purchases of 10 others, cap
+  // 50 per customer, kind and day: whatever the batch size and write mode, the
+  // 450 visits after the 50th are the rate_limited ones (named by their index in
+  // their batch) and every stored state is byte-identical.
+  std::vector<v1::Event> stream;
+  std::vector<bool> bot;
+  EventFactory bot_ev("shop-1", "c-1");
+  for (int i = 0; i < 600; ++i) {
+    const bool is_bot = i % 6 != 5;
+    if (is_bot) {
+      stream.push_back(bot_ev.Session(Ms(2024, 3, 3, 9) + i * 1000, 1, 1, 0, 0));
+    } else {
+      EventFactory other("shop-1", "c-" + std::to_string(100 + i % 20));
+      stream.push_back(other.Purchase(Ms(2024, 3, 3, 10), 5));
+      stream.back().set_event_id("purchase-" + std::to_string(i));
+    }
+    bot.push_back(is_bot);
+  }
+  std::vector<size_t> expected_limited;  // global indexes: the bot's visits after its 50th
+  for (size_t i = 0, visits = 0; i < stream.size(); ++i) {
+    if (bot[i] && ++visits > 50) expected_limited.push_back(i);
+  }
+  ASSERT_EQ(expected_limited.size(), 450u);
+  std::map<std::string, std::string> reference;
+  int run = 0;
+  for (bool write_back : {false, true}) {
+    for (size_t batch : {size_t{1}, size_t{7}, size_t{600}}) {
+      const fs::path path = dir_ / std::to_string(run++);
+      fs::create_directories(dir_);
+      FeatureStore::Options o;
+      o.path = path.string();
+      o.write_back = write_back;
+      o.max_events_per_day = 50;
+      auto store = FeatureStore::Open(o);
+      ASSERT_TRUE(store.ok()) << store.status();
+      std::vector<size_t> limited;
+      int64_t applied = 0;
+      for (size_t first = 0; first < stream.size(); first += batch) {
+        const size_t n = std::min(batch, stream.size() - first);
+        FeatureStore::ApplyStats st;
+        ASSERT_TRUE((*store)
+                        ->ApplyBatch(std::span(stream).subspan(first, n),
+                                     {{tp_, static_cast<int64_t>(first + n)}}, &st)
+                        .ok());
+        for (size_t i : st.rate_limited) limited.push_back(first + i);
+        applied += st.applied;
+      }
+      EXPECT_EQ(limited, expected_limited) << "batch " << batch;
+      EXPECT_EQ(applied, 150);
+      ASSERT_TRUE((*store)->Flush().ok());
+      std::map<std::string, std::string> states;
+      ASSERT_TRUE((*store)
+                      ->ForEachCustomer([&](const CustomerKey& k, const CustomerState& state) {
+                        state.Encode(&states[k.shop_id + "/" + k.customer_id]);
+                        return absl::OkStatus();
+                      })
+                      .ok());
+      EXPECT_EQ(states.size(), 11u);  // the bot and 10 others (i % 20 of i = 5, 11, 17, ...)
+      if (reference.empty()) reference = states;
+      EXPECT_EQ(states, reference) << "batch " << batch << " write_back " << write_back;
+      EXPECT_EQ((*(*store)->ComputeFeatures(c1_, Ms(2024, 3, 3)))[kSessions7d], 50);
+    }
+  }
 }
 
 }  // namespace

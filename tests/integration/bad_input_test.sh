@@ -5,7 +5,9 @@
 # a negative and a NaN unit price, an absurd quantity, a purchase on shop.carts
 # (another kind's topic), an event older than the retention horizon of its
 # partition, an event from the future and a record over --max-message-bytes -
-# each land on recur.dlq exactly once, with the right
+# and a bot's 30 visits in one day under --max-events-per-day 20 (its last 10
+# are rate_limited, re-encoded byte for byte) - each land on recur.dlq exactly
+# once, with the right
 # recur.error.reason, the source topic/partition/offset, and the original bytes
 # as value. `recur run` exits 0, its final stats count the dead letters per
 # reason, and the good customers' features equal the offline reference.
@@ -79,19 +81,40 @@ expect invalid_amount shop.purchases "$BAD/nan"
 expect invalid_quantity shop.purchases "$BAD/quantity"
 expect wrong_topic shop.carts "$BAD/wrongtopic"
 expect oversized shop.carts "$BAD/oversized"
+# The bot: 30 visits of one new customer within a minute, after the first half.
+# The cap (20) is far above any simulated customer's day (checked here).
+CAP=20
+busiest=$(jq -r '[.customer_id, (.session != null), ((.event_time_ms | tonumber) / 86400000 | floor)] | @tsv' \
+  "$WORK/good.jsonl" | sort | uniq -c | sort -n | tail -1 | awk '{print $1}')
+[[ $busiest -lt $CAP ]] || fail "a simulated customer has $busiest events of one kind in a day: raise CAP"
+for i in $(seq 1 30); do
+  printf '{"event_id":"bot-%d","shop_id":"%s","customer_id":"bot-1","event_time_ms":"%d","session":{"minutes":0.1,"pages":1}}\n' \
+    "$i" "$SHOP" $((MID_MS + i * 1000))
+done >"$WORK/bot.jsonl"
+"$RECUR" produce "$WORK/bot.jsonl" --brokers "$BROKER" 2>>"$WORK/produce.log"
+# What the DLQ must hold for visits 21..30: their source records, by event id.
+kcat -C -b "$BROKER" -t shop.sessions -e -q -f '%p %o %k\n' | awk -v k="$SHOP/bot-1" '$3 == k' \
+  | sort -k2,2n | tail -10 >"$WORK/bot.limited"
+[[ $(wc -l <"$WORK/bot.limited") -eq 10 ]] || fail "the bot's visits are not on shop.sessions"
+while read -r p o _; do
+  echo "rate_limited shop.sessions $(kcat -C -b "$BROKER" -t shop.sessions -p "$p" -o "$o" -c 1 -e -q -f '%s' \
+    | sha256sum | cut -c1-64)" >>"$WORK/expected"
+done <"$WORK/bot.limited"
 "$RECUR" produce "$WORK/good2.jsonl" --brokers "$BROKER" 2>>"$WORK/produce.log"
 expect too_late shop.purchases "$BAD/toolate"
 expect future shop.carts "$BAD/future"
-n_bad=$(wc -l <"$WORK/expected")
+n_bad=$(wc -l <"$WORK/expected")  # DLQ records, the bot's 10 rate_limited visits included
+n_read=$((n_good + 30 + n_bad - 10))  # records: the stream, the bot's, the bad ones
 
 "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --max-message-bytes 20000 --batch-size 2000 --exit-when-idle-ms 3000 --stats 1 \
+  --max-events-per-day "$CAP" \
   >"$WORK/run.json" 2>"$WORK/run.log" || fail "recur run exited $? on bad input: $(tail -5 "$WORK/run.log")"
 
 # Final stats (the last JSON line of stdout): every record read, dead letters per reason.
 stats=$(grep '^{' "$WORK/run.json" | tail -1)
 [[ -n $stats ]] || fail "no stats JSON on stdout: $(cat "$WORK/run.json")"
-[[ $(jq .events_in <<<"$stats") -eq $((n_good + n_bad)) ]] \
-  || fail "events_in is $(jq .events_in <<<"$stats"), want $n_good good + $n_bad bad: $stats"
+[[ $(jq .events_in <<<"$stats") -eq $n_read ]] \
+  || fail "events_in is $(jq .events_in <<<"$stats"), want $n_read: $stats"
 want_dlq=$(cut -d' ' -f1 "$WORK/expected" | sort | uniq -c | awk '{printf "%s=%s\n", $2, $1}')
 got_dlq=$(jq -r '.dlq | to_entries[] | "\(.key)=\(.value)"' <<<"$stats" | sort)
 [[ "$want_dlq" == "$got_dlq" ]] || fail "stats dlq per reason: got [$got_dlq], want [$want_dlq]"
@@ -130,9 +153,17 @@ fi
 kcat -C -b "$BROKER" -t recur.dlq -e -q -f '%k\n' | grep -qx "$SHOP/not-$CUST" || fail "the key_mismatch record's key is not kept in the DLQ"
 log "DLQ: $n_bad records, one per bad record, right reasons, source coordinates and original bytes"
 
+# The reference: the stream and the bot through `recur import` under the same
+# cap (the importer rejects the same 10 visits as rate_limited).
 AS_OF=$(last_event_day "$WORK/good.jsonl")
 features_of "$WORK/state" "$AS_OF" >"$WORK/online.jsonl"
-offline_reference "$WORK/good.jsonl" "$AS_OF" "$WORK/offline.jsonl"
+cat "$WORK/good1.jsonl" "$WORK/bot.jsonl" "$WORK/good2.jsonl" >"$WORK/reference.jsonl"
+rc=0
+"$RECUR" import "$WORK/reference.jsonl" --state-dir "$WORK/offline" --max-events-per-day "$CAP" \
+  2>"$WORK/import.log" || rc=$?
+grep -q "rejected rate_limited: 10" "$WORK/import.log" || fail "import (exit $rc): $(cat "$WORK/import.log")"
+features_of "$WORK/offline" "$AS_OF" >"$WORK/offline.jsonl"
+grep -q '/bot-1"' "$WORK/online.jsonl" || fail "the bot's customer is not in the store"
 assert_same_features "$WORK/offline.jsonl" "$WORK/online.jsonl"
 
 # A second run starts from the stored offsets: nothing read, nothing dead-lettered twice.

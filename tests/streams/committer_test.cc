@@ -426,5 +426,58 @@ TEST_F(CommitterTest, APartitionWithoutAnOpenStoreFailsBeforeAnythingIsWritten) 
   EXPECT_TRUE(offsets->empty());
 }
 
+TEST_F(CommitterTest, EventsBeyondTheDailyCapGoToTheDlqBeforeAnythingIsDurable) {
+  // Cap 2 per customer, kind and day: of four visits of c-1 on one day (offsets
+  // 40..43 of shop.sessions/0), the last two are rate_limited. They are relayed
+  // (the event re-encoded, its source coordinates in the headers) after the
+  // apply and before any flush; a failed delivery is retried without applying
+  // the partition again or re-sending the delivered one.
+  PartitionStoresOptions o;
+  o.state_dir = (dir_ / "capped").string();
+  o.max_events_per_day = 2;
+  PartitionStores capped(o);
+  ASSERT_TRUE(capped.Open(0).ok());
+  FlakyStores flaky(&log_, &capped);
+  BatchBuilder b(DecoderOptions{}, {});
+  std::vector<v1::Event> visits;
+  for (int i = 0; i < 4; ++i) {
+    visits.push_back(ev_.Session(Ms(2024, 3, 1, 8 + i), 3, 2, 1, 0));
+    b.Add(
+        testing::Record{kSessions0, 40 + i, key_, visits.back().SerializeAsString(), Ms(2024, 3, 2)}
+            .Raw());
+  }
+  RecordingSink sink(&log_);
+  sink.unavailable_offsets = {"43"};  // its first delivery fails
+  CommitterOptions options;
+  Committer committer(&sink, "recur.dlq", &flaky, options);
+  Committer::Progress progress;
+  Committer::Report report;
+  absl::Status s = committer.Commit(b.batch(), &progress, &report);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  ASSERT_EQ(report.applied.size(), 1u);
+  EXPECT_EQ(report.applied[0].stats.applied, 2);
+  EXPECT_EQ(report.applied[0].stats.rate_limited, (std::vector<size_t>{2, 3}));
+  EXPECT_EQ(capped.Get(0)->cache_stats().flushes, 0);  // nothing durable yet
+  ASSERT_TRUE(committer.Commit(b.batch(), &progress, &report).ok());
+  EXPECT_EQ(log_.Count("apply 0"), 1);  // not applied again
+  ASSERT_EQ(sink.sent.size(), 2u);      // 42 once, 43 on the retry
+  for (size_t k = 0; k < 2; ++k) {
+    const RecordingSink::Sent& d = sink.sent[k];
+    EXPECT_EQ(d.topic, "recur.dlq");
+    EXPECT_EQ(d.Header("recur.error.reason"), "rate_limited");
+    EXPECT_EQ(d.Header("recur.error.topic"), "shop.sessions");
+    EXPECT_EQ(d.Header("recur.error.partition"), "0");
+    EXPECT_EQ(d.Header("recur.error.offset"), std::to_string(42 + k));
+    EXPECT_EQ(d.key, std::optional<std::string>("shop-1/c-1"));
+    v1::Event relayed;
+    ASSERT_TRUE(relayed.ParseFromString(d.value));
+    EXPECT_EQ(relayed.event_id(), visits[2 + k].event_id());
+  }
+  EXPECT_LT(log_.IndexOf("apply 0"), log_.IndexOf("send"));
+  auto sessions = capped.Get(0)->ComputeFeatures({"shop-1", "c-1"}, Ms(2024, 3, 1, 23));
+  ASSERT_TRUE(sessions.ok());
+  EXPECT_EQ((*sessions)[kSessions7d], 2);
+}
+
 }  // namespace
 }  // namespace recur

@@ -279,5 +279,32 @@ TEST(PartitionStoresTest, AStateDirInAReadOnlyDirSaysPermissionDenied) {
   EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
 }
 
+TEST_F(PipelinePartsTest, ABotBeyondTheDailyCapGoesToTheDlqAsRateLimitedInEitherWriteMode) {
+  // Cap 3: six visits of c-1 on one day, in batches of two. The last three are
+  // dead letters `rate_limited`, counted as such; the stored offsets cover all
+  // six, with write-through (interval 0) as with write-back.
+  options_.max_events_per_day = 3;
+  options_.batch_max_events = 2;
+  for (int interval : {0, 5'000}) {
+    SCOPED_TRACE(interval);
+    options_.commit_interval_ms = interval;
+    options_.state_dir = (dir_ / ("state-" + std::to_string(interval))).string();
+    sink_.reasons.clear();
+    auto fake = std::make_unique<FakeRecordSource>();
+    fake->Assigned({kSessions0});
+    for (int i = 0; i < 6; ++i) {
+      fake->AddRecord(kSessions0, i, "shop-1/c-1",
+                      ev_.Session(Ms(2024, 3, 1, 8 + i), 3, 2, 1, 0).SerializeAsString(),
+                      Ms(2024, 3, 2));
+    }
+    ASSERT_TRUE(RunScript(std::move(fake)).ok());
+    pipeline_.reset();  // flushes and closes the stores
+    EXPECT_EQ(sink_.reasons, std::vector<std::string>(3, "rate_limited"));
+    EXPECT_EQ(counters_.applied, 3);
+    EXPECT_EQ(counters_.dlq.at("rate_limited"), 3);
+    EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kSessions0, 6}}));
+  }
+}
+
 }  // namespace
 }  // namespace recur
