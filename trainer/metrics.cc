@@ -80,7 +80,8 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
   m.recall = pos == 0 ? NAN : hit / pos;
   m.calibration.resize(10);
   for (size_t i = 0; i < n; ++i) {
-    auto& bin = m.calibration[std::min<size_t>(9, static_cast<size_t>(scores[i] * 10))];
+    // Clamped: a score outside [0, 1] (a ranking) must not index out of range.
+    auto& bin = m.calibration[static_cast<size_t>(std::clamp(scores[i] * 10.0f, 0.0f, 9.0f))];
     bin.mean_score += scores[i];
     bin.positive_rate += labels[i] > 0.5f;
     ++bin.rows;
@@ -91,6 +92,12 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
       b.positive_rate /= static_cast<double>(b.rows);
     }
   }
+  return m;
+}
+
+BinaryMetrics AsRanking(BinaryMetrics m) {
+  m.log_loss = NAN;
+  m.calibration.clear();
   return m;
 }
 

@@ -64,7 +64,7 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   out.threshold = m.threshold;
   out.precision = m.precision;
   out.recall = m.recall;
-  if (with_calibration) {
+  if (with_calibration && !m.calibration.empty()) {  // a ranking (baseline) has none
     out.calibration.emplace();
     for (const auto& b : m.calibration)
       out.calibration->push_back({b.mean_score, b.positive_rate, b.rows});
@@ -282,10 +282,11 @@ absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
   r.valid_rows = static_cast<int64_t>(eval.rows());
   const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
   r.model = Evaluate(fit.scores, eval.y, o.threshold);
-  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  r.baseline = AsRanking(Evaluate(baseline_scores, eval.y, o.threshold));  // not a probability
   const auto model_by_shop = EvaluateByGroup(fit.scores, eval.y, eval.shop_id, o.threshold);
   const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
-  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  for (const auto& [shop, m] : model_by_shop)
+    r.by_shop[shop] = {m, AsRanking(baseline_by_shop.at(shop))};
   auto importance = fit.model.FeatureScores("total_gain");
   if (!importance.ok()) return importance.status();
   r.importance = std::move(*importance);

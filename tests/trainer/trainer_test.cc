@@ -199,6 +199,12 @@ TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport)
   EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(),
                    r->by_shop["shop-1"].model.roc_auc);
   EXPECT_DOUBLE_EQ(meta["metrics"]["threshold"].get<double>(), 0.4);
+  // The baselines rank (recency, revenue trend) but are not probabilities: no
+  // log-loss for them, overall or per shop; the model's is there.
+  EXPECT_TRUE(std::isnan(r->baseline.log_loss)) << r->baseline.log_loss;
+  EXPECT_TRUE(meta["baseline"]["metrics"]["log_loss"].is_null());
+  EXPECT_TRUE(meta["metrics_by_shop"]["shop-1"]["baseline"]["log_loss"].is_null());
+  EXPECT_GT(meta["metrics"]["log_loss"].get<double>(), 0.0);
   // Importance: largest total gain first, shares summing to 1, catalog names.
   const auto& imp = meta["feature_importance"];
   ASSERT_GE(imp.size(), 5u);
