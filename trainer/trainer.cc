@@ -24,6 +24,7 @@
 #include "scorer/xgb.h"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
+#include "trainer/promotion.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 
@@ -323,48 +324,6 @@ absl::StatusOr<fs::path> SaveVersion(const ModelRegistry& registry, const std::s
         absl::StrCat("cannot write ", model_path.string(), ": ", ec.message()));
   r->model_dir = vdir.string();
   return vdir;
-}
-
-// Promotion gate: no worse than CURRENT on the rows just judged (with k-fold,
-// the new model's out-of-fold scores against CURRENT's scores on every row).
-// Sets r->promoted and r->promotion_note; Promote is the caller's, after the
-// version directory is complete.
-absl::Status Gate(const ModelRegistry& registry, const std::string& target, const TrainingSet& eval,
-                  const TrainOptions& o, TrainResult* r) {
-  auto current = registry.Current(target);
-  const std::string current_version = current.ok() ? *current : std::string();
-  r->promoted = true;
-  r->promotion_note = "no CURRENT model: promoted";
-  if (current_version.empty() || current_version == r->version) return absl::OkStatus();
-  auto old = registry.Load(target, current_version);
-  if (!old.ok()) {
-    r->promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (",
-                                     old.status().message(), "): promoted");
-    return absl::OkStatus();
-  }
-  // The same rows, with category names in CURRENT's own codes.
-  std::vector<float> old_rows = eval.x;
-  for (size_t i = 0; i < eval.rows(); ++i) {
-    old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
-  }
-  auto old_scores = (*old)->Score(old_rows);
-  if (!old_scores.ok()) return old_scores.status();
-  const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
-  if (r->model.roc_auc + 1e-9 >= om.roc_auc) {
-    r->promotion_note =
-        absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
-                        r->model.roc_auc, current_version, om.roc_auc);
-  } else if (o.force) {
-    r->promotion_note =
-        absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
-                        current_version, r->model.roc_auc, om.roc_auc);
-  } else {
-    r->promoted = false;
-    r->promotion_note =
-        absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
-                        current_version, r->model.roc_auc, om.roc_auc);
-  }
-  return absl::OkStatus();
 }
 
 // The model's meta.json: schema, vocabulary, data, split, labels, parameters,
