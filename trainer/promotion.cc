@@ -37,10 +37,11 @@ absl::Status Gate(const ModelRegistry& registry, const std::string& target, cons
   if (!unjudgeable.empty()) {
     r->promoted = o.force;
     r->promotion_note =
-        o.force ? absl::StrCat(unjudgeable, " but --force: PROMOTED ANYWAY")
-                : absl::StrCat(unjudgeable, ": not promoted",
-                               current_version.empty() ? "" : ", CURRENT " + current_version + " kept",
-                               "; --force to promote anyway");
+        o.force
+            ? absl::StrCat(unjudgeable, " but --force: PROMOTED ANYWAY")
+            : absl::StrCat(unjudgeable, ": not promoted",
+                           current_version.empty() ? "" : ", CURRENT " + current_version + " kept",
+                           "; --force to promote anyway");
     return absl::OkStatus();
   }
   if (current_version.empty()) {
