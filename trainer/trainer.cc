@@ -387,7 +387,8 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
   s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
   if (!s.ok()) return s;
   s = WriteWholeFile(ModelRegistry::ReportPath(*vdir).string(),
-                     RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+                     RenderReport(*r, o.labels.target, fit.scores,
+                                  BaselineScores(fit.eval, o.labels.target), fit.eval.y));
   if (!s.ok()) return s;
   std::cerr << "trainer: training set " << FormatDuration(r->set_seconds)
             << ", training and evaluation " << FormatDuration(r->train_seconds) << "\n";
