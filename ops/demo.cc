@@ -98,6 +98,13 @@ absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& 
     to.max_rounds = max_rounds;
     auto r = Train(to);
     if (!r.ok()) return r.status();
+    // Step 7 waits for the pipeline to load the models: a refused one (e.g. a
+    // snapshot whose validation has one class) would leave it waiting, so stop
+    // here with the gate's reason.
+    if (!r->promoted) {
+      return absl::FailedPreconditionError(absl::StrCat("6. trained ", TargetName(target), " ",
+                                                        r->version, ": ", r->promotion_note));
+    }
     out << absl::StrFormat(
                "6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
                TargetName(target), r->version, r->model.roc_auc, r->baseline_name,

@@ -52,9 +52,22 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
     ll -= labels[i] > 0.5f ? std::log(p) : std::log(1 - p);
   }
   m.log_loss = ll / static_cast<double>(n);
+  // Top decile, tie groups averaged: a group straddling the decile boundary
+  // contributes its positive rate times the rows of it inside the decile, so
+  // the lift does not depend on how the sort ordered equal scores (a constant
+  // score has lift exactly 1).
   const size_t top = std::max<size_t>(1, n / 10);
   double top_pos = 0;
-  for (size_t k = n - top; k < n; ++k) top_pos += labels[order[k]] > 0.5f;
+  for (size_t i = n, taken = 0; i > 0 && taken < top;) {
+    size_t j = i;
+    while (j > 0 && scores[order[j - 1]] == scores[order[i - 1]]) --j;
+    double group_pos = 0;
+    for (size_t k = j; k < i; ++k) group_pos += labels[order[k]] > 0.5f;
+    const size_t in_top = std::min(i - j, top - taken);
+    top_pos += group_pos * static_cast<double>(in_top) / static_cast<double>(i - j);
+    taken += in_top;
+    i = j;
+  }
   m.lift_top_decile = m.base_rate == 0 ? NAN : (top_pos / static_cast<double>(top)) / m.base_rate;
   double predicted = 0, hit = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -67,7 +80,8 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
   m.recall = pos == 0 ? NAN : hit / pos;
   m.calibration.resize(10);
   for (size_t i = 0; i < n; ++i) {
-    auto& bin = m.calibration[std::min<size_t>(9, static_cast<size_t>(scores[i] * 10))];
+    // Clamped: a score outside [0, 1] (a ranking) must not index out of range.
+    auto& bin = m.calibration[static_cast<size_t>(std::clamp(scores[i] * 10.0f, 0.0f, 9.0f))];
     bin.mean_score += scores[i];
     bin.positive_rate += labels[i] > 0.5f;
     ++bin.rows;
@@ -78,6 +92,12 @@ BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float
       b.positive_rate /= static_cast<double>(b.rows);
     }
   }
+  return m;
+}
+
+BinaryMetrics AsRanking(BinaryMetrics m) {
+  m.log_loss = NAN;
+  m.calibration.clear();
   return m;
 }
 

@@ -36,6 +36,12 @@ struct BinaryMetrics {
 BinaryMetrics Evaluate(const std::vector<float>& scores, const std::vector<float>& labels,
                        double threshold = 0.5);
 
+// For scores that only rank (a baseline rule such as recency), not
+// probabilities: log-loss and calibration measure a probability, so they are
+// dropped (log_loss NaN, calibration empty) rather than reported as if they
+// meant something.
+BinaryMetrics AsRanking(BinaryMetrics m);
+
 // Evaluate() over the rows of each group (e.g. shop), by group name.
 std::map<std::string, BinaryMetrics> EvaluateByGroup(const std::vector<float>& scores,
                                                      const std::vector<float>& labels,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "featurestore/catalog.h"
 
@@ -82,7 +83,8 @@ void WriteSummary(std::ostringstream& h, const TrainResult& r, Target target) {
       r.baseline.precision);
   row(absl::StrFormat("recall at score ≥ %.2f", r.model.threshold).c_str(), r.model.recall,
       r.baseline.recall);
-  h << "</table><p>";
+  h << "</table><p id='promotion'>" << (r.promoted ? "Promoted to CURRENT: " : "Not promoted: ")
+    << Escape(r.promotion_note) << "</p><p>";
   if (r.split == "time") {
     h << "Judged on " << r.valid_rows
       << " customers at the latest cutoff, which the model never trained on; trained on "
@@ -119,76 +121,110 @@ void WritePerShop(std::ostringstream& h, const TrainResult& r) {
   h << "</table>";
 }
 
-void WriteCurves(std::ostringstream& h, const std::vector<float>& scores,
-                 const std::vector<float>& y) {
-  // ROC curve.
+// A chart whose data area is the unit square with y up (the caller draws in
+// a <g> flipped for it), framed by ticks at 0, 0.5 and 1 on both axes
+// (`y_ticks` relabels the y ones) and the axes' names. CloseChart ends it.
+void OpenChart(std::ostringstream& h, const char* id, const char* x_name, const char* y_name,
+               const std::vector<std::string>& y_ticks = {"0", "0.5", "1"}) {
+  h << "<svg id='" << id
+    << "' width='360' height='360' viewBox='-0.22 -0.05 1.3 1.3' "
+       "style='border:1px solid #999'>"
+       "<rect x='0' y='0' width='1' height='1' fill='none' stroke='#999' stroke-width='0.004'/>";
+  const char* x_ticks[] = {"0", "0.5", "1"};
+  for (int i = 0; i < 3; ++i) {
+    h << absl::StrFormat(
+        "<text class='tick' x='%.1f' y='1.06' font-size='0.045' text-anchor='middle'>%s</text>"
+        "<text class='tick' x='-0.02' y='%.3f' font-size='0.045' text-anchor='end'>%s</text>",
+        i * 0.5, x_ticks[i], 1 - i * 0.5 + 0.015, y_ticks[i]);
+  }
+  h << "<text x='0.5' y='1.15' font-size='0.05' text-anchor='middle'>" << x_name << "</text>"
+    << "<text x='-0.17' y='0.5' font-size='0.05' text-anchor='middle' "
+       "transform='rotate(-90 -0.17 0.5)'>"
+    << y_name << "</text><g transform='matrix(1 0 0 -1 0 1)'>";
+}
+
+void CloseChart(std::ostringstream& h) { h << "</g></svg>"; }
+
+// The points of a ROC (`pr` false) or precision-recall curve of `scores`,
+// highest score first, at most ~200 of them.
+std::string CurvePoints(const std::vector<float>& scores, const std::vector<float>& y, bool pr) {
   std::vector<size_t> order(scores.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   double pos = 0;
   for (float v : y) pos += v > 0.5f;
   const double neg = static_cast<double>(y.size()) - pos;
-  h << "<h2>ROC curve</h2><svg id='roc' width='320' height='320' viewBox='0 0 1 1' "
-       "preserveAspectRatio='none' "
-       "style='border:1px solid #999' transform='scale(1,-1)'><line x1='0' y1='0' x2='1' y2='1' "
-       "stroke='#bbb' "
-       "stroke-width='0.005'/><polyline fill='none' stroke='#1f77b4' stroke-width='0.01' "
-       "points='0,0";
+  std::string points = pr ? "" : "0,0";
   double tp = 0, fp = 0;
   const size_t step = std::max<size_t>(1, order.size() / 200);
   for (size_t i = 0; i < order.size(); ++i) {
     (y[order[i]] > 0.5f ? tp : fp) += 1;
-    if (i % step == 0 || i + 1 == order.size())
-      h << absl::StrFormat(" %.4f,%.4f", neg ? fp / neg : 0, pos ? tp / pos : 0);
+    if (i % step != 0 && i + 1 != order.size()) continue;
+    if (pr) {
+      absl::StrAppendFormat(&points, " %.4f,%.4f", pos ? tp / pos : 0, tp / (tp + fp));
+    } else {
+      absl::StrAppendFormat(&points, " %.4f,%.4f", neg ? fp / neg : 0, pos ? tp / pos : 0);
+    }
   }
-  h << "'/></svg>";
-  // Precision-recall curve.
-  h << "<h2>Precision–recall curve (outcome rate "
-    << absl::StrFormat("%.3f", pos / std::max<double>(1, y.size()))
-    << " = guessing)</h2><svg id='pr' width='320' height='320' viewBox='0 0 1 1' "
-       "preserveAspectRatio='none' "
-       "style='border:1px solid #999' transform='scale(1,-1)'>"
-    << absl::StrFormat(
-           "<line x1='0' y1='%.4f' x2='1' y2='%.4f' stroke='#bbb' stroke-width='0.005'/>",
-           pos / std::max<double>(1, y.size()), pos / std::max<double>(1, y.size()))
-    << "<polyline fill='none' stroke='#ff7f0e' stroke-width='0.01' points='";
-  tp = fp = 0;
-  for (size_t i = 0; i < order.size(); ++i) {
-    (y[order[i]] > 0.5f ? tp : fp) += 1;
-    if (i % step == 0 || i + 1 == order.size())
-      h << absl::StrFormat(" %.4f,%.4f", pos ? tp / pos : 0, tp / (tp + fp));
-  }
-  h << "'/></svg>";
+  return points;
+}
+
+void WriteCurves(std::ostringstream& h, const TrainResult& r, const std::vector<float>& scores,
+                 const std::vector<float>& baseline, const std::vector<float>& y) {
+  double pos = 0;
+  for (float v : y) pos += v > 0.5f;
+  const double rate = pos / std::max<double>(1, static_cast<double>(y.size()));
+  const std::string legend =
+      "<p><span style='color:#1f77b4'>━ model</span> &nbsp; <span style='color:#777'>╍ baseline (" +
+      Escape(r.baseline_name) + ")</span> &nbsp; <span style='color:#bbb'>━ guessing</span></p>";
+  auto curve = [&](const char* cls, const std::vector<float>& s, bool pr) {
+    const bool model = std::string(cls) == "model";
+    h << "<polyline class='" << cls << "' fill='none' stroke='" << (model ? "#1f77b4" : "#777")
+      << "' stroke-width='0.01'" << (model ? "" : " stroke-dasharray='0.03 0.02'") << " points='"
+      << CurvePoints(s, y, pr) << "'/>";
+  };
+  h << "<h2>ROC curve</h2>" << legend;
+  OpenChart(h, "roc", "false positive rate", "true positive rate");
+  h << "<line x1='0' y1='0' x2='1' y2='1' stroke='#bbb' stroke-width='0.005'/>";
+  curve("baseline", baseline, false);
+  curve("model", scores, false);
+  CloseChart(h);
+  h << "<h2>Precision–recall curve (outcome rate " << absl::StrFormat("%.3f", rate)
+    << " = guessing)</h2>" << legend;
+  OpenChart(h, "pr", "recall", "precision");
+  h << absl::StrFormat(
+      "<line x1='0' y1='%.4f' x2='1' y2='%.4f' stroke='#bbb' stroke-width='0.005'/>", rate, rate);
+  curve("baseline", baseline, true);
+  curve("model", scores, true);
+  CloseChart(h);
 }
 
 void WriteCalibration(std::ostringstream& h, const TrainResult& r) {
-  // Calibration.
-  h << "<h2>Calibration (predicted vs observed, 10 bins)</h2><svg id='calibration' width='320' "
-       "height='320' "
-       "viewBox='0 0 1 1' style='border:1px solid #999' transform='scale(1,-1)'><line x1='0' "
-       "y1='0' x2='1' y2='1' "
-       "stroke='#bbb' stroke-width='0.005'/>";
+  // Calibration: the model's only (the baseline is not a probability).
+  h << "<h2>Calibration (predicted vs observed, 10 bins)</h2>";
+  OpenChart(h, "calibration", "predicted probability", "observed outcome rate");
+  h << "<line x1='0' y1='0' x2='1' y2='1' stroke='#bbb' stroke-width='0.005'/>";
   for (const auto& b : r.model.calibration) {
     if (b.rows > 0)
       h << absl::StrFormat("<circle cx='%.4f' cy='%.4f' r='0.015' fill='#d62728'/>", b.mean_score,
                            b.positive_rate);
   }
-  h << "</svg>";
+  CloseChart(h);
 }
 
 void WriteScoreDistribution(std::ostringstream& h, const std::vector<float>& scores) {
-  // Score distribution.
+  // Score distribution: 20 bins of 0.05, heights relative to the fullest.
   std::vector<int64_t> hist(20, 0);
-  for (float s : scores) ++hist[std::min<size_t>(19, static_cast<size_t>(s * 20))];
-  const double peak =
-      std::max<double>(1, static_cast<double>(*std::max_element(hist.begin(), hist.end())));
-  h << "<h2>Score distribution</h2><svg id='scores' width='400' height='160' viewBox='0 0 20 1' "
-       "preserveAspectRatio='none' style='border:1px solid #999' transform='scale(1,-1)'>";
+  for (float s : scores) ++hist[static_cast<size_t>(std::clamp(s * 20.0f, 0.0f, 19.0f))];
+  const int64_t peak = std::max<int64_t>(1, *std::max_element(hist.begin(), hist.end()));
+  h << "<h2>Score distribution</h2>";
+  OpenChart(h, "scores", "score", "customers",
+            {"0", absl::StrFormat("%g", peak / 2.0), absl::StrCat(peak)});
   for (int i = 0; i < 20; ++i)
     h << absl::StrFormat(
-        "<rect class='bin' x='%d.05' y='0' width='0.9' height='%.4f' fill='#2ca02c'/>", i,
-        hist[i] / peak);
-  h << "</svg>";
+        "<rect class='bin' x='%.4f' y='0' width='0.045' height='%.4f' fill='#2ca02c'/>",
+        i * 0.05 + 0.0025, static_cast<double>(hist[i]) / static_cast<double>(peak));
+  CloseChart(h);
 }
 
 void WriteImportance(std::ostringstream& h, const TrainResult& r) {
@@ -222,11 +258,11 @@ void WriteImportance(std::ostringstream& h, const TrainResult& r) {
 
 // A self-contained report: inline SVG only, no external assets.
 std::string RenderReport(const TrainResult& r, Target target, const std::vector<float>& scores,
-                         const std::vector<float>& y) {
+                         const std::vector<float>& baseline, const std::vector<float>& y) {
   std::ostringstream h;
   WriteSummary(h, r, target);
   WritePerShop(h, r);
-  WriteCurves(h, scores, y);
+  WriteCurves(h, r, scores, baseline, y);
   WriteCalibration(h, r);
   WriteScoreDistribution(h, scores);
   WriteImportance(h, r);

@@ -24,6 +24,7 @@
 #include "scorer/xgb.h"
 #include "trainer/business_labels.h"
 #include "trainer/folds.h"
+#include "trainer/promotion.h"
 #include "trainer/report.h"
 #include "trainer/training_set.h"
 
@@ -64,7 +65,7 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   out.threshold = m.threshold;
   out.precision = m.precision;
   out.recall = m.recall;
-  if (with_calibration) {
+  if (with_calibration && !m.calibration.empty()) {  // a ranking (baseline) has none
     out.calibration.emplace();
     for (const auto& b : m.calibration)
       out.calibration->push_back({b.mean_score, b.positive_rate, b.rows});
@@ -282,10 +283,11 @@ absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
   r.valid_rows = static_cast<int64_t>(eval.rows());
   const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
   r.model = Evaluate(fit.scores, eval.y, o.threshold);
-  r.baseline = Evaluate(baseline_scores, eval.y, o.threshold);
+  r.baseline = AsRanking(Evaluate(baseline_scores, eval.y, o.threshold));  // not a probability
   const auto model_by_shop = EvaluateByGroup(fit.scores, eval.y, eval.shop_id, o.threshold);
   const auto baseline_by_shop = EvaluateByGroup(baseline_scores, eval.y, eval.shop_id, o.threshold);
-  for (const auto& [shop, m] : model_by_shop) r.by_shop[shop] = {m, baseline_by_shop.at(shop)};
+  for (const auto& [shop, m] : model_by_shop)
+    r.by_shop[shop] = {m, AsRanking(baseline_by_shop.at(shop))};
   auto importance = fit.model.FeatureScores("total_gain");
   if (!importance.ok()) return importance.status();
   r.importance = std::move(*importance);
@@ -322,48 +324,6 @@ absl::StatusOr<fs::path> SaveVersion(const ModelRegistry& registry, const std::s
         absl::StrCat("cannot write ", model_path.string(), ": ", ec.message()));
   r->model_dir = vdir.string();
   return vdir;
-}
-
-// Promotion gate: no worse than CURRENT on the rows just judged (with k-fold,
-// the new model's out-of-fold scores against CURRENT's scores on every row).
-// Sets r->promoted and r->promotion_note; Promote is the caller's, after the
-// version directory is complete.
-absl::Status Gate(const ModelRegistry& registry, const std::string& target, const TrainingSet& eval,
-                  const TrainOptions& o, TrainResult* r) {
-  auto current = registry.Current(target);
-  const std::string current_version = current.ok() ? *current : std::string();
-  r->promoted = true;
-  r->promotion_note = "no CURRENT model: promoted";
-  if (current_version.empty() || current_version == r->version) return absl::OkStatus();
-  auto old = registry.Load(target, current_version);
-  if (!old.ok()) {
-    r->promotion_note = absl::StrCat("CURRENT ", current_version, " unusable (",
-                                     old.status().message(), "): promoted");
-    return absl::OkStatus();
-  }
-  // The same rows, with category names in CURRENT's own codes.
-  std::vector<float> old_rows = eval.x;
-  for (size_t i = 0; i < eval.rows(); ++i) {
-    old_rows[i * kNumFeatures + kTopCategory6m] = (*old)->vocab().Code(eval.top_category[i]);
-  }
-  auto old_scores = (*old)->Score(old_rows);
-  if (!old_scores.ok()) return old_scores.status();
-  const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
-  if (r->model.roc_auc + 1e-9 >= om.roc_auc) {
-    r->promotion_note =
-        absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
-                        r->model.roc_auc, current_version, om.roc_auc);
-  } else if (o.force) {
-    r->promotion_note =
-        absl::StrFormat("WORSE than CURRENT %s (ROC-AUC %.4f < %.4f) but --force: PROMOTED ANYWAY",
-                        current_version, r->model.roc_auc, om.roc_auc);
-  } else {
-    r->promoted = false;
-    r->promotion_note =
-        absl::StrFormat("worse than CURRENT %s (ROC-AUC %.4f < %.4f): not promoted, CURRENT kept",
-                        current_version, r->model.roc_auc, om.roc_auc);
-  }
-  return absl::OkStatus();
 }
 
 // The model's meta.json: schema, vocabulary, data, split, labels, parameters,
@@ -427,7 +387,8 @@ absl::Status Register(const TrainOptions& o, const Fitted& fit, const std::vecto
   s = Meta(o, *r, fit, cutoffs, range, kfold, std::move(label)).Write(*vdir);
   if (!s.ok()) return s;
   s = WriteWholeFile(ModelRegistry::ReportPath(*vdir).string(),
-                     RenderReport(*r, o.labels.target, fit.scores, fit.eval.y));
+                     RenderReport(*r, o.labels.target, fit.scores,
+                                  BaselineScores(fit.eval, o.labels.target), fit.eval.y));
   if (!s.ok()) return s;
   std::cerr << "trainer: training set " << FormatDuration(r->set_seconds)
             << ", training and evaluation " << FormatDuration(r->train_seconds) << "\n";

@@ -28,7 +28,7 @@ struct TrainOptions {
   int early_stopping_rounds = 20;
   uint64_t seed = 42;
   std::map<std::string, std::string> params;  // override XGBoost parameters
-  bool force = false;                         // promote even when worse than CURRENT
+  bool force = false;  // promote even when worse than CURRENT or unjudgeable (promotion.h)
   // Labels given by the business (trainer/business_labels.h) instead of the
   // event-derived ones; `labels.target` still names the registry slot.
   std::string labels_csv;

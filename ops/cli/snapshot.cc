@@ -3,6 +3,7 @@
 #include "featurestore/snapshot.h"
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -32,6 +33,7 @@ class SnapshotCommand : public Command {
         "the end.\n"
         "The result is a state dir:  recur train --state-dir OUT   recur inspect --state-dir OUT "
         "--offsets\n"
+        "A reader that goes away (| head) does not stop it: the snapshot completes.\n"
         "Exit codes: 0 done; 1 failed (no state dir, OUT exists, I/O...; nothing is left at OUT); "
         "2 "
         "bad usage.");
@@ -39,6 +41,12 @@ class SnapshotCommand : public Command {
 
   int Run() override {
     InstallStopHandlers();
+    // `recur snapshot … | head`: once the reader is gone, a write to stdout or
+    // stderr (a progress line, a RocksDB log line) would raise SIGPIPE and kill
+    // the process between the copy and the rename, leaving OUT.tmp-* and no
+    // OUT. Ignored, such a write just fails (EPIPE) and the snapshot completes;
+    // only the listing is lost, which the reader did not want.
+    std::signal(SIGPIPE, SIG_IGN);
     SnapshotOptions so;
     so.stop = &StopFlag();
     so.on_partition = [](const PartitionSnapshot& p) {

@@ -78,7 +78,9 @@ void TrainCommand::AddTrainOptions() {
       ->capture_default_str();
   sub_->add_option("-P", xgb_params_,
                    "XGBoost parameter key=value (repeatable), e.g. -P max_depth=4");
-  sub_->add_flag("--force", o.force, "promote even if worse than CURRENT");
+  sub_->add_flag("--force", o.force,
+                 "promote even if worse than CURRENT, or if the validation set cannot judge it "
+                 "(one class: no ROC-AUC)");
   sub_->add_option("--labels-csv", o.labels_csv,
                    "labels given by the business: CSV of shop_id,customer_id,label[,as_of] (as_of "
                    "YYYY-MM-DD or ms; default the snapshot's last day) instead of labels derived "

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 namespace recur {
 namespace {
@@ -50,6 +51,28 @@ TEST(MetricsTest, PerGroupMetricsUseOnlyTheGroupsRows) {
   auto one = EvaluateByGroup({0.2f, 0.4f}, {0, 0}, {"c", "c"});
   EXPECT_TRUE(std::isnan(one["c"].roc_auc));
   EXPECT_TRUE(std::isnan(one["c"].recall));
+}
+
+TEST(MetricsTest, LiftOfAConstantScoreIsOne) {
+  // Every row ties: the top decile is any tenth of them, so its expected
+  // outcome rate is the base rate whatever order the rows come in.
+  std::vector<float> labels(20, 0.0f);
+  for (int i = 15; i < 20; ++i) labels[i] = 1;  // positives last, where an unstable top-k looks
+  BinaryMetrics m = Evaluate(std::vector<float>(20, 0.3f), labels);
+  EXPECT_DOUBLE_EQ(m.lift_top_decile, 1.0);
+  labels.assign(10, 0.0f);
+  labels[9] = 1;
+  EXPECT_DOUBLE_EQ(Evaluate(std::vector<float>(10, 0.7f), labels).lift_top_decile, 1.0);
+}
+
+TEST(MetricsTest, LiftAveragesTheTieGroupAcrossTheDecileBoundary) {
+  // 20 rows, top decile = 2: the single 0.9 (negative) and one of the 19 rows
+  // tied at 0.5, of which 4 are positive: expected positives 4/19.
+  std::vector<float> scores(20, 0.5f), labels(20, 0.0f);
+  scores[0] = 0.9f;
+  for (int i = 16; i < 20; ++i) labels[i] = 1;
+  BinaryMetrics m = Evaluate(scores, labels);
+  EXPECT_NEAR(m.lift_top_decile, (4.0 / 19.0 / 2.0) / 0.2, 1e-12);
 }
 
 TEST(MetricsTest, TiesCountHalf) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The trainer's report.html opens in headless Chromium (Debian's package) and
 # shows its charts: the DOM Chromium renders holds the ROC and precision-recall
-# curves, the calibration points, the score histogram, the per-shop table and the
+# curves (model and baseline, named axes), the promotion decision, the
+# calibration points, the score histogram, the per-shop table and the
 # feature-importance bars, and a screenshot is produced. No network.
 set -euo pipefail
 RECUR="${RECUR:-$(dirname "$0")/../../build/recur}"
@@ -26,7 +27,10 @@ grep -q '<polyline' "$WORK/dom.html" || fail "ROC curve missing"
 [[ $(grep -o '<rect class="bin"' "$WORK/dom.html" | wc -l) -eq 20 ]] || fail "score histogram should have 20 bars"
 grep -q 'ROC-AUC' "$WORK/dom.html" || fail "metrics table missing"
 grep -q '<svg id="pr"' "$WORK/dom.html" || fail "rendered DOM has no precision-recall chart"
-[[ $(grep -o '<polyline' "$WORK/dom.html" | wc -l) -eq 2 ]] || fail "ROC and PR curves should be two polylines"
+[[ $(grep -o '<polyline class="model"' "$WORK/dom.html" | wc -l) -eq 2 ]] || fail "ROC and PR curves of the model should be two polylines"
+[[ $(grep -o '<polyline class="baseline"' "$WORK/dom.html" | wc -l) -eq 2 ]] || fail "the baseline's ROC and PR curves are missing"
+grep -q '>false positive rate</text>' "$WORK/dom.html" || fail "the ROC chart's axes are not named"
+grep -q '<p id="promotion">Promoted to CURRENT: ' "$WORK/dom.html" || fail "the promotion decision is missing"
 # Per shop: the simulation has two shops.
 [[ $(grep -o '<tr class="shop">' "$WORK/dom.html" | wc -l) -eq 2 ]] || fail "per-shop table should have 2 shops"
 # Feature importance: one bar per feature shown, each labelled with a catalog

@@ -131,6 +131,66 @@ TEST_F(TrainerTest, PromotionGateRefusesAWorseModelUnlessForced) {
   EXPECT_EQ(Slurp(current), forced->version + "\n");
 }
 
+// A validation set with one class has no ROC-AUC: such a
+// model is not promoted, even into an empty registry, unless forced, and the
+// note says why.
+TEST_F(TrainerTest, ASingleClassEvaluationIsNotPromotedUnlessForced) {
+  TrainOptions o = Options("models-one-class");
+  const fs::path csv = *dir_ / "all-zero-labels.csv";
+  {
+    std::ofstream out(csv);
+    out << "shop_id,customer_id,label,as_of\n";
+    auto dir = OpenReadOnly(o.state_dir);
+    ASSERT_TRUE(dir.ok());
+    int n = 0;
+    for (int32_t p = 0; p < 2; ++p) {
+      ASSERT_TRUE((*dir)
+                      ->store(p)
+                      ->ForEachCustomer([&](const CustomerKey& key, const CustomerState&) {
+                        // Both classes to train on (time split: the earlier
+                        // date), only 0 at the validation date.
+                        out << key.shop_id << "," << key.customer_id << "," << (++n % 2)
+                            << ",2025-05-31\n"
+                            << key.shop_id << "," << key.customer_id << ",0,2025-06-30\n";
+                        return absl::OkStatus();
+                      })
+                      .ok());
+    }
+  }
+  o.labels_csv = csv.string();
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(std::isnan(r->model.roc_auc));
+  EXPECT_FALSE(r->promoted) << r->promotion_note;
+  EXPECT_NE(r->promotion_note.find("one class (all 0)"), std::string::npos) << r->promotion_note;
+  EXPECT_NE(r->promotion_note.find("not promoted"), std::string::npos) << r->promotion_note;
+  EXPECT_NE(r->promotion_note.find("--force"), std::string::npos) << r->promotion_note;
+  const fs::path current = fs::path(o.models_dir) / "repurchase_30d" / "CURRENT";
+  EXPECT_FALSE(fs::exists(current));
+  EXPECT_TRUE(fs::exists(fs::path(r->model_dir) / "meta.json"));  // registered, just not CURRENT
+  o.force = true;
+  auto forced = Train(o);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_TRUE(forced->promoted);
+  EXPECT_NE(forced->promotion_note.find("PROMOTED ANYWAY"), std::string::npos)
+      << forced->promotion_note;
+  EXPECT_EQ(Slurp(current), forced->version + "\n");
+}
+
+// Re-training the same data, options and seed gives the version that is
+// already CURRENT: the note says so instead of "no CURRENT model".
+TEST_F(TrainerTest, RetrainingToTheCurrentVersionSaysItIsAlreadyCurrent) {
+  auto first = Train(Options("models-again"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = Train(Options("models-again"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->version, first->version);
+  EXPECT_TRUE(again->promoted);
+  EXPECT_EQ(again->promotion_note.find("no CURRENT"), std::string::npos) << again->promotion_note;
+  EXPECT_NE(again->promotion_note.find("already CURRENT"), std::string::npos)
+      << again->promotion_note;
+}
+
 TEST_F(TrainerTest, TopCategoryIsEncodedWithTheModelsVocabularyExactlyAsTheScorerEncodesIt) {
   TrainOptions o = Options("models-vocab");
   auto r = Train(o);
@@ -199,6 +259,12 @@ TEST_F(TrainerTest, PerShopMetricsAndFeatureImportanceAreInMetaJsonAndTheReport)
   EXPECT_DOUBLE_EQ(meta["metrics_by_shop"]["shop-1"]["model"]["roc_auc"].get<double>(),
                    r->by_shop["shop-1"].model.roc_auc);
   EXPECT_DOUBLE_EQ(meta["metrics"]["threshold"].get<double>(), 0.4);
+  // The baselines rank (recency, revenue trend) but are not probabilities: no
+  // log-loss for them, overall or per shop; the model's is there.
+  EXPECT_TRUE(std::isnan(r->baseline.log_loss)) << r->baseline.log_loss;
+  EXPECT_TRUE(meta["baseline"]["metrics"]["log_loss"].is_null());
+  EXPECT_TRUE(meta["metrics_by_shop"]["shop-1"]["baseline"]["log_loss"].is_null());
+  EXPECT_GT(meta["metrics"]["log_loss"].get<double>(), 0.0);
   // Importance: largest total gain first, shares summing to 1, catalog names.
   const auto& imp = meta["feature_importance"];
   ASSERT_GE(imp.size(), 5u);
