@@ -50,8 +50,16 @@ absl::Status Importer::Add(int64_t position, const absl::StatusOr<v1::Event>& ev
   }
   // The store would fail the whole batch on such an event: reject it here, one line.
   if (!WithinHorizon(event->event_time_ms(), max_time_[p], kDefaultRetentionDays)) {
+    // Whatever the order of a file's lines, `recur import` adds them sorted by
+    // event time: only an event older than the store already held gets here.
+    const int64_t t = event->event_time_ms();
     Reject(position, "too_late",
-           absl::InvalidArgumentError("event_time_ms: older than the retention horizon"));
+           absl::InvalidArgumentError(absl::StrCat(
+               "event_time_ms: ", FormatDayOfMs(t), " is ", DayOf(max_time_[p]) - DayOf(t),
+               " days before the latest event this store holds (", FormatDayOfMs(max_time_[p]),
+               ") and the store keeps ", kDefaultRetentionDays, " days (from ",
+               FormatDay(HorizonFirstDay(max_time_[p], kDefaultRetentionDays)),
+               "): import older files first, or into a new state dir")));
     return absl::OkStatus();
   }
   max_time_[p] = std::max(max_time_[p], event->event_time_ms());

@@ -1,11 +1,15 @@
 // Labels given by the business instead of derived from events (docs/DESIGN.md,
-// "Labels"): a CSV of shop_id,customer_id,label[,as_of]. The header line is
-// optional; label is 0 or 1; as_of is YYYY-MM-DD (features as of the end of that
-// UTC day) or milliseconds since the epoch, and defaults to the snapshot's last
-// day. Every bad row is an InvalidArgument naming the file and the line:
+// "Labels"): a CSV of shop_id,customer_id,label[,as_of]. A header line (a first
+// line naming any of shop_id/shop, customer_id/customer, label, as_of, case-
+// insensitive) gives the columns in any order; without one the order is that.
+// The separator is ';' when the first line has ';' and no ',' (a comma-decimal
+// locale's spreadsheet), else ','. label is 0 or 1, also 0.0/1.0 or true/false;
+// as_of is YYYY-MM-DD (features as of the end of that UTC day) or milliseconds
+// since the epoch, and defaults to the snapshot's last day. Every bad row is an
+// InvalidArgument naming the file, the line and the column:
 //
 //   auto rows = recur::ReadLabelsCsv("labels.csv", default_as_of_ms);
-//   // "labels.csv:7: label must be 0 or 1, got 'yes'"
+//   // "labels.csv:7: column 3 (label): must be 0 or 1 (...), got 'yes'"
 #ifndef RECUR_TRAINER_BUSINESS_LABELS_H_
 #define RECUR_TRAINER_BUSINESS_LABELS_H_
 
@@ -40,8 +44,10 @@ absl::StatusOr<std::vector<LabelRow>> ParseLabelsCsv(std::istream& in, const std
 absl::StatusOr<std::vector<LabelRow>> ReadLabelsCsv(const std::string& path,
                                                     int64_t default_as_of_ms);
 
-// InvalidArgument naming the first row whose as_of day lies outside
-// [first_day, last_day] (the history a snapshot holds).
+// InvalidArgument naming the first row whose as_of day lies outside the history
+// a snapshot holds: from first_day (the horizon) to the end of the month of
+// last_day (its last event's day), so a month-end label is accepted when the
+// month's last event came a few days before its end.
 absl::Status CheckAsOfRange(const std::vector<LabelRow>& rows, const std::string& name,
                             int32_t first_day, int32_t last_day);
 

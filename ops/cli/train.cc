@@ -81,10 +81,12 @@ void TrainCommand::AddTrainOptions() {
   sub_->add_flag("--force", o.force,
                  "promote even if worse than CURRENT, or if the validation set cannot judge it "
                  "(one class: no ROC-AUC)");
-  sub_->add_option("--labels-csv", o.labels_csv,
-                   "labels given by the business: CSV of shop_id,customer_id,label[,as_of] (as_of "
-                   "YYYY-MM-DD or ms; default the snapshot's last day) instead of labels derived "
-                   "from events")
+  sub_->add_option(
+          "--labels-csv", o.labels_csv,
+          "labels given by the business: CSV of shop_id,customer_id,label[,as_of] (a header "
+          "names them in any order; ',' or ';'; label 0/1, 0.0/1.0 or true/false; as_of "
+          "YYYY-MM-DD or ms, up to the end of the last event's month; default the "
+          "snapshot's last day) instead of labels derived from events")
       ->check(CLI::ExistingFile);
   sub_->add_option("--folds", o.folds, "k of the stratified k-fold used with a single cutoff")
       ->capture_default_str()

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <vector>
 
 #include "featurestore/calendar.h"
 #include "trainer/folds.h"
@@ -63,21 +64,27 @@ TEST(BusinessLabelsTest, NoHeaderIsFine) {
 
 TEST(BusinessLabelsTest, BadRowsNameTheFileAndLine) {
   const std::string ok = "shop_id,customer_id,label\ns,c1,1\ns,c2,0\ns,c3,1\ns,c4,0\ns,c5,1\n";
-  EXPECT_EQ(ErrorOf(ok + "s,c6,yes\n"), "labels.csv:7: label must be 0 or 1, got 'yes'");
-  EXPECT_EQ(ErrorOf(ok + "s,c6,0.5\n"), "labels.csv:7: label must be 0 or 1, got '0.5'");
+  EXPECT_EQ(ErrorOf(ok + "s,c6,yes\n"),
+            "labels.csv:7: column 3 (label): must be 0 or 1 (0.0/1.0 and true/false are accepted), "
+            "got 'yes'");
+  EXPECT_EQ(ErrorOf(ok + "s,c6,0.5\n"),
+            "labels.csv:7: column 3 (label): must be 0 or 1 (0.0/1.0 and true/false are accepted), "
+            "got '0.5'");
   EXPECT_EQ(ErrorOf("s,c1\n"),
             "labels.csv:1: expected 3 or 4 fields (shop_id,customer_id,label[,as_of]), got 2");
   EXPECT_EQ(ErrorOf("s,c1,1,2025-01-01,x\n"),
             "labels.csv:1: expected 3 or 4 fields (shop_id,customer_id,label[,as_of]), got 5");
-  EXPECT_EQ(ErrorOf("s,c1,1\ns,,1\n"), "labels.csv:2: empty customer_id");
-  EXPECT_EQ(ErrorOf(",c,1\n"), "labels.csv:1: empty shop_id");
-  EXPECT_EQ(ErrorOf("a/b,c,1\n"), "labels.csv:1: shop_id 'a/b' contains '/'");
+  EXPECT_EQ(ErrorOf("s,c1,1\ns,,1\n"), "labels.csv:2: column 2 (customer_id): empty");
+  EXPECT_EQ(ErrorOf(",c,1\n"), "labels.csv:1: column 1 (shop_id): empty");
+  EXPECT_EQ(ErrorOf("a/b,c,1\n"), "labels.csv:1: column 1 (shop_id): 'a/b' contains '/'");
   EXPECT_EQ(
       ErrorOf("s,c,1,31.03.2025\n"),
-      "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '31.03.2025'");
+      "labels.csv:1: column 4 (as_of): as_of must be YYYY-MM-DD or milliseconds since the epoch, "
+      "got '31.03.2025'");
   EXPECT_EQ(
       ErrorOf("s,c,1,2025-02-30\n"),
-      "labels.csv:1: as_of must be YYYY-MM-DD or milliseconds since the epoch, got '2025-02-30'");
+      "labels.csv:1: column 4 (as_of): as_of must be YYYY-MM-DD or milliseconds since the epoch, "
+      "got '2025-02-30'");
   EXPECT_EQ(ErrorOf("s,\"c,1\n"), "labels.csv:1: unterminated quote");
   EXPECT_EQ(ErrorOf("s,\"c\"x,1\n"), "labels.csv:1: text after a closing quote");
   // The same customer twice as of the same day (also when one is given in ms).
@@ -85,9 +92,10 @@ TEST(BusinessLabelsTest, BadRowsNameTheFileAndLine) {
             "labels.csv:3: s/c as of 2025-03-31 is already labelled on line 1");
   EXPECT_EQ(ErrorOf("s,c,1,2025-03-31\ns,c,0,1743379200000\n"),
             "labels.csv:2: s/c as of 2025-03-31 is already labelled on line 1");
-  // A header with other names is not a header: its label field is reported.
-  EXPECT_EQ(ErrorOf("shop,customer,churned\ns,c,1\n"),
-            "labels.csv:1: label must be 0 or 1, got 'churned'");
+  // A first line without any column name is a row: its label field is reported.
+  EXPECT_EQ(ErrorOf("shops,customers,churned\ns,c,1\n"),
+            "labels.csv:1: column 3 (label): must be 0 or 1 (0.0/1.0 and true/false are "
+            "accepted), got 'churned'");
   EXPECT_EQ(ErrorOf("shop_id,customer_id,label\n\n"), "labels.csv: no label rows");
 }
 
@@ -108,8 +116,74 @@ TEST(BusinessLabelsTest, MissingFileAndAsOfOutsideTheSnapshot) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "labels.csv:2: as_of 2024-01-01 is outside the snapshot's history (2024-06-01 .. "
-            "2025-06-30)");
+            "2025-06-30: its last event is on 2025-06-30, and an as_of may reach the end of that "
+            "month)");
   EXPECT_TRUE(CheckAsOfRange({(*r)[0]}, "labels.csv", first, last).ok());
+}
+
+// Issue 16, item 8: a spreadsheet's export names its columns in its own order,
+// writes 1.0 or TRUE for a label and may use ';' (a comma-decimal locale).
+TEST(BusinessLabelsTest, HeaderNamedColumnsInAnyOrder) {
+  auto r = Parse("label,as_of,customer_id,shop_id\n1,2025-03-31,c-1,s\n0,,c-2,s\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].key, (CustomerKey{"s", "c-1"}));
+  EXPECT_EQ((*r)[0].label, 1.0f);
+  EXPECT_EQ((*r)[0].as_of_ms, EndOfDay(2025, 3, 31));
+  EXPECT_EQ((*r)[1].as_of_ms, kDefaultAsOf);
+  // "shop" and "customer" name the same columns; without as_of every row has the default.
+  auto short_names = Parse("Customer,Label,Shop\nc-1,1,s\n");
+  ASSERT_TRUE(short_names.ok()) << short_names.status();
+  EXPECT_EQ((*short_names)[0].key, (CustomerKey{"s", "c-1"}));
+  EXPECT_EQ((*short_names)[0].as_of_ms, kDefaultAsOf);
+}
+
+TEST(BusinessLabelsTest, LabelSpellings) {
+  auto r = Parse("s,a,0\ns,b,1\ns,c,0.0\ns,d,1.0\ns,e,true\ns,f,FALSE\ns,g,True\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<float> labels;
+  for (const auto& row : *r) labels.push_back(row.label);
+  EXPECT_EQ(labels, (std::vector<float>{0, 1, 0, 1, 1, 0, 1}));
+}
+
+TEST(BusinessLabelsTest, SemicolonSeparatorFromTheHeader) {
+  auto r = Parse("shop_id;customer_id;label;as_of\ns;\"c;1\";1.0;2025-03-31\ns;c2;0;\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].key, (CustomerKey{"s", "c;1"}));
+  EXPECT_EQ((*r)[0].as_of_ms, EndOfDay(2025, 3, 31));
+  EXPECT_EQ((*r)[1].label, 0.0f);
+  auto headerless = Parse("s;c;true\n");
+  ASSERT_TRUE(headerless.ok()) << headerless.status();
+  EXPECT_EQ((*headerless)[0].key, (CustomerKey{"s", "c"}));
+}
+
+TEST(BusinessLabelsTest, HeaderErrorsNameTheColumn) {
+  EXPECT_EQ(ErrorOf("shop_id,customer_id,churned\ns,c,1\n"),
+            "labels.csv:1: column 3: unknown column 'churned' (expected shop_id, customer_id, "
+            "label and optionally as_of, in any order)");
+  EXPECT_EQ(ErrorOf("shop_id,label\ns,1\n"), "labels.csv:1: the header has no customer_id column");
+  EXPECT_EQ(ErrorOf("shop_id,customer_id,label,shop\ns,c,1,s\n"),
+            "labels.csv:1: column 4: shop_id is also column 1");
+  EXPECT_EQ(ErrorOf("label,customer_id,shop_id\n1,c\n"),
+            "labels.csv:2: expected 3 fields as in the header, got 2");
+  EXPECT_EQ(ErrorOf("label;customer_id;shop_id\n2;c;s\n"),
+            "labels.csv:2: column 1 (label): must be 0 or 1 (0.0/1.0 and true/false are "
+            "accepted), got '2'");
+}
+
+TEST(BusinessLabelsTest, AsOfUpToTheEndOfTheLastEventsMonth) {
+  // The store's last event is on 2025-06-27: a month-end label as of 2025-06-30
+  // is what the business has, and the store holds everything up to it.
+  auto r = Parse("s,c,1,2025-06-30\ns,d,0,2025-07-01\n");
+  ASSERT_TRUE(r.ok());
+  const int32_t first = DaysFromCivil({2024, 6, 1}), last = DaysFromCivil({2025, 6, 27});
+  EXPECT_TRUE(CheckAsOfRange({(*r)[0]}, "labels.csv", first, last).ok());
+  absl::Status s = CheckAsOfRange(*r, "labels.csv", first, last);
+  EXPECT_EQ(s.message(),
+            "labels.csv:2: as_of 2025-07-01 is outside the snapshot's history (2024-06-01 .. "
+            "2025-06-30: its last event is on 2025-06-27, and an as_of may reach the end of that "
+            "month)");
 }
 
 TEST(FoldsTest, StratifiedFoldsSplitEachLabelEvenly) {

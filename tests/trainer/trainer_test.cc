@@ -349,7 +349,10 @@ TEST_F(TrainerTest, ABadLabelsFileFailsNamingTheLine) {
   o.labels_csv = csv.string();
   auto r = Train(o);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), csv.string() + ":3: label must be 0 or 1, got 'yes'");
+  EXPECT_EQ(
+      r.status().message(),
+      csv.string() +
+          ":3: column 3 (label): must be 0 or 1 (0.0/1.0 and true/false are accepted), got 'yes'");
   std::ofstream(csv) << "shop-1,c-1,1,2020-01-01\n";
   r = Train(o);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
