@@ -119,6 +119,7 @@ absl::Status ScoreStage::OpenStore(int32_t partition, FeatureStore* store) {
     return models.status();
   }
   auto q = store->ledger().GetMeta(kQuantiles);
+  info.quantiles_ready = rules_.quantiles_needed().empty() || q.ok();
   if (q.ok()) {
     auto table = QuantileTable::Parse(*q);
     if (!table.ok()) return table.status();
@@ -195,6 +196,40 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<QuantileTable> ScoreStage::ComputeQuantiles(FeatureStore* store, int32_t day) const {
+  // The population's quantiles as of this day, for the rules that use them.
+  QuantileTable table;
+  if (rules_.quantiles_needed().empty()) return table;
+  const int32_t horizon = store->horizon_first_day();
+  absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
+    const int64_t as_of = RescoreAsOf(st.last_event_ms(), day);
+    table.Add(k.shop_id, st.ComputeFeatures(as_of, horizon), rules_.quantiles_needed());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  table.Finish();
+  return table;
+}
+
+std::set<int32_t> ScoreStage::WithoutQuantiles() const {
+  std::set<int32_t> out;
+  for (const auto& [p, info] : stores_) {
+    if (!info.quantiles_ready) out.insert(p);
+  }
+  return out;
+}
+
+absl::Status ScoreStage::PrepareQuantiles(int32_t partition, FeatureStore* store) {
+  StoreInfo& info = stores_[partition];
+  const int64_t watermark = store->watermark_ms();
+  if (info.quantiles_ready || !scorer_ || watermark <= 0) return absl::OkStatus();
+  auto table = ComputeQuantiles(store, DayOf(watermark));
+  if (!table.ok()) return table.status();
+  info.quantiles = std::move(*table);
+  info.quantiles_ready = true;
+  return absl::OkStatus();
+}
+
 std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
   std::map<int32_t, int32_t> out;
   for (const auto& [p, info] : stores_) out[p] = info.rescored_day;
@@ -213,17 +248,11 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   auto as_of = [&](const CustomerState& s) { return RescoreAsOf(s.last_event_ms(), day); };
   const auto started = std::chrono::steady_clock::now();
 
-  // The population's quantiles as of this day, for the rules that use them.
-  QuantileTable table;
-  if (!rules_.quantiles_needed().empty()) {
-    absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
-      table.Add(k.shop_id, st.ComputeFeatures(as_of(st), horizon), rules_.quantiles_needed());
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    table.Finish();
-  }
+  auto quantiles = ComputeQuantiles(store, day);
+  if (!quantiles.ok()) return quantiles.status();
+  const QuantileTable& table = *quantiles;
   info.quantiles = table;
+  info.quantiles_ready = true;
 
   // Before reading any state (the scan flushes the store first, under its lock).
   const uint64_t scored_at = store->applied_batches();

@@ -24,6 +24,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,14 @@ class ScoreStage {
   // The last re-scored day of every open store: a pass is due when the
   // store's watermark is in a later day (RescoreDue, scorer/policy.h).
   std::map<int32_t, int32_t> RescoredDays() const;
+  // The open stores whose rules need a quantile table the store does not have
+  // yet (no pass made one, now or before a restart). PrepareQuantiles makes it
+  // as of the watermark's day, so that a store's first scores already carry
+  // the segments that depend on it (a no-op without models or watermark).
+  // Reads every customer (a writable store flushes first): call between
+  // batches, as for Rescore.
+  std::set<int32_t> WithoutQuantiles() const;
+  absl::Status PrepareQuantiles(int32_t partition, FeatureStore* store);
   // Re-scores every customer of the store as of the watermark's day; publishes
   // only changed scores. Refreshes the store's quantile table first.
   absl::Status Rescore(int32_t partition, FeatureStore* store);
@@ -105,6 +114,10 @@ class ScoreStage {
   ScoreStage() = default;
   struct StoreInfo {
     QuantileTable quantiles;
+    // The rules need no quantile, or the table above was made (by a pass,
+    // now or before a restart, or PrepareQuantiles). Without it a rule on a
+    // quantile is false for every customer.
+    bool quantiles_ready = false;
     int32_t rescored_day = 0;
     FeatureStore* store = nullptr;
   };
@@ -119,6 +132,8 @@ class ScoreStage {
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;
+  // The store's quantile table as of `day` (empty when the rules need none).
+  absl::StatusOr<QuantileTable> ComputeQuantiles(FeatureStore* store, int32_t day) const;
   // Scores rows and builds the scores to publish: all of them when `compare`
   // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
   // against `compare[i]`, row i's last score (null: none). Thread-safe: const,
