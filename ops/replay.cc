@@ -472,6 +472,9 @@ absl::StatusOr<ReplayResult> Replay(const ReplayOptions& options) {
   p.exit_when_idle_ms = 0;
   p.scoring.reload_check_ms = INT_MAX;      // the models of the start, for the whole replay
   p.score_touched = options.score_history;  // else the final pass scores every customer once
+  // Each batch's scores as they are (before the first pass without the
+  // quantile segments), not held for the one pass at the end.
+  p.scoring.quantiles_first = !options.score_history;
   ReplayProgress line(*range);
   if (options.progress) {
     p.on_progress = [&](const PipelineProgress& progress) {

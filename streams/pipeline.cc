@@ -443,14 +443,6 @@ class PipelineImpl final : public Pipeline {
       }
     }
     unscored_.clear();
-    // A store's first scores carry the segments that need its quantile table.
-    const std::set<int32_t> without = scoring_->stats().without_quantiles;
-    for (const ScoreStage::Work& w : work) {
-      if (!without.count(w.partition)) continue;
-      absl::Status s = scoring_->Exclusive(
-          [&](ScoreStage& stage) { return stage.PrepareQuantiles(w.partition, w.store); });
-      if (!s.ok()) return s;
-    }
     if (!work.empty()) scoring_->Submit(std::move(work));
     return scoring_->error();
   }

@@ -72,7 +72,6 @@ void ScoreWorker::Publish() {
   stats_.versions = stage_->versions();
   stats_.counters = stage_->counters();
   stats_.rescored_days = stage_->RescoredDays();
-  stats_.without_quantiles = stage_->WithoutQuantiles();
   stats_.idle = queue_.empty() && !busy_ && stage_->idle();
 }
 

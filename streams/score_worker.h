@@ -27,7 +27,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,7 +52,6 @@ class ScoreWorker {
     ScoringCounters counters;  // counters.reloads grows when the worker swapped models
     int64_t retries = 0;
     std::map<int32_t, int32_t> rescored_days;  // ScoreStage::RescoredDays()
-    std::set<int32_t> without_quantiles;       // ScoreStage::WithoutQuantiles()
   };
 
   ScoreWorker(std::unique_ptr<ScoreStage> stage, Options options);

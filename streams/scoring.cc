@@ -158,8 +158,14 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   };
   std::vector<Task> tasks;
   for (const Work& w : work) {
-    if (!w.keys.empty())
-      tasks.push_back({&w, &stores_[w.partition], {}, absl::UnknownError("not run")});
+    const StoreInfo& info = stores_[w.partition];
+    // No quantile table yet while a pass can make one (the watermark is set):
+    // the customers stay pending and the store's first pass (once caught up)
+    // scores them with the table, so no score goes out without its quantile
+    // segments. A store of fewer than watermark_events events has no pass yet
+    // and is scored without one.
+    if (options_.quantiles_first && !info.quantiles_ready && w.store->watermark_ms() > 0) continue;
+    if (!w.keys.empty()) tasks.push_back({&w, &info, {}, absl::UnknownError("not run")});
   }
   auto run = [&](Task& t) {
     FeatureStore* store = t.work->store;
@@ -209,25 +215,6 @@ absl::StatusOr<QuantileTable> ScoreStage::ComputeQuantiles(FeatureStore* store, 
   if (!s.ok()) return s;
   table.Finish();
   return table;
-}
-
-std::set<int32_t> ScoreStage::WithoutQuantiles() const {
-  std::set<int32_t> out;
-  for (const auto& [p, info] : stores_) {
-    if (!info.quantiles_ready) out.insert(p);
-  }
-  return out;
-}
-
-absl::Status ScoreStage::PrepareQuantiles(int32_t partition, FeatureStore* store) {
-  StoreInfo& info = stores_[partition];
-  const int64_t watermark = store->watermark_ms();
-  if (info.quantiles_ready || !scorer_ || watermark <= 0) return absl::OkStatus();
-  auto table = ComputeQuantiles(store, DayOf(watermark));
-  if (!table.ok()) return table.status();
-  info.quantiles = std::move(*table);
-  info.quantiles_ready = true;
-  return absl::OkStatus();
 }
 
 std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {

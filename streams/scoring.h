@@ -45,6 +45,10 @@ struct ScoringOptions {
                           // a segment or a model changed
   int reload_check_ms = 1000;  // how often the targets' CURRENT is checked (CurrentWatch)
   size_t chunk = 8192;         // customers per scoring call in a re-scoring pass
+  // A store whose rules need a quantile table it has not made yet holds its
+  // scores for its first pass (ScoreCustomers). false: they go out at once,
+  // without the quantile segments (`recur replay --score-history`).
+  bool quantiles_first = true;
 };
 
 struct ScoringCounters {
@@ -79,7 +83,10 @@ class ScoreStage {
 
   // Scores `keys` of each store as of each one's latest event (stores in
   // parallel), publishes every score; Drain records them (last score, pending
-  // cleared). Unknown customers are skipped.
+  // cleared). Unknown customers are skipped. A store whose rules need a
+  // quantile table it does not have yet (no pass made one) is skipped while
+  // its watermark is set (unless !quantiles_first): its customers stay
+  // pending for its first pass.
   struct Work {
     int32_t partition;
     FeatureStore* store;
@@ -90,14 +97,6 @@ class ScoreStage {
   // The last re-scored day of every open store: a pass is due when the
   // store's watermark is in a later day (RescoreDue, scorer/policy.h).
   std::map<int32_t, int32_t> RescoredDays() const;
-  // The open stores whose rules need a quantile table the store does not have
-  // yet (no pass made one, now or before a restart). PrepareQuantiles makes it
-  // as of the watermark's day, so that a store's first scores already carry
-  // the segments that depend on it (a no-op without models or watermark).
-  // Reads every customer (a writable store flushes first): call between
-  // batches, as for Rescore.
-  std::set<int32_t> WithoutQuantiles() const;
-  absl::Status PrepareQuantiles(int32_t partition, FeatureStore* store);
   // Re-scores every customer of the store as of the watermark's day; publishes
   // only changed scores. Refreshes the store's quantile table first.
   absl::Status Rescore(int32_t partition, FeatureStore* store);
@@ -114,9 +113,9 @@ class ScoreStage {
   ScoreStage() = default;
   struct StoreInfo {
     QuantileTable quantiles;
-    // The rules need no quantile, or the table above was made (by a pass,
-    // now or before a restart, or PrepareQuantiles). Without it a rule on a
-    // quantile is false for every customer.
+    // The rules need no quantile, or the table above was made by a pass (now
+    // or before a restart). Without it a rule on a quantile is false for
+    // every customer, so the store's scores wait (ScoreCustomers).
     bool quantiles_ready = false;
     int32_t rescored_day = 0;
     FeatureStore* store = nullptr;

@@ -75,8 +75,8 @@ void ReplayCommand::AddOptions() {
   sub_->add_option("--scores-topic", scores_topic_,
                    "re-score every replayed customer into this topic (default: no scoring)");
   sub_->add_flag("--score-history", o.score_history,
-                 "with --scores-topic: also publish each batch's scores as `recur run` does "
-                 "(default: one score per customer, as of the end)");
+                 "with --scores-topic: also publish each batch's scores (before the end without "
+                 "quantile-based segments; default: one score per customer, as of the end)");
   sub_->add_option("--models-dir", o.pipeline.scoring.scorer.models_dir,
                    "model registry for --scores-topic: the CURRENT models when the replay starts")
       ->capture_default_str();
