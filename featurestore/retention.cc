@@ -2,14 +2,15 @@
 // the rules of retention.h.
 #include "featurestore/retention.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/time.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/rocks_internal.h"
-#include "featurestore/state_dir.h"
 
 namespace recur {
 namespace internal {
@@ -62,8 +63,7 @@ absl::StatusOr<int32_t> OpenRetention(rocksdb::DB* db, const std::string& path, 
       " days of history (its retention, set with --retention-days when it was created); it "
       "cannot be read as keeping ",
       requested, " (the older days were pruned): use --retention-days ", days,
-      " or less, or re-import the events into a new state dir with --retention-days ",
-      requested));
+      " or less, or re-import the events into a new state dir with --retention-days ", requested));
 }
 
 }  // namespace internal
@@ -71,9 +71,18 @@ absl::StatusOr<int32_t> OpenRetention(rocksdb::DB* db, const std::string& path, 
 absl::StatusOr<int32_t> StateDirRetention(const std::string& path, int32_t requested) {
   int32_t found = 0;
   std::string found_at;
-  for (int32_t p = 0; std::filesystem::exists(StateDir::PartitionPath(path, p)); ++p) {
+  // Every partition store there, also past a missing one (`run --rebuild-missing`
+  // recreates it with the others' retention).
+  std::vector<std::string> stores;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("partition-", 0) == 0 && entry.is_directory(ec)) stores.push_back(entry.path());
+  }
+  std::sort(stores.begin(), stores.end());
+  for (const std::string& store_path : stores) {
     FeatureStore::Options o;
-    o.path = StateDir::PartitionPath(path, p);
+    o.path = store_path;
     o.read_only = true;
     auto store = FeatureStore::Open(o);
     if (absl::IsNotFound(store.status())) continue;  // created, never written

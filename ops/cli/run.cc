@@ -52,12 +52,13 @@ class RunCommand : public Command {
     if (rebuild_.accept_loss && !rebuild_.rebuild_missing) {
       return Fail(absl::InvalidArgumentError("--accept-loss only goes with --rebuild-missing"));
     }
-    // Before anything is assigned: a lost store is refused or, when asked, rebuilt.
-    if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
-    // Every partition store and the decoder's lateness rules use one retention.
+    // Every partition store (a rebuilt one too) and the decoder's lateness
+    // rules use one retention: the recorded one unless a new dir is given one.
     auto retention = StateDirRetention(options_.state_dir, options_.decoder.retention_days);
     if (!retention.ok()) return Fail(retention.status());
     options_.decoder.retention_days = *retention;
+    // Before anything is assigned: a lost store is refused or, when asked, rebuilt.
+    if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
     InstallStopHandlers();
     auto pipeline = Pipeline::Create(options_);
     if (!pipeline.ok()) return Fail(pipeline.status());

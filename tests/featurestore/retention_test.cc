@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,9 @@ TEST(RetentionTest, StateDirRetentionIsTheRecordedOneOrTheRequestedOneForANewDir
   auto other = StateDirRetention(path, 400);
   ASSERT_FALSE(other.ok());
   EXPECT_TRUE(Mentions(other.status(), "keeps 500 days")) << other.status();
+  // A lost partition-0 (`run --rebuild-missing` recreates it): the others still say.
+  std::filesystem::remove_all(StateDir::PartitionPath(path, 0));
+  EXPECT_EQ(*StateDirRetention(path, 0), 500);
 }
 
 TEST(RetentionTest, TheImporterRejectsTooLateByTheStoresRetention) {

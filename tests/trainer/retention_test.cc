@@ -78,8 +78,7 @@ TEST(TrainingRetentionTest, TheBatchSizeNeverChangesTheModelAndALongerHorizonIsR
         EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
         const std::string why(r.status().message());
         EXPECT_NE(why.find("keeps 400 days"), std::string::npos) << why;
-        EXPECT_NE(why.find(absl::StrCat("--retention-days ", retention)), std::string::npos)
-            << why;
+        EXPECT_NE(why.find(absl::StrCat("--retention-days ", retention)), std::string::npos) << why;
         continue;
       }
       EXPECT_LE(retention, 400) << "a " << retention << "-day horizon on a 400-day store trained "
@@ -89,8 +88,8 @@ TEST(TrainingRetentionTest, TheBatchSizeNeverChangesTheModelAndALongerHorizonIsR
       ASSERT_FALSE(model[i].empty());
     }
     if (retention > 400 && model[0].empty()) continue;  // refused
-    EXPECT_TRUE(model[0] == model[1]) << "retention " << retention
-                                      << ": the models of the same events differ by batch size";
+    EXPECT_TRUE(model[0] == model[1])
+        << "retention " << retention << ": the models of the same events differ by batch size";
   }
 }
 
