@@ -22,8 +22,11 @@ namespace recur {
 
 inline constexpr int64_t kMillisPerDay = 86'400'000;
 
-// Retention of a store, in UTC days, unless the store was created with another.
+// Retention of a store, in UTC days, unless the store was created with another
+// (--retention-days of import, run and replay; recorded in the store).
 inline constexpr int32_t kDefaultRetentionDays = 400;
+// The shortest retention: the feature catalog looks back 365 days.
+inline constexpr int32_t kMinRetentionDays = 366;
 // An event older than its source partition's stream time minus this is "late"
 // (still applied, counted).
 inline constexpr int64_t kDefaultAllowedLatenessMs = 3'600'000;

@@ -10,6 +10,7 @@
 //   "m:watermark"           -> EventTimeWatermark::Encode (the largest event times)
 //   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
 //   "m:format"              -> "recur-store-1"
+//   "m:retention_days"      -> fixed64 retention, set at creation (retention.h)
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
 // Every write goes through FlushLocked(): one WriteBatch with the changed
@@ -367,6 +368,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     std::lock_guard<std::mutex> lock(mu_);
     return HorizonFirstDay(max_event_time_ms_);
   }
+  int32_t retention_days() const override { return options_.retention_days; }
 
   int64_t EstimateCustomers() const override {
     uint64_t n = 0;
@@ -559,10 +561,6 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
     return absl::InvalidArgumentError(
         absl::StrCat("watermark_events: must be 1..", EventTimeWatermark::kKept));
   }
-  if (options.retention_days < 366) {
-    return absl::InvalidArgumentError(
-        "retention_days: must be at least 366 (the catalog looks back 365 days)");
-  }
   rocksdb::Options ro = internal::StoreRocksOptions();
   ro.create_if_missing = !options.read_only;
   ro.write_buffer_size = options.write_buffer_bytes;
@@ -576,6 +574,11 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
 
   if (absl::Status f = internal::CheckFormat(db.get(), options.path, options.read_only); !f.ok())
     return f;
+  FeatureStore::Options resolved = options;
+  auto retention =
+      internal::OpenRetention(db.get(), options.path, options.retention_days, options.read_only);
+  if (!retention.ok()) return retention.status();
+  resolved.retention_days = *retention;
   auto times = internal::ReadEventTimes(db.get(), options.path);
   if (!times.ok()) return times.status();
   // The pending marks on disk (few: customers whose scores were owed at the
@@ -585,7 +588,7 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   std::unordered_map<std::string, uint64_t> pending;
   for (const std::string& wire : *keys) pending.emplace(wire, 0);
   return std::unique_ptr<FeatureStore>(
-      new RocksFeatureStore(options, std::move(db), times->max_event_time_ms,
+      new RocksFeatureStore(resolved, std::move(db), times->max_event_time_ms,
                             std::move(times->watermark), std::move(pending)));
 }
 

@@ -57,7 +57,10 @@ class FeatureStore {
  public:
   struct Options {
     std::string path;  // the RocksDB directory
-    int32_t retention_days = kDefaultRetentionDays;
+    // Days of history kept (>= kMinRetentionDays). 0: the value recorded in the
+    // store when it was created (kDefaultRetentionDays for a new one). Another
+    // value than the recorded one: featurestore/retention.h.
+    int32_t retention_days = 0;
     bool sync = false;       // fsync every batch (power-loss safety)
     bool read_only = false;  // open a snapshot for reading
     // Bytes of decoded customers kept in memory (CustomerState::ApproxBytes);
@@ -173,6 +176,8 @@ class FeatureStore {
   virtual uint64_t applied_batches() const = 0;
   // The first UTC day still inside the retention horizon.
   virtual int32_t horizon_first_day() const = 0;
+  // The retention in effect (Options::retention_days resolved; retention.h).
+  virtual int32_t retention_days() const = 0;
   // RocksDB's estimate of the number of customers, without reading them, for
   // progress lines only: it counts every key and every version of a record
   // rewritten since the last compaction (2.7x the customers on a freshly built

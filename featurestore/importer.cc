@@ -49,7 +49,8 @@ absl::Status Importer::Add(int64_t position, const absl::StatusOr<v1::Event>& ev
     return absl::OkStatus();
   }
   // The store would fail the whole batch on such an event: reject it here, one line.
-  if (!WithinHorizon(event->event_time_ms(), max_time_[p], kDefaultRetentionDays)) {
+  const int32_t retention = dir_->store(p)->retention_days();
+  if (!WithinHorizon(event->event_time_ms(), max_time_[p], retention)) {
     // Whatever the order of a file's lines, `recur import` adds them sorted by
     // event time: only an event older than the store already held gets here.
     const int64_t t = event->event_time_ms();
@@ -57,9 +58,10 @@ absl::Status Importer::Add(int64_t position, const absl::StatusOr<v1::Event>& ev
            absl::InvalidArgumentError(absl::StrCat(
                "event_time_ms: ", FormatDayOfMs(t), " is ", DayOf(max_time_[p]) - DayOf(t),
                " days before the latest event this store holds (", FormatDayOfMs(max_time_[p]),
-               ") and the store keeps ", kDefaultRetentionDays, " days (from ",
-               FormatDay(HorizonFirstDay(max_time_[p], kDefaultRetentionDays)),
-               "): import older files first, or into a new state dir")));
+               ") and the store keeps ", retention, " days (from ",
+               FormatDay(HorizonFirstDay(max_time_[p], retention)),
+               ", its --retention-days): import older files first, or into a new state dir "
+               "(with a longer --retention-days to keep more history)")));
     return absl::OkStatus();
   }
   max_time_[p] = std::max(max_time_[p], event->event_time_ms());

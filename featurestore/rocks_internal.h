@@ -26,6 +26,8 @@ inline constexpr char kFormatKey[] = "m:format";
 inline constexpr char kFormat[] = "recur-store-1";
 inline constexpr char kMaxTimeKey[] = "m:max_event_time";
 inline constexpr char kWatermarkKey[] = "m:watermark";
+// fixed64 retention in days, written when the store is created (retention.cc).
+inline constexpr char kRetentionKey[] = "m:retention_days";
 
 // A store's format marker: OK for a recur store (an empty writable one is
 // marked), FailedPrecondition for another format, NotFound for an empty
@@ -39,6 +41,14 @@ struct EventTimes {
   EventTimeWatermark watermark;
 };
 absl::StatusOr<EventTimes> ReadEventTimes(rocksdb::DB* db, const std::string& path);
+
+// The retention a store is opened with (FeatureStore::Options::retention_days
+// against the one recorded in it; see featurestore/retention.h). A writable
+// store without a record gets one: `requested` (or kDefaultRetentionDays) when
+// it holds nothing yet, kDefaultRetentionDays (what every earlier recur used)
+// when it does.
+absl::StatusOr<int32_t> OpenRetention(rocksdb::DB* db, const std::string& path, int32_t requested,
+                                      bool read_only);
 
 // WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
 // own log lines sent to recur's log (RocksLogger); callers set

@@ -35,8 +35,8 @@ namespace recur {
 struct ParityOptions {
   std::string state_dir;
   std::string models_dir = "models";
-  int32_t retention_days = kDefaultRetentionDays;  // the store's retention (its horizon)
-  double tolerance = 1e-6;                         // on probabilities
+  int32_t retention_days = 0;  // the horizon, as TrainOptions::retention_days (0: the store's)
+  double tolerance = 1e-6;     // on probabilities
   // (customers read, customers in the store) while building the offline rows.
   std::function<void(int64_t, int64_t)> progress;
 };

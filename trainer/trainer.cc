@@ -415,7 +415,7 @@ absl::StatusOr<std::vector<int64_t>> EventCutoffs(const TrainOptions& o, const D
       if (early || day + LabelDays(o.labels) > range.last_day) {
         return absl::FailedPreconditionError(absl::StrCat(
             "cutoff ", FormatDayOfMs(c), ": the snapshot's history is ", FormatDay(range.first_day),
-            " .. ", FormatDay(range.last_day), " and the label's ",
+            " .. ", FormatDay(range.last_day), " (", HistoryNote(range), ") and the label's ",
             early ? absl::StrCat(std::max(LookbackDays(o.labels), 1),
                                  " days up to the cutoff start before it")
                   : absl::StrCat(LabelDays(o.labels), " days after the cutoff run past its end")));
@@ -426,10 +426,10 @@ absl::StatusOr<std::vector<int64_t>> EventCutoffs(const TrainOptions& o, const D
     cutoffs.erase(cutoffs.begin(), cutoffs.end() - o.max_cutoffs);
   }
   if (cutoffs.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state dir ", o.state_dir, ": no month-end cutoff with a complete ",
-                     LabelDays(o.labels), "-day label window between ", FormatDay(range.first_day),
-                     " and ", FormatDay(range.last_day), " (more history is needed)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir ", o.state_dir, ": no month-end cutoff with a complete ", LabelDays(o.labels),
+        "-day label window between ", FormatDay(range.first_day), " and ",
+        FormatDay(range.last_day), " (more history is needed; ", HistoryNote(range), ")"));
   }
   return cutoffs;
 }
@@ -455,7 +455,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     if (!event_cutoffs.ok()) return event_cutoffs.status();
     cutoffs = std::move(*event_cutoffs);
     std::cerr << "trainer: " << cutoffs.size() << " cutoffs " << FormatDayOfMs(cutoffs.front())
-              << " .. " << FormatDayOfMs(cutoffs.back()) << "\n";
+              << " .. " << FormatDayOfMs(cutoffs.back()) << " (" << HistoryNote(range) << ")\n";
     ProgressLine progress("training set", "customers",
                           absl::StrCat(" x ", cutoffs.size(), " cutoffs"));
     set = BuildTrainingSet(**dir, cutoffs, o.labels,

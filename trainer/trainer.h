@@ -37,9 +37,10 @@ struct TrainOptions {
   // Event labels at these cutoffs (ms, e.g. ParseAsOf("2025-03-15")) instead of
   // month ends; each must lie in the snapshot with its label window complete.
   std::vector<int64_t> cutoffs;
-  // The retention the snapshot was kept with (its horizon): a longer-kept
-  // training snapshot gives the earliest cutoffs their full history.
-  int32_t retention_days = kDefaultRetentionDays;
+  // The horizon training uses: 0, the retention recorded in the snapshot's
+  // stores; a shorter one ignores the older days; a longer one is refused (the
+  // stores pruned those days: featurestore/retention.h).
+  int32_t retention_days = 0;
   double threshold = 0.5;  // precision and recall count scores >= threshold as predicted positive
 };
 

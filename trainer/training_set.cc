@@ -6,6 +6,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/strings/str_cat.h"
+#include "base/time.h"
+
 namespace recur {
 
 DataRange RangeOf(StateDir& dir) {
@@ -15,8 +18,17 @@ DataRange RangeOf(StateDir& dir) {
     if (s->max_event_time_ms() <= 0) continue;
     r.first_day = std::max(r.first_day, s->horizon_first_day());
     r.last_day = std::max(r.last_day, DayOf(s->max_event_time_ms()));
+    r.retention_days = r.retention_days == 0 ? s->retention_days()
+                                             : std::min(r.retention_days, s->retention_days());
   }
   return r;
+}
+
+std::string HistoryNote(const DataRange& range) {
+  return absl::StrCat("history from ", FormatDay(range.first_day), ": the stores keep ",
+                      range.retention_days,
+                      " days (their retention horizon, set with --retention-days of recur import, "
+                      "run or replay when they were created)");
 }
 
 namespace {

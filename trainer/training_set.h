@@ -56,11 +56,21 @@ absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<La
                                              const Progress& progress = nullptr);
 
 // The data range of a state dir: [first day inside every store's horizon, last day seen].
+// Every customer's history is read from first_day on, whether or not its store
+// has pruned the older days yet: a store prunes a customer only when it rewrites
+// it, at the horizon of that moment, always before first_day (the horizon only
+// moves forward, and a training horizon is never longer than the stores'
+// retention: featurestore/retention.h). So the population and its features do
+// not depend on when pruning happened (issue 16, item 2).
 struct DataRange {
   int32_t first_day = 0;
   int32_t last_day = 0;
+  int32_t retention_days = 0;  // the horizon's length (the stores' retention or a shorter view)
 };
 DataRange RangeOf(StateDir& dir);
+// Why the history starts at first_day, for messages: "history from 2025-01-01: the
+// stores keep 400 days (their retention, --retention-days ...)".
+std::string HistoryNote(const DataRange& range);
 
 }  // namespace recur
 

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/time.h"
 #include "featurestore/importer.h"
 #include "featurestore/state_dir.h"
 #include "ops/cli/cli.h"
@@ -94,6 +95,11 @@ class ImportCommand : public Command {
                      "as for `recur run`: events applied per customer, kind and UTC day; the "
                      "rest are rejected as rate_limited (0: no cap)")
         ->capture_default_str();
+    sub_->add_option("--retention-days", retention_days_,
+                     "days of history the stores keep, recorded when they are created (default: "
+                     "400 for a new state dir, the recorded value for an existing one; another "
+                     "value than the recorded one is refused)")
+        ->check(CLI::Range(kMinRetentionDays, 100'000));
   }
 
   int Run() override {
@@ -101,6 +107,7 @@ class ImportCommand : public Command {
     o.path = state_dir_;
     o.partitions = partitions_;
     o.store.max_events_per_day = max_events_per_day_;
+    o.store.retention_days = retention_days_;  // 0: the stores' own
     auto dir = StateDir::Open(o);
     if (!dir.ok()) return Fail(dir.status());
     std::ifstream in(input_);
@@ -172,6 +179,7 @@ class ImportCommand : public Command {
   int32_t partitions_ = 1;
   size_t batch_ = 10'000;
   uint32_t max_events_per_day_ = kDefaultMaxEventsPerDay;
+  int32_t retention_days_ = 0;
 };
 
 }  // namespace

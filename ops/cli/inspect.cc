@@ -118,7 +118,9 @@ class InspectCommand : public Command {
     sub_->add_flag("--all", all_, "every customer as JSON lines, sorted by key (needs --as-of)");
     sub_->add_flag("--buckets", buckets_,
                    "--all: also each customer's per-day event counts (the soak's checker)");
-    sub_->add_flag("--offsets", offsets_, "the source offsets stored in each partition's store");
+    sub_->add_flag("--offsets", offsets_,
+                   "the source offsets stored in each partition's store (stdout) and its "
+                   "retention (stderr)");
     sub_->add_option("--state-dir", state_dir_, "state directory")->capture_default_str();
     sub_->add_option("--as-of", as_of_,
                      "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
@@ -140,6 +142,12 @@ class InspectCommand : public Command {
     auto dir = StateDir::OpenReadOnly(state_dir_);
     if (!dir.ok()) return Fail(dir.status());
     if (offsets_) {
+      // The retention on stderr: stdout stays "partition topic partition offset"
+      // lines, which scripts sum and compare.
+      for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
+        std::cerr << "partition-" << p << " retention_days " << (*dir)->store(p)->retention_days()
+                  << " (recorded when the store was created: --retention-days)\n";
+      }
       for (int32_t p = 0; p < (*dir)->partitions(); ++p) {
         auto offsets = (*dir)->store(p)->ReadOffsets();
         if (!offsets.ok()) return Fail(offsets.status());

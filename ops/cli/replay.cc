@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/time.h"
+#include "featurestore/retention.h"
 #include "ops/cli/cli.h"
 
 namespace recur::cli {
@@ -100,6 +102,11 @@ void ReplayCommand::AddOptions() {
   sub_->add_option("--max-events-per-day", o.pipeline.max_events_per_day,
                    "as for `recur run` (the same value gives the same state)")
       ->capture_default_str();
+  o.pipeline.decoder.retention_days = 0;  // until given: the live dir's (resolved in Run)
+  sub_->add_option("--retention-days", o.pipeline.decoder.retention_days,
+                   "days of history the replayed stores keep, recorded in them (default: the "
+                   "live state dir's; another value rebuilds the state with that horizon)")
+      ->check(CLI::Range(kMinRetentionDays, 100'000));
   sub_->add_option("--batch-size", o.pipeline.batch_max_events, "max events per micro-batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 10'000'000));
@@ -120,6 +127,11 @@ int ReplayCommand::Run() {
   auto to = ReplayPosition::Parse(to_);
   if (!to.ok()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat("--to: ", to.status().message())));
+  }
+  if (options_.pipeline.decoder.retention_days == 0) {
+    auto retention = StateDirRetention(options_.live_dir, 0);
+    if (!retention.ok()) return Fail(retention.status());
+    options_.pipeline.decoder.retention_days = *retention;
   }
   options_.from = *from;
   options_.to = *to;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "featurestore/retention.h"
 #include "ops/cli/cli.h"
 #include "ops/cli/run_options.h"
 #include "spdlog/spdlog.h"
@@ -21,6 +22,8 @@ class RunCommand : public Command {
       : Command(app.add_subcommand("run",
                                    "Consume the input topics, keep the feature store current "
                                    "exactly once, and publish scores")) {
+    // 0 until given: the state dir's recorded retention (resolved in Run).
+    options_.decoder.retention_days = 0;
     AddRunOptions(sub_, &options_, &brokers_, &kafka_props_);
     sub_->add_flag("--rebuild-missing", rebuild_.rebuild_missing,
                    "rebuild partition stores the state dir recorded and lost (a deleted "
@@ -49,6 +52,11 @@ class RunCommand : public Command {
     if (rebuild_.accept_loss && !rebuild_.rebuild_missing) {
       return Fail(absl::InvalidArgumentError("--accept-loss only goes with --rebuild-missing"));
     }
+    // Every partition store (a rebuilt one too) and the decoder's lateness
+    // rules use one retention: the recorded one unless a new dir is given one.
+    auto retention = StateDirRetention(options_.state_dir, options_.decoder.retention_days);
+    if (!retention.ok()) return Fail(retention.status());
+    options_.decoder.retention_days = *retention;
     // Before anything is assigned: a lost store is refused or, when asked, rebuilt.
     if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
     InstallStopHandlers();

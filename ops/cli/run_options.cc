@@ -2,6 +2,7 @@
 // fuzz target (tests/fuzz/config_fuzz.cc) parses into the very same options.
 #include "ops/cli/run_options.h"
 
+#include "base/time.h"
 #include "ops/cli/cli.h"
 
 namespace recur::cli {
@@ -61,6 +62,11 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                   "as rate_limited (a bot's flood). Counted while the day's event ids are "
                   "remembered for dedupe (7 days); 0: no cap")
       ->capture_default_str();
+  sub->add_option("--retention-days", o.decoder.retention_days,
+                  "days of history the stores keep, recorded when they are created; events older "
+                  "than the horizon go to the DLQ as too_late (default: the state dir's recorded "
+                  "value, 400 for a new one; another value than the recorded one is refused)")
+      ->check(CLI::Range(kMinRetentionDays, 100'000));
   sub->add_option("--models-dir", o.scoring.scorer.models_dir,
                   "model registry: scores with <dir>/<target>/CURRENT of both targets, "
                   "reloaded when CURRENT changes")

@@ -105,9 +105,9 @@ void TrainCommand::AddTrainOptions() {
       ->check(NotNaN())
       ->check(CLI::Range(0.0, 1.0));
   sub_->add_option("--retention-days", o.retention_days,
-                   "the retention the snapshot was kept with (its horizon)")
-      ->capture_default_str()
-      ->check(CLI::Range(366, 100000));
+                   "the horizon of the training history (default: the retention the stores "
+                   "were created with; shorter ignores older days, longer is refused)")
+      ->check(CLI::Range(kMinRetentionDays, 100000));
 }
 
 void TrainCommand::AddParityOptions() {

@@ -71,6 +71,6 @@ cmp -s features-long.jsonl features-by_customer.jsonl \
 "$RECUR" import by_customer.jsonl --state-dir state-by_customer --partitions 2 >/dev/null \
   2>rerun.txt || fail "rerun: $(tail -3 rerun.txt)"
 grep -q "0 applied, 0 duplicates, 0 rejected, $TOTAL skipped" rerun.txt || fail "rerun: $(cat rerun.txt)"
-expect 3 "line 1: too_late: event_time_ms: 2023-01-01 is [0-9]+ days before the latest event this store holds \([0-9-]+\) and the store keeps 400 days \(from [0-9-]+\): import older files first, or into a new state dir" -- \
+expect 3 "line 1: too_late: event_time_ms: 2023-01-01 is [0-9]+ days before the latest event this store holds \([0-9-]+\) and the store keeps 400 days \(from [0-9-]+, its --retention-days\): import older files first, or into a new state dir \(with a longer --retention-days to keep more history\)" -- \
   "$RECUR" import old.jsonl --state-dir state-long --partitions 2
 log "PASS cli_errors"
