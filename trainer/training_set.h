@@ -25,15 +25,12 @@ struct TrainingSet {
   std::vector<float> y;
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
+  std::vector<std::string> customer_id;  // with shop_id, the row's customer (for --export)
   std::vector<std::string>
       top_category;            // top_category_6m names; the slot in x is NaN until EncodeCategories
   int64_t customers_read = 0;  // customers scanned to build it
   size_t rows() const { return y.size(); }
 };
-
-// Moves the rows for which keep_out(row) is true into the returned set; the
-// others stay in `set`, in order, compacted in place (no second copy of x).
-TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out);
 
 // Writes each row's top_category_6m code into its slot of x: the value
 // FeatureRow(features, row, &vocab) gives the scorer for the same name.
