@@ -94,8 +94,7 @@ absl::StatusOr<Boosted> EarlyStopped(const XgbMatrix& train, const XgbMatrix& st
     DMatrixHandle evals[] = {stop.handle()};
     const char* names[] = {"early_stop"};
     const char* out = nullptr;
-    s = XgbCheck(XGBoosterEvalOneIter(booster->handle(), round, evals, names, 1, &out),
-                 "evaluate");
+    s = XgbCheck(XGBoosterEvalOneIter(booster->handle(), round, evals, names, 1, &out), "evaluate");
     if (!s.ok()) return s;
     const char* colon = std::strchr(out, ':');
     if (colon == nullptr)
@@ -150,9 +149,9 @@ absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<in
     rows.push_back(r);
     fit.row_split[r] = t < early ? "train" : t == early ? "early_stop" : "test";
     if (t > early) {
-      const int part = static_cast<int>(std::lower_bound(cutoffs.begin(), cutoffs.end(), t) -
-                                        cutoffs.begin()) -
-                       (c - k);
+      const int part =
+          static_cast<int>(std::lower_bound(cutoffs.begin(), cutoffs.end(), t) - cutoffs.begin()) -
+          (c - k);
       fit.eval_part.push_back(part);
     }
   }
@@ -215,8 +214,7 @@ absl::StatusOr<Fitted> FitKFold(const TrainingSet& set, const TrainOptions& o) {
     if (!stop_m.ok()) return stop_m.status();
     auto out_m = Matrix(Subset(set, out, vocab));
     if (!out_m.ok()) return out_m.status();
-    auto boosted =
-        EarlyStopped(*train_m, *stop_m, o, absl::StrCat("fold ", k + 1, "/", o.folds));
+    auto boosted = EarlyStopped(*train_m, *stop_m, o, absl::StrCat("fold ", k + 1, "/", o.folds));
     if (!boosted.ok()) return boosted.status();
     auto p = boosted->booster.Predict(*out_m, boosted->rounds);
     if (!p.ok()) return p.status();

@@ -30,9 +30,9 @@ namespace recur {
 struct Fitted {
   XgbBooster model;  // the model to register
   int rounds = 0;
-  TrainingSet eval;               // the rows reported on (test cutoffs, or every row)
-  std::vector<float> scores;      // their test or out-of-fold predictions
-  std::vector<int> eval_part;     // each eval row's index in part_names
+  TrainingSet eval;                     // the rows reported on (test cutoffs, or every row)
+  std::vector<float> scores;            // their test or out-of-fold predictions
+  std::vector<int> eval_part;           // each eval row's index in part_names
   std::vector<std::string> part_names;  // test cutoff days, or "fold 1" ..
   CategoryVocab vocab;                  // the registered model's vocabulary
   int64_t train_rows = 0;               // rows the registered model trained on
