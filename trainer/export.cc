@@ -31,9 +31,8 @@ std::string Number(float v) {
 
 }  // namespace
 
-absl::StatusOr<std::string> WriteTrainingSetCsv(const std::string& dir, const TrainingSet& set,
-                                                const std::vector<std::string>& split,
-                                                const std::vector<float>& prediction) {
+absl::StatusOr<std::string> WriteTrainingSetCsv(const std::string& dir,
+                                                const std::vector<ExportRows>& runs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -45,17 +44,22 @@ absl::StatusOr<std::string> WriteTrainingSetCsv(const std::string& dir, const Tr
     out << "shop_id,customer_id,cutoff,split,label";
     for (std::string_view name : kFeatureNames) out << "," << name;
     out << ",prediction\n";
-    for (size_t r = 0; r < set.rows(); ++r) {
-      out << CsvField(set.shop_id[r]) << "," << CsvField(set.customer_id[r]) << ","
-          << FormatDayOfMs(set.cutoff_ms[r]) << "," << split[r] << "," << Number(set.y[r]);
-      for (int i = 0; i < kNumFeatures; ++i) {
-        out << ",";
-        if (i == kTopCategory6m)
-          out << CsvField(set.top_category[r]);
-        else
-          out << Number(set.x[r * kNumFeatures + i]);
+    for (const ExportRows& run : runs) {
+      const TrainingSet& set = *run.set;
+      for (size_t r = 0; r < set.rows(); ++r) {
+        out << CsvField(set.shop_id[r]) << "," << CsvField(set.customer_id[r]) << ","
+            << FormatDayOfMs(set.cutoff_ms[r]) << ","
+            << (run.fold != nullptr ? std::to_string((*run.fold)[r]) : run.split) << ","
+            << Number(set.y[r]);
+        for (int i = 0; i < kNumFeatures; ++i) {
+          out << ",";
+          if (i == kTopCategory6m)
+            out << CsvField(set.top_category[r]);
+          else
+            out << Number(set.x[r * kNumFeatures + i]);
+        }
+        out << "," << (run.prediction != nullptr ? Number((*run.prediction)[r]) : "") << "\n";
       }
-      out << "," << Number(prediction[r]) << "\n";
     }
     out.flush();
     if (!out) {

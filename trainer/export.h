@@ -6,7 +6,9 @@
 // alone). Header: shop_id,customer_id,cutoff,split,label,<every catalog feature
 // by name>,prediction. cutoff: the UTC day; split: train / early_stop / test
 // (time split) or the fold index 0..k-1 (k-fold); prediction: the test or
-// out-of-fold probability, empty for rows without one. Numbers are printed so
+// out-of-fold probability, empty for rows without one. Rows: the time split's
+// train, early-stopping and test rows, each in training-set order; k-fold:
+// training-set order. Numbers are printed so
 // that a double parser reads back exactly the float recur used (%.17g); a missing feature
 // is empty; top_category_6m is the category name (the codes are per model).
 #ifndef RECUR_TRAINER_EXPORT_H_
@@ -20,11 +22,20 @@
 
 namespace recur {
 
-// `split` and `prediction` (NaN: none) are per row of `set`. Returns the
-// file's path; Unavailable when it cannot be written.
-absl::StatusOr<std::string> WriteTrainingSetCsv(const std::string& dir, const TrainingSet& set,
-                                                const std::vector<std::string>& split,
-                                                const std::vector<float>& prediction);
+// A run of rows to write: `set`'s rows, their split (`split`, or the fold in
+// `fold` when it is set) and their prediction (`prediction`, per row; null or
+// NaN: none).
+struct ExportRows {
+  const TrainingSet* set = nullptr;
+  std::string split;
+  const std::vector<int>* fold = nullptr;
+  const std::vector<float>* prediction = nullptr;
+};
+
+// Writes the runs in order; returns the file's path; Unavailable when it
+// cannot be written.
+absl::StatusOr<std::string> WriteTrainingSetCsv(const std::string& dir,
+                                                const std::vector<ExportRows>& runs);
 
 }  // namespace recur
 

@@ -117,8 +117,8 @@ absl::StatusOr<Boosted> EarlyStopped(const XgbMatrix& train, const XgbMatrix& st
 
 }  // namespace
 
-absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<int64_t>& cutoffs,
-                                    const TrainOptions& o) {
+absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, const std::vector<int64_t>& cutoffs,
+                                    const TrainOptions& o, bool keep_rows) {
   const int c = static_cast<int>(cutoffs.size());
   if (c < 3) {
     std::string days;
@@ -140,23 +140,15 @@ absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<in
   Fitted fit;
   fit.early_stop_cutoff = FormatDayOfMs(early);
   for (int i = c - k; i < c; ++i) fit.part_names.push_back(FormatDayOfMs(cutoffs[i]));
-  std::vector<size_t> train, stop, test;
-  fit.row_split.resize(set.rows());
-  fit.row_prediction.assign(set.rows(), NAN);
-  for (size_t r = 0; r < set.rows(); ++r) {
-    const int64_t t = set.cutoff_ms[r];
-    auto& rows = t < early ? train : t == early ? stop : test;
-    rows.push_back(r);
-    fit.row_split[r] = t < early ? "train" : t == early ? "early_stop" : "test";
-    if (t > early) {
-      const int part =
-          static_cast<int>(std::lower_bound(cutoffs.begin(), cutoffs.end(), t) - cutoffs.begin()) -
-          (c - k);
-      fit.eval_part.push_back(part);
-    }
-  }
-  if (train.empty() || stop.empty() || test.empty())
+  fit.eval = ExtractRows(&set, [&](size_t r) { return set.cutoff_ms[r] > early; });
+  fit.early_stop = ExtractRows(&set, [&](size_t r) { return set.cutoff_ms[r] == early; });
+  if (set.rows() == 0 || fit.early_stop.rows() == 0 || fit.eval.rows() == 0)
     return absl::FailedPreconditionError("empty train, early-stopping or test rows");
+  for (int64_t t : fit.eval.cutoff_ms) {
+    fit.eval_part.push_back(
+        static_cast<int>(std::lower_bound(cutoffs.begin(), cutoffs.end(), t) - cutoffs.begin()) -
+        (c - k));
+  }
   std::cerr << absl::StrFormat(
       "trainer: time split: %d train cutoff(s) %s .. %s, early stopping on %s, testing on %s .. "
       "%s\n",
@@ -164,14 +156,20 @@ absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<in
       fit.early_stop_cutoff, fit.part_names.front(), fit.part_names.back());
   // Category codes come from the training rows only; a name first seen later
   // is missing, as it will be for the scorer.
-  fit.vocab = VocabOf(set, train);
-  fit.train_rows = static_cast<int64_t>(train.size());
-  fit.early_stop_rows = static_cast<int64_t>(stop.size());
-  auto train_m = Matrix(Subset(set, train, fit.vocab));
+  fit.vocab = CategoryVocab::Build(set.top_category);
+  EncodeCategories(&set, fit.vocab);
+  EncodeCategories(&fit.early_stop, fit.vocab);
+  EncodeCategories(&fit.eval, fit.vocab);
+  fit.train_rows = static_cast<int64_t>(set.rows());
+  fit.early_stop_rows = static_cast<int64_t>(fit.early_stop.rows());
+  auto train_m = Matrix(set);
   if (!train_m.ok()) return train_m.status();
-  auto stop_m = Matrix(Subset(set, stop, fit.vocab));
+  auto stop_m = Matrix(fit.early_stop);
   if (!stop_m.ok()) return stop_m.status();
-  fit.eval = Subset(set, test, fit.vocab);
+  if (!keep_rows) {  // XGBoost has its own copies now
+    set = TrainingSet();
+    fit.early_stop = TrainingSet();
+  }
   auto boosted = EarlyStopped(*train_m, *stop_m, o, "training");
   if (!boosted.ok()) return boosted.status();
   fit.rounds = boosted->rounds;
@@ -183,15 +181,14 @@ absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<in
   auto scores = fit.model.Predict(*test_m);
   if (!scores.ok()) return scores.status();
   fit.scores = std::move(*scores);
-  for (size_t i = 0; i < test.size(); ++i) fit.row_prediction[test[i]] = fit.scores[i];
   return fit;
 }
 
-absl::StatusOr<Fitted> FitKFold(const TrainingSet& set, const TrainOptions& o) {
+absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
   auto assignment = StratifiedFolds(set.y, o.folds, o.seed);
   if (!assignment.ok()) return assignment.status();
   Fitted fit;
-  fit.row_prediction.assign(set.rows(), NAN);
+  fit.scores.assign(set.rows(), NAN);
   for (int k = 0; k < o.folds; ++k) {
     fit.part_names.push_back(absl::StrCat("fold ", k + 1));
     std::vector<size_t> in, out;
@@ -218,21 +215,18 @@ absl::StatusOr<Fitted> FitKFold(const TrainingSet& set, const TrainOptions& o) {
     if (!boosted.ok()) return boosted.status();
     auto p = boosted->booster.Predict(*out_m, boosted->rounds);
     if (!p.ok()) return p.status();
-    for (size_t i = 0; i < out.size(); ++i) fit.row_prediction[out[i]] = (*p)[i];
+    for (size_t i = 0; i < out.size(); ++i) fit.scores[out[i]] = (*p)[i];
     fit.fold_rounds.push_back(boosted->rounds);
   }
   std::vector<int> sorted = fit.fold_rounds;
   std::sort(sorted.begin(), sorted.end());
   fit.rounds = sorted[(sorted.size() - 1) / 2];
-  fit.scores = fit.row_prediction;
-  fit.eval_part = *assignment;
-  for (int f : *assignment) fit.row_split.push_back(std::to_string(f));
+  fit.eval_part = std::move(*assignment);
   // The final model: every row, the folds' median round count.
-  std::vector<size_t> all(set.rows());
-  for (size_t r = 0; r < all.size(); ++r) all[r] = r;
-  fit.vocab = VocabOf(set, all);
-  fit.eval = Subset(set, all, fit.vocab);
+  fit.vocab = CategoryVocab::Build(set.top_category);
+  EncodeCategories(&set, fit.vocab);
   fit.train_rows = static_cast<int64_t>(set.rows());
+  fit.eval = std::move(set);
   auto all_m = Matrix(fit.eval);
   if (!all_m.ok()) return all_m.status();
   auto booster = XgbBooster::Create({all_m->handle()}, Params(o));

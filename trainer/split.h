@@ -30,27 +30,30 @@ namespace recur {
 struct Fitted {
   XgbBooster model;  // the model to register
   int rounds = 0;
-  TrainingSet eval;                     // the rows reported on (test cutoffs, or every row)
-  std::vector<float> scores;            // their test or out-of-fold predictions
-  std::vector<int> eval_part;           // each eval row's index in part_names
+  // The rows reported on (test cutoffs, or every row in the set's order) and
+  // their test or out-of-fold predictions.
+  TrainingSet eval;
+  std::vector<float> scores;
+  std::vector<int> eval_part;           // each eval row's index in part_names (k-fold: its fold)
   std::vector<std::string> part_names;  // test cutoff days, or "fold 1" ..
   CategoryVocab vocab;                  // the registered model's vocabulary
   int64_t train_rows = 0;               // rows the registered model trained on
   int64_t early_stop_rows = 0;          // time split: rows of the early-stopping cutoff
   std::string early_stop_cutoff;        // time split: its day
+  TrainingSet early_stop;               // time split, with keep_rows: those rows
   std::vector<int> fold_rounds;         // k-fold: each fold's early-stopped rounds
-  // Per row of the input set, in its order: "train" / "early_stop" / "test", or
-  // the fold index; and the test or out-of-fold prediction (NaN: none).
-  std::vector<std::string> row_split;
-  std::vector<float> row_prediction;
 };
 
 // `cutoffs`: the distinct cutoffs of `set`'s rows, ascending. FailedPrecondition
 // (naming how many exist and how many are needed) when there are fewer than 3.
-absl::StatusOr<Fitted> FitTimeSplit(const TrainingSet& set, const std::vector<int64_t>& cutoffs,
-                                    const TrainOptions& o);
+// The test and early-stopping rows move out of `set`; the training rows stay
+// (no second copy of the matrix) and are freed once XGBoost holds them unless
+// `keep_rows` (--export), which also keeps fit.early_stop.
+absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, const std::vector<int64_t>& cutoffs,
+                                    const TrainOptions& o, bool keep_rows);
 
-absl::StatusOr<Fitted> FitKFold(const TrainingSet& set, const TrainOptions& o);
+// Every row of `set` moves into fit.eval (same order).
+absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o);
 
 // The XGBoost parameters (defaults, then o.params) and the feature types.
 std::map<std::string, std::string> Params(const TrainOptions& o);

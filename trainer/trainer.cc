@@ -362,15 +362,25 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
 
   // Several cutoffs: time-based split. One: stratified k-fold, then all rows.
   const bool kfold = cutoffs.size() == 1;
-  auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs, o);
+  const bool keep_rows = !o.export_dir.empty();
+  auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs, o, keep_rows);
   if (!fit.ok()) return fit.status();
   std::string export_path;
-  if (!o.export_dir.empty()) {  // before registering: a failed export registers nothing
-    auto written = WriteTrainingSetCsv(o.export_dir, *set, fit->row_split, fit->row_prediction);
+  if (keep_rows) {  // before registering: a failed export registers nothing
+    std::vector<ExportRows> runs;
+    if (kfold) {
+      runs.push_back({&fit->eval, "", &fit->eval_part, &fit->scores});
+    } else {
+      runs.push_back({&*set, "train", nullptr, nullptr});
+      runs.push_back({&fit->early_stop, "early_stop", nullptr, nullptr});
+      runs.push_back({&fit->eval, "test", nullptr, &fit->scores});
+    }
+    auto written = WriteTrainingSetCsv(o.export_dir, runs);
     if (!written.ok()) return written.status();
     export_path = *written;
+    *set = TrainingSet();
+    fit->early_stop = TrainingSet();
   }
-  *set = TrainingSet();  // the fit holds what evaluation and the registry need
 
   const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
   auto judged = Judge(*fit, o);

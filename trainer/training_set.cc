@@ -51,6 +51,40 @@ class CustomerTotal {
 
 }  // namespace
 
+TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out) {
+  TrainingSet out;
+  size_t w = 0;
+  const size_t n = set->rows();
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = &set->x[r * kNumFeatures];
+    if (keep_out(r)) {
+      out.x.insert(out.x.end(), row, row + kNumFeatures);
+      out.y.push_back(set->y[r]);
+      out.cutoff_ms.push_back(set->cutoff_ms[r]);
+      out.shop_id.push_back(std::move(set->shop_id[r]));
+      out.customer_id.push_back(std::move(set->customer_id[r]));
+      out.top_category.push_back(std::move(set->top_category[r]));
+      continue;
+    }
+    if (w != r) {  // w < r: moving rows forward never overwrites one not yet read
+      std::copy(row, row + kNumFeatures, &set->x[w * kNumFeatures]);
+      set->y[w] = set->y[r];
+      set->cutoff_ms[w] = set->cutoff_ms[r];
+      set->shop_id[w] = std::move(set->shop_id[r]);
+      set->customer_id[w] = std::move(set->customer_id[r]);
+      set->top_category[w] = std::move(set->top_category[r]);
+    }
+    ++w;
+  }
+  set->x.resize(w * kNumFeatures);
+  set->y.resize(w);
+  set->cutoff_ms.resize(w);
+  set->shop_id.resize(w);
+  set->customer_id.resize(w);
+  set->top_category.resize(w);
+  return out;
+}
+
 void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab) {
   for (size_t r = 0; r < set->rows(); ++r)
     set->x[r * kNumFeatures + kTopCategory6m] = vocab.Code(set->top_category[r]);

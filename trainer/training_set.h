@@ -32,6 +32,10 @@ struct TrainingSet {
   size_t rows() const { return y.size(); }
 };
 
+// Moves the rows for which keep_out(row) is true into the returned set; the
+// others stay in `set`, in order, compacted in place (no second copy of x).
+TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& keep_out);
+
 // Writes each row's top_category_6m code into its slot of x: the value
 // FeatureRow(features, row, &vocab) gives the scorer for the same name.
 void EncodeCategories(TrainingSet* set, const CategoryVocab& vocab);
