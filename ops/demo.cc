@@ -99,7 +99,7 @@ absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& 
     auto r = Train(to);
     if (!r.ok()) return r.status();
     // Step 7 waits for the pipeline to load the models: a refused one (e.g. a
-    // snapshot whose validation has one class) would leave it waiting, so stop
+    // snapshot whose test set has one class) would leave it waiting, so stop
     // here with the gate's reason.
     if (!r->promoted) {
       return absl::FailedPreconditionError(absl::StrCat("6. trained ", TargetName(target), " ",
@@ -108,7 +108,8 @@ absl::StatusOr<std::map<std::string, TrainResult>> TrainBoth(const std::string& 
     out << absl::StrFormat(
                "6. trained %s %s: ROC-AUC %.3f (baseline %s %.3f), %d rounds, %d rows, %.0f s",
                TargetName(target), r->version, r->model.roc_auc, r->baseline_name,
-               r->baseline.roc_auc, r->rounds, r->train_rows + r->valid_rows, Seconds(t))
+               r->baseline.roc_auc, r->rounds, r->train_rows + r->early_stop_rows + r->valid_rows,
+               Seconds(t))
         << std::endl;
     trained[TargetName(target)] = *r;
   }

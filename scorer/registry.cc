@@ -46,8 +46,21 @@ json MetricsToJson(const ModelMeta::Metrics& m) {
 }
 
 json SplitToJson(const ModelMeta::Split& s) {
-  if (s.kind == "time") return {{"kind", s.kind}, {"validation_cutoff", s.validation_cutoff}};
-  return {{"kind", s.kind}, {"folds", s.folds}, {"seed", s.seed}};
+  json j = {{"kind", s.kind}};
+  if (s.kind == "time") {
+    if (!s.validation_cutoff.empty()) j["validation_cutoff"] = s.validation_cutoff;
+    if (!s.early_stop_cutoff.empty()) j["early_stop_cutoff"] = s.early_stop_cutoff;
+    if (!s.test_cutoffs.empty()) j["test_cutoffs"] = s.test_cutoffs;
+    return j;
+  }
+  j["folds"] = s.folds;
+  j["seed"] = s.seed;
+  if (!s.fold_rounds.empty()) {
+    j["fold_rounds"] = s.fold_rounds;
+    j["roc_auc_mean"] = s.roc_auc_mean;
+    j["roc_auc_sd"] = s.roc_auc_sd;
+  }
+  return j;
 }
 
 json LabelToJson(const ModelMeta::Label& l) {
@@ -136,8 +149,13 @@ ModelMeta FromJson(const json& j) {
   if (auto s = j.find("split"); s != j.end()) {
     Get(*s, "kind", &m.split.kind);
     Get(*s, "validation_cutoff", &m.split.validation_cutoff);
+    Get(*s, "early_stop_cutoff", &m.split.early_stop_cutoff);
+    Get(*s, "test_cutoffs", &m.split.test_cutoffs);
     Get(*s, "folds", &m.split.folds);
     Get(*s, "seed", &m.split.seed);
+    Get(*s, "fold_rounds", &m.split.fold_rounds);
+    GetNumber(*s, "roc_auc_mean", &m.split.roc_auc_mean);
+    GetNumber(*s, "roc_auc_sd", &m.split.roc_auc_sd);
   }
   if (auto l = j.find("label"); l != j.end()) {
     Get(*l, "source", &m.label.source);
@@ -158,6 +176,7 @@ ModelMeta FromJson(const json& j) {
   if (auto r = j.find("rows"); r != j.end()) {
     Get(*r, "train", &m.train_rows);
     Get(*r, "valid", &m.valid_rows);
+    Get(*r, "early_stop", &m.early_stop_rows);
   }
   if (auto x = j.find("metrics"); x != j.end()) m.metrics = MetricsFromJson(*x);
   if (auto b = j.find("baseline"); b != j.end()) {
@@ -178,6 +197,15 @@ ModelMeta FromJson(const json& j) {
       GetNumber(e, "total_gain", &i.total_gain);
       GetNumber(e, "share", &i.share);
       m.feature_importance.push_back(std::move(i));
+    }
+  }
+  if (auto parts = j.find("metrics_by_part"); parts != j.end()) {
+    for (const json& e : parts->get_ref<const json::array_t&>()) {
+      ModelMeta::Part p;
+      Get(e, "part", &p.part);
+      if (auto x = e.find("model"); x != e.end()) p.metrics.model = MetricsFromJson(*x);
+      if (auto x = e.find("baseline"); x != e.end()) p.metrics.baseline = MetricsFromJson(*x);
+      m.metrics_by_part.push_back(std::move(p));
     }
   }
   Get(j, "promotion", &m.promotion);
@@ -203,26 +231,37 @@ std::string ModelMeta::ToJson() const {
     importance.push_back(
         {{"feature", i.feature}, {"total_gain", i.total_gain}, {"share", i.share}});
   }
-  const json j = {{"version", version},
-                  {"target", target},
-                  {"schema_hash", schema_hash},
-                  {"catalog_version", catalog_version},
-                  {"features", features},
-                  {"feature_types", feature_types},
-                  {"categories", categories},
-                  {"cutoffs", cutoffs},
-                  {"split", SplitToJson(split)},
-                  {"label", LabelToJson(label)},
-                  {"params", params},
-                  {"rounds", rounds},
-                  {"seed", seed},
-                  {"data_range", {{"first_day", first_day}, {"last_day", last_day}}},
-                  {"rows", {{"train", train_rows}, {"valid", valid_rows}}},
-                  {"metrics", MetricsToJson(metrics)},
-                  {"baseline", {{"name", baseline_name}, {"metrics", MetricsToJson(baseline)}}},
-                  {"metrics_by_shop", shops},
-                  {"feature_importance", importance},
-                  {"promotion", promotion}};
+  json rows = {{"train", train_rows}, {"valid", valid_rows}};
+  if (early_stop_rows > 0) rows["early_stop"] = early_stop_rows;
+  json j = {{"version", version},
+            {"target", target},
+            {"schema_hash", schema_hash},
+            {"catalog_version", catalog_version},
+            {"features", features},
+            {"feature_types", feature_types},
+            {"categories", categories},
+            {"cutoffs", cutoffs},
+            {"split", SplitToJson(split)},
+            {"label", LabelToJson(label)},
+            {"params", params},
+            {"rounds", rounds},
+            {"seed", seed},
+            {"data_range", {{"first_day", first_day}, {"last_day", last_day}}},
+            {"rows", rows},
+            {"metrics", MetricsToJson(metrics)},
+            {"baseline", {{"name", baseline_name}, {"metrics", MetricsToJson(baseline)}}},
+            {"metrics_by_shop", shops},
+            {"feature_importance", importance},
+            {"promotion", promotion}};
+  if (!metrics_by_part.empty()) {
+    json parts = json::array();
+    for (const Part& p : metrics_by_part) {
+      parts.push_back({{"part", p.part},
+                       {"model", MetricsToJson(p.metrics.model)},
+                       {"baseline", MetricsToJson(p.metrics.baseline)}});
+    }
+    j["metrics_by_part"] = parts;
+  }
   return j.dump(2) + "\n";
 }
 

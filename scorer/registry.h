@@ -63,13 +63,25 @@ struct ModelMeta {
     double total_gain = 0;
     double share = 0;
   };
-  // "split": {"kind": "time", "validation_cutoff"} or
-  // {"kind": "stratified_kfold", "folds", "seed"}.
+  // "split": {"kind": "time", "early_stop_cutoff", "test_cutoffs"} or
+  // {"kind": "stratified_kfold", "folds", "seed", "fold_rounds", "roc_auc_mean",
+  // "roc_auc_sd"}; files written before the honest split (issue 16) have
+  // "validation_cutoff" instead, or no fold figures. Empty keys are not written.
   struct Split {
     std::string kind = "time";
-    std::string validation_cutoff;
+    std::string validation_cutoff;  // older files only
+    std::string early_stop_cutoff;
+    std::vector<std::string> test_cutoffs;  // UTC days, reported on
     int folds = 0;
     uint64_t seed = 0;
+    std::vector<int> fold_rounds;             // each outer fold's early-stopped round count
+    double roc_auc_mean = 0, roc_auc_sd = 0;  // over the folds (NaN when undefined)
+  };
+  // One entry of "metrics_by_part": a test cutoff ("2025-06-30") or a fold
+  // ("fold 1"), model and baseline on its rows only.
+  struct Part {
+    std::string part;
+    ShopMetrics metrics;
   };
   // "label": {"source": "events", "repurchase_days", "decline_days",
   // "decline_ratio"} or {"source": "csv", "file", "rows", "not_in_snapshot"}.
@@ -94,12 +106,15 @@ struct ModelMeta {
   std::map<std::string, std::string> params;  // XGBoost parameters
   int rounds = 0;
   uint64_t seed = 0;
-  std::string first_day, last_day;         // "data_range"
-  int64_t train_rows = 0, valid_rows = 0;  // "rows"
+  std::string first_day, last_day;  // "data_range"
+  // "rows": "train", "valid" (the rows reported on: test cutoffs or every row
+  // out of fold) and, when there is one, "early_stop".
+  int64_t train_rows = 0, valid_rows = 0, early_stop_rows = 0;
   Metrics metrics;
   std::string baseline_name;
   Metrics baseline;
   std::map<std::string, ShopMetrics> metrics_by_shop;
+  std::vector<Part> metrics_by_part;  // absent when empty
   std::vector<Importance> feature_importance;
   std::string promotion;
 

@@ -33,7 +33,7 @@ absl::Status Gate(const ModelRegistry& registry, const std::string& target, cons
     return absl::OkStatus();
   }
   const std::string unjudgeable =
-      WhyUnjudgeable(r->model, r->split == "time" ? "validation" : "out-of-fold evaluation");
+      WhyUnjudgeable(r->model, r->split == "time" ? "test set" : "out-of-fold evaluation");
   if (!unjudgeable.empty()) {
     r->promoted = o.force;
     r->promotion_note =
@@ -64,7 +64,7 @@ absl::Status Gate(const ModelRegistry& registry, const std::string& target, cons
   const BinaryMetrics om = Evaluate(*old_scores, eval.y, o.threshold);
   if (r->model.roc_auc + 1e-9 >= om.roc_auc) {
     r->promotion_note =
-        absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same validation set: promoted",
+        absl::StrFormat("ROC-AUC %.4f >= CURRENT %s's %.4f on the same test rows: promoted",
                         r->model.roc_auc, current_version, om.roc_auc);
   } else if (o.force) {
     r->promotion_note =

@@ -14,15 +14,15 @@
 namespace recur {
 
 // Why `m` (the model's evaluation) cannot judge a model — no rows, one class,
-// a NaN ROC-AUC — or "" when it can. `what` names the rows ("validation").
+// a NaN ROC-AUC — or "" when it can. `what` names the rows ("test set").
 std::string WhyUnjudgeable(const BinaryMetrics& m, const std::string& what);
 
 // Sets r->promoted and r->promotion_note, saying why. Never promoted without
 // o.force: an evaluation that cannot judge (WhyUnjudgeable), or a model worse
-// than CURRENT on the same rows `eval` (with k-fold, the new model's
-// out-of-fold scores against CURRENT's scores on every row). A version equal
-// to CURRENT (same data, options and seed) stays CURRENT. Promote is the
-// caller's, after the version directory is complete.
+// than CURRENT's ROC-AUC on the same rows `eval`: the time split's test
+// cutoffs, or with k-fold every row (the new model's out-of-fold scores against
+// CURRENT's scores). A version equal to CURRENT (same data, options and seed) stays CURRENT.
+// Promote is the caller's, after the version directory is complete.
 absl::Status Gate(const ModelRegistry& registry, const std::string& target, const TrainingSet& eval,
                   const TrainOptions& o, TrainResult* r);
 

@@ -86,14 +86,15 @@ void WriteSummary(std::ostringstream& h, const TrainResult& r, Target target) {
   h << "</table><p id='promotion'>" << (r.promoted ? "Promoted to CURRENT: " : "Not promoted: ")
     << Escape(r.promotion_note) << "</p><p>";
   if (r.split == "time") {
-    h << "Judged on " << r.valid_rows
-      << " customers at the latest cutoff, which the model never trained on; trained on "
-      << r.train_rows << " customer-cutoffs before it";
+    h << "Judged on the " << r.valid_rows << " customer-cutoffs of the last " << r.parts.size()
+      << " cutoff(s), which the model never saw: it trained on " << r.train_rows
+      << " customer-cutoffs before " << r.early_stop_cutoff << ", and the " << r.early_stop_rows
+      << " of " << r.early_stop_cutoff << " only chose its number of rounds (early stopping)";
   } else {
     h << "Judged " << r.split << " out of fold: each of the " << r.valid_rows
-      << " customers is scored by a model that did not train on them; the registered model then "
-         "trained on all "
-      << r.train_rows;
+      << " customers is scored by a model that did not train on them, its number of rounds chosen "
+         "on a share of its own training folds; the registered model then trained on all "
+      << r.train_rows << " with the folds' median number of rounds";
   }
   h << ". Rounds: " << r.rounds << ", outcome rate: " << absl::StrFormat("%.3f", r.model.base_rate)
     << ". Precision: of the customers scored at or above the threshold, the share with the "
@@ -101,6 +102,30 @@ void WriteSummary(std::ostringstream& h, const TrainResult& r, Target target) {
        "customers with the outcome, the share scored at or above it. The baseline's scores are not "
        "probabilities, "
        "so its precision and recall at the same threshold are only indicative.</p>";
+}
+
+// Per test cutoff (time split) or per fold, then the spread of the folds.
+void WriteParts(std::ostringstream& h, const TrainResult& r) {
+  if (r.parts.empty()) return;
+  const bool time = r.split == "time";
+  h << "<h2>" << (time ? "Per test cutoff" : "Per fold") << "</h2><table id='by-part'><tr><th>"
+    << (time ? "cutoff" : "fold")
+    << "</th><th>customers</th><th>outcome rate</th><th>ROC-AUC model / baseline</th>"
+       "<th>PR-AUC model / baseline</th></tr>";
+  for (const PartMetrics& p : r.parts) {
+    h << "<tr class='part'><td>" << Escape(p.part) << "</td><td>" << p.model.rows << "</td><td>"
+      << absl::StrFormat("%.3f", p.model.base_rate) << "</td><td>" << Cell(p.model.roc_auc) << " / "
+      << Cell(p.baseline.roc_auc) << "</td><td>" << Cell(p.model.pr_auc) << " / "
+      << Cell(p.baseline.pr_auc) << "</td></tr>";
+  }
+  h << "</table><p>" << (time ? "Pooled over the test cutoffs" : "Pooled out of fold")
+    << ": ROC-AUC " << Cell(r.model.roc_auc);
+  if (!time) {
+    h << "; per fold " << Cell(r.fold_roc_auc_mean) << " ± " << Cell(r.fold_roc_auc_sd)
+      << " (mean ± sd); rounds per fold";
+    for (int n : r.fold_rounds) h << " " << n;
+  }
+  h << ".</p>";
 }
 
 void WritePerShop(std::ostringstream& h, const TrainResult& r) {
@@ -261,6 +286,7 @@ std::string RenderReport(const TrainResult& r, Target target, const std::vector<
                          const std::vector<float>& baseline, const std::vector<float>& y) {
   std::ostringstream h;
   WriteSummary(h, r, target);
+  WriteParts(h, r);
   WritePerShop(h, r);
   WriteCurves(h, r, scores, baseline, y);
   WriteCalibration(h, r);

@@ -1,7 +1,8 @@
 // Train(): cutoffs (or business labels) -> point-in-time training set -> time
-// split, or stratified k-fold for a single cutoff -> XGBoost with early stopping
-// -> evaluation beside a baseline, overall and per shop -> registry + promotion
-// gate.
+// split, or stratified k-fold for a single cutoff (trainer/split.h: early
+// stopping never sees the rows reported on) -> evaluation beside a baseline,
+// overall, per test cutoff or fold and per shop -> registry + promotion gate
+// (+ the training set as CSV with --export).
 #include "trainer/trainer.h"
 
 #include <algorithm>
@@ -23,9 +24,10 @@
 #include "scorer/registry.h"
 #include "scorer/xgb.h"
 #include "trainer/business_labels.h"
-#include "trainer/folds.h"
+#include "trainer/export.h"
 #include "trainer/promotion.h"
 #include "trainer/report.h"
+#include "trainer/split.h"
 #include "trainer/training_set.h"
 
 namespace recur {
@@ -73,204 +75,33 @@ ModelMeta::Metrics ToMeta(const BinaryMetrics& m, bool with_calibration = true) 
   return out;
 }
 
-std::vector<std::string> FeatureTypes() {
-  std::vector<std::string> t;
-  for (int i = 0; i < kNumFeatures; ++i) t.push_back(IsCategorical(i) ? "c" : "q");
-  return t;
-}
-
-absl::StatusOr<XgbMatrix> Matrix(const TrainingSet& s) {
-  auto m = XgbMatrix::FromRows(s.x.data(), s.rows(), kNumFeatures, &s.y);
-  if (!m.ok()) return m.status();
-  absl::Status st = m->SetFeatureTypes(FeatureTypes());
-  if (!st.ok()) return st;
-  return m;
-}
-
-// One booster with the rows it trains on and the rows it is judged on.
-struct Fold {
-  XgbMatrix train, eval;
-  XgbBooster booster;
-  std::vector<size_t> eval_rows;  // k-fold: positions of the eval rows in the full set
-};
-
-// Boosts every fold one round at a time and stops when the mean evaluation
-// log-loss has not improved for `patience` rounds (xgb.cv's rule; one fold is
-// the time split). Returns the number of rounds to keep.
-absl::StatusOr<int> BoostInLockstep(std::vector<Fold>& folds, int max_rounds, int patience) {
-  double best = INFINITY;
-  int best_round = 0;
-  ProgressLine::Options po;
-  po.eta_is_bound = true;  // early stopping may end it sooner
-  ProgressLine progress("training", "rounds",
-                        folds.size() > 1 ? absl::StrCat(" x ", folds.size(), " folds") : "", po);
-  int round = 0;
-  for (; round < max_rounds; ++round) {
-    double loss = 0;
-    for (Fold& f : folds) {
-      absl::Status s = f.booster.UpdateOneIter(round, f.train);
-      if (!s.ok()) return s;
-      DMatrixHandle evals[] = {f.eval.handle()};
-      const char* names[] = {"eval"};
-      const char* out = nullptr;
-      s = XgbCheck(XGBoosterEvalOneIter(f.booster.handle(), round, evals, names, 1, &out),
-                   "evaluate");
-      if (!s.ok()) return s;
-      const char* colon = std::strchr(out, ':');
-      if (colon == nullptr)
-        return absl::InternalError(absl::StrCat("XGBoost evaluation: unexpected '", out, "'"));
-      loss += std::atof(colon + 1) / static_cast<double>(folds.size());
+// Model and baseline on the rows of each part (test cutoff or fold), in order.
+std::vector<PartMetrics> EvaluateParts(const Fitted& fit, const std::vector<float>& baseline,
+                                       double threshold) {
+  std::vector<PartMetrics> parts;
+  for (size_t p = 0; p < fit.part_names.size(); ++p) {
+    std::vector<float> s, b, y;
+    for (size_t r = 0; r < fit.eval_part.size(); ++r) {
+      if (fit.eval_part[r] != static_cast<int>(p)) continue;
+      s.push_back(fit.scores[r]);
+      b.push_back(baseline[r]);
+      y.push_back(fit.eval.y[r]);
     }
-    if (loss < best - 1e-9) {
-      best = loss;
-      best_round = round;
-    }
-    if (round - best_round >= patience) break;
-    progress.Update(round + 1, max_rounds,
-                    absl::StrFormat(", held-out log-loss %.5f (best %.5f at round %d)", loss, best,
-                                    best_round + 1));
+    parts.push_back(
+        {fit.part_names[p], Evaluate(s, y, threshold), AsRanking(Evaluate(b, y, threshold))});
   }
-  progress.Finish(
-      std::min(round + 1, max_rounds),
-      absl::StrFormat(", keeping %d (best held-out log-loss %.5f)", best_round + 1, best));
-  return best_round + 1;
+  return parts;
 }
 
-std::map<std::string, std::string> Params(const TrainOptions& o) {
-  std::map<std::string, std::string> params = {{"objective", "binary:logistic"},
-                                               {"eval_metric", "logloss"},
-                                               {"tree_method", "hist"},
-                                               {"max_depth", "6"},
-                                               {"eta", "0.1"},
-                                               {"subsample", "0.8"},
-                                               {"colsample_bytree", "0.8"},
-                                               {"min_child_weight", "5"},
-                                               {"nthread", "2"},
-                                               {"seed", std::to_string(o.seed)}};
-  for (const auto& [k, v] : o.params) params[k] = v;
-  return params;
-}
-
-// What training hands to evaluation and the registry.
-struct Fitted {
-  XgbBooster model;  // the model to register
-  int rounds = 0;
-  TrainingSet eval;           // the rows judged (validation cutoff, or every row out of fold)
-  std::vector<float> scores;  // the model's (or the folds') probabilities for them
-  CategoryVocab vocab;        // the registered model's vocabulary
-  int64_t train_rows = 0;
-};
-
-// Time-based split: the latest cutoff judges, the earlier ones train. The
-// training rows stay in `set` (no second copy of the matrix) and are freed once
-// XGBoost holds them.
-absl::StatusOr<Fitted> FitTimeSplit(TrainingSet& set, int64_t validation_cutoff,
-                                    const TrainOptions& o) {
-  Fitted fit;
-  fit.eval = ExtractRows(&set, [&](size_t r) { return set.cutoff_ms[r] == validation_cutoff; });
-  if (set.rows() == 0 || fit.eval.rows() == 0)
-    return absl::FailedPreconditionError("empty training or validation set");
-  // Category codes come from the training rows only; a name first seen in the
-  // validation rows is missing, as it will be for the scorer.
-  fit.vocab = CategoryVocab::Build(set.top_category);
-  EncodeCategories(&set, fit.vocab);
-  EncodeCategories(&fit.eval, fit.vocab);
-  fit.train_rows = static_cast<int64_t>(set.rows());
-  std::vector<Fold> folds(1);
-  auto train = Matrix(set);
-  if (!train.ok()) return train.status();
-  auto eval = Matrix(fit.eval);
-  if (!eval.ok()) return eval.status();
-  set = TrainingSet();  // XGBoost has its own copy now
-  folds[0].train = std::move(*train);
-  folds[0].eval = std::move(*eval);
-  auto booster = XgbBooster::Create({folds[0].train.handle(), folds[0].eval.handle()}, Params(o));
-  if (!booster.ok()) return booster.status();
-  folds[0].booster = std::move(*booster);
-  auto rounds = BoostInLockstep(folds, o.max_rounds, o.early_stopping_rounds);
-  if (!rounds.ok()) return rounds.status();
-  fit.rounds = *rounds;
-  auto model = folds[0].booster.Slice(fit.rounds);
-  if (!model.ok()) return model.status();
-  fit.model = std::move(*model);
-  auto scores = fit.model.Predict(folds[0].eval);
-  if (!scores.ok()) return scores.status();
-  fit.scores = std::move(*scores);
-  return fit;
-}
-
-// The rows of `set` selected by `pick`, top_category_6m coded with `vocab`.
-TrainingSet Subset(const TrainingSet& set, const std::vector<size_t>& pick,
-                   const CategoryVocab& vocab) {
-  TrainingSet out;
-  out.x.reserve(pick.size() * kNumFeatures);
-  for (size_t r : pick) {
-    out.x.insert(out.x.end(), set.x.begin() + r * kNumFeatures,
-                 set.x.begin() + (r + 1) * kNumFeatures);
-    out.y.push_back(set.y[r]);
-    out.cutoff_ms.push_back(set.cutoff_ms[r]);
-    out.shop_id.push_back(set.shop_id[r]);
-    out.top_category.push_back(set.top_category[r]);
-  }
-  EncodeCategories(&out, vocab);
-  return out;
-}
-
-// A single cutoff: stratified k-fold cross-validation (seeded), boosted in
-// lockstep for the number of rounds; every row is judged by the fold that did
-// not train on it (out of fold). Then a final fit on all rows for that many
-// rounds. Each fold's category codes come from its own training rows.
-absl::StatusOr<Fitted> FitKFold(TrainingSet& set, const TrainOptions& o) {
-  auto assignment = StratifiedFolds(set.y, o.folds, o.seed);
-  if (!assignment.ok()) return assignment.status();
-  std::vector<Fold> folds(o.folds);
-  for (int k = 0; k < o.folds; ++k) {
-    std::vector<size_t> in, out;
-    for (size_t r = 0; r < set.rows(); ++r) ((*assignment)[r] == k ? out : in).push_back(r);
-    std::vector<std::string> names;
-    for (size_t r : in) names.push_back(set.top_category[r]);
-    const CategoryVocab vocab = CategoryVocab::Build(names);
-    auto train = Matrix(Subset(set, in, vocab));
-    if (!train.ok()) return train.status();
-    auto eval = Matrix(Subset(set, out, vocab));
-    if (!eval.ok()) return eval.status();
-    folds[k].train = std::move(*train);
-    folds[k].eval = std::move(*eval);
-    folds[k].eval_rows = std::move(out);
-    std::map<std::string, std::string> params = Params(o);
-    auto booster = XgbBooster::Create({folds[k].train.handle(), folds[k].eval.handle()}, params);
-    if (!booster.ok()) return booster.status();
-    folds[k].booster = std::move(*booster);
-  }
-  auto rounds = BoostInLockstep(folds, o.max_rounds, o.early_stopping_rounds);
-  if (!rounds.ok()) return rounds.status();
-  Fitted fit;
-  fit.rounds = *rounds;
-  fit.scores.assign(set.rows(), 0.0f);
-  for (Fold& f : folds) {
-    auto p = f.booster.Predict(f.eval, fit.rounds);
-    if (!p.ok()) return p.status();
-    for (size_t i = 0; i < f.eval_rows.size(); ++i) fit.scores[f.eval_rows[i]] = (*p)[i];
-  }
-  folds.clear();
-  // The final model: every row, the cross-validated number of rounds.
-  fit.vocab = CategoryVocab::Build(set.top_category);
-  EncodeCategories(&set, fit.vocab);
-  fit.train_rows = static_cast<int64_t>(set.rows());
-  auto all = Matrix(set);
-  if (!all.ok()) return all.status();
-  auto booster = XgbBooster::Create({all->handle()}, Params(o));
-  if (!booster.ok()) return booster.status();
-  ProgressLine progress("final fit on all rows", "rounds");
-  for (int round = 0; round < fit.rounds; ++round) {
-    absl::Status s = booster->UpdateOneIter(round, *all);
-    if (!s.ok()) return s;
-    progress.Update(round + 1, fit.rounds);
-  }
-  progress.Finish(fit.rounds);
-  fit.model = std::move(*booster);
-  fit.eval = std::move(set);
-  return fit;
+// Mean and sample standard deviation (NaN with fewer than 2 values, or when
+// one is NaN: a fold with one class has no ROC-AUC).
+void MeanSd(const std::vector<double>& v, double* mean, double* sd) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  *mean = v.empty() ? NAN : sum / static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - *mean) * (x - *mean);
+  *sd = v.size() < 2 ? NAN : std::sqrt(ss / static_cast<double>(v.size() - 1));
 }
 
 // The fitted model and the baseline judged on the same rows, overall and per
@@ -281,7 +112,16 @@ absl::StatusOr<TrainResult> Judge(const Fitted& fit, const TrainOptions& o) {
   r.rounds = fit.rounds;
   r.train_rows = fit.train_rows;
   r.valid_rows = static_cast<int64_t>(eval.rows());
+  r.early_stop_rows = fit.early_stop_rows;
+  r.early_stop_cutoff = fit.early_stop_cutoff;
+  r.fold_rounds = fit.fold_rounds;
   const std::vector<float> baseline_scores = BaselineScores(eval, o.labels.target);
+  r.parts = EvaluateParts(fit, baseline_scores, o.threshold);
+  if (!fit.fold_rounds.empty()) {
+    std::vector<double> aucs;
+    for (const PartMetrics& p : r.parts) aucs.push_back(p.model.roc_auc);
+    MeanSd(aucs, &r.fold_roc_auc_mean, &r.fold_roc_auc_sd);
+  }
   r.model = Evaluate(fit.scores, eval.y, o.threshold);
   r.baseline = AsRanking(Evaluate(baseline_scores, eval.y, o.threshold));  // not a probability
   const auto model_by_shop = EvaluateByGroup(fit.scores, eval.y, eval.shop_id, o.threshold);
@@ -344,10 +184,16 @@ ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit,
     m.split.kind = "stratified_kfold";
     m.split.folds = o.folds;
     m.split.seed = o.seed;
+    m.split.fold_rounds = r.fold_rounds;
+    m.split.roc_auc_mean = r.fold_roc_auc_mean;
+    m.split.roc_auc_sd = r.fold_roc_auc_sd;
   } else {
     m.split.kind = "time";
-    m.split.validation_cutoff = FormatDayOfMs(cutoffs.back());
+    m.split.early_stop_cutoff = r.early_stop_cutoff;
+    for (const PartMetrics& p : r.parts) m.split.test_cutoffs.push_back(p.part);
   }
+  for (const PartMetrics& p : r.parts)
+    m.metrics_by_part.push_back({p.part, {ToMeta(p.model, false), ToMeta(p.baseline, false)}});
   m.label = std::move(label);
   m.params = Params(o);
   m.rounds = r.rounds;
@@ -356,6 +202,7 @@ ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit,
   m.last_day = FormatDay(range.last_day);
   m.train_rows = r.train_rows;
   m.valid_rows = r.valid_rows;
+  m.early_stop_rows = r.early_stop_rows;
   m.metrics = ToMeta(r.model);
   m.baseline_name = r.baseline_name;
   m.baseline = ToMeta(r.baseline);
@@ -515,8 +362,25 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
 
   // Several cutoffs: time-based split. One: stratified k-fold, then all rows.
   const bool kfold = cutoffs.size() == 1;
-  auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs.back(), o);
+  const bool keep_rows = !o.export_dir.empty();
+  auto fit = kfold ? FitKFold(*set, o) : FitTimeSplit(*set, cutoffs, o, keep_rows);
   if (!fit.ok()) return fit.status();
+  std::string export_path;
+  if (keep_rows) {  // before registering: a failed export registers nothing
+    std::vector<ExportRows> runs;
+    if (kfold) {
+      runs.push_back({&fit->eval, "", &fit->eval_part, &fit->scores});
+    } else {
+      runs.push_back({&*set, "train", nullptr, nullptr});
+      runs.push_back({&fit->early_stop, "early_stop", nullptr, nullptr});
+      runs.push_back({&fit->eval, "test", nullptr, &fit->scores});
+    }
+    auto written = WriteTrainingSetCsv(o.export_dir, runs);
+    if (!written.ok()) return written.status();
+    export_path = *written;
+    *set = TrainingSet();
+    fit->early_stop = TrainingSet();
+  }
 
   const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started) - set_seconds;
   auto judged = Judge(*fit, o);
@@ -526,6 +390,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   r.train_seconds = train_seconds;
   r.split = kfold ? absl::StrCat(o.folds, "-fold") : "time";
   r.missing_labels = static_cast<int64_t>(missing_lines.size());
+  r.export_path = std::move(export_path);
 
   absl::Status s = Register(o, *fit, cutoffs, range, kfold, std::move(label), &r);
   if (!s.ok()) return s;

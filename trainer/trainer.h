@@ -9,6 +9,7 @@
 #ifndef RECUR_TRAINER_TRAINER_H_
 #define RECUR_TRAINER_TRAINER_H_
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,7 +33,13 @@ struct TrainOptions {
   // Labels given by the business (trainer/business_labels.h) instead of the
   // event-derived ones; `labels.target` still names the registry slot.
   std::string labels_csv;
-  int folds = 5;        // k of the stratified k-fold used when there is one cutoff
+  int folds = 5;  // k of the stratified k-fold used when there is one cutoff
+  // Time split: the last N cutoffs are reported on (never trained or
+  // early-stopped on); fewer when there are too few cutoffs (trainer/split.h).
+  int test_cutoffs = 3;
+  // Non-empty: write the training set as trained, with the test or out-of-fold
+  // predictions, to <export_dir>/training_set.csv (trainer/export.h).
+  std::string export_dir;
   int max_cutoffs = 0;  // event labels: only the latest N month-end cutoffs (0 = all)
   // Event labels at these cutoffs (ms, e.g. ParseAsOf("2025-03-15")) instead of
   // month ends; each must lie in the snapshot with its label window complete.
@@ -49,6 +56,13 @@ struct ShopMetrics {
   BinaryMetrics baseline;
 };
 
+// Model and baseline on the rows of one test cutoff or one fold.
+struct PartMetrics {
+  std::string part;  // "2025-06-30" (time split) or "fold 1" (k-fold)
+  BinaryMetrics model;
+  BinaryMetrics baseline;
+};
+
 struct TrainResult {
   std::string version;
   std::string model_dir;
@@ -60,10 +74,17 @@ struct TrainResult {
   int rounds = 0;
   std::string split;  // "time" or "<k>-fold"
   int64_t train_rows = 0;
-  int64_t missing_labels = 0;  // business label rows whose customer is not in the snapshot
-  int64_t valid_rows = 0;      // rows judged: the validation cutoff's, or all (k-fold, out of fold)
-  double set_seconds = 0;      // wall time building the training set
-  double train_seconds = 0;    // wall time boosting and predicting (registry writes excluded)
+  int64_t missing_labels = 0;   // business label rows whose customer is not in the snapshot
+  int64_t valid_rows = 0;       // rows reported on: the test cutoffs', or all (k-fold, out of fold)
+  int64_t early_stop_rows = 0;  // time split: the early-stopping cutoff's rows
+  std::string early_stop_cutoff;   // time split: its day
+  std::vector<PartMetrics> parts;  // per test cutoff, or per fold, in order
+  double fold_roc_auc_mean = NAN;  // k-fold: mean and sample sd of the folds' ROC-AUC
+  double fold_roc_auc_sd = NAN;
+  std::vector<int> fold_rounds;  // k-fold: each fold's early-stopped round count
+  std::string export_path;       // the CSV written for --export
+  double set_seconds = 0;        // wall time building the training set
+  double train_seconds = 0;      // wall time boosting and predicting (registry writes excluded)
   bool promoted = false;
   std::string promotion_note;
 };

@@ -74,6 +74,7 @@ TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& kee
       out.y.push_back(set->y[r]);
       out.cutoff_ms.push_back(set->cutoff_ms[r]);
       out.shop_id.push_back(std::move(set->shop_id[r]));
+      out.customer_id.push_back(std::move(set->customer_id[r]));
       out.top_category.push_back(std::move(set->top_category[r]));
       continue;
     }
@@ -82,6 +83,7 @@ TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& kee
       set->y[w] = set->y[r];
       set->cutoff_ms[w] = set->cutoff_ms[r];
       set->shop_id[w] = std::move(set->shop_id[r]);
+      set->customer_id[w] = std::move(set->customer_id[r]);
       set->top_category[w] = std::move(set->top_category[r]);
     }
     ++w;
@@ -90,6 +92,7 @@ TrainingSet ExtractRows(TrainingSet* set, const std::function<bool(size_t)>& kee
   set->y.resize(w);
   set->cutoff_ms.resize(w);
   set->shop_id.resize(w);
+  set->customer_id.resize(w);
   set->top_category.resize(w);
   return out;
 }
@@ -120,6 +123,7 @@ absl::StatusOr<TrainingSet> BuildTrainingSet(StateDir& dir, const std::vector<in
             set.y.push_back(*y);
             set.cutoff_ms.push_back(t);
             set.shop_id.push_back(key.shop_id);
+            set.customer_id.push_back(key.customer_id);
             set.top_category.push_back(f.top_category_6m);
           }
           if (progress && (++done % 1'000 == 0)) progress(done, total.total());
@@ -168,6 +172,7 @@ absl::StatusOr<TrainingSet> BuildLabelledSet(StateDir& dir, const std::vector<La
             set.y.push_back(l->label);
             set.cutoff_ms.push_back(l->as_of_ms);
             set.shop_id.push_back(key.shop_id);
+            set.customer_id.push_back(key.customer_id);
             set.top_category.push_back(f.top_category_6m);
           }
           return absl::OkStatus();

@@ -25,6 +25,7 @@ struct TrainingSet {
   std::vector<float> y;
   std::vector<int64_t> cutoff_ms;
   std::vector<std::string> shop_id;
+  std::vector<std::string> customer_id;  // with shop_id, the row's customer (for --export)
   std::vector<std::string>
       top_category;            // top_category_6m names; the slot in x is NaN until EncodeCategories
   int64_t customers_read = 0;  // customers scanned to build it

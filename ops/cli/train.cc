@@ -47,6 +47,7 @@ class TrainCommand : public Command {
   void AddParityOptions();
   int RunTrain();
   int RunParity();
+  void PrintTrainResult(const TrainResult& r) const;
   void PrintParityText(const ParityReport& r) const;
 
   TrainOptions options_;
@@ -91,6 +92,14 @@ void TrainCommand::AddTrainOptions() {
   sub_->add_option("--folds", o.folds, "k of the stratified k-fold used with a single cutoff")
       ->capture_default_str()
       ->check(CLI::Range(2, 100));
+  sub_->add_option("--test-cutoffs", o.test_cutoffs,
+                   "time split: report on the last N cutoffs (never trained or early-stopped on; "
+                   "fewer, down to 1, when there are too few cutoffs)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  sub_->add_option("--export", o.export_dir,
+                   "write the training set as trained (features, label, split, test or "
+                   "out-of-fold prediction) to DIR/training_set.csv");
   sub_->add_option("--cutoff", cutoff_dates_,
                    "a cutoff instead of month ends (repeatable; YYYY-MM-DD = the end of that UTC "
                    "day, or ms); each must have its whole label window inside the snapshot")
@@ -149,16 +158,38 @@ int TrainCommand::RunTrain() {
     // A bad labels file is bad input data.
     return r.status().code() == absl::StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure;
   }
+  PrintTrainResult(*r);
+  return kExitOk;
+}
+
+// The first line keeps its shape ("<target> <version>: ROC-AUC x (baseline y),
+// ..."): scripts parse it. Its figures are on the rows the model never saw.
+void TrainCommand::PrintTrainResult(const TrainResult& r) const {
+  const bool time = r.split == "time";
   std::cout << absl::StrFormat(
       "%s %s: ROC-AUC %.4f (baseline %.4f), PR-AUC %.4f (baseline %.4f), lift@10%% %.2f "
-      "(baseline %.2f), log-loss %.4f, %d rounds, %d train / %d %s rows\n%s\nreport: "
-      "%s/report.html\n",
-      target_name_, r->version, r->model.roc_auc, r->baseline.roc_auc, r->model.pr_auc,
-      r->baseline.pr_auc, r->model.lift_top_decile, r->baseline.lift_top_decile, r->model.log_loss,
-      r->rounds, r->train_rows, r->valid_rows,
-      r->split == "time" ? "validation" : r->split + " out-of-fold", r->promotion_note,
-      r->model_dir);
-  return kExitOk;
+      "(baseline %.2f), log-loss %.4f, %d rounds, %d train / %d %s rows\n",
+      target_name_, r.version, r.model.roc_auc, r.baseline.roc_auc, r.model.pr_auc,
+      r.baseline.pr_auc, r.model.lift_top_decile, r.baseline.lift_top_decile, r.model.log_loss,
+      r.rounds, r.train_rows, r.valid_rows, time ? "test" : r.split + " out-of-fold");
+  if (time) {
+    std::cout << absl::StrFormat("  early stopping on %s (%d rows); test ROC-AUC pooled %.4f",
+                                 r.early_stop_cutoff, r.early_stop_rows, r.model.roc_auc);
+  } else {
+    std::cout << absl::StrFormat(
+        "  per-fold ROC-AUC %.4f ± %.4f (mean ± sd), pooled out-of-fold %.4f", r.fold_roc_auc_mean,
+        r.fold_roc_auc_sd, r.model.roc_auc);
+  }
+  for (const PartMetrics& p : r.parts) {
+    std::cout << absl::StrFormat("; %s %.4f (baseline %.4f)", p.part, p.model.roc_auc,
+                                 p.baseline.roc_auc);
+  }
+  if (!time) {
+    std::cout << "; rounds per fold";
+    for (int n : r.fold_rounds) std::cout << " " << n;
+  }
+  std::cout << "\n" << r.promotion_note << "\nreport: " << r.model_dir << "/report.html\n";
+  if (!r.export_path.empty()) std::cout << "export: " << r.export_path << "\n";
 }
 
 int TrainCommand::RunParity() {

@@ -69,5 +69,29 @@ TEST_F(ReportTest, ThePromotionDecisionAndItsReasonAreStated) {
             std::string::npos);
 }
 
+// Issue 16, item 5: the per-cutoff (time split) and per-fold (k-fold, with
+// mean ± sd and the folds' rounds) figures are on the page beside the pooled one.
+TEST_F(ReportTest, PerTestCutoffAndPerFoldFiguresAreShown) {
+  r_.early_stop_cutoff = "2025-03-31";
+  r_.parts = {{"2025-04-30", Evaluate(scores_, y_), AsRanking(Evaluate(baseline_, y_))},
+              {"2025-05-31", Evaluate(scores_, y_), AsRanking(Evaluate(baseline_, y_))}};
+  std::string html = Render();
+  EXPECT_EQ(Count(html, "<tr class='part'>"), 2) << html;
+  EXPECT_NE(html.find("<td>2025-05-31</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("Pooled over the test cutoffs"), std::string::npos) << html;
+  EXPECT_NE(html.find("2025-03-31 only chose its number of rounds"), std::string::npos) << html;
+  r_.split = "2-fold";
+  r_.parts[0].part = "fold 1";
+  r_.parts[1].part = "fold 2";
+  r_.fold_roc_auc_mean = 0.75;
+  r_.fold_roc_auc_sd = 0.125;
+  r_.fold_rounds = {12, 17};
+  html = Render();
+  EXPECT_NE(html.find("<td>fold 2</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("per fold 0.750 ± 0.125 (mean ± sd); rounds per fold 12 17"),
+            std::string::npos)
+      << html;
+}
+
 }  // namespace
 }  // namespace recur

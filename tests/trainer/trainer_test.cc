@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -147,9 +148,12 @@ TEST_F(TrainerTest, ASingleClassEvaluationIsNotPromotedUnlessForced) {
       ASSERT_TRUE((*dir)
                       ->store(p)
                       ->ForEachCustomer([&](const CustomerKey& key, const CustomerState&) {
-                        // Both classes to train on (time split: the earlier
-                        // date), only 0 at the validation date.
-                        out << key.shop_id << "," << key.customer_id << "," << (++n % 2)
+                        // Both classes to train and early-stop on (time split:
+                        // the earlier dates), only 0 at the test date.
+                        ++n;
+                        out << key.shop_id << "," << key.customer_id << "," << (n % 2)
+                            << ",2025-04-30\n"
+                            << key.shop_id << "," << key.customer_id << "," << (n / 2 % 2)
                             << ",2025-05-31\n"
                             << key.shop_id << "," << key.customer_id << ",0,2025-06-30\n";
                         return absl::OkStatus();
@@ -329,6 +333,25 @@ TEST_F(TrainerTest, BusinessLabelsAsOfOneDateAreCrossValidatedThenFittedOnAllRow
   EXPECT_EQ(meta["label"]["source"], "csv");
   EXPECT_EQ(meta["label"]["not_in_snapshot"], 1);
   EXPECT_EQ(meta["cutoffs"], nlohmann::json::array({"2025-06-30"}));
+  // Per fold and pooled out of fold, each fold early-stopped on a share of its
+  // own training folds; the final model gets the folds' median round count.
+  ASSERT_EQ(meta["split"]["fold_rounds"].size(), 5u);
+  std::vector<int> fold_rounds = meta["split"]["fold_rounds"].get<std::vector<int>>();
+  std::sort(fold_rounds.begin(), fold_rounds.end());
+  EXPECT_EQ(r->rounds, fold_rounds[2]);
+  ASSERT_EQ(meta["metrics_by_part"].size(), 5u);
+  int64_t fold_rows = 0;
+  double auc_sum = 0;
+  for (int k = 0; k < 5; ++k) {
+    const auto& part = meta["metrics_by_part"][k];
+    EXPECT_EQ(part["part"], "fold " + std::to_string(k + 1));
+    fold_rows += part["model"]["rows"].get<int64_t>();
+    auc_sum += part["model"]["roc_auc"].get<double>();
+  }
+  EXPECT_EQ(fold_rows, rows);
+  EXPECT_NEAR(meta["split"]["roc_auc_mean"].get<double>(), auc_sum / 5, 1e-12);
+  EXPECT_GT(meta["split"]["roc_auc_sd"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(meta["metrics"]["roc_auc"].get<double>(), r->model.roc_auc);  // pooled
   auto parsed = ModelMeta::Read(r->model_dir);  // the k-fold / business-label keys round-trip too
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->label.not_in_snapshot, 1);
@@ -401,6 +424,65 @@ TEST_F(TrainerTest, ExplicitCutoffsReplaceMonthEndsAndMustHaveACompleteLabelWind
   EXPECT_NE(r.status().message().find("30 days after the cutoff run past its end"),
             std::string::npos)
       << r.status();
+}
+
+// Issue 16, item 5: the figures come from rows the model never saw in any way.
+// The time split trains on the early cutoffs, early-stops (chooses the round
+// count) on the next one and reports on the last 3, pooled and per cutoff.
+TEST_F(TrainerTest, TheTimeSplitReportsOnTheLastCutoffsWhichNeitherTrainNorEarlyStop) {
+  TrainOptions o = Options("models-honest");
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  const auto cutoffs = meta["cutoffs"].get<std::vector<std::string>>();
+  ASSERT_GE(cutoffs.size(), 5u);
+  const size_t n = cutoffs.size();
+  const std::vector<std::string> test(cutoffs.end() - 3, cutoffs.end());
+  EXPECT_EQ(meta["split"]["test_cutoffs"], nlohmann::json(test));
+  EXPECT_EQ(meta["split"]["early_stop_cutoff"], cutoffs[n - 4]);
+  // The rows reported on are exactly the test cutoffs' rows, counted here from
+  // a training set built at those cutoffs alone; the early-stopping rows too.
+  auto dir = OpenReadOnly(o.state_dir);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::vector<int64_t> test_ms;
+  for (const auto& d : test) test_ms.push_back(*ParseAsOf(d));
+  auto test_set = BuildTrainingSet(**dir, test_ms, o.labels);
+  auto stop_set = BuildTrainingSet(**dir, {*ParseAsOf(cutoffs[n - 4])}, o.labels);
+  ASSERT_TRUE(test_set.ok() && stop_set.ok());
+  EXPECT_EQ(r->valid_rows, static_cast<int64_t>(test_set->rows()));
+  EXPECT_EQ(meta["rows"]["valid"], test_set->rows());
+  EXPECT_EQ(meta["rows"]["early_stop"], stop_set->rows());
+  EXPECT_EQ(r->model.rows, static_cast<int64_t>(test_set->rows()));
+  // Per test cutoff: model and baseline on that cutoff's rows.
+  ASSERT_EQ(meta["metrics_by_part"].size(), 3u);
+  int64_t part_rows = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& part = meta["metrics_by_part"][i];
+    EXPECT_EQ(part["part"], test[i]);
+    const int64_t rows = part["model"]["rows"].get<int64_t>();
+    EXPECT_EQ(rows, std::count(test_set->cutoff_ms.begin(), test_set->cutoff_ms.end(), test_ms[i]));
+    EXPECT_EQ(part["baseline"]["rows"].get<int64_t>(), rows);
+    EXPECT_GT(part["model"]["roc_auc"].get<double>(), 0.6) << test[i];
+    part_rows += rows;
+  }
+  EXPECT_EQ(part_rows, r->valid_rows);
+}
+
+// Fewer cutoffs than 1 train + 1 early-stopping + 3 test: fewer test cutoffs,
+// down to 1; with 2 cutoffs there is no honest split and training says so.
+TEST_F(TrainerTest, TooFewCutoffsTestOnFewerAndTwoAreRefusedSayingWhatIsNeeded) {
+  TrainOptions o = Options("models-few");
+  o.max_cutoffs = 4;
+  auto r = Train(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const nlohmann::json meta = nlohmann::json::parse(Slurp(fs::path(r->model_dir) / "meta.json"));
+  EXPECT_EQ(meta["split"]["test_cutoffs"].size(), 2u);
+  o.max_cutoffs = 2;
+  r = Train(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("at least 3 cutoffs"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("there are 2"), std::string::npos) << r.status();
 }
 
 TEST_F(TrainerTest, AMissingOrCorruptSnapshotFailsNamingIt) {
