@@ -43,6 +43,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The whole file at `path` ("" when it cannot be read).
+std::string Slurp(const std::filesystem::path& path);
+
 // Every customer of `store` ("shop/customer") with its encoded state: two
 // stores hold the same state when these are equal. Fails the current test
 // (ADD_FAILURE) if the scan fails.
