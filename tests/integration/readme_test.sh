@@ -41,4 +41,8 @@ grep -q "score for shop-" "$WORK"/blocks/01.sh.out || fail "no scores read back 
 grep -Eq "^parity: 900 customers, [1-9][0-9]* with a delivered score checked" "$WORK"/blocks/01.sh.out \
   || fail "train --check-parity checked no score: $(grep parity "$WORK"/blocks/01.sh.out)"
 grep -q "^0 differences in 0 customers" "$WORK"/blocks/01.sh.out || fail "online/offline parity differences"
+# The data scientist's walk-through: promoted, exported, and its figure recomputed.
+grep -Eq "pooled out-of-fold 0\.[0-9]+" "$WORK"/blocks/03.sh.out || fail "walk-through: no out-of-fold ROC-AUC"
+grep -q "^export: ds-export/training_set.csv" "$WORK"/blocks/03.sh.out || fail "walk-through: no export"
+grep -Eq "^[0-9]+ customers, out-of-fold ROC-AUC" "$WORK"/blocks/03.sh.out || fail "walk-through: no notebook check"
 log "PASS readme ($n blocks)"
