@@ -17,7 +17,9 @@
 
 namespace recur {
 
-inline constexpr std::string_view kCatalogVersion = "recur-catalog-1";
+// 2: items per window, distinct purchase days, lifetime aggregates (issue 16);
+// days since first/last purchase and mean days between orders are lifetime.
+inline constexpr std::string_view kCatalogVersion = "recur-catalog-2";
 
 enum Feature : int {
   kServiceTier = 0,  // categorical: 0 standard, 1 premium, NaN unknown
@@ -53,6 +55,14 @@ enum Feature : int {
   kSessions7d,
   kSessions30d,
   kDaysSinceLastSession,
+  kItems30d,  // purchased quantity in window
+  kItems90d,
+  kItems365d,
+  kPurchaseDays90d,  // distinct UTC days with a purchase in window
+  kPurchaseDays365d,
+  kOrdersLifetime,  // every purchase on or before T, pruned days included
+  kRevenueLifetime,
+  kItemsLifetime,
   kNumFeatures
 };
 
@@ -90,6 +100,14 @@ inline constexpr std::array<std::string_view, kNumFeatures> kFeatureNames = {
     "sessions_7d",
     "sessions_30d",
     "days_since_last_session",
+    "items_30d",
+    "items_90d",
+    "items_365d",
+    "purchase_days_90d",
+    "purchase_days_365d",
+    "orders_lifetime",
+    "revenue_lifetime",
+    "items_lifetime",
 };
 
 // The catalog's values for one customer as of one time. Undefined values are NaN.

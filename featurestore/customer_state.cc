@@ -159,6 +159,14 @@ size_t CustomerState::ApproxBytes() const {
 void CustomerState::Prune(int32_t horizon_first_day) {
   auto first_kept = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
                                      [](const DayBucket& b, int32_t d) { return b.day < d; });
+  for (auto it = days_.begin(); it != first_kept; ++it) {
+    if (it->orders == 0) continue;
+    if (pruned_.orders == 0) pruned_.first_day = it->day;
+    pruned_.orders += it->orders;
+    pruned_.revenue_micros += it->revenue_micros;
+    for (const CategoryItems& c : it->category_items) pruned_.items += c.items;
+    pruned_.last_day = it->day;  // days_ is sorted and pruned days precede every kept one
+  }
   days_.erase(days_.begin(), first_kept);
 
   // Keep every profile inside the horizon plus the latest one before it: it is
@@ -194,10 +202,15 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
   int64_t sent_m1_6 = 0, sent_m0 = 0, sent_90 = 0, opened_90 = 0, clicks_30 = 0;
   int64_t lines_182 = 0, promo_182 = 0;
   int64_t rev_m[3] = {0, 0, 0}, profit_3m = 0;
-  int64_t orders_30 = 0, orders_90 = 0, orders_365 = 0, orders_all = 0;
+  int64_t orders_30 = 0, orders_90 = 0, orders_365 = 0;
   int64_t rev_30 = 0, rev_90 = 0, rev_365 = 0;
-  int32_t first_purchase = 0, last_purchase = 0, last_session = 0;
-  bool any_purchase = false, any_session = false;
+  int64_t items_30 = 0, items_90 = 0, items_365 = 0, pdays_90 = 0, pdays_365 = 0;
+  // Lifetime: the pruned days' aggregates, then every bucket on or before T
+  // (also those before the horizon that the store has not pruned yet).
+  int64_t orders_all = pruned_.orders, rev_all = pruned_.revenue_micros, items_all = pruned_.items;
+  bool any_purchase = pruned_.orders > 0;
+  int32_t first_purchase = pruned_.first_day, last_purchase = pruned_.last_day, last_session = 0;
+  bool any_session = false;
   int64_t minutes_m0 = 0, minutes_m1 = 0;
   int64_t sessions_90 = 0, pages_90 = 0, sessions_30 = 0, catviews_30 = 0, sessions_7 = 0;
   int64_t unpaid_90 = 0, errors_90 = 0;
@@ -207,9 +220,24 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
 
   auto first = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
                                 [](const DayBucket& b, int32_t d) { return b.day < d; });
+  auto bucket_items = [](const DayBucket& b) {
+    int64_t n = 0;
+    for (const CategoryItems& c : b.category_items) n += c.items;
+    return n;
+  };
+  for (auto it = days_.begin(); it != first && it->day <= t; ++it) {  // before the horizon
+    if (it->orders == 0) continue;
+    if (!any_purchase) first_purchase = it->day;
+    any_purchase = true;
+    last_purchase = it->day;
+    orders_all += it->orders;
+    rev_all += it->revenue_micros;
+    items_all += bucket_items(*it);
+  }
   for (auto it = first; it != days_.end() && it->day <= t; ++it) {
     const DayBucket& b = *it;
     const int32_t age = t - b.day;  // 0 on T's day
+    const int64_t items = b.orders > 0 ? bucket_items(b) : 0;
     if (b.day >= m0) {
       sent_m0 += b.marketing_sent;
       minutes_m0 += b.minutes_milli;
@@ -227,6 +255,8 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
       any_purchase = true;
       last_purchase = b.day;
       orders_all += b.orders;
+      rev_all += b.revenue_micros;
+      items_all += items;
     }
     if (b.sessions > 0) {
       any_session = true;
@@ -235,6 +265,8 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
     if (age < 365) {
       orders_365 += b.orders;
       rev_365 += b.revenue_micros;
+      items_365 += items;
+      pdays_365 += b.orders > 0 ? 1 : 0;
     }
     if (age < 182) {
       lines_182 += b.purchase_lines;
@@ -252,6 +284,8 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
       opened_90 += b.marketing_opened;
       orders_90 += b.orders;
       rev_90 += b.revenue_micros;
+      items_90 += items;
+      pdays_90 += b.orders > 0 ? 1 : 0;
       sessions_90 += b.sessions;
       pages_90 += b.pages;
       unpaid_90 += b.unpaid_cart_items;
@@ -265,6 +299,7 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
       clicks_30 += b.marketing_clicked;
       orders_30 += b.orders;
       rev_30 += b.revenue_micros;
+      items_30 += items;
       sessions_30 += b.sessions;
       catviews_30 += b.categories_viewed;
     }
@@ -311,7 +346,26 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
   v[kSessions7d] = static_cast<double>(sessions_7);
   v[kSessions30d] = static_cast<double>(sessions_30);
   v[kDaysSinceLastSession] = any_session ? t - last_session : kNaN;
+  v[kItems30d] = static_cast<double>(items_30);
+  v[kItems90d] = static_cast<double>(items_90);
+  v[kItems365d] = static_cast<double>(items_365);
+  v[kPurchaseDays90d] = static_cast<double>(pdays_90);
+  v[kPurchaseDays365d] = static_cast<double>(pdays_365);
+  v[kOrdersLifetime] = static_cast<double>(orders_all);
+  v[kRevenueLifetime] = money(rev_all);
+  v[kItemsLifetime] = static_cast<double>(items_all);
   return f;
+}
+
+bool CustomerState::InPopulation(int64_t as_of_ms, int32_t horizon_first_day) const {
+  const int32_t t = DayOf(as_of_ms);
+  if (pruned_.orders > 0) return true;  // pruned days precede every T inside the horizon
+  if (!profiles_.empty() && DayOf(profiles_.front().time_ms) <= t) return true;
+  for (const DayBucket& b : days_) {
+    if (b.day > t) break;
+    if (b.orders > 0 || b.day >= horizon_first_day) return true;
+  }
+  return false;
 }
 
 CustomerState::PurchaseTotals CustomerState::PurchasesBetween(int32_t first_day,

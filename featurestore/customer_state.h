@@ -73,6 +73,17 @@ struct DayBucket {
   std::vector<CategoryItems> category_items;  // purchased items per category, sorted by name
 };
 
+// Purchase aggregates of day buckets dropped by Prune: what the lifetime
+// features keep of a customer's history beyond the retention horizon.
+struct PrunedPurchases {
+  int64_t orders = 0;
+  int64_t revenue_micros = 0;
+  int64_t items = 0;
+  int32_t first_day = 0;  // first and last day with an order (0 when orders == 0)
+  int32_t last_day = 0;
+  friend bool operator==(const PrunedPurchases&, const PrunedPurchases&) = default;
+};
+
 struct ProfileEntry {
   int64_t time_ms = 0;
   uint64_t id_hash = 0;  // tie-break for equal times, so the result is order-independent
@@ -104,13 +115,25 @@ class CustomerState {
   ApplyOutcome Apply(const v1::Event& event, uint32_t max_per_day);
 
   // Drops day buckets before `horizon_first_day` and profile entries superseded
-  // before it.
+  // before it. The dropped days' purchases are added to pruned_purchases(), so
+  // the lifetime features survive.
   void Prune(int32_t horizon_first_day);
 
-  // The feature catalog as of `as_of_ms`, using only buckets on or after
-  // `horizon_first_day`. Resolution is one UTC day: an event counts as of T when
-  // its day is on or before T's day (docs/DESIGN.md, "Feature catalog").
+  // The feature catalog as of `as_of_ms`. Windowed features use only buckets on
+  // or after `horizon_first_day`; lifetime features (orders/revenue/items
+  // lifetime, days since first/last purchase, mean days between orders) use
+  // every purchase on or before T, pruned or not, so they do not depend on when
+  // the store pruned. Resolution is one UTC day: an event counts as of T when
+  // its day is on or before T's day (docs/DESIGN.md, "Feature catalog"). T's
+  // day must not be before a pruned day: every caller's T is inside the horizon.
   Features ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const;
+
+  // The population rule, one for the trainer and the scorer (docs/DESIGN.md,
+  // "Population"): the customer is in the population at T when it has a
+  // purchase on or before T's day (pruned ones included), a profile on or before
+  // it, or any activity on a day in [horizon_first_day, T]. Like the features,
+  // it does not depend on when the store pruned.
+  bool InPopulation(int64_t as_of_ms, int32_t horizon_first_day) const;
 
   // Orders and revenue over the days [first_day, last_day] (labels, baselines).
   struct PurchaseTotals {
@@ -125,10 +148,13 @@ class CustomerState {
 
   const std::vector<DayBucket>& days() const { return days_; }
   const std::vector<ProfileEntry>& profiles() const { return profiles_; }
+  const PrunedPurchases& pruned_purchases() const { return pruned_; }
   // The latest event time applied (0 if none): the as-of time of the customer's
   // event-driven score, independent of how events were batched.
   int64_t last_event_ms() const { return last_event_ms_; }
-  bool empty() const { return days_.empty() && profiles_.empty() && seen_.empty(); }
+  bool empty() const {
+    return days_.empty() && profiles_.empty() && seen_.empty() && pruned_.orders == 0;
+  }
   // Whether Prune(horizon_first_day) would change anything: O(1), so a store can
   // prune on every touch without paying for it.
   bool NeedsPrune(int32_t horizon_first_day) const;
@@ -145,6 +171,7 @@ class CustomerState {
   std::array<int32_t, kNumEventKinds> kind_max_day_ = {0, 0, 0, 0, 0};  // latest event day per kind
   std::vector<DayBucket> days_;  // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;    // largest event time applied
+  PrunedPurchases pruned_;       // purchases of the days Prune dropped
 };
 
 }  // namespace recur

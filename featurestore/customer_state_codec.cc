@@ -73,8 +73,9 @@ class Reader {
   size_t pos_ = 0;
 };
 
-constexpr uint8_t kEncodingVersion = 3;  // 3: ids grouped by (kind, day); 2 added last_event_ms
-                                         // (1 and 2 are still read)
+// 4 added the pruned days' purchases; 3: ids grouped by (kind, day); 2 added
+// last_event_ms (1, 2 and 3 are still read: nothing pruned before counts).
+constexpr uint8_t kEncodingVersion = 4;
 
 // Bits of the per-bucket presence mask, in encoding order.
 struct BucketField {
@@ -120,6 +121,14 @@ void CustomerState::Encode(std::string* out) const {
   }
   for (int32_t d : kind_max_day_) PutSigned(out, d);
   PutSigned(out, last_event_ms_);
+  // The pruned purchases: one zero byte when nothing with an order was pruned.
+  PutVarint(out, static_cast<uint64_t>(pruned_.orders));
+  if (pruned_.orders > 0) {
+    PutSigned(out, pruned_.revenue_micros);
+    PutSigned(out, pruned_.items);
+    PutSigned(out, pruned_.first_day);
+    PutSigned(out, pruned_.last_day);
+  }
   PutVarint(out, seen_.size());
   std::vector<uint64_t> ids;
   for (const SeenDay& b : seen_) {
@@ -249,6 +258,21 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
     d = static_cast<int32_t>(v);
   }
   if (version >= 2 && !r.Signed(&s.last_event_ms_)) return bad("last event time");
+  if (version >= 4) {
+    uint64_t orders;
+    int64_t first_day = 0, last_day = 0;
+    PrunedPurchases& p = s.pruned_;
+    if (!r.Varint(&orders) || orders > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return bad("pruned orders");
+    p.orders = static_cast<int64_t>(orders);
+    if (orders > 0 && (!r.Signed(&p.revenue_micros) || !r.Signed(&p.items) ||
+                       !r.Signed(&first_day) || !r.Signed(&last_day) || first_day > last_day ||
+                       first_day < std::numeric_limits<int32_t>::min() ||
+                       last_day > std::numeric_limits<int32_t>::max()))
+      return bad("pruned purchases");
+    p.first_day = static_cast<int32_t>(first_day);
+    p.last_day = static_cast<int32_t>(last_day);
+  }
   if (absl::Status ids = DecodeSeen(version, &r, bytes.size(), &s.seen_); !ids.ok()) return ids;
   if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
   s.days_.resize(n);

@@ -178,6 +178,8 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     for (const CustomerKey& key : t.work->keys) {
       absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
         const int64_t as_of = EventScoreAsOf(state.last_event_ms(), max_time, t.info->rescored_day);
+        // Outside the population (the trainer's rule): not scored, no longer pending.
+        if (!state.InPopulation(as_of, horizon)) return;
         rows.push_back({key, state.ComputeFeatures(as_of, horizon), as_of});
       });
       if (s.code() == absl::StatusCode::kNotFound) continue;
@@ -209,6 +211,7 @@ absl::StatusOr<QuantileTable> ScoreStage::ComputeQuantiles(FeatureStore* store, 
   const int32_t horizon = store->horizon_first_day();
   absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
     const int64_t as_of = RescoreAsOf(st.last_event_ms(), day);
+    if (!st.InPopulation(as_of, horizon)) return absl::OkStatus();
     table.Add(k.shop_id, st.ComputeFeatures(as_of, horizon), rules_.quantiles_needed());
     return absl::OkStatus();
   });
@@ -271,6 +274,10 @@ absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   };
   absl::Status s = store->ledger().ForEachCustomerWithScore(
       [&](const CustomerKey& k, const CustomerState& st, const std::string* last) -> absl::Status {
+        if (!st.InPopulation(as_of(st), horizon)) {  // the trainer's rule: not scored
+          if (pending_set.count(k)) done.push_back(k);
+          return absl::OkStatus();
+        }
         ++customers;
         rows.push_back({k, st.ComputeFeatures(as_of(st), horizon), as_of(st)});
         last_bytes.push_back(last != nullptr ? *last : std::string());

@@ -33,14 +33,8 @@ std::optional<float> Label(const CustomerState& state, int64_t cutoff_ms, const 
   auto purchases = [&](int32_t first, int32_t last) {
     return state.PurchasesBetween(std::max(first, horizon_first_day), last);
   };
-  bool known = false;
-  for (const auto& p : state.profiles()) known = known || DayOf(p.time_ms) <= t;
-  // Activity on a day in [horizon, T]: the first bucket on or after the horizon.
-  const auto& days = state.days();
-  auto first = std::lower_bound(days.begin(), days.end(), horizon_first_day,
-                                [](const DayBucket& b, int32_t d) { return b.day < d; });
-  known = known || (first != days.end() && first->day <= t);
-  if (!known) return std::nullopt;
+  // The population rule of the trainer and the scorer alike (customer_state.h).
+  if (!state.InPopulation(cutoff_ms, horizon_first_day)) return std::nullopt;
   if (o.target == Target::kRepurchase30d) {
     return purchases(t + 1, t + o.repurchase_days).orders > 0 ? 1.0f : 0.0f;
   }

@@ -40,8 +40,9 @@ std::vector<int64_t> MonthEndCutoffs(int32_t first_day, int32_t last_day, int la
                                      int lookback_days = 0);
 
 // The label of one customer at cutoff T, or nullopt when the customer is not
-// part of the population at T: no activity on or before T's day; for decline
-// also no revenue in (T - days, T]. Days before `horizon_first_day` are
+// part of the population at T (CustomerState::InPopulation, the scorer's rule
+// too); for decline also when it has no revenue in (T - days, T]. Days before
+// `horizon_first_day` are
 // ignored, whether the store has pruned them yet or not (pruning happens when
 // a customer is written, so it depends on batching): the label depends only
 // on the events and the horizon.

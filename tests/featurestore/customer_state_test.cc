@@ -396,23 +396,107 @@ TEST(CustomerStateTest, RetentionExpiry) {
   EventFactory ev;
   CustomerState s = Build({
       ev.Profile(Ms(2023, 1, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2022, 1, 1)),
-      ev.Purchase(Ms(2023, 1, 10), 100),
+      ev.Purchase(Ms(2023, 1, 10), {{"old", 4, 25}}),  // 100
       ev.Purchase(Ms(2024, 1, 10), 20),
       ev.Purchase(Ms(2024, 2, 10), 30),
   });
   const int64_t t = Ms(2024, 2, 10);
   const int32_t horizon = DayOf(Ms(2023, 2, 1));  // the 2023-01-10 purchase has expired
-  Features f = s.ComputeFeatures(t, horizon);
-  EXPECT_EQ(f[kDaysSinceFirstPurchase], 31);
-  EXPECT_DOUBLE_EQ(f[kMeanDaysBetweenOrders], 31);
-  EXPECT_EQ(f[kOrders365d], 2);
-  EXPECT_EQ(f[kServiceTier], 1);  // the profile stays until a newer one replaces it
+  auto check = [&](const Features& f, const char* when) {
+    SCOPED_TRACE(when);
+    // Windowed features see only the horizon.
+    EXPECT_EQ(f[kOrders365d], 2);
+    EXPECT_DOUBLE_EQ(f[kRevenue365d], 50);
+    EXPECT_EQ(f[kItems365d], 2);
+    EXPECT_EQ(f[kPurchaseDays365d], 2);
+    // Lifetime features keep the expired purchase: 2023-01-10 -> 2024-02-10 is
+    // 365 + 31 days; three orders, 150 of revenue, 6 items.
+    EXPECT_EQ(f[kDaysSinceFirstPurchase], 396);
+    EXPECT_EQ(f[kDaysSinceLastPurchase], 0);
+    EXPECT_DOUBLE_EQ(f[kMeanDaysBetweenOrders], 396.0 / 2);
+    EXPECT_EQ(f[kOrdersLifetime], 3);
+    EXPECT_DOUBLE_EQ(f[kRevenueLifetime], 150);
+    EXPECT_EQ(f[kItemsLifetime], 6);
+    EXPECT_EQ(f[kServiceTier], 1);  // the profile stays until a newer one replaces it
+  };
+  check(s.ComputeFeatures(t, horizon), "before pruning");
   s.Prune(horizon);
   EXPECT_EQ(s.days().size(), 2u);
   EXPECT_EQ(s.profiles().size(), 1u);
-  Features after = s.ComputeFeatures(t, horizon);
-  EXPECT_EQ(after[kDaysSinceFirstPurchase], 31);
-  EXPECT_EQ(after[kServiceTier], 1);
+  EXPECT_EQ(s.pruned_purchases(), (PrunedPurchases{1, 100'000'000, 4, DayOf(Ms(2023, 1, 10)),
+                                                   DayOf(Ms(2023, 1, 10))}));
+  check(s.ComputeFeatures(t, horizon), "after pruning");
+  // Pruning twice, later, adds what the second prune drops to the first.
+  const int32_t later = DayOf(Ms(2024, 2, 1));
+  s.Prune(later);
+  EXPECT_EQ(s.pruned_purchases(), (PrunedPurchases{2, 120'000'000, 5, DayOf(Ms(2023, 1, 10)),
+                                                   DayOf(Ms(2024, 1, 10))}));
+  const Features f = s.ComputeFeatures(t, later);
+  EXPECT_EQ(f[kOrdersLifetime], 3);
+  EXPECT_EQ(f[kDaysSinceFirstPurchase], 396);
+  EXPECT_EQ(f[kOrders365d], 1);
+  // The record keeps them: encode, decode.
+  std::string bytes;
+  s.Encode(&bytes);
+  CustomerState back;
+  ASSERT_TRUE(CustomerState::Decode(bytes, &back).ok());
+  EXPECT_EQ(back.pruned_purchases(), s.pruned_purchases());
+  EXPECT_EQ(back.ComputeFeatures(t, later)[kRevenueLifetime], 150);
+}
+
+TEST(CustomerStateTest, ItemsAndPurchaseDaysPerWindow) {
+  EventFactory ev;
+  const int64_t t = Ms(2024, 6, 30, 8);
+  std::vector<v1::Event> events;
+  // Quantity = age + 1 on ages 400 (before 365d), 365, 364, 90, 89, 30, 29, 0, and two
+  // orders on T's day: one purchase day, both orders' items.
+  for (int age : {400, 365, 364, 90, 89, 30, 29, 0}) {
+    events.push_back(ev.Purchase(DaysBefore(t, age), {{"a", static_cast<uint32_t>(age + 1), 1},
+                                                      {"b", 1, 2}}));
+  }
+  events.push_back(ev.Purchase(DaysBefore(t, 0) + 1, {{"c", 5, 1}}));
+  events.push_back(ev.Session(DaysBefore(t, 1), 1, 1, 0, 0));  // not a purchase day
+  const Features f = Build(events).ComputeFeatures(t, kNoHorizon);
+  // A purchase at age a has a + 2 items and a + 3 of revenue; T's day adds 5 and 5.
+  EXPECT_EQ(f[kItems30d], 31 + 2 + 5);                    // ages 29, 0
+  EXPECT_EQ(f[kItems90d], 91 + 32 + 31 + 2 + 5);          // + 89, 30
+  EXPECT_EQ(f[kItems365d], 366 + 92 + 91 + 32 + 31 + 2 + 5);  // + 364, 90
+  EXPECT_EQ(f[kPurchaseDays90d], 4);   // 89, 30, 29, 0
+  EXPECT_EQ(f[kPurchaseDays365d], 6);  // + 364, 90
+  EXPECT_EQ(f[kOrders90d], 5);         // two on T's day
+  EXPECT_EQ(f[kOrdersLifetime], 9);
+  // The ages sum to 1367.
+  EXPECT_EQ(f[kItemsLifetime], 1367 + 8 * 2 + 5);
+  EXPECT_DOUBLE_EQ(f[kRevenueLifetime], 1367 + 8 * 3 + 5);
+  EXPECT_EQ(f[kDaysSinceFirstPurchase], 400);
+  EXPECT_DOUBLE_EQ(f[kMeanDaysBetweenOrders], 400.0 / 8);
+}
+
+TEST(CustomerStateTest, ThePopulationRuleDoesNotDependOnPruning) {
+  EventFactory ev;
+  const int64_t t = Ms(2025, 3, 31);
+  const int32_t horizon = DayOf(Ms(2024, 3, 1));
+  struct Case {
+    const char* name;
+    std::vector<v1::Event> events;
+    bool in;
+  };
+  const std::vector<Case> cases = {
+      {"purchase before the horizon only (lapsed)", {ev.Purchase(Ms(2023, 5, 1), 10)}, true},
+      {"sessions before the horizon only", {ev.Session(Ms(2023, 5, 1), 1, 1, 0, 0)}, false},
+      {"a cart inside the horizon", {ev.Cart(Ms(2024, 5, 1), 1)}, true},
+      {"a profile before the horizon",
+       {ev.Profile(Ms(2023, 1, 1), v1::SERVICE_TIER_STANDARD, true, Ms(2022, 1, 1))},
+       true},
+      {"activity after T only", {ev.Purchase(Ms(2025, 4, 1), 10)}, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    CustomerState s = Build(c.events);
+    EXPECT_EQ(s.InPopulation(t, horizon), c.in);
+    s.Prune(horizon);
+    EXPECT_EQ(s.InPopulation(t, horizon), c.in) << "after pruning";
+  }
 }
 
 TEST(CustomerStateTest, PurchasesBetweenForLabels) {

@@ -279,8 +279,13 @@ TEST_F(FeatureStoreTest, ExpireModeAppliesAndPrunesOldEventsAndKeepsStreamTimes)
   EXPECT_EQ(st.expired, 2);
   auto f = (*store)->ComputeFeatures(key_, Ms(2024, 3, 1));
   EXPECT_EQ((*f)[kServiceTier], 1);
-  EXPECT_EQ((*f)[kDaysSinceFirstPurchase], 0);  // the 2022 purchase is outside the horizon
+  // The 2022 purchase is outside the horizon: pruned at once, out of every
+  // window, kept by the lifetime features (2022-01-02 -> 2024-03-01: 789 days).
+  EXPECT_EQ((*f)[kOrders365d], 1);
+  EXPECT_EQ((*f)[kOrdersLifetime], 2);
+  EXPECT_EQ((*f)[kDaysSinceFirstPurchase], 789);
   EXPECT_EQ((*store)->GetState(key_)->days().size(), 1u);
+  EXPECT_EQ((*store)->GetState(key_)->pruned_purchases().orders, 1);
   EXPECT_EQ((*store)->ReadStreamTimes()->at(profiles), Ms(2022, 1, 1));
 }
 

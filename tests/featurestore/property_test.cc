@@ -7,7 +7,8 @@
 // following the catalog's documented semantics (docs/DESIGN.md, "Feature catalog"):
 // UTC day resolution, half-open N-day windows, calendar months (std::chrono), the
 // 400-day retention horizon, dedupe by event id, NaN for undefined ratios,
-// "days since" and profile values.
+// "days since" and profile values; lifetime features count every purchase on or
+// before T, the ones before the horizon (pruned or not) included.
 //
 // The events come from recur::Simulate (3 shops x 1000 customers x 500 days, with
 // duplicates and late events), applied in batches of 5000 to a fresh store.
@@ -167,11 +168,21 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
   int64_t orders_30 = 0, orders_90 = 0, orders_365 = 0;
   int64_t rev_30 = 0, rev_90 = 0, rev_365 = 0;
   std::set<std::string> cats_90;
+  int64_t rev_all = 0, items_all = 0, items_30 = 0, items_90 = 0, items_365 = 0;
+  std::set<int32_t> days_90, days_365;
   for (const PurchaseRec& p : c.purchases) {
-    if (!counts(p.day)) continue;
+    if (p.day > t) continue;
+    // Lifetime: every purchase on or before T, also before the horizon.
     ++orders_all;
     first = std::min(first, p.day);
     last = std::max(last, p.day);
+    int64_t quantity = 0;
+    for (const LineRec& l : p.lines) quantity += l.quantity, rev_all += l.revenue_micros;
+    items_all += quantity;
+    if (!counts(p.day)) continue;
+    if (in_window(p.day, 30)) items_30 += quantity;
+    if (in_window(p.day, 90)) items_90 += quantity, days_90.insert(p.day);
+    if (in_window(p.day, 365)) items_365 += quantity, days_365.insert(p.day);
     int64_t rev = 0, profit = 0;
     for (const LineRec& l : p.lines) {
       rev += l.revenue_micros;
@@ -220,6 +231,14 @@ Expected BruteForce(const CustomerEvents& c, int64_t as_of_ms, int32_t horizon) 
         static_cast<double>(last - first) / static_cast<double>(orders_all - 1);
   }
   v[kDistinctCategories90d] = static_cast<double>(cats_90.size());
+  v[kItems30d] = static_cast<double>(items_30);
+  v[kItems90d] = static_cast<double>(items_90);
+  v[kItems365d] = static_cast<double>(items_365);
+  v[kPurchaseDays90d] = static_cast<double>(days_90.size());
+  v[kPurchaseDays365d] = static_cast<double>(days_365.size());
+  v[kOrdersLifetime] = static_cast<double>(orders_all);
+  v[kRevenueLifetime] = static_cast<double>(rev_all) / 1e6;
+  v[kItemsLifetime] = static_cast<double>(items_all);
 
   // Sessions.
   double minutes_m0 = 0, minutes_m1 = 0;
@@ -412,7 +431,7 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
   std::array<int64_t, kNumFeatures> mismatches_by_feature{};
   std::array<int64_t, kNumFeatures>
       defined_by_feature{};  // how often the expected value was not NaN
-  int64_t top_category_nonempty = 0;
+  int64_t top_category_nonempty = 0, lifetime_beyond_horizon = 0;
   std::set<int32_t> month_first_days_seen;
   for (size_t idx : order) {
     const CustomerEvents& c = customers_[idx];
@@ -431,6 +450,8 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
       if (UtcDay(as_of) == MonthStartBefore(UtcDay(as_of), 0))
         month_first_days_seen.insert(UtcDay(as_of));
       if (!want.top_category.empty()) ++top_category_nonempty;
+      // A first purchase before the horizon: the lifetime features reach past it.
+      if (want.values[kDaysSinceFirstPurchase] > UtcDay(as_of) - horizon) ++lifetime_beyond_horizon;
       for (int f = 0; f < kNumFeatures; ++f) {
         if (!std::isnan(want.values[f])) ++defined_by_feature[f];
         if (Same(want.values[f], got->values[f])) continue;
@@ -467,7 +488,8 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
     summary << "  " << kFeatureNames[f] << ": defined " << defined_by_feature[f] << ", mismatches "
             << mismatches_by_feature[f] << "\n";
   }
-  summary << "  top_category_6m non-empty: " << top_category_nonempty << "\n";
+  summary << "  top_category_6m non-empty: " << top_category_nonempty
+          << ", first purchase before the horizon: " << lifetime_beyond_horizon << "\n";
   std::cout << summary.str();
   EXPECT_EQ(mismatches, 0) << summary.str();
 
@@ -479,6 +501,7 @@ TEST_F(FeatureStorePropertyTest, MatchesBruteForceOverSimulatedHistory) {
         << kFeatureNames[f] << " is rarely defined in the sample";
   }
   EXPECT_GT(top_category_nonempty, checks / 20);
+  EXPECT_GT(lifetime_beyond_horizon, checks / 20) << "pruned history is rarely exercised";
   EXPECT_GT(checks, 10000);
 }
 

@@ -31,7 +31,7 @@ done
 python3 - <<'PY' || fail "README outcomes"
 import json
 c = json.load(open("customer.json"))
-assert c["customer_id"] == "c-000001" and len(c["features"]) == 33, c.keys()
+assert c["customer_id"] == "c-000001" and len(c["features"]) == 41, c.keys()
 s = json.load(open("c-9.json"))["last_score"]
 assert s and s["customer_id"] == "c-9" and 0 <= s["risk_decline_90d"] <= 1, s
 PY

@@ -112,6 +112,19 @@ TEST_F(ModelTest, AModelOfAnotherSchemaIsRefusedNamingBothHashes) {
   EXPECT_NE(m.status().message().find(SchemaHash()), std::string::npos);
 }
 
+TEST_F(ModelTest, AModelOfTheFirstCatalogIsRefusedWithRetrain) {
+  // e9097a8e57529713: the schema of recur-catalog-1 (33 features), which every
+  // model trained before issue 16 records.
+  fs::create_directories(*dir_ / "catalog1");
+  fs::copy_file(*dir_ / "risk" / "v1" / "model.json", *dir_ / "catalog1" / "model.json",
+                fs::copy_options::overwrite_existing);
+  std::ofstream(*dir_ / "catalog1" / "meta.json") << R"({"schema_hash": "e9097a8e57529713"})";
+  auto m = Model::Load((*dir_ / "catalog1").string());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(m.status().message().find("recur-catalog-2"), std::string::npos) << m.status();
+  EXPECT_NE(m.status().message().find("retrain it"), std::string::npos) << m.status();
+}
+
 TEST_F(ModelTest, AFileThatIsNotAnXgboostModelIsRefused) {
   fs::create_directories(*dir_ / "junk");
   std::ofstream(*dir_ / "junk" / "model.json") << "{\"hello\": \"this is not a model\"}";

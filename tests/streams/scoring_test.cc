@@ -220,6 +220,51 @@ TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises)
   for (size_t i = 1; i < q.size(); ++i) EXPECT_GT(q[i].as_of_ms(), q[i - 1].as_of_ms());
 }
 
+TEST_F(ScoringTest, ALapsedBuyerIsScoredFromItsLifetimeAndAnExpiredVisitorIsNot) {
+  // The population rule (CustomerState::InPopulation) online: after 500 days
+  // both customers' activity lies beyond the 400-day horizon. The buyer stays in
+  // the population and is scored from its lifetime aggregates; the visitor, with
+  // no purchase and no profile, is in no population and gets no score (the
+  // trainer makes no row for it either: tests/trainer/labels_test.cc).
+  WriteModels("r1", "p1");
+  EventFactory lapsed("shop-1", "lapsed"), visitor("shop-1", "visitor"), busy("shop-1", "busy");
+  std::vector<v1::Event> events = {lapsed.Purchase(Ms(2023, 1, 10), {{"books", 3, 10}}),
+                                   lapsed.Purchase(Ms(2023, 2, 10), 5),
+                                   visitor.Session(Ms(2023, 1, 10), 5, 3, 1, 0)};
+  for (int d = 0; d < 500; d += 2)
+    events.push_back(busy.Session(Ms(2023, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
+  Produce(events);
+  auto p = Pipeline::Create(Options());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE((*p)->Run(stop).ok());
+  p->reset();
+
+  EXPECT_TRUE(ScoresOf("shop-1/visitor").empty());
+  const std::vector<v1::CustomerScore> q = ScoresOf("shop-1/lapsed");
+  ASSERT_FALSE(q.empty());
+  auto store = OpenStore(/*read_only=*/true);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->ledger().ReadPending()->empty());  // the visitor is not left pending
+  const int32_t horizon = store->horizon_first_day();
+  ASSERT_GT(horizon, DayOf(Ms(2023, 2, 10)));  // every purchase is beyond the horizon
+  const v1::CustomerScore& last = q.back();
+  EXPECT_GE(DayOf(last.as_of_ms()), horizon);
+  auto st = store->GetState(CustomerKey{"shop-1", "lapsed"});
+  ASSERT_TRUE(st.ok()) << st.status();
+  const Features f = st->ComputeFeatures(last.as_of_ms(), horizon);
+  EXPECT_EQ(f[kOrdersLifetime], 2);
+  EXPECT_EQ(f[kItemsLifetime], 4);
+  EXPECT_DOUBLE_EQ(f[kRevenueLifetime], 35);
+  EXPECT_EQ(f[kDaysSinceLastPurchase], DayOf(last.as_of_ms()) - DayOf(Ms(2023, 2, 10)));
+  EXPECT_EQ(f[kOrders365d], 0);
+  auto risk = Model::LoadCurrent(models().string(), "activity_decline_90d");
+  ASSERT_TRUE(risk.ok());
+  std::vector<float> row(kNumFeatures);
+  FeatureRow(f, row.data());
+  EXPECT_NEAR(last.risk_decline_90d(), (*(*risk)->Score(row))[0], 1e-6);
+}
+
 TEST_F(ScoringTest, ALateEventAfterADayPassIsScoredAsOfThatDayNotBackInTime) {
   WriteModels("r1", "p1");
   EventFactory late("shop-1", "late"), busy("shop-1", "busy");

@@ -74,8 +74,14 @@ TEST(LabelsTest, DaysBeforeTheHorizonCountTheSameWhetherPrunedYetOrNot) {
   EXPECT_EQ(*Label(kept, EndOf(2024, 4, 30), decline, horizon), 1.0f);
   // Without the horizon the Feb 20 purchase counts too: 50 before.
   EXPECT_EQ(*Label(kept, EndOf(2024, 4, 30), decline), 1.0f);
-  // A customer whose only activity is before the horizon is not in the population.
-  EXPECT_FALSE(Label(only_old, EndOf(2024, 3, 31), LabelOptions{}, horizon).has_value());
+  // A lapsed customer, whose only purchase is before the horizon, stays in the
+  // population (its lifetime aggregates survive pruning, and the scorer keeps
+  // scoring it: one rule, CustomerState::InPopulation), pruned or not; one whose
+  // only activity before the horizon is visits is not.
+  EXPECT_EQ(Label(only_old, EndOf(2024, 3, 31), LabelOptions{}, horizon), 0.0f);
+  EXPECT_EQ(Label(only_old_pruned, EndOf(2024, 3, 31), LabelOptions{}, horizon), 0.0f);
+  const CustomerState only_visits = Build({ev.Session(Ms(2024, 1, 10), 1, 1, 0, 0)});
+  EXPECT_FALSE(Label(only_visits, EndOf(2024, 3, 31), LabelOptions{}, horizon).has_value());
 }
 
 TEST(LabelsTest, RepurchaseWithin30DaysAfterTheCutoff) {
