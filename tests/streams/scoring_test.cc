@@ -65,6 +65,15 @@ class ScoringTest : public testing::EmbeddedKafkaTest {
 
   void Produce(const std::vector<v1::Event>& events) { ProduceToBroker(events); }
 
+  // Runs a pipeline with Options() until everything produced is consumed and
+  // scored (it exits when idle), then closes it.
+  void RunToIdle() {
+    auto p = Pipeline::Create(Options());
+    ASSERT_TRUE(p.ok()) << p.status();
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE((*p)->Run(stop).ok());
+  }
+
   // Everything in the scores topic so far, in order (one partition).
   std::vector<Scored> ReadScores() {
     auto records = testing::ReadTopicToEnd(kafka_->bootstraps(), topics_.scores, 0);
@@ -109,11 +118,7 @@ TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasons
   WriteModels("r1", "p1");
   const auto events = Simulated(2, 40, 60);
   Produce(events);
-  auto p = Pipeline::Create(Options());
-  ASSERT_TRUE(p.ok()) << p.status();
-  std::atomic<bool> stop{false};
-  ASSERT_TRUE((*p)->Run(stop).ok());
-  p->reset();
+  ASSERT_NO_FATAL_FAILURE(RunToIdle());
 
   const std::vector<Scored> scores = ReadScores();
   std::map<std::string, const Scored*> last;
@@ -234,11 +239,7 @@ TEST_F(ScoringTest, ALapsedBuyerIsScoredFromItsLifetimeAndAnExpiredVisitorIsNot)
   for (int d = 0; d < 500; d += 2)
     events.push_back(busy.Session(Ms(2023, 1, 1) + d * kMillisPerDay, 5, 3, 1, 0));
   Produce(events);
-  auto p = Pipeline::Create(Options());
-  ASSERT_TRUE(p.ok()) << p.status();
-  std::atomic<bool> stop{false};
-  ASSERT_TRUE((*p)->Run(stop).ok());
-  p->reset();
+  ASSERT_NO_FATAL_FAILURE(RunToIdle());
 
   EXPECT_TRUE(ScoresOf("shop-1/visitor").empty());
   const std::vector<v1::CustomerScore> q = ScoresOf("shop-1/lapsed");
