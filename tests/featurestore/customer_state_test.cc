@@ -423,14 +423,14 @@ TEST(CustomerStateTest, RetentionExpiry) {
   s.Prune(horizon);
   EXPECT_EQ(s.days().size(), 2u);
   EXPECT_EQ(s.profiles().size(), 1u);
-  EXPECT_EQ(s.pruned_purchases(), (PrunedPurchases{1, 100'000'000, 4, DayOf(Ms(2023, 1, 10)),
-                                                   DayOf(Ms(2023, 1, 10))}));
+  EXPECT_EQ(s.pruned_purchases(),
+            (PrunedPurchases{1, 100'000'000, 4, DayOf(Ms(2023, 1, 10)), DayOf(Ms(2023, 1, 10))}));
   check(s.ComputeFeatures(t, horizon), "after pruning");
   // Pruning twice, later, adds what the second prune drops to the first.
   const int32_t later = DayOf(Ms(2024, 2, 1));
   s.Prune(later);
-  EXPECT_EQ(s.pruned_purchases(), (PrunedPurchases{2, 120'000'000, 5, DayOf(Ms(2023, 1, 10)),
-                                                   DayOf(Ms(2024, 1, 10))}));
+  EXPECT_EQ(s.pruned_purchases(),
+            (PrunedPurchases{2, 120'000'000, 5, DayOf(Ms(2023, 1, 10)), DayOf(Ms(2024, 1, 10))}));
   const Features f = s.ComputeFeatures(t, later);
   EXPECT_EQ(f[kOrdersLifetime], 3);
   EXPECT_EQ(f[kDaysSinceFirstPurchase], 396);
@@ -451,19 +451,19 @@ TEST(CustomerStateTest, ItemsAndPurchaseDaysPerWindow) {
   // Quantity = age + 1 on ages 400 (before 365d), 365, 364, 90, 89, 30, 29, 0, and two
   // orders on T's day: one purchase day, both orders' items.
   for (int age : {400, 365, 364, 90, 89, 30, 29, 0}) {
-    events.push_back(ev.Purchase(DaysBefore(t, age), {{"a", static_cast<uint32_t>(age + 1), 1},
-                                                      {"b", 1, 2}}));
+    events.push_back(
+        ev.Purchase(DaysBefore(t, age), {{"a", static_cast<uint32_t>(age + 1), 1}, {"b", 1, 2}}));
   }
   events.push_back(ev.Purchase(DaysBefore(t, 0) + 1, {{"c", 5, 1}}));
   events.push_back(ev.Session(DaysBefore(t, 1), 1, 1, 0, 0));  // not a purchase day
   const Features f = Build(events).ComputeFeatures(t, kNoHorizon);
   // A purchase at age a has a + 2 items and a + 3 of revenue; T's day adds 5 and 5.
-  EXPECT_EQ(f[kItems30d], 31 + 2 + 5);                    // ages 29, 0
-  EXPECT_EQ(f[kItems90d], 91 + 32 + 31 + 2 + 5);          // + 89, 30
+  EXPECT_EQ(f[kItems30d], 31 + 2 + 5);                        // ages 29, 0
+  EXPECT_EQ(f[kItems90d], 91 + 32 + 31 + 2 + 5);              // + 89, 30
   EXPECT_EQ(f[kItems365d], 366 + 92 + 91 + 32 + 31 + 2 + 5);  // + 364, 90
-  EXPECT_EQ(f[kPurchaseDays90d], 4);   // 89, 30, 29, 0
-  EXPECT_EQ(f[kPurchaseDays365d], 6);  // + 364, 90
-  EXPECT_EQ(f[kOrders90d], 5);         // two on T's day
+  EXPECT_EQ(f[kPurchaseDays90d], 4);                          // 89, 30, 29, 0
+  EXPECT_EQ(f[kPurchaseDays365d], 6);                         // + 364, 90
+  EXPECT_EQ(f[kOrders90d], 5);                                // two on T's day
   EXPECT_EQ(f[kOrdersLifetime], 9);
   // The ages sum to 1367.
   EXPECT_EQ(f[kItemsLifetime], 1367 + 8 * 2 + 5);
