@@ -129,10 +129,11 @@ class CustomerState {
   Features ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_day) const;
 
   // The population rule, one for the trainer and the scorer (docs/DESIGN.md,
-  // "Population"): the customer is in the population at T when it has a
-  // purchase on or before T's day (pruned ones included), a profile on or before
-  // it, or any activity on a day in [horizon_first_day, T]. Like the features,
-  // it does not depend on when the store pruned.
+  // "Lifetime aggregates and the population"): the customer is in the
+  // population at T when it has a purchase on or before T's day (pruned ones
+  // included), a profile on or before it, or any activity on a day in
+  // [horizon_first_day, T]. Like the features, it does not depend on when the
+  // store pruned.
   bool InPopulation(int64_t as_of_ms, int32_t horizon_first_day) const;
 
   // Orders and revenue over the days [first_day, last_day] (labels, baselines).
