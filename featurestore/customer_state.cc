@@ -218,26 +218,25 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
   std::vector<CategoryItems> items_182;
   std::vector<std::string_view> cats_90;
 
-  auto first = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
-                                [](const DayBucket& b, int32_t d) { return b.day < d; });
   auto bucket_items = [](const DayBucket& b) {
     int64_t n = 0;
     for (const CategoryItems& c : b.category_items) n += c.items;
     return n;
   };
-  for (auto it = days_.begin(); it != first && it->day <= t; ++it) {  // before the horizon
-    if (it->orders == 0) continue;
-    if (!any_purchase) first_purchase = it->day;
-    any_purchase = true;
-    last_purchase = it->day;
-    orders_all += it->orders;
-    rev_all += it->revenue_micros;
-    items_all += bucket_items(*it);
-  }
-  for (auto it = first; it != days_.end() && it->day <= t; ++it) {
+  for (auto it = days_.begin(); it != days_.end() && it->day <= t; ++it) {
     const DayBucket& b = *it;
-    const int32_t age = t - b.day;  // 0 on T's day
     const int64_t items = b.orders > 0 ? bucket_items(b) : 0;
+    // Lifetime: every bucket on or before T, also before the horizon (not pruned yet).
+    if (b.orders > 0) {
+      if (!any_purchase) first_purchase = b.day;
+      any_purchase = true;
+      last_purchase = b.day;
+      orders_all += b.orders;
+      rev_all += b.revenue_micros;
+      items_all += items;
+    }
+    if (b.day < horizon_first_day) continue;  // windowed features: the horizon only
+    const int32_t age = t - b.day;            // 0 on T's day
     if (b.day >= m0) {
       sent_m0 += b.marketing_sent;
       minutes_m0 += b.minutes_milli;
@@ -249,14 +248,6 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
       const int idx = b.day >= m0 ? 0 : (b.day >= m1 ? 1 : 2);
       rev_m[idx] += b.revenue_micros;
       profit_3m += b.profit_micros;
-    }
-    if (b.orders > 0) {
-      if (!any_purchase) first_purchase = b.day;
-      any_purchase = true;
-      last_purchase = b.day;
-      orders_all += b.orders;
-      rev_all += b.revenue_micros;
-      items_all += items;
     }
     if (b.sessions > 0) {
       any_session = true;
