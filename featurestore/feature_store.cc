@@ -284,6 +284,26 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return Scan(true, fn);
   }
 
+  absl::StatusOr<std::string> ScanPage(
+      const std::string& after, size_t max,
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                       const std::string*)>& fn) override {
+    CustomerState decoded;
+    auto visit = [&](const CustomerKey& key, const std::string& wire, std::string_view record) {
+      auto last = GetLastScore(key);  // delivered (maybe not flushed yet), else on disk
+      if (!last.ok() && last.status().code() != absl::StatusCode::kNotFound) return last.status();
+      std::lock_guard<std::mutex> lock(mu_);  // per customer: batches apply between two
+      const CustomerState* state = &decoded;
+      if (auto c = cache_.find("c" + wire); c != cache_.end()) {
+        state = &c->second.state;  // newer than the record when changed since the last flush
+      } else if (absl::Status d = CustomerState::Decode(record, &decoded); !d.ok()) {
+        return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
+      }
+      return fn(key, *state, last.ok() ? &*last : nullptr);
+    };
+    return internal::ScanRecords(db_.get(), options_.path, after, max, visit);
+  }
+
   absl::StatusOr<std::vector<CustomerKey>> ReadPending() override {
     std::lock_guard<std::mutex> lock(mu_);
     std::set<std::string> wires;
@@ -561,35 +581,16 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
     return absl::InvalidArgumentError(
         absl::StrCat("watermark_events: must be 1..", EventTimeWatermark::kKept));
   }
-  rocksdb::Options ro = internal::StoreRocksOptions();
-  ro.create_if_missing = !options.read_only;
-  ro.write_buffer_size = options.write_buffer_bytes;
-  if (options.env != nullptr) ro.env = options.env;
-
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, options.path, &raw)
-                                        : rocksdb::DB::Open(ro, options.path, &raw);
-  std::unique_ptr<rocksdb::DB> db(raw);
-  if (!s.ok()) return FromRocks(s, options.path, "open");
-
-  if (absl::Status f = internal::CheckFormat(db.get(), options.path, options.read_only); !f.ok())
-    return f;
+  auto opened = internal::OpenStoreDb(options.path, options.read_only, options.retention_days,
+                                      options.write_buffer_bytes, options.env);
+  if (!opened.ok()) return opened.status();
   FeatureStore::Options resolved = options;
-  auto retention =
-      internal::OpenRetention(db.get(), options.path, options.retention_days, options.read_only);
-  if (!retention.ok()) return retention.status();
-  resolved.retention_days = *retention;
-  auto times = internal::ReadEventTimes(db.get(), options.path);
-  if (!times.ok()) return times.status();
-  // The pending marks on disk (few: customers whose scores were owed at the
-  // last flush), so a flush writes and deletes only what changed.
-  auto keys = internal::ReadPendingKeys(db.get(), options.path);
-  if (!keys.ok()) return keys.status();
+  resolved.retention_days = opened->retention_days;
   std::unordered_map<std::string, uint64_t> pending;
-  for (const std::string& wire : *keys) pending.emplace(wire, 0);
+  for (const std::string& wire : opened->pending) pending.emplace(wire, 0);
   return std::unique_ptr<FeatureStore>(
-      new RocksFeatureStore(resolved, std::move(db), times->max_event_time_ms,
-                            std::move(times->watermark), std::move(pending)));
+      new RocksFeatureStore(resolved, std::move(opened->db), opened->times.max_event_time_ms,
+                            std::move(opened->times.watermark), std::move(pending)));
 }
 
 }  // namespace recur

@@ -230,4 +230,54 @@ absl::Status ScanCustomers(
   return result;
 }
 
+absl::StatusOr<std::string> ScanRecords(
+    rocksdb::DB* db, const std::string& path, const std::string& after, size_t max,
+    const std::function<absl::Status(const CustomerKey&, const std::string&, std::string_view)>&
+        fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  const std::string start = "c" + after;
+  it->Seek(start);
+  if (!after.empty() && it->Valid() && it->key() == start) it->Next();
+  std::string last;
+  for (size_t n = 0; n < max && it->Valid() && it->key().starts_with("c"); ++n, it->Next()) {
+    const std::string wire = it->key().ToString().substr(1);
+    auto key = CustomerKey::Decode(wire);
+    if (!key)
+      return absl::DataLossError(absl::StrCat("state store ", path, ": malformed customer key"));
+    if (absl::Status s = fn(*key, wire, it->value().ToStringView()); !s.ok()) return s;
+    last = wire;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), path, "scan");
+  if (!it->Valid() || !it->key().starts_with("c")) return std::string();
+  return last;
+}
+
+absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
+                                        int32_t retention_days, size_t write_buffer_bytes,
+                                        rocksdb::Env* env) {
+  rocksdb::Options ro = StoreRocksOptions();
+  ro.create_if_missing = !read_only;
+  ro.write_buffer_size = write_buffer_bytes;
+  if (env != nullptr) ro.env = env;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(ro, path, &raw) : rocksdb::DB::Open(ro, path, &raw);
+  OpenedStore out;
+  out.db.reset(raw);
+  if (!s.ok()) return FromRocks(s, path, "open");
+  if (absl::Status f = CheckFormat(out.db.get(), path, read_only); !f.ok()) return f;
+  auto retention = OpenRetention(out.db.get(), path, retention_days, read_only);
+  if (!retention.ok()) return retention.status();
+  out.retention_days = *retention;
+  auto times = ReadEventTimes(out.db.get(), path);
+  if (!times.ok()) return times.status();
+  out.times = std::move(*times);
+  // The pending marks on disk (few: customers whose scores were owed at the
+  // last flush), so a flush writes and deletes only what changed.
+  auto keys = ReadPendingKeys(out.db.get(), path);
+  if (!keys.ok()) return keys.status();
+  out.pending = std::move(*keys);
+  return out;
+}
+
 }  // namespace recur::internal

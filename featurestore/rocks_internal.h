@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "absl/status/status.h"
@@ -50,6 +51,19 @@ absl::StatusOr<EventTimes> ReadEventTimes(rocksdb::DB* db, const std::string& pa
 absl::StatusOr<int32_t> OpenRetention(rocksdb::DB* db, const std::string& path, int32_t requested,
                                       bool read_only);
 
+// What FeatureStore::Open reads before it makes the store: the DB opened
+// (read-only or created if missing) and its format checked, the retention in
+// effect, the event times and the wire keys of the pending marks on disk.
+struct OpenedStore {
+  std::unique_ptr<rocksdb::DB> db;
+  int32_t retention_days = 0;
+  EventTimes times;
+  std::unordered_set<std::string> pending;
+};
+absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
+                                        int32_t retention_days, size_t write_buffer_bytes,
+                                        rocksdb::Env* env);
+
 // WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
 // own log lines sent to recur's log (RocksLogger); callers set
 // create_if_missing and the write buffer size.
@@ -81,6 +95,15 @@ absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
 // The wire keys ("shop/customer") of every pending mark ("p" entries).
 absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
                                                                 const std::string& path);
+
+// Up to `max` (> 0) customer records ("c" entries) whose wire key sorts after
+// `after` ("": from the first), in key order, on the live DB (no snapshot):
+// fn(key, wire key, record bytes). Returns the last wire key visited, "" when
+// the scan reached the end (ScoreLedger::ScanPage).
+absl::StatusOr<std::string> ScanRecords(
+    rocksdb::DB* db, const std::string& path, const std::string& after, size_t max,
+    const std::function<absl::Status(const CustomerKey&, const std::string&, std::string_view)>&
+        fn);
 
 // Every customer ("c" entries) in key order on one RocksDB snapshot; with
 // `scores`, its last score ("s" entry, or null) is merged in.

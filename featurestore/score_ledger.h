@@ -55,6 +55,20 @@ class ScoreLedger {
   virtual absl::Status ForEachCustomerWithScore(
       const std::function<absl::Status(const CustomerKey&, const CustomerState&,
                                        const std::string* last_score)>& fn) = 0;
+
+  // One page of a scan that other work may interleave with: up to `max`
+  // customers whose wire key ("shop/customer") sorts after `after` ("": from
+  // the first), in key order, each with its current state (the cached one when
+  // the store caches it) and last score (nullptr if none). `fn` runs under the
+  // store's lock, one customer at a time: it must not call back into the
+  // store. It does not flush, so a customer never flushed yet (only in the
+  // write-back cache) is not visited: flush before the first page to include
+  // every customer that exists then. Returns the wire key of the last customer
+  // visited, or "" when the scan reached the end.
+  virtual absl::StatusOr<std::string> ScanPage(
+      const std::string& after, size_t max,
+      const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                       const std::string* last_score)>& fn) = 0;
 };
 
 }  // namespace recur

@@ -135,7 +135,7 @@ class PipelineImpl final : public Pipeline {
         spdlog::info("stats {}", stats_interval.Line(StatsJson()));
       }
       if (options_.exit_when_idle_ms > 0 && builder_.empty() && AllAtEnd() &&
-          MsSince(idle_since_) >= options_.exit_when_idle_ms) {
+          MsSince(idle_since_) >= options_.exit_when_idle_ms && scoring_->stats().passing.empty()) {
         spdlog::info("caught up on every assigned partition and idle for {} ms: exiting",
                      options_.exit_when_idle_ms);
         break;
@@ -470,13 +470,24 @@ class PipelineImpl final : public Pipeline {
     if (!st.active) return absl::OkStatus();
     std::vector<int32_t> due;
     for (const auto& [p, store] : stores_.open()) {
+      if (st.passing.count(p) > 0) continue;  // one at a time; a reload drops it (force_rescore_)
       auto day = st.rescored_days.find(p);
       const bool advanced = day != st.rescored_days.end() &&
                             RescoreDue(store->watermark_ms(), day->second) && CaughtUp(p);
       if (force_rescore_.count(p) > 0 || advanced) due.push_back(p);
     }
     if (due.empty()) return absl::OkStatus();
-    // A pass needs the stage alone: every queued batch is scored first.
+    if (options_.rescore_in_steps && !builder_.bounded()) {
+      // Between batches (their dead letters are out): the pass visits every
+      // customer applied so far, then runs in steps on the scoring thread.
+      if (absl::Status s = FlushStores(); !s.ok()) return s;
+      for (int32_t p : due) {
+        scoring_->RequestPass(p);
+        force_rescore_.erase(p);
+      }
+      return absl::OkStatus();
+    }
+    // The whole pass at once: every queued batch is scored first, the loop waits.
     return scoring_->Exclusive([&](ScoreStage& stage) -> absl::Status {
       for (int32_t p : due) {
         FeatureStore* st = stores_.Get(p);
@@ -518,16 +529,12 @@ class PipelineImpl final : public Pipeline {
   // Publishes the counters for other threads (after every loop iteration).
   void ShareCounters() {
     last_share_ = Clock::now();
-    PipelineCounters c = counters_;
     const ScoreWorker::Stats scoring = scoring_->stats();
-    c.models = scoring.versions;
-    c.scores_published = scoring.counters.published;
-    c.rescoring_passes = scoring.counters.passes;
-    c.model_reloads = scoring.counters.reloads;
-    c.caught_up = builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty() &&
-                  (!scoring.active || scoring.idle);
     const FeatureStore::CacheStats cache = stores_.TotalCacheStats();
-    c.durable = builder_.empty() && cache.dirty_entries == 0;
+    PipelineCounters c = SharedCounters(
+        counters_, scoring, cache,
+        builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(),
+        builder_.empty());
     std::string json = recur::StatsJson(counters_, scoring, cache);
     absl::MutexLock lock(&shared_mu_);
     shared_ = std::move(c);

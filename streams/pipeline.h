@@ -89,6 +89,11 @@ struct PipelineOptions {
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).
   size_t score_queue = 4;
+  // A day-boundary re-scoring pass runs in steps of scoring.chunk customers
+  // on the scoring thread, between the batches' scores, while the loop goes on
+  // consuming. false: the whole pass at once, the loop waiting for it (the
+  // engine before; a bounded run's final pass always runs so).
+  bool rescore_in_steps = true;
 
   // Bounded runs (`recur replay`); both maps empty for `recur run`.
   // Where an input partition starts when its store has no stored offset

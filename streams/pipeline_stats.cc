@@ -20,16 +20,38 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"apply_ms", counters.apply_ms},
                    {"flushes", counters.flushes},
                    {"flush_ms", counters.flush_ms},
+                   {"score_wait_ms", scoring.wait_ms},
+                   {"score_wait_ms_max", scoring.wait_ms_max},
                    {"dlq", counters.dlq}};
   j["cache"] = {{"customers", cache.entries},   {"bytes", cache.bytes},
                 {"dirty", cache.dirty_entries}, {"loads", cache.loads},
                 {"evictions", cache.evictions}, {"flushed", cache.flushed_customers}};
   const ScoringCounters& c = scoring.counters;
-  j["scoring"] = {
-      {"models", scoring.versions}, {"scored", c.scored},     {"published", c.published},
-      {"unchanged", c.unchanged},   {"passes", c.passes},     {"reloads", c.reloads},
-      {"refused", c.refused},       {"score_ms", c.score_ms}, {"deliver_ms", c.deliver_ms}};
+  j["scoring"] = {{"models", scoring.versions},
+                  {"scored", c.scored},
+                  {"published", c.published},
+                  {"unchanged", c.unchanged},
+                  {"passes", c.passes},
+                  {"reloads", c.reloads},
+                  {"refused", c.refused},
+                  {"score_ms", c.score_ms},
+                  {"deliver_ms", c.deliver_ms},
+                  {"passing", scoring.passing.size()},
+                  {"pass_steps", scoring.pass_steps}};
   return j.dump();
+}
+
+PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker::Stats& scoring,
+                                const FeatureStore::CacheStats& cache, bool loop_idle,
+                                bool batch_empty) {
+  PipelineCounters c = loop;
+  c.models = scoring.versions;
+  c.scores_published = scoring.counters.published;
+  c.rescoring_passes = scoring.counters.passes;
+  c.model_reloads = scoring.counters.reloads;
+  c.caught_up = loop_idle && (!scoring.active || scoring.idle);  // idle: no pass under way either
+  c.durable = batch_empty && cache.dirty_entries == 0;
+  return c;
 }
 
 bool StatsInterval::Due(int interval_s, Clock::time_point now) const {

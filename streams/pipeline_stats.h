@@ -23,6 +23,13 @@ namespace recur {
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
                       const FeatureStore::CacheStats& cache);
 
+// The counters other threads read (Pipeline::counters()): the loop's, with the
+// scoring thread's and the caches' folded in. `loop_idle`: nothing consumed and
+// not yet committed or scored, every partition at its end, no pass owed.
+PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker::Stats& scoring,
+                                const FeatureStore::CacheStats& cache, bool loop_idle,
+                                bool batch_empty);
+
 // The periodic stats lines of one run. Not thread-safe; the run loop owns it.
 class StatsInterval {
  public:

@@ -1,5 +1,6 @@
 #include "streams/score_worker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -26,19 +27,38 @@ ScoreWorker::~ScoreWorker() {
   thread_.join();
 }
 
+void ScoreWorker::CountWait(std::chrono::steady_clock::time_point since) {
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - since)
+                         .count();
+  stats_.wait_ms += ms;
+  stats_.wait_ms_max = std::max(stats_.wait_ms_max, ms);
+}
+
 void ScoreWorker::Submit(std::vector<ScoreStage::Work> work) {
+  const auto since = std::chrono::steady_clock::now();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
       +[](ScoreWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
         return w->queue_.size() < w->options_.max_queued || !w->error_.ok();
       },
       this));
+  CountWait(since);
   if (!error_.ok()) return;  // the pipeline stops on error(); nothing more is scored
-  queue_.push_back(std::move(work));
+  queue_.push_back({std::move(work), -1});
+  stats_.idle = false;
+}
+
+void ScoreWorker::RequestPass(int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return;
+  queue_.push_back({{}, partition});  // not counted against max_queued: it is no batch
+  stats_.passing.insert(partition);
   stats_.idle = false;
 }
 
 absl::Status ScoreWorker::Exclusive(const std::function<absl::Status(ScoreStage&)>& fn) {
+  const auto since = std::chrono::steady_clock::now();
   {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
@@ -52,6 +72,7 @@ absl::Status ScoreWorker::Exclusive(const std::function<absl::Status(ScoreStage&
   absl::Status s = fn(*stage_);
   absl::MutexLock lock(&mu_);
   Publish();
+  CountWait(since);
   return s;
 }
 
@@ -72,39 +93,61 @@ void ScoreWorker::Publish() {
   stats_.versions = stage_->versions();
   stats_.counters = stage_->counters();
   stats_.rescored_days = stage_->RescoredDays();
-  stats_.idle = queue_.empty() && !busy_ && stage_->idle();
+  stats_.passing = stage_->Passing();
+  for (const Item& item : queue_) {
+    if (item.pass >= 0) stats_.passing.insert(item.pass);
+  }
+  stepping_ = !stage_->Passing().empty();
+  stats_.pass_steps = pass_steps_;
+  stats_.idle = queue_.empty() && !busy_ && stage_->idle() && stats_.passing.empty();
+}
+
+absl::Status ScoreWorker::Step(Item* item, int64_t* retries) {
+  RetryPolicy policy{options_.max_retries, retries, nullptr};
+  absl::Status s;
+  if (item != nullptr && item->pass >= 0) {
+    s = stage_->StartPass(item->pass);
+  } else if (item != nullptr) {
+    s = WithRetries("scores", policy, [&] { return stage_->ScoreCustomers(item->work); });
+  }
+  if (!s.ok()) return s;
+  // One step of the next pass in progress: a batch waits for at most one step.
+  const std::set<int32_t> passing = stage_->Passing();
+  if (passing.empty()) return absl::OkStatus();
+  auto next = passing.upper_bound(next_pass_);
+  next_pass_ = next != passing.end() ? *next : *passing.begin();
+  ++pass_steps_;
+  return WithRetries("re-scoring", policy, [&] { return stage_->PassStep(next_pass_).status(); });
 }
 
 void ScoreWorker::Loop() {
   int64_t retries = 0;
   for (;;) {
-    std::vector<ScoreStage::Work> work;
+    Item item;
     bool have = false;
     {
       absl::MutexLock lock(&mu_);
-      // Wake for work, to stop, or every 10 ms to record delivered scores.
+      // Wake for work, to stop, or every 10 ms to record delivered scores
+      // (at once while a pass is in progress: its next step is work).
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](ScoreWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-                                 return !w->queue_.empty() || w->stop_;
+                                 return !w->queue_.empty() || w->stop_ || w->stepping_;
                                },
                                this),
                            absl::Milliseconds(10));
       if (stop_) return;
       if (!error_.ok()) continue;
       if (!queue_.empty()) {
-        work = std::move(queue_.front());
+        item = std::move(queue_.front());
         queue_.pop_front();
-        busy_ = true;
         have = true;
       }
+      busy_ = have || stepping_;
     }
     absl::Status s;
     {
       absl::MutexLock stage_lock(&stage_mu_);
-      if (have) {
-        RetryPolicy policy{options_.max_retries, &retries, nullptr};
-        s = WithRetries("scores", policy, [&] { return stage_->ScoreCustomers(work); });
-      }
+      s = Step(have ? &item : nullptr, &retries);
       if (s.ok()) s = stage_->Drain(/*wait=*/false);
       // New models between batches: the pipeline sees counters.reloads grow
       // and asks for a re-scoring pass.

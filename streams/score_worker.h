@@ -22,11 +22,13 @@
 #ifndef RECUR_STREAMS_SCORE_WORKER_H_
 #define RECUR_STREAMS_SCORE_WORKER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +54,12 @@ class ScoreWorker {
     ScoringCounters counters;  // counters.reloads grows when the worker swapped models
     int64_t retries = 0;
     std::map<int32_t, int32_t> rescored_days;  // ScoreStage::RescoredDays()
+    std::set<int32_t> passing;                 // passes requested or in progress
+    int64_t pass_steps = 0;
+    // Time the caller (the loop) waited in Submit (a full queue: backpressure)
+    // and Exclusive (a reload, a store opened, a whole pass); the longest wait.
+    int64_t wait_ms = 0;
+    int64_t wait_ms_max = 0;
   };
 
   ScoreWorker(std::unique_ptr<ScoreStage> stage, Options options);
@@ -61,6 +69,13 @@ class ScoreWorker {
 
   // Queues one batch's customers (blocks while max_queued batches wait).
   void Submit(std::vector<ScoreStage::Work> work);
+  // Queues the start of a re-scoring pass of a partition's store, after the
+  // batches queued before it; the caller flushed the store (ScoreStage::StartPass).
+  // The worker then runs one step of every pass in progress after each batch
+  // and whenever it has nothing else to do, so ingest and event-driven scores
+  // go on during the pass. Stats::passing lists the partition until it is
+  // complete (or dropped by a model reload or a close of the store).
+  void RequestPass(int32_t partition);
   // Waits until every queued batch is scored and no call runs, then runs `fn`
   // on the stage on this thread (the worker waits meanwhile).
   absl::Status Exclusive(const std::function<absl::Status(ScoreStage&)>& fn);
@@ -76,8 +91,19 @@ class ScoreWorker {
   std::unique_ptr<ScoreStage> stage_;  // used under stage_mu_
   absl::Mutex stage_mu_;
   mutable absl::Mutex mu_;
-  std::deque<std::vector<ScoreStage::Work>> queue_ ABSL_GUARDED_BY(mu_);
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // the worker is scoring a batch
+  struct Item {
+    std::vector<ScoreStage::Work> work;
+    int32_t pass = -1;  // >= 0: start a pass of this partition (RequestPass)
+  };
+  // Runs one queued item and, if passes are in progress, one step of the next
+  // of them (round robin). Under stage_mu_.
+  absl::Status Step(Item* item, int64_t* retries);
+  void CountWait(std::chrono::steady_clock::time_point since) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stepping_ ABSL_GUARDED_BY(mu_) = false;  // a pass is in progress
+  int32_t next_pass_ = -1;                      // round robin; under stage_mu_
+  int64_t pass_steps_ = 0;                      // under stage_mu_
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;      // the worker is scoring a batch
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);

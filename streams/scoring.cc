@@ -93,6 +93,7 @@ bool ScoreStage::MaybeReload() {
   const std::string before = versions();
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
+  for (auto& [p, info] : stores_) info.pass.reset();  // its steps so far used the old models
   spdlog::info("models swapped between batches: {} -> {}", before, versions());
   // Tests kill here: new models in use, nothing re-scored with them yet.
   RECUR_SYNC_POINT("ScoreStage::AfterReload");
@@ -158,13 +159,17 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   };
   std::vector<Task> tasks;
   for (const Work& w : work) {
-    const StoreInfo& info = stores_[w.partition];
+    StoreInfo& info = stores_[w.partition];
     // No quantile table yet while a pass can make one (the watermark is set):
     // the customers stay pending and the store's first pass (once caught up)
     // scores them with the table, so no score goes out without its quantile
     // segments. A store of fewer than watermark_events events has no pass yet
     // and is scored without one.
-    if (options_.quantiles_first && !info.quantiles_ready && w.store->watermark_ms() > 0) continue;
+    if (options_.quantiles_first && !info.quantiles_ready && w.store->watermark_ms() > 0) {
+      // A pass making the table scores them as soon as it is made.
+      if (info.pass) info.pass->held.insert(w.keys.begin(), w.keys.end());
+      continue;
+    }
     if (!w.keys.empty()) tasks.push_back({&w, &info, {}, absl::UnknownError("not run")});
   }
   auto run = [&](Task& t) {
@@ -177,7 +182,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
     const int64_t max_time = store->watermark_ms();
     for (const CustomerKey& key : t.work->keys) {
       absl::Status s = store->ReadState(key, [&](const CustomerState& state) {
-        const int64_t as_of = EventScoreAsOf(state.last_event_ms(), max_time, t.info->rescored_day);
+        const int64_t as_of = EventScoreAsOf(state.last_event_ms(), max_time, FloorDay(*t.info));
         // Outside the population (the trainer's rule): not scored, no longer pending.
         if (!state.InPopulation(as_of, horizon)) return;
         rows.push_back({key, state.ComputeFeatures(as_of, horizon), as_of});
@@ -204,108 +209,159 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<QuantileTable> ScoreStage::ComputeQuantiles(FeatureStore* store, int32_t day) const {
-  // The population's quantiles as of this day, for the rules that use them.
-  QuantileTable table;
-  if (rules_.quantiles_needed().empty()) return table;
-  const int32_t horizon = store->horizon_first_day();
-  absl::Status s = store->ForEachCustomer([&](const CustomerKey& k, const CustomerState& st) {
-    const int64_t as_of = RescoreAsOf(st.last_event_ms(), day);
-    if (!st.InPopulation(as_of, horizon)) return absl::OkStatus();
-    table.Add(k.shop_id, st.ComputeFeatures(as_of, horizon), rules_.quantiles_needed());
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  table.Finish();
-  return table;
-}
-
 std::map<int32_t, int32_t> ScoreStage::RescoredDays() const {
   std::map<int32_t, int32_t> out;
   for (const auto& [p, info] : stores_) out[p] = info.rescored_day;
   return out;
 }
 
+std::set<int32_t> ScoreStage::Passing() const {
+  std::set<int32_t> out;
+  for (const auto& [p, info] : stores_) {
+    if (info.pass) out.insert(p);
+  }
+  return out;
+}
+
+int32_t ScoreStage::FloorDay(const StoreInfo& info) {
+  return info.pass ? std::max(info.rescored_day, info.pass->day) : info.rescored_day;
+}
+
 absl::Status ScoreStage::Rescore(int32_t partition, FeatureStore* store) {
   if (!scorer_) return absl::OkStatus();
-  const int64_t watermark = store->watermark_ms();
+  // Every customer applied so far is visited (ScanPage reads what is flushed).
+  if (absl::Status s = store->Flush(); !s.ok()) return s;
+  if (absl::Status s = StartPass(partition); !s.ok()) return s;
+  for (;;) {
+    auto done = PassStep(partition);
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+}
+
+absl::Status ScoreStage::StartPass(int32_t partition) {
+  auto it = stores_.find(partition);
+  if (!scorer_ || it == stores_.end()) return absl::OkStatus();
+  StoreInfo& info = it->second;
+  info.pass.reset();
+  const int64_t watermark = info.store->watermark_ms();
   if (watermark <= 0) return absl::OkStatus();
-  // The pass compares with the last delivered scores: record all of them first.
-  if (absl::Status s = Drain(/*wait=*/true); !s.ok()) return s;
-  StoreInfo& info = stores_[partition];
-  const int32_t day = DayOf(watermark);
+  auto pass = std::make_unique<Pass>();
+  pass->day = DayOf(watermark);
+  pass->started = std::chrono::steady_clock::now();
+  pass->quantiles_done = rules_.quantiles_needed().empty();
+  auto pending = info.store->ledger().ReadPending();
+  if (!pending.ok()) return pending.status();
+  pass->pending.insert(pending->begin(), pending->end());
+  info.pass = std::move(pass);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
+  auto it = stores_.find(partition);
+  if (it == stores_.end() || !it->second.pass) return true;
+  StoreInfo& info = it->second;
+  Pass& pass = *info.pass;
+  FeatureStore* store = info.store;
+  const int32_t day = pass.day;
   const int32_t horizon = store->horizon_first_day();
   auto as_of = [&](const CustomerState& s) { return RescoreAsOf(s.last_event_ms(), day); };
-  const auto started = std::chrono::steady_clock::now();
+  ++pass.steps;
 
-  auto quantiles = ComputeQuantiles(store, day);
-  if (!quantiles.ok()) return quantiles.status();
-  const QuantileTable& table = *quantiles;
-  info.quantiles = table;
-  info.quantiles_ready = true;
+  // A step that fails changes nothing of the pass: a retry redoes it.
+  if (!pass.quantiles_done) {  // first the population's quantiles as of the day
+    std::vector<std::pair<std::string, Features>> sample;
+    auto next = store->ledger().ScanPage(
+        pass.cursor, options_.chunk,
+        [&](const CustomerKey& k, const CustomerState& st, const std::string*) {
+          const int64_t t = as_of(st);
+          if (st.InPopulation(t, horizon))
+            sample.emplace_back(k.shop_id, st.ComputeFeatures(t, horizon));
+          return absl::OkStatus();
+        });
+    if (!next.ok()) return next.status();
+    for (const auto& [shop, f] : sample) pass.table.Add(shop, f, rules_.quantiles_needed());
+    pass.cursor = std::move(*next);
+    if (!pass.cursor.empty()) return false;
+    pass.table.Finish();
+    info.quantiles = pass.table;
+    info.quantiles_ready = true;
+    pass.quantiles_done = true;
+    return false;
+  }
+  if (!pass.held.empty()) {  // touched while the store had no table: scored now, as touched
+    auto end = pass.held.begin();
+    for (size_t n = 0; n < options_.chunk && end != pass.held.end(); ++n) ++end;
+    if (absl::Status s = ScoreCustomers({{partition, store, {pass.held.begin(), end}}}); !s.ok())
+      return s;
+    pass.held.erase(pass.held.begin(), end);
+    return false;
+  }
 
-  // Before reading any state (the scan flushes the store first, under its lock).
+  if (pass.final_sent) return FinishPass(partition, info);  // a retry after the last step
+  // The pass compares with the last delivered scores: record all of them first.
+  if (absl::Status s = Drain(/*wait=*/true); !s.ok()) return s;
+  // Before reading any state: a touch after this is not covered by the score.
   const uint64_t scored_at = store->applied_batches();
-  auto pending = store->ledger().ReadPending();
-  if (!pending.ok()) return pending.status();
-  const std::set<CustomerKey> pending_set(pending->begin(), pending->end());
-
   std::vector<ScoreRow> rows;
   std::vector<std::string> last_bytes;
   std::vector<bool> has_last;
   std::vector<CustomerKey> done;
-  const int64_t published_before = counters_.published;
-  int64_t customers = 0;
-  auto flush = [&](bool final) -> absl::Status {
-    std::vector<const std::string*> compare(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
-    std::vector<std::pair<std::string, std::string>> meta;
-    if (final) {
-      meta = {{kRescoredDay, std::to_string(day)},
-              {kQuantiles, table.Serialize()},
-              {kPassModels, versions()}};
-    }
-    absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
-    rows.clear();
-    last_bytes.clear();
-    has_last.clear();
-    done.clear();
-    return s;
-  };
-  absl::Status s = store->ledger().ForEachCustomerWithScore(
-      [&](const CustomerKey& k, const CustomerState& st, const std::string* last) -> absl::Status {
-        if (!st.InPopulation(as_of(st), horizon)) {  // the trainer's rule: not scored
-          if (pending_set.count(k)) done.push_back(k);
-          return absl::OkStatus();
-        }
-        ++customers;
+  auto next = store->ledger().ScanPage(
+      pass.cursor, options_.chunk,
+      [&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
+        const bool pending = pass.pending.count(k) > 0;
+        if (pending) done.push_back(k);
+        if (!st.InPopulation(as_of(st), horizon)) return absl::OkStatus();  // the trainer's rule
         rows.push_back({k, st.ComputeFeatures(as_of(st), horizon), as_of(st)});
         last_bytes.push_back(last != nullptr ? *last : std::string());
         has_last.push_back(last != nullptr);
-        if (pending_set.count(k)) done.push_back(k);
-        if (rows.size() < options_.chunk) return absl::OkStatus();
-        absl::Status f = flush(false);
-        // Tests kill here: part of a re-scoring pass published, the rest not.
-        RECUR_SYNC_POINT("ScoreStage::RescoreChunk");
-        return f;
+        return absl::OkStatus();
       });
+  if (!next.ok()) return next.status();
+  const bool final = next->empty();
+  std::vector<const std::string*> compare(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
+  std::vector<std::pair<std::string, std::string>> meta;
+  if (final) {
+    meta = {{kRescoredDay, std::to_string(day)},
+            {kQuantiles, info.quantiles.Serialize()},
+            {kPassModels, versions()}};
+  }
+  const auto scored = static_cast<int64_t>(rows.size());
+  const int64_t unchanged_before = counters_.unchanged;
+  absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
   if (!s.ok()) return s;
-  s = flush(true);
-  if (!s.ok()) return s;
+  pass.cursor = std::move(*next);
+  pass.customers += scored;
+  pass.published += scored - (counters_.unchanged - unchanged_before);
+  if (!final) {
+    // Tests kill here: part of a re-scoring pass published, the rest not.
+    RECUR_SYNC_POINT("ScoreStage::RescoreChunk");
+    return false;
+  }
+  pass.final_sent = true;
   // Tests kill here: the pass is published, its scores not yet recorded.
   RECUR_SYNC_POINT("ScoreStage::RescorePublished");
-  s = Drain(/*wait=*/true);
-  if (!s.ok()) return s;
+  return FinishPass(partition, info);
+}
+
+absl::StatusOr<bool> ScoreStage::FinishPass(int32_t partition, StoreInfo& info) {
+  const Pass& pass = *info.pass;
+  const int32_t day = pass.day;
+  if (absl::Status d = Drain(/*wait=*/true); !d.ok()) return d;
   info.rescored_day = day;
   ++counters_.passes;
   spdlog::info(
-      "partition {}: re-scored {} customers as of day {} in {} ms, {} changed scores published",
-      partition, customers, FormatDay(day),
+      "partition {}: re-scored {} customers as of day {} in {} ms ({} steps), {} changed scores "
+      "published",
+      partition, pass.customers, FormatDay(day),
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                            started)
+                                                            pass.started)
           .count(),
-      counters_.published - published_before);
-  return absl::OkStatus();
+      pass.steps, pass.published);
+  info.pass.reset();
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(

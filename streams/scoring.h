@@ -20,10 +20,12 @@
 #ifndef RECUR_STREAMS_SCORING_H_
 #define RECUR_STREAMS_SCORING_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,8 +99,22 @@ class ScoreStage {
   // store's watermark is in a later day (RescoreDue, scorer/policy.h).
   std::map<int32_t, int32_t> RescoredDays() const;
   // Re-scores every customer of the store as of the watermark's day; publishes
-  // only changed scores. Refreshes the store's quantile table first.
+  // only changed scores. Refreshes the store's quantile table first. Flushes
+  // the store, then runs StartPass and every PassStep at once.
   absl::Status Rescore(int32_t partition, FeatureStore* store);
+
+  // The same pass in steps, so that event-driven scoring (and the loop's
+  // ingest) goes on between them. StartPass fixes the day (the watermark's)
+  // and the customers pending now; the caller flushed the store first, so
+  // every customer that exists then is visited (ScoreLedger::ScanPage). Each
+  // PassStep handles up to options.chunk customers — first the quantile table
+  // when the rules need one, then the scores — and returns true once the pass
+  // is complete (recorded as the store's rescored day). While a pass runs,
+  // event-driven scores are as of its day at the earliest, as its own are.
+  // A reload of the models or a close of the store drops the pass.
+  absl::Status StartPass(int32_t partition);
+  absl::StatusOr<bool> PassStep(int32_t partition);
+  std::set<int32_t> Passing() const;  // partitions with a pass started, not complete
 
   // Records the scores whose delivery the producer confirmed, in the order they
   // were sent; with `wait`, until none is outstanding. Call between batches,
@@ -110,6 +126,19 @@ class ScoreStage {
 
  private:
   ScoreStage() = default;
+  struct Pass {
+    int32_t day = 0;
+    std::string cursor;           // ScanPage's: the last customer handled
+    bool quantiles_done = false;  // the first scan made the table (or none is needed)
+    QuantileTable table;
+    std::set<CustomerKey> pending;  // when the pass started
+    // Touched while the store had no quantile table yet (ScoreCustomers held
+    // their scores): scored once the pass made it.
+    std::set<CustomerKey> held;
+    int64_t customers = 0, steps = 0, published = 0;
+    bool final_sent = false;  // the last step's scores (with the pass's meta) are out
+    std::chrono::steady_clock::time_point started;
+  };
   struct StoreInfo {
     QuantileTable quantiles;
     // The rules need no quantile, or the table above was made by a pass (now
@@ -118,7 +147,12 @@ class ScoreStage {
     bool quantiles_ready = false;
     int32_t rescored_day = 0;
     FeatureStore* store = nullptr;
+    std::unique_ptr<Pass> pass;  // a pass in progress (StartPass)
   };
+  // No event-driven score is as of a day before this (EventScoreAsOf).
+  static int32_t FloorDay(const StoreInfo& info);
+  // Once the last step's scores are sent: waits for them, records the day, ends the pass.
+  absl::StatusOr<bool> FinishPass(int32_t partition, StoreInfo& info);
   // Scores sent and not yet recorded: committed to their store in this order
   // once all of a group's deliveries are confirmed.
   struct InFlight {
@@ -130,8 +164,6 @@ class ScoreStage {
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;
-  // The store's quantile table as of `day` (empty when the rules need none).
-  absl::StatusOr<QuantileTable> ComputeQuantiles(FeatureStore* store, int32_t day) const;
   // Scores rows and builds the scores to publish: all of them when `compare`
   // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
   // against `compare[i]`, row i's last score (null: none). Thread-safe: const,

@@ -73,6 +73,16 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
       ->capture_default_str();
   sub->add_option("--rules", o.scoring.rules_file,
                   "segments/actions rules file (default: the built-in set, see `recur rules`)");
+  sub->add_option_function<size_t>(
+         "--rescore-step",
+         [&o](const size_t& n) {
+           o.rescore_in_steps = n > 0;
+           if (n > 0) o.scoring.chunk = n;
+         },
+         "customers per step of a day-boundary re-scoring pass; the steps run between the "
+         "batches' scores while ingest goes on (0: the whole pass at once, ingest waits)")
+      ->default_str(std::to_string(o.scoring.chunk))
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   sub->add_option("--scores-topic", o.topics.scores, "output topic of CustomerScore")
       ->capture_default_str();
   sub->add_option("--score-epsilon", o.scoring.epsilon,

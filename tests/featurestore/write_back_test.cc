@@ -109,6 +109,54 @@ TEST_F(WriteBackTest, ScoresAndPendingMarksLandWithTheNextFlush) {
   EXPECT_EQ(*reader->ledger().GetMeta("day"), "19800");
 }
 
+TEST_F(WriteBackTest, ScanPagesVisitFlushedCustomersOnceWithTheirCurrentStateAndScore) {
+  // Five customers flushed, then c-2 changed and c-4 scored without a flush, and
+  // c-9 created without one: pages of two visit c-1..c-5 in key order, once
+  // each, c-2 with its cached state, c-4 with the delivered score; c-9 (never
+  // flushed) is not visited.
+  auto store = Open(dir_, /*write_back=*/true);
+  std::vector<v1::Event> events;
+  EventFactory c2("shop-1", "c-2"), c9("shop-1", "c-9");
+  for (int i = 1; i <= 5; ++i) {
+    events.push_back(
+        i == 2 ? c2.Purchase(Ms(2024, 3, 1), i)
+               : EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), i));
+  }
+  ASSERT_TRUE(store->ApplyBatch(events, {{tp_, 5}}).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE(
+      store
+          ->ApplyBatch(std::vector{c2.Purchase(Ms(2024, 3, 2), 7), c9.Purchase(Ms(2024, 3, 2), 9)},
+                       {{tp_, 7}})
+          .ok());
+  const CustomerKey c4{"shop-1", "c-4"};
+  ASSERT_TRUE(store->ledger().Commit({{c4, "score-of-c-4"}}, {}, {}).ok());
+
+  std::vector<std::string> visited, pages;
+  std::map<std::string, double> orders;
+  std::map<std::string, std::string> scores;
+  std::string cursor;
+  do {
+    auto next = store->ledger().ScanPage(
+        cursor, 2, [&](const CustomerKey& k, const CustomerState& st, const std::string* last) {
+          visited.push_back(k.Encode());
+          orders[k.Encode()] =
+              st.ComputeFeatures(Ms(2024, 3, 3), 0).values[FeatureIndex("orders_lifetime")];
+          if (last != nullptr) scores[k.Encode()] = *last;
+          return absl::OkStatus();
+        });
+    ASSERT_TRUE(next.ok()) << next.status();
+    cursor = *next;
+    pages.push_back(cursor);
+  } while (!cursor.empty());
+  EXPECT_EQ(visited, (std::vector<std::string>{"shop-1/c-1", "shop-1/c-2", "shop-1/c-3",
+                                               "shop-1/c-4", "shop-1/c-5"}));
+  EXPECT_EQ(pages, (std::vector<std::string>{"shop-1/c-2", "shop-1/c-4", ""}));
+  EXPECT_EQ(orders["shop-1/c-2"], 2.0);  // the cached state: both purchases
+  EXPECT_EQ(orders["shop-1/c-1"], 1.0);
+  EXPECT_EQ(scores, (std::map<std::string, std::string>{{"shop-1/c-4", "score-of-c-4"}}));
+}
+
 TEST_F(WriteBackTest, ACustomerScoredBeforeTheFlushIsNeverMarkedPendingOnDisk) {
   EventFactory ev;
   auto store = Open(dir_, /*write_back=*/true);

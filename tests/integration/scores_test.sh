@@ -7,7 +7,8 @@
 #     the same `recur`, with a callback on the sync point Pipeline::AfterStateCommit) right after a state
 #     commit (write-through: --commit-interval-ms 0) and before its scores are delivered, four times;
 #     then, with write-back stores, four times inside a store's flush (FeatureStore::BeforeFlushWrite);
-#     then once inside a re-scoring pass (ScoreStage::RescorePublished);
+#     then once between two steps of a re-scoring pass (ScoreStage::RescoreChunk,
+#     --rescore-step 50) and once at the end of one (ScoreStage::RescorePublished);
 #     after the restarts every customer has a score, and the final scores equal run 1's;
 #  3. reload under load: CURRENT is swapped while events flow; every score names
 #     exactly one version per model, no customer goes back to the old model, and
@@ -57,7 +58,14 @@ for n in 2 1 3 2; do
     --commit-interval-ms 100 >/dev/null 2>>"$WORK/c.log" || rc=$?
   [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in flush $n, got exit $rc: $(tail -3 "$WORK/c.log")"
 done
-# Killed during a re-scoring pass: its scores published, not yet recorded.
+# Killed in the middle of a re-scoring pass that runs in steps of 50 customers
+# beside ingest: some of its steps published and recorded, the rest not.
+rc=0
+"$KILL_AFTER_COMMIT" --at ScoreStage::RescoreChunk 3 run --brokers "$BROKER" --models-dir "$WORK/models" \
+  --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 --rescore-step 50 \
+  --exit-when-idle-ms 5000 >/dev/null 2>>"$WORK/c.log" || rc=$?
+[[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in a step of a re-scoring pass, got exit $rc: $(tail -3 "$WORK/c.log")"
+# Killed at the end of a whole pass: its scores published, not yet recorded.
 rc=0
 "$KILL_AFTER_COMMIT" --at ScoreStage::RescorePublished 1 run --brokers "$BROKER" --models-dir "$WORK/models" \
   --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
@@ -70,7 +78,7 @@ run --group c --state-dir "$WORK/C" --scores-topic scores.c --exit-when-idle-ms 
 scores scores.c last >"$WORK/c.last"
 cut -f1 "$WORK/c.last" | cmp -s - "$WORK/keys.txt" || fail "after the crashes not every customer has a score"
 cmp -s "$WORK/a.last" "$WORK/c.last" || { diff "$WORK/a.last" "$WORK/c.last" | head -5 >&2; fail "scores after crashes differ from a clean run"; }
-log "crash: 4 kills after a state commit, 4 inside a flush, 1 in a re-scoring pass; every customer scored; last scores identical to the clean run"
+log "crash: 4 kills after a state commit, 4 inside a flush, 2 in re-scoring passes; every customer scored; last scores identical to the clean run"
 
 # 3. Reload under load: produce again in parts into fresh topics' worth of time
 # (a second copy of the events, shifted by the run's own days, is not needed:

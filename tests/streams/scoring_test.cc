@@ -16,9 +16,11 @@
 #include <set>
 #include <thread>
 
+#include "base/sync_point.h"
 #include "featurestore/state_dir.h"
 #include "ops/simulator.h"
 #include "scorer/model.h"
+#include "scorer/policy.h"
 #include "streams/embedded.h"
 #include "streams/kafka.h"
 #include "streams/pipeline.h"
@@ -166,6 +168,90 @@ TEST_F(ScoringTest, EveryTouchedCustomerGetsTheModelsOwnProbabilitiesWithReasons
   EXPECT_EQ(customers, 80);
   EXPECT_GT(with_reasons, 20);
   EXPECT_GT(with_segments, 0);
+}
+
+TEST_F(ScoringTest, ADayPassRunsInStepsWhileBatchesAreCommittedAndEndsAsOfItsDay) {
+  // The day-boundary pass runs in steps of 5 customers on the scoring thread.
+  // In the middle of the second pass (held at one of its steps) a new batch is
+  // produced: the loop must consume and commit it before the pass may go on
+  // (with the pass on the loop thread, as before, this waits in vain). At the
+  // end every customer's last score is the models' as of the pass's day, or of
+  // its own later event, and nothing is left pending.
+  WriteModels("r1", "p1");
+  const auto history = Simulated(2, 40, 60);
+  Produce(history);
+  PipelineOptions o = Options();
+  o.exit_when_idle_ms = 0;
+  o.scoring.chunk = 5;
+  o.scoring.epsilon = -1;  // every re-score is published: the last score shows the pass's as-of
+  o.batch_linger_ms = 20;
+  auto p = Pipeline::Create(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<int> commits{0}, steps_in_second{0};
+  std::atomic<bool> acted{false}, committed_during_pass{false};
+  EventFactory late("shop-1", "touched-during-the-pass");
+  const int64_t next_day = (DayOf(history.back().event_time_ms()) + 2) * kMillisPerDay;
+  SyncPoint::Get()->SetCallBack("Pipeline::AfterStateCommit", [&](void*) { ++commits; });
+  SyncPoint::Get()->SetCallBack("ScoreStage::RescoreChunk", [&](void*) {
+    if ((*p)->counters().rescoring_passes < 1) return;  // the first pass, after the history
+    ++steps_in_second;
+    if (acted.exchange(true)) return;
+    const int before = commits.load();
+    Produce({late.Purchase(next_day + 3'600'000, 12.0)});
+    for (int i = 0; i < 600 && commits.load() == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    committed_during_pass = commits.load() > before;
+  });
+  SyncPoint::Get()->EnableProcessing();
+  std::atomic<bool> stop{false};
+  absl::Status result;
+  std::thread runner([&] { result = (*p)->Run(stop); });
+  auto wait_for = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 1200 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  EXPECT_TRUE(wait_for([&] { return (*p)->counters().rescoring_passes >= 1; }));
+  // A new day: enough events past its start move the watermark (--watermark-events).
+  EventFactory busy("shop-2", "busy");
+  std::vector<v1::Event> day;
+  for (int i = 0; i < kDefaultWatermarkEvents + 8; ++i)
+    day.push_back(busy.Session(next_day + i * 1000, 5, 3, 1, 0));
+  Produce(day);
+  EXPECT_TRUE(wait_for([&] {
+    const PipelineCounters c = (*p)->counters();
+    return c.rescoring_passes >= 2 && c.caught_up;
+  }));
+  stop = true;
+  runner.join();
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  ASSERT_TRUE(result.ok()) << result;
+  EXPECT_TRUE(committed_during_pass) << "no batch was committed while the pass was under way";
+  EXPECT_GT(steps_in_second.load(), 5);  // 81 customers in steps of 5
+
+  auto store = OpenStore(/*read_only=*/true);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->ledger().ReadPending()->empty());
+  auto risk = Model::LoadCurrent(models().string(), "activity_decline_90d");
+  ASSERT_TRUE(risk.ok());
+  const int32_t pass_day = DayOf(store->watermark_ms());
+  int customers = 0;
+  ASSERT_TRUE(
+      store->ledger()
+          .ForEachCustomerWithScore([&](const CustomerKey& k, const CustomerState& st,
+                                        const std::string* bytes) {
+            ++customers;
+            v1::CustomerScore s;
+            EXPECT_TRUE(bytes != nullptr && s.ParseFromString(*bytes)) << k.Encode();
+            EXPECT_EQ(s.as_of_ms(), RescoreAsOf(st.last_event_ms(), pass_day)) << k.Encode();
+            std::vector<float> row(kNumFeatures);
+            FeatureRow(st.ComputeFeatures(s.as_of_ms(), store->horizon_first_day()), row.data());
+            EXPECT_NEAR(s.risk_decline_90d(), (*(*risk)->Score(row))[0], 1e-6) << k.Encode();
+            return absl::OkStatus();
+          })
+          .ok());
+  EXPECT_EQ(customers, 82);  // the history's 80, the busy one and the one touched mid-pass
 }
 
 TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises) {
@@ -486,6 +572,7 @@ class QuantileSegmentTest : public ScoringTest {
         << "segment everyone if orders_365d >= p0(orders_365d) then no action\n";
     PipelineOptions o = Options();
     o.scoring.rules_file = (dir_ / "rules.txt").string();
+    o.scoring.chunk = 3;  // the first pass in many steps, batches scored between them
     return o;
   }
   // Every score published carries the quantile segment; returns the keys scored.
