@@ -102,7 +102,7 @@ void ScoreWorker::Publish() {
   stats_.idle = queue_.empty() && !busy_ && stage_->idle() && stats_.passing.empty();
 }
 
-absl::Status ScoreWorker::Step(Item* item, int64_t* retries) {
+absl::Status ScoreWorker::Step(Item* item, bool nothing_waits, int64_t* retries) {
   RetryPolicy policy{options_.max_retries, retries, nullptr};
   absl::Status s;
   if (item != nullptr && item->pass >= 0) {
@@ -111,9 +111,14 @@ absl::Status ScoreWorker::Step(Item* item, int64_t* retries) {
     s = WithRetries("scores", policy, [&] { return stage_->ScoreCustomers(item->work); });
   }
   if (!s.ok()) return s;
-  // One step of the next pass in progress: a batch waits for at most one step.
+  // One step of the next pass in progress, when no batch waits for its scores
+  // (they come first), or at least every kMaxStepGap so that a pass ends even
+  // when batches never stop queuing: a batch waits for at most one step.
   const std::set<int32_t> passing = stage_->Passing();
-  if (passing.empty()) return absl::OkStatus();
+  const auto now = std::chrono::steady_clock::now();
+  if (passing.empty() || (!nothing_waits && now - last_step_ < kMaxStepGap))
+    return absl::OkStatus();
+  last_step_ = now;
   auto next = passing.upper_bound(next_pass_);
   next_pass_ = next != passing.end() ? *next : *passing.begin();
   ++pass_steps_;
@@ -124,7 +129,7 @@ void ScoreWorker::Loop() {
   int64_t retries = 0;
   for (;;) {
     Item item;
-    bool have = false;
+    bool have = false, nothing_waits = false;
     {
       absl::MutexLock lock(&mu_);
       // Wake for work, to stop, or every 10 ms to record delivered scores
@@ -143,11 +148,12 @@ void ScoreWorker::Loop() {
         have = true;
       }
       busy_ = have || stepping_;
+      nothing_waits = queue_.empty();
     }
     absl::Status s;
     {
       absl::MutexLock stage_lock(&stage_mu_);
-      s = Step(have ? &item : nullptr, &retries);
+      s = Step(have ? &item : nullptr, nothing_waits, &retries);
       if (s.ok()) s = stage_->Drain(/*wait=*/false);
       // New models between batches: the pipeline sees counters.reloads grow
       // and asks for a re-scoring pass.

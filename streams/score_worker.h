@@ -71,9 +71,9 @@ class ScoreWorker {
   void Submit(std::vector<ScoreStage::Work> work);
   // Queues the start of a re-scoring pass of a partition's store, after the
   // batches queued before it; the caller flushed the store (ScoreStage::StartPass).
-  // The worker then runs one step of every pass in progress after each batch
-  // and whenever it has nothing else to do, so ingest and event-driven scores
-  // go on during the pass. Stats::passing lists the partition until it is
+  // The worker then runs the passes' steps whenever no batch waits for its
+  // scores (and at least one a second), so ingest and event-driven scores go
+  // on during the pass and come first. Stats::passing lists the partition until it is
   // complete (or dropped by a model reload or a close of the store).
   void RequestPass(int32_t partition);
   // Waits until every queued batch is scored and no call runs, then runs `fn`
@@ -96,8 +96,10 @@ class ScoreWorker {
     int32_t pass = -1;  // >= 0: start a pass of this partition (RequestPass)
   };
   // Runs one queued item and, if passes are in progress, one step of the next
-  // of them (round robin). Under stage_mu_.
-  absl::Status Step(Item* item, int64_t* retries);
+  // of them (round robin) unless batches wait (see kMaxStepGap). Under stage_mu_.
+  absl::Status Step(Item* item, bool nothing_waits, int64_t* retries);
+  static constexpr std::chrono::milliseconds kMaxStepGap{1000};
+  std::chrono::steady_clock::time_point last_step_;  // under stage_mu_
   void CountWait(std::chrono::steady_clock::time_point since) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stepping_ ABSL_GUARDED_BY(mu_) = false;  // a pass is in progress

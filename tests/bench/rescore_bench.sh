@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Day-boundary re-scoring under live load, from a real local broker (ops/kafka):
 # pre-fill the five input topics (4 partitions each) with `recur simulate` over
-# ~1,000,000 customers (history in Jan 2025), start `recur run` with
+# ~1,000,000 customers (history of DAYS days up to yesterday), start `recur run` with
 # production-size models (300 trees of depth 6 per target, as score_latency.sh)
 # and wait for its catch-up pass (one "re-scored" line per partition). Then
 # tests/bench/score_latency publishes live session events (event_time = now):
 # every partition's watermark enters a new UTC day, so each re-scores all its
 # customers again WHILE events arrive. Measured: how long that second pass takes
 # and how much it holds up event-to-score latency (a per-5-s-window p99 spike).
-# The new day is ~2 years after the history: its windows and horizon start past
-# every 2025 day (each simulated customer still counts, by its profile), and the
-# live customers (c-N) are new ones, added to the second pass's population.
+# The new day is the day after the history (today, UTC); the live customers
+# (c-N) are new ones, added to the second pass's population.
 #   tests/bench/rescore_bench.sh                 # full size: 3 x 333334 customers, 14 days
 #   CUSTOMERS=2000 DAYS=10 RATE=2000 SECONDS_=5 PORT=19862 tests/bench/rescore_bench.sh   # smoke
 # Prints score_latency's report, then one line "rescore_bench: ..." — customers,
@@ -25,6 +24,8 @@
 # the last stats line before score_latency read the scores: the scores of events
 # still unread then are missing from the percentiles (a backlog understated;
 # SETTLE=N, default 10, makes score_latency wait N s before reading).
+# BASELINE=1: then the same live load again, on the same day (no pass), for the
+# latency without one.
 # RUN_ARGS adds options to `recur run` (e.g. "--rescore-step 10000"); WAIT_S
 # bounds each wait for the passes (default 1200). Ports: PORT, PORT+1 (19860).
 source "$(dirname "$0")/../integration/lib.sh"
@@ -44,7 +45,8 @@ start_broker "${PORT:-19860}"
 "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 >/dev/null || fail "models"
 
 t0=$(date +%s.%N)
-"$RECUR" simulate --shops 3 --customers "$CUSTOMERS" --days "$DAYS" --seed 1 --brokers "$BROKER" 2>"$WORK/produce.log" \
+"$RECUR" simulate --shops 3 --customers "$CUSTOMERS" --days "$DAYS" --seed 1 --start "$(date -u -d "-$DAYS days" +%F)" \
+  --brokers "$BROKER" 2>"$WORK/produce.log" \
   || fail "produce: $(tail -2 "$WORK/produce.log")"
 t1=$(date +%s.%N)
 events=$(sed -n 's/^produced \([0-9]*\) events.*/\1/p' "$WORK/produce.log")
@@ -113,6 +115,13 @@ wait_passes 2 "live-phase pass"
 [[ $(pass_field 2 day | sort -u) == "$(date -u +%F)" ]] \
   || log "note: live-phase passes as of day $(pass_field 2 day | sort -u | paste -sd,), not today"
 
+if [[ -n "${BASELINE:-}" ]]; then
+  # The same load again, on the same day: no pass; what the latency is without one.
+  "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" --settle "$SETTLE" \
+    --id-prefix base- >"$WORK/baseline.txt" || fail "baseline"
+  echo "baseline (same day, no pass): $(grep 'event-to-score latency' "$WORK/baseline.txt")"
+  grep 'events sent in' "$WORK/baseline.txt" || true
+fi
 kill -TERM "$recur_pid"
 wait "$time_pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
 read -r rss _ _ < <(tail -1 "$WORK/rss")
@@ -146,6 +155,12 @@ echo "rescore_bench: customers=$((CUSTOMERS * 3)) events_history=$events" \
   "pass_at_s=$(IFS=,; echo "${pass_at[*]}")" \
   "catchup_pass_ms=$(pass_field 1 ms | paste -sd,)" \
   "${steps:+pass_steps=$steps }live_rate=$RATE live_s=$SECONDS_ live_scores=$scores/$sent lag_at_report=${lag:-?}$latency max_window_p99=$max_window_p99 peak_rss_kb=$rss args='${RUN_ARGS:-}'"
+# The loop's time waiting for the scoring thread during the live phase (a full
+# queue, or a whole pass with --rescore-step 0): the stall that ingest saw.
+waits=$({ grep -o '"score_wait_ms":[0-9]*' <<<"$live_stats" || true; } | cut -d: -f2)
+if [[ -n "$waits" ]]; then
+  echo "live_score_wait_ms=$(($(tail -1 <<<"$waits") - $(head -1 <<<"$waits"))) (between the first and the last stats line of the live phase)"
+fi
 tail -4 <<<"$live_stats"
 final=$(grep -E 'stats \{|stopped cleanly: \{' "$WORK/run.log" | tail -1)
 maxima=$(grep -oE '"(score_wait_ms_max|batch_ms_max)":[0-9.]+' <<<"$final" | tr -d '"' | tr ':' '=' | paste -sd' ' || true)

@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--settle", settle_s, "seconds to wait for the last scores")
       ->capture_default_str();
+  std::string id_prefix = "lat-";
+  app.add_option("--id-prefix", id_prefix,
+                 "event ids are <prefix><n>: a second run needs another one (or its events are "
+                 "duplicates)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   recur::TopicNames topics;
@@ -60,7 +65,7 @@ int main(int argc, char** argv) {
       recur::v1::Event e;
       e.set_shop_id(absl::StrCat("shop-", c % 3 + 1));
       e.set_customer_id(absl::StrCat("c-", c));
-      e.set_event_id(absl::StrCat("lat-", sent));
+      e.set_event_id(absl::StrCat(id_prefix, sent));
       e.set_event_time_ms(NowMs());
       auto* s = e.mutable_session();
       s->set_minutes(3);
