@@ -61,16 +61,21 @@ absl::Status ScoreWorker::Exclusive(const std::function<absl::Status(ScoreStage&
   const auto since = std::chrono::steady_clock::now();
   {
     absl::MutexLock lock(&mu_);
+    ++exclusive_waiting_;  // the worker takes no further pass step meanwhile
     mu_.Await(absl::Condition(
         +[](ScoreWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
           return (w->queue_.empty() && !w->busy_) || !w->error_.ok();
         },
         this));
-    if (!error_.ok()) return error_;
+    if (!error_.ok()) {
+      --exclusive_waiting_;
+      return error_;
+    }
   }
   absl::MutexLock stage_lock(&stage_mu_);
   absl::Status s = fn(*stage_);
   absl::MutexLock lock(&mu_);
+  --exclusive_waiting_;
   Publish();
   CountWait(since);
   return s;
@@ -102,7 +107,7 @@ void ScoreWorker::Publish() {
   stats_.idle = queue_.empty() && !busy_ && stage_->idle() && stats_.passing.empty();
 }
 
-absl::Status ScoreWorker::Step(Item* item, bool nothing_waits, int64_t* retries) {
+absl::Status ScoreWorker::Step(Item* item, bool step, bool nothing_waits, int64_t* retries) {
   RetryPolicy policy{options_.max_retries, retries, nullptr};
   absl::Status s;
   if (item != nullptr && item->pass >= 0) {
@@ -116,7 +121,7 @@ absl::Status ScoreWorker::Step(Item* item, bool nothing_waits, int64_t* retries)
   // when batches never stop queuing: a batch waits for at most one step.
   const std::set<int32_t> passing = stage_->Passing();
   const auto now = std::chrono::steady_clock::now();
-  if (passing.empty() || (!nothing_waits && now - last_step_ < kMaxStepGap))
+  if (!step || passing.empty() || (!nothing_waits && now - last_step_ < kMaxStepGap))
     return absl::OkStatus();
   last_step_ = now;
   auto next = passing.upper_bound(next_pass_);
@@ -129,14 +134,14 @@ void ScoreWorker::Loop() {
   int64_t retries = 0;
   for (;;) {
     Item item;
-    bool have = false, nothing_waits = false;
+    bool have = false, nothing_waits = false, step = false;
     {
       absl::MutexLock lock(&mu_);
       // Wake for work, to stop, or every 10 ms to record delivered scores
       // (at once while a pass is in progress: its next step is work).
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](ScoreWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-                                 return !w->queue_.empty() || w->stop_ || w->stepping_;
+                                 return !w->queue_.empty() || w->stop_ || w->StepDue();
                                },
                                this),
                            absl::Milliseconds(10));
@@ -147,13 +152,14 @@ void ScoreWorker::Loop() {
         queue_.pop_front();
         have = true;
       }
-      busy_ = have || stepping_;
+      step = StepDue();
+      busy_ = have || step;
       nothing_waits = queue_.empty();
     }
     absl::Status s;
     {
       absl::MutexLock stage_lock(&stage_mu_);
-      s = Step(have ? &item : nullptr, nothing_waits, &retries);
+      s = Step(have ? &item : nullptr, step, nothing_waits, &retries);
       if (s.ok()) s = stage_->Drain(/*wait=*/false);
       // New models between batches: the pipeline sees counters.reloads grow
       // and asks for a re-scoring pass.

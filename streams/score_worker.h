@@ -77,7 +77,8 @@ class ScoreWorker {
   // complete (or dropped by a model reload or a close of the store).
   void RequestPass(int32_t partition);
   // Waits until every queued batch is scored and no call runs, then runs `fn`
-  // on the stage on this thread (the worker waits meanwhile).
+  // on the stage on this thread (the worker waits meanwhile). A pass under way
+  // is paused, not waited for: at most the step in flight ends first.
   absl::Status Exclusive(const std::function<absl::Status(ScoreStage&)>& fn);
   Stats stats() const;
   // The first scoring or delivery failure after its retries (OK if none).
@@ -97,15 +98,21 @@ class ScoreWorker {
   };
   // Runs one queued item and, if passes are in progress, one step of the next
   // of them (round robin) unless batches wait (see kMaxStepGap). Under stage_mu_.
-  absl::Status Step(Item* item, bool nothing_waits, int64_t* retries);
+  absl::Status Step(Item* item, bool step, bool nothing_waits, int64_t* retries);
+  // A pass step may run: one is under way, no error, and no Exclusive waits
+  // (it goes first: a revocation or a store opened never waits for a pass).
+  bool StepDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stepping_ && error_.ok() && exclusive_waiting_ == 0;
+  }
   static constexpr std::chrono::milliseconds kMaxStepGap{1000};
   std::chrono::steady_clock::time_point last_step_;  // under stage_mu_
   void CountWait(std::chrono::steady_clock::time_point since) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stepping_ ABSL_GUARDED_BY(mu_) = false;  // a pass is in progress
-  int32_t next_pass_ = -1;                      // round robin; under stage_mu_
-  int64_t pass_steps_ = 0;                      // under stage_mu_
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;      // the worker is scoring a batch
+  int exclusive_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  int32_t next_pass_ = -1;                  // round robin; under stage_mu_
+  int64_t pass_steps_ = 0;                  // under stage_mu_
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // the worker is scoring a batch
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);

@@ -25,6 +25,7 @@
 #include "streams/kafka.h"
 #include "streams/pipeline.h"
 #include "streams/producer.h"
+#include "streams/score_worker.h"
 #include "tests/scorer/test_models.h"
 #include "tests/testing/events.h"
 #include "tests/testing/fixtures.h"
@@ -252,6 +253,52 @@ TEST_F(ScoringTest, ADayPassRunsInStepsWhileBatchesAreCommittedAndEndsAsOfItsDay
           })
           .ok());
   EXPECT_EQ(customers, 82);  // the history's 80, the busy one and the one touched mid-pass
+}
+
+TEST_F(ScoringTest, ExclusiveWorkDoesNotWaitForAPassUnderWay) {
+  // A revocation or a store opened (ScoreWorker::Exclusive) while a pass runs
+  // in many slow steps: it runs between two of them, the pass still under way,
+  // and the pass then ends.
+  WriteModels("r1", "p1");
+  auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ScoringOptions so;
+  so.scorer.models_dir = models().string();
+  so.chunk = 1;
+  auto stage = ScoreStage::Create(so, topics_.scores, producer->get());
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  fs::create_directories(dir_ / "state");
+  auto store = OpenStore(/*read_only=*/false);
+  ASSERT_NE(store, nullptr);
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 100; ++i)
+    events.push_back(EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), 10));
+  ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 100}}).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE((*stage)->OpenStore(0, store.get()).ok());
+  ScoreWorker worker(std::move(*stage), {});
+  SyncPoint::Get()->SetCallBack("ScoreStage::RescoreChunk", [](void*) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // 200 slow steps: ~4 s
+  });
+  SyncPoint::Get()->EnableProcessing();
+  worker.RequestPass(0);
+  for (int i = 0; i < 600 && worker.stats().pass_steps < 110; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool under_way = false;
+  ASSERT_TRUE(worker
+                  .Exclusive([&](ScoreStage& s) {
+                    under_way = s.Passing().count(0) > 0;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(under_way) << "Exclusive waited for the whole pass";
+  for (int i = 0; i < 1200 && !worker.stats().passing.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_TRUE(worker.stats().passing.empty());
+  EXPECT_EQ(worker.stats().counters.passes, 1);
+  EXPECT_TRUE(worker.error().ok()) << worker.error();
 }
 
 TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises) {
