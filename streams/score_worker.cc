@@ -99,10 +99,10 @@ void ScoreWorker::Publish() {
   stats_.counters = stage_->counters();
   stats_.rescored_days = stage_->RescoredDays();
   stats_.passing = stage_->Passing();
+  stepping_ = !stats_.passing.empty();  // before the requests still queued are added
   for (const Item& item : queue_) {
     if (item.pass >= 0) stats_.passing.insert(item.pass);
   }
-  stepping_ = !stage_->Passing().empty();
   stats_.pass_steps = pass_steps_;
   stats_.idle = queue_.empty() && !busy_ && stage_->idle() && stats_.passing.empty();
 }

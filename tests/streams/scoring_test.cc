@@ -112,6 +112,16 @@ class ScoringTest : public testing::EmbeddedKafkaTest {
     return s.ok() ? std::move(*s) : nullptr;
   }
 
+  // A stage on models() publishing to the scores topic with its own producer.
+  absl::StatusOr<std::unique_ptr<ScoreStage>> NewStage(ScoringOptions so) {
+    auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
+    if (!producer.ok()) return producer.status();
+    producer_ = std::move(*producer);
+    so.scorer.models_dir = models().string();
+    return ScoreStage::Create(so, topics_.scores, producer_.get());
+  }
+  std::unique_ptr<Producer> producer_;
+
   static std::vector<v1::Event> Simulated(int shops, int customers, int days) {
     return testing::SimulateEvents(shops, customers, days);
   }
@@ -260,12 +270,9 @@ TEST_F(ScoringTest, ExclusiveWorkDoesNotWaitForAPassUnderWay) {
   // in many slow steps: it runs between two of them, the pass still under way,
   // and the pass then ends.
   WriteModels("r1", "p1");
-  auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
-  ASSERT_TRUE(producer.ok()) << producer.status();
   ScoringOptions so;
-  so.scorer.models_dir = models().string();
   so.chunk = 1;
-  auto stage = ScoreStage::Create(so, topics_.scores, producer->get());
+  auto stage = NewStage(so);
   ASSERT_TRUE(stage.ok()) << stage.status();
   fs::create_directories(dir_ / "state");
   auto store = OpenStore(/*read_only=*/false);
@@ -686,14 +693,11 @@ TEST_F(ScoringTest, ScoresInFlightForAClosedStoreAreNeverRecordedIntoIt) {
   // arrive, since the store is gone (the scoring thread keeps draining). Its
   // customers stay pending in the store for the next owner.
   WriteModels("r1", "p1");
-  auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
-  ASSERT_TRUE(producer.ok()) << producer.status();
   ScoringOptions so;
-  so.scorer.models_dir = models().string();
   // Rules without a quantile: the store needs no pass before its first score.
   std::ofstream(dir_ / "rules.txt") << "segment at_risk if risk >= 0.5 then call them\n";
   so.rules_file = (dir_ / "rules.txt").string();
-  auto stage = ScoreStage::Create(so, topics_.scores, producer->get());
+  auto stage = NewStage(so);
   ASSERT_TRUE(stage.ok()) << stage.status();
   ASSERT_TRUE((*stage)->active());
   fs::create_directories(dir_ / "state");
