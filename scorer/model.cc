@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "scorer/registry.h"
@@ -60,6 +62,14 @@ void FeatureRow(const Features& f, float* out, const CategoryVocab* vocab) {
   if (vocab != nullptr && vocab->size() > 0) out[kTopCategory6m] = vocab->Code(f.top_category_6m);
 }
 
+namespace {
+absl::StatusOr<XgbMatrix> Matrix(const std::vector<float>& rows) {
+  if (rows.size() % kNumFeatures != 0)
+    return absl::InvalidArgumentError("rows: not a multiple of the feature count");
+  return XgbMatrix::FromRows(rows.data(), rows.size() / kNumFeatures, kNumFeatures, nullptr);
+}
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Model>> Model::LoadCurrent(const std::string& models_dir,
                                                           const std::string& target) {
   return ModelRegistry(models_dir).LoadCurrent(target);
@@ -103,24 +113,105 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_di
   }
   m->booster_ = std::move(*booster);
   m->version_ = meta->version.empty() ? dir.filename().string() : meta->version;
+  m->TryOwnEvaluator();
   return m;
 }
 
 namespace {
-absl::StatusOr<XgbMatrix> Matrix(const std::vector<float>& rows) {
-  if (rows.size() % kNumFeatures != 0)
-    return absl::InvalidArgumentError("rows: not a multiple of the feature count");
-  return XgbMatrix::FromRows(rows.data(), rows.size() / kNumFeatures, kNumFeatures, nullptr);
+// Probe rows for the load-time check: every feature drawn from NaN, its split
+// thresholds, their neighbouring floats, other values and invalid categories,
+// from a fixed seed.
+std::vector<float> ProbeRows(const TreeEnsemble& e, size_t rows) {
+  const auto thresholds = e.Thresholds();
+  std::mt19937_64 rng(20261203);
+  std::vector<float> x(rows * kNumFeatures);
+  for (size_t r = 0; r < rows; ++r) {
+    for (int f = 0; f < kNumFeatures; ++f) {
+      const auto& t = thresholds[f];
+      const uint64_t pick = rng() % 8;
+      float v = static_cast<float>(rng() % 1000) / 7.0f;
+      if (!t.empty() && pick < 5) {
+        v = t[rng() % t.size()];
+        if (pick == 1) v = std::nextafter(v, -INFINITY);
+        if (pick == 2) v = std::nextafter(v, INFINITY);
+      }
+      if (pick == 5) v = NAN;
+      if (pick == 6 && r % 2 == 0) v = -1.0f;
+      x[r * kNumFeatures + f] = v;
+    }
+  }
+  return x;
+}
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 }  // namespace
+
+void Model::TryOwnEvaluator() {
+  auto json = booster_.ToJson();
+  if (!json.ok()) {
+    evaluator_ = absl::StrCat("xgboost (", json.status().message(), ")");
+    return;
+  }
+  auto e = TreeEnsemble::FromJson(*json, kNumFeatures);
+  if (!e.ok()) {
+    evaluator_ = absl::StrCat("xgboost (", e.status().message(), ")");
+    return;
+  }
+  auto own = std::make_unique<const TreeEnsemble>(std::move(*e));
+  const std::vector<float> probe = ProbeRows(*own, 512);
+  auto margins =
+      booster_.PredictDense(probe.data(), 512, kNumFeatures, XgbBooster::Output::kMargin);
+  auto probs = booster_.PredictDense(probe.data(), 512, kNumFeatures);
+  auto m = Matrix(probe);
+  if (!margins.ok() || !probs.ok() || !m.ok()) {
+    evaluator_ = "xgboost (the probe prediction failed)";
+    return;
+  }
+  auto contribs = booster_.Predict(*m, 0, XgbBooster::Output::kApproxContributions);
+  if (!contribs.ok()) {
+    evaluator_ = "xgboost (the probe contributions failed)";
+    return;
+  }
+  std::vector<float> my_margins(512), my_probs(512), my_contribs(512 * (kNumFeatures + 1));
+  for (size_t r = 0; r < 512; ++r) {
+    my_margins[r] = own->Margin(&probe[r * kNumFeatures]);
+    my_probs[r] = TreeEnsemble::Probability(my_margins[r]);
+    own->Contributions(&probe[r * kNumFeatures], &my_contribs[r * (kNumFeatures + 1)]);
+  }
+  if (!SameBits(my_margins, *margins) || !SameBits(my_probs, *probs) ||
+      !SameBits(my_contribs, *contribs)) {
+    evaluator_ = "xgboost (the own evaluator disagreed with XGBoost on the probe rows)";
+    return;
+  }
+  own_ = std::move(own);
+  evaluator_ = "own";
+}
+
+void Model::UseXgboostOnly() {
+  own_.reset();
+  evaluator_ = "xgboost (asked for)";
+}
 
 absl::StatusOr<std::vector<float>> Model::Score(const std::vector<float>& rows) const {
   if (rows.size() % kNumFeatures != 0)
     return absl::InvalidArgumentError("rows: not a multiple of the feature count");
-  return booster_.PredictDense(rows.data(), rows.size() / kNumFeatures, kNumFeatures);
+  const size_t n = rows.size() / kNumFeatures;
+  if (own_) {
+    std::vector<float> out(n);
+    for (size_t r = 0; r < n; ++r)
+      out[r] = TreeEnsemble::Probability(own_->Margin(&rows[r * kNumFeatures]));
+    return out;
+  }
+  return booster_.PredictDense(rows.data(), n, kNumFeatures);
 }
 
 absl::StatusOr<std::vector<float>> Model::Margins(const std::vector<float>& rows) const {
+  if (own_ && rows.size() % kNumFeatures == 0) {
+    std::vector<float> out(rows.size() / kNumFeatures);
+    for (size_t r = 0; r < out.size(); ++r) out[r] = own_->Margin(&rows[r * kNumFeatures]);
+    return out;
+  }
   auto m = Matrix(rows);
   if (!m.ok()) return m.status();
   return booster_.Predict(*m, 0, XgbBooster::Output::kMargin);
@@ -128,6 +219,13 @@ absl::StatusOr<std::vector<float>> Model::Margins(const std::vector<float>& rows
 
 absl::StatusOr<std::vector<float>> Model::Contributions(const std::vector<float>& rows,
                                                         bool approximate) const {
+  if (own_ && approximate && rows.size() % kNumFeatures == 0) {
+    const size_t n = rows.size() / kNumFeatures;
+    std::vector<float> out(n * (kNumFeatures + 1));
+    for (size_t r = 0; r < n; ++r)
+      own_->Contributions(&rows[r * kNumFeatures], &out[r * (kNumFeatures + 1)]);
+    return out;
+  }
   auto m = Matrix(rows);
   if (!m.ok()) return m.status();
   return booster_.Predict(

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "featurestore/catalog.h"
+#include "scorer/tree_ensemble.h"
 #include "scorer/xgb.h"
 
 namespace recur {
@@ -79,6 +80,12 @@ class Model {
   absl::StatusOr<std::vector<float>> Contributions(const std::vector<float>& rows,
                                                    bool approximate) const;
   absl::StatusOr<std::vector<float>> Margins(const std::vector<float>& rows) const;
+  // Score, Margins and approximate Contributions run on recur's own evaluator
+  // (scorer/tree_ensemble.h) when Load built it and it agreed bit for bit with
+  // XGBoost on the probe rows; otherwise, and for exact contributions, on
+  // XGBoost. "own" or "xgboost (why)".
+  const std::string& evaluator() const { return evaluator_; }
+  void UseXgboostOnly();  // drops the own evaluator (comparisons, benchmarks)
   const std::string& version() const { return version_; }
   // The top_category_6m vocabulary of meta.json ("categories"); empty for a
   // model trained without one. Pass it to FeatureRow for this model's rows.
@@ -86,7 +93,10 @@ class Model {
 
  private:
   Model() = default;
+  void TryOwnEvaluator();  // sets own_ when it agrees with XGBoost on probe rows
   XgbBooster booster_;
+  std::unique_ptr<const TreeEnsemble> own_;
+  std::string evaluator_ = "xgboost";
   std::string version_;
   CategoryVocab vocab_;
 };

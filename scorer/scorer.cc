@@ -17,7 +17,16 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ScorerOptions& opti
   if (!repurchase.ok()) return repurchase.status();
   s->risk_ = std::move(*risk);
   s->repurchase_ = std::move(*repurchase);
+  if (options.xgboost_only) {
+    s->risk_->UseXgboostOnly();
+    s->repurchase_->UseXgboostOnly();
+  }
   return s;
+}
+
+std::string Scorer::evaluators() const {
+  if (risk_->evaluator() == repurchase_->evaluator()) return risk_->evaluator();
+  return "risk " + risk_->evaluator() + ", repurchase " + repurchase_->evaluator();
 }
 
 namespace {

@@ -33,6 +33,9 @@ struct ScorerOptions {
   std::string repurchase_target = TargetName(Target::kRepurchase30d);
   int reasons = 3;
   bool exact_reasons = false;  // TreeSHAP (~400 rows/s) instead of approximate contributions
+  // Predictions and approximate reasons on XGBoost even where recur's own
+  // evaluator (bit-identical, faster; scorer/tree_ensemble.h) applies.
+  bool xgboost_only = false;
 };
 
 // One customer to score: its features as of `as_of_ms` (event time).
@@ -53,6 +56,8 @@ class Scorer {
   // Fills reasons and reasons_method of scores[i] (computed from rows[i]).
   absl::Status AddReasons(const std::vector<const ScoreRow*>& rows,
                           const std::vector<v1::CustomerScore*>& scores) const;
+  // Which evaluator each model runs on (Model::evaluator).
+  std::string evaluators() const;
   const std::string& risk_version() const { return risk_->version(); }
   const std::string& repurchase_version() const { return repurchase_->version(); }
 

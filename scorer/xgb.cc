@@ -132,6 +132,15 @@ absl::StatusOr<std::vector<float>> XgbBooster::FeatureScores(const std::string& 
   return out;
 }
 
+absl::StatusOr<std::string> XgbBooster::ToJson() const {
+  bst_ulong len = 0;
+  const char* buf = nullptr;
+  absl::Status s = XgbCheck(
+      XGBoosterSaveModelToBuffer(h_.get(), R"({"format": "json"})", &len, &buf), "model JSON");
+  if (!s.ok()) return s;
+  return std::string(buf, len);
+}
+
 absl::Status XgbBooster::Save(const std::string& path) const {
   return XgbCheck(XGBoosterSaveModel(h_.get(), path.c_str()), ("save model " + path).c_str());
 }

@@ -60,6 +60,7 @@ class XgbBooster {
   // The model's feature count (XGBoosterGetNumFeature).
   absl::StatusOr<int> NumFeatures() const;
   absl::Status Save(const std::string& path) const;  // .json: XGBoost's JSON model
+  absl::StatusOr<std::string> ToJson() const;        // the same JSON, in memory
   // Feature importance of a tree model, one value per feature (0 for a feature
   // no split uses); `type` is XGBoost's importance_type: "gain",
   // "total_gain", "weight", "cover" or "total_cover".

@@ -1,5 +1,7 @@
 #include "streams/score_worker.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -16,7 +18,10 @@ ScoreWorker::ScoreWorker(std::unique_ptr<ScoreStage> stage, Options options)
     absl::MutexLock lock(&mu_);
     Publish();
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "recur-score");  // for top -H and perf
+    Loop();
+  });
 }
 
 ScoreWorker::~ScoreWorker() {

@@ -51,7 +51,8 @@ absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOpti
   auto scorer = Scorer::Create(options.scorer);
   if (scorer.ok()) {
     s->scorer_ = std::move(*scorer);
-    spdlog::info("scoring with {} into {}", s->versions(), s->topic_);
+    spdlog::info("scoring with {} into {} (evaluator: {})", s->versions(), s->topic_,
+                 s->scorer_->evaluators());
   } else if (scorer.status().code() == absl::StatusCode::kNotFound) {
     const ModelRegistry registry(options.scorer.models_dir);
     spdlog::warn(
@@ -94,7 +95,8 @@ bool ScoreStage::MaybeReload() {
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
   for (auto& [p, info] : stores_) info.pass.reset();  // its steps so far used the old models
-  spdlog::info("models swapped between batches: {} -> {}", before, versions());
+  spdlog::info("models swapped between batches: {} -> {} (evaluator: {})", before, versions(),
+               scorer_->evaluators());
   // Tests kill here: new models in use, nothing re-scored with them yet.
   RECUR_SYNC_POINT("ScoreStage::AfterReload");
   return true;

@@ -89,6 +89,7 @@ void ReplayCommand::AddOptions() {
       ->check(NotNaN())
       ->check(CLI::Range(0.0, 1.0));
   sub_->add_flag("--exact-reasons", o.pipeline.scoring.scorer.exact_reasons, "as for `recur run`");
+  sub_->add_flag("--xgboost-predict", o.pipeline.scoring.scorer.xgboost_only, "as for `recur run`");
   sub_->add_option("--diff", o.diff_topic,
                    "after re-scoring, compare the last score per customer with this live scores "
                    "topic and list the customers that differ (exit code 4)");

@@ -94,6 +94,9 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
   sub->add_flag("--exact-reasons", o.scoring.scorer.exact_reasons,
                 "exact TreeSHAP reasons (about 90x slower than the default approximate "
                 "contributions)");
+  sub->add_flag("--xgboost-predict", o.scoring.scorer.xgboost_only,
+                "predict and explain with XGBoost's own predictor instead of recur's tree "
+                "evaluator (bit-identical results, slower; for comparisons)");
   sub->add_flag("!--no-scoring", o.scoring.enabled, "ingest only: no scores, no pending marks");
   sub->add_option(
       "-X", *kafka_props,

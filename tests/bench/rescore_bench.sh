@@ -26,6 +26,7 @@
 # SETTLE=N, default 10, makes score_latency wait N s before reading).
 # BASELINE=1: then the same live load again, on the same day (no pass), for the
 # latency without one.
+# PERF_OUT=FILE (with BASELINE=1): perf record of recur run during the baseline load.
 # RUN_ARGS adds options to `recur run` (e.g. "--rescore-step 10000"); WAIT_S
 # bounds each wait for the passes (default 1200). Ports: PORT, PORT+1 (19860).
 source "$(dirname "$0")/../integration/lib.sh"
@@ -65,6 +66,15 @@ for _ in $(seq 1 100); do
 done
 [[ -n "$recur_pid" ]] || fail "recur run did not start: $(tail -3 "$WORK/run.log")"
 
+# thread_cpu: "name-tid cpu_seconds" per thread of recur run, sorted (for join).
+thread_cpu() {
+  local t
+  for t in /proc/"$recur_pid"/task/*; do
+    # comm is between the parentheses; utime and stime are fields 14 and 15 overall.
+    awk -v tid="${t##*/}" '{ c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c); gsub(/ /, "_", c)
+      r = $0; sub(/^.*\) /, "", r); split(r, f, " "); printf "%s-%s %.2f\n", c, tid, (f[12] + f[13]) / 100 }' "$t/stat"
+  done 2>/dev/null | sort
+}
 # partitions_passed N: partitions with at least N re-scoring passes logged.
 partitions_passed() {
   { grep -o 'partition [0-9]*: re-scored' "$WORK/run.log" || true; } | sort | uniq -c | awk -v n="$1" '$1 >= n' | wc -l
@@ -117,8 +127,18 @@ wait_passes 2 "live-phase pass"
 
 if [[ -n "${BASELINE:-}" ]]; then
   # The same load again, on the same day: no pass; what the latency is without one.
+  # PERF_OUT=FILE: `perf record -g` of recur run while this load is sent.
+  if [[ -n "${PERF_OUT:-}" ]]; then
+    perf record -F 499 -g -p "$recur_pid" -o "$PERF_OUT" -- sleep "$SECONDS_" 2>"$WORK/perf.log" &
+    perf_pid=$!
+  fi
+  thread_cpu >"$WORK/threads0"
   "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" --settle "$SETTLE" \
     --id-prefix base- >"$WORK/baseline.txt" || fail "baseline"
+  thread_cpu >"$WORK/threads1"
+  echo "baseline CPU seconds by thread (name: seconds):" \
+    "$(join -a2 "$WORK/threads0" "$WORK/threads1" | awk '{d = (NF == 3 ? $3 - $2 : $2); if (d > 0.05) printf "%s: %.1f  ", $1, d}')"
+  if [[ -n "${perf_pid:-}" ]]; then wait "$perf_pid" || log "perf: $(tail -2 "$WORK/perf.log")"; fi
   echo "baseline (same day, no pass): $(grep 'event-to-score latency' "$WORK/baseline.txt")"
   grep 'events sent in' "$WORK/baseline.txt" || true
 fi

@@ -1,7 +1,9 @@
 // Scoring throughput: customers/s through both models together (300 trees of
 // depth 6 each, as the issue sets), from Features to CustomerScore, and the
 // cost of the steps around it (rules, approximate reasons). Per core: run with
-// OMP_NUM_THREADS=1 (XGBoost's prediction uses OpenMP).
+// OMP_NUM_THREADS=1 (XGBoost's prediction uses OpenMP). The second argument of
+// each benchmark: 0 recur's own tree evaluator (the default), 1 XGBoost's
+// predictor (--xgboost-predict); both give the same bits (tree_ensemble_test).
 //   OMP_NUM_THREADS=1 build/tests/bench/scorer_bench --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 
@@ -19,7 +21,7 @@ namespace fs = std::filesystem;
 
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("recur-scorer-bench-" + std::to_string(::getpid()));
-  std::unique_ptr<Scorer> scorer;
+  std::unique_ptr<Scorer> scorer, xgboost;
   Rules rules = *Rules::Load("");
   std::vector<ScoreRow> rows;
   Fixture() {
@@ -34,6 +36,9 @@ struct Fixture {
     ScorerOptions o;
     o.models_dir = dir.string();
     scorer = std::move(*Scorer::Create(o));
+    o.xgboost_only = true;
+    xgboost = std::move(*Scorer::Create(o));
+    if (scorer->evaluators() != "own") std::abort();
     fs::remove_all(dir);  // the models are in memory now
     std::mt19937_64 rng(3);
     std::uniform_real_distribution<double> u(0, 120);
@@ -54,6 +59,10 @@ Fixture& F() {
   return *f;
 }
 
+const Scorer& S(const benchmark::State& state) {
+  return state.range(1) == 0 ? *F().scorer : *F().xgboost;
+}
+
 std::vector<ScoreRow> Batch(size_t n) {
   return {F().rows.begin(), F().rows.begin() + static_cast<std::ptrdiff_t>(n)};
 }
@@ -62,24 +71,20 @@ std::vector<ScoreRow> Batch(size_t n) {
 void BM_ScoreBothModels(benchmark::State& state) {
   const auto batch = Batch(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
-    auto s = F().scorer->Score(batch);
+    auto s = S(state).Score(batch);
     benchmark::DoNotOptimize(s);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_ScoreBothModels)
-    ->Arg(10)
-    ->Arg(100)
-    ->Arg(1000)
-    ->Arg(10'000)
-    ->Arg(100'000)
+    ->ArgsProduct({{10, 100, 1000, 10'000, 100'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 
 // Scores plus segments and actions from the default rules.
 void BM_ScoreAndRules(benchmark::State& state) {
   const auto batch = Batch(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
-    auto s = F().scorer->Score(batch);
+    auto s = S(state).Score(batch);
     for (size_t i = 0; i < batch.size(); ++i) {
       auto seg = F().rules.Evaluate((*s)[i].risk_decline_90d(), (*s)[i].repurchase_30d(),
                                     batch[i].features, nullptr);
@@ -88,22 +93,24 @@ void BM_ScoreAndRules(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ScoreAndRules)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScoreAndRules)->ArgsProduct({{10'000}, {0, 1}})->Unit(benchmark::kMillisecond);
 
 // Approximate reasons for every row: the cost of a published score.
 void BM_ApproximateReasons(benchmark::State& state) {
   const auto batch = Batch(static_cast<size_t>(state.range(0)));
-  auto scores = *F().scorer->Score(batch);
+  auto scores = *S(state).Score(batch);
   std::vector<const ScoreRow*> rp;
   std::vector<v1::CustomerScore*> sp;
   for (size_t i = 0; i < batch.size(); ++i) {
     rp.push_back(&batch[i]);
     sp.push_back(&scores[i]);
   }
-  for (auto _ : state) benchmark::DoNotOptimize(F().scorer->AddReasons(rp, sp));
+  for (auto _ : state) benchmark::DoNotOptimize(S(state).AddReasons(rp, sp));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ApproximateReasons)->Arg(10)->Arg(100)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ApproximateReasons)
+    ->ArgsProduct({{10, 100, 10'000}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace recur
