@@ -152,6 +152,28 @@ std::vector<std::vector<float>> TreeEnsemble::Thresholds() const {
   return out;
 }
 
+void TreeEnsemble::FillMeans(uint32_t root, const std::vector<float>& hessian) {
+  // XGBoost's FillNodeMeanValues: the same recursion, the same float
+  // operations; and the tree's depth.
+  means_.resize(nodes_.size());
+  std::function<float(size_t, int)> fill = [&](size_t i, int depth) {
+    const Node& node = nodes_[root + i];
+    float result;
+    if (node.left < 0) {
+      result = node.value;
+      max_depth_ = std::max(max_depth_, depth);
+    } else {
+      const size_t l = node.left - root, r = node.right - root;
+      result = fill(l, depth + 1) * hessian[l];
+      result += fill(r, depth + 1) * hessian[r];
+      result /= hessian[i];
+    }
+    means_[root + i] = result;
+    return result;
+  };
+  fill(0, 0);
+}
+
 absl::StatusOr<TreeEnsemble> TreeEnsemble::FromJson(std::string_view model_json, int num_features) {
   FloatJson doc;
   try {
@@ -174,7 +196,8 @@ absl::StatusOr<TreeEnsemble> TreeEnsemble::FromJson(std::string_view model_json,
     if (end == base.c_str() || !(base_score > 0.0f && base_score < 1.0f))
       return Refuse("base_score");
     const FloatJson& booster = learner.at("gradient_booster");
-    if (booster.at("name") != "gbtree") return Refuse(absl::StrCat("booster ", booster.at("name").dump()));
+    if (booster.at("name") != "gbtree")
+      return Refuse(absl::StrCat("booster ", booster.at("name").dump()));
     const FloatJson& model = booster.at("model");
     TreeEnsemble e;
     e.num_features_ = num_features;
@@ -251,25 +274,7 @@ absl::StatusOr<TreeEnsemble> TreeEnsemble::FromJson(std::string_view model_json,
         if (node.categorical && node.cat_size == 0 && node.left >= 0)
           return Refuse("categorical split without categories");
       }
-      // Node means (FillNodeMeanValues): the same recursion, the same float
-      // operations; and the tree's depth.
-      e.means_.resize(e.nodes_.size());
-      std::function<float(size_t, int)> fill = [&](size_t i, int depth) {
-        const Node& node = e.nodes_[root + i];
-        float result;
-        if (node.left < 0) {
-          result = node.value;
-          e.max_depth_ = std::max(e.max_depth_, depth);
-        } else {
-          const size_t l = node.left - root, r = node.right - root;
-          result = fill(l, depth + 1) * hessian[l];
-          result += fill(r, depth + 1) * hessian[r];
-          result /= hessian[i];
-        }
-        e.means_[root + i] = result;
-        return result;
-      };
-      fill(0, 0);
+      e.FillMeans(root, hessian);
     }
     if (e.roots_.empty()) return Refuse("no trees");
     return e;

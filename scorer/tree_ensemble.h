@@ -57,6 +57,8 @@ class TreeEnsemble {
     uint32_t cat_size = 0;   // words
   };
   int32_t Next(const Node& n, float v) const;
+  // means_ of the tree at nodes_[root...] from its nodes' hessian sums.
+  void FillMeans(uint32_t root, const std::vector<float>& hessian);
 
   int num_features_ = 0;
   float base_margin_ = 0;

@@ -46,8 +46,8 @@ void TrainingRows(size_t n, std::vector<float>* x, std::vector<float>* y) {
 
 // Trains with the trainer's parameters plus `overrides`, keeps `keep` rounds
 // (0: all, else a slice, as early stopping writes), saves a registry version.
-fs::path Train(const fs::path& dir, const std::map<std::string, std::string>& overrides,
-               int rounds, int keep = 0) {
+fs::path Train(const fs::path& dir, const std::map<std::string, std::string>& overrides, int rounds,
+               int keep = 0) {
   std::vector<float> x, y;
   TrainingRows(4000, &x, &y);
   auto m = XgbMatrix::FromRows(x.data(), y.size(), kNumFeatures, &y);
@@ -178,7 +178,8 @@ TEST_F(TreeEnsembleTest, ParameterVariantsBitForBit) {
 }
 
 TEST_F(TreeEnsembleTest, ModelsItDoesNotEvaluateStayOnXgboost) {
-  for (const auto& [name, params] : std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
+  for (const auto& [name, params] :
+       std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
            {"dart", {{"booster", "dart"}, {"rate_drop", "0.1"}}},
            {"squared error", {{"objective", "reg:squarederror"}}}}) {
     SCOPED_TRACE(name);
