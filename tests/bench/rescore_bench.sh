@@ -133,9 +133,15 @@ if [[ -n "${BASELINE:-}" ]]; then
     perf_pid=$!
   fi
   thread_cpu >"$WORK/threads0"
+  read -r _ cpu0 < <(grep '^cpu ' /proc/stat)
   "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" --settle "$SETTLE" \
     --id-prefix base- >"$WORK/baseline.txt" || fail "baseline"
   thread_cpu >"$WORK/threads1"
+  read -r _ cpu1 < <(grep '^cpu ' /proc/stat)
+  # The whole machine (broker and load driver included): busy and steal shares.
+  echo "baseline machine CPU: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { n = split(a, x); split(b, y)
+    for (i = 1; i <= n; i++) { d[i] = y[i] - x[i]; t += d[i] }
+    printf "busy %.0f%% (steal %.0f%%) of %d cores", 100 * (t - d[4] - d[5]) / t, 100 * d[8] / t, '"$(nproc)"' }')"
   echo "baseline CPU seconds by thread (name: seconds):" \
     "$(join -a2 "$WORK/threads0" "$WORK/threads1" | awk '{d = (NF == 3 ? $3 - $2 : $2); if (d > 0.05) printf "%s: %.1f  ", $1, d}')"
   if [[ -n "${perf_pid:-}" ]]; then wait "$perf_pid" || log "perf: $(tail -2 "$WORK/perf.log")"; fi
