@@ -174,11 +174,9 @@ void Model::TryOwnEvaluator() {
     return;
   }
   std::vector<float> my_margins(512), my_probs(512), my_contribs(512 * (kNumFeatures + 1));
-  for (size_t r = 0; r < 512; ++r) {
-    my_margins[r] = own->Margin(&probe[r * kNumFeatures]);
-    my_probs[r] = TreeEnsemble::Probability(my_margins[r]);
-    own->Contributions(&probe[r * kNumFeatures], &my_contribs[r * (kNumFeatures + 1)]);
-  }
+  own->Margins(probe.data(), 512, my_margins.data());
+  for (size_t r = 0; r < 512; ++r) my_probs[r] = TreeEnsemble::Probability(my_margins[r]);
+  own->Contributions(probe.data(), 512, my_contribs.data());
   if (!SameBits(my_margins, *margins) || !SameBits(my_probs, *probs) ||
       !SameBits(my_contribs, *contribs)) {
     evaluator_ = "xgboost (the own evaluator disagreed with XGBoost on the probe rows)";
@@ -199,8 +197,8 @@ absl::StatusOr<std::vector<float>> Model::Score(const std::vector<float>& rows) 
   const size_t n = rows.size() / kNumFeatures;
   if (own_) {
     std::vector<float> out(n);
-    for (size_t r = 0; r < n; ++r)
-      out[r] = TreeEnsemble::Probability(own_->Margin(&rows[r * kNumFeatures]));
+    own_->Margins(rows.data(), n, out.data());
+    for (float& v : out) v = TreeEnsemble::Probability(v);
     return out;
   }
   return booster_.PredictDense(rows.data(), n, kNumFeatures);
@@ -209,7 +207,7 @@ absl::StatusOr<std::vector<float>> Model::Score(const std::vector<float>& rows) 
 absl::StatusOr<std::vector<float>> Model::Margins(const std::vector<float>& rows) const {
   if (own_ && rows.size() % kNumFeatures == 0) {
     std::vector<float> out(rows.size() / kNumFeatures);
-    for (size_t r = 0; r < out.size(); ++r) out[r] = own_->Margin(&rows[r * kNumFeatures]);
+    own_->Margins(rows.data(), out.size(), out.data());
     return out;
   }
   auto m = Matrix(rows);
@@ -222,8 +220,7 @@ absl::StatusOr<std::vector<float>> Model::Contributions(const std::vector<float>
   if (own_ && approximate && rows.size() % kNumFeatures == 0) {
     const size_t n = rows.size() / kNumFeatures;
     std::vector<float> out(n * (kNumFeatures + 1));
-    for (size_t r = 0; r < n; ++r)
-      own_->Contributions(&rows[r * kNumFeatures], &out[r * (kNumFeatures + 1)]);
+    own_->Contributions(rows.data(), n, out.data());
     return out;
   }
   auto m = Matrix(rows);

@@ -76,14 +76,17 @@ int32_t TreeEnsemble::Next(const Node& n, float v) const {
   return v < n.value ? n.left : n.right;
 }
 
-float TreeEnsemble::Margin(const float* row) const {
-  float m = base_margin_;
-  for (const uint32_t root : roots_) {
-    const Node* n = &nodes_[root];
-    while (n->left >= 0) n = &nodes_[Next(*n, row[n->feature])];
-    m += n->value;
+void TreeEnsemble::Margins(const float* rows, size_t n, float* out) const {
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = rows + r * static_cast<size_t>(num_features_);
+    float m = base_margin_;
+    for (const uint32_t root : roots_) {
+      const Node* node = &nodes_[root];
+      while (node->left >= 0) node = &nodes_[Next(*node, row[node->feature])];
+      m += node->value;
+    }
+    out[r] = m;
   }
-  return m;
 }
 
 float TreeEnsemble::Probability(float margin) {
@@ -94,40 +97,45 @@ float TreeEnsemble::Probability(float margin) {
   return 1.0f / denom;
 }
 
-void TreeEnsemble::Contributions(const float* row, float* out) const {
-  std::fill(out, out + num_features_ + 1, 0.0f);
+void TreeEnsemble::Contributions(const float* rows, size_t n, float* out) const {
+  const size_t width = static_cast<size_t>(num_features_) + 1;
+  std::fill(out, out + n * width, 0.0f);
   // One tree's contributions, per feature on its path, summed in path order
-  // (XGBoost's this_tree_contribs), then added to the row's.
+  // (XGBoost's this_tree_contribs), then added to the row's. Scratch per call.
   std::vector<int32_t> feature(static_cast<size_t>(max_depth_) + 1);
   std::vector<float> sum(feature.size());
-  for (const uint32_t root : roots_) {
-    const Node* n = &nodes_[root];
-    out[num_features_] += means_[root];
-    if (n->left < 0) continue;
-    size_t used = 0;
-    auto add = [&](int32_t f, float v) {
-      size_t i = 0;
-      while (i < used && feature[i] != f) ++i;
-      if (i == used) {
-        feature[used] = f;
-        sum[used++] = 0.0f;
+  for (size_t r = 0; r < n; ++r) {
+    const float* row = rows + r * static_cast<size_t>(num_features_);
+    float* c = out + r * width;
+    for (const uint32_t root : roots_) {
+      const Node* node = &nodes_[root];
+      c[num_features_] += means_[root];
+      if (node->left < 0) continue;
+      size_t used = 0;
+      auto add = [&](int32_t f, float v) {
+        size_t i = 0;
+        while (i < used && feature[i] != f) ++i;
+        if (i == used) {
+          feature[used] = f;
+          sum[used++] = 0.0f;
+        }
+        sum[i] += v;
+      };
+      float node_value = means_[root];
+      int32_t split = 0;
+      while (node->left >= 0) {
+        split = node->feature;
+        const int32_t next = Next(*node, row[split]);
+        const float value = means_[next];
+        add(split, value - node_value);
+        node_value = value;
+        node = &nodes_[next];
       }
-      sum[i] += v;
-    };
-    float node_value = means_[root];
-    int32_t split = 0;
-    while (n->left >= 0) {
-      split = n->feature;
-      const int32_t next = Next(*n, row[split]);
-      const float value = means_[next];
-      add(split, value - node_value);
-      node_value = value;
-      n = &nodes_[next];
+      add(split, node->value - node_value);
+      for (size_t i = 0; i < used; ++i) c[feature[i]] += sum[i];
     }
-    add(split, n->value - node_value);
-    for (size_t i = 0; i < used; ++i) out[feature[i]] += sum[i];
+    c[num_features_] += base_margin_;
   }
-  out[num_features_] += base_margin_;
 }
 
 std::vector<std::vector<float>> TreeEnsemble::Thresholds() const {

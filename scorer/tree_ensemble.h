@@ -8,9 +8,11 @@
 //
 //   auto e = recur::TreeEnsemble::FromJson(json, kNumFeatures);
 //   if (!e.ok()) { /* Unimplemented: not a model it evaluates; use XGBoost */ }
-//   float p = TreeEnsemble::Probability(e->Margin(row));
-//   std::vector<float> c(kNumFeatures + 1);
-//   e->Contributions(row, c.data());            // sums to the margin; last: bias
+//   std::vector<float> m(n);
+//   e->Margins(rows, n, m.data());              // rows: n x kNumFeatures, row-major
+//   float p = TreeEnsemble::Probability(m[0]);
+//   std::vector<float> c(n * (kNumFeatures + 1));
+//   e->Contributions(rows, n, c.data());        // per row: sums to the margin; last: bias
 //
 // What it refuses (Unimplemented, so the caller keeps XGBoost): another
 // objective or booster (dart), several outputs, a model without its node
@@ -32,12 +34,12 @@ class TreeEnsemble {
  public:
   static absl::StatusOr<TreeEnsemble> FromJson(std::string_view model_json, int num_features);
 
-  // The raw score: the base margin plus every tree's leaf, in tree order.
-  float Margin(const float* row) const;
+  // Per row the raw score: the base margin plus every tree's leaf, in tree order.
+  void Margins(const float* rows, size_t n, float* out) const;
   // XGBoost's logistic transform of a margin (common::Sigmoid).
   static float Probability(float margin);
-  // Writes num_features + 1 values into out (the last is the bias).
-  void Contributions(const float* row, float* out) const;
+  // Per row num_features + 1 values into out (the last is the bias).
+  void Contributions(const float* rows, size_t n, float* out) const;
 
   int num_features() const { return num_features_; }
   size_t num_trees() const { return roots_.size(); }

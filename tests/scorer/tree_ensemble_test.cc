@@ -211,17 +211,19 @@ TEST(TreeEnsembleByHand, OneStumpsMarginProbabilityAndContributions) {
     }]}}}})";
   auto e = TreeEnsemble::FromJson(json, kNumFeatures);
   ASSERT_TRUE(e.ok()) << e.status();
-  std::vector<float> row(kNumFeatures, 0.0f), c(kNumFeatures + 1);
-  row[2] = 4.0f;
-  EXPECT_EQ(e->Margin(row.data()), -1.0f);
-  // Root mean (-1*1 + 3*3)/4 = 2: bias 2, feature 2: -1 - 2 = -3.
-  e->Contributions(row.data(), c.data());
+  // Two rows: feature 2 = 4 (left), then NaN (right, the default).
+  std::vector<float> rows(2 * kNumFeatures, 0.0f), m(2), c(2 * (kNumFeatures + 1));
+  rows[2] = 4.0f;
+  rows[kNumFeatures + 2] = NAN;
+  e->Margins(rows.data(), 2, m.data());
+  EXPECT_EQ(m[0], -1.0f);
+  EXPECT_EQ(m[1], 3.0f);
+  // Root mean (-1*1 + 3*3)/4 = 2: bias 2, feature 2: -1 - 2 = -3 and 3 - 2 = 1.
+  e->Contributions(rows.data(), 2, c.data());
   EXPECT_EQ(c[kNumFeatures], 2.0f);
   EXPECT_EQ(c[2], -3.0f);
-  row[2] = NAN;
-  EXPECT_EQ(e->Margin(row.data()), 3.0f);
-  e->Contributions(row.data(), c.data());
-  EXPECT_EQ(c[2], 1.0f);
+  EXPECT_EQ(c[kNumFeatures + 1 + kNumFeatures], 2.0f);
+  EXPECT_EQ(c[kNumFeatures + 1 + 2], 1.0f);
   EXPECT_FLOAT_EQ(TreeEnsemble::Probability(0.0f), 0.5f);
   EXPECT_NEAR(TreeEnsemble::Probability(3.0f), 1 / (1 + std::exp(-3.0)), 1e-7);
 }
