@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "featurestore/snapshot.h"
 #include "featurestore/state_dir.h"
+#include "http/server.h"
 #include "proto/recur.pb.h"
 #include "scorer/registry.h"
 #include "scorer/targets.h"
@@ -216,6 +217,17 @@ void PrintModels(const std::map<std::string, TrainResult>& trained, std::ostream
   }
 }
 
+// The HTTP API on `listen` ("": none), its URL printed.
+absl::StatusOr<std::unique_ptr<HttpServer>> StartHttp(const std::string& listen,
+                                                      const Pipeline& pipeline, std::ostream& out) {
+  if (listen.empty()) return nullptr;
+  auto http = HttpServer::Start({.listen = listen}, &pipeline);
+  if (!http.ok()) return http.status();
+  out << "   HTTP API while the demo runs: " << (*http)->url() << "/metrics, " << (*http)->url()
+      << "/v1/customers/shop-1/c-000001 (README \"HTTP API\")" << std::endl;
+  return http;
+}
+
 }  // namespace
 
 absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
@@ -269,6 +281,8 @@ absl::Status RunDemo(const DemoOptions& o, std::ostream& out) {
   } joiner{stop, runner};
   out << "2. recur run: consuming the five input topics into " << state
       << " (no model yet: ingesting only)" << std::endl;
+  auto http = StartHttp(o.http, **pipeline, out);  // stopped before the pipeline (joiner)
+  if (!http.ok()) return http.status();
 
   // 3. Simulate and publish.
   auto t = Clock::now();

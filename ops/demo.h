@@ -33,6 +33,9 @@ struct DemoOptions {
   int partitions = 4;    // embedded cluster only
   int top = 10;          // customers shown per shop
   int max_rounds = 300;  // boosting rounds per model at most
+  // The HTTP API while the demo runs (recur run --http); port 0: a free one.
+  // "": off.
+  std::string http = "127.0.0.1:0";
 };
 
 absl::Status RunDemo(const DemoOptions& options, std::ostream& out);

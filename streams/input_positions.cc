@@ -83,11 +83,17 @@ bool InputPositions::CaughtUp(int32_t partition, const BatchBuilder& builder,
 
 int64_t InputPositions::Lag(RecordSource& source) const {
   int64_t lag = 0;
+  for (const auto& [tp, n] : LagByPartition(source)) lag += n;
+  return lag;
+}
+
+std::map<TopicPartition, int64_t> InputPositions::LagByPartition(RecordSource& source) const {
+  std::map<TopicPartition, int64_t> lag;
   for (const auto& tp : assigned_) {
     const std::optional<int64_t> end = source.EndOffset(tp);
     if (!end) continue;
     const std::optional<int64_t> position = source.Position(tp);
-    if (position && *position >= 0) lag += std::max<int64_t>(0, *end - *position);
+    if (position && *position >= 0) lag[tp] = std::max<int64_t>(0, *end - *position);
   }
   return lag;
 }

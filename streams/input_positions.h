@@ -18,6 +18,7 @@
 #define RECUR_STREAMS_INPUT_POSITIONS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -61,6 +62,8 @@ class InputPositions {
   bool CaughtUp(int32_t partition, const BatchBuilder& builder, RecordSource& source) const;
   // Records behind the ends the source knows of.
   int64_t Lag(RecordSource& source) const;
+  // The same per assigned partition whose end and position the source knows.
+  std::map<TopicPartition, int64_t> LagByPartition(RecordSource& source) const;
   // Next offset to read per assigned partition (consumed, maybe not committed).
   const OffsetMap& positions() const { return positions_; }
 

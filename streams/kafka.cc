@@ -142,4 +142,17 @@ std::string RedactSecretArgs(std::string text, const std::vector<std::string>& a
   return text;
 }
 
+KafkaProperties ProducerProperties(const KafkaProperties& kafka) {
+  KafkaProperties props;
+  for (const auto& [k, v] : kafka) {
+    if (k.rfind("group.", 0) == 0 || k.rfind("auto.", 0) == 0 || k.rfind("enable.auto", 0) == 0 ||
+        k.rfind("session.", 0) == 0 || k.rfind("fetch.", 0) == 0 ||
+        k.rfind("partition.assignment", 0) == 0) {
+      continue;
+    }
+    props[k] = v;
+  }
+  return props;
+}
+
 }  // namespace recur

@@ -66,6 +66,10 @@ absl::StatusOr<KafkaPtr> NewKafka(rd_kafka_type_t type, KafkaConfPtr conf);
 // what follows (`-X sasl.password:SECRET` must not print the secret).
 absl::Status AddProperty(const std::string& key_value, KafkaProperties* props);
 
+// `kafka` without the consumer-only settings (group.*, auto.*, session.*,
+// fetch.*, ...), which would make a producer's configuration fail.
+KafkaProperties ProducerProperties(const KafkaProperties& kafka);
+
 // True for a property or option name whose value may be a secret (password,
 // secret, token, credentials, JAAS/OAuth configuration, private key): such a
 // value is never printed, whatever went wrong.

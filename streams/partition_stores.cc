@@ -52,6 +52,7 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   }
   if (!store.ok()) return store.status();
   if (absl::Status s = RecordPartitions(options_.state_dir, {partition}); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
   stores_[partition] = std::move(*store);
   return true;
 }
@@ -92,7 +93,32 @@ void PartitionStores::CloseAll() {
     spdlog::warn("closing the stores without a final flush ({}); they resume at their last flush",
                  std::string(s.message()));
   }
+  absl::MutexLock lock(&mu_);
   stores_.clear();
+}
+
+absl::StatusOr<CustomerLookup> PartitionStores::Lookup(const CustomerKey& key,
+                                                       std::optional<int64_t> as_of_ms) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [p, store] : stores_) {
+    CustomerLookup found;
+    found.partition = p;
+    found.max_event_time_ms = store->max_event_time_ms();
+    found.watermark_ms = store->watermark_ms();
+    found.as_of_ms = as_of_ms.value_or(found.max_event_time_ms);
+    auto features = store->ComputeFeatures(key, found.as_of_ms);
+    if (absl::IsNotFound(features.status())) continue;
+    if (!features.ok()) return features.status();
+    found.features = *std::move(features);
+    auto score = store->ledger().GetLastScore(key);
+    if (score.ok()) {
+      found.last_score = *std::move(score);
+    } else if (!absl::IsNotFound(score.status())) {
+      return score.status();
+    }
+    return found;
+  }
+  return absl::NotFoundError(absl::StrCat("customer ", key.Encode(), " is in no store open here"));
 }
 
 FeatureStore* PartitionStores::Get(int32_t partition) const {

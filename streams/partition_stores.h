@@ -17,17 +17,22 @@
 // gone is refused (FailedPrecondition), a number never recorded is created.
 // Each store gets an equal share of cache_bytes, fixed when it is opened (the
 // number of stores is the number of partition numbers assigned at that time).
-// Thread-safety: Open, Get, FlushAll and CloseAll on one thread; Apply from several
-// threads at once for different partitions (FeatureStore is thread-safe).
+// Thread-safety: Open, Get, open(), FlushAll and CloseAll on one thread (the
+// owner's); Apply from several threads at once for different partitions
+// (FeatureStore is thread-safe); Lookup from any thread (the HTTP server): it
+// holds the stores open while it reads, so a revocation waits for it.
 #ifndef RECUR_STREAMS_PARTITION_STORES_H_
 #define RECUR_STREAMS_PARTITION_STORES_H_
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "featurestore/feature_store.h"
 #include "streams/committer.h"
 
@@ -50,6 +55,16 @@ struct PartitionStoresOptions {
   int lock_retry_ms = 500;
 };
 
+// One customer as a lookup sees it (Pipeline::Lookup).
+struct CustomerLookup {
+  int32_t partition = -1;    // the store (input partition number) holding it
+  int64_t as_of_ms = 0;      // the features' as-of
+  int64_t watermark_ms = 0;  // the store's scoring watermark (FeatureStore::watermark_ms)
+  int64_t max_event_time_ms = 0;
+  Features features;
+  std::optional<std::string> last_score;  // the last delivered v1::CustomerScore's bytes
+};
+
 class PartitionStores final : public PartitionWriter {
  public:
   explicit PartitionStores(PartitionStoresOptions options) : options_(std::move(options)) {}
@@ -70,6 +85,13 @@ class PartitionStores final : public PartitionWriter {
   bool DirtyOverBudget() const;
   // The open stores' cache statistics, summed.
   FeatureStore::CacheStats TotalCacheStats() const;
+  // The open store holding `key` (each open store is asked: the producers'
+  // partitioner is theirs to choose), its features as of `as_of_ms` (nullopt:
+  // the store's latest event time) and its last delivered score. NotFound when
+  // no open store knows the customer; InvalidArgument for an as-of before the
+  // retention horizon. Never sees a half-applied batch (the store's lock).
+  absl::StatusOr<CustomerLookup> Lookup(const CustomerKey& key,
+                                        std::optional<int64_t> as_of_ms) const;
   // Flushes (best effort: a failure is logged; the stored offsets stay those
   // of the last flush, so nothing is lost) and closes every store.
   void CloseAll();
@@ -80,6 +102,9 @@ class PartitionStores final : public PartitionWriter {
 
  private:
   const PartitionStoresOptions options_;
+  // Written (under mu_) only by the owner's thread, which reads it without
+  // the lock; other threads read it under mu_ (Lookup).
+  mutable absl::Mutex mu_;
   std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
 };
 

@@ -53,20 +53,6 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   return s;
 }
 
-// Consumer-only settings would make the producer's configuration fail.
-KafkaProperties ProducerProperties(const KafkaProperties& kafka) {
-  KafkaProperties props;
-  for (const auto& [k, v] : kafka) {
-    if (k.rfind("group.", 0) == 0 || k.rfind("auto.", 0) == 0 || k.rfind("enable.auto", 0) == 0 ||
-        k.rfind("session.", 0) == 0 || k.rfind("fetch.", 0) == 0 ||
-        k.rfind("partition.assignment", 0) == 0) {
-      continue;
-    }
-    props[k] = v;
-  }
-  return props;
-}
-
 class PipelineImpl final : public Pipeline {
  public:
   explicit PipelineImpl(PipelineOptions o)
@@ -175,6 +161,11 @@ class PipelineImpl final : public Pipeline {
     return shared_json_;
   }
 
+  absl::StatusOr<CustomerLookup> Lookup(const CustomerKey& key,
+                                        std::optional<int64_t> as_of_ms) const override {
+    return stores_.Lookup(key, as_of_ms);
+  }
+
  private:
   // ---- Source events ------------------------------------------------------
 
@@ -239,9 +230,13 @@ class PipelineImpl final : public Pipeline {
     }
     if (was_empty) batch_first_ = Clock::now();
     ++counters_.events_in;
+    ++counters_.consumed_by_topic[tp.topic];
     inputs_.Consumed(r.offset);
     if (added.stopped) Stopped(tp, /*was_empty=*/false);
-    if (added.late) ++counters_.late;
+    if (added.late) {
+      ++counters_.late;
+      ++counters_.late_by_topic[tp.topic];
+    }
     if (added.dead_reason) ++counters_.dlq[*added.dead_reason];
   }
 
@@ -378,8 +373,11 @@ class PipelineImpl final : public Pipeline {
   }
 
   absl::Status CommitWithRetries() {
+    const auto start = Clock::now();
     absl::Status s = WithRetries("batch", Retry(), [this] { return TryCommit(); });
     if (!s.ok()) return s;
+    counters_.batch_commit_seconds.Observe(
+        std::chrono::duration<double>(Clock::now() - start).count());
     if (stores_.DirtyOverBudget()) {
       if (absl::Status f = FlushStores(); !f.ok()) return f;
     }
@@ -504,7 +502,11 @@ class PipelineImpl final : public Pipeline {
   bool AllAtEnd() const { return inputs_.AllAtEnd(builder_); }
   bool AllStopped() const { return inputs_.AllStopped(builder_); }
   bool CaughtUp(int32_t partition) { return inputs_.CaughtUp(partition, builder_, *source_); }
-  void UpdateLag() { counters_.lag = inputs_.Lag(*source_); }
+  void UpdateLag() {
+    counters_.lag_by_partition = inputs_.LagByPartition(*source_);
+    counters_.lag = 0;
+    for (const auto& [tp, n] : counters_.lag_by_partition) counters_.lag += n;
+  }
 
   void WatchBroker() {
     if (broker_down_since_ && MsSince(last_probe_) > 2000) {
@@ -535,6 +537,7 @@ class PipelineImpl final : public Pipeline {
         counters_, scoring, cache,
         builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(),
         builder_.empty());
+    c.stores_open = static_cast<int32_t>(stores_.open().size());
     std::string json = recur::StatsJson(counters_, scoring, cache);
     absl::MutexLock lock(&shared_mu_);
     shared_ = std::move(c);

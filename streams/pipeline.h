@@ -30,7 +30,8 @@
 // a batch is applied, before its scores are delivered; "Pipeline::AfterFlush"
 // after the stores' flush; "FeatureStore::BeforeFlushWrite" inside a flush.
 // Thread-safety: Run() on one thread; counters() and StatsJson() may be called
-// from any thread (a snapshot taken after every loop iteration).
+// from any thread (a snapshot taken after every loop iteration), and so may
+// Lookup() (it reads the open stores under their locks).
 #ifndef RECUR_STREAMS_PIPELINE_H_
 #define RECUR_STREAMS_PIPELINE_H_
 
@@ -39,13 +40,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/histogram.h"
 #include "featurestore/watermark.h"
 #include "streams/decoder.h"
 #include "streams/kafka.h"
+#include "streams/partition_stores.h"
 #include "streams/producer.h"
 #include "streams/scoring.h"
 
@@ -124,6 +128,10 @@ struct PipelineCounters {
   int64_t batch_ms_last = 0;
   int64_t batch_ms_max = 0;
   int64_t lag = 0;
+  std::map<TopicPartition, int64_t> lag_by_partition;  // the partitions whose end is known
+  std::map<std::string, int64_t> consumed_by_topic;    // events_in by topic
+  std::map<std::string, int64_t> late_by_topic;
+  Histogram batch_commit_seconds{Histogram::LatencyBounds()};  // dead letters + apply, per batch
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
   int64_t flushes = 0;   // store flushes (commits of state and offsets to RocksDB)
@@ -133,9 +141,12 @@ struct PipelineCounters {
   int64_t scores_published = 0;
   int64_t rescoring_passes = 0;
   int64_t model_reloads = 0;
+  int32_t stores_open = 0;             // partition numbers assigned (their stores open)
   bool caught_up = false;              // every assigned partition at its end, nothing pending
   bool durable = false;                // every applied event flushed to the stores (write-back)
   std::map<std::string, int64_t> dlq;  // by reason
+  ScoringCounters scoring;             // the scoring thread's
+  FeatureStore::CacheStats cache;      // the open stores', summed
 };
 
 struct PipelineProgress {
@@ -160,6 +171,11 @@ class Pipeline {
   virtual PipelineCounters counters() const = 0;
   // One JSON object with the counters (the --stats line and the summary at exit).
   virtual std::string StatsJson() const = 0;
+  // One customer of the partitions assigned now (PartitionStores::Lookup):
+  // NotFound when none of them holds it. Does not wait for the loop; a
+  // revocation waits for the lookups in flight.
+  virtual absl::StatusOr<CustomerLookup> Lookup(const CustomerKey& key,
+                                                std::optional<int64_t> as_of_ms) const = 0;
 };
 
 }  // namespace recur

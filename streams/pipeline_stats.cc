@@ -49,6 +49,8 @@ PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker:
   c.scores_published = scoring.counters.published;
   c.rescoring_passes = scoring.counters.passes;
   c.model_reloads = scoring.counters.reloads;
+  c.scoring = scoring.counters;
+  c.cache = cache;
   c.caught_up = loop_idle && (!scoring.active || scoring.idle);  // idle: no pass under way either
   c.durable = batch_empty && cache.dirty_entries == 0;
   return c;

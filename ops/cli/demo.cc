@@ -37,6 +37,10 @@ class DemoCommand : public Command {
     sub_->add_option("--brokers", o.brokers,
                      "a real cluster instead of the embedded one (create the topics first: "
                      "ops/kafka/README.md)");
+    sub_->add_option("--http", o.http,
+                     "HOST:PORT of the HTTP API while the demo runs (port 0: a free one; \"\": "
+                     "off)")
+        ->capture_default_str();
   }
 
   int Run() override {

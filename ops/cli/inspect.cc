@@ -14,7 +14,7 @@
 #include "featurestore/catalog.h"
 #include "featurestore/customer_state.h"
 #include "featurestore/state_dir.h"
-#include "google/protobuf/util/json_util.h"
+#include "http/customer_json.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
 #include "scorer/targets.h"
@@ -26,20 +26,6 @@ std::string FormatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (v == std::floor(v) && std::fabs(v) < 1e12) return absl::StrFormat("%.0f", v);
   return absl::StrFormat("%.2f", v);
-}
-
-nlohmann::json FeaturesJson(const Features& f) {
-  nlohmann::json j;
-  for (int i = 0; i < kNumFeatures; ++i) {
-    if (i == kTopCategory6m) {
-      j[std::string(kFeatureNames[i])] =
-          f.top_category_6m.empty() ? nlohmann::json() : nlohmann::json(f.top_category_6m);
-    } else {
-      j[std::string(kFeatureNames[i])] =
-          std::isnan(f.values[i]) ? nlohmann::json() : nlohmann::json(f.values[i]);
-    }
-  }
-  return j;
 }
 
 // Per day with activity: [day, orders, sessions, unpaid cart items, marketing
@@ -96,15 +82,7 @@ void PrintJson(const CustomerKey& key, int64_t t, const Features& f,
                    {"as_of_ms", t},
                    {"catalog_version", std::string(kCatalogVersion)},
                    {"features", FeaturesJson(f)}};
-  j["last_score"] = nullptr;
-  if (score) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions po;
-    po.preserve_proto_field_names = true;
-    if (google::protobuf::util::MessageToJsonString(*score, &text, po).ok()) {
-      j["last_score"] = nlohmann::json::parse(text);
-    }
-  }
+  j["last_score"] = score ? ScoreJson(*score) : nlohmann::json();
   std::cout << j.dump(2) << "\n";
 }
 

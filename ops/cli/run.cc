@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "featurestore/retention.h"
+#include "http/server.h"
 #include "ops/cli/cli.h"
 #include "ops/cli/run_options.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +30,13 @@ class RunCommand : public Command {
                    "rebuild partition stores the state dir recorded and lost (a deleted "
                    "partition-<n> directory) from the input topics; refused when a topic no "
                    "longer starts at offset 0 (see --accept-loss)");
+    sub_->add_option("--http", http_.listen,
+                     "serve the lookup API, /metrics, /healthz and /readyz on HOST:PORT "
+                     "(README \"HTTP API\"); off unless given");
+    sub_->add_option("--ready-max-lag", http_.ready_max_lag,
+                     "/readyz answers 200 only when at most this many records behind")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub_->add_flag("--accept-loss", rebuild_.accept_loss,
                    "with --rebuild-missing: rebuild even from input topics whose first records "
                    "were deleted (retention, kafka-delete-records); the lost offsets are logged");
@@ -62,7 +70,18 @@ class RunCommand : public Command {
     InstallStopHandlers();
     auto pipeline = Pipeline::Create(options_);
     if (!pipeline.ok()) return Fail(pipeline.status());
+    std::unique_ptr<HttpServer> http;
+    if (!http_.listen.empty()) {
+      http_.models_required =
+          options_.scoring.enabled && !options_.scoring.scorer.models_dir.empty();
+      auto started = HttpServer::Start(http_, pipeline->get());
+      if (!started.ok()) return Fail(started.status());
+      http = std::move(*started);
+      spdlog::info("HTTP API at {}: /v1/customers/SHOP/CUSTOMER, /metrics, /healthz, /readyz",
+                   http->url());
+    }
     absl::Status s = (*pipeline)->Run(StopFlag());
+    http.reset();  // before the pipeline it reads
     std::cout << (*pipeline)->StatsJson() << std::endl;
     if (!s.ok()) return Fail(s);
     return kExitOk;
@@ -71,6 +90,7 @@ class RunCommand : public Command {
  private:
   PipelineOptions options_;
   RebuildOptions rebuild_;
+  HttpOptions http_;
   std::string brokers_;
   std::vector<std::string> kafka_props_;
 };

@@ -6,11 +6,19 @@
 #   RATE=20000 SECONDS_=30 tests/bench/score_latency.sh      (figures in docs/BENCHMARKS.md)
 # Smaller RATE/SECONDS_ make the ctest smoke run. RUN_ARGS adds options to `recur run`
 # (e.g. RUN_ARGS="-X fetch.wait.max.ms=10").
+# LOOKUP_SECONDS=N: also the lookup benchmark — `recur run --http`, and wrk
+# (LOOKUP_CONNECTIONS connections, default 4, one thread) asking for random
+# customers (tests/bench/lookup.lua) for N seconds, starting LOOKUP_DELAY (10) s
+# into the event stream; compare with a run without it for the effect on ingest.
 source "$(dirname "$0")/../integration/lib.sh"
 RATE=${RATE:-20000}
 SECONDS_=${SECONDS_:-30}
 LINGER=${LINGER:-10}
 BIN="$(dirname "$RECUR")/tests"
+if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
+  HTTP_ADDR=127.0.0.1:$((${PORT:-19490} + 7))
+  RUN_ARGS="${RUN_ARGS:-} --http $HTTP_ADDR"
+fi
 start_broker "${PORT:-19490}"
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 "${INPUT_TOPICS[@]}" recur.dlq >/dev/null 2>&1 || fail "topics"
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --config message.timestamp.type=LogAppendTime recur.scores \
@@ -24,7 +32,20 @@ grep -q "scoring with" "$WORK/run.log" || fail "not scoring: $(tail -3 "$WORK/ru
 if [[ -n "${PERF_OUT:-}" ]]; then  # profile the pipeline while it runs
   (sleep 5; perf record -F 499 -g -p "$pid" -o "$PERF_OUT" -- sleep 12 >/dev/null 2>&1) &
 fi
+if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
+  (sleep "${LOOKUP_DELAY:-10}"
+   wrk -t1 -c"${LOOKUP_CONNECTIONS:-4}" -d"${LOOKUP_SECONDS}s" -s "$ROOT/tests/bench/lookup.lua" \
+     "http://$HTTP_ADDR" >"$WORK/wrk.txt" 2>&1) &
+  wrk_pid=$!
+fi
 "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" | tee "$WORK/result.txt"
+if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
+  wait "$wrk_pid" || true
+  cat "$WORK/wrk.txt"
+  grep -q "^lookups:" "$WORK/wrk.txt" || fail "wrk gave no result"
+fi
+# recur's own CPU over the run (user + system), for the effect of lookups.
+echo "recur CPU seconds: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
 grep "stats" "$WORK/run.log" | tail -2 >&2

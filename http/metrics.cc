@@ -1,0 +1,176 @@
+#include "http/metrics.h"
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_format.h"
+
+namespace recur {
+namespace {
+
+// Exact for counts (StrCat's 6 significant digits would round 12,345,678).
+std::string FormatValue(double v) {
+  if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -1e15 && v < 1e15) {
+    return absl::StrCat(static_cast<int64_t>(v));
+  }
+  return absl::StrFormat("%.17g", v);
+}
+
+// One metric family: its HELP and TYPE lines, then its samples.
+class Family {
+ public:
+  Family(std::string* out, const std::string& name, const char* type, const char* help)
+      : out_(out), name_(name) {
+    absl::StrAppend(out_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  }
+  // `labels`: {name, value} pairs.
+  Family& Sample(double value, const std::vector<std::pair<std::string, std::string>>& labels = {},
+                 const std::string& suffix = "") {
+    absl::StrAppend(out_, name_, suffix);
+    if (!labels.empty()) {
+      out_->push_back('{');
+      for (size_t i = 0; i < labels.size(); ++i) {
+        absl::StrAppend(out_, i ? "," : "", labels[i].first, "=\"",
+                        EscapeLabelValue(labels[i].second), "\"");
+      }
+      out_->push_back('}');
+    }
+    absl::StrAppend(out_, " ", FormatValue(value), "\n");
+    return *this;
+  }
+
+ private:
+  std::string* out_;
+  std::string name_;
+};
+
+void Counter(std::string* out, const std::string& name, const char* help, double value) {
+  Family(out, name, "counter", help).Sample(value);
+}
+
+void Gauge(std::string* out, const std::string& name, const char* help, double value) {
+  Family(out, name, "gauge", help).Sample(value);
+}
+
+void ByLabel(std::string* out, const std::string& name, const char* type, const char* help,
+             const char* label, const std::map<std::string, int64_t>& values) {
+  Family f(out, name, type, help);
+  for (const auto& [k, v] : values) f.Sample(static_cast<double>(v), {{label, k}});
+}
+
+void HistogramFamily(std::string* out, const std::string& name, const char* help,
+                     const Histogram& h) {
+  Family f(out, name, "histogram", help);
+  const std::vector<int64_t> cumulative = h.Cumulative();
+  for (size_t i = 0; i < h.bounds().size(); ++i) {
+    f.Sample(static_cast<double>(cumulative[i]), {{"le", absl::StrCat(h.bounds()[i])}}, "_bucket");
+  }
+  f.Sample(static_cast<double>(h.count()), {{"le", "+Inf"}}, "_bucket");
+  f.Sample(h.sum(), {}, "_sum");
+  f.Sample(static_cast<double>(h.count()), {}, "_count");
+}
+
+// "risk=<v> repurchase=<v>" (ScoreStage::versions) -> {target name: version}.
+std::map<std::string, std::string> ModelVersions(const std::string& models) {
+  std::map<std::string, std::string> out;
+  if (models == "none") return out;
+  for (absl::string_view part : absl::StrSplit(models, ' ', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string PrometheusText(const PipelineCounters& c) {
+  std::string out;
+  ByLabel(&out, "recur_events_consumed_total", "counter",
+          "Input records consumed (decoded or dead-lettered), by topic.", "topic",
+          c.consumed_by_topic);
+  ByLabel(&out, "recur_events_late_total", "counter",
+          "Events older than their partition's lateness bound, by topic.", "topic",
+          c.late_by_topic);
+  Counter(&out, "recur_events_applied_total", "Events applied to the feature stores.",
+          static_cast<double>(c.applied));
+  Counter(&out, "recur_events_duplicate_total", "Events whose id was already applied (counted once).",
+          static_cast<double>(c.duplicates));
+  ByLabel(&out, "recur_dlq_records_total", "counter", "Records sent to the dead-letter topic, by reason.",
+          "reason", c.dlq);
+  Counter(&out, "recur_batches_total", "Batches committed.", static_cast<double>(c.batches));
+  HistogramFamily(&out, "recur_batch_commit_seconds",
+                  "Time to commit one batch: its dead letters delivered and its state applied.",
+                  c.batch_commit_seconds);
+  Counter(&out, "recur_apply_seconds_total", "Time in the feature stores' ApplyBatch.",
+          static_cast<double>(c.apply_ms) / 1000.0);
+  Counter(&out, "recur_store_flushes_total", "Flushes of state and offsets to RocksDB.",
+          static_cast<double>(c.flushes));
+  Counter(&out, "recur_store_flush_seconds_total", "Time in those flushes.",
+          static_cast<double>(c.flush_ms) / 1000.0);
+  Counter(&out, "recur_retries_total", "Failed attempts retried (batches, flushes, scores).",
+          static_cast<double>(c.retries));
+  {
+    Family f(&out, "recur_consumer_lag_records", "gauge",
+             "Records behind the partition's end, per assigned input partition whose end is known.");
+    for (const auto& [tp, n] : c.lag_by_partition) {
+      f.Sample(static_cast<double>(n), {{"topic", tp.topic}, {"partition", absl::StrCat(tp.partition)}});
+    }
+  }
+  Gauge(&out, "recur_partitions_assigned", "Partition numbers this instance owns (stores open).",
+        c.stores_open);
+  Gauge(&out, "recur_caught_up", "1 when every assigned partition is at its end and scored.",
+        c.caught_up ? 1 : 0);
+  Counter(&out, "recur_customers_scored_total", "Customers run through the models.",
+          static_cast<double>(c.scoring.scored));
+  Counter(&out, "recur_scores_published_total", "Scores delivered to the scores topic.",
+          static_cast<double>(c.scoring.published));
+  Counter(&out, "recur_scores_unchanged_total",
+          "Re-scored customers whose score did not change enough to publish.",
+          static_cast<double>(c.scoring.unchanged));
+  Counter(&out, "recur_rescoring_passes_total", "Re-scoring passes (day boundary, new models).",
+          static_cast<double>(c.scoring.passes));
+  Counter(&out, "recur_model_reloads_total", "Model swaps.", static_cast<double>(c.scoring.reloads));
+  Counter(&out, "recur_models_refused_total", "Model files refused on reload.",
+          static_cast<double>(c.scoring.refused));
+  {
+    Family f(&out, "recur_model_info", "gauge",
+             "The model version in use per target (1); none while no model is loaded.");
+    for (const auto& [target, version] : ModelVersions(c.models)) {
+      f.Sample(1, {{"target", target}, {"version", version}});
+    }
+  }
+  Gauge(&out, "recur_store_cached_customers", "Decoded customers in the stores' caches.",
+        static_cast<double>(c.cache.entries));
+  Gauge(&out, "recur_store_cache_bytes", "Approximate size of the cached customers.",
+        static_cast<double>(c.cache.bytes));
+  Gauge(&out, "recur_store_dirty_customers", "Cached customers changed since the last flush.",
+        static_cast<double>(c.cache.dirty_entries));
+  Counter(&out, "recur_store_loads_total", "Cache misses read from RocksDB.",
+          static_cast<double>(c.cache.loads));
+  Counter(&out, "recur_store_evictions_total", "Clean customers evicted from the caches.",
+          static_cast<double>(c.cache.evictions));
+  return out;
+}
+
+}  // namespace recur

@@ -1,0 +1,30 @@
+-- wrk script for the lookup benchmark (tests/bench/score_latency.sh with
+-- LOOKUP_SECONDS): GET /v1/customers/shop-N/c-I for random customers of the
+-- score_latency driver's key space (c-0 .. c-<LOOKUP_CUSTOMERS-1>, shop-(I%3+1)),
+-- and the latency percentiles wrk's own summary leaves out (p99.9) at the end.
+local customers = tonumber(os.getenv("LOOKUP_CUSTOMERS") or "50000")
+local counter = 0
+
+function setup(thread)
+  thread:set("seed", counter)
+  counter = counter + 1
+end
+
+function init(args)
+  math.randomseed(1234 + seed)
+end
+
+function request()
+  local c = math.random(0, customers - 1)
+  return wrk.format("GET", "/v1/customers/shop-" .. (c % 3 + 1) .. "/c-" .. c)
+end
+
+function done(summary, latency, requests)
+  local s = summary.duration / 1e6
+  io.write(string.format("lookups: %d in %.1f s = %.0f/s; non-2xx %d; errors connect %d read %d timeout %d\n",
+    summary.requests, s, summary.requests / s, summary.errors.status,
+    summary.errors.connect, summary.errors.read, summary.errors.timeout))
+  io.write(string.format("lookup latency ms: p50 %.3f p99 %.3f p99.9 %.3f max %.3f\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, latency.max / 1000))
+end

@@ -1,0 +1,314 @@
+// `recur run --http` (http/server.h) over a real pipeline and real sockets:
+// a FakeRecordSource feeds the pipeline, an httplib client asks. Lookups,
+// point-in-time features, health and readiness, /metrics checked by promtool,
+// and bad requests (malformed ids, non-UTF-8, huge paths, wrong methods, slow
+// clients) answered with 4xx while the pipeline keeps going.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "nlohmann/json.hpp"
+#include "streams/fake_source.h"
+#include "streams/pipeline.h"
+#include "tests/testing/events.h"
+#include "tests/testing/fixtures.h"
+
+namespace recur {
+namespace {
+
+using testing::EventFactory;
+using testing::kPurchases0;
+using testing::Ms;
+
+class NoDeadLetters : public DeadLetterSink {
+ public:
+  std::vector<absl::Status> Deliver(const std::string&, std::span<const DlqRecord> records,
+                                    absl::Duration) override {
+    return std::vector<absl::Status>(records.size());
+  }
+};
+
+// Waits for `cond` (the suite runs on busy machines: no fixed windows).
+template <typename F>
+bool WaitFor(F cond, std::chrono::seconds limit = std::chrono::seconds(120)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.kafka["bootstrap.servers"] = "127.0.0.1:1";  // the score producer never sends
+    options_.state_dir = (tmp_.path() / "state").string();
+    options_.scoring.enabled = false;
+    options_.batch_linger_ms = 0;
+    options_.progress_interval_ms = 0;
+    auto fake = std::make_unique<FakeRecordSource>();
+    fake->Assigned({kPurchases0});
+    // c-1: two orders (3 x 10 and 1 x 5) on 2024-03-01 and 2024-03-10; c-2: one.
+    EventFactory c1("shop-1", "c-1"), c2("shop-1", "c-2");
+    int64_t off = 0;
+    for (const v1::Event& e :
+         {c1.Purchase(Ms(2024, 3, 1), {{"shoes", 3, 10.0}}), c2.Purchase(Ms(2024, 3, 5), {{"bags", 1, 7.0}}),
+          c1.Purchase(Ms(2024, 3, 10), {{"hats", 1, 5.0}})}) {
+      fake->AddRecord(kPurchases0, off++, e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(),
+                      e.event_time_ms());
+    }
+    fake->AddRecord(kPurchases0, off++, "shop-1/c-9", "\xff not an event", Ms(2024, 3, 10));
+    fake->AddEnd(kPurchases0, off);
+    auto p = Pipeline::CreateWithSource(options_, std::move(fake), &dlq_);
+    ASSERT_TRUE(p.ok()) << p.status();
+    pipeline_ = std::move(*p);
+    http_options_.listen = "127.0.0.1:0";
+    auto server = HttpServer::Start(http_options_, pipeline_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  void RunPipeline() {
+    runner_ = std::thread([this] { run_status_ = pipeline_->Run(stop_); });
+    ASSERT_TRUE(WaitFor([&] {
+      PipelineCounters c = pipeline_->counters();
+      return c.applied == 3 && c.caught_up;
+    })) << pipeline_->StatsJson();
+  }
+
+  void TearDown() override {
+    stop_ = true;
+    if (runner_.joinable()) runner_.join();
+    EXPECT_TRUE(run_status_.ok()) << run_status_;
+    server_.reset();
+    pipeline_.reset();
+  }
+
+  httplib::Result Get(const std::string& path) {
+    httplib::Client client("127.0.0.1", server_->port());
+    client.set_read_timeout(std::chrono::seconds(60));
+    return client.Get(path);
+  }
+
+  nlohmann::json GetJson(const std::string& path, int want_status) {
+    auto r = Get(path);
+    EXPECT_TRUE(r) << path;
+    if (!r) return {};
+    EXPECT_EQ(r->status, want_status) << path << ": " << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << path;
+    auto j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << path << ": " << r->body;
+    return j;
+  }
+
+  testing::TempDir tmp_{"recur-http"};
+  PipelineOptions options_;
+  HttpOptions http_options_;
+  NoDeadLetters dlq_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<bool> stop_{false};
+  std::thread runner_;
+  absl::Status run_status_;
+};
+
+TEST_F(HttpServerTest, HealthIsUpAtOnceAndReadinessWaitsForAssignedCaughtUpPartitions) {
+  auto health = Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok\n");
+  nlohmann::json before = GetJson("/readyz", 503);
+  EXPECT_EQ(before["ready"], false);
+  EXPECT_EQ(before["reasons"][0], "no partition assigned");
+  RunPipeline();
+  nlohmann::json after = GetJson("/readyz", 200);
+  EXPECT_EQ(after["ready"], true);
+  EXPECT_EQ(after["partitions"], 1);
+  EXPECT_EQ(after["lag"], 0);
+}
+
+TEST_F(HttpServerTest, ALookupAnswersTheCustomersFeaturesAsOfItsPartitionsLatestEvent) {
+  RunPipeline();
+  nlohmann::json j = GetJson("/v1/customers/shop-1/c-1", 200);
+  EXPECT_EQ(j["shop_id"], "shop-1");
+  EXPECT_EQ(j["customer_id"], "c-1");
+  EXPECT_EQ(j["partition"], 0);
+  EXPECT_EQ(j["as_of_ms"], Ms(2024, 3, 10));  // the store's latest event
+  // Two orders: 3 x 10 + 1 x 5 = 35 of revenue, 4 items, last one 0 days ago.
+  EXPECT_EQ(j["features"]["orders_lifetime"], 2);
+  EXPECT_EQ(j["features"]["revenue_lifetime"], 35);
+  EXPECT_EQ(j["features"]["items_lifetime"], 4);
+  EXPECT_EQ(j["features"]["days_since_last_purchase"], 0);
+  EXPECT_TRUE(j["last_score"].is_null());  // scoring is off here
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-2", 200)["features"]["orders_lifetime"], 1);
+  nlohmann::json missing = GetJson("/v1/customers/shop-1/c-404", 404);
+  EXPECT_NE(missing["error"].get<std::string>().find("shop-1/c-404"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, PointInTimeFeaturesCountOnlyWhatHappenedBeforeTheAsOf) {
+  RunPipeline();
+  // As of 2024-03-05 (noon, as Ms() gives) only the first order exists, 4 days before.
+  nlohmann::json j =
+      GetJson(absl::StrCat("/v1/customers/shop-1/c-1/features?as_of=", Ms(2024, 3, 5)), 200);
+  EXPECT_EQ(j["as_of_ms"], Ms(2024, 3, 5));
+  EXPECT_EQ(j["features"]["orders_lifetime"], 1);
+  EXPECT_EQ(j["features"]["revenue_lifetime"], 30);
+  EXPECT_EQ(j["features"]["days_since_last_purchase"], 4);
+  EXPECT_FALSE(j.contains("last_score"));
+  // A date is its first millisecond; RFC 3339 (':' percent-encoded or not) as given.
+  const int64_t midnight = Ms(2024, 3, 5) - 12 * 3'600'000;
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1/features?as_of=2024-03-05", 200)["as_of_ms"],
+            midnight);
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1/features?as_of=2024-03-05T00%3A00%3A00Z", 200)
+                ["as_of_ms"],
+            midnight);
+  // Before the retention horizon (400 days before 2024-03-10): refused with the reason.
+  nlohmann::json old = GetJson("/v1/customers/shop-1/c-1/features?as_of=2020-01-01", 400);
+  EXPECT_NE(old["error"].get<std::string>().find("horizon"), std::string::npos) << old;
+  GetJson("/v1/customers/shop-1/c-1/features", 400);                // as_of missing
+  GetJson("/v1/customers/shop-1/c-1/features?as_of=yesterday", 400);  // not a time
+  GetJson("/v1/customers/shop-1/c-1/features?as_off=2024-03-05", 400);
+}
+
+TEST_F(HttpServerTest, BadRequestsGetClearFourHundredsAndIngestGoesOn) {
+  RunPipeline();
+  struct Case {
+    std::string path;
+    int status;
+    std::string says;
+  } cases[] = {
+      {"/v1/customers//c-1", 400, "shop_id: missing"},
+      {"/v1/customers/shop-1/", 400, "customer_id: missing"},
+      {"/v1/customers/shop-1/" + std::string(129, 'x'), 400, "longer than 128"},
+      {"/v1/customers/shop-1/%ZZ", 400, "percent-encoding"},
+      {"/v1/customers/shop-1/c-%FF%FE", 400, "UTF-8"},
+      {"/v1/customers/shop%2F1/c-1", 400, "'/'"},
+      {"/nope", 404, "unknown path"},
+      {"/v1/customers", 404, "unknown path"},
+      {"/v1/customers/a/b/c/d", 404, "unknown path"},
+      {"/%C3%28", 400, "UTF-8"},
+      {"/v1/customers/shop-1/c-1?as_of=2024-03-05", 400, "only for .../features"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = GetJson(c.path, c.status);
+    EXPECT_NE(j.value("error", "").find(c.says), std::string::npos) << c.path << ": " << j;
+  }
+  // A customer id with a '/' is one segment when encoded.
+  GetJson("/v1/customers/shop-1/c%2F1", 404);
+  // A request line beyond httplib's 8 KiB: 414, with a reason.
+  auto huge = Get("/v1/customers/shop-1/" + std::string(20'000, 'x'));
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 414);
+  httplib::Client client("127.0.0.1", server_->port());
+  auto post = client.Post("/metrics", "x", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->get_header_value("Allow"), "GET, HEAD");
+  // The pipeline saw none of it.
+  EXPECT_EQ(pipeline_->counters().applied, 3);
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1", 200)["features"]["orders_lifetime"], 2);
+}
+
+TEST_F(HttpServerTest, SlowClientsHoldingEveryThreadAreDroppedAndLookupsResume) {
+  http_options_.listen = "127.0.0.1:0";
+  http_options_.threads = 2;
+  http_options_.read_timeout_ms = 200;
+  auto server = HttpServer::Start(http_options_, pipeline_.get());
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  RunPipeline();
+  // Twenty clients that send half a request line and stall.
+  std::vector<int> slow;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const char partial[] = "GET /v1/custo";
+    ASSERT_GT(write(fd, partial, sizeof partial - 1), 0);
+    slow.push_back(fd);
+  }
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1", 200)["features"]["orders_lifetime"], 2);
+  for (int fd : slow) close(fd);
+  EXPECT_EQ(pipeline_->counters().applied, 3);
+}
+
+TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
+  RunPipeline();
+  auto r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = r->body;
+  EXPECT_NE(text.find("recur_events_applied_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("recur_events_consumed_total{topic=\"shop.purchases\"} 4\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("recur_dlq_records_total{reason=\"undecodable\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("recur_consumer_lag_records{topic=\"shop.purchases\",partition=\"0\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("recur_batch_commit_seconds_count "), std::string::npos) << text;
+  EXPECT_NE(text.find("recur_partitions_assigned 1\n"), std::string::npos) << text;
+  // Prometheus' own checker: format, names, units, _total on counters.
+  const std::string file = (tmp_.path() / "metrics.txt").string();
+  std::ofstream(file) << text;
+  const std::string cmd = absl::StrCat(PROMTOOL, " check metrics < ", file, " 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  EXPECT_EQ(out, "") << out;
+}
+
+TEST(HttpMetricsTest, LabelValuesAreEscapedAndLargeCountsStayExact) {
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  PipelineCounters c;
+  c.applied = 123'456'789'012;
+  c.dlq["odd \"reason\""] = 2;
+  const std::string text = PrometheusText(c);
+  EXPECT_NE(text.find("recur_events_applied_total 123456789012\n"), std::string::npos);
+  EXPECT_NE(text.find("recur_dlq_records_total{reason=\"odd \\\"reason\\\"\"} 2\n"),
+            std::string::npos);
+}
+
+TEST(HttpServerStartTest, AMalformedOrTakenAddressIsAClearError) {
+  PipelineOptions o;
+  o.kafka["bootstrap.servers"] = "127.0.0.1:1";
+  o.scoring.enabled = false;
+  testing::TempDir tmp("recur-http-start");
+  o.state_dir = (tmp.path() / "state").string();
+  auto p = Pipeline::CreateWithSource(o, std::make_unique<FakeRecordSource>(), nullptr);
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (const char* bad : {"8080", "127.0.0.1:", "127.0.0.1:99999", ":80", "host:port"}) {
+    auto s = HttpServer::Start({.listen = bad}, p->get());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  auto first = HttpServer::Start({.listen = "127.0.0.1:0"}, p->get());
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto taken =
+      HttpServer::Start({.listen = absl::StrCat("127.0.0.1:", (*first)->port())}, p->get());
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(taken.status().message()).find("can not listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace recur
