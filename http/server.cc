@@ -33,6 +33,7 @@ class HttplibServer final : public HttpServer {
     server_.set_read_timeout(std::chrono::milliseconds(options_.read_timeout_ms));
     server_.set_write_timeout(std::chrono::milliseconds(options_.read_timeout_ms));
     server_.set_keep_alive_max_count(options_.keep_alive_requests);
+    server_.set_tcp_nodelay(true);  // small answers: no 40 ms Nagle + delayed-ACK stalls
     server_.set_payload_max_length(64 << 10);
     // httplib's default sets SO_REUSEPORT: a second recur on the same port
     // would bind too and share the connections. SO_REUSEADDR only: a restart
