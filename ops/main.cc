@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "featurestore/catalog.h"
 #include "ops/cli/cli.h"
+#include "ops/log_format.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "streams/kafka.h"
@@ -24,6 +25,12 @@ int main(int argc, char** argv) {
   app.set_config("--config", "",
                  "config file (TOML/INI): a [run] section with the long option names as keys, "
                  "e.g. [run] brokers=\"host:9092\" state-dir=\"state\"");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (default) or json: one JSON object per log line (ts, level, component, "
+                 "partition, msg) for log shippers")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.fallthrough();  // `recur run --log-format json` as well as `recur --log-format json run`
   app.set_version_flag("--version",
                        "recur 0.1.0 (catalog " + std::string(recur::kCatalogVersion) + ")");
 
@@ -50,6 +57,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? cli::kExitOk : cli::kExitUsage;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("recur"));
+  if (absl::Status s = recur::UseLogFormat(log_format); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return cli::kExitUsage;
+  }
 
   for (const auto& command : commands) {
     if (command->parsed()) return command->Run();

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "spdlog/spdlog.h"
 
 namespace recur {
 
@@ -70,8 +71,23 @@ absl::Status KafkaSecurityError(int err, const char* reason) {
       "retrying would not help"));
 }
 
+namespace {
+
+// librdkafka's own log lines (syslog levels) through spdlog, so that they
+// take the process's log format (--log-format json) instead of raw stderr.
+void LogThroughSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  const spdlog::level::level_enum l = level <= 3   ? spdlog::level::err
+                                      : level == 4 ? spdlog::level::warn
+                                      : level <= 6 ? spdlog::level::info
+                                                   : spdlog::level::debug;
+  spdlog::log(l, "librdkafka {} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "", fac, buf);
+}
+
+}  // namespace
+
 absl::StatusOr<KafkaConfPtr> MakeConf(const KafkaProperties& properties) {
   KafkaConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), LogThroughSpdlog);
   char err[512];
   for (const auto& [k, v] : properties) {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
