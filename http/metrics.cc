@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace recur {
 namespace {
@@ -114,10 +114,10 @@ std::string PrometheusText(const PipelineCounters& c) {
           c.late_by_topic);
   Counter(&out, "recur_events_applied_total", "Events applied to the feature stores.",
           static_cast<double>(c.applied));
-  Counter(&out, "recur_events_duplicate_total", "Events whose id was already applied (counted once).",
-          static_cast<double>(c.duplicates));
-  ByLabel(&out, "recur_dlq_records_total", "counter", "Records sent to the dead-letter topic, by reason.",
-          "reason", c.dlq);
+  Counter(&out, "recur_events_duplicate_total",
+          "Events whose id was already applied (counted once).", static_cast<double>(c.duplicates));
+  ByLabel(&out, "recur_dlq_records_total", "counter",
+          "Records sent to the dead-letter topic, by reason.", "reason", c.dlq);
   Counter(&out, "recur_batches_total", "Batches committed.", static_cast<double>(c.batches));
   HistogramFamily(&out, "recur_batch_commit_seconds",
                   "Time to commit one batch: its dead letters delivered and its state applied.",
@@ -131,10 +131,12 @@ std::string PrometheusText(const PipelineCounters& c) {
   Counter(&out, "recur_retries_total", "Failed attempts retried (batches, flushes, scores).",
           static_cast<double>(c.retries));
   {
-    Family f(&out, "recur_consumer_lag_records", "gauge",
-             "Records behind the partition's end, per assigned input partition whose end is known.");
+    Family f(
+        &out, "recur_consumer_lag_records", "gauge",
+        "Records behind the partition's end, per assigned input partition whose end is known.");
     for (const auto& [tp, n] : c.lag_by_partition) {
-      f.Sample(static_cast<double>(n), {{"topic", tp.topic}, {"partition", absl::StrCat(tp.partition)}});
+      f.Sample(static_cast<double>(n),
+               {{"topic", tp.topic}, {"partition", absl::StrCat(tp.partition)}});
     }
   }
   Gauge(&out, "recur_partitions_assigned", "Partition numbers this instance owns (stores open).",
@@ -150,7 +152,8 @@ std::string PrometheusText(const PipelineCounters& c) {
           static_cast<double>(c.scoring.unchanged));
   Counter(&out, "recur_rescoring_passes_total", "Re-scoring passes (day boundary, new models).",
           static_cast<double>(c.scoring.passes));
-  Counter(&out, "recur_model_reloads_total", "Model swaps.", static_cast<double>(c.scoring.reloads));
+  Counter(&out, "recur_model_reloads_total", "Model swaps.",
+          static_cast<double>(c.scoring.reloads));
   Counter(&out, "recur_models_refused_total", "Model files refused on reload.",
           static_cast<double>(c.scoring.refused));
   {

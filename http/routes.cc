@@ -2,12 +2,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "base/time.h"
 #include "featurestore/validate.h"
 #include "http/customer_json.h"
@@ -27,7 +26,8 @@ HttpAnswer Error(int status, absl::string_view message) {
   nlohmann::json j{{"error", std::string(message)}};
   // Messages quote what the client sent: replace what is not UTF-8 rather
   // than fail to answer.
-  return {status, "application/json", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  return {status, "application/json",
+          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 HttpAnswer Json(int status, const nlohmann::json& j) {
@@ -86,7 +86,8 @@ bool IsUtf8(absl::string_view s) {
 // "shop_id: ..." when an id is not one the decoder would accept (validate.h).
 std::optional<std::string> BadId(const std::string& value, const char* field) {
   if (value.empty()) return absl::StrCat(field, ": missing");
-  if (value.size() > kMaxIdBytes) return absl::StrCat(field, ": longer than ", kMaxIdBytes, " bytes");
+  if (value.size() > kMaxIdBytes)
+    return absl::StrCat(field, ": longer than ", kMaxIdBytes, " bytes");
   if (!IsUtf8(value)) return absl::StrCat(field, ": not valid UTF-8");
   return std::nullopt;
 }
@@ -132,7 +133,8 @@ HttpAnswer Customer(const Pipeline& pipeline, const std::vector<std::string>& se
   if (absl::IsNotFound(found.status())) {
     return Error(404, absl::StrCat("no customer ", key.Encode(), " in the partitions served here"));
   }
-  if (absl::IsInvalidArgument(found.status())) return Error(400, std::string(found.status().message()));
+  if (absl::IsInvalidArgument(found.status()))
+    return Error(400, std::string(found.status().message()));
   if (!found.ok()) return Error(500, std::string(found.status().message()));
   auto j = CustomerJson(key, *found);
   if (!j.ok()) return Error(500, std::string(j.status().message()));

@@ -30,11 +30,11 @@
 namespace recur {
 
 struct HttpOptions {
-  std::string listen;                 // HOST:PORT; port 0 picks a free one (port())
-  int64_t ready_max_lag = 10'000;     // /readyz: at most this many records behind
-  bool models_required = false;       // /readyz: both models loaded (a --models-dir was given)
-  int threads = 8;                    // requests served at once
-  int read_timeout_ms = 2'000;        // a client this slow to send its request is dropped
+  std::string listen;                  // HOST:PORT; port 0 picks a free one (port())
+  int64_t ready_max_lag = 10'000;      // /readyz: at most this many records behind
+  bool models_required = false;        // /readyz: both models loaded (a --models-dir was given)
+  int threads = 8;                     // requests served at once
+  int read_timeout_ms = 2'000;         // a client this slow to send its request is dropped
   size_t keep_alive_requests = 1'000;  // requests per connection before it is closed
 };
 

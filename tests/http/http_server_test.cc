@@ -63,11 +63,11 @@ class HttpServerTest : public ::testing::Test {
     // c-1: two orders (3 x 10 and 1 x 5) on 2024-03-01 and 2024-03-10; c-2: one.
     EventFactory c1("shop-1", "c-1"), c2("shop-1", "c-2");
     int64_t off = 0;
-    for (const v1::Event& e :
-         {c1.Purchase(Ms(2024, 3, 1), {{"shoes", 3, 10.0}}), c2.Purchase(Ms(2024, 3, 5), {{"bags", 1, 7.0}}),
-          c1.Purchase(Ms(2024, 3, 10), {{"hats", 1, 5.0}})}) {
-      fake->AddRecord(kPurchases0, off++, e.shop_id() + "/" + e.customer_id(), e.SerializeAsString(),
-                      e.event_time_ms());
+    for (const v1::Event& e : {c1.Purchase(Ms(2024, 3, 1), {{"shoes", 3, 10.0}}),
+                               c2.Purchase(Ms(2024, 3, 5), {{"bags", 1, 7.0}}),
+                               c1.Purchase(Ms(2024, 3, 10), {{"hats", 1, 5.0}})}) {
+      fake->AddRecord(kPurchases0, off++, e.shop_id() + "/" + e.customer_id(),
+                      e.SerializeAsString(), e.event_time_ms());
     }
     fake->AddRecord(kPurchases0, off++, "shop-1/c-9", "\xff not an event", Ms(2024, 3, 10));
     fake->AddEnd(kPurchases0, off);
@@ -171,13 +171,13 @@ TEST_F(HttpServerTest, PointInTimeFeaturesCountOnlyWhatHappenedBeforeTheAsOf) {
   const int64_t midnight = Ms(2024, 3, 5) - 12 * 3'600'000;
   EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1/features?as_of=2024-03-05", 200)["as_of_ms"],
             midnight);
-  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1/features?as_of=2024-03-05T00%3A00%3A00Z", 200)
-                ["as_of_ms"],
-            midnight);
+  EXPECT_EQ(
+      GetJson("/v1/customers/shop-1/c-1/features?as_of=2024-03-05T00%3A00%3A00Z", 200)["as_of_ms"],
+      midnight);
   // Before the retention horizon (400 days before 2024-03-10): refused with the reason.
   nlohmann::json old = GetJson("/v1/customers/shop-1/c-1/features?as_of=2020-01-01", 400);
   EXPECT_NE(old["error"].get<std::string>().find("horizon"), std::string::npos) << old;
-  GetJson("/v1/customers/shop-1/c-1/features", 400);                // as_of missing
+  GetJson("/v1/customers/shop-1/c-1/features", 400);                  // as_of missing
   GetJson("/v1/customers/shop-1/c-1/features?as_of=yesterday", 400);  // not a time
   GetJson("/v1/customers/shop-1/c-1/features?as_off=2024-03-05", 400);
 }
