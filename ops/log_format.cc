@@ -46,18 +46,19 @@ std::optional<int64_t> PartitionOf(std::string_view msg) {
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& m, spdlog::memory_buf_t& dest) override {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(m.time.time_since_epoch())
-                        .count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(m.time.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     const std::string_view msg(m.payload.data(), m.payload.size());
     const auto level = spdlog::level::to_string_view(m.level);
-    nlohmann::ordered_json j{{"ts", absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                                            tm.tm_sec, static_cast<int>(ms % 1000))},
-                     {"level", std::string(level.data(), level.size())},
-                     {"component", Component()}};
+    nlohmann::ordered_json j{
+        {"ts", absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                               static_cast<int>(ms % 1000))},
+        {"level", std::string(level.data(), level.size())},
+        {"component", Component()}};
     if (auto p = PartitionOf(msg)) j["partition"] = *p;
     j["msg"] = std::string(msg);
     // A message quoting bad input may hold bytes that are not UTF-8: replaced,

@@ -47,7 +47,8 @@ TEST(LogFormatTest, EachLineIsOneJsonObjectWithLevelComponentAndPartition) {
   EXPECT_EQ(lines[0]["component"], "pipeline");
   EXPECT_EQ(lines[0]["partition"], 3);
   EXPECT_EQ(lines[0]["msg"], "partition 3: re-scored 12 customers");
-  EXPECT_EQ(lines[0]["ts"].get<std::string>().size(), std::string("2026-12-04T16:54:20.123Z").size());
+  EXPECT_EQ(lines[0]["ts"].get<std::string>().size(),
+            std::string("2026-12-04T16:54:20.123Z").size());
   EXPECT_EQ(lines[1]["level"], "warning");
   EXPECT_FALSE(lines[1].contains("partition"));  // "partitions", not one partition
   EXPECT_EQ(lines[2]["level"], "error");
