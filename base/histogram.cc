@@ -14,6 +14,10 @@ std::vector<double> Histogram::LatencyBounds() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
+std::vector<double> Histogram::ProbabilityBounds() {
+  return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+}
+
 void Histogram::Observe(double value) {
   if (counts_.empty()) counts_.assign(bounds_.size() + 1, 0);
   // The first bound >= value (Prometheus' `le`: less than or equal).

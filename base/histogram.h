@@ -23,6 +23,8 @@ class Histogram {
 
   // 1 ms .. 60 s, roughly x2.5 apart: batch commits and event-to-score times.
   static std::vector<double> LatencyBounds();
+  // 0.1, 0.2, .. 0.9: probabilities in ten bins.
+  static std::vector<double> ProbabilityBounds();
 
   void Observe(double value);
 

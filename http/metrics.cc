@@ -62,16 +62,22 @@ void ByLabel(std::string* out, const std::string& name, const char* type, const 
   for (const auto& [k, v] : values) f.Sample(static_cast<double>(v), {{label, k}});
 }
 
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// One histogram per label set ({} for none) in one family.
 void HistogramFamily(std::string* out, const std::string& name, const char* help,
-                     const Histogram& h) {
+                     const std::vector<std::pair<Labels, const Histogram*>>& series) {
   Family f(out, name, "histogram", help);
-  const std::vector<int64_t> cumulative = h.Cumulative();
-  for (size_t i = 0; i < h.bounds().size(); ++i) {
-    f.Sample(static_cast<double>(cumulative[i]), {{"le", absl::StrCat(h.bounds()[i])}}, "_bucket");
+  for (const auto& [labels, h] : series) {
+    const std::vector<int64_t> cumulative = h->Cumulative();
+    for (size_t i = 0; i <= h->bounds().size(); ++i) {
+      Labels with_le = labels;
+      with_le.emplace_back("le", i < h->bounds().size() ? absl::StrCat(h->bounds()[i]) : "+Inf");
+      f.Sample(static_cast<double>(cumulative[i]), with_le, "_bucket");
+    }
+    f.Sample(h->sum(), labels, "_sum");
+    f.Sample(static_cast<double>(h->count()), labels, "_count");
   }
-  f.Sample(static_cast<double>(h.count()), {{"le", "+Inf"}}, "_bucket");
-  f.Sample(h.sum(), {}, "_sum");
-  f.Sample(static_cast<double>(h.count()), {}, "_count");
 }
 
 // "risk=<v> repurchase=<v>" (ScoreStage::versions) -> {target name: version}.
@@ -121,7 +127,7 @@ std::string PrometheusText(const PipelineCounters& c) {
   Counter(&out, "recur_batches_total", "Batches committed.", static_cast<double>(c.batches));
   HistogramFamily(&out, "recur_batch_commit_seconds",
                   "Time to commit one batch: its dead letters delivered and its state applied.",
-                  c.batch_commit_seconds);
+                  {{{}, &c.batch_commit_seconds}});
   Counter(&out, "recur_apply_seconds_total", "Time in the feature stores' ApplyBatch.",
           static_cast<double>(c.apply_ms) / 1000.0);
   Counter(&out, "recur_store_flushes_total", "Flushes of state and offsets to RocksDB.",
@@ -150,6 +156,10 @@ std::string PrometheusText(const PipelineCounters& c) {
   Counter(&out, "recur_scores_unchanged_total",
           "Re-scored customers whose score did not change enough to publish.",
           static_cast<double>(c.scoring.unchanged));
+  HistogramFamily(&out, "recur_score_probability",
+                  "Probabilities of the scores sent for publication, per target.",
+                  {{{{"target", "activity_decline_90d"}}, &c.scoring.risk},
+                   {{{"target", "repurchase_30d"}}, &c.scoring.repurchase}});
   Counter(&out, "recur_rescoring_passes_total", "Re-scoring passes (day boundary, new models).",
           static_cast<double>(c.scoring.passes));
   Counter(&out, "recur_model_reloads_total", "Model swaps.",

@@ -12,13 +12,14 @@
 #include "http/customer_json.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/status_page.h"
 #include "nlohmann/json.hpp"
 
 namespace recur {
 namespace {
 
 constexpr char kEndpoints[] =
-    "GET /v1/customers/{shop_id}/{customer_id}, "
+    "GET / (status page), GET /v1/customers/{shop_id}/{customer_id}, "
     "GET /v1/customers/{shop_id}/{customer_id}/features?as_of=..., GET /metrics, GET /healthz, "
     "GET /readyz";
 
@@ -160,6 +161,8 @@ HttpAnswer Answer(const Pipeline& pipeline, const HttpOptions& options, std::str
   }
   // segs[0] is the empty string before the leading '/'.
   if (segs.size() < 2 || !segs[0].empty()) return Error(400, "path: must start with '/'");
+  if (segs.size() == 2 && segs[1].empty())
+    return {200, "text/html; charset=utf-8", StatusPageHtml()};
   if (segs.size() == 2 && segs[1] == "healthz") return {200, "text/plain", "ok\n"};
   if (segs.size() == 2 && segs[1] == "readyz") return Ready(pipeline, options);
   if (segs.size() == 2 && segs[1] == "metrics") {

@@ -5,6 +5,7 @@
 //   GET /metrics   Prometheus text (http/metrics.h)
 //   GET /healthz   the process is up
 //   GET /readyz    partitions assigned, caught up within ready_max_lag, models loaded
+//   GET /          the status page (http/status_page.h)
 // Ids are path segments, percent-decoded one by one (a '/' inside a customer id
 // is sent as %2F). Bad requests get a 4xx with {"error": "..."}; nothing a
 // client sends reaches the pipeline's loop: lookups read the stores under

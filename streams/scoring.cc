@@ -407,6 +407,8 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   flight->meta = meta;
   flight->published.reserve(publish_rows.size());
   for (size_t i = 0; i < publish_rows.size(); ++i) {
+    counters->risk.Observe(Probability(*publish_scores[i], Target::kActivityDecline90d));
+    counters->repurchase.Observe(Probability(*publish_scores[i], Target::kRepurchase30d));
     std::string bytes;
     if (!publish_scores[i]->SerializeToString(&bytes))
       return absl::InternalError("score serialisation failed");

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/histogram.h"
 #include "featurestore/feature_store.h"
 #include "scorer/registry.h"
 #include "scorer/rules.h"
@@ -61,6 +62,10 @@ struct ScoringCounters {
   int64_t refused = 0;     // model files refused on reload
   int64_t score_ms = 0;    // time in features + models + rules + reasons
   int64_t deliver_ms = 0;  // time waiting for the scores' delivery and commit
+  // The probabilities of the scores sent for publication, per target (bins of
+  // 0.1): the score distribution of /metrics and the status page.
+  Histogram risk{Histogram::ProbabilityBounds()};
+  Histogram repurchase{Histogram::ProbabilityBounds()};
 };
 
 class ScoreStage {

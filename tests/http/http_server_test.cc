@@ -125,6 +125,11 @@ class HttpServerTest : public ::testing::Test {
 };
 
 TEST_F(HttpServerTest, HealthIsUpAtOnceAndReadinessWaitsForAssignedCaughtUpPartitions) {
+  auto page = Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<svg id=\"throughput\""), std::string::npos);
   auto health = Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -266,6 +271,9 @@ TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
       << text;
   EXPECT_NE(text.find("recur_batch_commit_seconds_count "), std::string::npos) << text;
   EXPECT_NE(text.find("recur_partitions_assigned 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("recur_score_probability_bucket{target=\"repurchase_30d\",le=\"+Inf\"} 0\n"),
+            std::string::npos)
+      << text;
   // Prometheus' own checker: format, names, units, _total on counters.
   const std::string file = (tmp_.path() / "metrics.txt").string();
   std::ofstream(file) << text;
