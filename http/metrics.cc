@@ -173,6 +173,11 @@ std::string PrometheusText(const PipelineCounters& c) {
       f.Sample(1, {{"target", target}, {"version", version}});
     }
   }
+  if (c.scoring.models_loaded_s > 0) {
+    Gauge(&out, "recur_model_loaded_timestamp_seconds",
+          "When the models in use were loaded (Unix time): their time in use.",
+          static_cast<double>(c.scoring.models_loaded_s));
+  }
   Gauge(&out, "recur_store_cached_customers", "Decoded customers in the stores' caches.",
         static_cast<double>(c.cache.entries));
   Gauge(&out, "recur_store_cache_bytes", "Approximate size of the cached customers.",

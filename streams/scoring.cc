@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +52,7 @@ absl::StatusOr<std::unique_ptr<ScoreStage>> ScoreStage::Create(const ScoringOpti
   auto scorer = Scorer::Create(options.scorer);
   if (scorer.ok()) {
     s->scorer_ = std::move(*scorer);
+    s->counters_.models_loaded_s = std::time(nullptr);
     spdlog::info("scoring with {} into {} (evaluator: {})", s->versions(), s->topic_,
                  s->scorer_->evaluators());
   } else if (scorer.status().code() == absl::StatusCode::kNotFound) {
@@ -94,6 +96,7 @@ bool ScoreStage::MaybeReload() {
   const std::string before = versions();
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
+  counters_.models_loaded_s = std::time(nullptr);
   for (auto& [p, info] : stores_) info.pass.reset();  // its steps so far used the old models
   spdlog::info("models swapped between batches: {} -> {} (evaluator: {})", before, versions(),
                scorer_->evaluators());

@@ -62,6 +62,9 @@ struct ScoringCounters {
   int64_t refused = 0;     // model files refused on reload
   int64_t score_ms = 0;    // time in features + models + rules + reasons
   int64_t deliver_ms = 0;  // time waiting for the scores' delivery and commit
+  // When the models in use were loaded (Unix seconds, wall clock: for the
+  // metrics only, nothing scored depends on it); 0 while none is.
+  int64_t models_loaded_s = 0;
   // The probabilities of the scores sent for publication, per target (bins of
   // 0.1): the score distribution of /metrics and the status page.
   Histogram risk{Histogram::ProbabilityBounds()};

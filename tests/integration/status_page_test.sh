@@ -29,6 +29,11 @@ until [[ "$(metric recur_scores_published_total)" =~ ^[1-9] ]] && curl -sf "http
   sleep 0.5
 done
 log "scored: $(metric recur_scores_published_total) scores published"
+loaded=$(metric recur_model_loaded_timestamp_seconds)
+[[ -n "$loaded" && "$loaded" -le $(date +%s) && "$loaded" -ge $(($(date +%s) - 600)) ]] \
+  || fail "recur_model_loaded_timestamp_seconds is '$loaded', not the time the models were loaded"
+curl -s "http://$HTTP/metrics" | grep -q '^recur_model_info{target="risk",version="r1"} 1$' \
+  || fail "no recur_model_info for the risk model r1"
 
 curl -sf "http://$HTTP/" | grep -q '<svg id="throughput"' || fail "GET / is not the status page"
 CHROME=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
