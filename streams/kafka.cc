@@ -76,10 +76,10 @@ namespace {
 // librdkafka's own log lines (syslog levels) through spdlog, so that they
 // take the process's log format (--log-format json) instead of raw stderr.
 void LogThroughSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  // Debug lines (7) come only when asked for with -X debug=...: shown as info.
   const spdlog::level::level_enum l = level <= 3   ? spdlog::level::err
                                       : level == 4 ? spdlog::level::warn
-                                      : level <= 6 ? spdlog::level::info
-                                                   : spdlog::level::debug;
+                                                   : spdlog::level::info;
   spdlog::log(l, "librdkafka {} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "", fac, buf);
 }
 
