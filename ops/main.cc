@@ -55,6 +55,13 @@ int main(int argc, char** argv) {
                                          std::vector<std::string>(argv + 1, argv + argc));
     // Bad usage: exit code 2, whatever CLI11's own code.
     return rc == 0 ? cli::kExitOk : cli::kExitUsage;
+  } catch (const std::exception& e) {
+    // CLI11 lets some conversion errors through as they are: a flag given a
+    // 40-digit value in a config file throws std::out_of_range from stoll
+    // (found by tests/fuzz/config_fuzz). Bad usage all the same, not an abort.
+    std::cerr << "recur: error: a value on the command line or in the config file is out of range ("
+              << e.what() << ")\nRun with --help for more information.\n";
+    return cli::kExitUsage;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("recur"));
   if (absl::Status s = recur::UseLogFormat(log_format); !s.ok()) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError&) {
     return 0;  // a usage error: what main.cc reports
+  } catch (const std::out_of_range&) {
+    return 0;  // CLI11's stoll on a huge flag value: main.cc reports it as a usage error too
   }
   // What the options' checks promise `recur run` (a NaN compares false with
   // both bounds of a range, so it is tested as "not inside").

@@ -37,6 +37,11 @@ expect 1 "another process holds the store's LOCK" -- \
 kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
 
 expect 2 "not expected: --no-such-flag" -- "$RECUR" run --brokers embedded --no-such-flag
+# A flag given a 40-digit value in a config file: CLI11 throws std::out_of_range
+# (tests/fuzz/config_fuzz found it): a usage error, not an abort.
+printf '[run]\nbrokers = "embedded"\nno-scoring = 3333333333333333333333333333333333333333\n' >huge-flag.toml
+expect 2 "out of range" -- "$RECUR" --config huge-flag.toml run
+expect 2 "--log-format: xml not in" -- "$RECUR" --log-format xml run --brokers embedded
 expect 2 "Run with --help" -- "$RECUR" train --state-dir state --cutoff 2025-13-01
 expect 2 "brokers is required" -- "$RECUR" run --state-dir state
 expect 1 "nowhere" -- "$RECUR" train --state-dir "$WORK/nowhere" --models-dir models
