@@ -81,12 +81,6 @@ bool InputPositions::CaughtUp(int32_t partition, const BatchBuilder& builder,
   return any;
 }
 
-int64_t InputPositions::Lag(RecordSource& source) const {
-  int64_t lag = 0;
-  for (const auto& [tp, n] : LagByPartition(source)) lag += n;
-  return lag;
-}
-
 std::map<TopicPartition, int64_t> InputPositions::LagByPartition(RecordSource& source) const {
   std::map<TopicPartition, int64_t> lag;
   for (const auto& tp : assigned_) {

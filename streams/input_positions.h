@@ -1,7 +1,7 @@
 // InputPositions: where the pipeline stands on each assigned input partition —
 // the assignment, which partitions are read to their end, the next offset to
 // read (progress) — and the questions the loop asks about them (every
-// partition at its end? a partition number caught up? the lag). Pure
+// partition at its end? a partition number caught up? the lag per partition). Pure
 // bookkeeping over the RecordSource's answers; no I/O of its own.
 //
 //   recur::InputPositions in;
@@ -60,9 +60,8 @@ class InputPositions {
   // Every input partition of partition number `partition` read to its end
   // (asks `source` for the positions of the ones not known to be).
   bool CaughtUp(int32_t partition, const BatchBuilder& builder, RecordSource& source) const;
-  // Records behind the ends the source knows of.
-  int64_t Lag(RecordSource& source) const;
-  // The same per assigned partition whose end and position the source knows.
+  // Records behind the end, per assigned partition whose end and position the
+  // source knows (their sum is the pipeline's lag).
   std::map<TopicPartition, int64_t> LagByPartition(RecordSource& source) const;
   // Next offset to read per assigned partition (consumed, maybe not committed).
   const OffsetMap& positions() const { return positions_; }
