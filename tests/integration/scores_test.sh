@@ -100,7 +100,7 @@ every_customer_on_new_models() {
   grep -q "models swapped.*-> risk=r2 repurchase=p2" "$WORK/d.log" || return 1
   scores scores.d messages | awk -F'\t' '{v[$1] = $3 "/" $4} END {for (k in v) print k "\t" v[k]}' \
     | sort >"$WORK/d.now"
-  cut -f1 "$WORK/d.now" | cmp -s - "$WORK/all-keys.txt" && ! cut -f2 "$WORK/d.now" | grep -qv '^r2/p2$'
+  cut -f1 "$WORK/d.now" | cmp -s - "$WORK/all-keys.txt" && [[ -z "$(cut -f2 "$WORK/d.now" | grep -v '^r2/p2$')" ]]
 }
 until every_customer_on_new_models; do
   kill -0 "$pid" 2>/dev/null || fail "run d exited before every customer was scored by r2/p2: $(tail -3 "$WORK/d.log")"

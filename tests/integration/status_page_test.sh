@@ -32,10 +32,14 @@ log "scored: $(metric recur_scores_published_total) scores published"
 loaded=$(metric recur_model_loaded_timestamp_seconds)
 [[ -n "$loaded" && "$loaded" -le $(date +%s) && "$loaded" -ge $(($(date +%s) - 600)) ]] \
   || fail "recur_model_loaded_timestamp_seconds is '$loaded', not the time the models were loaded"
-curl -s "http://$HTTP/metrics" | grep -q '^recur_model_info{target="risk",version="r1"} 1$' \
+# Whole answers go to files before grep: `curl | grep -q` fails under pipefail
+# when grep exits on the first match while curl is still writing.
+curl -s "http://$HTTP/metrics" >"$WORK/metrics.txt"
+grep -q '^recur_model_info{target="risk",version="r1"} 1$' "$WORK/metrics.txt" \
   || fail "no recur_model_info for the risk model r1"
 
-curl -sf "http://$HTTP/" | grep -q '<svg id="throughput"' || fail "GET / is not the status page"
+curl -sf "http://$HTTP/" >"$WORK/index.html" || fail "GET / failed"
+grep -q '<svg id="throughput"' "$WORK/index.html" || fail "GET / is not the status page"
 CHROME=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
         --disable-background-networking --disable-component-update --disable-sync
         --user-data-dir="$WORK/profile" --virtual-time-budget=6000)
