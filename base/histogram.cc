@@ -18,13 +18,13 @@ std::vector<double> Histogram::ProbabilityBounds() {
   return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
 }
 
-void Histogram::Observe(double value) {
+void Histogram::Observe(double value, int64_t times) {
   if (counts_.empty()) counts_.assign(bounds_.size() + 1, 0);
   // The first bound >= value (Prometheus' `le`: less than or equal).
   const size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  ++counts_[i];
-  sum_ += value;
-  ++count_;
+  counts_[i] += times;
+  sum_ += value * static_cast<double>(times);
+  count_ += times;
 }
 
 std::vector<int64_t> Histogram::Cumulative() const {

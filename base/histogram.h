@@ -26,7 +26,8 @@ class Histogram {
   // 0.1, 0.2, .. 0.9: probabilities in ten bins.
   static std::vector<double> ProbabilityBounds();
 
-  void Observe(double value);
+  // `times` observations of the same value (a group of scores delivered together).
+  void Observe(double value, int64_t times = 1);
 
   const std::vector<double>& bounds() const { return bounds_; }
   // Per bound, the observations <= it; one more entry for +Inf (== count()).

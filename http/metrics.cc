@@ -1,5 +1,6 @@
 #include "http/metrics.h"
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -8,12 +9,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "featurestore/catalog.h"
 
 namespace recur {
 namespace {
 
 // Exact for counts (StrCat's 6 significant digits would round 12,345,678).
 std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -1e15 && v < 1e15) {
     return absl::StrCat(static_cast<int64_t>(v));
   }
@@ -91,6 +95,33 @@ std::map<std::string, std::string> ModelVersions(const std::string& models) {
   return out;
 }
 
+// The families are written even while no pass has reported (no samples):
+// their HELP names what they will hold.
+void DriftFamilies(std::string* out, const std::vector<DriftReport>& drift) {
+  {
+    Family f(out, "recur_feature_psi", "gauge",
+             "Population stability index of each model input: the last re-scoring passes' "
+             "customers against the training rows (> 0.25: shifted).");
+    for (const DriftReport& d : drift) {
+      for (size_t i = 0; i < d.feature_psi.size() && i < kFeatureNames.size(); ++i) {
+        if (std::isnan(d.feature_psi[i])) continue;
+        f.Sample(d.feature_psi[i],
+                 {{"target", d.target}, {"feature", std::string(kFeatureNames[i])}});
+      }
+    }
+  }
+  {
+    Family f(out, "recur_score_psi", "gauge",
+             "Population stability index of each model's probability, the same populations.");
+    for (const DriftReport& d : drift) {
+      if (!std::isnan(d.score_psi)) f.Sample(d.score_psi, {{"target", d.target}});
+    }
+  }
+  Family f(out, "recur_drift_customers", "gauge",
+           "Customers in the live population the drift figures compare (per target).");
+  for (const DriftReport& d : drift) f.Sample(static_cast<double>(d.rows), {{"target", d.target}});
+}
+
 }  // namespace
 
 std::string EscapeLabelValue(const std::string& value) {
@@ -156,6 +187,10 @@ std::string PrometheusText(const PipelineCounters& c) {
   Counter(&out, "recur_scores_unchanged_total",
           "Re-scored customers whose score did not change enough to publish.",
           static_cast<double>(c.scoring.unchanged));
+  HistogramFamily(&out, "recur_event_to_score_seconds",
+                  "Event-driven scores: from the oldest Kafka record timestamp of the batch "
+                  "that touched the customer to the score's delivery.",
+                  {{{}, &c.scoring.event_to_score}});
   HistogramFamily(&out, "recur_score_probability",
                   "Probabilities of the scores sent for publication, per target.",
                   {{{{"target", "activity_decline_90d"}}, &c.scoring.risk},
@@ -178,6 +213,7 @@ std::string PrometheusText(const PipelineCounters& c) {
           "When the models in use were loaded (Unix time): their time in use.",
           static_cast<double>(c.scoring.models_loaded_s));
   }
+  DriftFamilies(&out, c.scoring.drift);
   Gauge(&out, "recur_store_cached_customers", "Decoded customers in the stores' caches.",
         static_cast<double>(c.cache.entries));
   Gauge(&out, "recur_store_cache_bytes", "Approximate size of the cached customers.",

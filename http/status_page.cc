@@ -1,9 +1,13 @@
 #include "http/status_page.h"
 
+#include <string>
+
 namespace recur {
 
-const char* StatusPageHtml() {
-  return R"HTML(<!DOCTYPE html>
+namespace {
+
+// The page (style and layout), then its script: two literals, one page.
+constexpr char kPage[] = R"HTML(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>recur status</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fff}
@@ -12,6 +16,7 @@ h1{font-size:20px;margin:0 0 8px} h2{font-size:15px;margin:12px 0 4px}
 .tile b{display:block;font-size:18px}.grid{display:grid;grid-template-columns:1fr 1fr;gap:8px 24px}
 svg{width:100%;height:160px;border:1px solid #ddd;background:#fafafa}
 .series{fill:none;stroke:#1f77b4;stroke-width:2}.bar{fill:#ff7f0e}.bar.p{fill:#2ca02c}
+.bar.psi{fill:#9467bd}.bar.over{fill:#d62728}.threshold{stroke:#d62728;stroke-dasharray:4 3}
 text{font-size:11px;fill:#444}#ready.no{color:#b00}#ready.yes{color:#080}
 </style></head><body>
 <h1>recur <span id="ready">…</span></h1>
@@ -26,9 +31,12 @@ text{font-size:11px;fill:#444}#ready.no{color:#b00}#ready.yes{color:#080}
 <div><h2>Dead letters by reason</h2><svg id="dlq" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></div>
 <div><h2>Published scores: risk of decline (90 d)</h2><svg id="scores-risk" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></div>
 <div><h2>Published scores: repurchase (30 d)</h2><svg id="scores-repurchase" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></div>
-<div><h2>Drift</h2><p id="drift">Population stability per feature: not computed by this version.</p></div>
+<div><h2>Drift: risk model (PSI, top 8; line at 0.25)</h2><svg id="drift-risk" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></div>
+<div><h2>Drift: repurchase model (PSI, top 8; line at 0.25)</h2><svg id="drift-repurchase" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></div>
 </div>
-<script>
+)HTML";
+
+constexpr char kScript[] = R"HTML(<script>
 "use strict";
 const NS = "http://www.w3.org/2000/svg";
 const history = {t: [], applied: [], lag: []};
@@ -80,6 +88,30 @@ function scoreBins(m, target) {
                .sort((a, b) => parseFloat(a.labels.le) - parseFloat(b.labels.le)).map(s => s.value);
   return cum.map((c, i) => c - (i ? cum[i - 1] : 0));
 }
+// The largest population stability indices of a model's inputs and score.
+function psiBars(id, m, target) {
+  const svg = document.getElementById(id);
+  svg.replaceChildren();
+  const rows = m.filter(s => s.name === "recur_feature_psi" && s.labels.target === target)
+                .map(s => [s.labels.feature, s.value]);
+  const score = m.find(s => s.name === "recur_score_psi" && s.labels.target === target);
+  if (score) rows.push(["(score)", score.value]);
+  rows.sort((a, b) => b[1] - a[1]);
+  const top = rows.slice(0, 8);
+  if (!top.length) {
+    el(svg, "text", {x: 4, y: 80}, "none yet: after a re-scoring pass with models that have a reference");
+    return;
+  }
+  const max = Math.max(0.5, ...top.map(r => r[1])), x0 = 170, w = 400 - x0 - 34;
+  top.forEach(([name, v], i) => {
+    const y = 4 + i * 19, len = Math.max(1, v * w / max);
+    el(svg, "text", {x: 2, y: y + 12}, name);
+    el(svg, "rect", {class: "bar psi" + (v > 0.25 ? " over" : ""), x: x0, y, width: len, height: 15});
+    el(svg, "text", {x: x0 + len + 3, y: y + 12}, v.toFixed(2));
+  });
+  const tx = x0 + 0.25 * w / max;
+  el(svg, "line", {class: "threshold", x1: tx, x2: tx, y1: 0, y2: 160});
+}
 const bins = ["0", ".1", ".2", ".3", ".4", ".5", ".6", ".7", ".8", ".9"];
 async function refresh() {
   try {
@@ -105,6 +137,8 @@ async function refresh() {
     bars("dlq", dlq.map(s => s.labels.reason), dlq.map(s => s.value));
     bars("scores-risk", bins, scoreBins(m, "activity_decline_90d"));
     bars("scores-repurchase", bins, scoreBins(m, "repurchase_30d"), "p");
+    psiBars("drift-risk", m, "activity_decline_90d");
+    psiBars("drift-repurchase", m, "repurchase_30d");
     const ready = await fetch("/readyz");
     const r = document.getElementById("ready");
     r.textContent = ready.ok ? "ready" : "not ready: " + (await ready.json()).reasons.join("; ");
@@ -117,6 +151,12 @@ refresh();
 setInterval(refresh, 1000);
 </script></body></html>
 )HTML";
+
+}  // namespace
+
+const char* StatusPageHtml() {
+  static const std::string html = std::string(kPage) + kScript;
+  return html.c_str();
 }
 
 }  // namespace recur

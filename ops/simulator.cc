@@ -277,7 +277,8 @@ class Generator {
     Rng& r = c.rng;
     v1::Event e = NewEvent(shop, c, d);
     auto* s = e.mutable_session();
-    s->set_minutes(std::round(std::min(600.0, r.LogNormal(6.0, 0.7)) * 100) / 100);
+    const double factor = d >= DayOf(o_.shift_from_ms) ? o_.minutes_factor : 1.0;
+    s->set_minutes(std::round(std::min(600.0, r.LogNormal(6.0, 0.7)) * factor * 100) / 100);
     s->set_pages(1 + r.Poisson(4.0 * c.engagement + 1));
     s->add_categories_viewed(kCategories[c.primary].name);
     int extra = r.Poisson(0.8);
@@ -389,6 +390,9 @@ absl::Status Simulate(const SimulatorOptions& options,
   if (options.duplicate_rate < 0 || options.duplicate_rate > 0.5 || options.late_rate < 0 ||
       options.late_rate > 0.5) {
     return absl::InvalidArgumentError("simulate: duplicate and late rates must be in [0, 0.5]");
+  }
+  if (!(options.minutes_factor > 0 && options.minutes_factor <= 100)) {
+    return absl::InvalidArgumentError("simulate: the minutes factor must be in (0, 100]");
   }
   Generator g(options);
   return g.Run(sink);

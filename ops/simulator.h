@@ -26,6 +26,10 @@ struct SimulatorOptions {
   int64_t start_ms = 1'735'689'600'000;  // 2025-01-01T00:00:00Z
   double duplicate_rate = 0.0;           // share of events emitted a second time (same event_id)
   double late_rate = 0.0;                // share of events emitted 1..3 days after their event time
+  // A shift for drift tests: session minutes x minutes_factor on days from
+  // shift_from_ms on. Only those values change: every random draw stays.
+  double minutes_factor = 1.0;
+  int64_t shift_from_ms = 0;
 };
 
 // Calls `sink` for every event, day by day; stops at the first non-OK status.

@@ -113,6 +113,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& version_di
   }
   m->booster_ = std::move(*booster);
   m->version_ = meta->version.empty() ? dir.filename().string() : meta->version;
+  m->drift_ = std::move(meta->drift);
   m->TryOwnEvaluator();
   return m;
 }

@@ -14,12 +14,14 @@
 #define RECUR_SCORER_MODEL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "featurestore/catalog.h"
+#include "scorer/drift.h"
 #include "scorer/tree_ensemble.h"
 #include "scorer/xgb.h"
 
@@ -90,6 +92,9 @@ class Model {
   // The top_category_6m vocabulary of meta.json ("categories"); empty for a
   // model trained without one. Pass it to FeatureRow for this model's rows.
   const CategoryVocab& vocab() const { return vocab_; }
+  // meta.json's reference distributions (scorer/drift.h); nullptr for a model
+  // trained before they were recorded.
+  const DriftReference* drift() const { return drift_ ? &*drift_ : nullptr; }
 
  private:
   Model() = default;
@@ -99,6 +104,7 @@ class Model {
   std::string evaluator_ = "xgboost";
   std::string version_;
   CategoryVocab vocab_;
+  std::optional<DriftReference> drift_;
 };
 
 }  // namespace recur

@@ -1,5 +1,6 @@
 #include "scorer/registry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/fs.h"
+#include "featurestore/catalog.h"
 #include "nlohmann/json.hpp"
 #include "scorer/model.h"
 
@@ -136,6 +138,47 @@ ModelMeta::Metrics MetricsFromJson(const json& j) {
   return m;
 }
 
+json BinsToJson(const DriftBins& b) { return {{"edges", b.edges}, {"shares", b.shares}}; }
+
+DriftBins BinsFromJson(const json& j, const std::string& what) {
+  DriftBins b;
+  Get(j, "edges", &b.edges);
+  Get(j, "shares", &b.shares);
+  if (b.shares.size() != b.size() || !std::is_sorted(b.edges.begin(), b.edges.end()))
+    throw BadValue(absl::StrCat("\"drift\" ", what,
+                                ": needs ascending edges and one share more "
+                                "than edges per bin plus one for missing values"));
+  return b;
+}
+
+json DriftToJson(const DriftReference& d) {
+  json features = json::object();
+  for (size_t f = 0; f < d.features.size() && f < kFeatureNames.size(); ++f)
+    features[std::string(kFeatureNames[f])] = BinsToJson(d.features[f]);
+  return {{"population", d.population},
+          {"rows", d.rows},
+          {"features", features},
+          {"score", BinsToJson(d.score)}};
+}
+
+// Every catalog feature must have its bins: the live tally reads them by index.
+DriftReference DriftFromJson(const json& j) {
+  DriftReference d;
+  Get(j, "population", &d.population);
+  if (d.population != "all" && d.population != "revenue_90d > 0")
+    throw BadValue(absl::StrCat("\"drift\": unknown population \"", d.population, "\""));
+  Get(j, "rows", &d.rows);
+  const json& features = j.at("features");
+  for (std::string_view name : kFeatureNames) {
+    auto it = features.find(std::string(name));
+    if (it == features.end())
+      throw BadValue(absl::StrCat("\"drift\" has no bins for feature ", std::string(name)));
+    d.features.push_back(BinsFromJson(*it, std::string(name)));
+  }
+  d.score = BinsFromJson(j.at("score"), "score");
+  return d;
+}
+
 ModelMeta FromJson(const json& j) {
   ModelMeta m;
   Get(j, "version", &m.version);
@@ -209,6 +252,7 @@ ModelMeta FromJson(const json& j) {
     }
   }
   Get(j, "promotion", &m.promotion);
+  if (auto d = j.find("drift"); d != j.end()) m.drift = DriftFromJson(*d);
   return m;
 }
 
@@ -262,6 +306,7 @@ std::string ModelMeta::ToJson() const {
     }
     j["metrics_by_part"] = parts;
   }
+  if (drift) j["drift"] = DriftToJson(*drift);
   return j.dump(2) + "\n";
 }
 

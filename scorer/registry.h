@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "scorer/drift.h"
 
 namespace recur {
 
@@ -117,6 +118,9 @@ struct ModelMeta {
   std::vector<Part> metrics_by_part;  // absent when empty
   std::vector<Importance> feature_importance;
   std::string promotion;
+  // "drift": the reference distributions (scorer/drift.h); absent in files
+  // written before issue 17, whose models then report no drift.
+  std::optional<DriftReference> drift;
 
   // The JSON text (every key).
   std::string ToJson() const;

@@ -59,6 +59,8 @@ class Scorer {
   // Which evaluator each model runs on (Model::evaluator).
   std::string evaluators() const;
   const std::string& risk_version() const { return risk_->version(); }
+  const Model& risk() const { return *risk_; }
+  const Model& repurchase() const { return *repurchase_; }
   const std::string& repurchase_version() const { return repurchase_->version(); }
 
  private:

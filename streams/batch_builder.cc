@@ -59,6 +59,7 @@ BatchBuilder::Added BatchBuilder::Add(const RawRecord& r) {
     }
     slot.events->push_back(std::move(*d.event));
     slot.event_offsets->push_back(r.offset);
+    batch_.oldest_record_ms = OldestKnownMs(batch_.oldest_record_ms, r.timestamp_ms);
   } else {
     added.dead_reason = d.reason;
     batch_.dead.push_back({std::string(r.topic), r.partition, r.offset,

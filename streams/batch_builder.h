@@ -18,6 +18,7 @@
 #ifndef RECUR_STREAMS_BATCH_BUILDER_H_
 #define RECUR_STREAMS_BATCH_BUILDER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -43,6 +44,11 @@ struct DeadLetter {
 };
 
 // Everything consumed since the last commit.
+// The older of two Kafka timestamps, -1 meaning unknown.
+inline int64_t OldestKnownMs(int64_t a, int64_t b) {
+  return a < 0 ? b : (b < 0 ? a : std::min(a, b));
+}
+
 struct Batch {
   std::map<int32_t, std::vector<v1::Event>> events;  // good events by partition number
   // The source offset of each event, parallel to `events` (its topic is its
@@ -53,6 +59,9 @@ struct Batch {
   StreamTimeMap stream_times;  // largest event time per topic-partition in `offsets`
   std::vector<DeadLetter> dead;
   size_t count = 0;  // records consumed (good and dead)
+  // The smallest Kafka timestamp of its good records (-1: none had one): where
+  // the event-to-score latency of the scores it causes starts.
+  int64_t oldest_record_ms = -1;
   bool empty() const { return offsets.empty(); }
 };
 

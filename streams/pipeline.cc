@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <set>
 #include <utility>
@@ -15,7 +14,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
-#include "nlohmann/json.hpp"
 #include "scorer/policy.h"
 #include "spdlog/spdlog.h"
 #include "streams/batch_builder.h"
@@ -315,7 +313,7 @@ class PipelineImpl final : public Pipeline {
           "partition {}: {} customers were touched but their scores not confirmed before "
           "the last stop: scoring them first",
           p, pending->size());
-      unscored_[p].insert(pending->begin(), pending->end());
+      unscored_[p].keys.insert(pending->begin(), pending->end());
     }
     return absl::OkStatus();
   }
@@ -402,7 +400,9 @@ class PipelineImpl final : public Pipeline {
         counters_.dlq["rate_limited"] += static_cast<int64_t>(a.stats.rate_limited.size());
       }
       if (scoring_active_ && options_.score_touched && !a.stats.touched.empty()) {
-        unscored_[a.partition].insert(a.stats.touched.begin(), a.stats.touched.end());
+        Unscored& u = unscored_[a.partition];
+        u.keys.insert(a.stats.touched.begin(), a.stats.touched.end());
+        u.oldest_record_ms = OldestKnownMs(u.oldest_record_ms, builder_.batch().oldest_record_ms);
       }
     }
     if (!committed.ok()) return committed;
@@ -434,11 +434,10 @@ class PipelineImpl final : public Pipeline {
       return absl::OkStatus();
     }
     std::vector<ScoreStage::Work> work;
-    for (const auto& [p, keys] : unscored_) {
+    for (const auto& [p, u] : unscored_) {
       FeatureStore* store = stores_.Get(p);
-      if (store != nullptr) {
-        work.push_back({p, store, std::vector<CustomerKey>(keys.begin(), keys.end())});
-      }
+      if (store != nullptr)
+        work.push_back({p, store, {u.keys.begin(), u.keys.end()}, u.oldest_record_ms});
     }
     unscored_.clear();
     if (!work.empty()) scoring_->Submit(std::move(work));
@@ -561,8 +560,12 @@ class PipelineImpl final : public Pipeline {
   Clock::time_point batch_first_;  // when the batch in builder_ got its first record
   Clock::time_point last_flush_ = Clock::now();
 
-  std::map<int32_t, std::set<CustomerKey>> unscored_;  // committed, score not yet delivered
-  std::set<int32_t> force_rescore_;                    // re-score whatever the day (new models)
+  struct Unscored {  // committed, score not yet delivered
+    std::set<CustomerKey> keys;
+    int64_t oldest_record_ms = -1;  // Batch::oldest_record_ms of the batches that touched them
+  };
+  std::map<int32_t, Unscored> unscored_;
+  std::set<int32_t> force_rescore_;  // re-score whatever the day (new models)
   InputPositions inputs_;
   PipelineCounters counters_;
   absl::Status fatal_;

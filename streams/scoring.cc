@@ -97,7 +97,11 @@ bool ScoreStage::MaybeReload() {
   scorer_ = std::move(*scorer);
   ++counters_.reloads;
   counters_.models_loaded_s = std::time(nullptr);
-  for (auto& [p, info] : stores_) info.pass.reset();  // its steps so far used the old models
+  for (auto& [p, info] : stores_) {
+    info.pass.reset();   // its steps so far used the old models
+    info.drift.reset();  // counted in the old models' bins
+  }
+  UpdateDrift();
   spdlog::info("models swapped between batches: {} -> {} (evaluator: {})", before, versions(),
                scorer_->evaluators());
   // Tests kill here: new models in use, nothing re-scored with them yet.
@@ -149,6 +153,36 @@ void ScoreStage::CloseStore(int32_t partition) {
     if (f->store == it->second.store) f->store = nullptr;
   }
   stores_.erase(it);
+  UpdateDrift();
+}
+
+ScoreStage::Tallies ScoreStage::NewTallies() const {
+  Tallies t;
+  if (const DriftReference* r = scorer_ ? scorer_->risk().drift() : nullptr)
+    t.risk = DriftTally(*r);
+  if (const DriftReference* r = scorer_ ? scorer_->repurchase().drift() : nullptr)
+    t.repurchase = DriftTally(*r);
+  return t;
+}
+
+void ScoreStage::UpdateDrift() {
+  counters_.drift.clear();
+  if (!scorer_) return;
+  std::optional<Tallies> all;
+  for (const auto& [p, info] : stores_) {
+    if (!info.drift) continue;
+    if (!all) all = NewTallies();
+    all->Merge(*info.drift);
+  }
+  if (!all) return;
+  if (scorer_->risk().drift() != nullptr) {
+    counters_.drift.push_back(DriftReport::Of(all->risk, TargetName(Target::kActivityDecline90d),
+                                              scorer_->risk_version()));
+  }
+  if (scorer_->repurchase().drift() != nullptr) {
+    counters_.drift.push_back(DriftReport::Of(all->repurchase, TargetName(Target::kRepurchase30d),
+                                              scorer_->repurchase_version()));
+  }
 }
 
 absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
@@ -199,6 +233,7 @@ absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
       }
     }
     t.flight = Prepare(store, *t.info, rows, nullptr, t.work->keys, {}, scored_at, &t.counters);
+    if (t.flight.ok()) (*t.flight)->oldest_record_ms = t.work->oldest_record_ms;
   };
   ParallelFor(tasks.size(), [&](size_t i) { run(tasks[i]); });
   for (Task& t : tasks) {
@@ -255,6 +290,7 @@ absl::Status ScoreStage::StartPass(int32_t partition) {
   pass->day = DayOf(watermark);
   pass->started = std::chrono::steady_clock::now();
   pass->quantiles_done = rules_.quantiles_needed().empty();
+  pass->drift = NewTallies();
   auto pending = info.store->ledger().ReadPending();
   if (!pending.ok()) return pending.status();
   pass->pending.insert(pending->begin(), pending->end());
@@ -335,8 +371,10 @@ absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
   }
   const auto scored = static_cast<int64_t>(rows.size());
   const int64_t unchanged_before = counters_.unchanged;
-  absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at);
+  Tallies drift = NewTallies();
+  absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at, &drift);
   if (!s.ok()) return s;
+  pass.drift.Merge(drift);
   pass.cursor = std::move(*next);
   pass.customers += scored;
   pass.published += scored - (counters_.unchanged - unchanged_before);
@@ -356,6 +394,8 @@ absl::StatusOr<bool> ScoreStage::FinishPass(int32_t partition, StoreInfo& info) 
   const int32_t day = pass.day;
   if (absl::Status d = Drain(/*wait=*/true); !d.ok()) return d;
   info.rescored_day = day;
+  info.drift = std::move(pass.drift);
+  UpdateDrift();
   ++counters_.passes;
   spdlog::info(
       "partition {}: re-scored {} customers as of day {} in {} ms ({} steps), {} changed scores "
@@ -373,11 +413,20 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
-    ScoringCounters* counters) const {
+    ScoringCounters* counters, Tallies* drift) const {
   const auto t0 = std::chrono::steady_clock::now();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
   counters->scored += static_cast<int64_t>(rows.size());
+  if (drift != nullptr) {  // each model's input row, as its own vocabulary encodes it
+    std::vector<float> row(kNumFeatures);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      FeatureRow(rows[i].features, row.data(), &scorer_->risk().vocab());
+      drift->risk.Add(row.data(), Probability((*scores)[i], Target::kActivityDecline90d));
+      FeatureRow(rows[i].features, row.data(), &scorer_->repurchase().vocab());
+      drift->repurchase.Add(row.data(), Probability((*scores)[i], Target::kRepurchase30d));
+    }
+  }
   std::vector<const ScoreRow*> publish_rows;
   std::vector<v1::CustomerScore*> publish_scores;
   v1::CustomerScore last;
@@ -436,8 +485,9 @@ absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
 absl::Status ScoreStage::ScoreAndPublish(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
-    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at) {
-  auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_);
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
+    Tallies* drift) {
+  auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_, drift);
   if (!flight.ok()) return flight.status();
   return Publish(std::move(*flight));
 }
@@ -457,6 +507,14 @@ absl::Status ScoreStage::Drain(bool wait) {
         if (!s.ok()) return s;
       }
       counters_.published += static_cast<int64_t>(f.published.size());
+      if (f.oldest_record_ms >= 0 && !f.published.empty()) {
+        const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+        counters_.event_to_score.Observe(
+            static_cast<double>(std::max<int64_t>(0, now_ms - f.oldest_record_ms)) / 1000.0,
+            static_cast<int64_t>(f.published.size()));
+      }
       inflight_.pop_front();
     }
     if (inflight_.empty() || (!wait && inflight_.size() <= kMaxInFlight)) break;

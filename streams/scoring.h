@@ -25,6 +25,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "base/histogram.h"
 #include "featurestore/feature_store.h"
+#include "scorer/drift.h"
 #include "scorer/registry.h"
 #include "scorer/rules.h"
 #include "scorer/scorer.h"
@@ -69,6 +71,15 @@ struct ScoringCounters {
   // 0.1): the score distribution of /metrics and the status page.
   Histogram risk{Histogram::ProbabilityBounds()};
   Histogram repurchase{Histogram::ProbabilityBounds()};
+  // Per target whose model has a drift reference: its features and score in
+  // the population of the stores' last complete re-scoring passes (every
+  // customer once, as of the same day) against the training rows. Empty until
+  // a pass with the models in use completes.
+  std::vector<DriftReport> drift;
+  // Event-driven scores: from the oldest Kafka record timestamp of the batch
+  // that touched the customer to the score's delivery (wall clock, seconds;
+  // an upper bound for the batch's other events).
+  Histogram event_to_score{Histogram::LatencyBounds()};
 };
 
 class ScoreStage {
@@ -100,6 +111,9 @@ class ScoreStage {
     int32_t partition;
     FeatureStore* store;
     std::vector<CustomerKey> keys;
+    // The oldest Kafka record timestamp of the batches that touched them (-1:
+    // unknown): their delivered scores are observed in counters().event_to_score.
+    int64_t oldest_record_ms = -1;
   };
   absl::Status ScoreCustomers(const std::vector<Work>& work);
 
@@ -134,6 +148,14 @@ class ScoreStage {
 
  private:
   ScoreStage() = default;
+  // Live rows in each model's drift bins (scorer/drift.h).
+  struct Tallies {
+    DriftTally risk, repurchase;
+    void Merge(const Tallies& o) {
+      risk.Merge(o.risk);
+      repurchase.Merge(o.repurchase);
+    }
+  };
   struct Pass {
     int32_t day = 0;
     std::string cursor;           // ScanPage's: the last customer handled
@@ -146,6 +168,7 @@ class ScoreStage {
     int64_t customers = 0, steps = 0, published = 0;
     bool final_sent = false;  // the last step's scores (with the pass's meta) are out
     std::chrono::steady_clock::time_point started;
+    Tallies drift;  // the rows scored so far, in the models' drift bins
   };
   struct StoreInfo {
     QuantileTable quantiles;
@@ -155,8 +178,11 @@ class ScoreStage {
     bool quantiles_ready = false;
     int32_t rescored_day = 0;
     FeatureStore* store = nullptr;
-    std::unique_ptr<Pass> pass;  // a pass in progress (StartPass)
+    std::unique_ptr<Pass> pass;    // a pass in progress (StartPass)
+    std::optional<Tallies> drift;  // of the last complete pass with the models in use
   };
+  Tallies NewTallies() const;
+  void UpdateDrift();  // counters_.drift from every store's last pass
   // No event-driven score is as of a day before this (EventScoreAsOf).
   static int32_t FloorDay(const StoreInfo& info);
   // Once the last step's scores are sent: waits for them, records the day, ends the pass.
@@ -168,7 +194,8 @@ class ScoreStage {
     std::vector<std::pair<CustomerKey, std::string>> published;
     std::vector<CustomerKey> done;
     std::vector<std::pair<std::string, std::string>> meta;
-    uint64_t scored_at = 0;  // store->applied_batches() when scored (ScoreLedger::Commit)
+    uint64_t scored_at = 0;         // store->applied_batches() when scored (ScoreLedger::Commit)
+    int64_t oldest_record_ms = -1;  // Work::oldest_record_ms of event-driven scores
     DeliveryGroup group;
   };
   static constexpr size_t kMaxInFlight = 32;
@@ -180,7 +207,7 @@ class ScoreStage {
       FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
       const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
       const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
-      ScoringCounters* counters) const;
+      ScoringCounters* counters, Tallies* drift = nullptr) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
   // Prepare, then Publish.
@@ -189,7 +216,7 @@ class ScoreStage {
                                const std::vector<const std::string*>* compare,
                                const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta,
-                               uint64_t scored_at);
+                               uint64_t scored_at, Tallies* drift = nullptr);
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;

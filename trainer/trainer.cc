@@ -217,6 +217,15 @@ ModelMeta Meta(const TrainOptions& o, const TrainResult& r, const Fitted& fit,
                                     total_gain > 0 ? r.importance[i] / total_gain : 0.0});
   }
   m.promotion = r.promotion_note;
+  // The reference for drift: the rows reported on (the latest cutoffs, or every
+  // row out of fold) with their honest predictions. The decline model's rows
+  // are customers with revenue in the 90 days before the cutoff: live rows
+  // outside that are not comparable.
+  const bool revenue_rows = m.label.source == "events" &&
+                            o.labels.target == Target::kActivityDecline90d &&
+                            o.labels.decline_days == 90;
+  m.drift =
+      DriftReference::FromRows(fit.eval.x, fit.scores, revenue_rows ? "revenue_90d > 0" : "all");
   return m;
 }
 

@@ -1,5 +1,6 @@
 // `recur inspect`: one customer's features and last score, every customer's
-// features (--all), or the stored source offsets (--offsets), read-only.
+// features (--all), the stored source offsets (--offsets) or the drift of the
+// population against the models' training rows (--drift), read-only.
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "http/customer_json.h"
 #include "nlohmann/json.hpp"
 #include "ops/cli/cli.h"
+#include "ops/drift_report.h"
 #include "scorer/targets.h"
 
 namespace recur::cli {
@@ -102,10 +104,21 @@ class InspectCommand : public Command {
     sub_->add_option("--state-dir", state_dir_, "state directory")->capture_default_str();
     sub_->add_option("--as-of", as_of_,
                      "time (ms, YYYY-MM-DD, RFC 3339); default: the store's latest event time");
+    sub_->add_flag("--drift", drift_,
+                   "the population stability index of every model input and score: the "
+                   "customers as the day's re-scoring pass scores them against the current "
+                   "models' training rows (needs models trained by this recur)");
+    sub_->add_option("--models-dir", models_dir_, "--drift: model registry")->capture_default_str();
+    sub_->add_option("--drift-threshold", threshold_, "--drift: PSI above which a row says shifted")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     sub_->add_flag("--json", json_, "print JSON");
   }
 
-  int Run() override { return all_ || offsets_ ? RunAllOrOffsets() : RunOne(); }
+  int Run() override {
+    if (drift_) return RunDrift();
+    return all_ || offsets_ ? RunAllOrOffsets() : RunOne();
+  }
 
  private:
   // Both paths ask CountPartitions first so that only a missing state dir gets the
@@ -164,6 +177,19 @@ class InspectCommand : public Command {
     return kExitOk;
   }
 
+  int RunDrift() {
+    auto parts = StateDir::CountPartitions(state_dir_);
+    if (!parts.ok()) return Fail(parts.status());
+    auto dir = StateDir::OpenReadOnly(state_dir_);
+    if (!dir.ok()) return Fail(dir.status());
+    ScorerOptions models;
+    models.models_dir = models_dir_;
+    auto reports = MeasureDrift(**dir, models);
+    if (!reports.ok()) return Fail(reports.status());
+    std::cout << (json_ ? DriftJson(*reports) : DriftText(*reports, threshold_));
+    return kExitOk;
+  }
+
   int RunOne() {
     if (who_.empty()) {
       return Fail(
@@ -218,6 +244,9 @@ class InspectCommand : public Command {
   bool offsets_ = false;
   bool buckets_ = false;
   bool json_ = false;
+  bool drift_ = false;
+  std::string models_dir_ = "models";
+  double threshold_ = 0.25;
 };
 
 }  // namespace

@@ -35,6 +35,13 @@ class SimulateCommand : public Command {
         ->capture_default_str();
     sub_->add_option("--late-rate", sim_.late_rate, "share of events sent 1-3 days late")
         ->capture_default_str();
+    sub_->add_option("--minutes-factor", sim_.minutes_factor,
+                     "drift for tests and demos: multiplies every session's minutes from "
+                     "--shift-from on (nothing else in the stream changes)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.01, 100.0));
+    sub_->add_option("--shift-from", shift_from_,
+                     "first day (YYYY-MM-DD) of --minutes-factor; default --start");
     sub_->add_option("-o,--output", out_, "output file, - for stdout")->capture_default_str();
     sub_->add_option("--brokers", brokers_, "write to Kafka at host:port instead of a file");
     sub_->add_option("-X", kafka_props_, "librdkafka property key=value (repeatable)");
@@ -45,9 +52,8 @@ class SimulateCommand : public Command {
     if (!props.ok()) return Fail(props.status());
     if (!brokers_.empty()) {
       return ProduceEvents(*props, [&](const EventSink& send, int64_t*) -> absl::Status {
-        auto start = ParseTime(start_, DayBound::kStart);
-        if (!start.ok()) return start.status();
-        sim_.start_ms = *start;
+        absl::Status s = ParseDays();
+        if (!s.ok()) return s;
         return Simulate(sim_, send);
       });
     }
@@ -56,9 +62,7 @@ class SimulateCommand : public Command {
 
  private:
   int WriteJsonLines() {
-    auto start = ParseTime(start_, DayBound::kStart);
-    if (!start.ok()) return Fail(start.status());
-    sim_.start_ms = *start;
+    if (absl::Status s = ParseDays(); !s.ok()) return Fail(s);
     std::ofstream file;
     std::ostream* out = &std::cout;
     if (out_ != "-") {
@@ -77,7 +81,21 @@ class SimulateCommand : public Command {
     return kExitOk;
   }
 
+  absl::Status ParseDays() {
+    auto start = ParseTime(start_, DayBound::kStart);
+    if (!start.ok()) return start.status();
+    sim_.start_ms = *start;
+    sim_.shift_from_ms = *start;
+    if (!shift_from_.empty()) {
+      auto from = ParseTime(shift_from_, DayBound::kStart);
+      if (!from.ok()) return from.status();
+      sim_.shift_from_ms = *from;
+    }
+    return absl::OkStatus();
+  }
+
   SimulatorOptions sim_;
+  std::string shift_from_;
   std::string out_ = "-";
   std::string start_ = "2025-01-01";
   std::string brokers_;

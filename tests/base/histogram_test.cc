@@ -14,6 +14,15 @@ TEST(HistogramTest, CountsEachValueInTheFirstBucketWhoseBoundIsAtLeastIt) {
   EXPECT_DOUBLE_EQ(h.sum(), 0.5 + 1 + 1.5 + 5 + 7 + 11 + 100);
 }
 
+TEST(HistogramTest, RepeatedObservationsCountAsManyAsGiven) {
+  Histogram h({1, 5});
+  h.Observe(2.0, 3);  // three scores delivered together
+  h.Observe(0.5);
+  EXPECT_EQ(h.Cumulative(), (std::vector<int64_t>{1, 4, 4}));
+  EXPECT_EQ(h.count(), 4);
+  EXPECT_DOUBLE_EQ(h.sum(), 6.5);
+}
+
 TEST(HistogramTest, AnEmptyHistogramHasZeroBucketsAndACopyKeepsItsCounts) {
   Histogram h(Histogram::LatencyBounds());
   EXPECT_EQ(h.Cumulative(), std::vector<int64_t>(h.bounds().size() + 1, 0));

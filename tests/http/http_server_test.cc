@@ -11,11 +11,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "featurestore/catalog.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "nlohmann/json.hpp"
@@ -123,6 +126,22 @@ class HttpServerTest : public ::testing::Test {
   std::thread runner_;
   absl::Status run_status_;
 };
+
+// Prometheus' own checker (format, names, units, _total on counters): its
+// complaints, or "" when it has none; "exit N" is appended when it fails.
+std::string PromtoolCheck(const std::string& text, const std::filesystem::path& dir) {
+  const std::string file = (dir / "metrics.txt").string();
+  std::ofstream(file) << text;
+  const std::string cmd = absl::StrCat(PROMTOOL, " check metrics < ", file, " 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  const int rc = pclose(pipe);
+  if (rc != 0) absl::StrAppend(&out, "exit ", rc);
+  return out;
+}
 
 TEST_F(HttpServerTest, HealthIsUpAtOnceAndReadinessWaitsForAssignedCaughtUpPartitions) {
   auto page = Get("/");
@@ -274,17 +293,32 @@ TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
   EXPECT_NE(text.find("recur_score_probability_bucket{target=\"repurchase_30d\",le=\"+Inf\"} 0\n"),
             std::string::npos)
       << text;
-  // Prometheus' own checker: format, names, units, _total on counters.
-  const std::string file = (tmp_.path() / "metrics.txt").string();
-  std::ofstream(file) << text;
-  const std::string cmd = absl::StrCat(PROMTOOL, " check metrics < ", file, " 2>&1");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-  EXPECT_EQ(pclose(pipe), 0) << out;
-  EXPECT_EQ(out, "") << out;
+  EXPECT_EQ(PromtoolCheck(text, tmp_.path()), "");
+}
+
+TEST(HttpMetricsTest, DriftIsAGaugePerTargetAndFeatureWithoutTheFiguresNotYetKnown) {
+  PipelineCounters c;
+  DriftReport r;
+  r.target = "repurchase_30d";
+  r.version = "p1";
+  r.rows = 3000;
+  r.feature_psi.assign(kNumFeatures, 0.015625);
+  r.feature_psi[FeatureIndex("minutes_month0")] = 0.875;
+  r.feature_psi[FeatureIndex("tenure_days")] = NAN;  // no rows in its population: not written
+  r.score_psi = 0.5;
+  c.scoring.drift.push_back(r);
+  const std::string text = PrometheusText(c);
+  EXPECT_NE(
+      text.find("recur_feature_psi{target=\"repurchase_30d\",feature=\"minutes_month0\"} 0.875\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("feature=\"orders_30d\"} 0.015625\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tenure_days"), std::string::npos) << text;
+  EXPECT_NE(text.find("recur_score_psi{target=\"repurchase_30d\"} 0.5\n"), std::string::npos);
+  EXPECT_NE(text.find("recur_drift_customers{target=\"repurchase_30d\"} 3000\n"),
+            std::string::npos);
+  testing::TempDir tmp("recur-http-drift");
+  EXPECT_EQ(PromtoolCheck(text, tmp.path()), "");
 }
 
 TEST(HttpMetricsTest, LabelValuesAreEscapedAndLargeCountsStayExact) {

@@ -46,6 +46,24 @@ TEST(BatchBuilderTest, GoodRecordsBecomeEventsOfTheirPartitionNumber) {
   EXPECT_TRUE(batch.dead.empty());
 }
 
+TEST(BatchBuilderTest, TheBatchRemembersItsOldestGoodRecordsTimestamp) {
+  EventFactory ev;
+  BatchBuilder b(DecoderOptions{}, {});
+  EXPECT_EQ(b.batch().oldest_record_ms, -1);
+  b.Add(
+      Rec{kPurchases0, 1, "shop-1/c-1", PurchaseAt(ev, Ms(2024, 3, 1)), Ms(2024, 3, 2) + 50}.Raw());
+  b.Add(Rec{kPurchases0, 2, "shop-1/c-1", "garbage", Ms(2024, 3, 2)}.Raw());  // dead: not counted
+  b.Add(
+      Rec{kPurchases1, 1, "shop-1/c-1", PurchaseAt(ev, Ms(2024, 3, 1)), Ms(2024, 3, 2) + 20}.Raw());
+  b.Add(Rec{kPurchases1, 2, "shop-1/c-1", PurchaseAt(ev, Ms(2024, 3, 1)), -1}.Raw());  // none
+  EXPECT_EQ(b.batch().oldest_record_ms, Ms(2024, 3, 2) + 20);
+  b.Clear();
+  EXPECT_EQ(b.batch().oldest_record_ms, -1);
+  EXPECT_EQ(OldestKnownMs(-1, 7), 7);
+  EXPECT_EQ(OldestKnownMs(7, -1), 7);
+  EXPECT_EQ(OldestKnownMs(9, 7), 7);
+}
+
 TEST(BatchBuilderTest, BadRecordsBecomeDeadLettersWithTheirReasonAndOriginalBytes) {
   EventFactory ev;
   BatchBuilder b(DecoderOptions{}, {});

@@ -265,6 +265,33 @@ TEST_F(ScoringTest, ADayPassRunsInStepsWhileBatchesAreCommittedAndEndsAsOfItsDay
   EXPECT_EQ(customers, 82);  // the history's 80, the busy one and the one touched mid-pass
 }
 
+TEST_F(ScoringTest, EventToScoreLatencyIsObservedOncePerEventDrivenScoreFromItsRecordsTime) {
+  WriteModels("r1", "p1");
+  const auto events = Simulated(1, 20, 40);
+  Produce(events);
+  ASSERT_NO_FATAL_FAILURE(RunToIdle());  // the history, its pass and quantile table
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t produced_ms = wall_ms();
+  EventFactory f("shop-1", "late-comer");
+  Produce({f.Purchase(events.back().event_time_ms(), 12.0)});
+  auto p = Pipeline::Create(Options());
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE((*p)->Run(stop).ok());
+  const int64_t done_ms = wall_ms();
+  // One event-driven score (no pass: the event is in the watermark's day).
+  const Histogram& h = (*p)->counters().scoring.event_to_score;
+  ASSERT_EQ(h.count(), 1);
+  EXPECT_EQ(ScoresOf("shop-1/late-comer").size(), 1u);
+  // From the record's timestamp (set when produced) to the delivery.
+  EXPECT_GE(h.sum(), 0.0);
+  EXPECT_LE(h.sum(), static_cast<double>(done_ms - produced_ms) / 1000.0);
+}
+
 TEST_F(ScoringTest, ExclusiveWorkDoesNotWaitForAPassUnderWay) {
   // A revocation or a store opened (ScoreWorker::Exclusive) while a pass runs
   // in many slow steps: it runs between two of them, the pass still under way,

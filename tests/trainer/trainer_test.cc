@@ -93,6 +93,18 @@ TEST_F(TrainerTest, BothModelsBeatTheirBaselinesAndRegister) {
     EXPECT_EQ(parsed->target, TargetName(t));
     EXPECT_EQ(parsed->version, r->version);
     EXPECT_EQ(parsed->ToJson(), meta);
+    // The drift reference: the rows reported on, in bins of each feature and the score.
+    ASSERT_TRUE(parsed->drift.has_value());
+    EXPECT_EQ(parsed->drift->rows, r->valid_rows);
+    EXPECT_EQ(parsed->drift->population,
+              t == Target::kActivityDecline90d ? "revenue_90d > 0" : "all");
+    ASSERT_EQ(parsed->drift->features.size(), static_cast<size_t>(kNumFeatures));
+    for (const DriftBins& b : parsed->drift->features) {
+      double sum = 0;
+      for (double share : b.shares) sum += share;
+      EXPECT_NEAR(sum, 1.0, 1e-9);
+    }
+    EXPECT_GE(parsed->drift->score.edges.size(), 5u);  // probabilities: many distinct values
     const std::string report = Slurp(target_dir / r->version / "report.html");
     EXPECT_NE(report.find("<svg id='roc'"), std::string::npos);
     EXPECT_EQ(report.find("http"), std::string::npos);  // self-contained: no external assets
