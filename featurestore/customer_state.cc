@@ -41,9 +41,7 @@ DayBucket& CustomerState::BucketFor(int32_t day) {
 
 ApplyOutcome CustomerState::Apply(const v1::Event& event, uint32_t max_per_day) {
   const uint64_t id = HashEventId(event.event_id());
-  const int kind =
-      std::clamp(static_cast<int>(event.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
-                 kNumEventKinds - 1);
+  const int kind = EventKindIndex(event);
   const int32_t day = DayOf(event.event_time_ms());
   // seen_ is sorted by (kind, day): this kind's blocks are one run.
   auto first = std::lower_bound(seen_.begin(), seen_.end(), kind,

@@ -13,6 +13,7 @@
 #ifndef RECUR_FEATURESTORE_CUSTOMER_STATE_H_
 #define RECUR_FEATURESTORE_CUSTOMER_STATE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -31,6 +32,11 @@ namespace recur {
 // so dedupe does not depend on how the topics' reads interleave.
 inline constexpr int32_t kDedupeDays = 7;
 inline constexpr int kNumEventKinds = 5;  // purchase, session, cart, marketing, profile
+// An event's kind as 0 .. kNumEventKinds - 1 (a valid event has one).
+inline int EventKindIndex(const v1::Event& e) {
+  return std::clamp(static_cast<int>(e.kind_case()) - static_cast<int>(v1::Event::kPurchase), 0,
+                    kNumEventKinds - 1);
+}
 // The default cap on events applied per customer, kind and UTC day (see
 // CustomerState::Apply): far beyond any person (one session every 9 s around the
 // clock), well below a bot's.

@@ -121,15 +121,18 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       max_time = std::max(max_time, e.event_time_ms());
       Entry& entry = entries[i]->second;
       const ApplyOutcome outcome = entry.state.Apply(e, options_.max_events_per_day);
+      const auto kind = static_cast<size_t>(EventKindIndex(e));
       if (outcome != ApplyOutcome::kApplied) {
         if (outcome == ApplyOutcome::kDuplicate) {
           ++st.duplicates;
+          ++st.duplicates_by_kind[kind];
         } else {
           st.rate_limited.push_back(i);
         }
         continue;
       }
       ++st.applied;
+      ++st.applied_by_kind[kind];
       watermark_.Add(e.event_time_ms());
       if (!entry.touched) {
         entry.touched = true;

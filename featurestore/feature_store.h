@@ -28,6 +28,7 @@
 #ifndef RECUR_FEATURESTORE_FEATURE_STORE_H_
 #define RECUR_FEATURESTORE_FEATURE_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -110,6 +111,8 @@ class FeatureStore {
   struct ApplyStats {
     int64_t applied = 0;
     int64_t duplicates = 0;
+    // The same two per event kind: purchase, session, cart, marketing, profile.
+    std::array<int64_t, kNumEventKinds> applied_by_kind{}, duplicates_by_kind{};
     int64_t expired = 0;               // older than the horizon (expire_outside_horizon)
     std::vector<size_t> rate_limited;  // indexes of the events beyond the cap, not applied
     std::vector<CustomerKey> touched;  // customers whose state changed, sorted

@@ -149,10 +149,12 @@ std::string PrometheusText(const PipelineCounters& c) {
   ByLabel(&out, "recur_events_late_total", "counter",
           "Events older than their partition's lateness bound, by topic.", "topic",
           c.late_by_topic);
-  Counter(&out, "recur_events_applied_total", "Events applied to the feature stores.",
-          static_cast<double>(c.applied));
-  Counter(&out, "recur_events_duplicate_total",
-          "Events whose id was already applied (counted once).", static_cast<double>(c.duplicates));
+  ByLabel(&out, "recur_events_applied_total", "counter",
+          "Events applied to the feature stores, by the topic of their kind.", "topic",
+          c.applied_by_topic);
+  ByLabel(&out, "recur_events_duplicate_total", "counter",
+          "Events whose id was already applied (counted once), by the topic of their kind.",
+          "topic", c.duplicates_by_topic);
   ByLabel(&out, "recur_dlq_records_total", "counter",
           "Records sent to the dead-letter topic, by reason.", "reason", c.dlq);
   Counter(&out, "recur_batches_total", "Batches committed.", static_cast<double>(c.batches));

@@ -84,8 +84,9 @@ std::string DriftText(const std::vector<DriftReport>& reports, double threshold)
     absl::StrAppend(&out, r.target, " model ", r.version, ": ", r.rows,
                     " customers against its training rows (PSI; > ", threshold, " shifted)\n");
     for (size_t i = 0; i < r.feature_psi.size() && i < kFeatureNames.size(); ++i) {
-      absl::StrAppend(&out, absl::StrFormat("  %-26s %8.4f  %s\n", kFeatureNames[i],
-                                            r.feature_psi[i], Verdict(r.feature_psi[i], threshold)));
+      absl::StrAppend(&out,
+                      absl::StrFormat("  %-26s %8.4f  %s\n", kFeatureNames[i], r.feature_psi[i],
+                                      Verdict(r.feature_psi[i], threshold)));
     }
     absl::StrAppend(&out, absl::StrFormat("  %-26s %8.4f  %s\n", "(score)", r.score_psi,
                                           Verdict(r.score_psi, threshold)));

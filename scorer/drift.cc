@@ -81,7 +81,8 @@ DriftTally::DriftTally(const DriftReference& reference) : reference_(&reference)
 
 void DriftTally::Add(const float* row, double probability) {
   if (reference_ == nullptr || !reference_->Includes(row)) return;
-  for (size_t f = 0; f < features_.size(); ++f) ++features_[f][reference_->features[f].BinOf(row[f])];
+  for (size_t f = 0; f < features_.size(); ++f)
+    ++features_[f][reference_->features[f].BinOf(row[f])];
   ++score_[reference_->score.BinOf(probability)];
   ++rows_;
 }

@@ -394,11 +394,7 @@ class PipelineImpl final : public Pipeline {
     absl::Status committed = committer_->Commit(builder_.batch(), &progress_, &report);
     counters_.apply_ms += report.apply_ms;
     for (const Committer::Applied& a : report.applied) {
-      counters_.applied += a.stats.applied;
-      counters_.duplicates += a.stats.duplicates;
-      if (!a.stats.rate_limited.empty()) {
-        counters_.dlq["rate_limited"] += static_cast<int64_t>(a.stats.rate_limited.size());
-      }
+      CountApplied(a.stats, options_.topics, &counters_);
       if (scoring_active_ && options_.score_touched && !a.stats.touched.empty()) {
         Unscored& u = unscored_[a.partition];
         u.keys.insert(a.stats.touched.begin(), a.stats.touched.end());

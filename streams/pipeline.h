@@ -131,6 +131,8 @@ struct PipelineCounters {
   std::map<TopicPartition, int64_t> lag_by_partition;  // the partitions whose end is known
   std::map<std::string, int64_t> consumed_by_topic;    // events_in by topic
   std::map<std::string, int64_t> late_by_topic;
+  std::map<std::string, int64_t> applied_by_topic;             // applied and duplicates by the
+  std::map<std::string, int64_t> duplicates_by_topic;          // topic of their event kind
   Histogram batch_commit_seconds{Histogram::LatencyBounds()};  // dead letters + apply, per batch
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch

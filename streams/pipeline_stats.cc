@@ -41,6 +41,21 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
   return j.dump();
 }
 
+void CountApplied(const FeatureStore::ApplyStats& stats, const TopicNames& topics,
+                  PipelineCounters* c) {
+  c->applied += stats.applied;
+  c->duplicates += stats.duplicates;
+  const std::string* names[] = {&topics.purchases, &topics.sessions, &topics.carts,
+                                &topics.marketing, &topics.profiles};
+  for (size_t k = 0; k < stats.applied_by_kind.size(); ++k) {
+    if (stats.applied_by_kind[k] > 0) c->applied_by_topic[*names[k]] += stats.applied_by_kind[k];
+    if (stats.duplicates_by_kind[k] > 0)
+      c->duplicates_by_topic[*names[k]] += stats.duplicates_by_kind[k];
+  }
+  if (!stats.rate_limited.empty())
+    c->dlq["rate_limited"] += static_cast<int64_t>(stats.rate_limited.size());
+}
+
 PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker::Stats& scoring,
                                 const FeatureStore::CacheStats& cache, bool loop_idle,
                                 bool batch_empty) {

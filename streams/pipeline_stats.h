@@ -30,6 +30,11 @@ PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker:
                                 const FeatureStore::CacheStats& cache, bool loop_idle,
                                 bool batch_empty);
 
+// Adds one store's ApplyBatch figures to the counters: applied and duplicates
+// (also by the topic of each event kind), rate-limited events as dead letters.
+void CountApplied(const FeatureStore::ApplyStats& stats, const TopicNames& topics,
+                  PipelineCounters* counters);
+
 // The periodic stats lines of one run. Not thread-safe; the run loop owns it.
 class StatsInterval {
  public:

@@ -279,7 +279,10 @@ TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string& text = r->body;
-  EXPECT_NE(text.find("recur_events_applied_total 3\n"), std::string::npos) << text;
+  // 3 events applied: the purchases (the test's stream is purchases only).
+  EXPECT_NE(text.find("recur_events_applied_total{topic=\"shop.purchases\"} 3\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("recur_events_consumed_total{topic=\"shop.purchases\"} 4\n"),
             std::string::npos)
       << text;
@@ -324,10 +327,11 @@ TEST(HttpMetricsTest, DriftIsAGaugePerTargetAndFeatureWithoutTheFiguresNotYetKno
 TEST(HttpMetricsTest, LabelValuesAreEscapedAndLargeCountsStayExact) {
   EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   PipelineCounters c;
-  c.applied = 123'456'789'012;
+  c.applied_by_topic["shop.purchases"] = 123'456'789'012;
   c.dlq["odd \"reason\""] = 2;
   const std::string text = PrometheusText(c);
-  EXPECT_NE(text.find("recur_events_applied_total 123456789012\n"), std::string::npos);
+  EXPECT_NE(text.find("recur_events_applied_total{topic=\"shop.purchases\"} 123456789012\n"),
+            std::string::npos);
   EXPECT_NE(text.find("recur_dlq_records_total{reason=\"odd \\\"reason\\\"\"} 2\n"),
             std::string::npos);
 }

@@ -46,8 +46,8 @@ until curl -sf "http://$HTTP/healthz" >/dev/null; do
 done
 "$RECUR" produce "$WORK/shifted.jsonl" --brokers "$BROKER" 2>/dev/null
 metrics() { curl -sf "http://$HTTP/metrics" >"$WORK/metrics.txt" && cat "$WORK/metrics.txt"; }
-metric() { metrics | awk -v n="$1" '$1 == n {print $2}'; }
-until [[ "$(metric recur_events_applied_total)" == "$events" ]]; do
+applied() { metrics | awk '$1 ~ /^recur_events_applied_total\{/ {n += $2} END {print n + 0}'; }
+until [[ "$(applied)" == "$events" ]]; do
   kill -0 "$RUN_PID" 2>/dev/null || fail "recur run exited: $(tail -5 "$WORK/run.log")"
   sleep 0.5
 done

@@ -21,7 +21,7 @@ TEST(DriftBinsTest, DecilesOfDistinctValues) {
   EXPECT_EQ(b.shares[0], 0.0);  // missing
   for (size_t i = 1; i < b.shares.size(); ++i) EXPECT_DOUBLE_EQ(b.shares[i], 0.1) << i;
   EXPECT_EQ(b.BinOf(NAN), 0u);
-  EXPECT_EQ(b.BinOf(-5), 1u);   // (-inf, 1]
+  EXPECT_EQ(b.BinOf(-5), 1u);  // (-inf, 1]
   EXPECT_EQ(b.BinOf(1), 1u);
   EXPECT_EQ(b.BinOf(1.5), 2u);  // (1, 2]
   EXPECT_EQ(b.BinOf(9.5), 10u);
