@@ -37,13 +37,7 @@ events=$(wc -l <"$WORK/shifted.jsonl")
 "$RECUR" import "$WORK/control.jsonl" --state-dir "$WORK/control" --partitions 2 >/dev/null 2>&1 \
   || fail "import of the control stream"
 mkdir -p "$WORK/models"
-"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --models-dir "$WORK/models" --http "$HTTP" \
-  >"$WORK/run.out" 2>"$WORK/run.log" &
-RUN_PID=$!
-until curl -sf "http://$HTTP/healthz" >/dev/null; do
-  kill -0 "$RUN_PID" 2>/dev/null || fail "recur run exited: $(tail -5 "$WORK/run.log")"
-  sleep 0.2
-done
+start_http_run "$HTTP" "$WORK/models"
 "$RECUR" produce "$WORK/shifted.jsonl" --brokers "$BROKER" 2>/dev/null
 metrics() { curl -sf "http://$HTTP/metrics" >"$WORK/metrics.txt" && cat "$WORK/metrics.txt"; }
 applied() { metrics | awk '$1 ~ /^recur_events_applied_total\{/ {n += $2} END {print n + 0}'; }

@@ -60,6 +60,18 @@ last_event_day() {
   date -u -d "@$((ms / 1000))" +%F
 }
 
+# start_http_run ADDR MODELS_DIR: `recur run` on $WORK/state serving --http ADDR
+# (output in $WORK/run.out, run.log; its pid in RUN_PID), once /healthz answers.
+start_http_run() {
+  "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --models-dir "$2" --http "$1" \
+    >"$WORK/run.out" 2>"$WORK/run.log" &
+  RUN_PID=$!
+  until curl -sf "http://$1/healthz" >/dev/null; do
+    kill -0 "$RUN_PID" 2>/dev/null || fail "recur run exited: $(tail -5 "$WORK/run.log")"
+    sleep 0.2
+  done
+}
+
 # topic_count TOPIC: records in a topic (all partitions), read with kcat.
 topic_count() { kcat -C -b "$BROKER" -t "$1" -e -q -f 'x\n' 2>/dev/null | wc -l; }
 

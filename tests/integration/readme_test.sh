@@ -37,6 +37,8 @@ assert s and s["customer_id"] == "c-9" and 0 <= s["risk_decline_90d"] <= 1, s
 PY
 ls models/activity_decline_90d/*/report.html models/repurchase_30d/*/report.html >/dev/null || fail "no reports"
 grep -q "valid" "$WORK/blocks/00.sh.out" || fail "recur rules my-rules.txt did not validate"
+grep -Eq "^repurchase_30d model .* customers against its training rows" "$WORK/blocks/00.sh.out" \
+  || fail "inspect --drift printed no table for the repurchase model"
 grep -q "score for shop-" "$WORK"/blocks/01.sh.out || fail "no scores read back with kcat"
 grep -Eq "^parity: 900 customers, [1-9][0-9]* with a delivered score checked" "$WORK"/blocks/01.sh.out \
   || fail "train --check-parity checked no score: $(grep parity "$WORK"/blocks/01.sh.out)"

@@ -13,13 +13,7 @@ HTTP=127.0.0.1:19774
 BIN="$(dirname "$RECUR")/tests"
 "$BIN/scorer/make_test_models" "$WORK/models" 1 || fail "models"
 "$RECUR" simulate --shops 1 --customers 300 --days 60 --seed 8 -o "$WORK/events.jsonl" 2>/dev/null
-"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" --models-dir "$WORK/models" --http "$HTTP" \
-  >"$WORK/run.out" 2>"$WORK/run.log" &
-RUN_PID=$!
-until curl -sf "http://$HTTP/healthz" >/dev/null; do
-  kill -0 "$RUN_PID" 2>/dev/null || fail "recur run exited: $(tail -5 "$WORK/run.log")"
-  sleep 0.2
-done
+start_http_run "$HTTP" "$WORK/models"
 "$RECUR" produce "$WORK/events.jsonl" --brokers "$BROKER" 2>/dev/null
 printf 'garbage' | kcat -P -b "$BROKER" -t shop.sessions -k "shop-1/c-000001"
 printf 'nokey' | kcat -P -b "$BROKER" -t shop.carts
