@@ -28,26 +28,17 @@ nlohmann::json Number(double v) { return std::isnan(v) ? nlohmann::json() : nloh
 absl::StatusOr<std::vector<DriftReport>> MeasureDrift(StateDir& dir, const ScorerOptions& models) {
   auto scorer = Scorer::Create(models);
   if (!scorer.ok()) return scorer.status();
-  const Model& risk = (*scorer)->risk();
-  const Model& repurchase = (*scorer)->repurchase();
-  if (risk.drift() == nullptr && repurchase.drift() == nullptr) {
+  if ((*scorer)->risk().drift() == nullptr && (*scorer)->repurchase().drift() == nullptr) {
     return absl::FailedPreconditionError(
         "neither model's meta.json has a drift reference (trained before recur recorded one): "
         "retrain them");
   }
-  DriftTally risk_tally = risk.drift() ? DriftTally(*risk.drift()) : DriftTally();
-  DriftTally repurchase_tally = repurchase.drift() ? DriftTally(*repurchase.drift()) : DriftTally();
+  ScoreDrift drift(**scorer);
   std::vector<ScoreRow> rows;
-  std::vector<float> x(kNumFeatures);
   auto flush = [&]() -> absl::Status {
     auto scores = (*scorer)->Score(rows);
     if (!scores.ok()) return scores.status();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      FeatureRow(rows[i].features, x.data(), &risk.vocab());
-      risk_tally.Add(x.data(), Probability((*scores)[i], Target::kActivityDecline90d));
-      FeatureRow(rows[i].features, x.data(), &repurchase.vocab());
-      repurchase_tally.Add(x.data(), Probability((*scores)[i], Target::kRepurchase30d));
-    }
+    drift.Add(rows, *scores);
     rows.clear();
     return absl::OkStatus();
   };
@@ -66,16 +57,7 @@ absl::StatusOr<std::vector<DriftReport>> MeasureDrift(StateDir& dir, const Score
     if (!s.ok()) return s;
   }
   if (absl::Status s = flush(); !s.ok()) return s;
-  std::vector<DriftReport> out;
-  if (risk.drift()) {
-    out.push_back(DriftReport::Of(risk_tally, TargetName(Target::kActivityDecline90d),
-                                  (*scorer)->risk_version()));
-  }
-  if (repurchase.drift()) {
-    out.push_back(DriftReport::Of(repurchase_tally, TargetName(Target::kRepurchase30d),
-                                  (*scorer)->repurchase_version()));
-  }
-  return out;
+  return drift.Reports();
 }
 
 std::string DriftText(const std::vector<DriftReport>& reports, double threshold) {

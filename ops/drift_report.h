@@ -2,8 +2,9 @@
 // dir (or snapshot) in the population, as a day-boundary re-scoring pass would
 // score it (as of the start of its store's watermark day, or its latest event
 // if later), run through the current models and counted in their drift bins
-// (scorer/drift.h). The same figures as `recur run`'s recur_feature_psi after
-// its pass of that day, computed by a separate path.
+// (ScoreDrift, scorer/scorer.h). The same figures as `recur run`'s
+// recur_feature_psi after its pass of that day: the rows are chosen by this
+// file's own scan, the counting is the pass's.
 //
 //   auto reports = recur::MeasureDrift(*state_dir, {.models_dir = "models"});
 //   for (const recur::DriftReport& r : *reports) ... r.feature_psi[kTenureDays] ...

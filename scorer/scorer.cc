@@ -94,4 +94,41 @@ absl::Status Scorer::AddReasons(const std::vector<const ScoreRow*>& rows,
   return absl::OkStatus();
 }
 
+ScoreDrift::ScoreDrift(const Scorer& scorer) : scorer_(&scorer) {
+  if (const DriftReference* r = scorer.risk().drift()) risk_ = DriftTally(*r);
+  if (const DriftReference* r = scorer.repurchase().drift()) repurchase_ = DriftTally(*r);
+}
+
+void ScoreDrift::Add(const std::vector<ScoreRow>& rows,
+                     const std::vector<v1::CustomerScore>& scores) {
+  if (scorer_ == nullptr) return;
+  std::vector<float> x(kNumFeatures);
+  for (size_t i = 0; i < rows.size() && i < scores.size(); ++i) {
+    FeatureRow(rows[i].features, x.data(), &scorer_->risk().vocab());
+    risk_.Add(x.data(), Probability(scores[i], Target::kActivityDecline90d));
+    FeatureRow(rows[i].features, x.data(), &scorer_->repurchase().vocab());
+    repurchase_.Add(x.data(), Probability(scores[i], Target::kRepurchase30d));
+  }
+}
+
+void ScoreDrift::Merge(const ScoreDrift& other) {
+  if (scorer_ == nullptr) scorer_ = other.scorer_;
+  risk_.Merge(other.risk_);
+  repurchase_.Merge(other.repurchase_);
+}
+
+std::vector<DriftReport> ScoreDrift::Reports() const {
+  std::vector<DriftReport> out;
+  if (scorer_ == nullptr) return out;
+  if (scorer_->risk().drift() != nullptr) {
+    out.push_back(
+        DriftReport::Of(risk_, TargetName(Target::kActivityDecline90d), scorer_->risk_version()));
+  }
+  if (scorer_->repurchase().drift() != nullptr) {
+    out.push_back(DriftReport::Of(repurchase_, TargetName(Target::kRepurchase30d),
+                                  scorer_->repurchase_version()));
+  }
+  return out;
+}
+
 }  // namespace recur

@@ -21,6 +21,7 @@
 #include "featurestore/catalog.h"
 #include "featurestore/types.h"
 #include "proto/recur.pb.h"
+#include "scorer/drift.h"
 #include "scorer/model.h"
 #include "scorer/targets.h"
 
@@ -67,6 +68,28 @@ class Scorer {
   Scorer() = default;
   ScorerOptions options_;
   std::unique_ptr<Model> risk_, repurchase_;
+};
+
+// Scored rows counted in both models' drift bins (scorer/drift.h): the one
+// place a re-scoring pass (streams/scoring.h) and `recur inspect --drift`
+// (ops/drift_report.h) tally their populations. Points into the scorer's
+// models: valid while that Scorer lives. A model without a reference counts
+// nothing and reports nothing.
+class ScoreDrift {
+ public:
+  ScoreDrift() = default;
+  explicit ScoreDrift(const Scorer& scorer);
+
+  // `scores`: Scorer::Score's for `rows`, same order. Each row is counted as
+  // its model sees it (FeatureRow with that model's vocabulary).
+  void Add(const std::vector<ScoreRow>& rows, const std::vector<v1::CustomerScore>& scores);
+  void Merge(const ScoreDrift& other);  // of the same scorer
+  // One report per model with a reference (risk, then repurchase).
+  std::vector<DriftReport> Reports() const;
+
+ private:
+  const Scorer* scorer_ = nullptr;
+  DriftTally risk_, repurchase_;
 };
 
 }  // namespace recur

@@ -156,33 +156,17 @@ void ScoreStage::CloseStore(int32_t partition) {
   UpdateDrift();
 }
 
-ScoreStage::Tallies ScoreStage::NewTallies() const {
-  Tallies t;
-  if (const DriftReference* r = scorer_ ? scorer_->risk().drift() : nullptr)
-    t.risk = DriftTally(*r);
-  if (const DriftReference* r = scorer_ ? scorer_->repurchase().drift() : nullptr)
-    t.repurchase = DriftTally(*r);
-  return t;
-}
-
 void ScoreStage::UpdateDrift() {
   counters_.drift.clear();
   if (!scorer_) return;
-  std::optional<Tallies> all;
+  ScoreDrift all(*scorer_);
+  bool any = false;
   for (const auto& [p, info] : stores_) {
     if (!info.drift) continue;
-    if (!all) all = NewTallies();
-    all->Merge(*info.drift);
+    all.Merge(*info.drift);
+    any = true;
   }
-  if (!all) return;
-  if (scorer_->risk().drift() != nullptr) {
-    counters_.drift.push_back(DriftReport::Of(all->risk, TargetName(Target::kActivityDecline90d),
-                                              scorer_->risk_version()));
-  }
-  if (scorer_->repurchase().drift() != nullptr) {
-    counters_.drift.push_back(DriftReport::Of(all->repurchase, TargetName(Target::kRepurchase30d),
-                                              scorer_->repurchase_version()));
-  }
+  if (any) counters_.drift = all.Reports();
 }
 
 absl::Status ScoreStage::ScoreCustomers(const std::vector<Work>& work) {
@@ -290,7 +274,7 @@ absl::Status ScoreStage::StartPass(int32_t partition) {
   pass->day = DayOf(watermark);
   pass->started = std::chrono::steady_clock::now();
   pass->quantiles_done = rules_.quantiles_needed().empty();
-  pass->drift = NewTallies();
+  pass->drift = ScoreDrift(*scorer_);
   auto pending = info.store->ledger().ReadPending();
   if (!pending.ok()) return pending.status();
   pass->pending.insert(pending->begin(), pending->end());
@@ -371,7 +355,7 @@ absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
   }
   const auto scored = static_cast<int64_t>(rows.size());
   const int64_t unchanged_before = counters_.unchanged;
-  Tallies drift = NewTallies();
+  ScoreDrift drift(*scorer_);
   absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at, &drift);
   if (!s.ok()) return s;
   pass.drift.Merge(drift);
@@ -413,20 +397,12 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
-    ScoringCounters* counters, Tallies* drift) const {
+    ScoringCounters* counters, ScoreDrift* drift) const {
   const auto t0 = std::chrono::steady_clock::now();
   auto scores = scorer_->Score(rows);
   if (!scores.ok()) return scores.status();
   counters->scored += static_cast<int64_t>(rows.size());
-  if (drift != nullptr) {  // each model's input row, as its own vocabulary encodes it
-    std::vector<float> row(kNumFeatures);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      FeatureRow(rows[i].features, row.data(), &scorer_->risk().vocab());
-      drift->risk.Add(row.data(), Probability((*scores)[i], Target::kActivityDecline90d));
-      FeatureRow(rows[i].features, row.data(), &scorer_->repurchase().vocab());
-      drift->repurchase.Add(row.data(), Probability((*scores)[i], Target::kRepurchase30d));
-    }
-  }
+  if (drift != nullptr) drift->Add(rows, *scores);
   std::vector<const ScoreRow*> publish_rows;
   std::vector<v1::CustomerScore*> publish_scores;
   v1::CustomerScore last;
@@ -486,7 +462,7 @@ absl::Status ScoreStage::ScoreAndPublish(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
     const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
-    Tallies* drift) {
+    ScoreDrift* drift) {
   auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_, drift);
   if (!flight.ok()) return flight.status();
   return Publish(std::move(*flight));

@@ -33,7 +33,6 @@
 #include "absl/status/statusor.h"
 #include "base/histogram.h"
 #include "featurestore/feature_store.h"
-#include "scorer/drift.h"
 #include "scorer/registry.h"
 #include "scorer/rules.h"
 #include "scorer/scorer.h"
@@ -148,14 +147,6 @@ class ScoreStage {
 
  private:
   ScoreStage() = default;
-  // Live rows in each model's drift bins (scorer/drift.h).
-  struct Tallies {
-    DriftTally risk, repurchase;
-    void Merge(const Tallies& o) {
-      risk.Merge(o.risk);
-      repurchase.Merge(o.repurchase);
-    }
-  };
   struct Pass {
     int32_t day = 0;
     std::string cursor;           // ScanPage's: the last customer handled
@@ -168,7 +159,7 @@ class ScoreStage {
     int64_t customers = 0, steps = 0, published = 0;
     bool final_sent = false;  // the last step's scores (with the pass's meta) are out
     std::chrono::steady_clock::time_point started;
-    Tallies drift;  // the rows scored so far, in the models' drift bins
+    ScoreDrift drift;  // the rows scored so far, in the models' drift bins
   };
   struct StoreInfo {
     QuantileTable quantiles;
@@ -178,10 +169,9 @@ class ScoreStage {
     bool quantiles_ready = false;
     int32_t rescored_day = 0;
     FeatureStore* store = nullptr;
-    std::unique_ptr<Pass> pass;    // a pass in progress (StartPass)
-    std::optional<Tallies> drift;  // of the last complete pass with the models in use
+    std::unique_ptr<Pass> pass;       // a pass in progress (StartPass)
+    std::optional<ScoreDrift> drift;  // of the last complete pass with the models in use
   };
-  Tallies NewTallies() const;
   void UpdateDrift();  // counters_.drift from every store's last pass
   // No event-driven score is as of a day before this (EventScoreAsOf).
   static int32_t FloorDay(const StoreInfo& info);
@@ -207,7 +197,7 @@ class ScoreStage {
       FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
       const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
       const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
-      ScoringCounters* counters, Tallies* drift = nullptr) const;
+      ScoringCounters* counters, ScoreDrift* drift = nullptr) const;
   // Sends a prepared group and queues it for Drain.
   absl::Status Publish(std::unique_ptr<InFlight> flight);
   // Prepare, then Publish.
@@ -216,7 +206,7 @@ class ScoreStage {
                                const std::vector<const std::string*>* compare,
                                const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta,
-                               uint64_t scored_at, Tallies* drift = nullptr);
+                               uint64_t scored_at, ScoreDrift* drift = nullptr);
 
   ScoringOptions options_;
   std::deque<std::unique_ptr<InFlight>> inflight_;

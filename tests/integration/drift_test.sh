@@ -20,7 +20,8 @@
 #     400-day horizon than a live row: a true train/serve difference that PSI
 #     exposes; docs/DESIGN.md "Drift");
 #   - `recur inspect --drift` on the stopped run's state computes the same PSIs
-#     as the pipeline's pass, by its own path (ops/drift_report.cc);
+#     as the pipeline's pass, over rows it selects by its own scan
+#     (ops/drift_report.cc);
 #   - the status page draws minutes_month0 as a bar over the threshold.
 # Dates and seed are chosen so that the calendar alone moves no other feature:
 # reference and live both on day 28 of a month (four whole weeks in month 0),
