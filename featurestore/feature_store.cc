@@ -1,32 +1,19 @@
-// RocksDB implementation of FeatureStore.
-//
-// Key space (one column family):
-//   "c" shop "/" customer   -> CustomerState encoding
-//   "o" topic "\0" BE32(partition) -> fixed64 next offset
-//   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source
-//   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
-//   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
-//   "m:max_event_time"      -> fixed64 largest event time applied
-//   "m:watermark"           -> EventTimeWatermark::Encode (the largest event times)
-//   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
-//   "m:format"              -> "recur-store-1"
-//   "m:retention_days"      -> fixed64 retention, set at creation (retention.h)
+// RocksDB implementation of FeatureStore (key space: rocks_internal.h).
 // RocksDB is the source of truth (offsets live here), so the WAL stays on,
 // paranoid checks stay on and recovery is point-in-time (docs/DESIGN.md, pitfalls).
 // Every write goes through FlushLocked(): one WriteBatch with the changed
 // customers, the pending marks and last scores, the offsets and stream times.
-// Write-through calls it at the end of every ApplyBatch and Commit; write-back
-// when the owner calls Flush() (docs/DESIGN.md "State layout").
+// Write-through: after every ApplyBatch and Commit; write-back: at Flush() (DESIGN.md).
 #include "featurestore/feature_store.h"
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
 #include "featurestore/rocks_internal.h"
 #include "featurestore/validate.h"
@@ -60,34 +47,26 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   ~RocksFeatureStore() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock writer(&write_mu_);
     if (!options_.read_only) FlushLocked().IgnoreError();  // best effort; owners call Flush
   }
 
   absl::Status ApplyBatch(std::span<const v1::Event> events, const OffsetMap& offsets,
                           ApplyStats* stats, const StreamTimeMap* stream_times) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock writer(&write_mu_);
     if (options_.read_only) return absl::FailedPreconditionError("ApplyBatch on a read-only store");
     // Pass 1: validate everything before touching any state, so a batch is all or nothing.
-    int64_t running_max = max_event_time_ms_;
-    for (size_t i = 0; i < events.size(); ++i) {
-      const v1::Event& e = events[i];
-      absl::Status s = ValidateEvent(e);
-      if (s.ok() && !options_.expire_outside_horizon &&
-          !WithinHorizon(e.event_time_ms(), running_max, options_.retention_days)) {
-        s = absl::InvalidArgumentError(absl::StrCat(
-            "event_time_ms: ", e.event_time_ms(), " is older than the retention horizon (",
-            options_.retention_days, " days before ", running_max, ")"));
-      }
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("event[", i, "] (", e.event_id(), "): ", s.message()));
-      }
-      running_max = std::max(running_max, e.event_time_ms());
+    const int32_t horizon_days = options_.expire_outside_horizon ? 0 : options_.retention_days;
+    if (absl::Status s = ValidateBatch(events, max_event_time_ms(), horizon_days); !s.ok()) {
+      return s;
     }
 
-    // Pass 2: find (or load) every customer before changing any, so a failed
-    // read leaves the cached states as they were.
+    // Pass 2: read the customers that are not cached before changing any, so a
+    // failed read leaves the cached states as they were; without holding mu_,
+    // so lookups and the scorer read on meanwhile.
+    std::unordered_map<std::string, CustomerState> loaded;
+    if (absl::Status s = LoadMissing(events, &loaded); !s.ok()) return s;
+    mu_.WriterLock();  // until the batch is applied (no early return before)
     ++tick_;
     std::vector<CacheMap::value_type*> entries(events.size());
     std::string key;
@@ -95,12 +74,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       const v1::Event& e = events[i];
       key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
       auto [it, inserted] = cache_.try_emplace(key);
-      if (inserted) {
-        absl::Status s = Load(key, &it->second.state);
-        if (!s.ok()) {
-          cache_.erase(it);
-          return s;
-        }
+      if (inserted) {  // listed by LoadMissing: only this writer changes cache_
+        it->second.state = std::move(loaded.at(key));
         it->second.bytes = it->second.state.ApproxBytes();
         cache_bytes_ += it->second.bytes;
         ++counters_.loads;
@@ -169,28 +144,52 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     }
     max_event_time_ms_ = max_time;
     ++batches_since_flush_;
-    if (!options_.write_back) {
-      absl::Status s = FlushLocked();
-      if (!s.ok()) {
-        // Write-through promises all or nothing: forget what did not land.
-        DropUnflushed();
-        return s;
-      }
+    if (options_.write_back) EvictLocked();
+    mu_.WriterUnlock();
+    if (options_.write_back) return absl::OkStatus();
+    absl::Status s = FlushLocked();
+    absl::WriterMutexLock relock(&mu_);
+    // Write-through promises all or nothing: forget what did not land.
+    if (!s.ok()) {
+      DropUnflushed();
+      return s;
     }
     EvictLocked();
     return absl::OkStatus();
   }
 
+  // Reads from RocksDB every customer of `events` that is not cached, into
+  // `loaded` (an absent one is an empty state). The caller is the writer, so
+  // the cache cannot gain or lose them before it takes mu_.
+  absl::Status LoadMissing(std::span<const v1::Event> events,
+                           std::unordered_map<std::string, CustomerState>* loaded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      std::string key;
+      for (const v1::Event& e : events) {
+        key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
+        if (!cache_.contains(key)) loaded->try_emplace(key);
+      }
+    }
+    for (auto& [key, state] : *loaded) {
+      if (absl::Status s = Load(key, &state); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Flush() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock writer(&write_mu_);
     if (options_.read_only) return absl::OkStatus();
     absl::Status s = FlushLocked();
-    if (s.ok()) EvictLocked();
+    if (!s.ok()) return s;
+    absl::WriterMutexLock lock(&mu_);
+    EvictLocked();
     return s;
   }
 
   CacheStats cache_stats() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     CacheStats c = counters_;
     c.entries = static_cast<int64_t>(cache_.size());
     c.bytes = static_cast<int64_t>(cache_bytes_);
@@ -203,7 +202,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   absl::StatusOr<OffsetMap> ReadOffsets() override {
     auto stored = ReadPositions("o");
     if (!stored.ok()) return stored.status();
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     for (const auto& [tp, offset] : offsets_) (*stored)[tp] = offset;
     return stored;
   }
@@ -211,7 +210,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     auto times = ReadPositions("w");
     if (!times.ok()) return times.status();
     StreamTimeMap out(times->begin(), times->end());
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     for (const auto& [tp, t] : stream_times_) out[tp] = t;
     return out;
   }
@@ -221,55 +220,50 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   absl::StatusOr<Features> ComputeFeatures(const CustomerKey& key, int64_t as_of_ms) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     const int32_t horizon = HorizonFirstDay(max_event_time_ms_);
     if (max_event_time_ms_ > 0 && DayOf(as_of_ms) < horizon) {
       return absl::InvalidArgumentError(
           absl::StrCat("as_of_ms: ", as_of_ms, " is before the retention horizon"));
     }
-    const CustomerState* state = nullptr;
-    CustomerState loaded;
-    std::string k = "c" + key.Encode();
-    if (auto it = cache_.find(k); it != cache_.end()) {
-      state = &it->second.state;
-    } else {
-      absl::Status s = Load(k, &loaded);
-      if (!s.ok()) return s;
-      state = &loaded;
-    }
-    if (state->empty())
-      return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
-    return state->ComputeFeatures(as_of_ms, horizon);
+    CustomerState scratch;
+    auto state = FindLocked(key, &scratch);
+    if (!state.ok()) return state.status();
+    return (*state)->ComputeFeatures(as_of_ms, horizon);
   }
 
   absl::StatusOr<CustomerState> GetState(const CustomerKey& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    CustomerState s;
-    const std::string k = "c" + key.Encode();
-    if (auto it = cache_.find(k); it != cache_.end()) {
-      s = it->second.state;
-    } else if (absl::Status st = Load(k, &s); !st.ok()) {
-      return st;
-    }
-    if (s.empty()) return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
-    return s;
+    absl::ReaderMutexLock lock(&mu_);
+    CustomerState scratch;
+    auto state = FindLocked(key, &scratch);
+    if (!state.ok()) return state.status();
+    return **state;
   }
 
   absl::Status ReadState(const CustomerKey& key,
                          const std::function<void(const CustomerState&)>& fn) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    CustomerState loaded;
-    const CustomerState* state = &loaded;
+    absl::ReaderMutexLock lock(&mu_);
+    CustomerState scratch;
+    auto state = FindLocked(key, &scratch);
+    if (!state.ok()) return state.status();
+    fn(**state);
+    return absl::OkStatus();
+  }
+
+  // The customer's cached state, else its record read into `scratch`;
+  // NotFound for an unknown customer.
+  absl::StatusOr<const CustomerState*> FindLocked(const CustomerKey& key, CustomerState* scratch)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     const std::string k = "c" + key.Encode();
+    const CustomerState* state = scratch;
     if (auto it = cache_.find(k); it != cache_.end()) {
       state = &it->second.state;
-    } else if (absl::Status st = Load(k, &loaded); !st.ok()) {
-      return st;
+    } else if (absl::Status s = Load(k, scratch); !s.ok()) {
+      return s;
     }
     if (state->empty())
       return absl::NotFoundError(absl::StrCat("no state for customer ", key.Encode()));
-    fn(*state);
-    return absl::OkStatus();
+    return state;
   }
 
   absl::Status ForEachCustomer(
@@ -295,7 +289,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     auto visit = [&](const CustomerKey& key, const std::string& wire, std::string_view record) {
       auto last = GetLastScore(key);  // delivered (maybe not flushed yet), else on disk
       if (!last.ok() && last.status().code() != absl::StatusCode::kNotFound) return last.status();
-      std::lock_guard<std::mutex> lock(mu_);  // per customer: batches apply between two
+      absl::ReaderMutexLock lock(&mu_);  // per customer: batches apply between two
       const CustomerState* state = &decoded;
       if (auto c = cache_.find("c" + wire); c != cache_.end()) {
         state = &c->second.state;  // newer than the record when changed since the last flush
@@ -308,7 +302,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   absl::StatusOr<std::vector<CustomerKey>> ReadPending() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     std::set<std::string> wires;
     for (const auto& [w, tick] : pending_on_disk_) {
       if (!pending_done_.count(w)) wires.insert(w);
@@ -329,9 +323,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
                       const std::vector<CustomerKey>& done,
                       const std::vector<std::pair<std::string, std::string>>& meta,
                       uint64_t scored_at) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock writer(&write_mu_);
     if (options_.read_only)
       return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
+    mu_.WriterLock();  // until the ledger is updated (no early return before)
     for (const auto& [key, bytes] : published) scores_[key.Encode()] = bytes;
     for (const auto& key : done) {
       std::string wire = key.Encode();
@@ -344,26 +339,27 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (disk != pending_on_disk_.end()) pending_done_.insert(std::move(wire));
     }
     for (const auto& [name, bytes] : meta) meta_[name] = bytes;
+    mu_.WriterUnlock();
     return options_.write_back ? absl::OkStatus() : FlushLocked();
   }
 
   absl::StatusOr<std::string> GetLastScore(const CustomerKey& key) override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::ReaderMutexLock lock(&mu_);
       if (auto it = scores_.find(key.Encode()); it != scores_.end()) return it->second;
     }
     return GetRaw("s" + key.Encode());
   }
   absl::StatusOr<std::string> GetMeta(const std::string& name) override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::ReaderMutexLock lock(&mu_);
       if (auto it = meta_.find(name); it != meta_.end()) return it->second;
     }
     return GetRaw("m:x:" + name);
   }
 
   absl::Status Checkpoint(const std::string& dir) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock writer(&write_mu_);
     if (!options_.read_only) {
       if (absl::Status s = FlushLocked(); !s.ok()) return s;
     }
@@ -375,20 +371,20 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   uint64_t applied_batches() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     return tick_;
   }
 
   int64_t max_event_time_ms() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     return max_event_time_ms_;
   }
   int64_t watermark_ms() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     return watermark_.Kth(options_.watermark_events);
   }
   int32_t horizon_first_day() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::ReaderMutexLock lock(&mu_);
     return HorizonFirstDay(max_event_time_ms_);
   }
   int32_t retention_days() const override { return options_.retention_days; }
@@ -414,20 +410,39 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return recur::HorizonFirstDay(max_time, options_.retention_days);
   }
 
-  bool HasUnflushed() const {
+  bool HasUnflushed() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return !dirty_.empty() || !offsets_.empty() || !stream_times_.empty() ||
            !pending_new_.empty() || !pending_done_.empty() || !scores_.empty() || !meta_.empty() ||
            max_event_time_ms_ != durable_max_time_ms_ || !(watermark_ == durable_watermark_);
   }
 
   // One WriteBatch with everything applied or committed since the last flush.
-  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!HasUnflushed()) return absl::OkStatus();
-    std::sort(dirty_.begin(), dirty_.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
+  // The caller is the writer (write_mu_), so nothing changes while the batch
+  // is encoded and written under a shared lock: lookups and the scorer read on;
+  // mu_ is taken exclusively only to mark what was written as clean.
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_) {
     rocksdb::WriteBatch batch;
+    if (!BuildFlushBatch(&batch)) return absl::OkStatus();
+    // Tests kill the process here: the flush is computed, nothing written.
+    RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
+    rocksdb::Status ws = db_->Write(write_options_, &batch);
+    if (!ws.ok()) return FromRocks(ws, options_.path, "write batch");
+    absl::WriterMutexLock lock(&mu_);
+    MarkFlushed();
+    return absl::OkStatus();
+  }
+
+  // Fills `batch` with what FlushLocked writes; false when nothing changed.
+  bool BuildFlushBatch(rocksdb::WriteBatch* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::ReaderMutexLock lock(&mu_);
+    if (!HasUnflushed()) return false;
+    rocksdb::WriteBatch& batch = *out;
+    std::vector<const CacheMap::value_type*> sorted(dirty_.begin(), dirty_.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
     std::string value;
-    for (const auto* kv : dirty_) {
+    for (const auto* kv : sorted) {
       kv->second.state.Encode(&value);
       batch.Put(kv->first, value);
     }
@@ -444,10 +459,11 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     for (const auto& [tp, t] : stream_times_) batch.Put(OffsetKey(tp, 'w'), Fixed64(t));
     batch.Put(kMaxTimeKey, Fixed64(max_event_time_ms_));
     batch.Put(kWatermarkKey, watermark_.Encode());
-    // Tests kill the process here: the flush is computed, nothing written.
-    RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
-    rocksdb::Status ws = db_->Write(write_options_, &batch);
-    if (!ws.ok()) return FromRocks(ws, options_.path, "write batch");
+    return true;
+  }
+
+  // Everything BuildFlushBatch wrote is durable: forget it as unflushed.
+  void MarkFlushed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto* kv : dirty_) kv->second.dirty = false;
     counters_.flushed_customers += static_cast<int64_t>(dirty_.size());
     ++counters_.flushes;
@@ -465,7 +481,6 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     durable_max_time_ms_ = max_event_time_ms_;
     durable_watermark_ = watermark_;
     batches_since_flush_ = 0;
-    return absl::OkStatus();
   }
 
   // After a failed write-through flush: the cache is ahead of the disk. Forget
@@ -508,13 +523,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   }
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
-    if (s.IsNotFound())
-      return absl::NotFoundError(
-          absl::StrCat("no entry ", key.substr(0, 1), " for ", key.substr(1)));
-    if (!s.ok()) return FromRocks(s, options_.path, "read");
-    return value;
+    return internal::GetEntry(db_.get(), options_.path, key);
   }
 
   // Every customer in key order on one snapshot (a writable store flushes
@@ -524,7 +533,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
                     const std::function<absl::Status(const CustomerKey&, const CustomerState&,
                                                      const std::string*)>& fn) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock writer(&write_mu_);
       if (!options_.read_only) {
         if (absl::Status s = FlushLocked(); !s.ok()) return s;
       }
@@ -532,27 +541,19 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     return internal::ScanCustomers(db_.get(), options_.path, scores, fn);
   }
 
-  // Reads one customer from RocksDB; an absent customer is an empty state.
   absl::Status Load(const std::string& key, CustomerState* out) {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
-    if (s.IsNotFound()) {
-      *out = CustomerState();
-      return absl::OkStatus();
-    }
-    if (!s.ok()) return FromRocks(s, options_.path, "read customer");
-    absl::Status d = CustomerState::Decode(value, out);
-    if (!d.ok())
-      return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
-    return absl::OkStatus();
+    return internal::LoadCustomer(db_.get(), options_.path, key, out);
   }
 
   const Options options_;
   rocksdb::WriteOptions write_options_;
   std::unique_ptr<rocksdb::DB> db_;
-  // Serialises writers and guards what they share; RocksDB reads (iterators,
-  // Get) need no lock.
-  mutable std::mutex mu_;
+  // write_mu_ serialises the writers (ApplyBatch, Flush, Commit, Checkpoint).
+  // mu_ guards what readers share with them: writers change it only while
+  // holding mu_ exclusively, and hold it shared while they encode and write a
+  // flush. RocksDB reads (iterators, Get) need no lock.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
   int64_t max_event_time_ms_ ABSL_GUARDED_BY(mu_);
   int64_t durable_max_time_ms_ ABSL_GUARDED_BY(mu_);
   EventTimeWatermark watermark_ ABSL_GUARDED_BY(mu_);

@@ -280,4 +280,28 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
   return out;
 }
 
+absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
+                                     const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound())
+    return absl::NotFoundError(absl::StrCat("no entry ", key.substr(0, 1), " for ", key.substr(1)));
+  if (!s.ok()) return FromRocks(s, path, "read");
+  return value;
+}
+
+absl::Status LoadCustomer(rocksdb::DB* db, const std::string& path, const std::string& key,
+                          CustomerState* out) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) {
+    *out = CustomerState();
+    return absl::OkStatus();
+  }
+  if (!s.ok()) return FromRocks(s, path, "read customer");
+  absl::Status d = CustomerState::Decode(value, out);
+  if (!d.ok()) return absl::DataLossError(absl::StrCat("state store ", path, ": ", d.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace recur::internal

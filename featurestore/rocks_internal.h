@@ -2,6 +2,18 @@
 // store is opened with, the store's format marker, and the mapping of RocksDB
 // statuses onto recur's codes. Shared by feature_store.cc and snapshot.cc so a
 // snapshot's stores are written and read exactly like the live ones.
+//
+// Key space (one column family):
+//   "c" shop "/" customer   -> CustomerState encoding
+//   "o" topic "\0" BE32(partition) -> fixed64 next offset
+//   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source
+//   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
+//   "s" shop "/" customer   -> the last delivered recur.v1.CustomerScore bytes
+//   "m:max_event_time"      -> fixed64 largest event time applied
+//   "m:watermark"           -> EventTimeWatermark::Encode (the largest event times)
+//   "m:x:" name             -> meta entries of the scorer (ScoreLedger::Commit)
+//   "m:format"              -> "recur-store-1"
+//   "m:retention_days"      -> fixed64 retention, set at creation (retention.h)
 #ifndef RECUR_FEATURESTORE_ROCKS_INTERNAL_H_
 #define RECUR_FEATURESTORE_ROCKS_INTERNAL_H_
 
@@ -92,6 +104,13 @@ std::string OffsetKey(const TopicPartition& tp, char prefix = 'o');
 // Every OffsetKey entry under `prefix` ("o" or "w").
 absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
                                           const std::string& path);
+// The value of `key`; NotFound "no entry <first byte> for <rest>".
+absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
+                                     const std::string& key);
+// Reads one customer record ("c" key); an absent customer is an empty state.
+absl::Status LoadCustomer(rocksdb::DB* db, const std::string& path, const std::string& key,
+                          CustomerState* out);
+
 // The wire keys ("shop/customer") of every pending mark ("p" entries).
 absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
                                                                 const std::string& path);

@@ -1,8 +1,10 @@
 #include "featurestore/validate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/time.h"
 
 namespace recur {
 namespace {
@@ -123,6 +125,27 @@ absl::Status ValidateEvent(const v1::Event& e, std::string* reason) {
   }
   return Fail(reason, "missing_kind",
               "kind: none of purchase, session, cart, marketing, profile is set");
+}
+
+absl::Status ValidateBatch(std::span<const v1::Event> events, int64_t max_event_time_ms,
+                           int32_t retention_days) {
+  int64_t running_max = max_event_time_ms;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const v1::Event& e = events[i];
+    absl::Status s = ValidateEvent(e);
+    if (s.ok() && retention_days > 0 &&
+        !WithinHorizon(e.event_time_ms(), running_max, retention_days)) {
+      s = absl::InvalidArgumentError(absl::StrCat(
+          "event_time_ms: ", e.event_time_ms(), " is older than the retention horizon (",
+          retention_days, " days before ", running_max, ")"));
+    }
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("event[", i, "] (", e.event_id(), "): ", s.message()));
+    }
+    running_max = std::max(running_max, e.event_time_ms());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace recur

@@ -10,6 +10,7 @@
 #define RECUR_FEATURESTORE_VALIDATE_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,6 +29,13 @@ inline constexpr int64_t kMaxEventTimeMs = 4'102'444'800'000;
 // `reason`, when given, receives a short DLQ reason: missing_id, invalid_id,
 // invalid_time, missing_kind, invalid_amount, invalid_quantity, invalid_field.
 absl::Status ValidateEvent(const v1::Event& event, std::string* reason = nullptr);
+
+// Every event of a batch (FeatureStore::ApplyBatch): OK, or InvalidArgument
+// "event[i] (id): field: problem" for the first that fails ValidateEvent or, when
+// retention_days > 0, lies before the retention horizon of the largest event
+// time so far (max_event_time_ms, then the batch's own).
+absl::Status ValidateBatch(std::span<const v1::Event> events, int64_t max_event_time_ms,
+                           int32_t retention_days);
 
 }  // namespace recur
 

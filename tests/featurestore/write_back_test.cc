@@ -10,8 +10,10 @@
 #include <map>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "base/sync_point.h"
 #include "featurestore/feature_store.h"
 #include "tests/testing/events.h"
 #include "tests/testing/fixtures.h"
@@ -107,6 +109,71 @@ TEST_F(WriteBackTest, ScoresAndPendingMarksLandWithTheNextFlush) {
   EXPECT_TRUE(reader->ledger().ReadPending()->empty());
   EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "score-bytes");
   EXPECT_EQ(*reader->ledger().GetMeta("day"), "19800");
+}
+
+// A flush encodes and writes under the shared lock: readers on other threads
+// answer while it writes (they would deadlock here if the flush held the store
+// exclusively), and they see every applied batch. A ledger Commit arriving
+// meanwhile waits for the flush and is not lost when the flush marks its own
+// entries written.
+TEST_F(WriteBackTest, ReadersAnswerWhileAFlushWritesAndAWaitingCommitIsKept) {
+  EventFactory ev;  // shop-1/c-1
+  EventFactory ev2("shop-1", "c-2");
+  const CustomerKey c2{"shop-1", "c-2"};
+  auto store = Open(dir_, /*write_back=*/true);
+  ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE(
+      store
+          ->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5), ev2.Purchase(Ms(2024, 3, 2), 7)},
+                       {{tp_, 3}})
+          .ok());
+  ASSERT_TRUE(store->ledger().Commit({{c1_, "first"}}, {}, {}).ok());
+
+  int flushes_seen = 0;
+  double orders_during = -1;
+  OffsetMap offsets_during, durable_during;
+  std::string score_during;
+  int64_t dirty_during = -1;
+  std::thread committer;
+  SyncPoint::Get()->SetCallBack("FeatureStore::BeforeFlushWrite", [&](void*) {
+    if (++flushes_seen != 1) return;
+    std::thread reader([&] {
+      auto f = store->ComputeFeatures(c1_, Ms(2024, 3, 2));
+      if (f.ok()) orders_during = (*f)[kOrders30d];
+      offsets_during = *store->ReadOffsets();
+      score_during = store->ledger().GetLastScore(c1_).value_or("");
+      dirty_during = store->cache_stats().dirty_entries;
+      EXPECT_TRUE(
+          store->ReadState(c2, [](const CustomerState& s) { EXPECT_FALSE(s.empty()); }).ok());
+    });
+    reader.join();
+    durable_during = DurableOffsets();
+    committer = std::thread([&] {
+      EXPECT_TRUE(store->ledger().Commit({{c2, "second"}}, {}, {}).ok());
+    });
+  });
+  SyncPoint::Get()->EnableProcessing();
+  ASSERT_TRUE(store->Flush().ok());
+  committer.join();
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+
+  EXPECT_EQ(flushes_seen, 1);
+  EXPECT_EQ(orders_during, 2);  // both batches, while the disk had only the first
+  EXPECT_EQ(offsets_during, (OffsetMap{{tp_, 3}}));
+  EXPECT_EQ(durable_during, (OffsetMap{{tp_, 1}}));
+  EXPECT_EQ(score_during, "first");
+  EXPECT_EQ(dirty_during, 2);
+  EXPECT_EQ(store->cache_stats().dirty_entries, 0);
+  // The commit that waited is live now and lands with the next flush.
+  EXPECT_EQ(*store->ledger().GetLastScore(c2), "second");
+  ASSERT_TRUE(store->Flush().ok());
+  store.reset();
+  auto reader = Open(dir_, false, /*read_only=*/true);
+  EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "first");
+  EXPECT_EQ(*reader->ledger().GetLastScore(c2), "second");
+  EXPECT_EQ(*reader->ReadOffsets(), (OffsetMap{{tp_, 3}}));
 }
 
 TEST_F(WriteBackTest, ScanPagesVisitFlushedCustomersOnceWithTheirCurrentStateAndScore) {
