@@ -61,28 +61,15 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       return s;
     }
 
-    // Pass 2: read the customers that are not cached before changing any, so a
-    // failed read leaves the cached states as they were; without holding mu_,
-    // so lookups and the scorer read on meanwhile.
-    std::unordered_map<std::string, CustomerState> loaded;
-    if (absl::Status s = LoadMissing(events, &loaded); !s.ok()) return s;
+    // Pass 2: find every customer. One not cached is entered as `loading`
+    // (readers read its record meanwhile) and read from RocksDB without
+    // holding mu_, so lookups and the scorer go on; a failed read removes
+    // those entries again: the cached states stay as they were.
+    std::vector<CacheMap::value_type*> entries(events.size());
+    if (absl::Status s = FindOrLoad(events, &entries); !s.ok()) return s;
     mu_.WriterLock();  // until the batch is applied (no early return before)
     ++tick_;
-    std::vector<CacheMap::value_type*> entries(events.size());
-    std::string key;
-    for (size_t i = 0; i < events.size(); ++i) {
-      const v1::Event& e = events[i];
-      key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
-      auto [it, inserted] = cache_.try_emplace(key);
-      if (inserted) {  // listed by LoadMissing: only this writer changes cache_
-        it->second.state = std::move(loaded.at(key));
-        it->second.bytes = it->second.state.ApproxBytes();
-        cache_bytes_ += it->second.bytes;
-        ++counters_.loads;
-      }
-      it->second.used = tick_;
-      entries[i] = &*it;
-    }
+    for (auto* kv : entries) kv->second.used = tick_;
 
     // Pass 3: apply, in order.
     ApplyStats local;
@@ -155,26 +142,6 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       return s;
     }
     EvictLocked();
-    return absl::OkStatus();
-  }
-
-  // Reads from RocksDB every customer of `events` that is not cached, into
-  // `loaded` (an absent one is an empty state). The caller is the writer, so
-  // the cache cannot gain or lose them before it takes mu_.
-  absl::Status LoadMissing(std::span<const v1::Event> events,
-                           std::unordered_map<std::string, CustomerState>* loaded)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_) {
-    {
-      absl::ReaderMutexLock lock(&mu_);
-      std::string key;
-      for (const v1::Event& e : events) {
-        key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
-        if (!cache_.contains(key)) loaded->try_emplace(key);
-      }
-    }
-    for (auto& [key, state] : *loaded) {
-      if (absl::Status s = Load(key, &state); !s.ok()) return s;
-    }
     return absl::OkStatus();
   }
 
@@ -256,7 +223,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     const std::string k = "c" + key.Encode();
     const CustomerState* state = scratch;
-    if (auto it = cache_.find(k); it != cache_.end()) {
+    if (auto it = cache_.find(k); it != cache_.end() && !it->second.loading) {
       state = &it->second.state;
     } else if (absl::Status s = Load(k, scratch); !s.ok()) {
       return s;
@@ -291,7 +258,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (!last.ok() && last.status().code() != absl::StatusCode::kNotFound) return last.status();
       absl::ReaderMutexLock lock(&mu_);  // per customer: batches apply between two
       const CustomerState* state = &decoded;
-      if (auto c = cache_.find("c" + wire); c != cache_.end()) {
+      if (auto c = cache_.find("c" + wire); c != cache_.end() && !c->second.loading) {
         state = &c->second.state;  // newer than the record when changed since the last flush
       } else if (absl::Status d = CustomerState::Decode(record, &decoded); !d.ok()) {
         return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
@@ -308,15 +275,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
       if (!pending_done_.count(w)) wires.insert(w);
     }
     for (const auto& [w, tick] : pending_new_) wires.insert(w);
-    std::vector<CustomerKey> out;
-    for (const std::string& w : wires) {
-      auto key = CustomerKey::Decode(w);
-      if (!key)
-        return absl::DataLossError(
-            absl::StrCat("state store ", options_.path, ": malformed pending key"));
-      out.push_back(std::move(*key));
-    }
-    return out;
+    return internal::DecodeWireKeys(wires, options_.path);
   }
 
   absl::Status Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
@@ -403,8 +362,49 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     uint64_t used = 0;     // tick_ of the last batch that read it (LRU)
     bool dirty = false;    // changed since the last flush (listed in dirty_)
     bool touched = false;  // scratch: changed by the batch being applied
+    bool loading = false;  // entered by ApplyBatch, record being read: readers read it too
   };
   using CacheMap = std::unordered_map<std::string, Entry>;  // "c" shop "/" customer
+
+  // entries[i]: event i's customer's cache entry, read if not cached (pass 2).
+  absl::Status FindOrLoad(std::span<const v1::Event> events,
+                          std::vector<CacheMap::value_type*>* entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<CacheMap::value_type*> loading;
+    {
+      absl::WriterMutexLock lock(&mu_);
+      std::string key;
+      for (size_t i = 0; i < events.size(); ++i) {
+        const v1::Event& e = events[i];
+        key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
+        auto [it, inserted] = cache_.try_emplace(key);
+        if (inserted) {
+          it->second.loading = true;
+          loading.push_back(&*it);
+        }
+        (*entries)[i] = &*it;
+      }
+    }
+    RECUR_SYNC_POINT("FeatureStore::WhileLoading");  // tests read while it loads
+    std::vector<CustomerState> states(loading.size());
+    absl::Status read;
+    for (size_t j = 0; j < loading.size() && read.ok(); ++j)
+      read = Load(loading[j]->first, &states[j]);
+    absl::WriterMutexLock lock(&mu_);
+    for (size_t j = 0; j < loading.size(); ++j) {
+      if (!read.ok()) {
+        cache_.erase(cache_.find(loading[j]->first));
+        continue;
+      }
+      Entry& entry = loading[j]->second;
+      entry.state = std::move(states[j]);
+      entry.loading = false;
+      entry.bytes = entry.state.ApproxBytes();
+      cache_bytes_ += entry.bytes;
+      ++counters_.loads;
+    }
+    return read;
+  }
 
   int32_t HorizonFirstDay(int64_t max_time) const {
     return recur::HorizonFirstDay(max_time, options_.retention_days);

@@ -280,6 +280,18 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
   return out;
 }
 
+absl::StatusOr<std::vector<CustomerKey>> DecodeWireKeys(const std::set<std::string>& wires,
+                                                        const std::string& path) {
+  std::vector<CustomerKey> out;
+  out.reserve(wires.size());
+  for (const std::string& w : wires) {
+    auto key = CustomerKey::Decode(w);
+    if (!key) return absl::DataLossError(absl::StrCat("state store ", path, ": malformed key ", w));
+    out.push_back(std::move(*key));
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
                                      const std::string& key) {
   std::string value;

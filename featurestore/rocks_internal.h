@@ -20,9 +20,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -110,6 +112,11 @@ absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
 // Reads one customer record ("c" key); an absent customer is an empty state.
 absl::Status LoadCustomer(rocksdb::DB* db, const std::string& path, const std::string& key,
                           CustomerState* out);
+
+// The customer keys of wire keys ("shop/customer"), in order; DataLoss names a
+// malformed one.
+absl::StatusOr<std::vector<CustomerKey>> DecodeWireKeys(const std::set<std::string>& wires,
+                                                        const std::string& path);
 
 // The wire keys ("shop/customer") of every pending mark ("p" entries).
 absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,

@@ -176,6 +176,38 @@ TEST_F(WriteBackTest, ReadersAnswerWhileAFlushWritesAndAWaitingCommitIsKept) {
   EXPECT_EQ(*reader->ReadOffsets(), (OffsetMap{{tp_, 3}}));
 }
 
+// A batch reads the records of customers it does not have cached without
+// holding the store: a reader meanwhile finds such a customer's stored state
+// (not "unknown"), and the batch's change once it is applied.
+TEST_F(WriteBackTest, ACustomerBeingLoadedByABatchIsReadFromItsRecord) {
+  EventFactory ev;  // shop-1/c-1
+  {
+    auto first = Open(dir_, /*write_back=*/true);
+    ASSERT_TRUE(first->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+    ASSERT_TRUE(first->Flush().ok());
+  }
+  auto store = Open(dir_, /*write_back=*/true);  // nothing cached
+  double orders_during = -1;
+  int64_t entries_during = -1;
+  SyncPoint::Get()->SetCallBack("FeatureStore::WhileLoading", [&](void*) {
+    std::thread reader([&] {
+      auto f = store->ComputeFeatures(c1_, Ms(2024, 3, 2));
+      EXPECT_TRUE(f.ok()) << f.status();
+      if (f.ok()) orders_during = (*f)[kOrders30d];
+      entries_during = store->cache_stats().entries;
+    });
+    reader.join();
+  });
+  SyncPoint::Get()->EnableProcessing();
+  ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}}).ok());
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_EQ(entries_during, 1);  // entered, being read
+  EXPECT_EQ(orders_during, 1);   // its record
+  EXPECT_EQ((*store->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 2);
+  EXPECT_EQ(store->cache_stats().loads, 1);
+}
+
 TEST_F(WriteBackTest, ScanPagesVisitFlushedCustomersOnceWithTheirCurrentStateAndScore) {
   // Five customers flushed, then c-2 changed and c-4 scored without a flush, and
   // c-9 created without one: pages of two visit c-1..c-5 in key order, once
