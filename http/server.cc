@@ -3,9 +3,13 @@
 #include "http/server.h"
 
 #include <httplib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -16,6 +20,21 @@
 
 namespace recur {
 namespace {
+
+// Lowers the calling thread's scheduling priority once (Linux: nice applies
+// per thread), so on a busy machine the pipeline's threads come first and
+// lookups take only the CPU left over ("lookups never slow ingest").
+void LowerThisThreadsPriority(int nice) {
+  thread_local bool done = false;
+  if (done || nice == 0) return;
+  done = true;
+  const auto tid = static_cast<id_t>(gettid());
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, tid);  // -1 is a valid niceness
+  if (errno != 0 || setpriority(PRIO_PROCESS, tid, std::min(19, current + nice)) != 0) {
+    spdlog::debug("http: setpriority failed; requests keep the pipeline's priority");
+  }
+}
 
 class HttplibServer final : public HttpServer {
  public:
@@ -43,6 +62,7 @@ class HttplibServer final : public HttpServer {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      LowerThisThreadsPriority(options_.nice);
       HttpAnswer a = Answer(*pipeline_, options_, req.method, req.target);
       res.status = a.status;
       if (a.status == 405) res.set_header("Allow", "GET, HEAD");

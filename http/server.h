@@ -31,10 +31,13 @@
 namespace recur {
 
 struct HttpOptions {
-  std::string listen;                  // HOST:PORT; port 0 picks a free one (port())
-  int64_t ready_max_lag = 10'000;      // /readyz: at most this many records behind
-  bool models_required = false;        // /readyz: both models loaded (a --models-dir was given)
-  int threads = 8;                     // requests served at once
+  std::string listen;              // HOST:PORT; port 0 picks a free one (port())
+  int64_t ready_max_lag = 10'000;  // /readyz: at most this many records behind
+  bool models_required = false;    // /readyz: both models loaded (a --models-dir was given)
+  int threads = 16;                // requests served at once (--http-threads)
+  // Added to the niceness of the threads serving requests (0..19): lookups
+  // yield the CPU to the pipeline on a busy machine (--http-nice).
+  int nice = 10;
   int read_timeout_ms = 2'000;         // a client this slow to send its request is dropped
   size_t keep_alive_requests = 1'000;  // requests per connection before it is closed
 };

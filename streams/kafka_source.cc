@@ -24,7 +24,12 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(
                            {"partition.assignment.strategy", "range"},
                            {"session.timeout.ms", "10000"},
                            {"queued.max.messages.kbytes", "262144"},
-                           {"fetch.wait.max.ms", "100"}};
+                           // A fetch waits for 64 KiB or 10 ms: with librdkafka's default
+                           // (1 byte) its broker thread answered every few records, and
+                           // polled and switched tasks for a third of recur's CPU
+                           // (docs/BENCHMARKS.md, "Fetch batching").
+                           {"fetch.min.bytes", "65536"},
+                           {"fetch.wait.max.ms", "10"}};
   for (const auto& [k, v] : options.kafka) props[k] = v;
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();

@@ -37,6 +37,16 @@ class RunCommand : public Command {
                      "/readyz answers 200 only when at most this many records behind")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    sub_->add_option("--http-threads", http_.threads,
+                     "requests served at once; a keep-alive connection holds its thread, so "
+                     "clients beyond this many connections wait for one to close")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    sub_->add_option("--http-nice", http_.nice,
+                     "niceness added to the threads serving requests, so that on a busy "
+                     "machine ingest and scoring come first (0: the pipeline's priority)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 19));
     sub_->add_flag("--accept-loss", rebuild_.accept_loss,
                    "with --rebuild-missing: rebuild even from input topics whose first records "
                    "were deleted (retention, kafka-delete-records); the lost offsets are logged");

@@ -3,6 +3,10 @@
 -- score_latency driver's key space (c-0 .. c-<LOOKUP_CUSTOMERS-1>, shop-(I%3+1)),
 -- and the latency percentiles wrk's own summary leaves out (p99.9) at the end.
 local customers = tonumber(os.getenv("LOOKUP_CUSTOMERS") or "50000")
+-- LOOKUP_PAUSE_MS: each connection waits this long before each request (wrk's
+-- delay(), whole milliseconds), so C connections ask at most C * 1000 / pause
+-- per second: a fixed load instead of as many as the machine answers.
+local pause = tonumber(os.getenv("LOOKUP_PAUSE_MS") or "0")
 local counter = 0
 
 function setup(thread)
@@ -12,6 +16,12 @@ end
 
 function init(args)
   math.randomseed(1234 + seed)
+end
+
+if pause > 0 then
+  function delay()
+    return pause
+  end
 end
 
 function request()

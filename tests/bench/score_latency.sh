@@ -10,6 +10,8 @@
 # (LOOKUP_CONNECTIONS connections, default 4, one thread) asking for random
 # customers (tests/bench/lookup.lua) for N seconds, starting LOOKUP_DELAY (10) s
 # into the event stream; compare with a run without it for the effect on ingest.
+# LOOKUP_PAUSE_MS=1 LOOKUP_CONNECTIONS=10: a fixed load of at most 10,000
+# lookups/s (each connection pauses 1 ms before each request; lookup.lua).
 source "$(dirname "$0")/../integration/lib.sh"
 RATE=${RATE:-20000}
 SECONDS_=${SECONDS_:-30}

@@ -6,15 +6,19 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -270,6 +274,41 @@ TEST_F(HttpServerTest, SlowClientsHoldingEveryThreadAreDroppedAndLookupsResume) 
   EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1", 200)["features"]["orders_lifetime"], 2);
   for (int fd : slow) close(fd);
   EXPECT_EQ(pipeline_->counters().applied, 3);
+}
+
+// The niceness of every thread of this process (/proc/self/task/*/stat).
+std::vector<int> ThreadNiceness() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+    std::string field;
+    for (int i = 3; i <= 19 && rest >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));  // field 19: nice
+    }
+  }
+  return out;
+}
+
+TEST_F(HttpServerTest, RequestThreadsYieldTheCpuToThePipeline) {
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  const int lowered = std::min(19, base + 7);
+  ASSERT_NE(lowered, base) << "the test runs at niceness 19 already";
+  server_.reset();
+  http_options_.nice = 7;
+  auto server = HttpServer::Start(http_options_, pipeline_.get());
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  const std::vector<int> before = ThreadNiceness();
+  EXPECT_EQ(std::count(before.begin(), before.end(), lowered), 0);
+  RunPipeline();
+  EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1", 200)["features"]["orders_lifetime"], 2);
+  const std::vector<int> after = ThreadNiceness();
+  EXPECT_GE(std::count(after.begin(), after.end(), lowered), 1);  // the thread that answered
+  EXPECT_GE(std::count(after.begin(), after.end(), base), 2);     // this one and the pipeline's
 }
 
 TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
