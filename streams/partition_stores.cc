@@ -57,7 +57,42 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   return true;
 }
 
+PartitionStores::~PartitionStores() { WaitFlush(); }
+
+bool PartitionStores::StartFlush() {
+  if (flusher_.joinable()) return false;
+  std::vector<FeatureStore*> stores;
+  for (const auto& [p, store] : stores_) stores.push_back(store.get());
+  flushed_.store(false);
+  flusher_ = std::thread([this, stores = std::move(stores)] {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<absl::Status> results(stores.size());
+    ParallelFor(stores.size(), [&](size_t i) { results[i] = stores[i]->Flush(); });
+    flush_result_ = FlushResult();
+    for (const absl::Status& s : results) flush_result_.status.Update(s);
+    flush_result_.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    flushed_.store(true, std::memory_order_release);
+  });
+  return true;
+}
+
+std::optional<PartitionStores::FlushResult> PartitionStores::FinishedFlush() {
+  if (!flusher_.joinable() || !flushed_.load(std::memory_order_acquire)) return std::nullopt;
+  return WaitFlush();
+}
+
+PartitionStores::FlushResult PartitionStores::WaitFlush() {
+  if (!flusher_.joinable()) return {};
+  flusher_.join();
+  return std::move(flush_result_);
+}
+
 absl::Status PartitionStores::FlushAll() {
+  if (FlushResult r = WaitFlush(); !r.status.ok()) {
+    spdlog::warn("background flush failed ({}); flushing again", std::string(r.status.message()));
+  }
   std::vector<FeatureStore*> stores;
   for (const auto& [p, store] : stores_) stores.push_back(store.get());
   std::vector<absl::Status> results(stores.size());

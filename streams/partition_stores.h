@@ -17,18 +17,21 @@
 // gone is refused (FailedPrecondition), a number never recorded is created.
 // Each store gets an equal share of cache_bytes, fixed when it is opened (the
 // number of stores is the number of partition numbers assigned at that time).
-// Thread-safety: Open, Get, open(), FlushAll and CloseAll on one thread (the
-// owner's); Apply from several threads at once for different partitions
+// Thread-safety: Open, Get, open(), FlushAll, StartFlush, FinishedFlush and
+// CloseAll on one thread (the owner's); a flush started by StartFlush runs on
+// a thread of its own; Apply from several threads at once for different partitions
 // (FeatureStore is thread-safe); Lookup from any thread (the HTTP server): it
 // holds the stores open while it reads, so a revocation waits for it.
 #ifndef RECUR_STREAMS_PARTITION_STORES_H_
 #define RECUR_STREAMS_PARTITION_STORES_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -68,6 +71,7 @@ struct CustomerLookup {
 class PartitionStores final : public PartitionWriter {
  public:
   explicit PartitionStores(PartitionStoresOptions options) : options_(std::move(options)) {}
+  ~PartitionStores() override;
   PartitionStores(const PartitionStores&) = delete;
   PartitionStores& operator=(const PartitionStores&) = delete;
 
@@ -78,8 +82,21 @@ class PartitionStores final : public PartitionWriter {
   // Null when the partition's store is not open.
   FeatureStore* Get(int32_t partition) const;
   const std::map<int32_t, std::unique_ptr<FeatureStore>>& open() const { return stores_; }
-  // Flushes every open store (in parallel); the first failure.
+  // Flushes every open store (in parallel), after a background flush still
+  // running; the first failure.
   absl::Status FlushAll();
+  // Starts flushing every open store on a thread of its own and returns at
+  // once; false (nothing started) while the previous one runs. Batches and
+  // commits go on meanwhile: a store's Flush holds its writers only while it
+  // takes its cut. Stores are not closed before it ends (FlushAll waits).
+  bool StartFlush();
+  struct FlushResult {
+    absl::Status status;  // the first failure (the stores keep what they did not write)
+    int64_t ms = 0;       // how long it took
+  };
+  // The result of the background flush, once it has ended (then once only);
+  // nullopt while it runs or when none was started.
+  std::optional<FlushResult> FinishedFlush();
   // Whether the stores' changed customers take more than half the cache budget:
   // time to flush, whatever the commit interval.
   bool DirtyOverBudget() const;
@@ -101,7 +118,12 @@ class PartitionStores final : public PartitionWriter {
                      const StreamTimeMap& stream_times, FeatureStore::ApplyStats* stats) override;
 
  private:
+  FlushResult WaitFlush();
+
   const PartitionStoresOptions options_;
+  std::thread flusher_;  // StartFlush's; joined by FinishedFlush, WaitFlush
+  std::atomic<bool> flushed_{false};
+  FlushResult flush_result_;  // written by flusher_ before flushed_
   // Written (under mu_) only by the owner's thread, which reads it without
   // the lock; other threads read it under mu_ (Lookup).
   mutable absl::Mutex mu_;

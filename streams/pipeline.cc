@@ -34,23 +34,6 @@ int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
-  PartitionStoresOptions s;
-  s.state_dir = o.state_dir;
-  s.retention_days = o.decoder.retention_days;
-  s.sync = o.sync;
-  s.mark_pending = o.scoring.enabled;
-  s.watermark_events = o.watermark_events;
-  // Always write-back: the Committer relays a batch's rate_limited events
-  // after ApplyBatch and before anything is durable. Without an interval
-  // (FlushEveryBatch) the pipeline flushes after each commit.
-  s.write_back = true;
-  s.max_events_per_day = o.max_events_per_day;
-  s.cache_bytes = o.cache_mb << 20;
-  s.lock_timeout_ms = o.store_lock_timeout_ms;
-  return s;
-}
-
 class PipelineImpl final : public Pipeline {
  public:
   explicit PipelineImpl(PipelineOptions o)
@@ -107,11 +90,7 @@ class PipelineImpl final : public Pipeline {
       if (builder_.empty() && fatal_.ok()) {
         absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
         if (!s.ok()) fatal_ = s;
-        // Between batches; write-through (interval 0) is durable per batch.
-        if (fatal_.ok() && !FlushEveryBatch() &&
-            MsSince(last_flush_) >= options_.commit_interval_ms) {
-          fatal_ = FlushStores();
-        }
+        if (fatal_.ok()) fatal_ = FlushOnTheClock();
       }
       WatchBroker();
       if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second
@@ -367,6 +346,26 @@ class PipelineImpl final : public Pipeline {
     counters_.flush_ms += MsSince(last_flush_);
     // Tests stop here: the stores hold everything applied so far.
     RECUR_SYNC_POINT("Pipeline::AfterFlush");
+    return absl::OkStatus();
+  }
+
+  // Between batches, every commit interval: a flush on a thread of its own
+  // (the loop goes on; write-through, interval 0, is durable per batch). One
+  // that failed is done again here, with retries.
+  absl::Status FlushOnTheClock() {
+    if (auto done = stores_.FinishedFlush()) {
+      if (!done->status.ok()) {
+        spdlog::warn("flush failed ({}); again", std::string(done->status.message()));
+        return FlushStores();
+      }
+      ++counters_.flushes;
+      counters_.flush_ms += done->ms;
+      RECUR_SYNC_POINT("Pipeline::AfterFlush");  // as of when it started
+    }
+    if (!FlushEveryBatch() && MsSince(last_flush_) >= options_.commit_interval_ms &&
+        stores_.StartFlush()) {
+      last_flush_ = Clock::now();
+    }
     return absl::OkStatus();
   }
 

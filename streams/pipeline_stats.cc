@@ -103,4 +103,21 @@ std::string StatsInterval::Line(const std::string& stats_json, Clock::time_point
   return j.dump();
 }
 
+PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
+  PartitionStoresOptions s;
+  s.state_dir = o.state_dir;
+  s.retention_days = o.decoder.retention_days;
+  s.sync = o.sync;
+  s.mark_pending = o.scoring.enabled;
+  s.watermark_events = o.watermark_events;
+  // Always write-back: the Committer relays a batch's rate_limited events
+  // after ApplyBatch and before anything is durable. Without an interval
+  // (FlushEveryBatch) the pipeline flushes after each commit.
+  s.write_back = true;
+  s.max_events_per_day = o.max_events_per_day;
+  s.cache_bytes = o.cache_mb << 20;
+  s.lock_timeout_ms = o.store_lock_timeout_ms;
+  return s;
+}
+
 }  // namespace recur

@@ -15,10 +15,14 @@
 #include <string>
 
 #include "featurestore/feature_store.h"
+#include "streams/partition_stores.h"
 #include "streams/pipeline.h"
 #include "streams/score_worker.h"
 
 namespace recur {
+
+// The stores' options for a pipeline's (always write-back: see the .cc).
+PartitionStoresOptions StoresOptions(const PipelineOptions& o);
 
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
                       const FeatureStore::CacheStats& cache);

@@ -11,7 +11,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "base/sync_point.h"
 #include "featurestore/catalog.h"
 #include "featurestore/feature_store.h"
 #include "rocksdb/env.h"
@@ -132,6 +135,38 @@ TEST_F(FullDiskTest, AFailedFlushSaysNoSpaceAndLaterCallsFailWithoutAborting) {
   ASSERT_TRUE(store->Flush().ok());
   store.reset();
   EXPECT_EQ(DurableOrders30d(Ms(2024, 3, 2)), 2);
+}
+
+// A flush whose write fails gives back everything it cut: the changed
+// customers, offsets, scores and pending marks are unflushed again, under
+// what a batch and a commit changed while it ran. The live store still
+// answers with all of it.
+TEST_F(FullDiskTest, AFailedFlushKeepsEverythingItCutUnflushed) {
+  EventFactory ev;  // shop-1/c-1
+  EventFactory ev2("shop-1", "c-2");
+  const CustomerKey c2{"shop-1", "c-2"};
+  auto store = Open(/*write_back=*/true);
+  ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5)}, {{tp_, 2}}).ok());
+  ASSERT_TRUE(store->ledger().Commit({{c1_, "scored"}}, {}, {}).ok());
+  SyncPoint::Get()->SetCallBack("FeatureStore::AfterFlushCut", [&](void*) {
+    std::thread([&] {
+      EXPECT_TRUE(store->ApplyBatch(std::vector{ev2.Purchase(Ms(2024, 3, 2), 7)}, {{tp_, 3}}).ok());
+    }).join();
+  });
+  SyncPoint::Get()->EnableProcessing();
+  full_ = true;
+  EXPECT_EQ(store->Flush().code(), absl::StatusCode::kResourceExhausted);
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_EQ(*store->ReadOffsets(), (OffsetMap{{tp_, 3}}));
+  EXPECT_EQ(store->cache_stats().dirty_entries, 2);  // c-1 back from the cut, c-2
+  EXPECT_EQ(store->cache_stats().flushes, 1);
+  EXPECT_EQ(*store->ledger().GetLastScore(c1_), "scored");
+  EXPECT_EQ(*store->ledger().ReadPending(), (std::vector<CustomerKey>{c1_, c2}));
+  EXPECT_EQ((*store->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 2);
+  full_ = false;
 }
 
 TEST_F(FullDiskTest, AWriteThroughBatchOnAFullDiskIsNotApplied) {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/sync_point.h"
@@ -114,9 +115,8 @@ TEST_F(WriteBackTest, ScoresAndPendingMarksLandWithTheNextFlush) {
 // A flush encodes and writes under the shared lock: readers on other threads
 // answer while it writes (they would deadlock here if the flush held the store
 // exclusively), and they see every applied batch. A ledger Commit arriving
-// meanwhile waits for the flush and is not lost when the flush marks its own
-// entries written.
-TEST_F(WriteBackTest, ReadersAnswerWhileAFlushWritesAndAWaitingCommitIsKept) {
+// meanwhile is not lost when the flush marks its own entries written.
+TEST_F(WriteBackTest, ReadersAnswerWhileAFlushWritesAndACommitMeanwhileIsKept) {
   EventFactory ev;  // shop-1/c-1
   EventFactory ev2("shop-1", "c-2");
   const CustomerKey c2{"shop-1", "c-2"};
@@ -174,6 +174,82 @@ TEST_F(WriteBackTest, ReadersAnswerWhileAFlushWritesAndAWaitingCommitIsKept) {
   EXPECT_EQ(*reader->ledger().GetLastScore(c1_), "first");
   EXPECT_EQ(*reader->ledger().GetLastScore(c2), "second");
   EXPECT_EQ(*reader->ReadOffsets(), (OffsetMap{{tp_, 3}}));
+}
+
+// A flush holds the writers only while it takes its cut. A batch and a
+// ledger Commit on another thread complete between the cut and the write
+// (they would deadlock here if they waited for the flush), and the flush
+// writes the cut as it was taken: c-1, changed by the later batch before the
+// flush encoded it, is written with its state at the cut (copy-on-write),
+// with the cut's offsets; c-3 and the later score wait for the next flush.
+TEST_F(WriteBackTest, BatchesAndCommitsGoOnDuringAFlushWhichWritesItsCut) {
+  EventFactory ev;  // shop-1/c-1
+  EventFactory ev2("shop-1", "c-2"), ev3("shop-1", "c-3");
+  const CustomerKey c2{"shop-1", "c-2"}, c3{"shop-1", "c-3"};
+  auto store = Open(dir_, /*write_back=*/true);
+  ASSERT_TRUE(store
+                  ->ApplyBatch(
+                      std::vector{ev.Purchase(Ms(2024, 3, 1), 10), ev2.Purchase(Ms(2024, 3, 1), 7)},
+                      {{tp_, 2}})
+                  .ok());
+  ASSERT_TRUE(store->ledger().Commit({{c1_, "first"}}, {}, {}).ok());
+
+  int cuts = 0;
+  bool applied_during = false, committed_during = false;
+  double orders_during = -1;
+  SyncPoint::Get()->SetCallBack("FeatureStore::AfterFlushCut", [&](void*) {
+    if (++cuts != 1) return;
+    std::thread writer([&] {
+      applied_during = store
+                           ->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5),
+                                                    ev3.Purchase(Ms(2024, 3, 2), 3)},
+                                        {{tp_, 4}})
+                           .ok();
+      committed_during = store->ledger().Commit({{c2, "second"}}, {}, {}).ok();
+      auto f = store->ComputeFeatures(c1_, Ms(2024, 3, 2));
+      if (f.ok()) orders_during = (*f)[kOrders30d];
+    });
+    writer.join();
+  });
+  SyncPoint::Get()->EnableProcessing();
+  ASSERT_TRUE(store->Flush().ok());
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_EQ(cuts, 1);
+  EXPECT_TRUE(applied_during);
+  EXPECT_TRUE(committed_during);
+  EXPECT_EQ(orders_during, 2);  // the live store has the later batch
+
+  auto durable = [&](std::map<std::string, std::string>* scores) {
+    auto reader = Open(dir_, false, /*read_only=*/true);
+    for (const CustomerKey* k : {&c1_, &c2, &c3}) {
+      (*scores)[k->Encode()] = reader->ledger().GetLastScore(*k).value_or("-");
+    }
+    std::vector<double> orders;  // -1: NotFound
+    for (const CustomerKey* k : {&c1_, &c2, &c3}) {
+      auto f = reader->ComputeFeatures(*k, Ms(2024, 3, 2));
+      EXPECT_TRUE(f.ok() || absl::IsNotFound(f.status())) << f.status();
+      orders.push_back(f.ok() ? (*f)[kOrders30d] : -1);
+    }
+    return std::make_pair(*reader->ReadOffsets(), orders);
+  };
+  std::map<std::string, std::string> scores;
+  auto [offsets, orders] = durable(&scores);
+  EXPECT_EQ(offsets, (OffsetMap{{tp_, 2}}));
+  EXPECT_EQ(orders, (std::vector<double>{1, 1, -1}));
+  EXPECT_EQ(scores, (std::map<std::string, std::string>{
+                        {"shop-1/c-1", "first"}, {"shop-1/c-2", "-"}, {"shop-1/c-3", "-"}}));
+  // The later batch and score are live and unflushed, and land with the next flush.
+  EXPECT_EQ(*store->ReadOffsets(), (OffsetMap{{tp_, 4}}));
+  EXPECT_EQ(*store->ledger().GetLastScore(c2), "second");
+  EXPECT_EQ(store->cache_stats().dirty_entries, 2);  // c-1 again, c-3
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_EQ(store->cache_stats().dirty_entries, 0);
+  scores.clear();
+  auto [offsets2, orders2] = durable(&scores);
+  EXPECT_EQ(offsets2, (OffsetMap{{tp_, 4}}));
+  EXPECT_EQ(orders2, (std::vector<double>{2, 1, 1}));
+  EXPECT_EQ(scores["shop-1/c-2"], "second");
 }
 
 // A batch reads the records of customers it does not have cached without

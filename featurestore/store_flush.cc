@@ -1,0 +1,248 @@
+// RocksDB implementation of FeatureStore, part 2: flushes (the cut, its
+// encoding and write), the ledger's commits, eviction, scans (the class:
+// rocks_store.h).
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/sync_point.h"
+#include "featurestore/rocks_store.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+
+namespace recur::internal {
+namespace {
+
+constexpr size_t kEncodeChunk = 256;  // customers a flush encodes per shared lock
+
+}  // namespace
+
+absl::Status RocksFeatureStore::Flush() {
+  absl::MutexLock flushing(&flush_mu_);
+  if (options_.read_only) return absl::OkStatus();
+  absl::Status s = FlushLocked();
+  if (!s.ok()) return s;
+  absl::WriterMutexLock lock(&mu_);
+  EvictLocked();
+  return s;
+}
+
+absl::StatusOr<std::vector<CustomerKey>> RocksFeatureStore::ReadPending() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::set<std::string> wires;
+  const auto& done = unflushed_.pending_done;
+  for (const auto& [w, tick] : pending_on_disk_) {
+    if (!cut_ledger_.pending_done.count(w) && !done.count(w)) wires.insert(w);
+  }
+  for (const auto& [w, tick] : cut_ledger_.pending_new) {
+    if (!done.count(w)) wires.insert(w);
+  }
+  for (const auto& [w, tick] : unflushed_.pending_new) wires.insert(w);
+  return internal::DecodeWireKeys(wires, options_.path);
+}
+
+absl::Status RocksFeatureStore::Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
+                    const std::vector<CustomerKey>& done,
+                    const std::vector<std::pair<std::string, std::string>>& meta,
+                    uint64_t scored_at) {
+  if (options_.read_only)
+    return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
+  if (options_.write_back) {
+    CommitLocked(published, done, meta, scored_at);
+    return absl::OkStatus();
+  }
+  absl::MutexLock flushing(&flush_mu_);
+  CommitLocked(published, done, meta, scored_at);
+  return FlushLocked();
+}
+
+void RocksFeatureStore::CommitLocked(const std::vector<std::pair<CustomerKey, std::string>>& published,
+                  const std::vector<CustomerKey>& done,
+                  const std::vector<std::pair<std::string, std::string>>& meta,
+                  uint64_t scored_at) {
+  absl::WriterMutexLock lock(&mu_);
+  for (const auto& [key, bytes] : published) unflushed_.scores[key.Encode()] = bytes;
+  auto touched_after = [scored_at](const auto& map, const std::string& wire) {
+    auto it = map.find(wire);
+    return it != map.end() && it->second > scored_at;
+  };
+  for (const auto& key : done) {
+    std::string wire = key.Encode();
+    // Touched again after these scores were computed: that score is still owed.
+    if (touched_after(unflushed_.pending_new, wire) ||
+        touched_after(cut_ledger_.pending_new, wire) || touched_after(pending_on_disk_, wire))
+      continue;
+    unflushed_.pending_new.erase(wire);
+    // A mark on disk, or on its way there in the flush running: delete it.
+    if (pending_on_disk_.count(wire) || cut_ledger_.pending_new.count(wire))
+      unflushed_.pending_done.insert(std::move(wire));
+  }
+  for (const auto& [name, bytes] : meta) unflushed_.meta[name] = bytes;
+}
+
+absl::Status RocksFeatureStore::Checkpoint(const std::string& dir) {
+  absl::MutexLock flushing(&flush_mu_);
+  if (!options_.read_only) {
+    if (absl::Status s = FlushLocked(); !s.ok()) return s;
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  if (s.ok()) s = cp->CreateCheckpoint(dir);
+  return FromRocks(s, options_.path, "checkpoint");
+}
+
+bool RocksFeatureStore::HasUnflushed() const {
+  return !dirty_.empty() || !unflushed_.empty() || max_event_time_ms_ != durable_max_time_ms_ ||
+         !(watermark_ == durable_watermark_);
+}
+
+absl::Status RocksFeatureStore::FlushLocked() {
+  {
+    absl::WriterMutexLock lock(&mu_);
+    if (!TakeCut()) return absl::OkStatus();
+  }
+  RECUR_SYNC_POINT("FeatureStore::AfterFlushCut");  // tests apply a batch here
+  rocksdb::WriteBatch batch;
+  BuildFlushBatch(&batch);
+  // Tests kill the process here: the flush is computed, nothing written.
+  RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
+  rocksdb::Status ws = db_->Write(write_options_, &batch);
+  absl::WriterMutexLock lock(&mu_);
+  FinishCut(ws.ok());
+  return ws.ok() ? absl::OkStatus() : FromRocks(ws, options_.path, "write batch");
+}
+
+bool RocksFeatureStore::TakeCut() {
+  if (!HasUnflushed()) return false;
+  cut_ = std::move(dirty_);
+  dirty_.clear();
+  cut_entries_ = cut_.size();
+  cut_bytes_ = dirty_bytes_;
+  dirty_bytes_ = 0;
+  absl::MutexLock slots(&slot_mu_);
+  slot_values_.assign(cut_.size(), std::string());
+  slot_done_.assign(cut_.size(), 0);
+  for (size_t i = 0; i < cut_.size(); ++i) {
+    Entry& e = cut_[i]->second;
+    e.dirty = false;
+    e.flush_slot = static_cast<int32_t>(i);
+  }
+  cut_ledger_ = std::move(unflushed_);
+  unflushed_ = Unflushed();
+  cut_max_time_ms_ = max_event_time_ms_;
+  cut_watermark_ = watermark_;
+  batches_since_flush_ = 0;
+  return true;
+}
+
+void RocksFeatureStore::SaveForFlush(const Entry& entry) {
+  absl::MutexLock slots(&slot_mu_);
+  const auto i = static_cast<size_t>(entry.flush_slot);
+  if (slot_done_[i]) return;
+  entry.state.Encode(&slot_values_[i]);
+  slot_done_[i] = 1;
+}
+
+void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
+  for (size_t begin = 0; begin < cut_.size(); begin += kEncodeChunk) {
+    absl::ReaderMutexLock lock(&mu_);  // a batch waits for one chunk at most
+    absl::MutexLock slots(&slot_mu_);
+    for (size_t i = begin; i < std::min(cut_.size(), begin + kEncodeChunk); ++i) {
+      if (slot_done_[i]) continue;
+      cut_[i]->second.state.Encode(&slot_values_[i]);
+      slot_done_[i] = 1;
+    }
+  }
+  // Every slot is encoded: batches no longer touch the values. The keys of
+  // the cut's entries do not change and the entries stay (never evicted).
+  std::vector<std::string> values;
+  {
+    absl::MutexLock slots(&slot_mu_);
+    values = std::move(slot_values_);
+  }
+  const std::vector<CacheMap::value_type*>& cut = cut_;
+  std::vector<uint32_t> order(cut.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&cut](uint32_t a, uint32_t b) { return cut[a]->first < cut[b]->first; });
+  for (uint32_t i : order) batch->Put(cut[i]->first, values[i]);
+  absl::ReaderMutexLock lock(&mu_);
+  internal::AddToBatch(cut_ledger_, pending_on_disk_, batch);
+  batch->Put(kMaxTimeKey, Fixed64(cut_max_time_ms_));
+  batch->Put(kWatermarkKey, cut_watermark_.Encode());
+}
+
+void RocksFeatureStore::FinishCut(bool written) {
+  for (auto* kv : cut_) {
+    Entry& e = kv->second;
+    e.flush_slot = -1;
+    if (!written && !e.dirty) {
+      e.dirty = true;
+      dirty_.push_back(kv);
+      dirty_bytes_ += e.bytes;
+    }
+  }
+  if (written) {
+    counters_.flushed_customers += static_cast<int64_t>(cut_.size());
+    ++counters_.flushes;
+    for (const std::string& wire : cut_ledger_.pending_done) pending_on_disk_.erase(wire);
+    // The last touch of each mark on disk, for Commit's scored_at check.
+    for (const auto& [wire, tick] : cut_ledger_.pending_new) pending_on_disk_[wire] = tick;
+    durable_max_time_ms_ = cut_max_time_ms_;
+    durable_watermark_ = cut_watermark_;
+  } else {
+    internal::MergeBack(std::move(cut_ledger_), &unflushed_);
+  }
+  cut_ledger_ = Unflushed();
+  cut_.clear();
+  cut_entries_ = 0;
+  cut_bytes_ = 0;
+}
+
+void RocksFeatureStore::DropUnflushed() {
+  std::vector<std::string> keys;
+  for (const auto* kv : dirty_) keys.push_back(kv->first);
+  dirty_.clear();
+  dirty_bytes_ = 0;
+  for (const auto& k : keys) {
+    auto it = cache_.find(k);
+    cache_bytes_ -= it->second.bytes;
+    cache_.erase(it);
+  }
+  unflushed_.pending_new.clear();
+  unflushed_.offsets.clear();
+  unflushed_.stream_times.clear();
+  max_event_time_ms_ = durable_max_time_ms_;
+  watermark_ = durable_watermark_;
+}
+
+void RocksFeatureStore::EvictLocked() {
+  if (cache_bytes_ <= options_.cache_bytes) return;
+  std::vector<std::pair<uint64_t, CacheMap::iterator>> clean;
+  clean.reserve(cache_.size());
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (!it->second.dirty && it->second.flush_slot < 0) clean.emplace_back(it->second.used, it);
+  }
+  std::sort(clean.begin(), clean.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  const size_t target = options_.cache_bytes / 4 * 3;
+  for (auto& [used, it] : clean) {
+    if (cache_bytes_ <= target) break;
+    cache_bytes_ -= it->second.bytes;
+    cache_.erase(it);
+    ++counters_.evictions;
+  }
+}
+
+absl::Status RocksFeatureStore::Scan(bool scores,
+                  const std::function<absl::Status(const CustomerKey&, const CustomerState&,
+                                                   const std::string*)>& fn) {
+  if (!options_.read_only) {
+    absl::MutexLock flushing(&flush_mu_);
+    if (absl::Status s = FlushLocked(); !s.ok()) return s;
+  }
+  return internal::ScanCustomers(db_.get(), options_.path, scores, fn);
+}
+
+}  // namespace recur::internal
