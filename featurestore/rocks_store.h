@@ -141,11 +141,11 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
  private:
   struct Entry {
     CustomerState state;
-    size_t bytes = 0;      // state.ApproxBytes() when last measured
-    uint64_t used = 0;     // tick_ of the last batch that read it (LRU)
-    bool dirty = false;    // changed since the last flush's cut (listed in dirty_)
-    bool touched = false;  // scratch: changed by the batch being applied
-    bool loading = false;  // entered by ApplyBatch, record being read: readers read it too
+    size_t bytes = 0;         // state.ApproxBytes() when last measured
+    uint64_t used = 0;        // tick_ of the last batch that read it (LRU)
+    bool dirty = false;       // changed since the last flush's cut (listed in dirty_)
+    bool touched = false;     // scratch: changed by the batch being applied
+    bool loading = false;     // entered by ApplyBatch, record being read: readers read it too
     int32_t flush_slot = -1;  // in the running flush's cut: its index there
   };
   using CacheMap = std::unordered_map<std::string, Entry>;  // "c" shop "/" customer

@@ -41,10 +41,10 @@ absl::StatusOr<std::vector<CustomerKey>> RocksFeatureStore::ReadPending() {
   return internal::DecodeWireKeys(wires, options_.path);
 }
 
-absl::Status RocksFeatureStore::Commit(const std::vector<std::pair<CustomerKey, std::string>>& published,
-                    const std::vector<CustomerKey>& done,
-                    const std::vector<std::pair<std::string, std::string>>& meta,
-                    uint64_t scored_at) {
+absl::Status RocksFeatureStore::Commit(
+    const std::vector<std::pair<CustomerKey, std::string>>& published,
+    const std::vector<CustomerKey>& done,
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at) {
   if (options_.read_only)
     return absl::FailedPreconditionError("ScoreLedger::Commit on a read-only store");
   if (options_.write_back) {
@@ -56,10 +56,10 @@ absl::Status RocksFeatureStore::Commit(const std::vector<std::pair<CustomerKey, 
   return FlushLocked();
 }
 
-void RocksFeatureStore::CommitLocked(const std::vector<std::pair<CustomerKey, std::string>>& published,
-                  const std::vector<CustomerKey>& done,
-                  const std::vector<std::pair<std::string, std::string>>& meta,
-                  uint64_t scored_at) {
+void RocksFeatureStore::CommitLocked(
+    const std::vector<std::pair<CustomerKey, std::string>>& published,
+    const std::vector<CustomerKey>& done,
+    const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at) {
   absl::WriterMutexLock lock(&mu_);
   for (const auto& [key, bytes] : published) unflushed_.scores[key.Encode()] = bytes;
   auto touched_after = [scored_at](const auto& map, const std::string& wire) {
@@ -235,9 +235,10 @@ void RocksFeatureStore::EvictLocked() {
   }
 }
 
-absl::Status RocksFeatureStore::Scan(bool scores,
-                  const std::function<absl::Status(const CustomerKey&, const CustomerState&,
-                                                   const std::string*)>& fn) {
+absl::Status RocksFeatureStore::Scan(
+    bool scores,
+    const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>&
+        fn) {
   if (!options_.read_only) {
     absl::MutexLock flushing(&flush_mu_);
     if (absl::Status s = FlushLocked(); !s.ok()) return s;

@@ -31,8 +31,8 @@ struct Unflushed {
   std::map<std::string, std::string> meta;
 
   bool empty() const {
-    return offsets.empty() && stream_times.empty() && pending_new.empty() &&
-           pending_done.empty() && scores.empty() && meta.empty();
+    return offsets.empty() && stream_times.empty() && pending_new.empty() && pending_done.empty() &&
+           scores.empty() && meta.empty();
   }
 };
 

@@ -27,7 +27,7 @@ start_broker "${PORT:-19490}"
   >/dev/null 2>&1 || fail "scores topic"
 "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 || fail "models"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --state-dir "$WORK/state" --linger-ms "$LINGER" \
-  --stats 10 ${RUN_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log" &
+  --stats "${STATS:-10}" ${RUN_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log" &
 pid=$!
 for _ in $(seq 1 300); do grep -q "assigned" "$WORK/run.log" && break; sleep 0.1; done
 grep -q "scoring with" "$WORK/run.log" || fail "not scoring: $(tail -3 "$WORK/run.log")"
@@ -50,6 +50,7 @@ fi
 echo "recur CPU seconds: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
+[[ -n "${RUN_LOG:-}" ]] && cp "$WORK/run.log" "$RUN_LOG"  # RUN_LOG=path keeps recur's log
 grep "stats" "$WORK/run.log" | tail -2 >&2
 grep "re-scored" "$WORK/run.log" >&2 || true  # day-boundary passes: customers and duration
 grep -q "event-to-score latency" "$WORK/result.txt" || fail "no result"

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "base/sync_point.h"
@@ -242,6 +244,59 @@ TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
     EXPECT_FALSE(*stores.Open(0));  // already open
     EXPECT_NE(stores.Get(0), nullptr);
   }
+}
+
+// The commit interval's flush runs on a thread of its own
+// (PartitionStores::StartFlush): while it is held inside a store's flush, a
+// batch still applies, a second start is refused and no result is reported;
+// once it ends its result is reported once, and the disk holds the state as
+// of its start (the batch applied meanwhile waits for the next flush).
+TEST(PartitionStoresTest, ABackgroundFlushLetsBatchesApplyAndReportsOnceWhenDone) {
+  testing::TempDir tmp("recur-partition-stores");
+  PartitionStoresOptions so;
+  so.state_dir = tmp.path().string();
+  PartitionStores stores(so);
+  ASSERT_TRUE(stores.Open(0).ok());
+  EventFactory ev;
+  const TopicPartition tp = kPurchases0;
+  auto apply = [&](int64_t t, int64_t offset) {
+    std::vector<v1::Event> events{ev.Purchase(t, 10)};
+    FeatureStore::ApplyStats st;
+    return stores.Apply(0, events, {{tp, offset}}, {}, &st);
+  };
+  auto durable = [&] {
+    FeatureStore::Options o;
+    o.path = StateDir::PartitionPath(so.state_dir, 0);
+    o.read_only = true;
+    auto reader = FeatureStore::Open(o);
+    return reader.ok() ? (*reader)->ReadOffsets().value_or(OffsetMap{}) : OffsetMap{};
+  };
+  ASSERT_TRUE(apply(Ms(2024, 3, 1), 1).ok());
+
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> cuts{0};
+  SyncPoint::Get()->SetCallBack("FeatureStore::AfterFlushCut", [&](void*) {
+    if (cuts++ != 0) return;
+    entered.set_value();
+    released.wait();  // the flush is held here until the test lets it go
+  });
+  SyncPoint::Get()->EnableProcessing();
+  ASSERT_TRUE(stores.StartFlush());
+  entered.get_future().wait();
+  EXPECT_FALSE(stores.StartFlush());  // one at a time
+  EXPECT_FALSE(stores.FinishedFlush().has_value());
+  EXPECT_TRUE(apply(Ms(2024, 3, 2), 2).ok());  // the flush does not hold the batch
+  release.set_value();
+  std::optional<PartitionStores::FlushResult> result;
+  while (!(result = stores.FinishedFlush())) std::this_thread::yield();
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_TRUE(result->status.ok()) << result->status;
+  EXPECT_FALSE(stores.FinishedFlush().has_value());  // reported once
+  EXPECT_EQ(durable(), (OffsetMap{{tp, 1}}));
+  ASSERT_TRUE(stores.FlushAll().ok());
+  EXPECT_EQ(durable(), (OffsetMap{{tp, 2}}));
 }
 
 // Issue 15, item 10: RocksDB's own words were "No such file or directory: While
