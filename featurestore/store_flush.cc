@@ -145,28 +145,31 @@ void RocksFeatureStore::SaveForFlush(const Entry& entry) {
 }
 
 void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
-  for (size_t begin = 0; begin < cut_.size(); begin += kEncodeChunk) {
-    absl::ReaderMutexLock lock(&mu_);  // a batch waits for one chunk at most
-    absl::MutexLock slots(&slot_mu_);
-    for (size_t i = begin; i < std::min(cut_.size(), begin + kEncodeChunk); ++i) {
-      if (slot_done_[i]) continue;
-      cut_[i]->second.state.Encode(&slot_values_[i]);
-      slot_done_[i] = 1;
-    }
-  }
-  // Every slot is encoded: batches no longer touch the values. The keys of
-  // the cut's entries do not change and the entries stay (never evicted).
-  std::vector<std::string> values;
-  {
-    absl::MutexLock slots(&slot_mu_);
-    values = std::move(slot_values_);
-  }
+  // In key order: the memtable inserts a sorted batch ~25% faster
+  // (BM_ApplyBatch). The keys of the cut's entries do not change and the
+  // entries stay (never evicted), so they are sorted with no lock.
   const std::vector<CacheMap::value_type*>& cut = cut_;
   std::vector<uint32_t> order(cut.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&cut](uint32_t a, uint32_t b) { return cut[a]->first < cut[b]->first; });
-  for (uint32_t i : order) batch->Put(cut[i]->first, values[i]);
+  // Each customer is encoded straight into the batch, unless a batch saved it first.
+  std::string value;
+  for (size_t begin = 0; begin < order.size(); begin += kEncodeChunk) {
+    absl::ReaderMutexLock lock(&mu_);  // a batch waits for one chunk at most
+    absl::MutexLock slots(&slot_mu_);
+    for (size_t k = begin; k < std::min(order.size(), begin + kEncodeChunk); ++k) {
+      const uint32_t i = order[k];
+      if (slot_done_[i]) {
+        batch->Put(cut[i]->first, slot_values_[i]);
+        std::string().swap(slot_values_[i]);
+        continue;
+      }
+      cut[i]->second.state.Encode(&value);
+      batch->Put(cut[i]->first, value);
+      slot_done_[i] = 1;  // a batch changing it now needs not save it
+    }
+  }
   absl::ReaderMutexLock lock(&mu_);
   internal::AddToBatch(cut_ledger_, pending_on_disk_, batch);
   batch->Put(kMaxTimeKey, Fixed64(cut_max_time_ms_));

@@ -1,5 +1,7 @@
 #include "streams/partition_stores.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -65,6 +67,7 @@ bool PartitionStores::StartFlush() {
   for (const auto& [p, store] : stores_) stores.push_back(store.get());
   flushed_.store(false);
   flusher_ = std::thread([this, stores = std::move(stores)] {
+    pthread_setname_np(pthread_self(), "recur-flush");  // for top -H and perf
     const auto start = std::chrono::steady_clock::now();
     std::vector<absl::Status> results(stores.size());
     ParallelFor(stores.size(), [&](size_t i) { results[i] = stores[i]->Flush(); });
