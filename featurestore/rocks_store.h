@@ -190,6 +190,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
 
   // Evicts the least recently used clean customers until the cache is within
   // three quarters of its budget (so eviction runs rarely, not per batch).
+  // The caller also excludes batches (write_mu_, or flush_mu_ write-through).
   void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::StatusOr<std::string> GetRaw(const std::string& key) {

@@ -22,6 +22,10 @@ absl::Status RocksFeatureStore::Flush() {
   if (options_.read_only) return absl::OkStatus();
   absl::Status s = FlushLocked();
   if (!s.ok()) return s;
+  RECUR_SYNC_POINT("FeatureStore::BeforeFlushEvict");
+  // A batch holds pointers to its customers' entries from FindOrLoad to its
+  // apply step: eviction waits for it.
+  absl::MutexLock writer(&write_mu_);
   absl::WriterMutexLock lock(&mu_);
   EvictLocked();
   return s;
@@ -149,10 +153,14 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
   // (BM_ApplyBatch). The keys of the cut's entries do not change and the
   // entries stay (never evicted), so they are sorted with no lock.
   const std::vector<CacheMap::value_type*>& cut = cut_;
+  std::vector<const std::string*> keys(cut.size());
   std::vector<uint32_t> order(cut.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    keys[i] = &cut[i]->first;
+    order[i] = i;
+  }
   std::sort(order.begin(), order.end(),
-            [&cut](uint32_t a, uint32_t b) { return cut[a]->first < cut[b]->first; });
+            [&keys](uint32_t a, uint32_t b) { return *keys[a] < *keys[b]; });
   // Each customer is encoded straight into the batch, unless a batch saved it first.
   std::string value;
   for (size_t begin = 0; begin < order.size(); begin += kEncodeChunk) {
@@ -225,7 +233,8 @@ void RocksFeatureStore::EvictLocked() {
   std::vector<std::pair<uint64_t, CacheMap::iterator>> clean;
   clean.reserve(cache_.size());
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-    if (!it->second.dirty && it->second.flush_slot < 0) clean.emplace_back(it->second.used, it);
+    const Entry& e = it->second;
+    if (!e.dirty && !e.loading && e.flush_slot < 0) clean.emplace_back(e.used, it);
   }
   std::sort(clean.begin(), clean.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <span>
 #include <string>
@@ -404,6 +405,48 @@ TEST_F(WriteBackTest, SameStateAsWriteThroughWhateverTheFlushCadence) {
   back = Open(dir_ / "back", true);
   EXPECT_EQ(testing::EncodedStates(through.get()), testing::EncodedStates(back.get()));
   EXPECT_EQ(*back->ReadOffsets(), (OffsetMap{{tp_, 40}}));
+}
+
+// A flush evicts only when no batch is between finding its customers and
+// applying to them: here a flush on another thread gets to its eviction while
+// a batch reads c-2 from RocksDB (c-1 cached and, once flushed, clean); with a
+// budget of one byte every clean customer goes, yet the batch's changes to
+// both stay (evicted under it, they would be lost or written to freed memory).
+TEST_F(WriteBackTest, AFlushDoesNotEvictTheCustomersOfABatchUnderWay) {
+  EventFactory ev;  // shop-1/c-1
+  EventFactory ev2("shop-1", "c-2");
+  const CustomerKey c2{"shop-1", "c-2"};
+  auto store = Open(dir_, /*write_back=*/true, /*read_only=*/false, /*cache_bytes=*/1);
+  ASSERT_TRUE(store->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 1), 10)}, {{tp_, 1}}).ok());
+  std::thread flusher;
+  std::promise<void> at_evict;
+  bool evict_seen = false;
+  SyncPoint::Get()->SetCallBack("FeatureStore::WhileLoading", [&](void*) {
+    flusher = std::thread([&] { EXPECT_TRUE(store->Flush().ok()); });
+    at_evict.get_future().wait();  // the flush is written and about to evict
+  });
+  SyncPoint::Get()->SetCallBack("FeatureStore::BeforeFlushEvict", [&](void*) {
+    if (evict_seen) return;
+    evict_seen = true;
+    at_evict.set_value();
+  });
+  SyncPoint::Get()->EnableProcessing();
+  ASSERT_TRUE(
+      store
+          ->ApplyBatch(std::vector{ev.Purchase(Ms(2024, 3, 2), 5), ev2.Purchase(Ms(2024, 3, 2), 7)},
+                       {{tp_, 3}})
+          .ok());
+  flusher.join();
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  EXPECT_EQ((*store->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 2);
+  EXPECT_EQ((*store->ComputeFeatures(c2, Ms(2024, 3, 2)))[kOrders30d], 1);
+  ASSERT_TRUE(store->Flush().ok());
+  store.reset();
+  auto reader = Open(dir_, false, /*read_only=*/true);
+  EXPECT_EQ((*reader->ComputeFeatures(c1_, Ms(2024, 3, 2)))[kOrders30d], 2);
+  EXPECT_EQ((*reader->ComputeFeatures(c2, Ms(2024, 3, 2)))[kOrders30d], 1);
+  EXPECT_EQ(*reader->ReadOffsets(), (OffsetMap{{tp_, 3}}));
 }
 
 TEST_F(WriteBackTest, TheCacheStaysWithinItsBudgetAndEvictedCustomersReload) {
