@@ -23,12 +23,13 @@
 // Lifecycle: Open() takes RocksDB's lock on the directory (a second process gets a
 // FailedPrecondition naming the lock); destruction flushes what is dirty
 // (best effort; callers that must know call Flush). Thread-safety: all methods
-// may be called from any thread. Writers (ApplyBatch, Flush, Commit,
-// Checkpoint) serialise on one mutex; readers (ComputeFeatures, ReadState,
-// GetLastScore, ...) share a reader lock that writers hold exclusively only
-// while they change the cached state — not while a flush encodes and writes —
-// so a lookup waits for at most the apply step of one batch and always sees
-// whole batches.
+// may be called from any thread. Batches serialise with each other, flushes
+// with each other; readers (ComputeFeatures, ReadState, GetLastScore, ...)
+// share a reader lock that batches, commits and a flush's cut hold
+// exclusively only while they change the cached state, so a lookup waits for
+// at most the apply step of one batch and always sees whole batches. A flush
+// holds the writers only while it takes its cut: batches and commits go on
+// while it encodes and writes (docs/DESIGN.md, "Nothing waits for a flush").
 #ifndef RECUR_FEATURESTORE_FEATURE_STORE_H_
 #define RECUR_FEATURESTORE_FEATURE_STORE_H_
 
