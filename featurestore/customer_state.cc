@@ -149,8 +149,7 @@ size_t CustomerState::ApproxBytes() const {
   size_t n = sizeof(*this) + profiles_.capacity() * sizeof(ProfileEntry) +
              days_.capacity() * sizeof(DayBucket) + seen_.capacity() * sizeof(SeenDay);
   for (const DayBucket& b : days_) n += b.category_items.capacity() * sizeof(CategoryItems);
-  // A flat hash set: one slot and one control byte per id, at least a group.
-  for (const SeenDay& b : seen_) n += b.ids.capacity() * (sizeof(uint64_t) + 1) + 16;
+  for (const SeenDay& b : seen_) n += b.ids.HeapBytes();
   return n;
 }
 

@@ -20,9 +20,9 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "featurestore/catalog.h"
+#include "featurestore/id_set.h"
 #include "proto/recur.pb.h"
 
 namespace recur {
@@ -98,13 +98,14 @@ struct ProfileEntry {
   int64_t registration_ms = 0;
 };
 
-// The event ids of one kind seen on one UTC day (the dedupe memory). A hash set,
-// so a customer with 200,000 events a day (a bot) costs O(1) per event; the
-// encoding sorts the ids, so the bytes do not depend on arrival order.
+// The event ids of one kind seen on one UTC day (the dedupe memory): a few
+// inline, a hash set beyond (featurestore/id_set.h), so a customer with
+// 200,000 events a day (a bot) costs O(1) per event; the encoding sorts the
+// ids, so the bytes do not depend on arrival order.
 struct SeenDay {
   int32_t kind = 0;  // 0..kNumEventKinds-1
   int32_t day = 0;   // the events' own UTC day
-  absl::flat_hash_set<uint64_t> ids;
+  IdSet ids;
 };
 
 class CustomerState {

@@ -11,21 +11,47 @@ namespace {
 
 // ---- encoding helpers -------------------------------------------------------
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
+// Appends to a string through a pointer: each section first makes room for
+// its largest encoding (Room), so a byte costs one store, not a push_back's
+// capacity check. Finish trims the string to what was written.
+class Writer {
+ public:
+  static constexpr size_t kVarint = 10;  // the longest varint of 64 bits
+
+  explicit Writer(std::string* out) : out_(out) {
+    out_->resize(std::max<size_t>(out_->capacity(), 64));
+    p_ = out_->data();
   }
-  out->push_back(static_cast<char>(v));
-}
-void PutSigned(std::string* out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-void PutFixed64(std::string* out, uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
-  out->append(buf, 8);
-}
+  void Room(size_t n) {
+    const size_t at = static_cast<size_t>(p_ - out_->data());
+    if (out_->size() - at >= n) return;
+    out_->resize(std::max(out_->size() * 2, at + n));
+    p_ = out_->data() + at;
+  }
+  void Byte(uint8_t b) { *p_++ = static_cast<char>(b); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void Signed(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Fixed64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(v >> (8 * i));
+  }
+  void Bytes(std::string_view s) {
+    std::copy(s.begin(), s.end(), p_);
+    p_ += s.size();
+  }
+  void Finish() { out_->resize(static_cast<size_t>(p_ - out_->data())); }
+
+ private:
+  std::string* out_;
+  char* p_;
+};
 
 class Reader {
  public:
@@ -109,40 +135,46 @@ constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLi
 }  // namespace
 
 void CustomerState::Encode(std::string* out) const {
-  out->clear();
-  out->push_back(static_cast<char>(kEncodingVersion));
-  PutVarint(out, profiles_.size());
+  constexpr size_t V = Writer::kVarint;
+  Writer w(out);
+  w.Room(1 + V);
+  w.Byte(kEncodingVersion);
+  w.Varint(profiles_.size());
   for (const ProfileEntry& p : profiles_) {
-    PutSigned(out, p.time_ms);
-    PutFixed64(out, p.id_hash);
-    PutVarint(out, static_cast<uint64_t>(p.tier));
-    out->push_back(p.consent ? 1 : 0);
-    PutSigned(out, p.registration_ms);
+    w.Room(V + 8 + V + 1 + V);
+    w.Signed(p.time_ms);
+    w.Fixed64(p.id_hash);
+    w.Varint(static_cast<uint64_t>(p.tier));
+    w.Byte(p.consent ? 1 : 0);
+    w.Signed(p.registration_ms);
   }
-  for (int32_t d : kind_max_day_) PutSigned(out, d);
-  PutSigned(out, last_event_ms_);
+  w.Room((kNumEventKinds + 7) * V);
+  for (int32_t d : kind_max_day_) w.Signed(d);
+  w.Signed(last_event_ms_);
   // The pruned purchases: one zero byte when nothing with an order was pruned.
-  PutVarint(out, static_cast<uint64_t>(pruned_.orders));
+  w.Varint(static_cast<uint64_t>(pruned_.orders));
   if (pruned_.orders > 0) {
-    PutSigned(out, pruned_.revenue_micros);
-    PutSigned(out, pruned_.items);
-    PutSigned(out, pruned_.first_day);
-    PutSigned(out, pruned_.last_day);
+    w.Signed(pruned_.revenue_micros);
+    w.Signed(pruned_.items);
+    w.Signed(pruned_.first_day);
+    w.Signed(pruned_.last_day);
   }
-  PutVarint(out, seen_.size());
+  w.Varint(seen_.size());
   std::vector<uint64_t> ids;
   for (const SeenDay& b : seen_) {
-    PutVarint(out, static_cast<uint64_t>(b.kind));
-    PutSigned(out, b.day);
-    ids.assign(b.ids.begin(), b.ids.end());
-    std::sort(ids.begin(), ids.end());
-    PutVarint(out, ids.size());
-    for (uint64_t id : ids) PutFixed64(out, id);
+    b.ids.SortedIds(&ids);
+    w.Room(3 * V + 8 * ids.size());
+    w.Varint(static_cast<uint64_t>(b.kind));
+    w.Signed(b.day);
+    w.Varint(ids.size());
+    for (uint64_t id : ids) w.Fixed64(id);
   }
-  PutVarint(out, days_.size());
+  w.Room(V);
+  w.Varint(days_.size());
   int32_t prev = 0;
   for (const DayBucket& b : days_) {
-    PutSigned(out, static_cast<int64_t>(b.day) - prev);
+    w.Room(17 * V);  // the day, the mask and 15 fields
+    w.Signed(static_cast<int64_t>(b.day) - prev);
     prev = b.day;
     uint32_t mask = (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
                     (b.promo_lines ? kBPromo : 0) | (b.revenue_micros ? kBRevenue : 0) |
@@ -152,30 +184,32 @@ void CustomerState::Encode(std::string* out) const {
                     (b.unpaid_cart_items ? kBUnpaid : 0) | (b.marketing_sent ? kBSent : 0) |
                     (b.marketing_opened ? kBOpened : 0) | (b.marketing_clicked ? kBClicked : 0) |
                     (b.category_items.empty() ? 0 : kBCategories);
-    PutVarint(out, mask);
-    if (mask & kBOrders) PutVarint(out, b.orders);
-    if (mask & kBLines) PutVarint(out, b.purchase_lines);
-    if (mask & kBPromo) PutVarint(out, b.promo_lines);
-    if (mask & kBRevenue) PutSigned(out, b.revenue_micros);
-    if (mask & kBProfit) PutSigned(out, b.profit_micros);
-    if (mask & kBSessions) PutVarint(out, b.sessions);
-    if (mask & kBPages) PutVarint(out, b.pages);
-    if (mask & kBCatViewed) PutVarint(out, b.categories_viewed);
-    if (mask & kBErrors) PutVarint(out, b.service_errors);
-    if (mask & kBMinutes) PutSigned(out, b.minutes_milli);
-    if (mask & kBUnpaid) PutVarint(out, b.unpaid_cart_items);
-    if (mask & kBSent) PutVarint(out, b.marketing_sent);
-    if (mask & kBOpened) PutVarint(out, b.marketing_opened);
-    if (mask & kBClicked) PutVarint(out, b.marketing_clicked);
+    w.Varint(mask);
+    if (mask & kBOrders) w.Varint(b.orders);
+    if (mask & kBLines) w.Varint(b.purchase_lines);
+    if (mask & kBPromo) w.Varint(b.promo_lines);
+    if (mask & kBRevenue) w.Signed(b.revenue_micros);
+    if (mask & kBProfit) w.Signed(b.profit_micros);
+    if (mask & kBSessions) w.Varint(b.sessions);
+    if (mask & kBPages) w.Varint(b.pages);
+    if (mask & kBCatViewed) w.Varint(b.categories_viewed);
+    if (mask & kBErrors) w.Varint(b.service_errors);
+    if (mask & kBMinutes) w.Signed(b.minutes_milli);
+    if (mask & kBUnpaid) w.Varint(b.unpaid_cart_items);
+    if (mask & kBSent) w.Varint(b.marketing_sent);
+    if (mask & kBOpened) w.Varint(b.marketing_opened);
+    if (mask & kBClicked) w.Varint(b.marketing_clicked);
     if (mask & kBCategories) {
-      PutVarint(out, b.category_items.size());
+      w.Varint(b.category_items.size());
       for (const CategoryItems& c : b.category_items) {
-        PutVarint(out, c.name.size());
-        out->append(c.name);
-        PutVarint(out, c.items);
+        w.Room(2 * V + c.name.size());
+        w.Varint(c.name.size());
+        w.Bytes(c.name);
+        w.Varint(c.items);
       }
     }
   }
+  w.Finish();
 }
 
 namespace {

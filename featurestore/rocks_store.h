@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "featurestore/feature_store.h"
 #include "featurestore/rocks_internal.h"
@@ -148,7 +149,8 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     bool loading = false;     // entered by ApplyBatch, record being read: readers read it too
     int32_t flush_slot = -1;  // in the running flush's cut: its index there
   };
-  using CacheMap = std::unordered_map<std::string, Entry>;  // "c" shop "/" customer
+  // "c" shop "/" customer; nodes, so entries stay put while the map grows.
+  using CacheMap = absl::node_hash_map<std::string, Entry>;
 
   // entries[i]: event i's customer's cache entry, read if not cached (pass 2).
   absl::Status FindOrLoad(std::span<const v1::Event> events,

@@ -2,6 +2,8 @@
 //   BM_ApplyBatch/B/F      events applied per process-CPU second, batches of B, RocksDB on
 //                          local disk; F = 0: write-through (a WriteBatch per batch),
 //                          F > 0: write-back, Flush() every F events (timed too)
+//   BM_ApplyStream         the whole 4,000,000-event stream once, write-back, a flush
+//                          every 1,000,000 events (fixed work: compare binaries)
 //   BM_HotKey/F/C          the same stream with a bot: 200,000 visits of one customer
 //                          within 3 hours, interleaved (a third of every batch); C:
 //                          the daily cap (0: none)
@@ -171,6 +173,15 @@ BENCHMARK(BM_ApplyBatch)
     ->Args({50'000, 1'000'000})
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
+
+// The whole stream once (400 batches of 10,000, a flush every 1,000,000
+// events): a fixed amount of work, so binaries compare run for run (the
+// iteration count of BM_ApplyBatch depends on its first timing).
+void BM_ApplyStream(benchmark::State& state) {
+  static const std::vector<v1::Event> events = StreamEvents(4'000'000);
+  ApplyLoop(state, events, 10'000, 1'000'000, "stream");
+}
+BENCHMARK(BM_ApplyStream)->Iterations(400)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
 
 // The first 400,000 events of the stream with a bot's 200,000 visits of one
 // customer within 3 hours interleaved: a bot visit after every second normal event.

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "tests/testing/events.h"
 
 namespace recur {
@@ -506,6 +507,39 @@ TEST(CustomerStateTest, PurchasesBetweenForLabels) {
   auto jan = s.PurchasesBetween(DayOf(Ms(2024, 1, 1)), DayOf(Ms(2024, 1, 31)));
   EXPECT_EQ(jan.orders, 2);
   EXPECT_EQ(jan.revenue_micros, 15'000'000);
+}
+
+// The stored bytes are the contract with every existing store: pinned here
+// (hex of the encoding written before the encoder was rewritten for speed),
+// with every section filled: two profiles, purchases with categories (one
+// name longer than a short string), sessions, a cart, marketing, a pruned
+// purchase, and five ids of one kind and day (past IdSet's inline ids).
+TEST(CustomerStateTest, TheEncodingIsPinnedByteForByte) {
+  EventFactory ev;
+  using A = v1::MarketingAction;
+  std::vector<v1::Event> events = {
+      ev.Profile(Ms(2024, 1, 1), v1::SERVICE_TIER_STANDARD, false, Ms(2020, 1, 1)),
+      ev.Profile(Ms(2024, 3, 1), v1::SERVICE_TIER_PREMIUM, true, Ms(2020, 1, 1)),
+      ev.Purchase(Ms(2024, 1, 2), {{"books", 2, 1.25, true, -0.5}, {"y", 1, 3}}),
+      ev.Purchase(Ms(2024, 3, 5), {{"a-category-name-longer-than-sso", 3, 19.99, false, 4}}),
+      ev.Cart(Ms(2024, 3, 5), 2),
+      ev.Marketing(Ms(2024, 3, 6), A::MARKETING_ACTION_SENT),
+      ev.Marketing(Ms(2024, 3, 6), A::MARKETING_ACTION_OPENED),
+      ev.Marketing(Ms(2024, 3, 7), A::MARKETING_ACTION_CLICKED),
+  };
+  for (int i = 0; i < 5; ++i) events.push_back(ev.Session(Ms(2024, 3, 8) + i * 1000, 1.5, 2, 1, i));
+  CustomerState s = Build(events);
+  s.Prune(DayOf(Ms(2024, 2, 1)));  // the January purchase becomes pruned totals
+  std::string bytes;
+  s.Encode(&bytes);
+  EXPECT_EQ(absl::BytesToHexString(bytes),
+            "04028088a9ce9863a592feae20bff495010080d8d08fec5b80c8959ebf638c8dfeae20bcf4950201"
+            "80d8d08fec5b96b5029cb50296b5029ab5028eb502c096fadec36301c0b19f050698b40298b40206"
+            "0096b50201268afeae20baf495019cb502053da0feae20c7f4957c11935a895873cd2f13935a8959"
+            "73cde214935a895a73cd9516935a895b73cd0296b50201d98bfeae20bbf4950398b50202c086feae"
+            "20b8f4957388feae20b9f495039ab502018a9efeae20c6f495048eb502018c8dfeae20bcf4950496"
+            "b5029b88010101a0c7983980a4e80302011f612d63617465676f72792d6e616d652d6c6f6e676572"
+            "2d7468616e2d73736f0302803001010280400102e007050a050a9875");
 }
 
 TEST(CustomerStateTest, EncodeDecodeRoundTripsAndDetectsCorruption) {
