@@ -166,6 +166,14 @@ class CustomerState {
   // Whether Prune(horizon_first_day) would change anything: O(1), so a store can
   // prune on every touch without paying for it.
   bool NeedsPrune(int32_t horizon_first_day) const;
+  // Asks the CPU for the memory Apply and Encode read (a hint, no effect on
+  // the state): a loop over scattered customers calls it a few ahead.
+  void Prefetch() const {
+    __builtin_prefetch(days_.data());
+    if (days_.size() > 1) __builtin_prefetch(&days_.back());
+    __builtin_prefetch(seen_.data());
+    __builtin_prefetch(profiles_.data());
+  }
   // Approximate heap and object bytes of this state (the store's cache budget).
   size_t ApproxBytes() const;
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/sync_point.h"
+#include "featurestore/key_order.h"
 #include "featurestore/rocks_store.h"
 #include "featurestore/validate.h"
 
@@ -54,7 +55,9 @@ absl::Status RocksFeatureStore::Apply(std::span<const v1::Event> events, const O
   st = ApplyStats{};
   std::vector<CacheMap::value_type*> touched;
   int64_t max_time = max_event_time_ms_;
+  constexpr size_t kAhead = 8;  // customers are scattered: overlap their cache misses
   for (size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size()) entries[i + kAhead]->second.state.Prefetch();
     const v1::Event& e = events[i];
     if (!WithinHorizon(e.event_time_ms(), max_time, options_.retention_days)) ++st.expired;
     max_time = std::max(max_time, e.event_time_ms());
@@ -80,9 +83,11 @@ absl::Status RocksFeatureStore::Apply(std::span<const v1::Event> events, const O
     }
   }
   const int32_t horizon = HorizonFirstDay(max_time);
-  std::sort(touched.begin(), touched.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (auto* kv : touched) {
+  const std::vector<uint32_t> order = KeyOrder(
+      touched.size(), [&touched](size_t i) -> const std::string& { return touched[i]->first; });
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k + kAhead < order.size()) touched[order[k + kAhead]]->second.state.Prefetch();
+    auto* kv = touched[order[k]];
     Entry& entry = kv->second;
     entry.touched = false;
     if (entry.state.NeedsPrune(horizon)) entry.state.Prune(horizon);

@@ -239,6 +239,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   Unflushed cut_ledger_ ABSL_GUARDED_BY(mu_);
   size_t cut_entries_ ABSL_GUARDED_BY(mu_) = 0;
   size_t cut_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t flush_bytes_per_customer_ ABSL_GUARDED_BY(flush_mu_) = 64;  // of the last flush's batch
   int64_t cut_max_time_ms_ ABSL_GUARDED_BY(flush_mu_) = 0;
   EventTimeWatermark cut_watermark_ ABSL_GUARDED_BY(flush_mu_);
   // The cut's encoded records, by flush_slot: by the flush, or by a batch first.
