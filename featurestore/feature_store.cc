@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "base/sync_point.h"
 #include "featurestore/key_order.h"
 #include "featurestore/rocks_store.h"
@@ -255,13 +256,25 @@ int64_t RocksFeatureStore::EstimateCustomers() const {
 absl::Status RocksFeatureStore::FindOrLoad(std::span<const v1::Event> events,
                                            std::vector<CacheMap::value_type*>* entries) {
   std::vector<CacheMap::value_type*> loading;
+  // The keys first, in one buffer, so the map can be asked to fetch the
+  // memory of the key kAhead events ahead while this one is looked up.
+  std::string buffer;
+  std::vector<size_t> ends(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const v1::Event& e = events[i];
+    buffer.append("c").append(e.shop_id()).append("/").append(e.customer_id());
+    ends[i] = buffer.size();
+  }
+  auto key = [&](size_t i) {
+    const size_t begin = i == 0 ? 0 : ends[i - 1];
+    return absl::string_view(buffer).substr(begin, ends[i] - begin);
+  };
+  constexpr size_t kAhead = 8;
   {
     absl::WriterMutexLock lock(&mu_);
-    std::string key;
     for (size_t i = 0; i < events.size(); ++i) {
-      const v1::Event& e = events[i];
-      key.assign("c").append(e.shop_id()).append("/").append(e.customer_id());
-      auto [it, inserted] = cache_.try_emplace(key);
+      if (i + kAhead < events.size()) cache_.prefetch(key(i + kAhead));
+      auto [it, inserted] = cache_.try_emplace(key(i));
       if (inserted) {
         it->second.loading = true;
         loading.push_back(&*it);

@@ -157,8 +157,10 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
   // (BM_ApplyBatch). The keys of the cut's entries do not change and the
   // entries stay (never evicted), so they are sorted with no lock.
   const std::vector<CacheMap::value_type*>& cut = cut_;
+  std::vector<const std::string*> keys(cut.size());
+  for (size_t i = 0; i < cut.size(); ++i) keys[i] = &cut[i]->first;
   const std::vector<uint32_t> order =
-      KeyOrder(cut.size(), [&cut](size_t i) -> const std::string& { return cut[i]->first; });
+      KeyOrder(keys.size(), [&keys](size_t i) -> const std::string& { return *keys[i]; });
   // Each customer is encoded straight into the batch, unless a batch saved it
   // first. The customers are scattered in memory: the loop asks for the entry
   // kAhead * 2 customers ahead and for its key's and state's memory kAhead

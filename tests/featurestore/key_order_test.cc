@@ -21,16 +21,17 @@ std::vector<std::string> Ordered(const std::vector<std::string>& keys) {
 TEST(KeyOrderTest, OrdersByBytesPastASharedPrefix) {
   const std::vector<std::string> keys = {"cshop-2/c-9", "cshop-1/c-10", "cshop-1/c-1",
                                          "cshop-1/c-100000002", "cshop-1/c-100000001"};
-  EXPECT_EQ(Ordered(keys), (std::vector<std::string>{"cshop-1/c-1", "cshop-1/c-10",
-                                                     "cshop-1/c-100000001", "cshop-1/c-100000002",
-                                                     "cshop-2/c-9"}));
+  EXPECT_EQ(Ordered(keys),
+            (std::vector<std::string>{"cshop-1/c-1", "cshop-1/c-10", "cshop-1/c-100000001",
+                                      "cshop-1/c-100000002", "cshop-2/c-9"}));
   EXPECT_TRUE(Ordered({}).empty());
   EXPECT_EQ(Ordered({"x"}), (std::vector<std::string>{"x"}));
 }
 
 TEST(KeyOrderTest, AShorterKeyAndZeroBytesSortAsStringsDo) {
   const std::string z(1, '\0');
-  const std::vector<std::string> keys = {"ab" + z, "ab", "ab" + z + "c", "a", "ab\xff", "ab" + z + z};
+  const std::vector<std::string> keys = {"ab" + z, "ab",     "ab" + z + "c",
+                                         "a",      "ab\xff", "ab" + z + z};
   std::vector<std::string> want = keys;
   std::sort(want.begin(), want.end());
   EXPECT_EQ(Ordered(keys), want);
