@@ -103,14 +103,18 @@ bool RocksFeatureStore::HasUnflushed() const {
 }
 
 absl::Status RocksFeatureStore::FlushLocked() {
+  size_t room = 0;
   {
     absl::WriterMutexLock lock(&mu_);
     if (!TakeCut()) return absl::OkStatus();
+    // Room for the batch as large as the last one per customer (growing it by
+    // doubling would copy it about twice over), never more than the memory of
+    // the cut's decoded states: after a flush of one hot customer, the
+    // average says nothing about the next flush's many small ones.
+    room = std::min(cut_.size() * flush_bytes_per_customer_, cut_bytes_) + 4096;
   }
   RECUR_SYNC_POINT("FeatureStore::AfterFlushCut");  // tests apply a batch here
-  // Room for the batch as large as the last one per customer: growing it by
-  // doubling would copy it about twice over.
-  rocksdb::WriteBatch batch(cut_.size() * flush_bytes_per_customer_ + 4096);
+  rocksdb::WriteBatch batch(room);
   BuildFlushBatch(&batch);
   flush_bytes_per_customer_ = batch.GetDataSize() / std::max<size_t>(cut_.size(), 1) + 1;
   // Tests kill the process here: the flush is computed, nothing written.
