@@ -24,6 +24,11 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(
                            {"partition.assignment.strategy", "range"},
                            {"session.timeout.ms", "10000"},
                            {"queued.max.messages.kbytes", "262144"},
+                           // Prefetch up to a million records. librdkafka's default
+                           // (100,000 per partition) held a backlog's ingest at
+                           // 267,000 events/s against 342,000-377,000 with this
+                           // (docs/BENCHMARKS.md, "Prefetch"): the loop waited for fetches.
+                           {"queued.min.messages", "1000000"},
                            // A fetch waits for 64 KiB or 10 ms: with librdkafka's default
                            // (1 byte) its broker thread answered every few records, and
                            // polled and switched tasks for a third of recur's CPU

@@ -38,6 +38,12 @@ for round in $(seq 1 "$ROUNDS"); do
   t3=$(date +%s.%N)
   secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
   applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
+  # Where the loop's time went: ApplyBatch (apply_ms) and the flushes.
+  apply_ms=$(grep -o '"apply_ms":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
+  flush_ms=$(grep -o '"flush_ms":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
+  # From the start of `recur run` to its partitions' assignment (group join, stores opened).
+  assigned_at=$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*assigned .*/\1/p' "$WORK/run.log" | head -1)
+  start_s=$(echo "$(date -d "$assigned_at" +%s.%N) - $t2" | bc -l)
   [[ "$applied" == "$events" ]] || fail "consumed $applied of $events events"
   read -r rss user sys <"$WORK/rss"
   rate=$(echo "$events / $secs" | bc)
@@ -60,5 +66,5 @@ for round in $(seq 1 "$ROUNDS"); do
   krate=$(echo "$events / $ksecs" | bc)
   kcpu_us=$(echo "$kcpu * 1000000 / $events" | bc -l)
   ratio=$(echo "$rate / $krate" | bc -l)
-  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") args='${RECUR_ARGS:-}'"
+  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms flush_ms=$flush_ms args='${RECUR_ARGS:-}'"
 done
