@@ -24,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "featurestore/types.h"
@@ -93,6 +94,12 @@ class BatchBuilder {
   void Clear() {
     batch_ = Batch();
     slot_ = Slot();
+  }
+  // Hands the batch to its commit (ApplyStage) and starts the next one.
+  Batch TakeBatch() {
+    Batch b = std::move(batch_);
+    Clear();
+    return b;
   }
   // After a revocation: the batch, the stream times and the stopped partitions.
   void Reset();

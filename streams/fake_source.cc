@@ -66,6 +66,7 @@ std::optional<SourceEvent> FakeRecordSource::Poll(int /*timeout_ms*/) {
     e.record.key = current_.key ? std::optional<std::string_view>(*current_.key) : std::nullopt;
     e.record.value = current_.value;
     positions_[e.tp] = e.record.offset + 1;
+    ++records_polled_;
   }
   return e;
 }

@@ -17,6 +17,7 @@
 #ifndef RECUR_STREAMS_FAKE_SOURCE_H_
 #define RECUR_STREAMS_FAKE_SOURCE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -41,6 +42,8 @@ class FakeRecordSource final : public RecordSource {
   void AddFatal(absl::Status why);
   void SetEndOffset(const TopicPartition& tp, int64_t end) { ends_[tp] = end; }
   bool played() const { return script_.empty(); }
+  // Records Poll handed out so far; may be read from any thread.
+  int64_t records_polled() const { return records_polled_.load(); }
 
   // What the pipeline did.
   using Starts = std::vector<std::pair<TopicPartition, int64_t>>;
@@ -85,6 +88,7 @@ class FakeRecordSource final : public RecordSource {
   std::vector<OffsetMap> commits_;
   bool closed_ = false;
   std::vector<std::string> calls_;
+  std::atomic<int64_t> records_polled_{0};
 };
 
 }  // namespace recur

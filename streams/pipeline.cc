@@ -16,6 +16,7 @@
 #include "base/sync_point.h"
 #include "scorer/policy.h"
 #include "spdlog/spdlog.h"
+#include "streams/apply_stage.h"
 #include "streams/batch_builder.h"
 #include "streams/committer.h"
 #include "streams/input_positions.h"
@@ -61,6 +62,9 @@ class PipelineImpl final : public Pipeline {
     committing.topics = options_.topics;
     committer_ = std::make_unique<Committer>(dlq != nullptr ? dlq : producer_sink_.get(),
                                              options_.topics.dlq, &stores_, committing);
+    ApplyStage::Options applying{options_.max_retries, options_.pipelined, nullptr, nullptr};
+    if (FlushEveryBatch()) applying.flush = [this] { return stores_.FlushAll(); };
+    apply_ = std::make_unique<ApplyStage>(committer_.get(), std::move(applying));
     // Scores have their own producer: its delivery reports are served only on
     // the scoring thread (the DLQ's producer is flushed on this one).
     auto score_producer = Producer::Create(ProducerProperties(options_.kafka));
@@ -81,15 +85,17 @@ class PipelineImpl final : public Pipeline {
     idle_since_ = Clock::now();
     while (!stop.load() && fatal_.ok()) {
       PollBurst();
+      if (fatal_.ok() && apply_->busy() && apply_->done()) fatal_ = FinishApply();
       const Batch& batch = builder_.batch();
-      if (!batch.empty() && (batch.count >= options_.batch_max_events ||
-                             MsSince(batch_first_) >= options_.batch_linger_ms || AllAtEnd())) {
-        absl::Status s = CommitWithRetries();
-        if (!s.ok()) fatal_ = s;
+      if (fatal_.ok() && !batch.empty() &&
+          (batch.count >= options_.batch_max_events ||
+           MsSince(batch_first_) >= options_.batch_linger_ms || AllAtEnd())) {
+        // The batch before it first, then this one is applied while the loop reads on.
+        fatal_ = FinishApply();
+        if (fatal_.ok()) StartApply();
       }
-      if (builder_.empty() && fatal_.ok()) {
-        absl::Status s = ScoringStep();  // between batches: reload, pending, re-scoring
-        if (!s.ok()) fatal_ = s;
+      if (!apply_->busy() && fatal_.ok()) {            // between batches: nothing is being applied
+        if (builder_.empty()) fatal_ = ScoringStep();  // reload, pending, re-scoring
         if (fatal_.ok()) fatal_ = FlushOnTheClock();
       }
       WatchBroker();
@@ -97,7 +103,7 @@ class PipelineImpl final : public Pipeline {
       if (options_.stats_interval_s > 0 && stats_interval.Due(options_.stats_interval_s)) {
         spdlog::info("stats {}", stats_interval.Line(StatsJson()));
       }
-      if (options_.exit_when_idle_ms > 0 && builder_.empty() && AllAtEnd() &&
+      if (options_.exit_when_idle_ms > 0 && Idle() && AllAtEnd() &&
           MsSince(idle_since_) >= options_.exit_when_idle_ms && scoring_->stats().passing.empty()) {
         spdlog::info("caught up on every assigned partition and idle for {} ms: exiting",
                      options_.exit_when_idle_ms);
@@ -109,12 +115,12 @@ class PipelineImpl final : public Pipeline {
       }
       // Bounded run: the batch that reached the last stop offset is committed
       // and ScoringStep ran after it (above), so the stores are final.
-      if (builder_.bounded() && builder_.empty() && fatal_.ok() && AllStopped()) {
+      if (builder_.bounded() && Idle() && fatal_.ok() && AllStopped()) {
         spdlog::info("every input partition reached its stop offset: exiting");
         break;
       }
     }
-    if (fatal_.ok() && !builder_.empty()) fatal_ = CommitWithRetries();
+    if (fatal_.ok()) fatal_ = CommitNow();
     if (fatal_.ok() && !unscored_.empty()) {
       fatal_ = WithRetries("scores", Retry(), [this] { return ScoreUnscored(); });
     }
@@ -152,7 +158,8 @@ class PipelineImpl final : public Pipeline {
     constexpr int kBurst = 256;
     bool records = false;
     for (int i = 0; i < kBurst && fatal_.ok(); ++i) {
-      std::optional<SourceEvent> e = source_->Poll(i == 0 ? 50 : 0);
+      // While a batch is applied, wait briefly: its scores follow once it is done.
+      std::optional<SourceEvent> e = source_->Poll(i > 0 ? 0 : (apply_->busy() ? 1 : 50));
       if (!e) break;
       Handle(*e);
       if (e->kind != SourceEvent::kRecord) break;
@@ -232,7 +239,8 @@ class PipelineImpl final : public Pipeline {
   // partition at the offset stored there (the beginning if none).
   void Assign(const std::vector<TopicPartition>& parts) {
     std::vector<std::pair<TopicPartition, int64_t>> starts;
-    absl::Status s = OpenStores(parts, &starts);
+    absl::Status s = FinishApply();  // (a revocation came first: nothing is in flight)
+    if (s.ok()) s = OpenStores(parts, &starts);
     if (!s.ok()) {
       fatal_ = s;
       starts.clear();  // take nothing
@@ -300,10 +308,9 @@ class PipelineImpl final : public Pipeline {
   // Finishes what was consumed, then gives the partitions away: on a
   // revocation and when leaving the group.
   void Revoke() {
-    if (!builder_.empty() && fatal_.ok()) {
-      absl::Status s = CommitWithRetries();
-      if (!s.ok()) fatal_ = s;
-    }
+    // The batch in flight is waited for even after a failure (the stores close).
+    if (absl::Status s = fatal_.ok() ? CommitNow() : FinishApply(); !s.ok() && fatal_.ok())
+      fatal_ = s;
     if (fatal_.ok()) {
       absl::Status s = DrainScores();  // in-flight scores refer to the stores
       if (!s.ok()) fatal_ = s;
@@ -314,7 +321,6 @@ class PipelineImpl final : public Pipeline {
     }
     if (absl::Status s = source_->Unassign(); !s.ok()) spdlog::warn("{}", std::string(s.message()));
     builder_.Reset();
-    progress_ = Committer::Progress();
     inputs_.Clear();
     scoring_
         ->Exclusive([&](ScoreStage& stage) {
@@ -369,53 +375,55 @@ class PipelineImpl final : public Pipeline {
     return absl::OkStatus();
   }
 
-  absl::Status CommitWithRetries() {
-    const auto start = Clock::now();
-    absl::Status s = WithRetries("batch", Retry(), [this] { return TryCommit(); });
-    if (!s.ok()) return s;
-    counters_.batch_commit_seconds.Observe(
-        std::chrono::duration<double>(Clock::now() - start).count());
-    if (stores_.DirtyOverBudget()) {
-      if (absl::Status f = FlushStores(); !f.ok()) return f;
-    }
-    const int64_t ms = MsSince(batch_first_);  // first record of the batch to committed
-    counters_.batch_ms_last = ms;
-    counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);
-    builder_.Clear();
-    progress_ = Committer::Progress();
-    return absl::OkStatus();
-  }
+  // Nothing consumed waits to be applied, nothing is being applied.
+  bool Idle() const { return builder_.empty() && !apply_->busy(); }
 
-  // Dead letters, the state (Committer), the touched customers' scores, then
-  // Kafka's committed offsets (monitoring only).
-  absl::Status TryCommit() {
-    Committer::Report report;
-    absl::Status committed = committer_->Commit(builder_.batch(), &progress_, &report);
-    counters_.apply_ms += report.apply_ms;
-    for (const Committer::Applied& a : report.applied) {
+  // Hands the batch in builder_ to the apply stage (dead letters, then the
+  // state: Committer); with the pipelined loop the loop reads on meanwhile.
+  void StartApply() { apply_->Start(builder_.TakeBatch(), batch_first_); }
+
+  // Waits for the batch in the apply stage (if any), then scores what it
+  // touched and records Kafka's committed offsets (monitoring only).
+  absl::Status FinishApply() {
+    if (!apply_->busy()) return absl::OkStatus();
+    ApplyStage::Outcome o = apply_->Finish();
+    counters_.apply_ms += o.apply_ms;
+    counters_.flushes += o.flushes;
+    counters_.retries += o.retries;
+    for (const Committer::Applied& a : o.applied) {
       CountApplied(a.stats, options_.topics, &counters_);
       if (scoring_active_ && options_.score_touched && !a.stats.touched.empty()) {
         Unscored& u = unscored_[a.partition];
         u.keys.insert(a.stats.touched.begin(), a.stats.touched.end());
-        u.oldest_record_ms = OldestKnownMs(u.oldest_record_ms, builder_.batch().oldest_record_ms);
+        u.oldest_record_ms = OldestKnownMs(u.oldest_record_ms, o.batch.oldest_record_ms);
       }
     }
-    if (!committed.ok()) return committed;
-    if (FlushEveryBatch()) {
-      absl::Status flushed = stores_.FlushAll();
-      if (!flushed.ok()) return flushed;
-      ++counters_.flushes;
-    }
+    if (!o.status.ok()) return o.status;
+    counters_.batch_commit_seconds.Observe(o.commit_seconds);
     // Tests stop here: the state is committed, its scores not yet delivered.
     RECUR_SYNC_POINT("Pipeline::AfterStateCommit");
-    absl::Status scored = ScoreUnscored();
+    absl::Status scored = WithRetries("scores", Retry(), [this] { return ScoreUnscored(); });
     if (!scored.ok()) {
       return absl::Status(scored.code(), absl::StrCat("scoring: ", scored.message()));
     }
     ++counters_.batches;
-    source_->CommitAsync(builder_.batch().offsets);
+    source_->CommitAsync(o.batch.offsets);
     UpdateLag();
+    if (stores_.DirtyOverBudget()) {
+      if (absl::Status f = FlushStores(); !f.ok()) return f;
+    }
+    const int64_t ms = MsSince(o.first);  // first record of the batch to committed
+    counters_.batch_ms_last = ms;
+    counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);
     return absl::OkStatus();
+  }
+
+  // Everything consumed applied and its scores handed on (a revocation, the end).
+  absl::Status CommitNow() {
+    if (absl::Status s = FinishApply(); !s.ok()) return s;
+    if (builder_.empty()) return absl::OkStatus();
+    StartApply();
+    return FinishApply();
   }
 
   // ---- Scoring --------------------------------------------------------------
@@ -527,10 +535,9 @@ class PipelineImpl final : public Pipeline {
     last_share_ = Clock::now();
     const ScoreWorker::Stats scoring = scoring_->stats();
     const FeatureStore::CacheStats cache = stores_.TotalCacheStats();
-    PipelineCounters c = SharedCounters(
-        counters_, scoring, cache,
-        builder_.empty() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(),
-        builder_.empty());
+    PipelineCounters c =
+        SharedCounters(counters_, scoring, cache,
+                       Idle() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(), Idle());
     c.stores_open = static_cast<int32_t>(stores_.open().size());
     std::string json = recur::StatsJson(counters_, scoring, cache);
     absl::MutexLock lock(&shared_mu_);
@@ -551,7 +558,8 @@ class PipelineImpl final : public Pipeline {
   BatchBuilder builder_;
   PartitionStores stores_;
   std::unique_ptr<Committer> committer_;
-  Committer::Progress progress_;   // of the batch in builder_
+  // After the committer and the stores: destroyed first (it uses both).
+  std::unique_ptr<ApplyStage> apply_;
   Clock::time_point batch_first_;  // when the batch in builder_ got its first record
   Clock::time_point last_flush_ = Clock::now();
 
@@ -578,10 +586,7 @@ class PipelineImpl final : public Pipeline {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options) {
-  auto p = std::make_unique<PipelineImpl>(options);
-  absl::Status s = p->Init(/*source=*/nullptr, /*dlq=*/nullptr);
-  if (!s.ok()) return s;
-  return std::unique_ptr<Pipeline>(std::move(p));
+  return CreateWithSource(options, /*source=*/nullptr, /*dlq=*/nullptr);  // Kafka, the producer
 }
 
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::CreateWithSource(

@@ -23,12 +23,16 @@
 // in production) yields records and assignment changes; a BatchBuilder
 // (batch_builder.h) decodes them into the next batch; the Committer
 // (committer.h) delivers its dead letters, then writes one WriteBatch per
-// PartitionStores store (partition_stores.h); the ScoreStage (scoring.h) scores
-// what the batch touched. This class only wires them, on one loop: librdkafka's
-// rebalance callback records the change and the loop acts on it.
-// Test seams (base/sync_point.h): "Pipeline::AfterStateCommit" is reached after
-// a batch is applied, before its scores are delivered; "Pipeline::AfterFlush"
-// after the stores' flush; "FeatureStore::BeforeFlushWrite" inside a flush.
+// PartitionStores store (partition_stores.h), on the ApplyStage's thread
+// (apply_stage.h) while the loop reads the next batch; the ScoreStage
+// (scoring.h) scores what the batch touched, on the ScoreWorker's thread. This
+// class only wires them, on one loop: librdkafka's rebalance callback records
+// the change and the loop acts on it.
+// Test seams (base/sync_point.h): "Pipeline::AfterStateCommit" is reached (on
+// Run's thread) after a batch is applied, before its scores are delivered;
+// "ApplyStage::Apply" on the applying thread before each batch's commit;
+// "Pipeline::AfterFlush" after the stores' flush; "FeatureStore::BeforeFlushWrite"
+// inside a flush.
 // Thread-safety: Run() on one thread; counters() and StatsJson() may be called
 // from any thread (a snapshot taken after every loop iteration), and so may
 // Lookup() (it reads the open stores under their locks).
@@ -85,6 +89,10 @@ struct PipelineOptions {
   // Events past a day boundary before a store's watermark crosses it (its
   // re-scoring day; FeatureStore::Options::watermark_events).
   int32_t watermark_events = kDefaultWatermarkEvents;
+  // The pipelined loop: a batch is applied on a thread of its own (ApplyStage)
+  // while the loop reads and decodes the next. false: the loop applies it and
+  // then reads on (for comparisons, --no-pipeline).
+  bool pipelined = true;
   // Events applied per customer, kind (topic) and UTC day before the rest go to
   // the DLQ as `rate_limited` (a bot; FeatureStore::Options::max_events_per_day).
   // 0: no cap.
@@ -161,9 +169,10 @@ class Pipeline {
  public:
   // Over a KafkaSource joining `group_id`, dead letters through the producer.
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(const PipelineOptions& options);
-  // The same pipeline over another source (tests: FakeRecordSource) and, when
-  // `dlq` is not null, another dead-letter sink (not owned; must outlive the
-  // pipeline). Scores still go through a producer on options.kafka.
+  // The same pipeline over another source (tests: FakeRecordSource; null: the
+  // KafkaSource) and, when `dlq` is not null, another dead-letter sink (not
+  // owned; must outlive the pipeline). Scores still go through a producer on
+  // options.kafka.
   static absl::StatusOr<std::unique_ptr<Pipeline>> CreateWithSource(
       const PipelineOptions& options, std::unique_ptr<RecordSource> source, DeadLetterSink* dlq);
   virtual ~Pipeline() = default;

@@ -21,6 +21,7 @@ absl::Status WithRetries(const char* what, const RetryPolicy& policy,
         s.code() == absl::StatusCode::kResourceExhausted) {
       break;  // retrying can not help (a full disk: RocksDB refuses writes until reopened)
     }
+    if (attempt == policy.max_retries) break;  // the last attempt: no wait, no retry
     if (policy.retries != nullptr) ++*policy.retries;
     const int backoff_ms = std::min(10'000, 200 << std::min(attempt, 6));
     spdlog::warn("{} not committed (attempt {}/{}): {}; retrying in {} ms", what, attempt + 1,

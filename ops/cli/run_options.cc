@@ -98,6 +98,9 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                 "predict and explain with XGBoost's own predictor instead of recur's tree "
                 "evaluator (bit-identical results, slower; for comparisons)");
   sub->add_flag("!--no-scoring", o.scoring.enabled, "ingest only: no scores, no pending marks");
+  sub->add_flag("!--no-pipeline", o.pipelined,
+                "apply each batch on the loop's thread before reading the next (default: on a "
+                "thread of its own while the loop reads the next; for comparisons)");
   sub->add_option(
       "-X", *kafka_props,
       "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");

@@ -36,6 +36,7 @@ for round in $(seq 1 "$ROUNDS"); do
   /usr/bin/time -f "%M %U %S" -o "$WORK/rss" ${PERF_OUT:+perf record -F 499 -g -o "$PERF_OUT.$round" --} "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" \
     --group "bench-$round" --batch-size 50000 --exit-when-idle-ms $IDLE_MS ${RECUR_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log"
   t3=$(date +%s.%N)
+  [[ -n "${LOG_OUT:-}" ]] && cp "$WORK/run.log" "$LOG_OUT.$round"  # LOG_OUT=FILE keeps recur's log
   secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
   applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
   # Where the loop's time went: ApplyBatch (apply_ms) and the flushes.
@@ -66,5 +67,19 @@ for round in $(seq 1 "$ROUNDS"); do
   krate=$(echo "$events / $ksecs" | bc)
   kcpu_us=$(echo "$kcpu * 1000000 / $events" | bc -l)
   ratio=$(echo "$rate / $krate" | bc -l)
-  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms flush_ms=$flush_ms args='${RECUR_ARGS:-}'"
+  # ONE_CONSUMER=1: also one do-nothing kcat group consumer of all five topics
+  # (one librdkafka client, as recur has): the ceiling of a single consumer.
+  one=""
+  if [[ -n "${ONE_CONSUMER:-}" ]]; then
+    t6=$(date +%s.%N)
+    /usr/bin/time -f "%U %S" -o "$WORK/one-consumer.time" kcat -b "$BROKER" -G "ceiling-$round" -X queued.min.messages=1000000 \
+      -o beginning -e -q -f '%o\n' shop.purchases shop.sessions shop.carts shop.marketing shop.profiles \
+      >"$WORK/one-consumer.out" 2>/dev/null || fail "kcat -G failed"
+    t7=$(date +%s.%N)
+    one_events=$(wc -l <"$WORK/one-consumer.out")
+    [[ "$one_events" == "$events" ]] || fail "kcat -G read $one_events of $events records"
+    one_rate=$(echo "$events / ($t7 - $t6)" | bc)
+    one=" one_consumer_events_per_s=$one_rate one_consumer_ratio=$(printf %.3f "$(echo "$rate / $one_rate" | bc -l)")"
+  fi
+  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms flush_ms=$flush_ms$one args='${RECUR_ARGS:-}'"
 done

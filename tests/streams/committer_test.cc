@@ -401,13 +401,22 @@ TEST_F(CommitterTest, WithRetriesRetriesTransientFailuresAndStopsOnBadInput) {
   EXPECT_EQ(retries, 2);  // not retried
   EXPECT_NE(s.message().find("batch not committed"), std::string::npos) << s;
 
+  // Beyond the retries: 3 retries after the first attempt, then no wait.
+  Committer::Progress beyond;
+  waits.clear();
+  flaky_->FailNext(0, 10);
+  s = WithRetries("batch", policy, [&] { return committer.Commit(batch, &beyond, &report); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(retries, 5);
+  EXPECT_EQ(waits, (std::vector<int>{200, 400, 800}));
+
   // A full disk: RocksDB refuses writes on that handle from then on, so the
   // step is not retried either (the process exits; a restart resumes).
   Committer::Progress again;
   flaky_->FailNext(0, 5, absl::ResourceExhaustedError("state store p-0: no space left on device"));
   s = WithRetries("batch", policy, [&] { return committer.Commit(batch, &again, &report); });
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(retries, 2);  // not retried
+  EXPECT_EQ(retries, 5);  // not retried
 }
 
 TEST_F(CommitterTest, APartitionWithoutAnOpenStoreFailsBeforeAnythingIsWritten) {

@@ -206,6 +206,61 @@ TEST_F(PipelinePartsTest, AFatalSourceErrorStopsTheRunWithIt) {
   EXPECT_EQ((*p)->Run(stop).code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(PipelinePartsTest, TheLoopReadsTheNextBatchWhileOneIsApplied) {
+  // Batches of one record. The apply of the first is held (the apply stage's
+  // sync point, on its thread) until the loop has read the second record: the
+  // loop reads on while a batch is applied. Then everything lands as usual.
+  // With the loop applying inline (--no-pipeline) the hold would never end;
+  // the deadline only keeps a broken build from hanging.
+  options_.batch_max_events = 1;
+  auto fake = std::make_unique<FakeRecordSource>();
+  FakeRecordSource* f = fake.get();
+  f->Assigned({kPurchases0});
+  for (int i = 0; i < 3; ++i) {
+    f->AddRecord(kPurchases0, i, "shop-1/c-1", Purchase(Ms(2024, 3, 1, 8 + i)), Ms(2024, 3, 2));
+  }
+  std::atomic<int> applies{0};
+  std::atomic<bool> read_on{false};
+  SyncPoint::Get()->SetCallBack("ApplyStage::Apply", [&](void*) {
+    if (applies++ > 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (f->records_polled() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    read_on = f->records_polled() >= 2;
+  });
+  SyncPoint::Get()->EnableProcessing();
+  absl::Status s = RunScript(std::move(fake));
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(read_on);
+  EXPECT_EQ(applies.load(), 3);
+  EXPECT_EQ(counters_.batches, 3);
+  EXPECT_EQ(counters_.applied, 3);
+  pipeline_.reset();  // flushes and closes the stores
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 3}}));
+}
+
+TEST_F(PipelinePartsTest, WithoutThePipelineTheSameBatchesLandTheSame) {
+  // --no-pipeline: the loop applies each batch before it reads on; the
+  // revocation test's script gives the same offsets, dead letters and counts.
+  options_.pipelined = false;
+  options_.batch_max_events = 2;
+  auto fake = std::make_unique<FakeRecordSource>();
+  fake->Assigned({kPurchases0, kSessions0});
+  fake->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  fake->AddRecord(kPurchases0, 1, "shop-1/c-1", "\xff garbage", Ms(2024, 3, 2));
+  fake->AddRecord(kSessions0, 4, "shop-1/c-1",
+                  ev_.Session(Ms(2024, 3, 1), 3, 2, 1, 0).SerializeAsString(), Ms(2024, 3, 2));
+  ASSERT_TRUE(RunScript(std::move(fake)).ok());
+  EXPECT_EQ(counters_.batches, 2);
+  EXPECT_EQ(counters_.applied, 2);
+  EXPECT_EQ(sink_.reasons, std::vector<std::string>{"undecodable"});
+  pipeline_.reset();
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 2}, {kSessions0, 5}}));
+}
+
 TEST(PartitionStoresTest, ALockedStoreIsRecognisedByItsPayloadAndWaitedFor) {
   testing::TempDir tmp("recur-partition-stores");
   const std::filesystem::path dir = tmp.path();
