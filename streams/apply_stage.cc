@@ -67,9 +67,8 @@ void ApplyStage::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](ApplyStage* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-            return s->todo_.has_value() || s->stop_;
-          },
+          +[](ApplyStage* s)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->todo_.has_value() || s->stop_; },
           this));
       if (!todo_) return;  // stop_, nothing handed over
       batch = std::move(*todo_);

@@ -44,7 +44,7 @@ class ApplyStage {
  public:
   using Clock = std::chrono::steady_clock;
   struct Options {
-    int max_retries = 8;  // a failed attempt is retried with backoff (WithRetries)
+    int max_retries = 8;   // a failed attempt is retried with backoff (WithRetries)
     bool threaded = true;  // false: Start applies on the caller's thread
     // Set: runs after each commit, in the same attempt (write-through stores:
     // PartitionStores::FlushAll); its failure is retried like the commit's.

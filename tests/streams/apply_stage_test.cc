@@ -153,8 +153,7 @@ TEST_F(ApplyStageTest, StartReturnsWhileTheBatchIsAppliedAndFinishReportsIt) {
   for (const Committer::Applied& a : o.applied) applied += a.stats.applied;
   EXPECT_EQ(applied, 3);
   // The batch comes back with its offsets; its events were freed on the stage's thread.
-  EXPECT_EQ(o.batch.offsets,
-            (OffsetMap{{kPurchases0, 11}, {kSessions0, 21}, {kPurchases1, 31}}));
+  EXPECT_EQ(o.batch.offsets, (OffsetMap{{kPurchases0, 11}, {kSessions0, 21}, {kPurchases1, 31}}));
   EXPECT_TRUE(o.batch.events.empty());
   EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 11}, {kSessions0, 21}}));
   EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 31}}));
