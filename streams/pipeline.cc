@@ -378,15 +378,16 @@ class PipelineImpl final : public Pipeline {
   // Nothing consumed waits to be applied, nothing is being applied.
   bool Idle() const { return builder_.empty() && !apply_->busy(); }
 
-  // Hands the batch in builder_ to the apply stage (dead letters, then the
-  // state: Committer); with the pipelined loop the loop reads on meanwhile.
+  // Hands the batch in builder_ to the apply stage; the pipelined loop reads on meanwhile.
   void StartApply() { apply_->Start(builder_.TakeBatch(), batch_first_); }
 
   // Waits for the batch in the apply stage (if any), then scores what it
   // touched and records Kafka's committed offsets (monitoring only).
   absl::Status FinishApply() {
     if (!apply_->busy()) return absl::OkStatus();
+    const auto waiting = Clock::now();
     ApplyStage::Outcome o = apply_->Finish();
+    counters_.apply_wait_ms += MsSince(waiting);
     counters_.apply_ms += o.apply_ms;
     counters_.flushes += o.flushes;
     counters_.retries += o.retries;
@@ -409,9 +410,8 @@ class PipelineImpl final : public Pipeline {
     ++counters_.batches;
     source_->CommitAsync(o.batch.offsets);
     UpdateLag();
-    if (stores_.DirtyOverBudget()) {
-      if (absl::Status f = FlushStores(); !f.ok()) return f;
-    }
+    absl::Status flushed = stores_.DirtyOverBudget() ? FlushStores() : absl::OkStatus();
+    if (!flushed.ok()) return flushed;
     const int64_t ms = MsSince(o.first);  // first record of the batch to committed
     counters_.batch_ms_last = ms;
     counters_.batch_ms_max = std::max(counters_.batch_ms_max, ms);

@@ -144,6 +144,9 @@ struct PipelineCounters {
   Histogram batch_commit_seconds{Histogram::LatencyBounds()};  // dead letters + apply, per batch
   int64_t retries = 0;
   int64_t apply_ms = 0;  // time in the feature stores' ApplyBatch
+  // Time the loop waited for the apply stage to finish a batch (the loop read
+  // faster than the stores applied; with --no-pipeline, all of the apply).
+  int64_t apply_wait_ms = 0;
   int64_t flushes = 0;   // store flushes (commits of state and offsets to RocksDB)
   int64_t flush_ms = 0;  // time in them
   // Scoring, for watchers on other threads (the demo): see ScoringCounters.

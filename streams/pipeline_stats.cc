@@ -18,6 +18,7 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"lag", counters.lag},
                    {"retries", counters.retries + scoring.retries},
                    {"apply_ms", counters.apply_ms},
+                   {"apply_wait_ms", counters.apply_wait_ms},
                    {"flushes", counters.flushes},
                    {"flush_ms", counters.flush_ms},
                    {"score_wait_ms", scoring.wait_ms},

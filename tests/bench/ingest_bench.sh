@@ -42,6 +42,7 @@ for round in $(seq 1 "$ROUNDS"); do
   # Where the loop's time went: ApplyBatch (apply_ms) and the flushes.
   apply_ms=$(grep -o '"apply_ms":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
   flush_ms=$(grep -o '"flush_ms":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
+  apply_wait_ms=$(grep -o '"apply_wait_ms":[0-9]*' "$WORK/run.json" | tr -dc 0-9)  # the loop waiting for it
   # From the start of `recur run` to its partitions' assignment (group join, stores opened).
   assigned_at=$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*assigned .*/\1/p' "$WORK/run.log" | head -1)
   start_s=$(echo "$(date -d "$assigned_at" +%s.%N) - $t2" | bc -l)
@@ -81,5 +82,5 @@ for round in $(seq 1 "$ROUNDS"); do
     one_rate=$(echo "$events / ($t7 - $t6)" | bc)
     one=" one_consumer_events_per_s=$one_rate one_consumer_ratio=$(printf %.3f "$(echo "$rate / $one_rate" | bc -l)")"
   fi
-  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms flush_ms=$flush_ms$one args='${RECUR_ARGS:-}'"
+  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms apply_wait_ms=${apply_wait_ms:-} flush_ms=$flush_ms$one args='${RECUR_ARGS:-}'"
 done
