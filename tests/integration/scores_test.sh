@@ -6,7 +6,8 @@
 #  2. crash: `recur run` dies (SIGKILL, by the test binary recur_kill_after_commit:
 #     the same `recur`, with a callback on the sync point Pipeline::AfterStateCommit) right after a state
 #     commit (write-through: --commit-interval-ms 0) and before its scores are delivered, four times;
-#     then, with write-back stores, four times inside a store's flush (FeatureStore::BeforeFlushWrite);
+#     then, with write-back stores, twice while a batch is applied on the apply stage's thread
+#     (ApplyStage::Apply) and four times inside a store's flush (FeatureStore::BeforeFlushWrite);
 #     then once between two steps of a re-scoring pass (ScoreStage::RescoreChunk,
 #     --rescore-step 50) and once at the end of one (ScoreStage::RescorePublished);
 #     after the restarts every customer has a score, and the final scores equal run 1's;
@@ -50,6 +51,15 @@ for n in 2 3 5 4; do
     --commit-interval-ms 0 >/dev/null 2>>"$WORK/c.log" || rc=$?
   [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL after commit $n, got exit $rc: $(tail -3 "$WORK/c.log")"
 done
+# Write-back: killed while the n-th batch is applied on the apply stage's thread
+# (ApplyStage::Apply), the loop reading the next batch meanwhile.
+for n in 3 2; do
+  rc=0
+  "$KILL_AFTER_COMMIT" --at ApplyStage::Apply "$n" run --brokers "$BROKER" --models-dir "$WORK/models" \
+    --group c --state-dir "$WORK/C" --scores-topic scores.c --batch-size 1500 --linger-ms 20 \
+    --commit-interval-ms 100 --exit-when-idle-ms 5000 >/dev/null 2>>"$WORK/c.log" || rc=$?
+  [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in apply $n, got exit $rc: $(tail -3 "$WORK/c.log")"
+done
 # Write-back: killed inside the n-th flush, after its WriteBatch is built and before it is written.
 for n in 2 1 3 2; do
   rc=0
@@ -78,7 +88,7 @@ run --group c --state-dir "$WORK/C" --scores-topic scores.c --exit-when-idle-ms 
 scores scores.c last >"$WORK/c.last"
 cut -f1 "$WORK/c.last" | cmp -s - "$WORK/keys.txt" || fail "after the crashes not every customer has a score"
 cmp -s "$WORK/a.last" "$WORK/c.last" || { diff "$WORK/a.last" "$WORK/c.last" | head -5 >&2; fail "scores after crashes differ from a clean run"; }
-log "crash: 4 kills after a state commit, 4 inside a flush, 2 in re-scoring passes; every customer scored; last scores identical to the clean run"
+log "crash: 4 kills after a state commit, 2 while a batch is applied, 4 inside a flush, 2 in re-scoring passes; every customer scored; last scores identical to the clean run"
 
 # 3. Reload under load: produce again in parts into fresh topics' worth of time
 # (a second copy of the events, shifted by the run's own days, is not needed:
