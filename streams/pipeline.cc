@@ -66,7 +66,7 @@ class PipelineImpl final : public Pipeline {
     if (FlushEveryBatch()) applying.flush = [this] { return stores_.FlushAll(); };
     apply_ = std::make_unique<ApplyStage>(committer_.get(), std::move(applying));
     // Scores have their own producer: its delivery reports are served only on
-    // the scoring thread (the DLQ's producer is flushed on this one).
+    // the scoring thread (the DLQ's producer is flushed by the committer).
     auto score_producer = Producer::Create(ProducerProperties(options_.kafka));
     if (!score_producer.ok()) return score_producer.status();
     score_producer_ = std::move(*score_producer);
