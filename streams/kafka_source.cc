@@ -24,10 +24,10 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(
                            {"partition.assignment.strategy", "range"},
                            {"session.timeout.ms", "10000"},
                            {"queued.max.messages.kbytes", "262144"},
-                           // Prefetch up to a million records. librdkafka's default
-                           // (100,000 per partition) held a backlog's ingest at
-                           // 267,000 events/s against 342,000-377,000 with this
-                           // (docs/BENCHMARKS.md, "Prefetch"): the loop waited for fetches.
+                           // Prefetch up to a million records. With librdkafka's
+                           // default (100,000) the loop waited for fetches: a backlog's
+                           // ingest 249,000-285,000 events/s against 347,000-400,000
+                           // (docs/BENCHMARKS.md, "Prefetch and the apply thread").
                            {"queued.min.messages", "1000000"},
                            // A fetch waits for 64 KiB or 10 ms: with librdkafka's default
                            // (1 byte) its broker thread answered every few records, and
