@@ -23,6 +23,7 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"flush_ms", counters.flush_ms},
                    {"score_wait_ms", scoring.wait_ms},
                    {"score_wait_ms_max", scoring.wait_ms_max},
+                   {"score_merged", scoring.merged},
                    {"dlq", counters.dlq}};
   j["cache"] = {{"customers", cache.entries},   {"bytes", cache.bytes},
                 {"dirty", cache.dirty_entries}, {"loads", cache.loads},

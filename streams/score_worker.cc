@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/sync_point.h"
+#include "streams/batch_builder.h"
 #include "streams/retry.h"
 
 namespace recur {
@@ -135,6 +137,23 @@ absl::Status ScoreWorker::Step(Item* item, bool step, bool nothing_waits, int64_
   return WithRetries("re-scoring", policy, [&] { return stage_->PassStep(next_pass_).status(); });
 }
 
+void ScoreWorker::MergeWork(std::vector<ScoreStage::Work>* into,
+                            std::vector<ScoreStage::Work> from) {
+  for (ScoreStage::Work& w : from) {
+    auto same = std::find_if(into->begin(), into->end(), [&](const ScoreStage::Work& x) {
+      return x.partition == w.partition && x.store == w.store;
+    });
+    if (same == into->end()) {
+      into->push_back(std::move(w));
+      continue;
+    }
+    same->keys.insert(same->keys.end(), w.keys.begin(), w.keys.end());
+    std::sort(same->keys.begin(), same->keys.end());
+    same->keys.erase(std::unique(same->keys.begin(), same->keys.end()), same->keys.end());
+    same->oldest_record_ms = OldestKnownMs(same->oldest_record_ms, w.oldest_record_ms);
+  }
+}
+
 void ScoreWorker::Loop() {
   int64_t retries = 0;
   for (;;) {
@@ -155,12 +174,20 @@ void ScoreWorker::Loop() {
       if (!queue_.empty()) {
         item = std::move(queue_.front());
         queue_.pop_front();
+        // Batches queued behind it (not a pass request): one scoring call for
+        // all of them, each customer once, so the models' calls are larger.
+        while (item.pass < 0 && !queue_.empty() && queue_.front().pass < 0) {
+          MergeWork(&item.work, std::move(queue_.front().work));
+          queue_.pop_front();
+          ++stats_.merged;
+        }
         have = true;
       }
       step = StepDue();
       busy_ = have || step;
       nothing_waits = queue_.empty();
     }
+    if (have) RECUR_SYNC_POINT("ScoreWorker::BeforeScoring");  // tests: batches queue meanwhile
     absl::Status s;
     {
       absl::MutexLock stage_lock(&stage_mu_);

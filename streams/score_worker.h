@@ -12,7 +12,9 @@
 // The worker also checks for new models itself (ScoreStage::MaybeReload, every
 // reload_check_ms), so the loop never waits for it except to open or close
 // stores, for a re-scoring pass and at the end.
-// Order and guarantees: batches are scored in the order submitted; a store's
+// Order and guarantees: batches are scored in the order submitted (batches
+// queued behind one another are scored in one call, each customer once: the
+// state read is the same, as it already includes the later batches); a store's
 // touched customers stay marked pending (FeatureStore) until their scores are
 // delivered, so a crash with batches still queued re-scores them after the
 // restart. Backpressure: Submit blocks while max_queued batches wait (memory
@@ -60,6 +62,9 @@ class ScoreWorker {
     // and Exclusive (a reload, a store opened, a whole pass); the longest wait.
     int64_t wait_ms = 0;
     int64_t wait_ms_max = 0;
+    // Batches scored together with the one queued before them (one call for
+    // consecutive queued batches, each customer once).
+    int64_t merged = 0;
   };
 
   ScoreWorker(std::unique_ptr<ScoreStage> stage, Options options);
@@ -87,6 +92,8 @@ class ScoreWorker {
  private:
   void Loop();
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `from`'s customers to `into`, per store, each customer once.
+  static void MergeWork(std::vector<ScoreStage::Work>* into, std::vector<ScoreStage::Work> from);
 
   const Options options_;
   std::unique_ptr<ScoreStage> stage_;  // used under stage_mu_

@@ -335,6 +335,56 @@ TEST_F(ScoringTest, ExclusiveWorkDoesNotWaitForAPassUnderWay) {
   EXPECT_TRUE(worker.error().ok()) << worker.error();
 }
 
+TEST_F(ScoringTest, BatchesQueuedBehindOneAnotherAreScoredInOneCallEachCustomerOnce) {
+  // The worker is held before scoring the first batch until three more are
+  // queued; those three (c-1, c-1 and c-2) are then scored in one call: c-1
+  // once. Every customer ends with one delivered score and no pending mark.
+  WriteModels("r1", "p1");
+  ScoringOptions so;
+  so.quantiles_first = false;  // scored at once, not held for the first pass's quantiles
+  auto stage = NewStage(so);
+  ASSERT_TRUE(stage.ok()) << stage.status();
+  fs::create_directories(dir_ / "state");
+  auto store = OpenStore(/*read_only=*/false);
+  ASSERT_NE(store, nullptr);
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 3; ++i)
+    events.push_back(EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), 10));
+  ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 3}}).ok());
+  ASSERT_TRUE((*stage)->OpenStore(0, store.get()).ok());
+  ScoreWorker worker(std::move(*stage), {});
+  std::atomic<int> held{0};
+  std::atomic<bool> release{false};
+  SyncPoint::Get()->SetCallBack("ScoreWorker::BeforeScoring", [&](void*) {
+    if (held++ > 0) return;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  SyncPoint::Get()->EnableProcessing();
+  auto work = [&](const std::string& customer) {
+    return std::vector<ScoreStage::Work>{{0, store.get(), {CustomerKey{"shop-1", customer}}, -1}};
+  };
+  worker.Submit(work("c-0"));
+  while (held.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  worker.Submit(work("c-1"));
+  worker.Submit(work("c-1"));
+  worker.Submit(work("c-2"));
+  release = true;
+  ASSERT_TRUE(worker.Exclusive([](ScoreStage& s) { return s.Drain(/*wait=*/true); }).ok());
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  const ScoreWorker::Stats st = worker.stats();
+  EXPECT_EQ(held.load(), 2);  // two scoring calls
+  EXPECT_EQ(st.merged, 2);
+  EXPECT_EQ(st.counters.scored, 3);  // c-0, then c-1 and c-2 once each
+  EXPECT_TRUE(worker.error().ok()) << worker.error();
+  for (const char* c : {"c-0", "c-1", "c-2"}) {
+    EXPECT_EQ(ScoresOf(std::string("shop-1/") + c).size(), 1u) << c;
+  }
+  auto pending = store->ledger().ReadPending();
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_TRUE(pending->empty());
+}
+
 TEST_F(ScoringTest, AQuietCustomerIsRescoredAsTheWatermarkPassesAndItsRiskRises) {
   WriteModels("r1", "p1");
   EventFactory quiet("shop-1", "quiet"), busy("shop-1", "busy");
