@@ -112,6 +112,21 @@ class ScoringTest : public testing::EmbeddedKafkaTest {
     return s.ok() ? std::move(*s) : nullptr;
   }
 
+  // A writable store of partition 0 holding one purchase each of c-0 .. c-<n-1>
+  // (shop-1), at offsets 0 .. n-1 of the purchases topic; null on failure.
+  std::unique_ptr<FeatureStore> StoreWithPurchases(int n) {
+    fs::create_directories(dir_ / "state");
+    auto store = OpenStore(/*read_only=*/false);
+    if (store == nullptr) return nullptr;
+    std::vector<v1::Event> events;
+    for (int i = 0; i < n; ++i)
+      events.push_back(
+          EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), 10));
+    absl::Status s = store->ApplyBatch(events, {{{topics_.purchases, 0}, n}});
+    EXPECT_TRUE(s.ok()) << s;
+    return s.ok() ? std::move(store) : nullptr;
+  }
+
   // A stage on models() publishing to the scores topic with its own producer.
   absl::StatusOr<std::unique_ptr<ScoreStage>> NewStage(ScoringOptions so) {
     auto producer = Producer::Create({{"bootstrap.servers", kafka_->bootstraps()}});
@@ -301,13 +316,8 @@ TEST_F(ScoringTest, ExclusiveWorkDoesNotWaitForAPassUnderWay) {
   so.chunk = 1;
   auto stage = NewStage(so);
   ASSERT_TRUE(stage.ok()) << stage.status();
-  fs::create_directories(dir_ / "state");
-  auto store = OpenStore(/*read_only=*/false);
+  auto store = StoreWithPurchases(100);
   ASSERT_NE(store, nullptr);
-  std::vector<v1::Event> events;
-  for (int i = 0; i < 100; ++i)
-    events.push_back(EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), 10));
-  ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 100}}).ok());
   ASSERT_TRUE(store->Flush().ok());
   ASSERT_TRUE((*stage)->OpenStore(0, store.get()).ok());
   ScoreWorker worker(std::move(*stage), {});
@@ -344,13 +354,8 @@ TEST_F(ScoringTest, BatchesQueuedBehindOneAnotherAreScoredInOneCallEachCustomerO
   so.quantiles_first = false;  // scored at once, not held for the first pass's quantiles
   auto stage = NewStage(so);
   ASSERT_TRUE(stage.ok()) << stage.status();
-  fs::create_directories(dir_ / "state");
-  auto store = OpenStore(/*read_only=*/false);
+  auto store = StoreWithPurchases(3);
   ASSERT_NE(store, nullptr);
-  std::vector<v1::Event> events;
-  for (int i = 0; i < 3; ++i)
-    events.push_back(EventFactory("shop-1", "c-" + std::to_string(i)).Purchase(Ms(2024, 3, 1), 10));
-  ASSERT_TRUE(store->ApplyBatch(events, {{{topics_.purchases, 0}, 3}}).ok());
   ASSERT_TRUE((*stage)->OpenStore(0, store.get()).ok());
   ScoreWorker worker(std::move(*stage), {});
   std::atomic<int> held{0};
