@@ -67,6 +67,7 @@ ApplyOutcome CustomerState::Apply(const v1::Event& event, uint32_t max_per_day) 
   while (stale_end != seen_.end() && stale_end->kind == kind &&
          stale_end->day <= kind_max - kDedupeDays)
     ++stale_end;
+  for (auto it = first; it != stale_end; ++it) MarkChanged(it->day);
   first = seen_.erase(first, stale_end);
   auto block = first;
   while (block != seen_.end() && block->kind == kind && block->day < day) ++block;
@@ -74,6 +75,7 @@ ApplyOutcome CustomerState::Apply(const v1::Event& event, uint32_t max_per_day) 
     block = seen_.insert(block, SeenDay{kind, day, {}});
   }
   block->ids.insert(id);
+  MarkChanged(day);  // its ids, and its bucket below
   last_event_ms_ = std::max(last_event_ms_, event.event_time_ms());
 
   switch (event.kind_case()) {
@@ -150,13 +152,14 @@ size_t CustomerState::ApproxBytes() const {
              days_.capacity() * sizeof(DayBucket) + seen_.capacity() * sizeof(SeenDay);
   for (const DayBucket& b : days_) n += b.category_items.capacity() * sizeof(CategoryItems);
   for (const SeenDay& b : seen_) n += b.ids.HeapBytes();
-  return n;
+  return n + changed_days_.capacity() * sizeof(int32_t);
 }
 
 void CustomerState::Prune(int32_t horizon_first_day) {
   auto first_kept = std::lower_bound(days_.begin(), days_.end(), horizon_first_day,
                                      [](const DayBucket& b, int32_t d) { return b.day < d; });
   for (auto it = days_.begin(); it != first_kept; ++it) {
+    MarkChanged(it->day);
     if (it->orders == 0) continue;
     if (pruned_.orders == 0) pruned_.first_day = it->day;
     pruned_.orders += it->orders;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -150,9 +151,39 @@ class CustomerState {
   };
   PurchaseTotals PurchasesBetween(int32_t first_day, int32_t last_day) const;
 
+  // The whole state in one value (the record of encoding v4 and before; the
+  // equality of states, tests).
   void Encode(std::string* out) const;
   // Returns DataLoss when `bytes` is not a valid encoding.
   static absl::Status Decode(std::string_view bytes, CustomerState* out);
+
+  // The per-day layout a store keeps (encoding v5, docs/DESIGN.md "State
+  // layout"): a head (profiles, the kinds' latest days, the last event time,
+  // the pruned purchases) and one part per UTC day holding that day's bucket
+  // and dedupe ids, so a change writes its days, not the whole history.
+  void EncodeHead(std::string* out) const;
+  // The part of `day`; false (and `out` empty) when the day holds nothing.
+  bool EncodeDay(int32_t day, std::string* out) const;
+  struct DayPart {
+    int32_t day = 0;
+    std::string_view bytes;
+  };
+  // Decodes a head and its parts (in increasing day order), or a whole record
+  // of encoding v1..v4 with no parts: then every day it holds counts as
+  // changed, so the next write stores it as parts. DataLoss when invalid.
+  // Whether `bytes` is a head (parts follow), not a whole record.
+  static bool IsHead(std::string_view bytes);
+  static absl::Status DecodeParts(std::string_view head, std::span<const DayPart> parts,
+                                  CustomerState* out);
+  // The days whose part changed (or vanished) since the last call, in order.
+  void TakeChangedDays(std::vector<int32_t>* out) {
+    out->clear();
+    out->swap(changed_days_);
+  }
+  // Gives back days taken by TakeChangedDays whose write failed.
+  void RestoreChangedDays(const std::vector<int32_t>& days) {
+    for (int32_t d : days) MarkChanged(d);
+  }
 
   const std::vector<DayBucket>& days() const { return days_; }
   const std::vector<ProfileEntry>& profiles() const { return profiles_; }
@@ -180,7 +211,17 @@ class CustomerState {
   friend bool operator==(const CustomerState& a, const CustomerState& b);
 
  private:
+  struct Codec;  // customer_state_codec.cc
+  friend struct Codec;
   DayBucket& BucketFor(int32_t day);
+  void MarkChanged(int32_t day) {
+    if (changed_days_.empty() || changed_days_.back() < day) {
+      changed_days_.push_back(day);
+      return;
+    }
+    auto it = std::lower_bound(changed_days_.begin(), changed_days_.end(), day);
+    if (*it != day) changed_days_.insert(it, day);
+  }
 
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
   std::vector<SeenDay> seen_;           // sorted by (kind, day): order-independent
@@ -188,6 +229,9 @@ class CustomerState {
   std::vector<DayBucket> days_;  // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;    // largest event time applied
   PrunedPurchases pruned_;       // purchases of the days Prune dropped
+  // Days changed since TakeChangedDays (not part of the state: not encoded,
+  // not compared).
+  std::vector<int32_t> changed_days_;
 };
 
 }  // namespace recur

@@ -18,9 +18,10 @@ class Writer {
  public:
   static constexpr size_t kVarint = 10;  // the longest varint of 64 bits
 
-  explicit Writer(std::string* out) : out_(out) {
-    out_->resize(std::max<size_t>(out_->capacity(), 64));
-    p_ = out_->data();
+  // Writes from byte `at` of `out` on (what is before it stays).
+  explicit Writer(std::string* out, size_t at = 0) : out_(out) {
+    out_->resize(std::max<size_t>({out_->capacity(), at + 64, 64}));
+    p_ = out_->data() + at;
   }
   void Room(size_t n) {
     const size_t at = static_cast<size_t>(p_ - out_->data());
@@ -92,6 +93,11 @@ class Reader {
     pos_ += n;
     return true;
   }
+  bool Byte(uint8_t* b) {
+    if (pos_ >= in_.size()) return false;
+    *b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
   bool done() const { return pos_ == in_.size(); }
 
  private:
@@ -102,6 +108,11 @@ class Reader {
 // 4 added the pruned days' purchases; 3: ids grouped by (kind, day); 2 added
 // last_event_ms (1, 2 and 3 are still read: nothing pruned before counts).
 constexpr uint8_t kEncodingVersion = 4;
+// A head of the per-day layout (EncodeHead): v4's fields before the ids, the
+// days in parts of their own.
+constexpr uint8_t kHeadVersion = 5;
+// A day part's first byte: what it holds.
+constexpr uint8_t kPartBucket = 1, kPartIds = 2;
 
 // Bits of the per-bucket presence mask, in encoding order.
 struct BucketField {
@@ -132,33 +143,126 @@ constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLi
                    kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked,
                    kBCategories = BucketField::kBCategories;
 
+uint32_t BucketMask(const DayBucket& b) {
+  return (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
+         (b.promo_lines ? kBPromo : 0) | (b.revenue_micros ? kBRevenue : 0) |
+         (b.profit_micros ? kBProfit : 0) | (b.sessions ? kBSessions : 0) |
+         (b.pages ? kBPages : 0) | (b.categories_viewed ? kBCatViewed : 0) |
+         (b.service_errors ? kBErrors : 0) | (b.minutes_milli ? kBMinutes : 0) |
+         (b.unpaid_cart_items ? kBUnpaid : 0) | (b.marketing_sent ? kBSent : 0) |
+         (b.marketing_opened ? kBOpened : 0) | (b.marketing_clicked ? kBClicked : 0) |
+         (b.category_items.empty() ? 0 : kBCategories);
+}
+
+// A bucket's mask and fields (not its day).
+void EncodeBucket(const DayBucket& b, Writer* w) {
+  constexpr size_t V = Writer::kVarint;
+  w->Room(16 * V);  // the mask and 15 fields
+  const uint32_t mask = BucketMask(b);
+  w->Varint(mask);
+  if (mask & kBOrders) w->Varint(b.orders);
+  if (mask & kBLines) w->Varint(b.purchase_lines);
+  if (mask & kBPromo) w->Varint(b.promo_lines);
+  if (mask & kBRevenue) w->Signed(b.revenue_micros);
+  if (mask & kBProfit) w->Signed(b.profit_micros);
+  if (mask & kBSessions) w->Varint(b.sessions);
+  if (mask & kBPages) w->Varint(b.pages);
+  if (mask & kBCatViewed) w->Varint(b.categories_viewed);
+  if (mask & kBErrors) w->Varint(b.service_errors);
+  if (mask & kBMinutes) w->Signed(b.minutes_milli);
+  if (mask & kBUnpaid) w->Varint(b.unpaid_cart_items);
+  if (mask & kBSent) w->Varint(b.marketing_sent);
+  if (mask & kBOpened) w->Varint(b.marketing_opened);
+  if (mask & kBClicked) w->Varint(b.marketing_clicked);
+  if (mask & kBCategories) {
+    w->Varint(b.category_items.size());
+    for (const CategoryItems& c : b.category_items) {
+      w->Room(2 * V + c.name.size());
+      w->Varint(c.name.size());
+      w->Bytes(c.name);
+      w->Varint(c.items);
+    }
+  }
+}
+
+absl::Status Corrupt(const char* what) {
+  return absl::DataLossError(std::string("corrupt customer record: ") + what);
+}
+
+// A bucket's mask and fields (EncodeBucket); `size` bounds counts.
+absl::Status DecodeBucket(Reader* r, size_t size, DayBucket* b) {
+  uint64_t mask;
+  if (!r->Varint(&mask)) return Corrupt("day header");
+  bool ok = true;
+  if (mask & kBOrders) ok = ok && r->U32(&b->orders);
+  if (mask & kBLines) ok = ok && r->U32(&b->purchase_lines);
+  if (mask & kBPromo) ok = ok && r->U32(&b->promo_lines);
+  if (mask & kBRevenue) ok = ok && r->Signed(&b->revenue_micros);
+  if (mask & kBProfit) ok = ok && r->Signed(&b->profit_micros);
+  if (mask & kBSessions) ok = ok && r->U32(&b->sessions);
+  if (mask & kBPages) ok = ok && r->U32(&b->pages);
+  if (mask & kBCatViewed) ok = ok && r->U32(&b->categories_viewed);
+  if (mask & kBErrors) ok = ok && r->U32(&b->service_errors);
+  if (mask & kBMinutes) ok = ok && r->Signed(&b->minutes_milli);
+  if (mask & kBUnpaid) ok = ok && r->U32(&b->unpaid_cart_items);
+  if (mask & kBSent) ok = ok && r->U32(&b->marketing_sent);
+  if (mask & kBOpened) ok = ok && r->U32(&b->marketing_opened);
+  if (mask & kBClicked) ok = ok && r->U32(&b->marketing_clicked);
+  if (!ok) return Corrupt("day bucket");
+  if (mask & kBCategories) {
+    uint64_t nc;
+    if (!r->Varint(&nc) || nc > size) return Corrupt("category count");
+    b->category_items.resize(nc);
+    for (CategoryItems& c : b->category_items) {
+      uint64_t len;
+      if (!r->Varint(&len) || !r->Bytes(len, &c.name) || !r->U32(&c.items))
+        return Corrupt("category entry");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+// Private access for the codec's helpers.
+struct CustomerState::Codec {
+  // The version byte and the head's fields (profiles, kind days, last event
+  // time, pruned purchases): the start of a whole record and all of a head.
+  static void EncodeHead(const CustomerState& s, uint8_t version, Writer* w) {
+    constexpr size_t V = Writer::kVarint;
+    w->Room(1 + V);
+    w->Byte(version);
+    w->Varint(s.profiles_.size());
+    for (const ProfileEntry& p : s.profiles_) {
+      w->Room(V + 8 + V + 1 + V);
+      w->Signed(p.time_ms);
+      w->Fixed64(p.id_hash);
+      w->Varint(static_cast<uint64_t>(p.tier));
+      w->Byte(p.consent ? 1 : 0);
+      w->Signed(p.registration_ms);
+    }
+    w->Room((kNumEventKinds + 7) * V);
+    for (int32_t d : s.kind_max_day_) w->Signed(d);
+    w->Signed(s.last_event_ms_);
+    // The pruned purchases: one zero byte when nothing with an order was pruned.
+    const PrunedPurchases& pr = s.pruned_;
+    w->Varint(static_cast<uint64_t>(pr.orders));
+    if (pr.orders > 0) {
+      w->Signed(pr.revenue_micros);
+      w->Signed(pr.items);
+      w->Signed(pr.first_day);
+      w->Signed(pr.last_day);
+    }
+  }
+  static absl::Status DecodeHead(uint8_t version, Reader* r, size_t size, CustomerState* s);
+  static absl::Status DecodeWhole(std::string_view bytes, CustomerState* s);
+  static absl::Status DecodeDay(int32_t day, std::string_view bytes, CustomerState* s);
+};
 
 void CustomerState::Encode(std::string* out) const {
   constexpr size_t V = Writer::kVarint;
   Writer w(out);
-  w.Room(1 + V);
-  w.Byte(kEncodingVersion);
-  w.Varint(profiles_.size());
-  for (const ProfileEntry& p : profiles_) {
-    w.Room(V + 8 + V + 1 + V);
-    w.Signed(p.time_ms);
-    w.Fixed64(p.id_hash);
-    w.Varint(static_cast<uint64_t>(p.tier));
-    w.Byte(p.consent ? 1 : 0);
-    w.Signed(p.registration_ms);
-  }
-  w.Room((kNumEventKinds + 7) * V);
-  for (int32_t d : kind_max_day_) w.Signed(d);
-  w.Signed(last_event_ms_);
-  // The pruned purchases: one zero byte when nothing with an order was pruned.
-  w.Varint(static_cast<uint64_t>(pruned_.orders));
-  if (pruned_.orders > 0) {
-    w.Signed(pruned_.revenue_micros);
-    w.Signed(pruned_.items);
-    w.Signed(pruned_.first_day);
-    w.Signed(pruned_.last_day);
-  }
+  Codec::EncodeHead(*this, kEncodingVersion, &w);
   w.Varint(seen_.size());
   std::vector<uint64_t> ids;
   for (const SeenDay& b : seen_) {
@@ -173,41 +277,10 @@ void CustomerState::Encode(std::string* out) const {
   w.Varint(days_.size());
   int32_t prev = 0;
   for (const DayBucket& b : days_) {
-    w.Room(17 * V);  // the day, the mask and 15 fields
+    w.Room(V);
     w.Signed(static_cast<int64_t>(b.day) - prev);
     prev = b.day;
-    uint32_t mask = (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
-                    (b.promo_lines ? kBPromo : 0) | (b.revenue_micros ? kBRevenue : 0) |
-                    (b.profit_micros ? kBProfit : 0) | (b.sessions ? kBSessions : 0) |
-                    (b.pages ? kBPages : 0) | (b.categories_viewed ? kBCatViewed : 0) |
-                    (b.service_errors ? kBErrors : 0) | (b.minutes_milli ? kBMinutes : 0) |
-                    (b.unpaid_cart_items ? kBUnpaid : 0) | (b.marketing_sent ? kBSent : 0) |
-                    (b.marketing_opened ? kBOpened : 0) | (b.marketing_clicked ? kBClicked : 0) |
-                    (b.category_items.empty() ? 0 : kBCategories);
-    w.Varint(mask);
-    if (mask & kBOrders) w.Varint(b.orders);
-    if (mask & kBLines) w.Varint(b.purchase_lines);
-    if (mask & kBPromo) w.Varint(b.promo_lines);
-    if (mask & kBRevenue) w.Signed(b.revenue_micros);
-    if (mask & kBProfit) w.Signed(b.profit_micros);
-    if (mask & kBSessions) w.Varint(b.sessions);
-    if (mask & kBPages) w.Varint(b.pages);
-    if (mask & kBCatViewed) w.Varint(b.categories_viewed);
-    if (mask & kBErrors) w.Varint(b.service_errors);
-    if (mask & kBMinutes) w.Signed(b.minutes_milli);
-    if (mask & kBUnpaid) w.Varint(b.unpaid_cart_items);
-    if (mask & kBSent) w.Varint(b.marketing_sent);
-    if (mask & kBOpened) w.Varint(b.marketing_opened);
-    if (mask & kBClicked) w.Varint(b.marketing_clicked);
-    if (mask & kBCategories) {
-      w.Varint(b.category_items.size());
-      for (const CategoryItems& c : b.category_items) {
-        w.Room(2 * V + c.name.size());
-        w.Varint(c.name.size());
-        w.Bytes(c.name);
-        w.Varint(c.items);
-      }
-    }
+    EncodeBucket(b, &w);
   }
   w.Finish();
 }
@@ -221,9 +294,7 @@ bool SeenDayLess(const SeenDay& a, const SeenDay& b) {
 // The dedupe ids: v3 groups them by (kind, day); v1 and v2 list (hash, day,
 // kind) triples, grouped here.
 absl::Status DecodeSeen(uint8_t version, Reader* r, size_t size, std::vector<SeenDay>* out) {
-  auto bad = [](const char* what) {
-    return absl::DataLossError(std::string("corrupt customer record: ") + what);
-  };
+  auto bad = Corrupt;
   uint64_t n;
   if (!r->Varint(&n) || n > size) return bad("dedupe count");
   out->clear();
@@ -263,89 +334,184 @@ absl::Status DecodeSeen(uint8_t version, Reader* r, size_t size, std::vector<See
 
 }  // namespace
 
-absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
-  auto bad = [](const char* what) {
-    return absl::DataLossError(std::string("corrupt customer record: ") + what);
-  };
-  Reader r(bytes);
-  CustomerState s;
-  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
-  if (version < 1 || version > kEncodingVersion) return bad("unknown encoding version");
-  std::string skip;
-  r.Bytes(1, &skip);
+absl::Status CustomerState::Codec::DecodeHead(uint8_t version, Reader* r, size_t size,
+                                              CustomerState* s) {
+  uint8_t skip;
+  r->Byte(&skip);
   uint64_t n;
-  if (!r.Varint(&n) || n > bytes.size()) return bad("profile count");
-  s.profiles_.resize(n);
-  for (ProfileEntry& p : s.profiles_) {
+  if (!r->Varint(&n) || n > size) return Corrupt("profile count");
+  s->profiles_.resize(n);
+  for (ProfileEntry& p : s->profiles_) {
     uint64_t tier;
-    std::string consent;
-    if (!r.Signed(&p.time_ms) || !r.Fixed64(&p.id_hash) || !r.Varint(&tier) ||
-        !r.Bytes(1, &consent) || !r.Signed(&p.registration_ms)) {
-      return bad("profile entry");
+    uint8_t consent;
+    if (!r->Signed(&p.time_ms) || !r->Fixed64(&p.id_hash) || !r->Varint(&tier) ||
+        !r->Byte(&consent) || !r->Signed(&p.registration_ms)) {
+      return Corrupt("profile entry");
     }
     p.tier = static_cast<int32_t>(tier);
-    p.consent = consent[0] != 0;
+    p.consent = consent != 0;
   }
-  for (int32_t& d : s.kind_max_day_) {
+  for (int32_t& d : s->kind_max_day_) {
     int64_t v;
-    if (!r.Signed(&v)) return bad("kind days");
+    if (!r->Signed(&v)) return Corrupt("kind days");
     d = static_cast<int32_t>(v);
   }
-  if (version >= 2 && !r.Signed(&s.last_event_ms_)) return bad("last event time");
+  if (version >= 2 && !r->Signed(&s->last_event_ms_)) return Corrupt("last event time");
   if (version >= 4) {
     uint64_t orders;
     int64_t first_day = 0, last_day = 0;
-    PrunedPurchases& p = s.pruned_;
-    if (!r.Varint(&orders) || orders > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      return bad("pruned orders");
+    PrunedPurchases& p = s->pruned_;
+    if (!r->Varint(&orders) || orders > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return Corrupt("pruned orders");
     p.orders = static_cast<int64_t>(orders);
-    if (orders > 0 && (!r.Signed(&p.revenue_micros) || !r.Signed(&p.items) ||
-                       !r.Signed(&first_day) || !r.Signed(&last_day) || first_day > last_day ||
+    if (orders > 0 && (!r->Signed(&p.revenue_micros) || !r->Signed(&p.items) ||
+                       !r->Signed(&first_day) || !r->Signed(&last_day) || first_day > last_day ||
                        first_day < std::numeric_limits<int32_t>::min() ||
                        last_day > std::numeric_limits<int32_t>::max()))
-      return bad("pruned purchases");
+      return Corrupt("pruned purchases");
     p.first_day = static_cast<int32_t>(first_day);
     p.last_day = static_cast<int32_t>(last_day);
   }
-  if (absl::Status ids = DecodeSeen(version, &r, bytes.size(), &s.seen_); !ids.ok()) return ids;
-  if (!r.Varint(&n) || n > bytes.size()) return bad("day count");
-  s.days_.resize(n);
+  return absl::OkStatus();
+}
+
+absl::Status CustomerState::Codec::DecodeWhole(std::string_view bytes, CustomerState* s) {
+  Reader r(bytes);
+  const uint8_t version = static_cast<uint8_t>(bytes[0]);
+  if (absl::Status h = DecodeHead(version, &r, bytes.size(), s); !h.ok()) return h;
+  if (absl::Status ids = DecodeSeen(version, &r, bytes.size(), &s->seen_); !ids.ok()) return ids;
+  uint64_t n;
+  if (!r.Varint(&n) || n > bytes.size()) return Corrupt("day count");
+  s->days_.resize(n);
   int64_t prev = 0;
-  for (DayBucket& b : s.days_) {
+  for (DayBucket& b : s->days_) {
     int64_t delta;
-    uint64_t mask;
-    if (!r.Signed(&delta) || !r.Varint(&mask)) return bad("day header");
+    if (!r.Signed(&delta)) return Corrupt("day header");
     b.day = static_cast<int32_t>(prev + delta);
     prev = b.day;
-    bool ok = true;
-    if (mask & kBOrders) ok = ok && r.U32(&b.orders);
-    if (mask & kBLines) ok = ok && r.U32(&b.purchase_lines);
-    if (mask & kBPromo) ok = ok && r.U32(&b.promo_lines);
-    if (mask & kBRevenue) ok = ok && r.Signed(&b.revenue_micros);
-    if (mask & kBProfit) ok = ok && r.Signed(&b.profit_micros);
-    if (mask & kBSessions) ok = ok && r.U32(&b.sessions);
-    if (mask & kBPages) ok = ok && r.U32(&b.pages);
-    if (mask & kBCatViewed) ok = ok && r.U32(&b.categories_viewed);
-    if (mask & kBErrors) ok = ok && r.U32(&b.service_errors);
-    if (mask & kBMinutes) ok = ok && r.Signed(&b.minutes_milli);
-    if (mask & kBUnpaid) ok = ok && r.U32(&b.unpaid_cart_items);
-    if (mask & kBSent) ok = ok && r.U32(&b.marketing_sent);
-    if (mask & kBOpened) ok = ok && r.U32(&b.marketing_opened);
-    if (mask & kBClicked) ok = ok && r.U32(&b.marketing_clicked);
-    if (mask & kBCategories) {
-      uint64_t nc;
-      ok = ok && r.Varint(&nc) && nc <= bytes.size();
-      if (!ok) return bad("category count");
-      b.category_items.resize(nc);
-      for (CategoryItems& c : b.category_items) {
-        uint64_t len;
-        ok = ok && r.Varint(&len) && r.Bytes(len, &c.name) && r.U32(&c.items);
-        if (!ok) return bad("category entry");
+    if (absl::Status d = DecodeBucket(&r, bytes.size(), &b); !d.ok()) return d;
+  }
+  if (!r.done()) return Corrupt("trailing bytes");
+  return absl::OkStatus();
+}
+
+absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
+  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
+  if (version < 1 || version > kEncodingVersion) return Corrupt("unknown encoding version");
+  CustomerState s;
+  if (absl::Status d = Codec::DecodeWhole(bytes, &s); !d.ok()) return d;
+  *out = std::move(s);
+  return absl::OkStatus();
+}
+
+bool CustomerState::IsHead(std::string_view bytes) {
+  return !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kHeadVersion;
+}
+
+void CustomerState::EncodeHead(std::string* out) const {
+  Writer w(out);
+  Codec::EncodeHead(*this, kHeadVersion, &w);
+  w.Finish();
+}
+
+bool CustomerState::EncodeDay(int32_t day, std::string* out) const {
+  constexpr size_t V = Writer::kVarint;
+  auto bucket = std::lower_bound(days_.begin(), days_.end(), day,
+                                 [](const DayBucket& b, int32_t d) { return b.day < d; });
+  const bool has_bucket = bucket != days_.end() && bucket->day == day;
+  // The day's id blocks, one per kind at most (seen_ is sorted by kind, day).
+  std::array<const SeenDay*, kNumEventKinds> blocks{};
+  int kinds = 0;
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    const int32_t kind = it->kind;
+    auto end = std::find_if(it, seen_.end(), [kind](const SeenDay& b) { return b.kind != kind; });
+    auto found =
+        std::lower_bound(it, end, day, [](const SeenDay& b, int32_t d) { return b.day < d; });
+    if (found != end && found->day == day) blocks[kinds++] = &*found;
+    it = end;
+  }
+  out->clear();
+  if (!has_bucket && kinds == 0) return false;
+  Writer w(out);
+  w.Room(1);
+  w.Byte((has_bucket ? kPartBucket : 0) | (kinds > 0 ? kPartIds : 0));
+  if (has_bucket) EncodeBucket(*bucket, &w);
+  if (kinds > 0) {
+    w.Room(V);
+    w.Varint(static_cast<uint64_t>(kinds));
+    std::vector<uint64_t> ids;
+    for (int k = 0; k < kinds; ++k) {
+      blocks[k]->ids.SortedIds(&ids);
+      w.Room(2 * V + 8 * ids.size());
+      w.Varint(static_cast<uint64_t>(blocks[k]->kind));
+      w.Varint(ids.size());
+      for (uint64_t id : ids) w.Fixed64(id);
+    }
+  }
+  w.Finish();
+  return true;
+}
+
+absl::Status CustomerState::Codec::DecodeDay(int32_t day, std::string_view bytes,
+                                             CustomerState* s) {
+  Reader r(bytes);
+  uint8_t flags;
+  if (!r.Byte(&flags) || (flags & ~(kPartBucket | kPartIds)) != 0 || flags == 0)
+    return Corrupt("day part flags");
+  if (flags & kPartBucket) {
+    DayBucket& b = s->days_.emplace_back();
+    b.day = day;
+    if (absl::Status d = DecodeBucket(&r, bytes.size(), &b); !d.ok()) return d;
+  }
+  if (flags & kPartIds) {
+    uint64_t kinds;
+    if (!r.Varint(&kinds) || kinds == 0 || kinds > kNumEventKinds) return Corrupt("dedupe kinds");
+    int64_t prev_kind = -1;
+    for (uint64_t k = 0; k < kinds; ++k) {
+      uint64_t kind, count;
+      if (!r.Varint(&kind) || kind >= kNumEventKinds || static_cast<int64_t>(kind) <= prev_kind ||
+          !r.Varint(&count) || count > bytes.size())
+        return Corrupt("dedupe block");
+      prev_kind = static_cast<int64_t>(kind);
+      SeenDay& b = s->seen_.emplace_back();
+      b.kind = static_cast<int32_t>(kind);
+      b.day = day;
+      b.ids.reserve(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        uint64_t id;
+        if (!r.Fixed64(&id)) return Corrupt("dedupe id");
+        b.ids.insert(id);
       }
     }
-    if (!ok) return bad("day bucket");
   }
-  if (!r.done()) return bad("trailing bytes");
+  if (!r.done()) return Corrupt("trailing bytes in a day part");
+  return absl::OkStatus();
+}
+
+absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const DayPart> parts,
+                                        CustomerState* out) {
+  const uint8_t version = head.empty() ? 0 : static_cast<uint8_t>(head[0]);
+  CustomerState s;
+  if (version >= 1 && version <= kEncodingVersion) {
+    // A whole record written before the per-day layout: its days count as
+    // changed, so the next flush writes them as parts under a head.
+    if (!parts.empty()) return Corrupt("day parts beside a whole record");
+    if (absl::Status d = Codec::DecodeWhole(head, &s); !d.ok()) return d;
+    for (const DayBucket& b : s.days_) s.MarkChanged(b.day);
+    for (const SeenDay& b : s.seen_) s.MarkChanged(b.day);
+    *out = std::move(s);
+    return absl::OkStatus();
+  }
+  if (version != kHeadVersion) return Corrupt("unknown encoding version");
+  Reader r(head);
+  if (absl::Status h = Codec::DecodeHead(version, &r, head.size(), &s); !h.ok()) return h;
+  if (!r.done()) return Corrupt("trailing bytes in a head");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0 && parts[i].day <= parts[i - 1].day) return Corrupt("day parts out of order");
+    if (absl::Status d = Codec::DecodeDay(parts[i].day, parts[i].bytes, &s); !d.ok()) return d;
+  }
+  // The parts come day by day; the ids are kept by kind, then day.
+  std::sort(s.seen_.begin(), s.seen_.end(), SeenDayLess);
   *out = std::move(s);
   return absl::OkStatus();
 }

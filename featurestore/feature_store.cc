@@ -186,7 +186,7 @@ absl::Status RocksFeatureStore::ReadState(const CustomerKey& key,
 
 absl::StatusOr<const CustomerState*> RocksFeatureStore::FindLocked(const CustomerKey& key,
                                                                    CustomerState* scratch) {
-  const std::string k = "c" + key.Encode();
+  const std::string k = absl::StrCat("c", key.shop_id, "/", key.customer_id);
   const CustomerState* state = scratch;
   if (auto it = cache_.find(k); it != cache_.end() && !it->second.loading) {
     state = &it->second.state;
@@ -210,15 +210,16 @@ absl::StatusOr<std::string> RocksFeatureStore::ScanPage(
     const std::function<absl::Status(const CustomerKey&, const CustomerState&, const std::string*)>&
         fn) {
   CustomerState decoded;
-  auto visit = [&](const CustomerKey& key, const std::string& wire, std::string_view record) {
+  auto visit = [&](const CustomerKey& key, const std::string& wire,
+                   const internal::StoredCustomer& record) {
     auto last = GetLastScore(key);  // delivered (maybe not flushed yet), else on disk
     if (!last.ok() && last.status().code() != absl::StatusCode::kNotFound) return last.status();
     absl::ReaderMutexLock lock(&mu_);  // per customer: batches apply between two
     const CustomerState* state = &decoded;
     if (auto c = cache_.find("c" + wire); c != cache_.end() && !c->second.loading) {
       state = &c->second.state;  // newer than the record when changed since the last flush
-    } else if (absl::Status d = CustomerState::Decode(record, &decoded); !d.ok()) {
-      return absl::DataLossError(absl::StrCat("state store ", options_.path, ": ", d.message()));
+    } else if (absl::Status d = record.Decode(options_.path, &decoded); !d.ok()) {
+      return d;
     }
     return fn(key, *state, last.ok() ? &*last : nullptr);
   };
@@ -285,8 +286,10 @@ absl::Status RocksFeatureStore::FindOrLoad(std::span<const v1::Event> events,
   RECUR_SYNC_POINT("FeatureStore::WhileLoading");  // tests read while it loads
   std::vector<CustomerState> states(loading.size());
   absl::Status read;
+  // Customers not cached are in no flush's cut: nothing writes them meanwhile.
+  CustomerReader reader(db_.get(), options_.path);
   for (size_t j = 0; j < loading.size() && read.ok(); ++j)
-    read = Load(loading[j]->first, &states[j]);
+    read = reader.Load(loading[j]->first, &states[j]);
   absl::WriterMutexLock lock(&mu_);
   for (size_t j = 0; j < loading.size(); ++j) {
     if (!read.ok()) {

@@ -108,7 +108,8 @@ class FeatureStore {
     int64_t dirty_bytes = 0;
     int64_t batches_since_flush = 0;
     int64_t flushes = 0;
-    int64_t flushed_customers = 0;  // records written by all flushes
+    int64_t flushed_customers = 0;  // customers written by all flushes
+    int64_t flushed_bytes = 0;      // bytes (keys and values) of all flushes' WriteBatches
     int64_t loads = 0;              // cache misses read from RocksDB
     int64_t evictions = 0;
   };

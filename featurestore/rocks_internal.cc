@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -197,15 +198,18 @@ absl::Status ScanCustomers(
   if (sit) sit->Seek("s");
   absl::Status result;
   std::string last;
-  for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
-    const std::string_view wire = it->key().ToStringView().substr(1);
+  StoredCustomer stored;
+  it->Seek("c");
+  while (it->Valid() && it->key().starts_with("c")) {
+    const std::string wire = it->key().ToString().substr(1);
     auto key = CustomerKey::Decode(wire);
     CustomerState state;
     if (!key) {
       result = absl::DataLossError(absl::StrCat("state store ", path, ": malformed customer key"));
       break;
     }
-    result = CustomerState::Decode(it->value().ToStringView(), &state);
+    result = ReadStoredAt(it.get(), path, &stored);
+    if (result.ok()) result = stored.Decode(path, &state);
     if (!result.ok()) break;
     const std::string* score = nullptr;
     if (sit) {
@@ -232,19 +236,21 @@ absl::Status ScanCustomers(
 
 absl::StatusOr<std::string> ScanRecords(
     rocksdb::DB* db, const std::string& path, const std::string& after, size_t max,
-    const std::function<absl::Status(const CustomerKey&, const std::string&, std::string_view)>&
-        fn) {
+    const std::function<absl::Status(const CustomerKey&, const std::string&,
+                                     const StoredCustomer&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  const std::string start = "c" + after;
-  it->Seek(start);
-  if (!after.empty() && it->Valid() && it->key() == start) it->Next();
+  // Past `after`'s head and its parts ("\0" ...): the next customer's key is
+  // larger than `after` "\x01" or shares no prefix with it.
+  it->Seek(after.empty() ? std::string("c") : "c" + after + '\x01');
   std::string last;
-  for (size_t n = 0; n < max && it->Valid() && it->key().starts_with("c"); ++n, it->Next()) {
+  StoredCustomer stored;
+  for (size_t n = 0; n < max && it->Valid() && it->key().starts_with("c"); ++n) {
     const std::string wire = it->key().ToString().substr(1);
     auto key = CustomerKey::Decode(wire);
     if (!key)
       return absl::DataLossError(absl::StrCat("state store ", path, ": malformed customer key"));
-    if (absl::Status s = fn(*key, wire, it->value().ToStringView()); !s.ok()) return s;
+    if (absl::Status r = ReadStoredAt(it.get(), path, &stored); !r.ok()) return r;
+    if (absl::Status s = fn(*key, wire, stored); !s.ok()) return s;
     last = wire;
   }
   if (!it->status().ok()) return FromRocks(it->status(), path, "scan");
@@ -302,18 +308,73 @@ absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
   return value;
 }
 
-absl::Status LoadCustomer(rocksdb::DB* db, const std::string& path, const std::string& key,
-                          CustomerState* out) {
-  std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &value);
-  if (s.IsNotFound()) {
-    *out = CustomerState();
-    return absl::OkStatus();
-  }
-  if (!s.ok()) return FromRocks(s, path, "read customer");
-  absl::Status d = CustomerState::Decode(value, out);
+void AppendDayPartKey(std::string_view head_key, int32_t day, std::string* out) {
+  const uint32_t biased = static_cast<uint32_t>(day) ^ 0x80000000u;
+  out->append(head_key);
+  out->push_back('\0');
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(biased >> shift));
+}
+
+std::string DayPartKey(std::string_view head_key, int32_t day) {
+  std::string key;
+  AppendDayPartKey(head_key, day, &key);
+  return key;
+}
+
+absl::Status StoredCustomer::Decode(const std::string& path, CustomerState* out) const {
+  std::vector<CustomerState::DayPart> views(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) views[i] = {parts[i].first, parts[i].second};
+  absl::Status d = CustomerState::DecodeParts(head, views, out);
   if (!d.ok()) return absl::DataLossError(absl::StrCat("state store ", path, ": ", d.message()));
   return absl::OkStatus();
+}
+
+namespace {
+
+// Appends the parts of the customer whose head key is `head_key` from `it` on.
+void ReadParts(rocksdb::Iterator* it, std::string_view head_key, StoredCustomer* out) {
+  out->parts.clear();
+  for (; it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.size() != head_key.size() + 5 || !k.starts_with(head_key) || !IsDayPartKey(k)) break;
+    uint32_t biased = 0;
+    for (size_t i = k.size() - 4; i < k.size(); ++i)
+      biased = (biased << 8) | static_cast<uint8_t>(k[i]);
+    out->parts.emplace_back(static_cast<int32_t>(biased ^ 0x80000000u), it->value().ToString());
+  }
+}
+
+}  // namespace
+
+absl::Status ReadStoredAt(rocksdb::Iterator* it, const std::string& path, StoredCustomer* out) {
+  const std::string head_key = it->key().ToString();
+  if (IsDayPartKey(head_key)) {
+    return absl::DataLossError(
+        absl::StrCat("state store ", path, ": a day part without its customer's head"));
+  }
+  out->head = it->value().ToString();
+  it->Next();
+  ReadParts(it, head_key, out);
+  return absl::OkStatus();
+}
+
+absl::Status CustomerReader::Load(const std::string& key, CustomerState* out) {
+  *out = CustomerState();
+  // A key holding a NUL names no customer (ids hold none) and could name a part.
+  if (key.find('\0') != std::string::npos) return absl::OkStatus();
+  // The head first, through the bloom filters: most keys a batch misses are
+  // new customers.
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &stored_.head);
+  if (s.IsNotFound()) return absl::OkStatus();
+  if (!s.ok()) return FromRocks(s, path_, "read customer");
+  stored_.parts.clear();
+  if (CustomerState::IsHead(stored_.head)) {
+    if (!it_) it_.reset(db_->NewIterator(rocksdb::ReadOptions()));
+    it_->Seek(DayPartKey(key, std::numeric_limits<int32_t>::min()));
+    ReadParts(it_.get(), key, &stored_);
+    if (!it_->status().ok()) return FromRocks(it_->status(), path_, "read customer");
+  }
+  return stored_.Decode(path_, out);
 }
 
 }  // namespace recur::internal

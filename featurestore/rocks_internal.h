@@ -4,7 +4,11 @@
 // snapshot's stores are written and read exactly like the live ones.
 //
 // Key space (one column family):
-//   "c" shop "/" customer   -> CustomerState encoding
+//   "c" shop "/" customer   -> CustomerState head (EncodeHead), or a whole
+//                              record of encoding v1..v4 (stores written before
+//                              the per-day layout; rewritten as parts when changed)
+//   "c" shop "/" customer "\0" BE32(day + 2^31) -> that day's part (EncodeDay);
+//                              right after its head in key order (ids hold no NUL)
 //   "o" topic "\0" BE32(partition) -> fixed64 next offset
 //   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source
 //   "p" shop "/" customer   -> "" (pending: touched, score not yet delivered)
@@ -109,9 +113,40 @@ absl::StatusOr<OffsetMap> ReadPositionsOf(rocksdb::DB* db, const char* prefix,
 // The value of `key`; NotFound "no entry <first byte> for <rest>".
 absl::StatusOr<std::string> GetEntry(rocksdb::DB* db, const std::string& path,
                                      const std::string& key);
-// Reads one customer record ("c" key); an absent customer is an empty state.
-absl::Status LoadCustomer(rocksdb::DB* db, const std::string& path, const std::string& key,
-                          CustomerState* out);
+// The key of a customer's day part: its head key, NUL, the day (biased big-endian,
+// so parts sort by day right after their head).
+std::string DayPartKey(std::string_view head_key, int32_t day);
+void AppendDayPartKey(std::string_view head_key, int32_t day, std::string* out);
+// Whether a "c" key is a day part (a NUL 5 bytes from its end: ids hold none).
+inline bool IsDayPartKey(std::string_view key) {
+  return key.size() > 5 && key[key.size() - 5] == '\0';
+}
+
+// One customer as stored: its head (or whole v1..v4 record) and its day parts.
+struct StoredCustomer {
+  std::string head;
+  std::vector<std::pair<int32_t, std::string>> parts;
+  // DataLoss naming the store when invalid.
+  absl::Status Decode(const std::string& path, CustomerState* out) const;
+};
+// Reads the customer whose head `it` is at and moves `it` past its parts;
+// DataLoss for a part without its head.
+absl::Status ReadStoredAt(rocksdb::Iterator* it, const std::string& path, StoredCustomer* out);
+
+// Reads customers by key ("c" shop "/" customer): an absent customer is an
+// empty state. Reuses one iterator for the parts of every customer it reads,
+// so read only customers no flush writes meanwhile (a batch's uncached ones).
+class CustomerReader {
+ public:
+  CustomerReader(rocksdb::DB* db, const std::string& path) : db_(db), path_(path) {}
+  absl::Status Load(const std::string& key, CustomerState* out);
+
+ private:
+  rocksdb::DB* db_;
+  const std::string& path_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  StoredCustomer stored_;
+};
 
 // The customer keys of wire keys ("shop/customer"), in order; DataLoss names a
 // malformed one.
@@ -122,14 +157,14 @@ absl::StatusOr<std::vector<CustomerKey>> DecodeWireKeys(const std::set<std::stri
 absl::StatusOr<std::unordered_set<std::string>> ReadPendingKeys(rocksdb::DB* db,
                                                                 const std::string& path);
 
-// Up to `max` (> 0) customer records ("c" entries) whose wire key sorts after
-// `after` ("": from the first), in key order, on the live DB (no snapshot):
-// fn(key, wire key, record bytes). Returns the last wire key visited, "" when
-// the scan reached the end (ScoreLedger::ScanPage).
+// Up to `max` (> 0) customers ("c" heads with their parts) whose wire key
+// sorts after `after` ("": from the first), in key order, on the live DB (no
+// snapshot): fn(key, wire key, what is stored). Returns the last wire key
+// visited, "" when the scan reached the end (ScoreLedger::ScanPage).
 absl::StatusOr<std::string> ScanRecords(
     rocksdb::DB* db, const std::string& path, const std::string& after, size_t max,
-    const std::function<absl::Status(const CustomerKey&, const std::string&, std::string_view)>&
-        fn);
+    const std::function<absl::Status(const CustomerKey&, const std::string&,
+                                     const StoredCustomer&)>& fn);
 
 // Every customer ("c" entries) in key order on one RocksDB snapshot; with
 // `scores`, its last score ("s" entry, or null) is merged in.

@@ -206,8 +206,10 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
                     const std::function<absl::Status(const CustomerKey&, const CustomerState&,
                                                      const std::string*)>& fn);
 
+  // An uncached customer's state from disk (nothing writes it meanwhile: a
+  // flush writes only cached customers).
   absl::Status Load(const std::string& key, CustomerState* out) {
-    return LoadCustomer(db_.get(), options_.path, key, out);
+    return CustomerReader(db_.get(), options_.path).Load(key, out);
   }
 
   const Options options_;
@@ -242,9 +244,12 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   size_t flush_bytes_per_customer_ ABSL_GUARDED_BY(flush_mu_) = 64;  // of the last flush's batch
   int64_t cut_max_time_ms_ ABSL_GUARDED_BY(flush_mu_) = 0;
   EventTimeWatermark cut_watermark_ ABSL_GUARDED_BY(flush_mu_);
-  // The cut's encoded records, by flush_slot: by the flush, or by a batch first.
+  // The cut's customers encoded (head and changed days; an empty part is a
+  // deleted day), by flush_slot: by the flush, or by a batch first; and the
+  // days each changed since the flush before (taken from its state at the cut).
   absl::Mutex slot_mu_;
-  std::vector<std::string> slot_values_ ABSL_GUARDED_BY(slot_mu_);
+  std::vector<StoredCustomer> slot_values_ ABSL_GUARDED_BY(slot_mu_);
+  std::vector<std::vector<int32_t>> slot_days_ ABSL_GUARDED_BY(slot_mu_);
   std::vector<char> slot_done_ ABSL_GUARDED_BY(slot_mu_);
   // Marks on disk -> the tick_ of the customer's last touch (0: before this open).
   std::unordered_map<std::string, uint64_t> pending_on_disk_ ABSL_GUARDED_BY(mu_);

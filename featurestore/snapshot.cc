@@ -56,7 +56,7 @@ struct Digest {
 
   void Add(const rocksdb::Slice& k, const rocksdb::Slice& v) {
     ++keys;
-    if (k.starts_with("c")) ++customers;
+    if (k.starts_with("c") && !internal::IsDayPartKey(k.ToStringView())) ++customers;
     bytes += static_cast<int64_t>(k.size() + v.size());
     // Order-dependent mix of per-field FNV-1a hashes; lengths keep (k, v) splits apart.
     for (uint64_t x : {static_cast<uint64_t>(k.size()), Fnv1a64(k.ToStringView()),

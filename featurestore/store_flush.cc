@@ -16,6 +16,32 @@ namespace {
 
 constexpr size_t kEncodeChunk = 256;  // customers a flush encodes per shared lock
 
+// What a flush writes of a customer: its head and each day in `days` (an empty
+// part: the day holds nothing any more, its key is deleted).
+void EncodeCustomer(const CustomerState& state, const std::vector<int32_t>& days,
+                    StoredCustomer* out) {
+  state.EncodeHead(&out->head);
+  out->parts.resize(days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    out->parts[i].first = days[i];
+    state.EncodeDay(days[i], &out->parts[i].second);
+  }
+}
+
+void AddCustomer(const std::string& key, const StoredCustomer& c, std::string* part_key,
+                 rocksdb::WriteBatch* batch) {
+  batch->Put(key, c.head);
+  for (const auto& [day, bytes] : c.parts) {
+    part_key->clear();
+    AppendDayPartKey(key, day, part_key);
+    if (bytes.empty()) {
+      batch->Delete(*part_key);
+    } else {
+      batch->Put(*part_key, bytes);
+    }
+  }
+}
+
 }  // namespace
 
 absl::Status RocksFeatureStore::Flush() {
@@ -117,11 +143,13 @@ absl::Status RocksFeatureStore::FlushLocked() {
   rocksdb::WriteBatch batch(room);
   BuildFlushBatch(&batch);
   flush_bytes_per_customer_ = batch.GetDataSize() / std::max<size_t>(cut_.size(), 1) + 1;
+  const auto batch_bytes = static_cast<int64_t>(batch.GetDataSize());
   // Tests kill the process here: the flush is computed, nothing written.
   RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
   rocksdb::Status ws = db_->Write(write_options_, &batch);
   absl::WriterMutexLock lock(&mu_);
   FinishCut(ws.ok());
+  if (ws.ok()) counters_.flushed_bytes += batch_bytes;
   return ws.ok() ? absl::OkStatus() : FromRocks(ws, options_.path, "write batch");
 }
 
@@ -133,12 +161,14 @@ bool RocksFeatureStore::TakeCut() {
   cut_bytes_ = dirty_bytes_;
   dirty_bytes_ = 0;
   absl::MutexLock slots(&slot_mu_);
-  slot_values_.assign(cut_.size(), std::string());
+  slot_values_.assign(cut_.size(), StoredCustomer());
   slot_done_.assign(cut_.size(), 0);
+  slot_days_.resize(cut_.size());
   for (size_t i = 0; i < cut_.size(); ++i) {
     Entry& e = cut_[i]->second;
     e.dirty = false;
     e.flush_slot = static_cast<int32_t>(i);
+    e.state.TakeChangedDays(&slot_days_[i]);
   }
   cut_ledger_ = std::move(unflushed_);
   unflushed_ = Unflushed();
@@ -152,7 +182,7 @@ void RocksFeatureStore::SaveForFlush(const Entry& entry) {
   absl::MutexLock slots(&slot_mu_);
   const auto i = static_cast<size_t>(entry.flush_slot);
   if (slot_done_[i]) return;
-  entry.state.Encode(&slot_values_[i]);
+  EncodeCustomer(entry.state, slot_days_[i], &slot_values_[i]);
   slot_done_[i] = 1;
 }
 
@@ -170,7 +200,8 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
   // kAhead * 2 customers ahead and for its key's and state's memory kAhead
   // ahead, so the cache misses overlap instead of coming one after the other.
   constexpr size_t kAhead = 8;
-  std::string value;
+  StoredCustomer encoded;
+  std::string part_key;
   for (size_t begin = 0; begin < order.size(); begin += kEncodeChunk) {
     absl::ReaderMutexLock lock(&mu_);  // a batch waits for one chunk at most
     absl::MutexLock slots(&slot_mu_);
@@ -184,12 +215,13 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
       }
       const uint32_t i = order[k];
       if (slot_done_[i]) {
-        batch->Put(cut[i]->first, slot_values_[i]);
-        std::string().swap(slot_values_[i]);
+        AddCustomer(cut[i]->first, slot_values_[i], &part_key, batch);
+        StoredCustomer().parts.swap(slot_values_[i].parts);
+        std::string().swap(slot_values_[i].head);
         continue;
       }
-      cut[i]->second.state.Encode(&value);
-      batch->Put(cut[i]->first, value);
+      EncodeCustomer(cut[i]->second.state, slot_days_[i], &encoded);
+      AddCustomer(cut[i]->first, encoded, &part_key, batch);
       slot_done_[i] = 1;  // a batch changing it now needs not save it
     }
   }
@@ -200,10 +232,15 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
 }
 
 void RocksFeatureStore::FinishCut(bool written) {
-  for (auto* kv : cut_) {
+  absl::MutexLock slots(&slot_mu_);
+  for (size_t i = 0; i < cut_.size(); ++i) {
+    auto* kv = cut_[i];
     Entry& e = kv->second;
     e.flush_slot = -1;
-    if (!written && !e.dirty) {
+    if (written) continue;
+    // Not written: the days the cut took are changed still.
+    e.state.RestoreChangedDays(slot_days_[i]);
+    if (!e.dirty) {
       e.dirty = true;
       dirty_.push_back(kv);
       dirty_bytes_ += e.bytes;

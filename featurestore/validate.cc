@@ -52,6 +52,12 @@ absl::Status ValidateEvent(const v1::Event& e, std::string* reason) {
   RECUR_RETURN_IF_ERROR(CheckId(e.event_id(), "event_id", reason));
   RECUR_RETURN_IF_ERROR(CheckId(e.shop_id(), "shop_id", reason));
   RECUR_RETURN_IF_ERROR(CheckId(e.customer_id(), "customer_id", reason));
+  // A NUL separates a customer's key from its day parts in the store.
+  for (const auto& [value, field] :
+       {std::pair{&e.shop_id(), "shop_id"}, {&e.customer_id(), "customer_id"}}) {
+    if (value->find('\0') != std::string::npos)
+      return Fail(reason, "invalid_id", absl::StrCat(field, ": contains a NUL byte"));
+  }
   if (e.shop_id().find('/') != std::string::npos) {
     return Fail(reason, "invalid_id",
                 "shop_id: must not contain '/' (it separates shop and customer in keys)");

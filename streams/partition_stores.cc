@@ -120,6 +120,7 @@ FeatureStore::CacheStats PartitionStores::TotalCacheStats() const {
     t.dirty_bytes += c.dirty_bytes;
     t.flushes += c.flushes;
     t.flushed_customers += c.flushed_customers;
+    t.flushed_bytes += c.flushed_bytes;
     t.loads += c.loads;
     t.evictions += c.evictions;
   }

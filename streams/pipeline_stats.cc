@@ -25,9 +25,10 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"score_wait_ms_max", scoring.wait_ms_max},
                    {"score_merged", scoring.merged},
                    {"dlq", counters.dlq}};
-  j["cache"] = {{"customers", cache.entries},   {"bytes", cache.bytes},
-                {"dirty", cache.dirty_entries}, {"loads", cache.loads},
-                {"evictions", cache.evictions}, {"flushed", cache.flushed_customers}};
+  j["cache"] = {{"customers", cache.entries},          {"bytes", cache.bytes},
+                {"dirty", cache.dirty_entries},        {"loads", cache.loads},
+                {"evictions", cache.evictions},        {"flushed", cache.flushed_customers},
+                {"flushed_bytes", cache.flushed_bytes}};
   const ScoringCounters& c = scoring.counters;
   j["scoring"] = {{"models", scoring.versions},
                   {"scored", c.scored},

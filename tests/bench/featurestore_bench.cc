@@ -7,6 +7,11 @@
 //   BM_HotKey/F/C          the same stream with a bot: 200,000 visits of one customer
 //                          within 3 hours, interleaved (a third of every batch); C:
 //                          the daily cap (0: none)
+//   BM_FlushWithHistory/H  10,000 customers with H days of history each (a session
+//                          a day); then, timed, a new day's session for every one of
+//                          them and a flush: CPU and bytes written (WAL, memtable
+//                          flushes, compactions: /proc/self/io wchar) per event,
+//                          so the cost of a change can be set against the history
 //   BM_ComputeFeaturesStore  the full catalog for one customer from warm state
 //   BM_ComputeFeaturesState  the same, feature math only (no store lookup)
 // Run: build/tests/bench/featurestore_bench --benchmark_counters_tabular=true
@@ -16,6 +21,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <vector>
@@ -215,6 +221,75 @@ BENCHMARK(BM_HotKey)
     ->Args({0, 0})
     ->Args({250'000, 0})
     ->Args({250'000, kDefaultMaxEventsPerDay})
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime();
+
+// Bytes this process has written with write(2) and friends (/proc/self/io
+// wchar): the WAL, memtable flushes and compactions of every store.
+int64_t WrittenBytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  int64_t value = 0;
+  while (io >> key >> value)
+    if (key == "wchar:") return value;
+  return 0;
+}
+
+void BM_FlushWithHistory(benchmark::State& state) {
+  constexpr int kCustomers = 10'000;
+  constexpr int64_t kDay = 86'400'000;
+  const int history = static_cast<int>(state.range(0));
+  const int64_t start = 1'735'689'600'000;  // 2025-01-01
+  auto session = [](int c, int64_t t, int64_t seq) {
+    v1::Event e;
+    e.set_shop_id("shop-1");
+    e.set_customer_id("c-" + std::to_string(c));
+    e.set_event_id("e-" + std::to_string(seq));
+    e.set_event_time_ms(t + c);
+    e.mutable_session()->set_minutes(4.5);
+    e.mutable_session()->set_pages(6);
+    e.mutable_session()->add_categories_viewed("books");
+    return e;
+  };
+  const fs::path dir = BenchDir("history");
+  auto store = OpenStore(dir, /*write_back=*/true);
+  const TopicPartition tp{"shop.sessions", 0};
+  int64_t seq = 0;
+  for (int d = 0; d < history; ++d) {
+    std::vector<v1::Event> day;
+    for (int c = 0; c < kCustomers; ++c) day.push_back(session(c, start + d * kDay, seq++));
+    if (!store->ApplyBatch(day, {{tp, seq}}).ok()) std::abort();
+    if (d % 30 == 29 && !store->Flush().ok()) std::abort();
+  }
+  if (!store->Flush().ok()) std::abort();
+  int64_t events = 0;
+  int day = history;
+  const int64_t written_before = WrittenBytes();
+  for (auto _ : state) {
+    std::vector<v1::Event> batch;
+    state.PauseTiming();
+    for (int c = 0; c < kCustomers; ++c) batch.push_back(session(c, start + day * kDay, seq++));
+    state.ResumeTiming();
+    if (!store->ApplyBatch(batch, {{tp, seq}}).ok() || !store->Flush().ok()) std::abort();
+    events += kCustomers;
+    ++day;
+  }
+  // Background flushes and compactions the loop caused may end after it: the
+  // figure is a lower bound of what the changes cost on disk.
+  const int64_t written = WrittenBytes() - written_before;
+  state.SetItemsProcessed(events);
+  state.counters["cpu_us_per_event"] = benchmark::Counter(
+      static_cast<double>(events) / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["written_bytes_per_event"] =
+      static_cast<double>(written) / static_cast<double>(std::max<int64_t>(events, 1));
+  store.reset();
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_FlushWithHistory)
+    ->Arg(7)
+    ->Arg(90)
+    ->Arg(365)
+    ->Iterations(20)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
 

@@ -118,6 +118,13 @@ TEST(DecoderTest, EveryBadRecordGetsItsReason) {
     cases.push_back({r, "missing_id"});
   }
   {
+    // A NUL separates a customer's key from its day parts in the store.
+    Rec r;
+    r.value = with([](v1::Event* e) { e->set_customer_id(std::string("c-\0x", 4)); });
+    r.key = std::string("shop-1/c-\0x", 10);
+    cases.push_back({r, "invalid_id"});
+  }
+  {
     Rec r;
     r.value = with([](v1::Event* e) { e->set_event_time_ms(Ms(2024, 3, 5)); });
     cases.push_back({r, "future"});
