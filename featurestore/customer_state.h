@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -158,31 +159,38 @@ class CustomerState {
   static absl::Status Decode(std::string_view bytes, CustomerState* out);
 
   // The per-day layout a store keeps (encoding v5, docs/DESIGN.md "State
-  // layout"): a head (profiles, the kinds' latest days, the last event time,
-  // the pruned purchases) and one part per UTC day holding that day's bucket
-  // and dedupe ids, so a change writes its days, not the whole history.
+  // layout"): a head and one part per older UTC day, so a change writes the
+  // head and the days it changed, not the whole history. The head holds the
+  // profiles, the kinds' latest days, the last event time, the pruned
+  // purchases and the days from TailStart() on (the last kDedupeDays days up
+  // to the latest event of any kind: where events and ids change); a part holds one
+  // earlier day's bucket and dedupe ids.
   void EncodeHead(std::string* out) const;
   // The part of `day`; false (and `out` empty) when the day holds nothing.
   bool EncodeDay(int32_t day, std::string* out) const;
+  // The first day the head holds (only grows: the kinds' latest days do).
+  int32_t TailStart() const;
   struct DayPart {
     int32_t day = 0;
     std::string_view bytes;
   };
-  // Decodes a head and its parts (in increasing day order), or a whole record
-  // of encoding v1..v4 with no parts: then every day it holds counts as
-  // changed, so the next write stores it as parts. DataLoss when invalid.
   // Whether `bytes` is a head (parts follow), not a whole record.
   static bool IsHead(std::string_view bytes);
+  // Decodes a head and its parts (in increasing day order, each before the
+  // head's TailStart()), or a whole record of encoding v1..v4 with no parts:
+  // then none of its days is a part yet, so the next write stores them as
+  // parts. DataLoss when invalid.
   static absl::Status DecodeParts(std::string_view head, std::span<const DayPart> parts,
                                   CustomerState* out);
-  // The days whose part changed (or vanished) since the last call, in order.
-  void TakeChangedDays(std::vector<int32_t>* out) {
-    out->clear();
-    out->swap(changed_days_);
-  }
-  // Gives back days taken by TakeChangedDays whose write failed.
-  void RestoreChangedDays(const std::vector<int32_t>& days) {
+  // The parts to write since the last call (or decode): the days before
+  // TailStart() that changed (events, forgotten ids, pruning) or that the head
+  // held at the last call and no longer does; in order. `*tail` gets what
+  // RestoreParts needs.
+  void TakeChangedParts(std::vector<int32_t>* days, int32_t* tail);
+  // Gives back what TakeChangedParts took, when its write failed.
+  void RestoreChangedParts(const std::vector<int32_t>& days, int32_t tail) {
     for (int32_t d : days) MarkChanged(d);
+    parts_below_ = tail;
   }
 
   const std::vector<DayBucket>& days() const { return days_; }
@@ -214,7 +222,11 @@ class CustomerState {
   struct Codec;  // customer_state_codec.cc
   friend struct Codec;
   DayBucket& BucketFor(int32_t day);
+  // Appends the days in [first, end) with a bucket or ids, in order, once each.
+  void DaysIn(int32_t first, int32_t end, std::vector<int32_t>* out) const;
+  // Notes a change of `day`'s part; a day the head holds needs none.
   void MarkChanged(int32_t day) {
+    if (day >= TailStart()) return;
     if (changed_days_.empty() || changed_days_.back() < day) {
       changed_days_.push_back(day);
       return;
@@ -229,9 +241,11 @@ class CustomerState {
   std::vector<DayBucket> days_;  // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;    // largest event time applied
   PrunedPurchases pruned_;       // purchases of the days Prune dropped
-  // Days changed since TakeChangedDays (not part of the state: not encoded,
-  // not compared).
+  // Not part of the state (not encoded, not compared): the parts changed
+  // since TakeChangedParts, and the head's first day as of then (days before
+  // it are parts on disk; the lowest int: none is).
   std::vector<int32_t> changed_days_;
+  int32_t parts_below_ = std::numeric_limits<int32_t>::min();
 };
 
 }  // namespace recur

@@ -93,6 +93,12 @@ class Reader {
     pos_ += n;
     return true;
   }
+  bool View(size_t n, std::string_view* s) {
+    if (in_.size() - pos_ < n) return false;
+    *s = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
   bool Byte(uint8_t* b) {
     if (pos_ >= in_.size()) return false;
     *b = static_cast<uint8_t>(in_[pos_++]);
@@ -115,33 +121,11 @@ constexpr uint8_t kHeadVersion = 5;
 constexpr uint8_t kPartBucket = 1, kPartIds = 2;
 
 // Bits of the per-bucket presence mask, in encoding order.
-struct BucketField {
-  enum : uint32_t {
-    kBOrders = 1u << 0,
-    kBLines = 1u << 1,
-    kBPromo = 1u << 2,
-    kBRevenue = 1u << 3,
-    kBProfit = 1u << 4,
-    kBSessions = 1u << 5,
-    kBPages = 1u << 6,
-    kBCatViewed = 1u << 7,
-    kBErrors = 1u << 8,
-    kBMinutes = 1u << 9,
-    kBUnpaid = 1u << 10,
-    kBSent = 1u << 11,
-    kBOpened = 1u << 12,
-    kBClicked = 1u << 13,
-    kBCategories = 1u << 14,
-  };
-};
-constexpr uint32_t kBOrders = BucketField::kBOrders, kBLines = BucketField::kBLines,
-                   kBPromo = BucketField::kBPromo, kBRevenue = BucketField::kBRevenue,
-                   kBProfit = BucketField::kBProfit, kBSessions = BucketField::kBSessions,
-                   kBPages = BucketField::kBPages, kBCatViewed = BucketField::kBCatViewed,
-                   kBErrors = BucketField::kBErrors, kBMinutes = BucketField::kBMinutes,
-                   kBUnpaid = BucketField::kBUnpaid, kBSent = BucketField::kBSent,
-                   kBOpened = BucketField::kBOpened, kBClicked = BucketField::kBClicked,
-                   kBCategories = BucketField::kBCategories;
+constexpr uint32_t kBOrders = 1u << 0, kBLines = 1u << 1, kBPromo = 1u << 2, kBRevenue = 1u << 3,
+                   kBProfit = 1u << 4, kBSessions = 1u << 5, kBPages = 1u << 6,
+                   kBCatViewed = 1u << 7, kBErrors = 1u << 8, kBMinutes = 1u << 9,
+                   kBUnpaid = 1u << 10, kBSent = 1u << 11, kBOpened = 1u << 12,
+                   kBClicked = 1u << 13, kBCategories = 1u << 14;
 
 uint32_t BucketMask(const DayBucket& b) {
   return (b.orders ? kBOrders : 0) | (b.purchase_lines ? kBLines : 0) |
@@ -408,9 +392,72 @@ bool CustomerState::IsHead(std::string_view bytes) {
   return !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kHeadVersion;
 }
 
+int32_t CustomerState::TailStart() const {
+  const int32_t latest = *std::max_element(kind_max_day_.begin(), kind_max_day_.end());
+  return latest == 0 ? std::numeric_limits<int32_t>::min() : latest - kDedupeDays + 1;
+}
+
+void CustomerState::DaysIn(int32_t first, int32_t end, std::vector<int32_t>* out) const {
+  const size_t from = out->size();
+  auto day_less = [](const auto& b, int32_t d) { return b.day < d; };
+  for (auto it = std::lower_bound(days_.begin(), days_.end(), first, day_less);
+       it != days_.end() && it->day < end; ++it)
+    out->push_back(it->day);
+  for (const SeenDay& b : seen_)
+    if (b.day >= first && b.day < end) out->push_back(b.day);
+  std::sort(out->begin() + static_cast<std::ptrdiff_t>(from), out->end());
+  out->erase(std::unique(out->begin() + static_cast<std::ptrdiff_t>(from), out->end()), out->end());
+}
+
+void CustomerState::TakeChangedParts(std::vector<int32_t>* days, int32_t* tail) {
+  const int32_t start = TailStart();
+  *tail = parts_below_;
+  // Each day marked was before the tail of its time, so before `start`; the
+  // state keeps no buffer (most customers mark nothing).
+  *days = std::move(changed_days_);
+  changed_days_ = std::vector<int32_t>();
+  if (parts_below_ >= start) return;
+  // Days the head held at the last call and no longer does become parts
+  // (none when every day the state holds is in the head: the common case).
+  int32_t earliest = days_.empty() ? start : days_.front().day;
+  for (const SeenDay& b : seen_) earliest = std::min(earliest, b.day);
+  if (earliest < start) {
+    const size_t marked = days->size();
+    DaysIn(std::max(parts_below_, earliest), start, days);
+    std::inplace_merge(days->begin(), days->begin() + static_cast<std::ptrdiff_t>(marked),
+                       days->end());
+    days->erase(std::unique(days->begin(), days->end()), days->end());
+  }
+  parts_below_ = start;
+}
+
 void CustomerState::EncodeHead(std::string* out) const {
+  constexpr size_t V = Writer::kVarint;
   Writer w(out);
   Codec::EncodeHead(*this, kHeadVersion, &w);
+  // The tail: each day from TailStart() on, as its part would be. No day is
+  // after the kinds' latest (Apply), so the tail spans kDedupeDays days: a mask.
+  const int32_t start = TailStart();
+  uint32_t mask = 0;
+  auto day_less = [](const auto& b, int32_t d) { return b.day < d; };
+  for (auto it = std::lower_bound(days_.begin(), days_.end(), start, day_less); it != days_.end();
+       ++it)
+    mask |= 1u << std::min(it->day - start, 31);
+  for (const SeenDay& b : seen_)
+    if (b.day >= start) mask |= 1u << std::min(b.day - start, 31);
+  w.Room(V);
+  w.Varint(static_cast<uint64_t>(__builtin_popcount(mask)));
+  thread_local std::string part;
+  int32_t prev = 0;
+  for (uint32_t rest = mask; rest != 0; rest &= rest - 1) {
+    const int32_t day = start + __builtin_ctz(rest);
+    EncodeDay(day, &part);
+    w.Room(2 * V + part.size());
+    w.Signed(static_cast<int64_t>(day) - prev);
+    prev = day;
+    w.Varint(part.size());
+    w.Bytes(part);
+  }
   w.Finish();
 }
 
@@ -419,17 +466,13 @@ bool CustomerState::EncodeDay(int32_t day, std::string* out) const {
   auto bucket = std::lower_bound(days_.begin(), days_.end(), day,
                                  [](const DayBucket& b, int32_t d) { return b.day < d; });
   const bool has_bucket = bucket != days_.end() && bucket->day == day;
-  // The day's id blocks, one per kind at most (seen_ is sorted by kind, day).
+  // The day's id blocks, one per kind at most: seen_ holds a few blocks (one
+  // per kind and day within the dedupe window, sorted by kind, day), so one
+  // pass finds them, in kind order.
   std::array<const SeenDay*, kNumEventKinds> blocks{};
   int kinds = 0;
-  for (auto it = seen_.begin(); it != seen_.end();) {
-    const int32_t kind = it->kind;
-    auto end = std::find_if(it, seen_.end(), [kind](const SeenDay& b) { return b.kind != kind; });
-    auto found =
-        std::lower_bound(it, end, day, [](const SeenDay& b, int32_t d) { return b.day < d; });
-    if (found != end && found->day == day) blocks[kinds++] = &*found;
-    it = end;
-  }
+  for (const SeenDay& b : seen_)
+    if (b.day == day && kinds < kNumEventKinds) blocks[kinds++] = &b;
   out->clear();
   if (!has_bucket && kinds == 0) return false;
   Writer w(out);
@@ -497,19 +540,34 @@ absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const D
     // changed, so the next flush writes them as parts under a head.
     if (!parts.empty()) return Corrupt("day parts beside a whole record");
     if (absl::Status d = Codec::DecodeWhole(head, &s); !d.ok()) return d;
-    for (const DayBucket& b : s.days_) s.MarkChanged(b.day);
-    for (const SeenDay& b : s.seen_) s.MarkChanged(b.day);
-    *out = std::move(s);
+    *out = std::move(s);  // parts_below_ stays the lowest: no day is a part yet
     return absl::OkStatus();
   }
   if (version != kHeadVersion) return Corrupt("unknown encoding version");
   Reader r(head);
   if (absl::Status h = Codec::DecodeHead(version, &r, head.size(), &s); !h.ok()) return h;
-  if (!r.done()) return Corrupt("trailing bytes in a head");
+  const int32_t start = s.TailStart();
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0 && parts[i].day <= parts[i - 1].day) return Corrupt("day parts out of order");
+    if (parts[i].day >= start) return Corrupt("a day part the head holds");
     if (absl::Status d = Codec::DecodeDay(parts[i].day, parts[i].bytes, &s); !d.ok()) return d;
   }
+  uint64_t n;
+  if (!r.Varint(&n) || n > head.size()) return Corrupt("tail day count");
+  int64_t day = 0;
+  std::string_view part;
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t delta;
+    uint64_t len;
+    if (!r.Signed(&delta) || !r.Varint(&len) || !r.View(len, &part)) return Corrupt("tail day");
+    const int64_t prev = day;
+    day += delta;
+    if (day < start || (i > 0 && day <= prev) || day > std::numeric_limits<int32_t>::max())
+      return Corrupt("tail day order");
+    if (absl::Status d = Codec::DecodeDay(static_cast<int32_t>(day), part, &s); !d.ok()) return d;
+  }
+  if (!r.done()) return Corrupt("trailing bytes in a head");
+  s.parts_below_ = start;
   // The parts come day by day; the ids are kept by kind, then day.
   std::sort(s.seen_.begin(), s.seen_.end(), SeenDayLess);
   *out = std::move(s);

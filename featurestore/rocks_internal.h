@@ -4,10 +4,11 @@
 // snapshot's stores are written and read exactly like the live ones.
 //
 // Key space (one column family):
-//   "c" shop "/" customer   -> CustomerState head (EncodeHead), or a whole
+//   "c" shop "/" customer   -> CustomerState head (EncodeHead: the last 7 days
+//                              in it, the tail), or a whole
 //                              record of encoding v1..v4 (stores written before
 //                              the per-day layout; rewritten as parts when changed)
-//   "c" shop "/" customer "\0" BE32(day + 2^31) -> that day's part (EncodeDay);
+//   "c" shop "/" customer "\0" BE32(day + 2^31) -> an earlier day's part (EncodeDay);
 //                              right after its head in key order (ids hold no NUL)
 //   "o" topic "\0" BE32(partition) -> fixed64 next offset
 //   "w" topic "\0" BE32(partition) -> fixed64 stream time (max event time) of that source

@@ -176,7 +176,13 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   bool TakeCut() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_, mu_);
 
   // A batch is about to change a customer of the running flush's cut.
-  void SaveForFlush(const Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SaveForFlush(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Takes the cut customer's changed parts into its slot and encodes its
+  // head and those parts. Under the shared mu_ (the flush) or the exclusive
+  // (a batch's copy-on-write), always with slot_mu_, once per slot.
+  void TakeAndEncode(CustomerState* state, size_t slot, StoredCustomer* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot_mu_);
 
   // Fills `batch` with the cut: its customers in key order, then the rest.
   void BuildFlushBatch(rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_)
@@ -244,12 +250,13 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   size_t flush_bytes_per_customer_ ABSL_GUARDED_BY(flush_mu_) = 64;  // of the last flush's batch
   int64_t cut_max_time_ms_ ABSL_GUARDED_BY(flush_mu_) = 0;
   EventTimeWatermark cut_watermark_ ABSL_GUARDED_BY(flush_mu_);
-  // The cut's customers encoded (head and changed days; an empty part is a
+  // The cut's customers encoded (head and changed parts; an empty part is a
   // deleted day), by flush_slot: by the flush, or by a batch first; and the
-  // days each changed since the flush before (taken from its state at the cut).
+  // parts each changed since the flush before (TakeChangedParts at the cut).
   absl::Mutex slot_mu_;
   std::vector<StoredCustomer> slot_values_ ABSL_GUARDED_BY(slot_mu_);
   std::vector<std::vector<int32_t>> slot_days_ ABSL_GUARDED_BY(slot_mu_);
+  std::vector<int32_t> slot_tails_ ABSL_GUARDED_BY(slot_mu_);  // for RestoreChangedParts
   std::vector<char> slot_done_ ABSL_GUARDED_BY(slot_mu_);
   // Marks on disk -> the tick_ of the customer's last touch (0: before this open).
   std::unordered_map<std::string, uint64_t> pending_on_disk_ ABSL_GUARDED_BY(mu_);

@@ -164,11 +164,11 @@ bool RocksFeatureStore::TakeCut() {
   slot_values_.assign(cut_.size(), StoredCustomer());
   slot_done_.assign(cut_.size(), 0);
   slot_days_.resize(cut_.size());
+  slot_tails_.resize(cut_.size());
   for (size_t i = 0; i < cut_.size(); ++i) {
     Entry& e = cut_[i]->second;
     e.dirty = false;
     e.flush_slot = static_cast<int32_t>(i);
-    e.state.TakeChangedDays(&slot_days_[i]);
   }
   cut_ledger_ = std::move(unflushed_);
   unflushed_ = Unflushed();
@@ -178,12 +178,20 @@ bool RocksFeatureStore::TakeCut() {
   return true;
 }
 
-void RocksFeatureStore::SaveForFlush(const Entry& entry) {
+void RocksFeatureStore::SaveForFlush(Entry& entry) {
   absl::MutexLock slots(&slot_mu_);
   const auto i = static_cast<size_t>(entry.flush_slot);
   if (slot_done_[i]) return;
-  EncodeCustomer(entry.state, slot_days_[i], &slot_values_[i]);
+  TakeAndEncode(&entry.state, i, &slot_values_[i]);
   slot_done_[i] = 1;
+}
+
+void RocksFeatureStore::TakeAndEncode(CustomerState* state, size_t slot, StoredCustomer* out) {
+  // The parts changed up to the cut: the customer is as of the cut until
+  // its slot is done (a batch saves it first). Only this flush and Apply
+  // touch what TakeChangedParts changes, and Apply holds mu_ exclusively.
+  state->TakeChangedParts(&slot_days_[slot], &slot_tails_[slot]);
+  EncodeCustomer(*state, slot_days_[slot], out);
 }
 
 void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
@@ -220,7 +228,7 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
         std::string().swap(slot_values_[i].head);
         continue;
       }
-      EncodeCustomer(cut[i]->second.state, slot_days_[i], &encoded);
+      TakeAndEncode(&cut[i]->second.state, i, &encoded);
       AddCustomer(cut[i]->first, encoded, &part_key, batch);
       slot_done_[i] = 1;  // a batch changing it now needs not save it
     }
@@ -239,7 +247,7 @@ void RocksFeatureStore::FinishCut(bool written) {
     e.flush_slot = -1;
     if (written) continue;
     // Not written: the days the cut took are changed still.
-    e.state.RestoreChangedDays(slot_days_[i]);
+    e.state.RestoreChangedParts(slot_days_[i], slot_tails_[i]);
     if (!e.dirty) {
       e.dirty = true;
       dirty_.push_back(kv);
