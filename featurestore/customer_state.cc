@@ -152,7 +152,7 @@ size_t CustomerState::ApproxBytes() const {
              days_.capacity() * sizeof(DayBucket) + seen_.capacity() * sizeof(SeenDay);
   for (const DayBucket& b : days_) n += b.category_items.capacity() * sizeof(CategoryItems);
   for (const SeenDay& b : seen_) n += b.ids.HeapBytes();
-  return n + changed_days_.capacity() * sizeof(int32_t);
+  return n + parts_.changed.capacity() * sizeof(int32_t);
 }
 
 void CustomerState::Prune(int32_t horizon_first_day) {

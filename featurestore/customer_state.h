@@ -190,7 +190,7 @@ class CustomerState {
   // Gives back what TakeChangedParts took, when its write failed.
   void RestoreChangedParts(const std::vector<int32_t>& days, int32_t tail) {
     for (int32_t d : days) MarkChanged(d);
-    parts_below_ = tail;
+    parts_.below = tail;
   }
 
   const std::vector<DayBucket>& days() const { return days_; }
@@ -227,12 +227,12 @@ class CustomerState {
   // Notes a change of `day`'s part; a day the head holds needs none.
   void MarkChanged(int32_t day) {
     if (day >= TailStart()) return;
-    if (changed_days_.empty() || changed_days_.back() < day) {
-      changed_days_.push_back(day);
+    if (parts_.changed.empty() || parts_.changed.back() < day) {
+      parts_.changed.push_back(day);
       return;
     }
-    auto it = std::lower_bound(changed_days_.begin(), changed_days_.end(), day);
-    if (*it != day) changed_days_.insert(it, day);
+    auto it = std::lower_bound(parts_.changed.begin(), parts_.changed.end(), day);
+    if (*it != day) parts_.changed.insert(it, day);
   }
 
   std::vector<ProfileEntry> profiles_;  // sorted by (time_ms, id_hash)
@@ -241,11 +241,25 @@ class CustomerState {
   std::vector<DayBucket> days_;  // sorted by day, one per day with activity
   int64_t last_event_ms_ = 0;    // largest event time applied
   PrunedPurchases pruned_;       // purchases of the days Prune dropped
-  // Not part of the state (not encoded, not compared): the parts changed
-  // since TakeChangedParts, and the head's first day as of then (days before
-  // it are parts on disk; the lowest int: none is).
-  std::vector<int32_t> changed_days_;
-  int32_t parts_below_ = std::numeric_limits<int32_t>::min();
+  // Not part of the state (not encoded, not compared): what the store's
+  // flush needs of its own copy. A copy starts afresh and never reads the
+  // source's: readers copy states under a shared lock while the flush takes
+  // these (TakeChangedParts) under the same shared lock.
+  struct PartTracking {
+    std::vector<int32_t> changed;  // parts changed since TakeChangedParts, in order
+    // The head's first day as of then: days before it are parts on disk (the
+    // lowest int: none is).
+    int32_t below = std::numeric_limits<int32_t>::min();
+    PartTracking() = default;
+    PartTracking(const PartTracking&) {}
+    PartTracking& operator=(const PartTracking&) {
+      *this = PartTracking();
+      return *this;
+    }
+    PartTracking(PartTracking&&) = default;
+    PartTracking& operator=(PartTracking&&) = default;
+  };
+  PartTracking parts_;
 };
 
 }  // namespace recur

@@ -411,24 +411,24 @@ void CustomerState::DaysIn(int32_t first, int32_t end, std::vector<int32_t>* out
 
 void CustomerState::TakeChangedParts(std::vector<int32_t>* days, int32_t* tail) {
   const int32_t start = TailStart();
-  *tail = parts_below_;
+  *tail = parts_.below;
   // Each day marked was before the tail of its time, so before `start`; the
   // state keeps no buffer (most customers mark nothing).
-  *days = std::move(changed_days_);
-  changed_days_ = std::vector<int32_t>();
-  if (parts_below_ >= start) return;
+  *days = std::move(parts_.changed);
+  parts_.changed = std::vector<int32_t>();
+  if (parts_.below >= start) return;
   // Days the head held at the last call and no longer does become parts
   // (none when every day the state holds is in the head: the common case).
   int32_t earliest = days_.empty() ? start : days_.front().day;
   for (const SeenDay& b : seen_) earliest = std::min(earliest, b.day);
   if (earliest < start) {
     const size_t marked = days->size();
-    DaysIn(std::max(parts_below_, earliest), start, days);
+    DaysIn(std::max(parts_.below, earliest), start, days);
     std::inplace_merge(days->begin(), days->begin() + static_cast<std::ptrdiff_t>(marked),
                        days->end());
     days->erase(std::unique(days->begin(), days->end()), days->end());
   }
-  parts_below_ = start;
+  parts_.below = start;
 }
 
 void CustomerState::EncodeHead(std::string* out) const {
@@ -540,7 +540,7 @@ absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const D
     // changed, so the next flush writes them as parts under a head.
     if (!parts.empty()) return Corrupt("day parts beside a whole record");
     if (absl::Status d = Codec::DecodeWhole(head, &s); !d.ok()) return d;
-    *out = std::move(s);  // parts_below_ stays the lowest: no day is a part yet
+    *out = std::move(s);  // parts_.below stays the lowest: no day is a part yet
     return absl::OkStatus();
   }
   if (version != kHeadVersion) return Corrupt("unknown encoding version");
@@ -567,7 +567,7 @@ absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const D
     if (absl::Status d = Codec::DecodeDay(static_cast<int32_t>(day), part, &s); !d.ok()) return d;
   }
   if (!r.done()) return Corrupt("trailing bytes in a head");
-  s.parts_below_ = start;
+  s.parts_.below = start;
   // The parts come day by day; the ids are kept by kind, then day.
   std::sort(s.seen_.begin(), s.seen_.end(), SeenDayLess);
   *out = std::move(s);

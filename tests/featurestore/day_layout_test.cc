@@ -125,6 +125,19 @@ TEST(DayLayoutTest, ChangedPartsAreTheEarlierDaysAnEventPruneOrExpiryChangedOrTh
   s.RestoreChangedParts(days, tail);
   s.TakeChangedParts(&days, &tail);
   EXPECT_EQ(days, pruned);
+  // A copy (what a reader takes) starts afresh: to it no day is a part on
+  // disk yet, so every earlier day would be written; the original is not
+  // touched by copying.
+  ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 2, 1), 1, 1, 0, 0)));
+  s.TakeChangedParts(&days, &tail);
+  EXPECT_EQ(days, (std::vector<int32_t>{day(2, 1)}));
+  CustomerState copy = s;
+  copy.TakeChangedParts(&days, &tail);
+  EXPECT_EQ(tail, std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(days, (std::vector<int32_t>{day(2, 1)}));
+  s.TakeChangedParts(&days, &tail);
+  EXPECT_TRUE(days.empty());
+  EXPECT_EQ(tail, day(3, 6));
 }
 
 // Property: after every step of a random stream (events of every kind, days
