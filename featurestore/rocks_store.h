@@ -252,7 +252,7 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
   EventTimeWatermark cut_watermark_ ABSL_GUARDED_BY(flush_mu_);
   // The cut's customers encoded (head and changed parts; an empty part is a
   // deleted day), by flush_slot: by the flush, or by a batch first; and the
-  // parts each changed since the flush before (TakeChangedParts at the cut).
+  // parts each changed since the flush before (TakeChangedParts, as of the cut).
   absl::Mutex slot_mu_;
   std::vector<StoredCustomer> slot_values_ ABSL_GUARDED_BY(slot_mu_);
   std::vector<std::vector<int32_t>> slot_days_ ABSL_GUARDED_BY(slot_mu_);
