@@ -185,7 +185,7 @@ class CustomerState {
   // The parts to write since the last call (or decode): the days before
   // TailStart() that changed (events, forgotten ids, pruning) or that the head
   // held at the last call and no longer does; in order. `*tail` gets what
-  // RestoreParts needs.
+  // RestoreChangedParts needs.
   void TakeChangedParts(std::vector<int32_t>* days, int32_t* tail);
   // Gives back what TakeChangedParts took, when its write failed.
   void RestoreChangedParts(const std::vector<int32_t>& days, int32_t tail) {

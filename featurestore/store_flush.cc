@@ -224,8 +224,7 @@ void RocksFeatureStore::BuildFlushBatch(rocksdb::WriteBatch* batch) {
       const uint32_t i = order[k];
       if (slot_done_[i]) {
         AddCustomer(cut[i]->first, slot_values_[i], &part_key, batch);
-        StoredCustomer().parts.swap(slot_values_[i].parts);
-        std::string().swap(slot_values_[i].head);
+        slot_values_[i] = StoredCustomer();  // frees it
         continue;
       }
       TakeAndEncode(&cut[i]->second.state, i, &encoded);
