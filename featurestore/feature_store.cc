@@ -314,8 +314,11 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
     return absl::InvalidArgumentError(
         absl::StrCat("watermark_events: must be 1..", EventTimeWatermark::kKept));
   }
+  if (options.changelog != nullptr && !options.write_back) {
+    return absl::InvalidArgumentError("state store: a changelog needs write_back");
+  }
   auto opened = internal::OpenStoreDb(options.path, options.read_only, options.retention_days,
-                                      options.write_buffer_bytes, options.env);
+                                      options.write_buffer_bytes, options.env, options.changelog);
   if (!opened.ok()) return opened.status();
   FeatureStore::Options resolved = options;
   resolved.retention_days = opened->retention_days;

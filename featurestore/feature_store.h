@@ -56,6 +56,8 @@ class Env;
 
 namespace recur {
 
+class Changelog;
+
 // The retention horizon and lateness rules (kDefaultRetentionDays, WithinHorizon,
 // HorizonFirstDay, IsLate) are in base/time.h.
 
@@ -99,6 +101,10 @@ class FeatureStore {
     // (CustomerState::Apply); 0: none. Beyond it an event is not applied and
     // ApplyStats::rate_limited names it. The pipeline sets kDefaultMaxEventsPerDay.
     uint32_t max_events_per_day = 0;
+    // Not null: every flush is appended to it before it is written, and Open
+    // catches up with it first (restores an empty store from it);
+    // featurestore/changelog.h. Must outlive the store. Write-back only.
+    Changelog* changelog = nullptr;
   };
 
   struct CacheStats {

@@ -260,7 +260,7 @@ absl::StatusOr<std::string> ScanRecords(
 
 absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
                                         int32_t retention_days, size_t write_buffer_bytes,
-                                        rocksdb::Env* env) {
+                                        rocksdb::Env* env, Changelog* changelog) {
   rocksdb::Options ro = StoreRocksOptions();
   ro.create_if_missing = !read_only;
   ro.write_buffer_size = write_buffer_bytes;
@@ -271,9 +271,18 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
   OpenedStore out;
   out.db.reset(raw);
   if (!s.ok()) return FromRocks(s, path, "open");
+  bool logged = true;
+  if (changelog != nullptr && !read_only) {
+    auto caught_up = CatchUpWithChangelog(out.db.get(), path, changelog);
+    if (!caught_up.ok()) return caught_up.status();
+    logged = *caught_up;
+  }
   if (absl::Status f = CheckFormat(out.db.get(), path, read_only); !f.ok()) return f;
   auto retention = OpenRetention(out.db.get(), path, retention_days, read_only);
   if (!retention.ok()) return retention.status();
+  if (!logged) {
+    if (absl::Status b = BootstrapChangelog(out.db.get(), path, changelog); !b.ok()) return b;
+  }
   out.retention_days = *retention;
   auto times = ReadEventTimes(out.db.get(), path);
   if (!times.ok()) return times.status();

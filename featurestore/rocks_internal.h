@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "featurestore/changelog.h"
 #include "featurestore/customer_state.h"
 #include "featurestore/types.h"
 #include "featurestore/watermark.h"
@@ -48,6 +49,9 @@ inline constexpr char kMaxTimeKey[] = "m:max_event_time";
 inline constexpr char kWatermarkKey[] = "m:watermark";
 // fixed64 retention in days, written when the store is created (retention.cc).
 inline constexpr char kRetentionKey[] = "m:retention_days";
+// fixed64: the changelog's offset after the last flush written here (the one
+// key never sent to the changelog; changelog_sync.cc).
+inline constexpr char kChangelogEndKey[] = "m:changelog_end";
 
 // A store's format marker: OK for a recur store (an empty writable one is
 // marked), FailedPrecondition for another format, NotFound for an empty
@@ -79,9 +83,22 @@ struct OpenedStore {
   EventTimes times;
   std::unordered_set<std::string> pending;
 };
+// With a changelog, the DB first catches up with it (restored, when empty),
+// and a store never logged is sent to it once initialised.
 absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
                                         int32_t retention_days, size_t write_buffer_bytes,
-                                        rocksdb::Env* env);
+                                        rocksdb::Env* env, Changelog* changelog = nullptr);
+
+// The changelog side of a store (changelog_sync.cc; featurestore/changelog.h).
+// A flush's WriteBatch appended as one unit: the changelog's end after it.
+absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBatch& batch);
+// Applies what the changelog holds beyond the store's recorded end (all of
+// it into an empty store). False: the store was never logged (it holds keys
+// and no end, or it is empty and so is the log).
+absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path, Changelog* log);
+// Sends every key of a never-logged store as one unit and records the end;
+// FailedPrecondition when the changelog holds records already.
+absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log);
 
 // WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
 // own log lines sent to recur's log (RocksLogger); callers set

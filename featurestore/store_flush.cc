@@ -144,6 +144,18 @@ absl::Status RocksFeatureStore::FlushLocked() {
   BuildFlushBatch(&batch);
   flush_bytes_per_customer_ = batch.GetDataSize() / std::max<size_t>(cut_.size(), 1) + 1;
   const auto batch_bytes = static_cast<int64_t>(batch.GetDataSize());
+  if (options_.changelog != nullptr) {
+    // The changelog first: a crash after it leaves the log ahead of the disk,
+    // and the next Open catches up; the other way round the log would miss
+    // this flush for good.
+    auto end = AppendToChangelog(options_.changelog, batch);
+    if (!end.ok()) {
+      absl::WriterMutexLock lock(&mu_);
+      FinishCut(false);
+      return end.status();
+    }
+    batch.Put(kChangelogEndKey, Fixed64(*end));
+  }
   // Tests kill the process here: the flush is computed, nothing written.
   RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");
   rocksdb::Status ws = db_->Write(write_options_, &batch);

@@ -37,10 +37,17 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   }
   // A store the state dir recorded and lost would be rebuilt from what the
   // topics still hold: refused (run.cc's --rebuild-missing forgets it first).
-  if (!std::filesystem::exists(o.path)) {
+  if (!options_.changelog && !std::filesystem::exists(o.path)) {
     auto recorded = ReadPartitionManifest(options_.state_dir);
     if (!recorded.ok()) return recorded.status();
     if (recorded->count(partition)) return MissingPartitionsError(options_.state_dir, {partition});
+  }
+  std::unique_ptr<Changelog> changelog;
+  if (options_.changelog) {
+    auto made = options_.changelog(partition);
+    if (!made.ok()) return made.status();
+    changelog = std::move(*made);
+    o.changelog = changelog.get();
   }
   auto store = FeatureStore::Open(o);
   for (int waited_ms = 0;
@@ -55,6 +62,7 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   if (!store.ok()) return store.status();
   if (absl::Status s = RecordPartitions(options_.state_dir, {partition}); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
+  if (changelog) changelogs_[partition] = std::move(changelog);
   stores_[partition] = std::move(*store);
   return true;
 }
@@ -134,6 +142,7 @@ void PartitionStores::CloseAll() {
   }
   absl::MutexLock lock(&mu_);
   stores_.clear();
+  changelogs_.clear();
 }
 
 absl::StatusOr<CustomerLookup> PartitionStores::Lookup(const CustomerKey& key,

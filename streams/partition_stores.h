@@ -14,7 +14,9 @@
 // lock is recognised by its status payload (featurestore/store_errors.h).
 // Every store opened is recorded in the state dir's partition manifest
 // (featurestore/partition_manifest.h); a recorded store whose directory is
-// gone is refused (FailedPrecondition), a number never recorded is created.
+// gone is refused (FailedPrecondition), a number never recorded is created —
+// unless the stores have a changelog (options.changelog): then a missing
+// store is restored from it, and every store catches up with it first.
 // Each store gets an equal share of cache_bytes, fixed when it is opened (the
 // number of stores is the number of partition numbers assigned at that time).
 // Thread-safety: Open, Get, open(), FlushAll, StartFlush, FinishedFlush and
@@ -27,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +39,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "featurestore/changelog.h"
 #include "featurestore/feature_store.h"
 #include "streams/committer.h"
 
@@ -56,6 +60,11 @@ struct PartitionStoresOptions {
   uint32_t max_events_per_day = 0;  // FeatureStore::Options::max_events_per_day
   int lock_timeout_ms = 30'000;
   int lock_retry_ms = 500;
+  // Set: each store gets the changelog this makes for its partition number
+  // (featurestore/changelog.h; the pipeline's is streams/changelog_kafka.h).
+  // A store is then restored from it when its directory is missing, and a
+  // recorded store whose directory is gone is no longer refused.
+  std::function<absl::StatusOr<std::unique_ptr<Changelog>>(int32_t partition)> changelog;
 };
 
 // One customer as a lookup sees it (Pipeline::Lookup).
@@ -127,6 +136,8 @@ class PartitionStores final : public PartitionWriter {
   // Written (under mu_) only by the owner's thread, which reads it without
   // the lock; other threads read it under mu_ (Lookup).
   mutable absl::Mutex mu_;
+  // Before stores_: a store's changelog outlives it.
+  std::map<int32_t, std::unique_ptr<Changelog>> changelogs_;
   std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
 };
 

@@ -97,6 +97,11 @@ struct PipelineOptions {
   // the DLQ as `rate_limited` (a bot; FeatureStore::Options::max_events_per_day).
   // 0: no cap.
   uint32_t max_events_per_day = kDefaultMaxEventsPerDay;
+  // Non-empty: every store flush is also appended to this compacted topic
+  // (partition = the input partition number), and a store is restored or
+  // caught up from it when it is opened (streams/changelog_kafka.h;
+  // docs/DESIGN.md "Scale-out"). Empty: no changelog.
+  std::string changelog_topic;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

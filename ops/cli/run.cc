@@ -11,6 +11,7 @@
 #include "ops/cli/run_options.h"
 #include "spdlog/spdlog.h"
 #include "streams/embedded.h"
+#include "streams/changelog_kafka.h"
 #include "streams/missing_stores.h"
 #include "streams/pipeline.h"
 
@@ -75,8 +76,13 @@ class RunCommand : public Command {
     auto retention = StateDirRetention(options_.state_dir, options_.decoder.retention_days);
     if (!retention.ok()) return Fail(retention.status());
     options_.decoder.retention_days = *retention;
-    // Before anything is assigned: a lost store is refused or, when asked, rebuilt.
-    if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
+    // Before anything is assigned: a lost store is refused or, when asked,
+    // rebuilt; with a changelog it is restored from it.
+    if (options_.changelog_topic.empty()) {
+      if (absl::Status s = CheckMissingStores(options_, rebuild_); !s.ok()) return Fail(s);
+    } else if (absl::Status s = CheckChangelogTopic(options_); !s.ok()) {
+      return Fail(s);
+    }
     InstallStopHandlers();
     auto pipeline = Pipeline::Create(options_);
     if (!pipeline.ok()) return Fail(pipeline.status());

@@ -101,6 +101,12 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
   sub->add_flag("!--no-pipeline", o.pipelined,
                 "apply each batch on the loop's thread before reading the next (default: on a "
                 "thread of its own while the loop reads the next; for comparisons)");
+  sub->add_option("--changelog-topic", o.changelog_topic,
+                  "compacted topic that every flush of a partition store is also written to "
+                  "(Kafka transactions), and that a store missing here is restored from: "
+                  "state that follows its partition to any instance (docs/DESIGN.md "
+                  "\"Scale-out\"). E.g. recur.changelog, created with ops/kafka/create-topics "
+                  "--compact and the input topics' partition count. Empty: none");
   sub->add_option(
       "-X", *kafka_props,
       "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");

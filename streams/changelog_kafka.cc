@@ -1,0 +1,229 @@
+#include "streams/changelog_kafka.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "streams/admin.h"
+
+namespace recur {
+namespace {
+
+using KafkaErrorPtr = std::unique_ptr<rd_kafka_error_t, KafkaDeleter>;
+
+int Ms(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+// A transactional call's error: fenced (another instance took the partition)
+// is FailedPrecondition, a fatal one Internal, the rest Unavailable (retry).
+absl::Status TxnError(const KafkaErrorPtr& e, std::string_view log, const char* what) {
+  const std::string text =
+      absl::StrCat("changelog ", std::string(log), ": ", what, ": ", rd_kafka_error_string(e.get()));
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(e.get());
+  if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+      code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(text, " (another instance opened this partition's changelog since)"));
+  }
+  if (rd_kafka_error_is_fatal(e.get())) return absl::InternalError(text);
+  return absl::UnavailableError(text);
+}
+
+}  // namespace
+
+KafkaChangelog::KafkaChangelog(KafkaChangelogOptions options)
+    : options_(std::move(options)),
+      name_(absl::StrCat(options_.topic, "[", options_.partition, "]")) {}
+
+KafkaChangelog::~KafkaChangelog() = default;
+
+void KafkaChangelog::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* self = static_cast<KafkaChangelog*>(opaque);
+  ++self->delivered_;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (self->delivery_error_ == RD_KAFKA_RESP_ERR_NO_ERROR) self->delivery_error_ = m->err;
+  } else if (m->offset > self->last_offset_) {
+    self->last_offset_ = m->offset;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
+    KafkaChangelogOptions options) {
+  std::unique_ptr<KafkaChangelog> log(new KafkaChangelog(std::move(options)));
+  KafkaProperties props = ProducerProperties(log->options_.kafka);
+  props["transactional.id"] = absl::StrCat(log->options_.group, "-changelog-",
+                                           log->options_.partition);
+  props["transaction.timeout.ms"] = std::to_string(Ms(log->options_.timeout));
+  props["compression.type"] = "lz4";
+  props["linger.ms"] = "20";
+  auto conf = MakeConf(props);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaChangelog::OnDelivery);
+  rd_kafka_conf_set_opaque(conf->get(), log.get());
+  auto rk = NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  log->producer_ = std::move(*rk);
+  KafkaErrorPtr e(rd_kafka_init_transactions(log->producer_.get(), Ms(log->options_.timeout)));
+  if (e) return TxnError(e, log->name_, "init transactions");
+  return log;
+}
+
+absl::Status KafkaChangelog::Commit() {
+  rd_kafka_t* rk = producer_.get();
+  for (int attempt = 0;; ++attempt) {
+    KafkaErrorPtr e(rd_kafka_commit_transaction(rk, Ms(options_.timeout)));
+    if (!e) return absl::OkStatus();
+    if (rd_kafka_error_is_retriable(e.get()) && attempt < 3) continue;
+    absl::Status failed = TxnError(e, name_, "commit");
+    if (rd_kafka_error_txn_requires_abort(e.get())) {
+      KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout)));
+      if (a) failed = TxnError(a, name_, "abort after a failed commit");
+    }
+    return failed;
+  }
+}
+
+absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> records) {
+  rd_kafka_t* rk = producer_.get();
+  delivered_ = 0;
+  last_offset_ = -1;
+  delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return TxnError(e, name_, "begin");
+  int64_t bytes = 0;
+  for (const ChangelogRecord& r : records) {
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_PARTITION(options_.partition),
+          RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
+          RD_KAFKA_V_VALUE(r.tombstone ? nullptr : const_cast<char*>(r.value.data()),
+                           r.tombstone ? 0 : r.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk, 10);  // serves delivery reports, making room
+        continue;
+      }
+      absl::Status failed = KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
+      KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout)));
+      if (a) failed = TxnError(a, name_, "abort after a failed produce");
+      return failed;
+    }
+    bytes += static_cast<int64_t>(r.key.size() + r.value.size());
+  }
+  if (absl::Status c = Commit(); !c.ok()) return c;
+  // The commit flushed every record; its delivery reports are served here.
+  const auto n = static_cast<int64_t>(records.size());
+  for (int i = 0; delivered_ < n && i < 1000; ++i) rd_kafka_poll(rk, 10);
+  if (delivery_error_ != RD_KAFKA_RESP_ERR_NO_ERROR || delivered_ < n || (n > 0 && last_offset_ < 0)) {
+    return absl::InternalError(absl::StrCat(
+        "changelog ", name_, ": committed, but ", delivered_, " of ", n,
+        " delivery reports arrived (", rd_kafka_err2str(delivery_error_), ")"));
+  }
+  ++stats_.appends;
+  stats_.records += n;
+  stats_.bytes += bytes;
+  return last_offset_ + 1;
+}
+
+absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
+    int64_t from,
+    const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn) {
+  auto admin = KafkaAdmin::Create(options_.kafka,
+                                  absl::StrCat(options_.group, "-changelog-restore"), true);
+  if (!admin.ok()) return admin.status();
+  auto marks = (*admin)->QueryWatermarks(options_.topic, options_.partition, options_.timeout,
+                                         absl::StrCat("changelog ", name_));
+  if (!marks.ok()) return marks.status();
+  if (marks->high < from || marks->low > from) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "changelog ", name_, " holds offsets ", marks->low, "..", marks->high,
+        " but the store was written up to ", from,
+        " (was the changelog topic deleted or truncated?)"));
+  }
+  const int64_t end = marks->high;
+  if (end == from) return end;
+  rd_kafka_t* rk = (*admin)->handle();
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), options_.partition)
+      ->offset = from;
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get()); err) {
+    return KafkaError(err, absl::StrCat("changelog ", name_, ": assign"));
+  }
+  constexpr size_t kChunk = 4096;
+  std::vector<KafkaMessagePtr> held;
+  std::vector<ChangelogRecord> records;
+  held.reserve(kChunk);
+  records.reserve(kChunk);
+  int64_t position = from;
+  absl::Time progress = absl::Now();
+  absl::Status result;
+  auto deliver = [&]() -> absl::Status {
+    if (records.empty()) return absl::OkStatus();
+    absl::Status s = fn(records, position);
+    records.clear();
+    held.clear();
+    return s;
+  };
+  while (position < end) {
+    KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 200));
+    if (!m) {
+      if (absl::Now() - progress > options_.timeout) {
+        result = absl::UnavailableError(absl::StrCat(
+            "changelog ", name_, ": no progress for ", absl::FormatDuration(options_.timeout),
+            " at offset ", position, " of ", end,
+            " (a transaction left open by another writer, or the broker is down)"));
+        break;
+      }
+      continue;
+    }
+    progress = absl::Now();
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      position = std::max(position, m->offset);
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      result = KafkaError(m->err, absl::StrCat("changelog ", name_, ": read at ", position));
+      break;
+    }
+    position = m->offset + 1;
+    records.push_back({std::string_view(static_cast<const char*>(m->key), m->key_len),
+                       m->payload == nullptr
+                           ? std::string_view()
+                           : std::string_view(static_cast<const char*>(m->payload), m->len),
+                       m->payload == nullptr});
+    held.push_back(std::move(m));
+    if (records.size() >= kChunk) {
+      if (result = deliver(); !result.ok()) break;
+    }
+  }
+  if (result.ok()) result = deliver();
+  rd_kafka_assign(rk, nullptr);
+  if (!result.ok()) return result;
+  return end;
+}
+
+absl::Status CheckChangelogTopic(const PipelineOptions& options) {
+  auto admin = KafkaAdmin::Create(options.kafka, options.group_id + "-changelog-check");
+  if (!admin.ok()) return admin.status();
+  auto counts = (*admin)->PartitionCounts(absl::Seconds(30));
+  if (!counts.ok()) return counts.status();
+  const std::string& topic = options.changelog_topic;
+  if (!counts->count(topic)) {
+    return absl::NotFoundError(absl::StrCat(
+        "changelog topic '", topic, "' does not exist on ", BootstrapServers(options.kafka),
+        " (create it compacted with the input topics' partition count, e.g. "
+        "ops/kafka/create-topics --broker ... --partitions N --compact ",
+        topic, ")"));
+  }
+  for (const std::string& input : options.topics.inputs()) {
+    auto it = counts->find(input);
+    if (it != counts->end() && it->second > counts->at(topic)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "changelog topic '", topic, "' has ", counts->at(topic), " partitions, input topic '",
+          input, "' ", it->second, ": the changelog needs one partition per input partition"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recur

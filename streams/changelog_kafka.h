@@ -1,0 +1,87 @@
+// KafkaChangelog: a partition store's changelog (featurestore/changelog.h) on
+// one partition of a compacted Kafka topic, partition number = the store's
+// input partition number (docs/DESIGN.md, "Scale-out").
+//
+//   auto log = recur::KafkaChangelog::Create({.kafka = kafka, .topic = "recur.changelog",
+//                                             .partition = 3, .group = "recur"});
+//   store_options.changelog = log->get();   // then FeatureStore::Open
+//
+// Append is one Kafka transaction of a transactional producer whose
+// transactional.id is "<group>-changelog-<partition>": whichever instance
+// opens the partition's changelog last fences the one before (its producer
+// can no longer commit) and aborts the transaction it left open, so a
+// partition's changelog has one writer, as its store has one owner.
+// ReadFrom reads with isolation.level=read_committed: aborted appends are
+// never seen, and a flush's records only once its transaction committed.
+// Thread-safety: one thread at a time (a store calls it from its flush or
+// its Open). Owns its rd_kafka_t handles.
+#ifndef RECUR_STREAMS_CHANGELOG_KAFKA_H_
+#define RECUR_STREAMS_CHANGELOG_KAFKA_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "featurestore/changelog.h"
+#include "streams/kafka.h"
+#include "streams/pipeline.h"
+
+namespace recur {
+
+struct KafkaChangelogOptions {
+  KafkaProperties kafka;  // bootstrap.servers and the clients' properties
+  std::string topic = "recur.changelog";
+  int32_t partition = 0;
+  std::string group = "recur";  // the transactional.id's prefix
+  // For one transaction's commit, and for a read that makes no progress.
+  absl::Duration timeout = absl::Seconds(60);
+};
+
+class KafkaChangelog final : public Changelog {
+ public:
+  // Initialises the transactional producer (fencing a previous one with the
+  // same id). Unavailable when the cluster does not answer in time.
+  static absl::StatusOr<std::unique_ptr<KafkaChangelog>> Create(KafkaChangelogOptions options);
+  ~KafkaChangelog() override;
+  KafkaChangelog(const KafkaChangelog&) = delete;
+  KafkaChangelog& operator=(const KafkaChangelog&) = delete;
+
+  absl::StatusOr<int64_t> Append(std::span<const ChangelogRecord> records) override;
+  absl::StatusOr<int64_t> ReadFrom(
+      int64_t from,
+      const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn)
+      override;
+  std::string_view name() const override { return name_; }
+
+  // Counters for the stats line.
+  struct Stats {
+    int64_t appends = 0;
+    int64_t records = 0;
+    int64_t bytes = 0;  // keys and values appended
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  explicit KafkaChangelog(KafkaChangelogOptions options);
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  absl::Status Commit();
+
+  const KafkaChangelogOptions options_;
+  const std::string name_;
+  Stats stats_;
+  // Delivery reports of the transaction in flight (served on the caller's thread).
+  int64_t delivered_ = 0;
+  int64_t last_offset_ = -1;
+  rd_kafka_resp_err_t delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  KafkaPtr producer_;  // last: destroyed first, while OnDelivery's state lives
+};
+
+// OK when options.changelog_topic exists with at least as many partitions as
+// each input topic; NotFound / FailedPrecondition saying what to create.
+absl::Status CheckChangelogTopic(const PipelineOptions& options);
+
+}  // namespace recur
+
+#endif  // RECUR_STREAMS_CHANGELOG_KAFKA_H_
