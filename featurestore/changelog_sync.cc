@@ -43,7 +43,8 @@ absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBa
   records.reserve(batch.Count());
   RecordCollector collect(&records);
   if (rocksdb::Status s = batch.Iterate(&collect); !s.ok()) {
-    return absl::InternalError(absl::StrCat("changelog: reading the flush's batch: ", s.ToString()));
+    return absl::InternalError(
+        absl::StrCat("changelog: reading the flush's batch: ", s.ToString()));
   }
   return log->Append(records);
 }
@@ -83,8 +84,8 @@ absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& pa
     wrote = true;
     return w.ok() ? absl::OkStatus() : FromRocks(w, path, "restore from the changelog");
   };
-  auto end = log->ReadFrom(
-      from, [&](std::span<const ChangelogRecord> part, int64_t next) -> absl::Status {
+  auto end =
+      log->ReadFrom(from, [&](std::span<const ChangelogRecord> part, int64_t next) -> absl::Status {
         for (const ChangelogRecord& r : part) {
           if (r.key.empty()) return Unsyncable(*log, path, "a record without a key");
           rocksdb::Status b = r.tombstone ? batch.Delete(r.key) : batch.Put(r.key, r.value);

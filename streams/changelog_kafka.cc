@@ -17,8 +17,8 @@ int Ms(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d))
 // A transactional call's error: fenced (another instance took the partition)
 // is FailedPrecondition, a fatal one Internal, the rest Unavailable (retry).
 absl::Status TxnError(const KafkaErrorPtr& e, std::string_view log, const char* what) {
-  const std::string text =
-      absl::StrCat("changelog ", std::string(log), ": ", what, ": ", rd_kafka_error_string(e.get()));
+  const std::string text = absl::StrCat("changelog ", std::string(log), ": ", what, ": ",
+                                        rd_kafka_error_string(e.get()));
   const rd_kafka_resp_err_t code = rd_kafka_error_code(e.get());
   if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
       code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
@@ -51,8 +51,8 @@ absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
     KafkaChangelogOptions options) {
   std::unique_ptr<KafkaChangelog> log(new KafkaChangelog(std::move(options)));
   KafkaProperties props = ProducerProperties(log->options_.kafka);
-  props["transactional.id"] = absl::StrCat(log->options_.group, "-changelog-",
-                                           log->options_.partition);
+  props["transactional.id"] =
+      absl::StrCat(log->options_.group, "-changelog-", log->options_.partition);
   props["transaction.timeout.ms"] = std::to_string(Ms(log->options_.timeout));
   props["compression.type"] = "lz4";
   props["linger.ms"] = "20";
@@ -114,10 +114,11 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
   // The commit flushed every record; its delivery reports are served here.
   const auto n = static_cast<int64_t>(records.size());
   for (int i = 0; delivered_ < n && i < 1000; ++i) rd_kafka_poll(rk, 10);
-  if (delivery_error_ != RD_KAFKA_RESP_ERR_NO_ERROR || delivered_ < n || (n > 0 && last_offset_ < 0)) {
-    return absl::InternalError(absl::StrCat(
-        "changelog ", name_, ": committed, but ", delivered_, " of ", n,
-        " delivery reports arrived (", rd_kafka_err2str(delivery_error_), ")"));
+  if (delivery_error_ != RD_KAFKA_RESP_ERR_NO_ERROR || delivered_ < n ||
+      (n > 0 && last_offset_ < 0)) {
+    return absl::InternalError(absl::StrCat("changelog ", name_, ": committed, but ", delivered_,
+                                            " of ", n, " delivery reports arrived (",
+                                            rd_kafka_err2str(delivery_error_), ")"));
   }
   ++stats_.appends;
   stats_.records += n;
@@ -128,17 +129,17 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
 absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
     int64_t from,
     const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn) {
-  auto admin = KafkaAdmin::Create(options_.kafka,
-                                  absl::StrCat(options_.group, "-changelog-restore"), true);
+  auto admin =
+      KafkaAdmin::Create(options_.kafka, absl::StrCat(options_.group, "-changelog-restore"), true);
   if (!admin.ok()) return admin.status();
   auto marks = (*admin)->QueryWatermarks(options_.topic, options_.partition, options_.timeout,
                                          absl::StrCat("changelog ", name_));
   if (!marks.ok()) return marks.status();
   if (marks->high < from || marks->low > from) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "changelog ", name_, " holds offsets ", marks->low, "..", marks->high,
-        " but the store was written up to ", from,
-        " (was the changelog topic deleted or truncated?)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("changelog ", name_, " holds offsets ", marks->low, "..", marks->high,
+                     " but the store was written up to ", from,
+                     " (was the changelog topic deleted or truncated?)"));
   }
   const int64_t end = marks->high;
   if (end == from) return end;

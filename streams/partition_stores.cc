@@ -17,7 +17,57 @@
 namespace recur {
 
 absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
-  if (stores_.count(partition)) return false;
+  auto opened = OpenAll({partition}, assigned);
+  if (!opened.ok()) return opened.status();
+  return !opened->empty();
+}
+
+absl::StatusOr<std::set<int32_t>> PartitionStores::OpenAll(const std::set<int32_t>& partitions,
+                                                           size_t assigned) {
+  std::vector<int32_t> todo;
+  for (int32_t p : partitions) {
+    if (!stores_.count(p)) todo.push_back(p);
+  }
+  if (todo.empty()) return std::set<int32_t>();
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) {
+    // Said here: RocksDB would only report "No such file or directory: While mkdir".
+    return absl::FailedPreconditionError(
+        absl::StrCat("state dir ", options_.state_dir, " can not be created: ", ec.message()));
+  }
+  // A store the state dir recorded and lost would be rebuilt from what the
+  // topics still hold: refused (run.cc's --rebuild-missing forgets it first).
+  // With a changelog it is restored from that.
+  if (!options_.changelog) {
+    auto recorded = ReadPartitionManifest(options_.state_dir);
+    if (!recorded.ok()) return recorded.status();
+    for (int32_t p : todo) {
+      if (recorded->count(p) &&
+          !std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p)))
+        return MissingPartitionsError(options_.state_dir, {p});
+    }
+  }
+  // In parallel: a store restored from its changelog waits mostly for the
+  // broker, and the partitions' restores overlap.
+  std::vector<OpenedStore> opened(todo.size());
+  ParallelFor(
+      todo.size(), [&](size_t i) { opened[i] = OpenOne(todo[i], assigned); }, todo.size());
+  for (const OpenedStore& o : opened) {
+    if (!o.status.ok()) return o.status;
+  }
+  const std::set<int32_t> numbers(todo.begin(), todo.end());
+  if (absl::Status s = RecordPartitions(options_.state_dir, numbers); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (opened[i].changelog) changelogs_[todo[i]] = std::move(opened[i].changelog);
+    stores_[todo[i]] = std::move(opened[i].store);
+  }
+  return numbers;
+}
+
+PartitionStores::OpenedStore PartitionStores::OpenOne(int32_t partition, size_t assigned) const {
+  OpenedStore out;
   FeatureStore::Options o;
   o.path = StateDir::PartitionPath(options_.state_dir, partition);
   o.retention_days = options_.retention_days;
@@ -28,26 +78,14 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
   o.max_events_per_day = options_.max_events_per_day;
   o.write_back = options_.write_back;
   o.cache_bytes = std::max<size_t>(options_.cache_bytes / std::max<size_t>(assigned, 1), 16 << 20);
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
-  if (ec) {
-    // Said here: RocksDB would only report "No such file or directory: While mkdir".
-    return absl::FailedPreconditionError(
-        absl::StrCat("state dir ", options_.state_dir, " can not be created: ", ec.message()));
-  }
-  // A store the state dir recorded and lost would be rebuilt from what the
-  // topics still hold: refused (run.cc's --rebuild-missing forgets it first).
-  if (!options_.changelog && !std::filesystem::exists(o.path)) {
-    auto recorded = ReadPartitionManifest(options_.state_dir);
-    if (!recorded.ok()) return recorded.status();
-    if (recorded->count(partition)) return MissingPartitionsError(options_.state_dir, {partition});
-  }
-  std::unique_ptr<Changelog> changelog;
   if (options_.changelog) {
     auto made = options_.changelog(partition);
-    if (!made.ok()) return made.status();
-    changelog = std::move(*made);
-    o.changelog = changelog.get();
+    if (!made.ok()) {
+      out.status = made.status();
+      return out;
+    }
+    out.changelog = std::move(*made);
+    o.changelog = out.changelog.get();
   }
   auto store = FeatureStore::Open(o);
   for (int waited_ms = 0;
@@ -59,12 +97,12 @@ absl::StatusOr<bool> PartitionStores::Open(int32_t partition, size_t assigned) {
     std::this_thread::sleep_for(std::chrono::milliseconds(options_.lock_retry_ms));
     store = FeatureStore::Open(o);
   }
-  if (!store.ok()) return store.status();
-  if (absl::Status s = RecordPartitions(options_.state_dir, {partition}); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  if (changelog) changelogs_[partition] = std::move(changelog);
-  stores_[partition] = std::move(*store);
-  return true;
+  if (!store.ok()) {
+    out.status = store.status();
+  } else {
+    out.store = std::move(*store);
+  }
+  return out;
 }
 
 PartitionStores::~PartitionStores() { WaitFlush(); }

@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -88,6 +89,10 @@ class PartitionStores final : public PartitionWriter {
   // `assigned`: how many partition numbers this instance owns now (each store's
   // share of the cache).
   absl::StatusOr<bool> Open(int32_t partition, size_t assigned = 1);
+  // Opens the stores of `partitions` that are not open, in parallel (their
+  // restores from a changelog overlap); the ones opened by this call. On a
+  // failure none is kept open.
+  absl::StatusOr<std::set<int32_t>> OpenAll(const std::set<int32_t>& partitions, size_t assigned);
   // Null when the partition's store is not open.
   FeatureStore* Get(int32_t partition) const;
   const std::map<int32_t, std::unique_ptr<FeatureStore>>& open() const { return stores_; }
@@ -127,6 +132,12 @@ class PartitionStores final : public PartitionWriter {
                      const StreamTimeMap& stream_times, FeatureStore::ApplyStats* stats) override;
 
  private:
+  struct OpenedStore {
+    absl::Status status;
+    std::unique_ptr<Changelog> changelog;
+    std::unique_ptr<FeatureStore> store;  // destroyed before its changelog
+  };
+  OpenedStore OpenOne(int32_t partition, size_t assigned) const;
   FlushResult WaitFlush();
 
   const PartitionStoresOptions options_;

@@ -254,11 +254,11 @@ class PipelineImpl final : public Pipeline {
     std::set<int32_t> numbers;
     for (const auto& tp : parts) numbers.insert(tp.partition);
     std::map<int32_t, OffsetMap> stored;
+    auto opened = stores_.OpenAll(numbers, numbers.size());
+    if (!opened.ok()) return opened.status();
     for (int32_t p : numbers) {
-      auto opened = stores_.Open(p, numbers.size());
-      if (!opened.ok()) return opened.status();
       FeatureStore* store = stores_.Get(p);
-      if (*opened) {
+      if (opened->count(p)) {
         absl::Status s =
             scoring_->Exclusive([&](ScoreStage& stage) { return stage.OpenStore(p, store); });
         if (!s.ok()) return s;

@@ -122,9 +122,8 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   s.cache_bytes = o.cache_mb << 20;
   s.lock_timeout_ms = o.store_lock_timeout_ms;
   if (!o.changelog_topic.empty()) {
-    s.changelog = [kafka = o.kafka, topic = o.changelog_topic,
-                   group = o.group_id](int32_t partition)
-        -> absl::StatusOr<std::unique_ptr<Changelog>> {
+    s.changelog = [kafka = o.kafka, topic = o.changelog_topic, group = o.group_id](
+                      int32_t partition) -> absl::StatusOr<std::unique_ptr<Changelog>> {
       auto log = KafkaChangelog::Create(
           {.kafka = kafka, .topic = topic, .partition = partition, .group = group});
       if (!log.ok()) return log.status();

@@ -10,8 +10,8 @@
 #include "ops/cli/cli.h"
 #include "ops/cli/run_options.h"
 #include "spdlog/spdlog.h"
-#include "streams/embedded.h"
 #include "streams/changelog_kafka.h"
+#include "streams/embedded.h"
 #include "streams/missing_stores.h"
 #include "streams/pipeline.h"
 

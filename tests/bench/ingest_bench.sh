@@ -14,6 +14,12 @@
 # write-through engine); ROUNDS=N repeats recur and the ceiling N times,
 # alternating, each recur round with a fresh state dir and group.
 # PERF_OUT=FILE records a profile of each recur round into FILE.<round>.
+# CHANGELOG=1: each recur round also writes a changelog (a compacted topic of
+# its own, --changelog-topic changelog-<round>); the line adds the broker's
+# CPU-µs per event during the round, and then the restore: `recur run` on an
+# empty state dir restores every store from that changelog (seconds, MB/s),
+# against one do-nothing kcat consumer reading the changelog topic
+# (restore_ratio: recur's restore rate / kcat's, in records).
 source "$(dirname "$0")/../integration/lib.sh"
 CUSTOMERS=${CUSTOMERS:-333334}   # per shop, 3 shops
 DAYS=${DAYS:-14}
@@ -29,13 +35,23 @@ log "pre-filled $events events in $(echo "$t1 - $t0" | bc) s"
 
 IDLE_MS=1000
 ROUNDS=${ROUNDS:-1}
+# broker_cpu_ticks: the broker JVM's user + system CPU so far, in clock ticks.
+broker_cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$BROKER_DIR/broker.pid")/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
   rm -rf "$WORK/state"
+  changelog_args=()
+  if [[ -n "${CHANGELOG:-}" ]]; then
+    "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" --compact "changelog-$round" >/dev/null 2>&1 \
+      || fail "could not create changelog-$round"
+    changelog_args=(--changelog-topic "changelog-$round")
+  fi
+  b0=$(broker_cpu_ticks)
   t2=$(date +%s.%N)
   # shellcheck disable=SC2086
   /usr/bin/time -f "%M %U %S" -o "$WORK/rss" ${PERF_OUT:+perf record -F 499 -g -o "$PERF_OUT.$round" --} "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/state" \
-    --group "bench-$round" --batch-size 50000 --exit-when-idle-ms $IDLE_MS ${RECUR_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log"
+    --group "bench-$round" --batch-size 50000 --exit-when-idle-ms $IDLE_MS "${changelog_args[@]}" ${RECUR_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log"
   t3=$(date +%s.%N)
+  broker_us=$(echo "($(broker_cpu_ticks) - $b0) * 1000000 / $(getconf CLK_TCK) / $events" | bc -l)
   [[ -n "${LOG_OUT:-}" ]] && cp "$WORK/run.log" "$LOG_OUT.$round"  # LOG_OUT=FILE keeps recur's log
   secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
   applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
@@ -82,5 +98,29 @@ for round in $(seq 1 "$ROUNDS"); do
     one_rate=$(echo "$events / ($t7 - $t6)" | bc)
     one=" one_consumer_events_per_s=$one_rate one_consumer_ratio=$(printf %.3f "$(echo "$rate / $one_rate" | bc -l)")"
   fi
-  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms apply_wait_ms=${apply_wait_ms:-} flush_ms=$flush_ms$one args='${RECUR_ARGS:-}'"
+  restore=""
+  if [[ -n "${CHANGELOG:-}" ]]; then
+    # The restore: every store from the changelog into an empty state dir
+    # (then nothing to consume: its stored offsets are the topics' ends).
+    rm -rf "$WORK/restored"
+    t8=$(date +%s.%N)
+    /usr/bin/time -f "%M %U %S" -o "$WORK/restore.time" "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/restored" \
+      --group "bench-$round" --changelog-topic "changelog-$round" --exit-when-idle-ms $IDLE_MS >/dev/null 2>"$WORK/restore.log" \
+      || fail "restore failed: $(tail -3 "$WORK/restore.log")"
+    assigned_at=$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*assigned .*/\1/p' "$WORK/restore.log" | head -1)
+    rsecs=$(echo "$(date -d "$assigned_at" +%s.%N) - $t8" | bc -l)
+    rrecords=$(sed -n 's/.*restored \([0-9,]*\) records.*/\1/p' "$WORK/restore.log" | tr -d , | awk '{s += $1} END {print s + 0}')
+    rmb=$(sed -n 's/.*records (\([0-9.]*\) MB).*/\1/p' "$WORK/restore.log" | awk '{s += $1} END {print s + 0}')
+    read -r _ ruser rsys <"$WORK/restore.time"
+    t9=$(date +%s.%N)
+    kcat -C -b "$BROKER" -t "changelog-$round" -o beginning -e -q -f '%o\n' >"$WORK/kcat-changelog.out" 2>/dev/null || fail "kcat changelog failed"
+    t10=$(date +%s.%N)
+    krecords=$(wc -l <"$WORK/kcat-changelog.out")
+    krrate=$(echo "$krecords / ($t10 - $t9)" | bc -l)
+    rrate=$(echo "$rrecords / $rsecs" | bc -l)
+    restore=" broker_cpu_us_per_event=$(printf %.2f "$broker_us") restore_s=$(printf %.1f "$rsecs") restore_records=$rrecords restore_mb=$rmb restore_mb_per_s=$(printf %.1f "$(echo "$rmb / $rsecs" | bc -l)") restore_cpu_s=$(echo "$ruser + $rsys" | bc) kcat_changelog_records=$krecords kcat_changelog_s=$(printf %.1f "$(echo "$t10 - $t9" | bc -l)") restore_ratio=$(printf %.3f "$(echo "$rrate / $krrate" | bc -l)")"
+  else
+    restore=" broker_cpu_us_per_event=$(printf %.2f "$broker_us")"
+  fi
+  echo "ingest_bench: round=$round events=$events customers=$((CUSTOMERS * 3)) partitions=$PARTITIONS seconds=$(printf %.1f "$secs") events_per_s=$rate cpu_us_per_event=$(printf %.2f "$cpu_us") peak_rss_kb=$rss ceiling_events_per_s=$krate ceiling_cpu_us_per_event=$(printf %.2f "$kcpu_us") ratio_to_ceiling=$(printf %.3f "$ratio") start_s=$(printf %.2f "$start_s") apply_ms=$apply_ms apply_wait_ms=${apply_wait_ms:-} flush_ms=$flush_ms$one$restore args='${changelog_args[*]} ${RECUR_ARGS:-}'"
 done
