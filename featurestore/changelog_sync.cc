@@ -49,8 +49,8 @@ absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBa
   return log->Append(records);
 }
 
-absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
-                                          Changelog* log) {
+absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
+                                             Changelog* log) {
   std::string value;
   int64_t from = 0;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kChangelogEndKey, &value);
@@ -64,7 +64,7 @@ absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& pa
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
     if (!it->status().ok()) return FromRocks(it->status(), path, "read");
-    if (it->Valid()) return false;  // holds keys never logged: BootstrapChangelog
+    if (it->Valid()) return CatchUp{false, 0};  // keys never logged: BootstrapChangelog
   }
   // Large batches without the WAL: a crash leaves a prefix of them (RocksDB
   // flushes memtables in order), each with the end of what it holds, and the
@@ -122,7 +122,7 @@ absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& pa
     spdlog::info("{}: restored {} records ({:.1f} MB) from {} offsets {}..{} in {:.1f} s", path,
                  FormatCount(records), bytes / 1e6, log->name(), from, *end, secs);
   }
-  return s.ok() || records > 0;
+  return CatchUp{s.ok() || records > 0, records};
 }
 
 absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log) {

@@ -324,9 +324,11 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   resolved.retention_days = opened->retention_days;
   std::unordered_map<std::string, uint64_t> pending;
   for (const std::string& wire : opened->pending) pending.emplace(wire, 0);
-  return std::unique_ptr<FeatureStore>(new internal::RocksFeatureStore(
+  auto store = std::make_unique<internal::RocksFeatureStore>(
       resolved, std::move(opened->db), opened->times.max_event_time_ms,
-      std::move(opened->times.watermark), std::move(pending)));
+      std::move(opened->times.watermark), std::move(pending));
+  store->CountRestored(opened->restored_records);
+  return std::unique_ptr<FeatureStore>(std::move(store));
 }
 
 }  // namespace recur

@@ -117,6 +117,10 @@ class FeatureStore {
     int64_t flushed_customers = 0;  // customers written by all flushes
     int64_t flushed_bytes = 0;      // bytes (keys and values) of all flushes' WriteBatches
     int64_t loads = 0;              // cache misses read from RocksDB
+    // Options::changelog: records appended by the flushes, and records read
+    // back when the store was opened (a restore or a catch-up).
+    int64_t changelog_records = 0;
+    int64_t restored_records = 0;
     int64_t evictions = 0;
   };
 

@@ -275,7 +275,8 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
   if (changelog != nullptr && !read_only) {
     auto caught_up = CatchUpWithChangelog(out.db.get(), path, changelog);
     if (!caught_up.ok()) return caught_up.status();
-    logged = *caught_up;
+    logged = caught_up->logged;
+    out.restored_records = caught_up->records;
   }
   if (absl::Status f = CheckFormat(out.db.get(), path, read_only); !f.ok()) return f;
   auto retention = OpenRetention(out.db.get(), path, retention_days, read_only);

@@ -82,6 +82,7 @@ struct OpenedStore {
   int32_t retention_days = 0;
   EventTimes times;
   std::unordered_set<std::string> pending;
+  int64_t restored_records = 0;  // from the changelog (CatchUpWithChangelog)
 };
 // With a changelog, the DB first catches up with it (restored, when empty),
 // and a store never logged is sent to it once initialised.
@@ -93,9 +94,14 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
 // A flush's WriteBatch appended as one unit: the changelog's end after it.
 absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBatch& batch);
 // Applies what the changelog holds beyond the store's recorded end (all of
-// it into an empty store). False: the store was never logged (it holds keys
-// and no end, or it is empty and so is the log).
-absl::StatusOr<bool> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path, Changelog* log);
+// it into an empty store). `logged` false: the store was never logged (it
+// holds keys and no end, or it is empty and so is the log).
+struct CatchUp {
+  bool logged = true;
+  int64_t records = 0;  // read and applied
+};
+absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
+                                             Changelog* log);
 // Sends every key of a never-logged store as one unit and records the end;
 // FailedPrecondition when the changelog holds records already.
 absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log);

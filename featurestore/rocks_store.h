@@ -51,6 +51,12 @@ class RocksFeatureStore final : public FeatureStore, public ScoreLedger {
     write_options_.sync = options_.sync;
   }
 
+  // Records read from the changelog when it was opened (CacheStats).
+  void CountRestored(int64_t records) {
+    absl::WriterMutexLock lock(&mu_);
+    counters_.restored_records = records;
+  }
+
   ~RocksFeatureStore() override {
     absl::MutexLock flushing(&flush_mu_);
     if (!options_.read_only) FlushLocked().IgnoreError();  // best effort; owners call Flush

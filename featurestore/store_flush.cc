@@ -144,6 +144,7 @@ absl::Status RocksFeatureStore::FlushLocked() {
   BuildFlushBatch(&batch);
   flush_bytes_per_customer_ = batch.GetDataSize() / std::max<size_t>(cut_.size(), 1) + 1;
   const auto batch_bytes = static_cast<int64_t>(batch.GetDataSize());
+  int64_t logged = 0;
   if (options_.changelog != nullptr) {
     // The changelog first: a crash after it leaves the log ahead of the disk,
     // and the next Open catches up; the other way round the log would miss
@@ -154,6 +155,7 @@ absl::Status RocksFeatureStore::FlushLocked() {
       FinishCut(false);
       return end.status();
     }
+    logged = static_cast<int64_t>(batch.Count());
     batch.Put(kChangelogEndKey, Fixed64(*end));
   }
   // Tests kill the process here: the flush is computed, nothing written.
@@ -162,6 +164,7 @@ absl::Status RocksFeatureStore::FlushLocked() {
   absl::WriterMutexLock lock(&mu_);
   FinishCut(ws.ok());
   if (ws.ok()) counters_.flushed_bytes += batch_bytes;
+  counters_.changelog_records += logged;
   return ws.ok() ? absl::OkStatus() : FromRocks(ws, options_.path, "write batch");
 }
 

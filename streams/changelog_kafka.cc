@@ -84,6 +84,8 @@ absl::Status KafkaChangelog::Commit() {
 }
 
 absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> records) {
+  // A flush always writes its times and watermark; an empty unit would have no offset.
+  if (records.empty()) return absl::InvalidArgumentError("changelog: an empty append");
   rd_kafka_t* rk = producer_.get();
   delivered_ = 0;
   last_offset_ = -1;

@@ -168,6 +168,8 @@ FeatureStore::CacheStats PartitionStores::TotalCacheStats() const {
     t.flushed_customers += c.flushed_customers;
     t.flushed_bytes += c.flushed_bytes;
     t.loads += c.loads;
+    t.changelog_records += c.changelog_records;
+    t.restored_records += c.restored_records;
     t.evictions += c.evictions;
   }
   return t;

@@ -26,10 +26,15 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                    {"score_wait_ms_max", scoring.wait_ms_max},
                    {"score_merged", scoring.merged},
                    {"dlq", counters.dlq}};
-  j["cache"] = {{"customers", cache.entries},          {"bytes", cache.bytes},
-                {"dirty", cache.dirty_entries},        {"loads", cache.loads},
-                {"evictions", cache.evictions},        {"flushed", cache.flushed_customers},
-                {"flushed_bytes", cache.flushed_bytes}};
+  j["cache"] = {{"customers", cache.entries},
+                {"bytes", cache.bytes},
+                {"dirty", cache.dirty_entries},
+                {"loads", cache.loads},
+                {"evictions", cache.evictions},
+                {"flushed", cache.flushed_customers},
+                {"flushed_bytes", cache.flushed_bytes},
+                {"changelog_records", cache.changelog_records},
+                {"restored_records", cache.restored_records}};
   const ScoringCounters& c = scoring.counters;
   j["scoring"] = {{"models", scoring.versions},
                   {"scored", c.scored},

@@ -113,9 +113,9 @@ for round in $(seq 1 "$ROUNDS"); do
     rmb=$(sed -n 's/.*records (\([0-9.]*\) MB).*/\1/p' "$WORK/restore.log" | awk '{s += $1} END {print s + 0}')
     read -r _ ruser rsys <"$WORK/restore.time"
     t9=$(date +%s.%N)
-    kcat -C -b "$BROKER" -t "changelog-$round" -o beginning -e -q -f '%o\n' >"$WORK/kcat-changelog.out" 2>/dev/null || fail "kcat changelog failed"
+    kcat -C -b "$BROKER" -t "changelog-$round" -o beginning -e -q -f '%o\n' >"$WORK/changelog-read.out" 2>/dev/null || fail "kcat changelog failed"
     t10=$(date +%s.%N)
-    krecords=$(wc -l <"$WORK/kcat-changelog.out")
+    krecords=$(wc -l <"$WORK/changelog-read.out")
     krrate=$(echo "$krecords / ($t10 - $t9)" | bc -l)
     rrate=$(echo "$rrecords / $rsecs" | bc -l)
     restore=" broker_cpu_us_per_event=$(printf %.2f "$broker_us") restore_s=$(printf %.1f "$rsecs") restore_records=$rrecords restore_mb=$rmb restore_mb_per_s=$(printf %.1f "$(echo "$rmb / $rsecs" | bc -l)") restore_cpu_s=$(echo "$ruser + $rsys" | bc) kcat_changelog_records=$krecords kcat_changelog_s=$(printf %.1f "$(echo "$t10 - $t9" | bc -l)") restore_ratio=$(printf %.3f "$(echo "$rrate / $krrate" | bc -l)")"

@@ -172,6 +172,9 @@ TEST_F(ChangelogTest, AStoreRestoredFromTheLogEqualsTheOriginalKeyForKey) {
   auto store = MustOpen("a", &log);
   ASSERT_NE(store, nullptr);
   Feed(store.get());
+  // Every record but the new store's first two keys (format, retention), sent on open.
+  const int64_t logged = log.Count(false) + log.Count(true);
+  EXPECT_EQ(store->cache_stats().changelog_records + 2, logged);
   store.reset();
   EXPECT_GT(log.appends, 30);
   EXPECT_GT(log.Count(/*tombstones=*/true), 0) << "pruned parts and cleared marks are tombstones";
@@ -180,6 +183,7 @@ TEST_F(ChangelogTest, AStoreRestoredFromTheLogEqualsTheOriginalKeyForKey) {
 
   auto restored = MustOpen("b", &log);
   ASSERT_NE(restored, nullptr);
+  EXPECT_EQ(restored->cache_stats().restored_records, logged);
   auto offsets = restored->ReadOffsets();
   ASSERT_TRUE(offsets.ok());
   EXPECT_EQ(offsets->at(tp_), (*MustOpen("a", &log)->ReadOffsets()).at(tp_));
