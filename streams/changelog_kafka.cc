@@ -56,6 +56,10 @@ absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
   props["transaction.timeout.ms"] = std::to_string(Ms(log->options_.timeout));
   props["compression.type"] = "lz4";
   props["linger.ms"] = "20";
+  // A customer's head can pass Kafka's default 1 MB (a bot at the daily cap
+  // of several kinds for the 7 days of the tail): the topic is created with
+  // the same max.message.bytes (kMaxRecordBytes, README).
+  props["message.max.bytes"] = std::to_string(kMaxRecordBytes);
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaChangelog::OnDelivery);
@@ -112,7 +116,14 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
     }
     bytes += static_cast<int64_t>(r.key.size() + r.value.size());
   }
-  if (absl::Status c = Commit(); !c.ok()) return c;
+  if (absl::Status c = Commit(); !c.ok()) {
+    if (delivery_error_ == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "changelog ", name_, ": a record is larger than the topic accepts (", c.message(),
+          "); create the changelog topic with --config max.message.bytes=", kMaxRecordBytes));
+    }
+    return c;
+  }
   // The commit flushed every record; its delivery reports are served here.
   const auto n = static_cast<int64_t>(records.size());
   for (int i = 0; delivered_ < n && i < 1000; ++i) rd_kafka_poll(rk, 10);
@@ -215,8 +226,9 @@ absl::Status CheckChangelogTopic(const PipelineOptions& options) {
     return absl::NotFoundError(absl::StrCat(
         "changelog topic '", topic, "' does not exist on ", BootstrapServers(options.kafka),
         " (create it compacted with the input topics' partition count, e.g. "
-        "ops/kafka/create-topics --broker ... --partitions N --compact ",
-        topic, ")"));
+        "ops/kafka/create-topics --broker ... --partitions N --compact --config "
+        "max.message.bytes=",
+        kMaxRecordBytes, " ", topic, ")"));
   }
   for (const std::string& input : options.topics.inputs()) {
     auto it = counts->find(input);

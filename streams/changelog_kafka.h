@@ -30,6 +30,10 @@
 
 namespace recur {
 
+// The largest changelog record the producer sends; the topic's
+// max.message.bytes must allow it (ops/kafka/create-topics --config).
+inline constexpr int kMaxRecordBytes = 32 << 20;
+
 struct KafkaChangelogOptions {
   KafkaProperties kafka;  // bootstrap.servers and the clients' properties
   std::string topic = "recur.changelog";

@@ -106,7 +106,8 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                   "(Kafka transactions), and that a store missing here is restored from: "
                   "state that follows its partition to any instance (docs/DESIGN.md "
                   "\"Scale-out\"). E.g. recur.changelog, created with ops/kafka/create-topics "
-                  "--compact and the input topics' partition count. Empty: none");
+                  "--compact --config max.message.bytes=33554432 and the input topics' partition "
+                  "count. Empty: none");
   sub->add_option(
       "-X", *kafka_props,
       "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");

@@ -41,7 +41,7 @@ for round in $(seq 1 "$ROUNDS"); do
   rm -rf "$WORK/state"
   changelog_args=()
   if [[ -n "${CHANGELOG:-}" ]]; then
-    "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" --compact "changelog-$round" >/dev/null 2>&1 \
+    "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" --compact --config max.message.bytes=33554432 "changelog-$round" >/dev/null 2>&1 \
       || fail "could not create changelog-$round"
     changelog_args=(--changelog-topic "changelog-$round")
   fi
