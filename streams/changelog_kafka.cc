@@ -78,11 +78,10 @@ absl::Status KafkaChangelog::Commit() {
     KafkaErrorPtr e(rd_kafka_commit_transaction(rk, Ms(options_.timeout)));
     if (!e) return absl::OkStatus();
     if (rd_kafka_error_is_retriable(e.get()) && attempt < 3) continue;
+    // Given up: the transaction is aborted, now or before the next Append,
+    // so that Append can begin a new one (the flush is retried whole).
     absl::Status failed = TxnError(e, name_, "commit");
-    if (rd_kafka_error_txn_requires_abort(e.get())) {
-      KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout)));
-      if (a) failed = TxnError(a, name_, "abort after a failed commit");
-    }
+    if (!rd_kafka_error_is_fatal(e.get())) needs_abort_ = true;
     return failed;
   }
 }
@@ -94,6 +93,12 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
   delivered_ = 0;
   last_offset_ = -1;
   delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (needs_abort_) {
+    if (KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout))); a) {
+      return TxnError(a, name_, "abort the transaction a failed flush left");
+    }
+    needs_abort_ = false;
+  }
   if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return TxnError(e, name_, "begin");
   int64_t bytes = 0;
   for (const ChangelogRecord& r : records) {
@@ -109,10 +114,8 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
         rd_kafka_poll(rk, 10);  // serves delivery reports, making room
         continue;
       }
-      absl::Status failed = KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
-      KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout)));
-      if (a) failed = TxnError(a, name_, "abort after a failed produce");
-      return failed;
+      needs_abort_ = true;
+      return KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
     }
     bytes += static_cast<int64_t>(r.key.size() + r.value.size());
   }

@@ -79,6 +79,8 @@ class KafkaChangelog final : public Changelog {
   int64_t delivered_ = 0;
   int64_t last_offset_ = -1;
   rd_kafka_resp_err_t delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // A failed Append left its transaction open: the next one aborts it first.
+  bool needs_abort_ = false;
   KafkaPtr producer_;  // last: destroyed first, while OnDelivery's state lives
 };
 

@@ -1,0 +1,108 @@
+// KafkaChangelog's fault paths against librdkafka's in-process mock cluster
+// (the broker path itself: tests/integration/changelog_test.sh): appends read
+// back in order with their tombstones, from any end offset; an append while
+// the broker is down fails and is never read, and the next one succeeds; a
+// store end beyond the log is refused. Fencing (a second writer of the
+// partition) is Kafka's own: the mock cluster of librdkafka 2.0.2 lets the
+// fenced producer commit, so tests/integration/changelog_test.sh checks it
+// against the real broker.
+#include "streams/changelog_kafka.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "streams/embedded.h"
+#include "streams/topics.h"
+
+namespace recur {
+namespace {
+
+struct Read {
+  std::string key, value;
+  bool tombstone = false;
+  bool operator==(const Read&) const = default;
+};
+
+class KafkaChangelogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto kafka = EmbeddedKafka::Start(2, TopicNames{});
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    kafka_ = std::move(*kafka);
+    ASSERT_EQ(rd_kafka_mock_topic_create(kafka_->cluster(), "recur.changelog", 2, 1),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  absl::StatusOr<std::unique_ptr<KafkaChangelog>> Make(absl::Duration timeout = absl::Seconds(30)) {
+    KafkaChangelogOptions o;
+    o.kafka = {{"bootstrap.servers", kafka_->bootstraps()}};
+    o.partition = 1;
+    o.group = "test";
+    o.timeout = timeout;
+    return KafkaChangelog::Create(o);
+  }
+  static absl::StatusOr<int64_t> Append(KafkaChangelog& log, const std::vector<Read>& records) {
+    std::vector<ChangelogRecord> r;
+    for (const Read& x : records) r.push_back({x.key, x.value, x.tombstone});
+    return log.Append(r);
+  }
+  static std::vector<Read> ReadAll(KafkaChangelog& log, int64_t from, int64_t* end = nullptr) {
+    std::vector<Read> out;
+    int64_t last_next = from;
+    auto e = log.ReadFrom(from, [&](std::span<const ChangelogRecord> part, int64_t next) {
+      for (const ChangelogRecord& r : part)
+        out.push_back({std::string(r.key), std::string(r.value), r.tombstone});
+      EXPECT_GT(next, last_next);
+      last_next = next;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(e.ok()) << e.status();
+    if (end != nullptr && e.ok()) *end = *e;
+    return out;
+  }
+
+  std::unique_ptr<EmbeddedKafka> kafka_;
+};
+
+TEST_F(KafkaChangelogTest, AppendsAreReadBackInOrderWithTombstonesFromAnyEnd) {
+  auto log = Make();
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::vector<Read> first = {{"m:format", "recur-store-1"}, {"ca/1", "head"}};
+  const std::vector<Read> second = {{"ca/1", "", true}, {"o", std::string("\0\x01", 2)}};
+  auto end1 = Append(**log, first);
+  ASSERT_TRUE(end1.ok()) << end1.status();
+  EXPECT_EQ(*end1, 2);  // the offsets after the unit's records (its marker follows)
+  auto end2 = Append(**log, second);
+  ASSERT_TRUE(end2.ok()) << end2.status();
+  EXPECT_GT(*end2, *end1 + 1);
+  std::vector<Read> both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  int64_t end = 0;
+  EXPECT_EQ(ReadAll(**log, 0, &end), both);
+  EXPECT_GE(end, *end2);
+  EXPECT_EQ(ReadAll(**log, *end1), second);
+  EXPECT_TRUE(ReadAll(**log, end).empty());
+  EXPECT_EQ((*log)->stats().appends, 2);
+  EXPECT_EQ((*log)->stats().records, 4);
+  // A store that was written further than the log goes (a recreated topic).
+  auto beyond = (*log)->ReadFrom(end + 10, [](auto, int64_t) { return absl::OkStatus(); });
+  EXPECT_TRUE(absl::IsFailedPrecondition(beyond.status())) << beyond.status();
+}
+
+TEST_F(KafkaChangelogTest, AnAppendWhileTheBrokerIsDownFailsIsNeverReadAndTheNextSucceeds) {
+  auto log = Make(absl::Seconds(3));
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(Append(**log, {{"k1", "v1"}}).ok());
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(kafka_->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto failed = Append(**log, {{"k2", "lost"}});
+  EXPECT_FALSE(failed.ok());
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(kafka_->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  absl::StatusOr<int64_t> next = absl::UnavailableError("not tried");
+  for (int i = 0; i < 20 && !next.ok(); ++i) next = Append(**log, {{"k3", "v3"}});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(ReadAll(**log, 0), (std::vector<Read>{{"k1", "v1"}, {"k3", "v3"}}));
+}
+
+}  // namespace
+}  // namespace recur
