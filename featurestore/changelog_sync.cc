@@ -14,6 +14,8 @@
 namespace recur::internal {
 namespace {
 
+constexpr size_t kRestoreBufferBytes = size_t{256} << 20;
+
 // A flush's WriteBatch as changelog records (pointing into the batch).
 class RecordCollector : public rocksdb::WriteBatch::Handler {
  public:
@@ -72,12 +74,21 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   // with the WAL follows.
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
+  // Bulk load: larger memtables (a key the log holds several times is
+  // written once per memtable) and no compaction until the end.
+  const std::string buffer = std::to_string(db->GetOptions().write_buffer_size);
+  bool bulk = false;
   rocksdb::WriteBatch batch;
   int64_t records = 0, bytes = 0;
   bool wrote = false;
   const auto start = std::chrono::steady_clock::now();
   auto last_line = start;
   auto write = [&](int64_t end) -> absl::Status {
+    if (!bulk) {
+      bulk = db->SetOptions({{"write_buffer_size", std::to_string(kRestoreBufferBytes)},
+                             {"disable_auto_compactions", "true"}})
+                 .ok();
+    }
     batch.Put(kChangelogEndKey, Fixed64(end));
     rocksdb::Status w = db->Write(wo, &batch);
     batch.Clear();
@@ -115,6 +126,11 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
     rocksdb::FlushOptions fo;
     fo.wait = true;
     if (rocksdb::Status f = db->Flush(fo); !f.ok()) return FromRocks(f, path, "flush the restore");
+  }
+  if (bulk) {
+    rocksdb::Status o =
+        db->SetOptions({{"write_buffer_size", buffer}, {"disable_auto_compactions", "false"}});
+    if (!o.ok()) return FromRocks(o, path, "end the restore's bulk load");
   }
   if (records > 0) {
     const double secs =
