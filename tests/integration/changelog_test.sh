@@ -42,10 +42,7 @@ rc=0
 # 2. The restart catches up from the log, then is killed at a random moment.
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/state" >/dev/null 2>"$WORK/r2.log" &
 pid=$!
-until grep -q "assigned" "$WORK/r2.log"; do
-  kill -0 "$pid" 2>/dev/null || fail "round 2: exited before it was assigned: $(tail -3 "$WORK/r2.log")"
-  sleep 0.1
-done
+wait_assigned "$WORK/r2.log" "$pid"
 grep -q "restored .* records .* from recur.changelog" "$WORK/r2.log" \
   || fail "round 2: no store caught up from the changelog after the kill inside a flush"
 produce 2
@@ -58,10 +55,7 @@ cp -r "$WORK/state" "$WORK/old-copy"  # what "another machine" kept of these par
 rm -rf "$WORK/state"
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/state" >/dev/null 2>"$WORK/r3.log" &
 pid=$!
-until grep -q "assigned" "$WORK/r3.log"; do
-  kill -0 "$pid" 2>/dev/null || fail "round 3: exited before it was assigned: $(tail -3 "$WORK/r3.log")"
-  sleep 0.1
-done
+wait_assigned "$WORK/r3.log" "$pid"
 [[ $(grep -c "restored .* records .* from recur.changelog" "$WORK/r3.log") -eq 4 ]] \
   || fail "round 3: not every store was restored: $(grep -i restor "$WORK/r3.log")"
 produce 3
@@ -84,15 +78,7 @@ produce 5
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/state" --exit-when-idle-ms 3000 >"$WORK/final.json" 2>"$WORK/final.log" \
   || fail "final run failed: $(tail -3 "$WORK/final.log")"
 
-AS_OF=$(last_event_day "$WORK/events.jsonl")
-features_of "$WORK/state" "$AS_OF" >"$WORK/restored.jsonl"
-"$RECUR" run --brokers "$BROKER" --state-dir "$WORK/clean" --group clean --exit-when-idle-ms 3000 >"$WORK/clean.json" 2>"$WORK/clean.log"
-features_of "$WORK/clean" "$AS_OF" >"$WORK/clean.jsonl"
-assert_same_features "$WORK/clean.jsonl" "$WORK/restored.jsonl"
-offline_reference "$WORK/events.jsonl" "$AS_OF" "$WORK/offline.jsonl"
-assert_same_features "$WORK/offline.jsonl" "$WORK/restored.jsonl"
-diff <("$RECUR" inspect --offsets --state-dir "$WORK/clean" | sort) <("$RECUR" inspect --offsets --state-dir "$WORK/state" | sort) \
-  || fail "stored offsets differ from the clean run's"
+assert_like_clean_run "$WORK/state" "$WORK/events.jsonl"
 
 # kcat, an independent reader: every partition's changelog starts with the
 # store's format marker, and deleted keys are tombstones (null values).

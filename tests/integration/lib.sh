@@ -87,6 +87,33 @@ wait_events_read() {
   done
 }
 
+# assert_like_clean_run STATE_DIR JSONL: the features (as of JSONL's last day)
+# and stored offsets of STATE_DIR equal those of a clean run over the same
+# topics (a new group and state dir: $WORK/clean), and the features those of
+# the offline reference (JSONL imported without Kafka).
+assert_like_clean_run() {
+  local as_of
+  as_of=$(last_event_day "$2")
+  features_of "$1" "$as_of" >"$WORK/tested.jsonl"
+  "$RECUR" run --brokers "$BROKER" --state-dir "$WORK/clean" --group clean --exit-when-idle-ms 3000 \
+    >"$WORK/clean.json" 2>"$WORK/clean.log" || fail "clean run failed: $(tail -3 "$WORK/clean.log")"
+  features_of "$WORK/clean" "$as_of" >"$WORK/clean.jsonl"
+  assert_same_features "$WORK/clean.jsonl" "$WORK/tested.jsonl"
+  offline_reference "$2" "$as_of" "$WORK/offline.jsonl"
+  assert_same_features "$WORK/offline.jsonl" "$WORK/tested.jsonl"
+  diff <("$RECUR" inspect --offsets --state-dir "$WORK/clean" | sort) <("$RECUR" inspect --offsets --state-dir "$1" | sort) \
+    || fail "stored offsets differ from the clean run's"
+}
+
+# wait_assigned LOG PID: until `recur run` (PID, logging to LOG) has its
+# partitions; fails if it exits first.
+wait_assigned() {
+  until grep -q "assigned" "$1"; do
+    kill -0 "$2" 2>/dev/null || fail "recur run exited before it was assigned: $(tail -3 "$1")"
+    sleep 0.1
+  done
+}
+
 # assert_same_features EXPECTED ACTUAL
 assert_same_features() {
   local n
