@@ -9,6 +9,8 @@ RECUR="${RECUR:-$ROOT/build/recur}"
 WORK="$(mktemp -d /tmp/recur-it-XXXXXX)"
 BROKER_DIR="$WORK/kafka"
 BROKER=""
+CLUSTER_DIR=""  # start_cluster's
+RF=1            # replication factor of the topics created (3 on a cluster)
 INPUT_TOPICS=(shop.purchases shop.sessions shop.carts shop.marketing shop.profiles)
 
 cleanup() {
@@ -16,6 +18,7 @@ cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null || true
   pkill -9 -f -- "$WORK" 2>/dev/null || true  # recur processes started by wrappers
   "$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null 2>&1 || true
+  [[ -z $CLUSTER_DIR ]] || "$ROOT/ops/kafka/stop-cluster" --dir "$CLUSTER_DIR" >/dev/null 2>&1 || true
   if [[ $rc -eq 0 ]]; then rm -rf "$WORK"; else echo "test failed (rc=$rc); work dir kept: $WORK" >&2; fi
 }
 trap cleanup EXIT
@@ -32,6 +35,17 @@ start_broker() {
   [[ -n "$BROKER" ]] || fail "broker did not start: $out"
   log "broker at $BROKER"
 }
+# start_cluster PORT: three brokers (ops/kafka/start-cluster, ports PORT..PORT+5);
+# BROKER is the list of the three, topics get 3 replicas.
+start_cluster() {
+  local out
+  CLUSTER_DIR="$WORK/cluster"
+  out=$("$ROOT/ops/kafka/start-cluster" --dir "$CLUSTER_DIR" --port "$1")
+  BROKER=$(sed -n 's/^BROKER=\([^ ]*\).*/\1/p' <<<"$out")
+  [[ -n "$BROKER" ]] || fail "cluster did not start: $out"
+  RF=3
+  log "cluster at $BROKER"
+}
 restart_broker() {
   "$ROOT/ops/kafka/stop" --dir "$BROKER_DIR" >/dev/null
   "$ROOT/ops/kafka/start" --dir "$BROKER_DIR" >/dev/null
@@ -39,7 +53,8 @@ restart_broker() {
 
 # create_input_topics PARTITIONS: the five input topics and the DLQ.
 create_input_topics() {
-  "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$1" "${INPUT_TOPICS[@]}" recur.dlq recur.scores >/dev/null 2>&1 \
+  "$ROOT/ops/kafka/create-topics" --broker "${BROKER%%,*}" --partitions "$1" --replication-factor "$RF" \
+    "${INPUT_TOPICS[@]}" recur.dlq recur.scores >/dev/null 2>&1 \
     || fail "could not create topics"
 }
 
