@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -263,6 +264,13 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
                                         rocksdb::Env* env, Changelog* changelog) {
   rocksdb::Options ro = StoreRocksOptions();
   ro.create_if_missing = !read_only;
+  if (!read_only && env == nullptr) {
+    // RocksDB logs "Error when reading <dir> dir NotFound" (an error line of
+    // recur's log) for a directory it is about to create; made here, a new
+    // store opens without it. A failure is RocksDB's to report.
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+  }
   ro.write_buffer_size = write_buffer_bytes;
   if (env != nullptr) ro.env = env;
   rocksdb::DB* raw = nullptr;
