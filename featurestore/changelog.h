@@ -18,7 +18,8 @@
 //    empty directory: a store restored from the log, or one whose last
 //    flush reached the log but not the disk, resumes where the log is;
 //  - a store that was never logged (new, or from before the changelog) sends
-//    all its keys first, when the log holds nothing.
+//    all its keys first, when the log holds nothing; a flush without a
+//    changelog deletes `m:changelog_end` (the disk left the log's history).
 // Thread-safety: a store calls Append from one flush at a time and ReadFrom
 // only while it opens; an implementation need not be thread-safe.
 #ifndef RECUR_FEATURESTORE_CHANGELOG_H_

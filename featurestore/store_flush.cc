@@ -157,6 +157,11 @@ absl::Status RocksFeatureStore::FlushLocked() {
     }
     logged = static_cast<int64_t>(batch.Count());
     batch.Put(kChangelogEndKey, Fixed64(*end));
+  } else {
+    // Written without its changelog (`recur import`, `replay`, a run without
+    // --changelog-topic): the disk leaves the log's history, so a later open
+    // with the log refuses the two instead of mixing them.
+    batch.Delete(kChangelogEndKey);
   }
   // Tests kill the process here: the flush is computed, nothing written.
   RECUR_SYNC_POINT("FeatureStore::BeforeFlushWrite");

@@ -295,6 +295,17 @@ TEST_F(ChangelogTest, AStoreNeverLoggedIsSentOnceAndTwoHistoriesAreRefused) {
   MemoryChangelog recreated;
   auto behind = Open("plain", &recreated);
   EXPECT_TRUE(absl::IsFailedPrecondition(behind.status())) << behind.status();
+
+  // A logged store written once without its log has left the log's history.
+  {
+    auto unlogged = MustOpen("copy", nullptr);
+    ASSERT_NE(unlogged, nullptr);
+    EventFactory ev("shop-1", "c-2");
+    ASSERT_TRUE(unlogged->ApplyBatch(std::vector{ev.Purchase(Ms(2026, 3, 1), 7)}, {{tp_, 1}}).ok());
+    ASSERT_TRUE(unlogged->Flush().ok());
+  }
+  auto diverged = Open("copy", &log);
+  EXPECT_TRUE(absl::IsFailedPrecondition(diverged.status())) << diverged.status();
 }
 
 }  // namespace
