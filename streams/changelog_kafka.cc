@@ -50,10 +50,15 @@ void KafkaChangelog::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* 
 absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
     KafkaChangelogOptions options) {
   std::unique_ptr<KafkaChangelog> log(new KafkaChangelog(std::move(options)));
-  KafkaProperties props = ProducerProperties(log->options_.kafka);
-  props["transactional.id"] =
-      absl::StrCat(log->options_.group, "-changelog-", log->options_.partition);
-  props["transaction.timeout.ms"] = std::to_string(Ms(log->options_.timeout));
+  if (absl::Status s = log->StartProducer(); !s.ok()) return s;
+  return log;
+}
+
+absl::Status KafkaChangelog::StartProducer() {
+  producer_.reset();  // a previous one first: its transaction is aborted below
+  KafkaProperties props = ProducerProperties(options_.kafka);
+  props["transactional.id"] = absl::StrCat(options_.group, "-changelog-", options_.partition);
+  props["transaction.timeout.ms"] = std::to_string(Ms(options_.timeout));
   props["compression.type"] = "lz4";
   props["linger.ms"] = "20";
   // A customer's head can pass Kafka's default 1 MB (a bot at the daily cap
@@ -63,13 +68,15 @@ absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaChangelog::OnDelivery);
-  rd_kafka_conf_set_opaque(conf->get(), log.get());
+  rd_kafka_conf_set_opaque(conf->get(), this);
   auto rk = NewKafka(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk.ok()) return rk.status();
-  log->producer_ = std::move(*rk);
-  KafkaErrorPtr e(rd_kafka_init_transactions(log->producer_.get(), Ms(log->options_.timeout)));
-  if (e) return TxnError(e, log->name_, "init transactions");
-  return log;
+  producer_ = std::move(*rk);
+  // Fences any earlier producer of this id (another instance's, or this
+  // one's before a restart) and aborts the transaction it left open.
+  KafkaErrorPtr e(rd_kafka_init_transactions(producer_.get(), Ms(options_.timeout)));
+  if (e) return TxnError(e, name_, "init transactions");
+  return absl::OkStatus();
 }
 
 absl::Status KafkaChangelog::Commit() {
@@ -78,10 +85,11 @@ absl::Status KafkaChangelog::Commit() {
     KafkaErrorPtr e(rd_kafka_commit_transaction(rk, Ms(options_.timeout)));
     if (!e) return absl::OkStatus();
     if (rd_kafka_error_is_retriable(e.get()) && attempt < 3) continue;
-    // Given up: the transaction is aborted, now or before the next Append,
-    // so that Append can begin a new one (the flush is retried whole).
+    // Given up: the next Append starts a new producer, whose
+    // init_transactions aborts this transaction whatever state it is in
+    // (the flush is retried whole). A fenced producer stays fenced.
     absl::Status failed = TxnError(e, name_, "commit");
-    if (!rd_kafka_error_is_fatal(e.get())) needs_abort_ = true;
+    if (!absl::IsFailedPrecondition(failed)) needs_restart_ = true;
     return failed;
   }
 }
@@ -93,11 +101,10 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
   delivered_ = 0;
   last_offset_ = -1;
   delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (needs_abort_) {
-    if (KafkaErrorPtr a(rd_kafka_abort_transaction(rk, Ms(options_.timeout))); a) {
-      return TxnError(a, name_, "abort the transaction a failed flush left");
-    }
-    needs_abort_ = false;
+  if (needs_restart_) {
+    if (absl::Status s = StartProducer(); !s.ok()) return s;
+    needs_restart_ = false;
+    rk = producer_.get();
   }
   if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return TxnError(e, name_, "begin");
   int64_t bytes = 0;
@@ -114,7 +121,7 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
         rd_kafka_poll(rk, 10);  // serves delivery reports, making room
         continue;
       }
-      needs_abort_ = true;
+      needs_restart_ = true;
       return KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
     }
     bytes += static_cast<int64_t>(r.key.size() + r.value.size());

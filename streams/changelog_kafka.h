@@ -70,6 +70,7 @@ class KafkaChangelog final : public Changelog {
  private:
   explicit KafkaChangelog(KafkaChangelogOptions options);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  absl::Status StartProducer();
   absl::Status Commit();
 
   const KafkaChangelogOptions options_;
@@ -79,8 +80,9 @@ class KafkaChangelog final : public Changelog {
   int64_t delivered_ = 0;
   int64_t last_offset_ = -1;
   rd_kafka_resp_err_t delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
-  // A failed Append left its transaction open: the next one aborts it first.
-  bool needs_abort_ = false;
+  // A failed Append left its transaction open: the next one starts a new
+  // producer (StartProducer), which aborts it.
+  bool needs_restart_ = false;
   KafkaPtr producer_;  // last: destroyed first, while OnDelivery's state lives
 };
 
