@@ -138,18 +138,21 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
     spdlog::info("{}: restored {} records ({:.1f} MB) from {} offsets {}..{} in {:.1f} s", path,
                  FormatCount(records), bytes / 1e6, log->name(), from, *end, secs);
   }
-  return CatchUp{s.ok() || records > 0, records};
+  return CatchUp{s.ok() || records > 0, records, !s.ok() && from == 0 && records == 0};
 }
 
-absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log) {
+absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log,
+                                bool log_empty) {
   // The log must hold nothing: a store never logged beside a log that holds
   // records are two histories, and neither may overwrite the other.
   int64_t held = 0;
-  auto end = log->ReadFrom(0, [&held](std::span<const ChangelogRecord> part, int64_t) {
-    held += static_cast<int64_t>(part.size());
-    return absl::OkStatus();
-  });
-  if (!end.ok()) return end.status();
+  if (!log_empty) {
+    auto end = log->ReadFrom(0, [&held](std::span<const ChangelogRecord> part, int64_t) {
+      held += static_cast<int64_t>(part.size());
+      return absl::OkStatus();
+    });
+    if (!end.ok()) return end.status();
+  }
   if (held > 0) {
     return Unsyncable(*log, path,
                       absl::StrCat("the store was never logged but the changelog holds ", held,

@@ -279,18 +279,19 @@ absl::StatusOr<OpenedStore> OpenStoreDb(const std::string& path, bool read_only,
   OpenedStore out;
   out.db.reset(raw);
   if (!s.ok()) return FromRocks(s, path, "open");
-  bool logged = true;
+  CatchUp caught_up;
   if (changelog != nullptr && !read_only) {
-    auto caught_up = CatchUpWithChangelog(out.db.get(), path, changelog);
-    if (!caught_up.ok()) return caught_up.status();
-    logged = caught_up->logged;
-    out.restored_records = caught_up->records;
+    auto c = CatchUpWithChangelog(out.db.get(), path, changelog);
+    if (!c.ok()) return c.status();
+    caught_up = *c;
+    out.restored_records = caught_up.records;
   }
   if (absl::Status f = CheckFormat(out.db.get(), path, read_only); !f.ok()) return f;
   auto retention = OpenRetention(out.db.get(), path, retention_days, read_only);
   if (!retention.ok()) return retention.status();
-  if (!logged) {
-    if (absl::Status b = BootstrapChangelog(out.db.get(), path, changelog); !b.ok()) return b;
+  if (!caught_up.logged) {
+    absl::Status b = BootstrapChangelog(out.db.get(), path, changelog, caught_up.log_empty);
+    if (!b.ok()) return b;
   }
   out.retention_days = *retention;
   auto times = ReadEventTimes(out.db.get(), path);

@@ -98,13 +98,16 @@ absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBa
 // holds keys and no end, or it is empty and so is the log).
 struct CatchUp {
   bool logged = true;
-  int64_t records = 0;  // read and applied
+  int64_t records = 0;     // read and applied
+  bool log_empty = false;  // the whole log was read and held no record
 };
 absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
                                              Changelog* log);
 // Sends every key of a never-logged store as one unit and records the end;
-// FailedPrecondition when the changelog holds records already.
-absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log);
+// FailedPrecondition when the changelog holds records already (read unless
+// `log_empty`: CatchUpWithChangelog read it all already).
+absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log,
+                                bool log_empty);
 
 // WAL on, paranoid checks, point-in-time recovery, bloom filters, RocksDB's
 // own log lines sent to recur's log (RocksLogger); callers set

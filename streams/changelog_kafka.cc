@@ -107,7 +107,6 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
     rk = producer_.get();
   }
   if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return TxnError(e, name_, "begin");
-  int64_t bytes = 0;
   for (const ChangelogRecord& r : records) {
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -124,7 +123,6 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
       needs_restart_ = true;
       return KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
     }
-    bytes += static_cast<int64_t>(r.key.size() + r.value.size());
   }
   if (absl::Status c = Commit(); !c.ok()) {
     if (delivery_error_ == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
@@ -143,9 +141,6 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
                                             " of ", n, " delivery reports arrived (",
                                             rd_kafka_err2str(delivery_error_), ")"));
   }
-  ++stats_.appends;
-  stats_.records += n;
-  stats_.bytes += bytes;
   return last_offset_ + 1;
 }
 

@@ -59,14 +59,6 @@ class KafkaChangelog final : public Changelog {
       override;
   std::string_view name() const override { return name_; }
 
-  // Counters for the stats line.
-  struct Stats {
-    int64_t appends = 0;
-    int64_t records = 0;
-    int64_t bytes = 0;  // keys and values appended
-  };
-  const Stats& stats() const { return stats_; }
-
  private:
   explicit KafkaChangelog(KafkaChangelogOptions options);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
@@ -75,7 +67,6 @@ class KafkaChangelog final : public Changelog {
 
   const KafkaChangelogOptions options_;
   const std::string name_;
-  Stats stats_;
   // Delivery reports of the transaction in flight (served on the caller's thread).
   int64_t delivered_ = 0;
   int64_t last_offset_ = -1;

@@ -83,8 +83,6 @@ TEST_F(KafkaChangelogTest, AppendsAreReadBackInOrderWithTombstonesFromAnyEnd) {
   EXPECT_GE(end, *end2);
   EXPECT_EQ(ReadAll(**log, *end1), second);
   EXPECT_TRUE(ReadAll(**log, end).empty());
-  EXPECT_EQ((*log)->stats().appends, 2);
-  EXPECT_EQ((*log)->stats().records, 4);
   // A store that was written further than the log goes (a recreated topic).
   auto beyond = (*log)->ReadFrom(end + 10, [](auto, int64_t) { return absl::OkStatus(); });
   EXPECT_TRUE(absl::IsFailedPrecondition(beyond.status())) << beyond.status();
