@@ -22,8 +22,10 @@ absl::Status TxnError(const KafkaErrorPtr& e, std::string_view log, const char* 
   const rd_kafka_resp_err_t code = rd_kafka_error_code(e.get());
   if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
       code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(text, " (another instance opened this partition's changelog since)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        text,
+        " (another instance opened this partition's changelog since: this one no longer "
+        "owns the partition and writes nothing more to it)"));
   }
   if (rd_kafka_error_is_fatal(e.get())) return absl::InternalError(text);
   return absl::UnavailableError(text);
@@ -55,7 +57,6 @@ absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
 }
 
 absl::Status KafkaChangelog::StartProducer() {
-  producer_.reset();  // a previous one first: its transaction is aborted below
   KafkaProperties props = ProducerProperties(options_.kafka);
   props["transactional.id"] = absl::StrCat(options_.group, "-changelog-", options_.partition);
   props["transaction.timeout.ms"] = std::to_string(Ms(options_.timeout));
@@ -79,19 +80,42 @@ absl::Status KafkaChangelog::StartProducer() {
   return absl::OkStatus();
 }
 
+absl::Status KafkaChangelog::Failed(const KafkaErrorPtr& e, const char* what) {
+  absl::Status s = TxnError(e, name_, what);
+  if (absl::IsFailedPrecondition(s) || rd_kafka_error_is_fatal(e.get())) {
+    dead_ = s;  // never a new producer here: its init_transactions would fence the owner
+  } else if (rd_kafka_error_txn_requires_abort(e.get())) {
+    needs_abort_ = true;
+  } else if (std::string_view(what) == "commit") {
+    commit_pending_ = true;  // retriable: the next Append completes it first
+  }
+  return s;
+}
+
 absl::Status KafkaChangelog::Commit() {
   rd_kafka_t* rk = producer_.get();
   for (int attempt = 0;; ++attempt) {
     KafkaErrorPtr e(rd_kafka_commit_transaction(rk, Ms(options_.timeout)));
-    if (!e) return absl::OkStatus();
+    if (!e) {
+      commit_pending_ = false;
+      return absl::OkStatus();
+    }
     if (rd_kafka_error_is_retriable(e.get()) && attempt < 3) continue;
-    // Given up: the next Append starts a new producer, whose
-    // init_transactions aborts this transaction whatever state it is in
-    // (the flush is retried whole). A fenced producer stays fenced.
-    absl::Status failed = TxnError(e, name_, "commit");
-    if (!absl::IsFailedPrecondition(failed)) needs_restart_ = true;
-    return failed;
+    return Failed(e, "commit");
   }
+}
+
+absl::Status KafkaChangelog::ProduceFailed(rd_kafka_resp_err_t err) {
+  if (err != RD_KAFKA_RESP_ERR__FATAL) {
+    needs_abort_ = true;  // some of the records are in the open transaction
+    return KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
+  }
+  char reason[512];
+  const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason));
+  KafkaErrorPtr e(rd_kafka_error_new(cause, "%s", reason));
+  absl::Status s = TxnError(e, name_, "produce");
+  dead_ = absl::IsFailedPrecondition(s) ? s : absl::InternalError(s.message());
+  return dead_;
 }
 
 absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> records) {
@@ -101,12 +125,21 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
   delivered_ = 0;
   last_offset_ = -1;
   delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (needs_restart_) {
-    if (absl::Status s = StartProducer(); !s.ok()) return s;
-    needs_restart_ = false;
-    rk = producer_.get();
+  // A producer that failed fatally (fenced: another instance owns the
+  // partition now) stays failed; only the next owner's Create starts one.
+  if (!dead_.ok()) return dead_;
+  // What an earlier failed Append left: a commit to finish (its records then
+  // lead the disk in the log, as after a crash; this append repeats them) or
+  // a transaction to abort.
+  if (commit_pending_) {
+    if (absl::Status c = Commit(); !c.ok()) return c;
   }
-  if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return TxnError(e, name_, "begin");
+  if (needs_abort_) {
+    if (KafkaErrorPtr e(rd_kafka_abort_transaction(rk, Ms(options_.timeout))); e)
+      return Failed(e, "abort");
+    needs_abort_ = false;
+  }
+  if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return Failed(e, "begin");
   for (const ChangelogRecord& r : records) {
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -120,8 +153,7 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
         rd_kafka_poll(rk, 10);  // serves delivery reports, making room
         continue;
       }
-      needs_restart_ = true;
-      return KafkaError(err, absl::StrCat("changelog ", name_, ": produce"));
+      return ProduceFailed(err);
     }
   }
   if (absl::Status c = Commit(); !c.ok()) {

@@ -64,6 +64,9 @@ class KafkaChangelog final : public Changelog {
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   absl::Status StartProducer();
   absl::Status Commit();
+  // Records the state a failed transactional call left (below) and returns its error.
+  absl::Status Failed(const std::unique_ptr<rd_kafka_error_t, KafkaDeleter>& e, const char* what);
+  absl::Status ProduceFailed(rd_kafka_resp_err_t err);
 
   const KafkaChangelogOptions options_;
   const std::string name_;
@@ -71,9 +74,13 @@ class KafkaChangelog final : public Changelog {
   int64_t delivered_ = 0;
   int64_t last_offset_ = -1;
   rd_kafka_resp_err_t delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
-  // A failed Append left its transaction open: the next one starts a new
-  // producer (StartProducer), which aborts it.
-  bool needs_restart_ = false;
+  // What a failed Append left for the next: an open transaction to abort, a
+  // commit to finish (retriable), or a fatal error (fenced) that every later
+  // Append returns. The producer is started once, by Create: restarting it
+  // after a failure would fence the instance that owns the partition now.
+  bool needs_abort_ = false;
+  bool commit_pending_ = false;
+  absl::Status dead_;
   KafkaPtr producer_;  // last: destroyed first, while OnDelivery's state lives
 };
 

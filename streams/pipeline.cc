@@ -239,12 +239,10 @@ class PipelineImpl final : public Pipeline {
   // partition at the offset stored there (the beginning if none).
   void Assign(const std::vector<TopicPartition>& parts) {
     std::vector<std::pair<TopicPartition, int64_t>> starts;
-    absl::Status s = FinishApply();  // (a revocation came first: nothing is in flight)
+    // Failed: take nothing (a changelog opened would fence the partition's owner).
+    absl::Status s = fatal_.ok() ? FinishApply() : fatal_;  // (after a revocation: none in flight)
     if (s.ok()) s = OpenStores(parts, &starts);
-    if (!s.ok()) {
-      fatal_ = s;
-      starts.clear();  // take nothing
-    }
+    if (!s.ok()) fatal_ = s, starts.clear();  // take nothing
     if (absl::Status a = source_->Assign(starts); !a.ok())
       spdlog::warn("{}", std::string(a.message()));
   }
