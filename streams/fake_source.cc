@@ -18,6 +18,11 @@ void FakeRecordSource::Revoked(std::vector<TopicPartition> partitions) {
   script_.push_back(std::move(s));
 }
 
+void FakeRecordSource::RevokedSome(std::vector<TopicPartition> partitions) {
+  Revoked(std::move(partitions));
+  script_.back().event.incremental = true;
+}
+
 void FakeRecordSource::AddRecord(const TopicPartition& tp, int64_t offset,
                                  std::optional<std::string> key, std::string value,
                                  int64_t timestamp_ms) {

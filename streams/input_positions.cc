@@ -5,13 +5,21 @@
 namespace recur {
 
 void InputPositions::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
-  assigned_.clear();
-  assigned_set_.clear();
   run_.reset();
   for (const auto& [tp, offset] : starts) {
     positions_[tp] = offset;
-    assigned_.push_back(tp);
-    assigned_set_.insert(tp);
+    at_end_.erase(tp);
+    if (assigned_set_.insert(tp).second) assigned_.push_back(tp);
+  }
+}
+
+void InputPositions::Remove(const std::vector<TopicPartition>& parts) {
+  run_.reset();
+  for (const TopicPartition& tp : parts) {
+    assigned_set_.erase(tp);
+    at_end_.erase(tp);
+    positions_.erase(tp);
+    std::erase(assigned_, tp);
   }
 }
 

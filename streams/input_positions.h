@@ -32,11 +32,13 @@ namespace recur {
 
 class InputPositions {
  public:
-  // A new assignment: `starts` holds each partition's start offset, in the
-  // group's order.
+  // Partitions assigned (added to any still assigned): `starts` holds each
+  // one's start offset, in the group's order.
   void Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts);
   // Nothing assigned (a revocation).
   void Clear();
+  // Forgets `parts` (an incremental revocation); the others stay.
+  void Remove(const std::vector<TopicPartition>& parts);
 
   // A record of `tp` arrived: false when `tp` is not assigned (fetched before a
   // revocation; drop it). True: `tp` is no longer at its end; pass its offset

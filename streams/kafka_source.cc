@@ -1,6 +1,9 @@
 #include "streams/kafka_source.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
@@ -36,9 +39,10 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(
                            {"fetch.min.bytes", "65536"},
                            {"fetch.wait.max.ms", "10"}};
   for (const auto& [k, v] : options.kafka) props[k] = v;
+  if (options.cooperative) props["partition.assignment.strategy"] = "cooperative-sticky";
   auto conf = MakeConf(props);
   if (!conf.ok()) return conf.status();
-  std::unique_ptr<KafkaSource> source(new KafkaSource(options.topics));
+  std::unique_ptr<KafkaSource> source(new KafkaSource(options.topics, options.cooperative));
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaSource::OnRebalance);
   rd_kafka_conf_set_error_cb(conf->get(), &KafkaSource::OnError);
   rd_kafka_conf_set_opaque(conf->get(), source.get());
@@ -57,11 +61,60 @@ KafkaSource::~KafkaSource() {
 }
 
 absl::Status KafkaSource::Subscribe() {
-  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size())));
-  for (const auto& t : topics_) {
+  std::vector<std::string> members = topics_;
+  if (cooperative_) {
+    // The group's members share the first input topic that exists; the
+    // others must have its partition count (co-partitioned).
+    const rd_kafka_metadata_t* raw = nullptr;
+    if (rd_kafka_resp_err_t err = rd_kafka_metadata(consumer_.get(), 1, nullptr, &raw, 30000))
+      return KafkaError(err, "metadata for the cooperative group's topics");
+    KafkaMetadataPtr md(raw);
+    std::map<std::string, int> counts;
+    for (int i = 0; i < md->topic_cnt; ++i)
+      if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        counts[md->topics[i].topic] = md->topics[i].partition_cnt;
+    expanded_topics_.clear();
+    for (const std::string& t : topics_) {
+      auto it = counts.find(t);
+      if (it == counts.end()) continue;
+      if (!expanded_topics_.empty() && it->second != counts[expanded_topics_[0]]) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cooperative rebalancing needs co-partitioned input topics: '", t, "' has ", it->second,
+            " partitions, '", expanded_topics_[0], "' ", counts[expanded_topics_[0]]));
+      }
+      expanded_topics_.push_back(t);
+    }
+    if (expanded_topics_.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("none of the input topics exists (", absl::StrJoin(topics_, ", "), ")"));
+    }
+    members = {expanded_topics_[0]};
+  }
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(members.size())));
+  for (const auto& t : members) {
     rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   }
   return KafkaError(rd_kafka_subscribe(consumer_.get(), list.get()), "subscribe");
+}
+
+std::vector<TopicPartition> KafkaSource::Expand(
+    const rd_kafka_topic_partition_list_t* parts) const {
+  std::vector<TopicPartition> out;
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (!cooperative_) {
+      out.push_back({parts->elems[i].topic, parts->elems[i].partition});
+      continue;
+    }
+    for (const std::string& t : expanded_topics_) out.push_back({t, parts->elems[i].partition});
+  }
+  return out;
+}
+
+KafkaPartitionsPtr KafkaSource::List(const std::vector<TopicPartition>& parts) {
+  KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const TopicPartition& tp : parts)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  return list;
 }
 
 std::optional<SourceEvent> KafkaSource::Poll(int timeout_ms) {
@@ -142,16 +195,33 @@ absl::Status KafkaSource::OffsetOutOfRange(const rd_kafka_message_t* m) const {
       "auto.offset.reset=earliest"));
 }
 
+// Cooperative calls answer with an rd_kafka_error_t.
+static absl::Status IncrementalError(rd_kafka_error_t* raw, const char* what) {
+  std::unique_ptr<rd_kafka_error_t, KafkaDeleter> e(raw);
+  if (!e) return absl::OkStatus();
+  return KafkaError(rd_kafka_error_code(e.get()), what);
+}
+
 absl::Status KafkaSource::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
-  if (starts.empty()) return Unassign();
+  if (starts.empty() && !cooperative_) return Unassign();
   KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(starts.size())));
   for (const auto& [tp, offset] : starts) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+  }
+  if (cooperative_) {  // (an empty list too: it ends the rebalance)
+    return IncrementalError(rd_kafka_incremental_assign(consumer_.get(), list.get()),
+                            "incremental assign");
   }
   return KafkaError(rd_kafka_assign(consumer_.get(), list.get()), "assign");
 }
 
 absl::Status KafkaSource::Unassign() {
+  if (cooperative_) {
+    KafkaPartitionsPtr list = List(revoked_);
+    revoked_.clear();
+    return IncrementalError(rd_kafka_incremental_unassign(consumer_.get(), list.get()),
+                            "incremental unassign");
+  }
   return KafkaError(rd_kafka_assign(consumer_.get(), nullptr), "unassign");
 }
 
@@ -162,6 +232,12 @@ void KafkaSource::Pause(const TopicPartition& tp) {
 }
 
 void KafkaSource::CommitAsync(const OffsetMap& offsets) {
+  // Cooperative: never. librdkafka before the fix of confluentinc/librdkafka#4908
+  // (Debian's 2.0.2 included) takes a commit the broker refuses during a
+  // rebalance (the generation moved on) as the whole assignment lost, and
+  // nothing tells the application when a rebalance starts. These offsets are
+  // for monitoring only: recur's own are in the stores.
+  if (cooperative_) return;
   KafkaPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, offset] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
@@ -211,14 +287,24 @@ void KafkaSource::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto* self = static_cast<KafkaSource*>(opaque);
   if (self->closing_) {
     // Nobody acts on events any more: the owner finished its partitions before Close().
-    rd_kafka_assign(rk, nullptr);
+    if (!self->cooperative_) {
+      rd_kafka_assign(rk, nullptr);
+    } else {  // the close revokes whatever an assignment now adds
+      KafkaPartitionsPtr list = List(self->Expand(parts));
+      IncrementalError(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+                           ? rd_kafka_incremental_assign(rk, list.get())
+                           : rd_kafka_incremental_unassign(rk, list.get()),
+                       "closing")
+          .IgnoreError();
+    }
     return;
   }
   SourceEvent e;
   e.kind =
       err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? SourceEvent::kAssigned : SourceEvent::kRevoked;
-  for (int i = 0; i < parts->cnt; ++i)
-    e.partitions.push_back({parts->elems[i].topic, parts->elems[i].partition});
+  e.partitions = self->Expand(parts);
+  e.incremental = self->cooperative_;
+  if (self->cooperative_ && e.kind == SourceEvent::kRevoked) self->revoked_ = e.partitions;
   self->pending_.push_back({std::move(e), nullptr});
   rd_kafka_yield(rk);  // return from Poll now: the owner acts before anything else is read
 }

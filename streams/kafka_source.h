@@ -1,6 +1,7 @@
 // KafkaSource: the RecordSource of `recur run` — one librdkafka consumer in a
 // consumer group over the input topics (range assignor, so every input topic's
-// partition N goes to the same instance), read with rd_kafka_consumer_poll
+// partition N goes to the same instance; or cooperative, options.cooperative,
+// where kAssigned/kRevoked are incremental), read with rd_kafka_consumer_poll
 // (never the batch consume APIs: docs/DESIGN.md "Known pitfalls").
 //
 //   auto source = recur::KafkaSource::Create({kafka, "recur", topics.inputs()});
@@ -34,6 +35,14 @@ struct KafkaSourceOptions {
   KafkaProperties kafka;  // bootstrap.servers and any librdkafka property (override the defaults)
   std::string group_id = "recur";
   std::vector<std::string> topics;
+  // Cooperative incremental rebalancing: the group (cooperative-sticky) moves
+  // only the partitions that must move, and the others keep being read. Its
+  // membership is on the first input topic alone; partition N of every other
+  // input topic follows partition N of that one (co-partitioning, which the
+  // sticky assignor would not keep across topics). Subscribe refuses input
+  // topics whose partition counts differ. CommitAsync commits nothing then
+  // (docs/DESIGN.md, "Known pitfalls": librdkafka#4059).
+  bool cooperative = false;
 };
 
 class KafkaSource final : public RecordSource {
@@ -59,7 +68,12 @@ class KafkaSource final : public RecordSource {
   absl::Status Close() override;
 
  private:
-  explicit KafkaSource(std::vector<std::string> topics) : topics_(std::move(topics)) {}
+  KafkaSource(std::vector<std::string> topics, bool cooperative)
+      : topics_(std::move(topics)), cooperative_(cooperative) {}
+  // Cooperative: the group's partitions of the membership topic as partition
+  // N of every input topic (members_of_).
+  std::vector<TopicPartition> Expand(const rd_kafka_topic_partition_list_t* parts) const;
+  static KafkaPartitionsPtr List(const std::vector<TopicPartition>& parts);
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
@@ -74,8 +88,11 @@ class KafkaSource final : public RecordSource {
     KafkaMessagePtr message;  // keeps a kRecord's views valid
   };
   std::vector<std::string> topics_;
-  std::deque<Pending> pending_;  // recorded by the callbacks, in arrival order
-  KafkaMessagePtr current_;      // the message behind the last kRecord returned
+  const bool cooperative_;
+  std::vector<std::string> expanded_topics_;  // cooperative: the input topics that exist
+  std::vector<TopicPartition> revoked_;       // cooperative: what Unassign gives up
+  std::deque<Pending> pending_;               // recorded by the callbacks, in arrival order
+  KafkaMessagePtr current_;                   // the message behind the last kRecord returned
   bool closing_ = false;
   // Last member: destroyed first, while the callbacks' state is still alive
   // (the destructor releases the messages first: librdkafka waits for them).

@@ -185,6 +185,15 @@ void PartitionStores::CloseAll() {
   changelogs_.clear();
 }
 
+void PartitionStores::Close(const std::set<int32_t>& partitions) {
+  WaitFlush();  // (none runs: the revocation flushed)
+  absl::MutexLock lock(&mu_);
+  for (int32_t p : partitions) {
+    stores_.erase(p);  // before its changelog
+    changelogs_.erase(p);
+  }
+}
+
 absl::StatusOr<CustomerLookup> PartitionStores::Lookup(const CustomerKey& key,
                                                        std::optional<int64_t> as_of_ms) const {
   absl::ReaderMutexLock lock(&mu_);

@@ -126,6 +126,9 @@ class PartitionStores final : public PartitionWriter {
   // Flushes (best effort: a failure is logged; the stored offsets stay those
   // of the last flush, so nothing is lost) and closes every store.
   void CloseAll();
+  // Closes the stores of `partitions` (flushed before: a cooperative
+  // revocation); the others stay open.
+  void Close(const std::set<int32_t>& partitions);
 
   bool IsOpen(int32_t partition) const override { return stores_.count(partition) > 0; }
   absl::Status Apply(int32_t partition, std::span<const v1::Event> events, const OffsetMap& offsets,

@@ -18,6 +18,7 @@
 #include "spdlog/spdlog.h"
 #include "streams/apply_stage.h"
 #include "streams/batch_builder.h"
+#include "streams/broker_watch.h"
 #include "streams/committer.h"
 #include "streams/input_positions.h"
 #include "streams/kafka_source.h"
@@ -47,8 +48,8 @@ class PipelineImpl final : public Pipeline {
   absl::Status Init(std::unique_ptr<RecordSource> source, DeadLetterSink* dlq) {
     KafkaSource* kafka = nullptr;
     if (source == nullptr) {
-      auto created =
-          KafkaSource::Create({options_.kafka, options_.group_id, options_.topics.inputs()});
+      auto created = KafkaSource::Create(
+          {options_.kafka, options_.group_id, options_.topics.inputs(), options_.cooperative});
       if (!created.ok()) return created.status();
       kafka = created->get();
       source = std::move(*created);
@@ -98,7 +99,8 @@ class PipelineImpl final : public Pipeline {
         if (builder_.empty()) fatal_ = ScoringStep();  // reload, pending, re-scoring
         if (fatal_.ok()) fatal_ = FlushOnTheClock();
       }
-      WatchBroker();
+      if (absl::Status s = broker_.Check(*source_, options_.broker_down_timeout_s); !s.ok())
+        fatal_ = s;
       if (MsSince(last_share_) >= 100) ShareCounters();  // for other threads, ten times a second
       if (options_.stats_interval_s > 0 && stats_interval.Due(options_.stats_interval_s)) {
         spdlog::info("stats {}", stats_interval.Line(StatsJson()));
@@ -176,15 +178,11 @@ class PipelineImpl final : public Pipeline {
         Assign(e.partitions);
         return;
       case SourceEvent::kRevoked:
-        Revoke();
+        Revoke(e.incremental ? &e.partitions : nullptr);
         return;
       case SourceEvent::kBrokerDown:
         inputs_.ForgetEnds();  // the ends are unknown until the broker is back
-        if (!broker_down_since_) {
-          broker_down_since_ = Clock::now();
-          spdlog::warn("Kafka unreachable ({}): waiting for it to come back",
-                       std::string(e.status.message()));
-        }
+        broker_.Down(e.status);
         return;
       case SourceEvent::kFatal:
         fatal_ = e.status;
@@ -192,7 +190,7 @@ class PipelineImpl final : public Pipeline {
       case SourceEvent::kEnd:
         if (!inputs_.AtEnd(e.tp)) return;  // fetched before a revocation
         if (builder_.AtEnd(e.tp, e.offset)) Stopped(e.tp, builder_.empty());
-        broker_down_since_.reset();
+        broker_.Up(/*log=*/false);
         return;
       case SourceEvent::kRecord:
         if (!inputs_.Record(e.tp)) return;  // fetched before a revocation
@@ -202,10 +200,7 @@ class PipelineImpl final : public Pipeline {
   }
 
   void AddRecord(const TopicPartition& tp, const RawRecord& r) {
-    if (broker_down_since_) {
-      spdlog::info("Kafka reachable again");
-      broker_down_since_.reset();
-    }
+    broker_.Up(/*log=*/true);
     const bool was_empty = builder_.empty();
     BatchBuilder::Added added = builder_.Add(r);
     if (!added.counted) {  // at or beyond the stop offset
@@ -252,7 +247,7 @@ class PipelineImpl final : public Pipeline {
     std::set<int32_t> numbers;
     for (const auto& tp : parts) numbers.insert(tp.partition);
     std::map<int32_t, OffsetMap> stored;
-    auto opened = stores_.OpenAll(numbers, numbers.size());
+    auto opened = stores_.OpenAll(numbers, numbers.size() + stores_.open().size());
     if (!opened.ok()) return opened.status();
     for (int32_t p : numbers) {
       FeatureStore* store = stores_.Get(p);
@@ -281,6 +276,11 @@ class PipelineImpl final : public Pipeline {
       starts->push_back({tp, offset});
     }
     inputs_.Assign(*starts);
+    if (revoked_at_) {  // (eager: every partition waited since the revocation)
+      spdlog::info("rebalance: consumption paused {} ms", MsSince(*revoked_at_));
+      revoked_at_.reset();
+    }
+    if (parts.empty()) return absl::OkStatus();  // a cooperative rebalance that added nothing
     spdlog::info(
         "assigned {} partitions (partition numbers {}), resuming from the offsets in the "
         "state stores",
@@ -303,33 +303,44 @@ class PipelineImpl final : public Pipeline {
     return absl::OkStatus();
   }
 
-  // Finishes what was consumed, then gives the partitions away: on a
-  // revocation and when leaving the group.
-  void Revoke() {
+  // Finishes what was consumed, then gives partitions away: all of them on an
+  // eager revocation and when leaving the group, `some` on a cooperative one
+  // (the others are read on meanwhile).
+  void Revoke(const std::vector<TopicPartition>* some = nullptr) {
+    const auto start = Clock::now();
+    if (!closing_ && some == nullptr) revoked_at_ = start;  // paused until the next assignment
     // The batch in flight is waited for even after a failure (the stores close).
     if (absl::Status s = fatal_.ok() ? CommitNow() : FinishApply(); !s.ok() && fatal_.ok())
       fatal_ = s;
-    if (fatal_.ok()) {
-      absl::Status s = DrainScores();  // in-flight scores refer to the stores
-      if (!s.ok()) fatal_ = s;
-    }
-    if (fatal_.ok()) {
-      absl::Status s = FlushStores();
-      if (!s.ok()) fatal_ = s;
-    }
+    if (fatal_.ok()) fatal_ = DrainScores();  // in-flight scores refer to the stores
+    if (fatal_.ok()) fatal_ = FlushStores();
     if (absl::Status s = source_->Unassign(); !s.ok()) spdlog::warn("{}", std::string(s.message()));
-    builder_.Reset();
-    inputs_.Clear();
+    std::set<int32_t> numbers;
+    if (some == nullptr) {
+      for (const auto& [p, store] : stores_.open()) numbers.insert(p);
+      builder_.Reset();
+      inputs_.Clear();
+    } else {
+      for (const TopicPartition& tp : *some) numbers.insert(tp.partition);
+      inputs_.Remove(*some);
+    }
     scoring_
         ->Exclusive([&](ScoreStage& stage) {
-          for (const auto& [p, store] : stores_.open()) stage.CloseStore(p);
+          for (int32_t p : numbers) stage.CloseStore(p);
           return absl::OkStatus();
         })
         .IgnoreError();  // a scoring failure is reported by Run (fatal_)
-    stores_.CloseAll();
-    unscored_.clear();  // the pending marks stay in the stores for the next owner
-    force_rescore_.clear();
-    if (!closing_) spdlog::info("partitions revoked, stores closed");
+    // The pending marks stay in the stores for the next owner.
+    for (int32_t p : numbers) unscored_.erase(p), force_rescore_.erase(p);
+    if (some == nullptr) {
+      stores_.CloseAll();
+      if (!closing_) spdlog::info("partitions revoked, stores closed");
+    } else if (stores_.Close(numbers); !numbers.empty()) {
+      spdlog::info(
+          "partition numbers {} revoked, their stores closed; {} stay (rebalance: consumption "
+          "paused {} ms)",
+          absl::StrJoin(numbers, ","), stores_.open().size(), MsSince(start));
+    }
   }
 
   // ---- Commit ---------------------------------------------------------------
@@ -508,24 +519,6 @@ class PipelineImpl final : public Pipeline {
     for (const auto& [tp, n] : counters_.lag_by_partition) counters_.lag += n;
   }
 
-  void WatchBroker() {
-    if (broker_down_since_ && MsSince(last_probe_) > 2000) {
-      // Nothing may arrive to tell that the broker is back (no new records):
-      // ask for metadata.
-      last_probe_ = Clock::now();
-      if (source_->ProbeBroker()) {
-        spdlog::info("Kafka reachable again");
-        broker_down_since_.reset();
-      }
-    }
-    if (broker_down_since_ &&
-        MsSince(*broker_down_since_) > options_.broker_down_timeout_s * 1000LL) {
-      fatal_ = absl::UnavailableError(
-          absl::StrCat("no Kafka broker reachable for ", options_.broker_down_timeout_s,
-                       " s; check --brokers and that Kafka is running, then restart"));
-    }
-  }
-
   // ---- Counters for other threads -------------------------------------------
 
   // Publishes the counters for other threads (after every loop iteration).
@@ -570,11 +563,11 @@ class PipelineImpl final : public Pipeline {
   InputPositions inputs_;
   PipelineCounters counters_;
   absl::Status fatal_;
-  std::optional<Clock::time_point> broker_down_since_;
-  Clock::time_point last_probe_ = Clock::now();
+  BrokerWatch broker_;
   Clock::time_point idle_since_;
   Clock::time_point last_share_;
   bool closing_ = false;
+  std::optional<Clock::time_point> revoked_at_;  // an eager revocation's, until the assignment
 
   mutable absl::Mutex shared_mu_;
   PipelineCounters shared_ ABSL_GUARDED_BY(shared_mu_);

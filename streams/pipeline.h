@@ -102,6 +102,9 @@ struct PipelineOptions {
   // caught up from it when it is opened (streams/changelog_kafka.h;
   // docs/DESIGN.md "Scale-out"). Empty: no changelog.
   std::string changelog_topic;
+  // Cooperative incremental rebalancing (KafkaSourceOptions::cooperative): a
+  // rebalance moves only the partitions that must move; the others go on.
+  bool cooperative = false;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

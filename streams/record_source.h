@@ -51,6 +51,10 @@ struct SourceEvent {
   TopicPartition tp;  // kRecord and kEnd
   int64_t offset = 0;
   std::vector<TopicPartition> partitions;
+  // kAssigned/kRevoked of a cooperative group: `partitions` are added to or
+  // taken from the assignment, the rest stays (Assign adds, Unassign removes
+  // just these). Otherwise a kRevoked takes everything.
+  bool incremental = false;
   absl::Status status;
 };
 
@@ -64,7 +68,7 @@ class RecordSource {
   // Answers kAssigned: reads each partition from its offset (kOffsetBeginning
   // allowed), in this order. Empty: takes nothing (the assignment failed).
   virtual absl::Status Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) = 0;
-  // Answers kRevoked.
+  // Answers kRevoked (an incremental one: gives up just its partitions).
   virtual absl::Status Unassign() = 0;
 
   // Stops fetching a partition (a bounded run reached its stop offset).

@@ -101,6 +101,13 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
   sub->add_flag("!--no-pipeline", o.pipelined,
                 "apply each batch on the loop's thread before reading the next (default: on a "
                 "thread of its own while the loop reads the next; for comparisons)");
+  sub->add_flag("--cooperative-rebalance", o.cooperative,
+                "cooperative incremental rebalancing: when an instance joins or leaves, only the "
+                "partitions that move stop (their stores flush and close) and the others are read "
+                "on; membership is on the first input topic and partition N of every input topic "
+                "follows it, so the input topics must have equal partition counts (docs/DESIGN.md "
+                "\"Scale-out\"). Every instance of the group must use it. Default: eager (every "
+                "rebalance stops every instance)");
   sub->add_option("--changelog-topic", o.changelog_topic,
                   "compacted topic that every flush of a partition store is also written to "
                   "(Kafka transactions), and that a store missing here is restored from: "

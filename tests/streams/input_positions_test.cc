@@ -25,6 +25,21 @@ TEST(InputPositionsTest, RecordsOfUnassignedPartitionsAreDropped) {
   EXPECT_TRUE(in.positions().empty());
 }
 
+// Cooperative rebalancing: an assignment adds to what is assigned, and an
+// incremental revocation removes just its partitions.
+TEST(InputPositionsTest, AssignAddsAndRemoveTakesJustThosePartitions) {
+  InputPositions in;
+  in.Assign({{kPurchases0, 10}});
+  in.Assign({{kPurchases1, 3}});
+  EXPECT_TRUE(in.Record(kPurchases0));
+  EXPECT_TRUE(in.Record(kPurchases1));
+  in.Consumed(3);
+  in.Remove({kPurchases1});
+  EXPECT_FALSE(in.Record(kPurchases1));  // the run ended with the revocation
+  EXPECT_TRUE(in.Record(kPurchases0));
+  EXPECT_EQ(in.positions(), (std::map<TopicPartition, int64_t>{{kPurchases0, 10}}));
+}
+
 TEST(InputPositionsTest, ConsumedMovesThePositionOfTheRun) {
   InputPositions in;
   in.Assign({{kPurchases0, 10}, {kSessions0, kOffsetBeginning}});

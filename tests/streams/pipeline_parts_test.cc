@@ -136,6 +136,38 @@ TEST_F(PipelinePartsTest, ARevocationCommitsWhatIsInFlightAndTheNextAssignmentSe
   EXPECT_EQ(counters_.dlq.at("undecodable"), 1);
 }
 
+// Cooperative rebalancing: a revocation of some partitions commits and
+// flushes what was consumed, closes just their stores, and the others are
+// read on without a new assignment; a record of a revoked partition fetched
+// before the revocation is dropped.
+TEST_F(PipelinePartsTest, AnIncrementalRevocationClosesOnlyItsPartitionsAndTheOthersGoOn) {
+  auto fake = std::make_unique<FakeRecordSource>();
+  FakeRecordSource* f = fake.get();
+  const TopicPartition purchases1{kPurchases0.topic, 1};
+  options_.batch_max_events = 1000;
+  options_.batch_linger_ms = 60'000;  // only the revocation and the end commit
+  f->Assigned({kPurchases0, purchases1});
+  f->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  f->AddRecord(purchases1, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  f->RevokedSome({purchases1});
+  f->AddRecord(purchases1, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 2)), Ms(2024, 3, 3));  // dropped
+  f->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 2)), Ms(2024, 3, 3));
+  f->AddEnd(kPurchases0, 2);
+  ASSERT_TRUE(RunScript(std::move(fake)).ok());
+
+  ASSERT_EQ(f->assignments().size(), 1u);  // no new assignment for partition 0
+  const auto& calls = f->calls();
+  ASSERT_GE(calls.size(), 3u);
+  EXPECT_EQ(calls[0], "assign");
+  EXPECT_EQ(calls[1], "commit");  // what was in flight, before the partition goes
+  EXPECT_EQ(calls[2], "unassign");
+  EXPECT_EQ(StoredOffsets(1), (OffsetMap{{purchases1, 1}}));
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 2}}));
+  EXPECT_EQ(counters_.events_in, 3);
+  EXPECT_EQ(counters_.applied, 3);
+  EXPECT_TRUE(sink_.reasons.empty());
+}
+
 TEST_F(PipelinePartsTest, ABoundedRunStoresExactlyTheStopOffsetsAndReturns) {
   auto fake = std::make_unique<FakeRecordSource>();
   FakeRecordSource* f = fake.get();

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Cooperative rebalancing (issue 14): instance A owns the four partition
+# numbers and ingests while the stream keeps arriving; B joins with its own
+# state dir. A gives up only the partition numbers that move to B (their
+# stores flushed and closed), keeps reading the others without a new
+# assignment, and applies more events of them after the revocation; B
+# restores what it takes from the changelog. The pause A's kept partitions
+# saw is printed (a figure for docs/BENCHMARKS.md, not a pass condition).
+# Then both leave and a last run to the end in A's state dir gives a clean
+# run's features and offsets.
+#   REBALANCE=eager tests/integration/cooperative_test.sh   # the same, eager: prints its pause
+source "$(dirname "$0")/lib.sh"
+MODE="${REBALANCE:-cooperative}"
+start_broker 19830
+create_input_topics 4
+"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --compact --config max.message.bytes=33554432 \
+  recur.changelog >/dev/null 2>&1 || fail "could not create the changelog topic"
+"$RECUR" simulate --shops 2 --customers 500 --days 300 --seed 17 --duplicate-rate 0.01 -o "$WORK/events.jsonl"
+split -n l/2 -d "$WORK/events.jsonl" "$WORK/half-"
+split -n l/10 -d "$WORK/half-01" "$WORK/chunk-"
+ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --batch-size 2000 --linger-ms 50 --commit-interval-ms 200
+  --stats 1 -X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+[[ $MODE == cooperative ]] && ARGS+=(--cooperative-rebalance)
+
+"$RECUR" produce "$WORK/half-00" --brokers "$BROKER" 2>"$WORK/produce.log" || fail "produce"
+"$RECUR" run "${ARGS[@]}" --state-dir "$WORK/a" >/dev/null 2>"$WORK/a.log" &
+a=$!
+wait_events_read "$WORK/a.log" "$(wc -l <"$WORK/half-00")" "$a"
+log "A read the first half ($MODE)"
+events_applied() { grep -o '"applied":[0-9]*' "$1" | tail -1 | cut -d: -f2 | grep . || echo 0; }
+produce_chunks() {
+  for i in "$@"; do "$RECUR" produce "$WORK/chunk-0$i" --brokers "$BROKER" 2>>"$WORK/produce.log" || return 1; done
+}
+# Seven chunks of the second half arrive while B joins (the pacing only keeps
+# events flowing through the rebalance; nothing waits on it); the last three
+# once A's assignment changed.
+(for i in 0 1 2 3 4 5 6; do
+  produce_chunks "$i" || exit 1
+  sleep 0.3
+done) &
+producer=$!
+"$RECUR" run "${ARGS[@]}" --state-dir "$WORK/b" >/dev/null 2>"$WORK/b.log" &
+b=$!
+wait_assigned "$WORK/b.log" "$b"
+wait "$producer" || fail "producing the second half failed: $(tail -3 "$WORK/produce.log")"
+until grep -q "consumption paused" "$WORK/a.log"; do
+  kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
+  sleep 0.2
+done
+produce_chunks 7 8 9 || fail "producing the last chunks failed: $(tail -3 "$WORK/produce.log")"
+log "B assigned; the second half produced"
+paused=$(grep -o "consumption paused [0-9]* ms" "$WORK/a.log" | head -1)
+[[ -n $paused ]] || fail "A logged no rebalance: $(grep -iE "revoked|assigned" "$WORK/a.log" | tail -3)"
+log "A's partitions that stayed: $paused"
+if [[ $MODE == cooperative ]]; then
+  revoked=$(grep -m1 "partition numbers .* revoked, their stores closed; [0-9]* stay" "$WORK/a.log") \
+    || fail "A logged no incremental revocation: $(grep -iE "revoked|assigned" "$WORK/a.log" | tail -3)"
+  stay=$(sed 's/.*closed; \([0-9]*\) stay.*/\1/' <<<"$revoked")
+  [[ $stay -ge 1 ]] || fail "A kept no partition: $revoked"
+  ! grep -q "partitions revoked, stores closed" "$WORK/a.log" || fail "A's whole assignment was revoked"
+  [[ $(grep -c "assigned [0-9]* partitions" "$WORK/a.log") -eq 1 ]] \
+    || fail "A was assigned again: $(grep "assigned" "$WORK/a.log")"
+  # A applies more of its kept partitions after the revocation, without a new assignment.
+  at_revoke=$(sed -n "1,/partition numbers .* revoked/p" "$WORK/a.log" | grep -o '"applied":[0-9]*' | tail -1 | cut -d: -f2)
+  until [[ $(events_applied "$WORK/a.log") -gt ${at_revoke:-0} ]]; do
+    kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
+    sleep 0.2
+  done
+  grep -q "restored [0-9,]* records .* from recur.changelog" "$WORK/b.log" \
+    || fail "B restored nothing from the changelog: $(grep -i restor "$WORK/b.log" | tail -3)"
+  log "A: $(cut -d' ' -f4- <<<"$revoked"); A had applied ${at_revoke:-0} events then, $(events_applied "$WORK/a.log") after"
+fi
+for p in "$a" "$b"; do
+  kill -TERM "$p"
+  wait "$p" || fail "an instance did not stop cleanly: $(tail -3 "$WORK/a.log" "$WORK/b.log")"
+done
+"$RECUR" run "${ARGS[@]}" --state-dir "$WORK/a" --exit-when-idle-ms 3000 >/dev/null 2>"$WORK/a2.log" \
+  || fail "A's last run failed: $(tail -3 "$WORK/a2.log")"
+assert_like_clean_run "$WORK/a" "$WORK/events.jsonl"
+log "PASS cooperative ($MODE)"
