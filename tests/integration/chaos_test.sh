@@ -32,6 +32,8 @@ produce() { "$RECUR" produce "$WORK/part-0$1" --brokers "$BROKER" 2>>"$WORK/prod
 ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --models-dir "$WORK/models" --scores-topic scores.chaos
   --score-epsilon 0 --batch-size 2000 --linger-ms 50 --commit-interval-ms 200 --stats 1
   -X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+# REBALANCE=cooperative: the same with --cooperative-rebalance on every instance.
+[[ ${REBALANCE:-eager} == cooperative ]] && ARGS+=(--cooperative-rebalance)
 # start NAME [ARGS...]: an instance with state dir $WORK/NAME, logging to $WORK/NAME.log.
 declare -A PID
 start() { "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/$1" "${@:2}" >/dev/null 2>>"$WORK/$1.log" & PID[$1]=$!; }
