@@ -33,8 +33,22 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 
 namespace recur {
+
+// An Append refused because another writer took the log over (another
+// instance owns the partition now): the error carries this payload, kept
+// through the pipeline's retries, so the pipeline gives its partitions up
+// instead of stopping.
+inline constexpr char kChangelogFencedPayload[] = "recur/changelog-fenced";
+inline absl::Status MarkChangelogFenced(absl::Status s) {
+  s.SetPayload(kChangelogFencedPayload, absl::Cord("1"));
+  return s;
+}
+inline bool ChangelogFenced(const absl::Status& s) {
+  return s.GetPayload(kChangelogFencedPayload).has_value();
+}
 
 struct ChangelogRecord {
   std::string_view key;
@@ -47,8 +61,10 @@ class Changelog {
   virtual ~Changelog() = default;
 
   // Appends `records` as one unit: a reader sees all of them or none (a Kafka
-  // transaction). Returns the log's offset just after them. On failure none
-  // of them will ever be read.
+  // transaction). Returns the log's offset just after them. On failure they
+  // are read whole or never (a unit whose commit timed out may still commit;
+  // the store's next flush repeats its records). Refused because another
+  // writer took the log over: an error marked ChangelogFenced.
   virtual absl::StatusOr<int64_t> Append(std::span<const ChangelogRecord> records) = 0;
 
   // Calls `fn` with the complete units appended at or after offset `from`, in

@@ -22,10 +22,10 @@ absl::Status TxnError(const KafkaErrorPtr& e, std::string_view log, const char* 
   const rd_kafka_resp_err_t code = rd_kafka_error_code(e.get());
   if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
       code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return MarkChangelogFenced(absl::FailedPreconditionError(absl::StrCat(
         text,
         " (another instance opened this partition's changelog since: this one no longer "
-        "owns the partition and writes nothing more to it)"));
+        "owns the partition and writes nothing more to it)")));
   }
   if (rd_kafka_error_is_fatal(e.get())) return absl::InternalError(text);
   return absl::UnavailableError(text);
@@ -114,7 +114,7 @@ absl::Status KafkaChangelog::ProduceFailed(rd_kafka_resp_err_t err) {
   const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason));
   KafkaErrorPtr e(rd_kafka_error_new(cause, "%s", reason));
   absl::Status s = TxnError(e, name_, "produce");
-  dead_ = absl::IsFailedPrecondition(s) ? s : absl::InternalError(s.message());
+  dead_ = ChangelogFenced(s) ? s : absl::InternalError(s.message());
   return dead_;
 }
 

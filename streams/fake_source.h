@@ -54,7 +54,7 @@ class FakeRecordSource final : public RecordSource {
   const std::vector<TopicPartition>& paused() const { return paused_; }
   const std::vector<OffsetMap>& commits() const { return commits_; }
   bool closed() const { return closed_; }
-  // Every call in order: "assign", "unassign", "pause", "commit", "close".
+  // Every call in order: "assign", "unassign", "pause", "commit", "rejoin", "close".
   const std::vector<std::string>& calls() const { return calls_; }
 
   // RecordSource.
@@ -72,6 +72,10 @@ class FakeRecordSource final : public RecordSource {
   std::optional<int64_t> EndOffset(const TopicPartition& tp) override;
   std::optional<int64_t> Position(const TopicPartition& tp) override;
   bool ProbeBroker() override { return true; }
+  absl::Status Rejoin() override {
+    calls_.push_back("rejoin");
+    return absl::OkStatus();
+  }
   absl::Status Close() override;
 
  private:

@@ -269,6 +269,12 @@ bool KafkaSource::ProbeBroker() {
   return answered;
 }
 
+absl::Status KafkaSource::Rejoin() {
+  if (rd_kafka_resp_err_t err = rd_kafka_unsubscribe(consumer_.get()); err)
+    return KafkaError(err, "unsubscribe");
+  return Subscribe();
+}
+
 absl::Status KafkaSource::Close() {
   closing_ = true;
   current_.reset();

@@ -65,6 +65,7 @@ class KafkaSource final : public RecordSource {
   std::optional<int64_t> EndOffset(const TopicPartition& tp) override;
   std::optional<int64_t> Position(const TopicPartition& tp) override;
   bool ProbeBroker() override;
+  absl::Status Rejoin() override;
   absl::Status Close() override;
 
  private:

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
+#include "featurestore/changelog.h"
 #include "scorer/policy.h"
 #include "spdlog/spdlog.h"
 #include "streams/apply_stage.h"
@@ -43,8 +44,8 @@ class PipelineImpl final : public Pipeline {
         builder_(options_.decoder, options_.stop_offsets, options_.topics),
         stores_(StoresOptions(options_)) {}
 
-  // `source` null: a KafkaSource over options_.kafka, subscribed last (as
-  // nothing may be assigned before the rest exists). `dlq` null: the producer.
+  // `source` null: a KafkaSource, subscribed last (nothing may be assigned before the
+  // rest exists). `dlq` null: the producer.
   absl::Status Init(std::unique_ptr<RecordSource> source, DeadLetterSink* dlq) {
     KafkaSource* kafka = nullptr;
     if (source == nullptr) {
@@ -66,8 +67,7 @@ class PipelineImpl final : public Pipeline {
     ApplyStage::Options applying{options_.max_retries, options_.pipelined, nullptr, nullptr};
     if (FlushEveryBatch()) applying.flush = [this] { return stores_.FlushAll(); };
     apply_ = std::make_unique<ApplyStage>(committer_.get(), std::move(applying));
-    // Scores have their own producer: its delivery reports are served only on
-    // the scoring thread (the DLQ's producer is flushed by the committer).
+    // Scores' own producer: served only on the scoring thread (the committer flushes the DLQ's).
     auto score_producer = Producer::Create(ProducerProperties(options_.kafka));
     if (!score_producer.ok()) return score_producer.status();
     score_producer_ = std::move(*score_producer);
@@ -111,6 +111,7 @@ class PipelineImpl final : public Pipeline {
                      options_.exit_when_idle_ms);
         break;
       }
+      if (ChangelogFenced(fatal_)) Revoke(nullptr, /*fenced=*/true);
       if (options_.on_progress && MsSince(last_progress) >= options_.progress_interval_ms) {
         last_progress = Clock::now();
         options_.on_progress({counters_, inputs_.positions()});
@@ -154,8 +155,8 @@ class PipelineImpl final : public Pipeline {
  private:
   // ---- Source events ------------------------------------------------------
 
-  // Up to kBurst events, so the clock checks of the loop run once per burst,
-  // not per record; a burst ends at a full batch or any event but a record.
+  // Up to kBurst events, so the clock checks run once per burst, not per record;
+  // a burst ends at a full batch or any event but a record.
   void PollBurst() {
     constexpr int kBurst = 256;
     bool records = false;
@@ -219,8 +220,7 @@ class PipelineImpl final : public Pipeline {
     if (added.dead_reason) ++counters_.dlq[*added.dead_reason];
   }
 
-  // A bounded run read `tp` up to its stop offset: the batch holds the stop
-  // offset; stop fetching the partition.
+  // A bounded run read `tp` to its stop offset (in the batch): stop fetching it.
   void Stopped(const TopicPartition& tp, bool was_empty) {
     auto stop = options_.stop_offsets.find(tp);
     if (stop != options_.stop_offsets.end()) {
@@ -303,18 +303,29 @@ class PipelineImpl final : public Pipeline {
     return absl::OkStatus();
   }
 
-  // Finishes what was consumed, then gives partitions away: all of them on an
-  // eager revocation and when leaving the group, `some` on a cooperative one
-  // (the others are read on meanwhile).
-  void Revoke(const std::vector<TopicPartition>* some = nullptr) {
+  // Finishes what was consumed, then gives partitions away: all on an eager revocation
+  // and when leaving, `some` on a cooperative one (the others are read on). `fenced`
+  // (ChangelogFenced: taken over unannounced): what was applied since the last flush is
+  // dropped (the new owner reads it again), the stores close, the consumer rejoins.
+  void Revoke(const std::vector<TopicPartition>* some = nullptr, bool fenced = false) {
     const auto start = Clock::now();
-    if (!closing_ && some == nullptr) revoked_at_ = start;  // paused until the next assignment
-    // The batch in flight is waited for even after a failure (the stores close).
-    if (absl::Status s = fatal_.ok() ? CommitNow() : FinishApply(); !s.ok() && fatal_.ok())
-      fatal_ = s;
-    if (fatal_.ok()) fatal_ = DrainScores();  // in-flight scores refer to the stores
-    if (fatal_.ok()) fatal_ = FlushStores();
-    if (absl::Status s = source_->Unassign(); !s.ok()) spdlog::warn("{}", std::string(s.message()));
+    if (!closing_ && some == nullptr && !fenced) revoked_at_ = start;  // paused until assigned
+    if (fenced) {
+      spdlog::warn("{}: giving every partition up unflushed and rejoining the group",
+                   std::string(fatal_.message()));
+      fatal_ = absl::OkStatus();
+      if (apply_->busy()) apply_->Finish();  // dropped with the rest
+    } else {
+      // The batch in flight is waited for even after a failure (the stores close).
+      if (absl::Status s = fatal_.ok() ? CommitNow() : FinishApply(); !s.ok() && fatal_.ok())
+        fatal_ = s;
+      if (fatal_.ok()) fatal_ = DrainScores();  // in-flight scores refer to the stores
+      if (fatal_.ok()) fatal_ = FlushStores();
+    }
+    if (absl::Status s = fenced ? source_->Rejoin() : source_->Unassign(); !s.ok()) {
+      if (fenced) fatal_ = s;
+      spdlog::warn("{}", std::string(s.message()));
+    }
     std::set<int32_t> numbers;
     if (some == nullptr) {
       for (const auto& [p, store] : stores_.open()) numbers.insert(p);
@@ -364,9 +375,8 @@ class PipelineImpl final : public Pipeline {
     return absl::OkStatus();
   }
 
-  // Between batches, every commit interval: a flush on a thread of its own
-  // (the loop goes on; write-through, interval 0, is durable per batch). One
-  // that failed is done again here, with retries.
+  // Between batches, every commit interval: a flush on a thread of its own (the loop goes
+  // on; write-through is durable per batch). One that failed is done again, with retries.
   absl::Status FlushOnTheClock() {
     if (auto done = stores_.FinishedFlush()) {
       if (!done->status.ok()) {
@@ -390,8 +400,8 @@ class PipelineImpl final : public Pipeline {
   // Hands the batch in builder_ to the apply stage; the pipelined loop reads on meanwhile.
   void StartApply() { apply_->Start(builder_.TakeBatch(), batch_first_); }
 
-  // Waits for the batch in the apply stage (if any), then scores what it
-  // touched and records Kafka's committed offsets (monitoring only).
+  // Waits for the batch in the apply stage (if any), then scores what it touched
+  // and records Kafka's committed offsets (monitoring only).
   absl::Status FinishApply() {
     if (!apply_->busy()) return absl::OkStatus();
     const auto waiting = Clock::now();
@@ -437,9 +447,8 @@ class PipelineImpl final : public Pipeline {
 
   // ---- Scoring --------------------------------------------------------------
 
-  // Hands the customers touched by committed batches (or pending after a
-  // restart) to the scoring thread; their scores follow without holding up
-  // the loop.
+  // Hands the customers touched by committed batches (or pending after a restart)
+  // to the scoring thread; their scores follow without holding up the loop.
   absl::Status ScoreUnscored() {
     if (!scoring_active_) {
       unscored_.clear();  // their pending marks stay in the stores; a new model re-scores everyone

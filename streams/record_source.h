@@ -85,6 +85,11 @@ class RecordSource {
   // nothing else may arrive to tell that it is back).
   virtual bool ProbeBroker() = 0;
 
+  // Leaves the group and joins it again as a new member: after this instance
+  // found its partitions taken over (ChangelogFenced) without a revocation;
+  // a kRevoked of what it had and a new kAssigned follow.
+  virtual absl::Status Rejoin() = 0;
+
   // Leaves the group. Call after answering the last kRevoked (or with nothing
   // assigned); the source answers any revocation during the close itself.
   // Returns a fatal client error reported while closing (OK if none).

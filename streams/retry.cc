@@ -32,11 +32,14 @@ absl::Status WithRetries(const char* what, const RetryPolicy& policy,
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     }
   }
-  return absl::Status(
-      s.code(), absl::StrCat(s.message(), " — ", what,
-                             " not committed; fix the cause (broker reachable? disk space and "
-                             "permissions of --state-dir?) and restart: recur resumes from the "
-                             "last committed batch and re-scores pending customers"));
+  absl::Status out(s.code(),
+                   absl::StrCat(s.message(), " — ", what,
+                                " not committed; fix the cause (broker reachable? disk space and "
+                                "permissions of --state-dir?) and restart: recur resumes from the "
+                                "last committed batch and re-scores pending customers"));
+  s.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 }  // namespace recur
