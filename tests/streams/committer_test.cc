@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "featurestore/changelog.h"
 #include "featurestore/state_dir.h"
 #include "streams/partition_stores.h"
 #include "streams/retry.h"
@@ -373,6 +374,22 @@ TEST_F(CommitterTest, ARetrySendsOnlyTheDeadLettersNotYetDelivered) {
   ASSERT_EQ(sink.sent.size(), 5u);
   EXPECT_EQ(sink.sent[4].Header("recur.error.offset"), "42");
   EXPECT_EQ(StoredOffsets(1), (OffsetMap{{kPurchases1, 45}}));
+}
+
+// A fenced changelog's error is not retried and keeps its mark through
+// WithRetries: the pipeline gives its partitions up instead of stopping.
+TEST(WithRetriesTest, AFencedChangelogIsNotRetriedAndStaysMarked) {
+  int64_t retries = 0;
+  int calls = 0;
+  RetryPolicy policy{3, &retries, [](int) {}};
+  absl::Status s = WithRetries("flush", policy, [&] {
+    ++calls;
+    return MarkChangelogFenced(absl::FailedPreconditionError("changelog x[0]: fenced"));
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(ChangelogFenced(s)) << s;
+  EXPECT_NE(s.message().find("flush not committed"), std::string::npos) << s;
+  EXPECT_FALSE(ChangelogFenced(absl::FailedPreconditionError("other")));
 }
 
 TEST_F(CommitterTest, WithRetriesRetriesTransientFailuresAndStopsOnBadInput) {
