@@ -122,9 +122,6 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
   // A flush always writes its times and watermark; an empty unit would have no offset.
   if (records.empty()) return absl::InvalidArgumentError("changelog: an empty append");
   rd_kafka_t* rk = producer_.get();
-  delivered_ = 0;
-  last_offset_ = -1;
-  delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   // A producer that failed fatally (fenced: another instance owns the
   // partition now) stays failed; only the next owner's Create starts one.
   if (!dead_.ok()) return dead_;
@@ -139,6 +136,10 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
       return Failed(e, "abort");
     needs_abort_ = false;
   }
+  rd_kafka_poll(rk, 0);  // the delivery reports of what came before, counted for none
+  delivered_ = 0;
+  last_offset_ = -1;
+  delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (KafkaErrorPtr e(rd_kafka_begin_transaction(rk)); e) return Failed(e, "begin");
   for (const ChangelogRecord& r : records) {
     for (;;) {
