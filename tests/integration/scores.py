@@ -4,8 +4,7 @@
 An independent check of recur's output: a minimal Protobuf wire-format reader
 (no generated code) for recur.v1.CustomerScore.
   scores.py last      -> "key<TAB>hex(value)" of the last score per key, sorted
-  scores.py messages  -> "key<TAB>as_of_ms<TAB>risk_version<TAB>repurchase_version<TAB>risk<TAB>hex(value)"
-                         per message
+  scores.py messages  -> "key<TAB>as_of_ms<TAB>risk_version<TAB>repurchase_version<TAB>risk" per message
   scores.py content   -> "key<TAB>fields<TAB>segments" of the last score per key, sorted:
                          the probabilities, model versions and schema hash (4-8) in hex,
                          then the segments; not the as-of (3) nor what depends on it
@@ -87,8 +86,8 @@ def main():
         for k, v in records(data):
             f = fields(v)
             risk = struct.unpack("<d", f[4][0])[0] if 4 in f else 0.0
-            print("%s\t%d\t%s\t%s\t%.6f\t%s" % (k, f.get(3, [0])[0], f.get(6, [b""])[0].decode(),
-                                                f.get(7, [b""])[0].decode(), risk, v.hex()))
+            print("%s\t%d\t%s\t%s\t%.6f" % (k, f.get(3, [0])[0], f.get(6, [b""])[0].decode(),
+                                            f.get(7, [b""])[0].decode(), risk))
     else:
         sys.exit("usage: scores.py last|messages|content")
 
