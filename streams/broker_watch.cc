@@ -13,8 +13,7 @@ void BrokerWatch::Down(const absl::Status& why) {
   spdlog::warn("Kafka unreachable ({}): waiting for it to come back", std::string(why.message()));
 }
 
-void BrokerWatch::Up(bool log) {
-  if (!down_since_) return;
+void BrokerWatch::Back(bool log) {
   if (log) spdlog::info("Kafka reachable again");
   down_since_.reset();
 }

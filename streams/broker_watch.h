@@ -22,13 +22,17 @@ class BrokerWatch {
   // No broker reachable (`why`): logged once per outage.
   void Down(const absl::Status& why);
   // The broker answered; `log`: say that it is back (when it was down).
-  void Up(bool log);
+  // Inline: the loop calls it for every record.
+  void Up(bool log) {
+    if (down_since_) Back(log);
+  }
   // While down: asks the cluster every 2 s (nothing else may arrive to tell
   // that it is back); Unavailable once down longer than `timeout_s`.
   absl::Status Check(RecordSource& source, int timeout_s);
 
  private:
   using Clock = std::chrono::steady_clock;
+  void Back(bool log);
   std::optional<Clock::time_point> down_since_;
   Clock::time_point last_probe_ = Clock::now();
 };
