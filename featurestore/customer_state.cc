@@ -161,11 +161,14 @@ void CustomerState::Prune(int32_t horizon_first_day) {
   for (auto it = days_.begin(); it != first_kept; ++it) {
     MarkChanged(it->day);
     if (it->orders == 0) continue;
-    if (pruned_.orders == 0) pruned_.first_day = it->day;
+    // A late day may be pruned after later ones were (when a day is pruned
+    // depends on how the five topics were interleaved): min and max, not order.
+    const bool first = pruned_.orders == 0;
+    pruned_.first_day = first ? it->day : std::min(pruned_.first_day, it->day);
+    pruned_.last_day = first ? it->day : std::max(pruned_.last_day, it->day);
     pruned_.orders += it->orders;
     pruned_.revenue_micros += it->revenue_micros;
     for (const CategoryItems& c : it->category_items) pruned_.items += c.items;
-    pruned_.last_day = it->day;  // days_ is sorted and pruned days precede every kept one
   }
   days_.erase(days_.begin(), first_kept);
 
@@ -228,9 +231,10 @@ Features CustomerState::ComputeFeatures(int64_t as_of_ms, int32_t horizon_first_
     const int64_t items = b.orders > 0 ? bucket_items(b) : 0;
     // Lifetime: every bucket on or before T, also before the horizon (not pruned yet).
     if (b.orders > 0) {
-      if (!any_purchase) first_purchase = b.day;
+      // A late day not pruned yet may precede the pruned ones: min and max.
+      first_purchase = any_purchase ? std::min(first_purchase, b.day) : b.day;
+      last_purchase = any_purchase ? std::max(last_purchase, b.day) : b.day;
       any_purchase = true;
-      last_purchase = b.day;
       orders_all += b.orders;
       rev_all += b.revenue_micros;
       items_all += items;
