@@ -52,7 +52,7 @@ absl::StatusOr<int64_t> AppendToChangelog(Changelog* log, const rocksdb::WriteBa
 }
 
 absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
-                                             Changelog* log) {
+                                             Changelog* log, bool tailing) {
   std::string value;
   int64_t from = 0;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), kChangelogEndKey, &value);
@@ -72,8 +72,12 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   // flushes memtables in order), each with the end of what it holds, and the
   // next Open goes on from there. The memtables are flushed before any write
   // with the WAL follows.
+  // A standby tailing the log takes a few flushes at a time: each write with
+  // the WAL (a crash keeps whole ones), no bulk load, no memtable flush.
+  const bool small = tailing && s.ok();
+  const auto level = small ? spdlog::level::debug : spdlog::level::info;
   rocksdb::WriteOptions wo;
-  wo.disableWAL = true;
+  wo.disableWAL = !small;
   // Bulk load: larger memtables (a key the log holds several times is
   // written once per memtable) and no compaction until the end.
   const std::string buffer = std::to_string(db->GetOptions().write_buffer_size);
@@ -84,7 +88,7 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   const auto start = std::chrono::steady_clock::now();
   auto last_line = start;
   auto write = [&](int64_t end) -> absl::Status {
-    if (!bulk) {
+    if (!bulk && !small) {
       bulk = db->SetOptions({{"write_buffer_size", std::to_string(kRestoreBufferBytes)},
                              {"disable_auto_compactions", "true"}})
                  .ok();
@@ -110,8 +114,8 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
         const auto now = std::chrono::steady_clock::now();
         if (now - last_line >= std::chrono::seconds(5)) {
           last_line = now;
-          spdlog::info("{}: restoring from {}: {} records, {:.1f} MB so far", path, log->name(),
-                       FormatCount(records), bytes / 1e6);
+          spdlog::log(level, "{}: restoring from {}: {} records, {:.1f} MB so far", path,
+                      log->name(), FormatCount(records), bytes / 1e6);
         }
         return absl::OkStatus();
       });
@@ -122,7 +126,7 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   if (records > 0 || (s.ok() && *end != from)) {
     if (absl::Status w = write(*end); !w.ok()) return w;
   }
-  if (wrote) {
+  if (wrote && !small) {
     rocksdb::FlushOptions fo;
     fo.wait = true;
     if (rocksdb::Status f = db->Flush(fo); !f.ok()) return FromRocks(f, path, "flush the restore");
@@ -135,8 +139,8 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   if (records > 0) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("{}: restored {} records ({:.1f} MB) from {} offsets {}..{} in {:.1f} s", path,
-                 FormatCount(records), bytes / 1e6, log->name(), from, *end, secs);
+    spdlog::log(level, "{}: restored {} records ({:.1f} MB) from {} offsets {}..{} in {:.1f} s",
+                path, FormatCount(records), bytes / 1e6, log->name(), from, *end, secs);
   }
   return CatchUp{s.ok() || records > 0, records, !s.ok() && from == 0 && records == 0};
 }

@@ -101,8 +101,10 @@ struct CatchUp {
   int64_t records = 0;     // read and applied
   bool log_empty = false;  // the whole log was read and held no record
 };
+// `tailing` (a standby's copy, read again every few seconds): a copy that
+// has an end is written with the WAL and no bulk load, and logged at debug.
 absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string& path,
-                                             Changelog* log);
+                                             Changelog* log, bool tailing = false);
 // Sends every key of a never-logged store as one unit and records the end;
 // FailedPrecondition when the changelog holds records already (read unless
 // `log_empty`: CatchUpWithChangelog read it all already).

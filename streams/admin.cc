@@ -108,6 +108,43 @@ absl::StatusOr<OffsetMap> KafkaAdmin::OffsetsForTime(const OffsetMap& ends, int6
   return out;
 }
 
+absl::StatusOr<std::map<std::string, std::set<int32_t>>> KafkaAdmin::GroupAssignment(
+    const std::string& group, absl::Duration timeout) {
+  const int ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  std::unique_ptr<rd_kafka_queue_t, KafkaDeleter> queue(rd_kafka_queue_new(rk_.get()));
+  std::unique_ptr<rd_kafka_AdminOptions_t, KafkaDeleter> options(
+      rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, errstr, sizeof(errstr));
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, options.get(), queue.get());
+  std::unique_ptr<rd_kafka_event_t, KafkaDeleter> event(
+      rd_kafka_queue_poll(queue.get(), ms + 1000));
+  const std::string what = absl::StrCat("describe consumer group '", group, "'");
+  if (!event) return absl::UnavailableError(absl::StrCat(what, ": no answer in time"));
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get()); err) {
+    return KafkaError(err, what);
+  }
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupDescription_t** descs = rd_kafka_DescribeConsumerGroups_result_groups(
+      rd_kafka_event_DescribeConsumerGroups_result(event.get()), &n);
+  std::map<std::string, std::set<int32_t>> out;
+  for (size_t g = 0; g < n; ++g) {
+    if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[g]); e) {
+      return KafkaError(rd_kafka_error_code(e), what);
+    }
+    const size_t members = rd_kafka_ConsumerGroupDescription_member_count(descs[g]);
+    for (size_t i = 0; i < members; ++i) {
+      const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(descs[g], i);
+      std::set<int32_t>& numbers = out[rd_kafka_MemberDescription_consumer_id(m)];
+      const rd_kafka_topic_partition_list_t* tps =
+          rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+      for (int k = 0; tps != nullptr && k < tps->cnt; ++k) numbers.insert(tps->elems[k].partition);
+    }
+  }
+  return out;
+}
+
 absl::Status RequireTopic(const std::map<std::string, int32_t>& counts, const std::string& topic,
                           const char* what, const KafkaProperties& kafka) {
   if (counts.count(topic)) return absl::OkStatus();

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -68,6 +69,12 @@ class KafkaAdmin {
   // or the partition's entry in `ends` when there is none (never beyond it).
   absl::StatusOr<OffsetMap> OffsetsForTime(const OffsetMap& ends, int64_t time_ms,
                                            absl::Duration timeout);
+
+  // The members of consumer group `group` (member ids) and the partition
+  // numbers assigned to each (of any topic), as the group coordinator has
+  // them since the last rebalance; empty when the group has no member.
+  absl::StatusOr<std::map<std::string, std::set<int32_t>>> GroupAssignment(const std::string& group,
+                                                                           absl::Duration timeout);
 
   // For reading with rd_kafka_assign + rd_kafka_consumer_poll.
   rd_kafka_t* handle() { return rk_.get(); }

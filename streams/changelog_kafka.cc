@@ -56,6 +56,10 @@ absl::StatusOr<std::unique_ptr<KafkaChangelog>> KafkaChangelog::Create(
   return log;
 }
 
+std::unique_ptr<KafkaChangelog> KafkaChangelog::Reader(KafkaChangelogOptions options) {
+  return std::unique_ptr<KafkaChangelog>(new KafkaChangelog(std::move(options)));
+}
+
 absl::Status KafkaChangelog::StartProducer() {
   KafkaProperties props = ProducerProperties(options_.kafka);
   props["transactional.id"] = absl::StrCat(options_.group, "-changelog-", options_.partition);
@@ -121,6 +125,10 @@ absl::Status KafkaChangelog::ProduceFailed(rd_kafka_resp_err_t err) {
 absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> records) {
   // A flush always writes its times and watermark; an empty unit would have no offset.
   if (records.empty()) return absl::InvalidArgumentError("changelog: an empty append");
+  if (!producer_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("changelog ", name_, " is open for reading only (a standby's copy)"));
+  }
   rd_kafka_t* rk = producer_.get();
   // A producer that failed fatally (fenced: another instance owns the
   // partition now) stays failed; only the next owner's Create starts one.
@@ -180,6 +188,8 @@ absl::StatusOr<int64_t> KafkaChangelog::Append(std::span<const ChangelogRecord> 
 absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
     int64_t from,
     const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn) {
+  if (cancelled_.load())
+    return absl::CancelledError(absl::StrCat("changelog ", name_, ": read cancelled"));
   auto admin =
       KafkaAdmin::Create(options_.kafka, absl::StrCat(options_.group, "-changelog-restore"), true);
   if (!admin.ok()) return admin.status();
@@ -220,6 +230,10 @@ absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
     return s;
   };
   while (position < end) {
+    if (cancelled_.load()) {
+      result = absl::CancelledError(absl::StrCat("changelog ", name_, ": read cancelled"));
+      break;
+    }
     KafkaMessagePtr m(rd_kafka_consumer_poll(rk, 200));
     if (!m) {
       if (moved) {

@@ -13,11 +13,14 @@
 // partition's changelog has one writer, as its store has one owner.
 // ReadFrom reads with isolation.level=read_committed: aborted appends are
 // never seen, and a flush's records only once its transaction committed.
+// Reader() makes one without a producer (a standby's copy, streams/standby.h):
+// it fences nobody, and its Append is refused.
 // Thread-safety: one thread at a time (a store calls it from its flush or
-// its Open). Owns its rd_kafka_t handles.
+// its Open), except Cancel. Owns its rd_kafka_t handles.
 #ifndef RECUR_STREAMS_CHANGELOG_KAFKA_H_
 #define RECUR_STREAMS_CHANGELOG_KAFKA_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +51,8 @@ class KafkaChangelog final : public Changelog {
   // Initialises the transactional producer (fencing a previous one with the
   // same id). Unavailable when the cluster does not answer in time.
   static absl::StatusOr<std::unique_ptr<KafkaChangelog>> Create(KafkaChangelogOptions options);
+  // Reads only: no producer, no transactional.id (nothing is fenced).
+  static std::unique_ptr<KafkaChangelog> Reader(KafkaChangelogOptions options);
   ~KafkaChangelog() override;
   KafkaChangelog(const KafkaChangelog&) = delete;
   KafkaChangelog& operator=(const KafkaChangelog&) = delete;
@@ -58,6 +63,9 @@ class KafkaChangelog final : public Changelog {
       const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn)
       override;
   std::string_view name() const override { return name_; }
+  // From any thread: a ReadFrom in progress returns Cancelled at its next
+  // poll (what it delivered stays delivered), and so does every later one.
+  void Cancel() { cancelled_.store(true); }
 
  private:
   explicit KafkaChangelog(KafkaChangelogOptions options);
@@ -81,6 +89,7 @@ class KafkaChangelog final : public Changelog {
   bool needs_abort_ = false;
   bool commit_pending_ = false;
   absl::Status dead_;
+  std::atomic<bool> cancelled_{false};
   KafkaPtr producer_;  // last: destroyed first, while OnDelivery's state lives
 };
 

@@ -30,6 +30,9 @@ struct KafkaDeleter {
   void operator()(rd_kafka_headers_t* p) const { rd_kafka_headers_destroy(p); }
   void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
   void operator()(const rd_kafka_metadata_t* p) const { rd_kafka_metadata_destroy(p); }
+  void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
+  void operator()(rd_kafka_event_t* p) const { rd_kafka_event_destroy(p); }
+  void operator()(rd_kafka_AdminOptions_t* p) const { rd_kafka_AdminOptions_destroy(p); }
 };
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using KafkaConfPtr = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;

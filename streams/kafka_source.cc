@@ -269,6 +269,14 @@ bool KafkaSource::ProbeBroker() {
   return answered;
 }
 
+std::string KafkaSource::MemberId() const {
+  char* id = rd_kafka_memberid(consumer_.get());
+  if (id == nullptr) return "";
+  std::string out(id);
+  rd_kafka_mem_free(consumer_.get(), id);
+  return out;
+}
+
 absl::Status KafkaSource::Rejoin() {
   if (rd_kafka_resp_err_t err = rd_kafka_unsubscribe(consumer_.get()); err)
     return KafkaError(err, "unsubscribe");

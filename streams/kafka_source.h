@@ -67,6 +67,9 @@ class KafkaSource final : public RecordSource {
   bool ProbeBroker() override;
   absl::Status Rejoin() override;
   absl::Status Close() override;
+  // The group member id the coordinator gave this consumer ("" before it
+  // joined). Thread-safe (the standby keeper asks from its thread).
+  std::string MemberId() const;
 
  private:
   KafkaSource(std::vector<std::string> topics, bool cooperative)

@@ -48,13 +48,19 @@ absl::StatusOr<std::set<int32_t>> PartitionStores::OpenAll(const std::set<int32_
         return MissingPartitionsError(options_.state_dir, {p});
     }
   }
+  // A warm copy kept here is the store's own directory: released first, the
+  // store opens on it and reads only what the changelog got since.
+  if (standby_ != nullptr) standby_->Release(std::set<int32_t>(todo.begin(), todo.end()));
   // In parallel: a store restored from its changelog waits mostly for the
   // broker, and the partitions' restores overlap.
   std::vector<OpenedStore> opened(todo.size());
   ParallelFor(
       todo.size(), [&](size_t i) { opened[i] = OpenOne(todo[i], assigned); }, todo.size());
   for (const OpenedStore& o : opened) {
-    if (!o.status.ok()) return o.status;
+    if (!o.status.ok()) {
+      TellStandby();  // (the released ones may be kept again)
+      return o.status;
+    }
   }
   const std::set<int32_t> numbers(todo.begin(), todo.end());
   if (absl::Status s = RecordPartitions(options_.state_dir, numbers); !s.ok()) return s;
@@ -63,6 +69,7 @@ absl::StatusOr<std::set<int32_t>> PartitionStores::OpenAll(const std::set<int32_
     if (opened[i].changelog) changelogs_[todo[i]] = std::move(opened[i].changelog);
     stores_[todo[i]] = std::move(opened[i].store);
   }
+  TellStandby();
   return numbers;
 }
 
@@ -180,18 +187,31 @@ void PartitionStores::CloseAll() {
     spdlog::warn("closing the stores without a final flush ({}); they resume at their last flush",
                  std::string(s.message()));
   }
-  absl::MutexLock lock(&mu_);
-  stores_.clear();
-  changelogs_.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    stores_.clear();
+    changelogs_.clear();
+  }
+  TellStandby();
+}
+
+void PartitionStores::TellStandby() {
+  if (standby_ == nullptr) return;
+  std::set<int32_t> open;
+  for (const auto& [p, store] : stores_) open.insert(p);
+  standby_->SetOwned(open);
 }
 
 void PartitionStores::Close(const std::set<int32_t>& partitions) {
   WaitFlush();  // (none runs: the revocation flushed)
-  absl::MutexLock lock(&mu_);
-  for (int32_t p : partitions) {
-    stores_.erase(p);  // before its changelog
-    changelogs_.erase(p);
+  {
+    absl::MutexLock lock(&mu_);
+    for (int32_t p : partitions) {
+      stores_.erase(p);  // before its changelog
+      changelogs_.erase(p);
+    }
   }
+  TellStandby();
 }
 
 absl::StatusOr<CustomerLookup> PartitionStores::Lookup(const CustomerKey& key,

@@ -43,6 +43,7 @@
 #include "featurestore/changelog.h"
 #include "featurestore/feature_store.h"
 #include "streams/committer.h"
+#include "streams/standby.h"
 
 namespace recur {
 
@@ -129,6 +130,14 @@ class PartitionStores final : public PartitionWriter {
   // Closes the stores of `partitions` (flushed before: a cooperative
   // revocation); the others stay open.
   void Close(const std::set<int32_t>& partitions);
+  // Starts keeping warm copies (streams/standby.h): a partition's copy is
+  // released before its store opens here, and the keeper learns which are open.
+  void StartStandby(StandbyOptions options) {
+    standby_ = std::make_unique<StandbyKeeper>(std::move(options));
+  }
+  std::optional<StandbyKeeper::Stats> standby_stats() const {
+    return standby_ ? std::optional(standby_->stats()) : std::nullopt;
+  }
 
   bool IsOpen(int32_t partition) const override { return stores_.count(partition) > 0; }
   absl::Status Apply(int32_t partition, std::span<const v1::Event> events, const OffsetMap& offsets,
@@ -153,6 +162,8 @@ class PartitionStores final : public PartitionWriter {
   // Before stores_: a store's changelog outlives it.
   std::map<int32_t, std::unique_ptr<Changelog>> changelogs_;
   std::map<int32_t, std::unique_ptr<FeatureStore>> stores_;
+  std::unique_ptr<StandbyKeeper> standby_;
+  void TellStandby();  // the open stores' numbers, to standby_
 };
 
 }  // namespace recur

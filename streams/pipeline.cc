@@ -56,6 +56,8 @@ class PipelineImpl final : public Pipeline {
       source = std::move(*created);
     }
     source_ = std::move(source);
+    if (kafka && options_.standby_replicas)
+      stores_.StartStandby(StandbyOptionsFor(options_, kafka));
     auto producer = Producer::Create(ProducerProperties(options_.kafka));
     if (!producer.ok()) return producer.status();
     producer_ = std::move(*producer);
@@ -281,10 +283,8 @@ class PipelineImpl final : public Pipeline {
       revoked_at_.reset();
     }
     if (parts.empty()) return absl::OkStatus();  // a cooperative rebalance that added nothing
-    spdlog::info(
-        "assigned {} partitions (partition numbers {}), resuming from the offsets in the "
-        "state stores",
-        parts.size(), absl::StrJoin(numbers, ","));
+    spdlog::info("assigned {} partitions (partition numbers {}), resuming at the stored offsets",
+                 parts.size(), absl::StrJoin(numbers, ","));
     return absl::OkStatus();
   }
 
@@ -539,7 +539,7 @@ class PipelineImpl final : public Pipeline {
         SharedCounters(counters_, scoring, cache,
                        Idle() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(), Idle());
     c.stores_open = static_cast<int32_t>(stores_.open().size());
-    std::string json = recur::StatsJson(counters_, scoring, cache);
+    std::string json = recur::StatsJson(counters_, scoring, cache, stores_.standby_stats());
     absl::MutexLock lock(&shared_mu_);
     shared_ = std::move(c);
     shared_json_ = std::move(json);

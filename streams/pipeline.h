@@ -105,6 +105,9 @@ struct PipelineOptions {
   // Cooperative incremental rebalancing (KafkaSourceOptions::cooperative): a
   // rebalance moves only the partitions that must move; the others go on.
   bool cooperative = false;
+  // Warm copies of partition stores other instances own, kept by tailing the
+  // changelog (streams/standby.h); needs changelog_topic. 0: none.
+  int standby_replicas = 0;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

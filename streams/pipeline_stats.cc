@@ -8,7 +8,8 @@
 namespace recur {
 
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
-                      const FeatureStore::CacheStats& cache) {
+                      const FeatureStore::CacheStats& cache,
+                      const std::optional<StandbyKeeper::Stats>& standby) {
   nlohmann::json j{{"events_in", counters.events_in},
                    {"applied", counters.applied},
                    {"duplicates", counters.duplicates},
@@ -35,6 +36,11 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
                 {"flushed_bytes", cache.flushed_bytes},
                 {"changelog_records", cache.changelog_records},
                 {"restored_records", cache.restored_records}};
+  if (standby) {
+    nlohmann::json ends = nlohmann::json::object();
+    for (const auto& [p, end] : standby->ends) ends[std::to_string(p)] = end;
+    j["standby"] = {{"ends", ends}, {"records", standby->records}};
+  }
   const ScoringCounters& c = scoring.counters;
   j["scoring"] = {{"models", scoring.versions},
                   {"scored", c.scored},
@@ -135,6 +141,17 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
       return std::unique_ptr<Changelog>(std::move(*log));
     };
   }
+  return s;
+}
+
+StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source) {
+  StandbyOptions s;
+  s.replicas = o.standby_replicas;
+  s.state_dir = o.state_dir;
+  s.kafka = o.kafka;
+  s.group = o.group_id;
+  s.changelog_topic = o.changelog_topic;
+  s.member_id = [source] { return source->MemberId(); };
   return s;
 }
 

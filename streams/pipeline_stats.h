@@ -12,20 +12,28 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "featurestore/feature_store.h"
+#include "streams/kafka_source.h"
 #include "streams/partition_stores.h"
 #include "streams/pipeline.h"
 #include "streams/score_worker.h"
+#include "streams/standby.h"
 
 namespace recur {
 
 // The stores' options for a pipeline's (always write-back: see the .cc).
 PartitionStoresOptions StoresOptions(const PipelineOptions& o);
+// The standby keeper's options (streams/standby.h) for `source`'s group member.
+StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source);
 
+// `standby` (with --standby-replicas): "standby": {"ends": {partition: changelog
+// offset held}, "records": applied to the copies}.
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
-                      const FeatureStore::CacheStats& cache);
+                      const FeatureStore::CacheStats& cache,
+                      const std::optional<StandbyKeeper::Stats>& standby = std::nullopt);
 
 // The counters other threads read (Pipeline::counters()): the loop's, with the
 // scoring thread's and the caches' folded in. `loop_idle`: nothing consumed and

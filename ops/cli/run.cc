@@ -68,6 +68,10 @@ class RunCommand : public Command {
           embedded->bootstraps(), embedded->bootstraps());
     }
     options_.kafka = *props;
+    if (options_.standby_replicas > 0 && options_.changelog_topic.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          "--standby-replicas needs --changelog-topic (standby copies are read from it)"));
+    }
     if (rebuild_.accept_loss && !rebuild_.rebuild_missing) {
       return Fail(absl::InvalidArgumentError("--accept-loss only goes with --rebuild-missing"));
     }

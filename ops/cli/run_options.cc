@@ -115,6 +115,13 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
                   "\"Scale-out\"). E.g. recur.changelog, created with ops/kafka/create-topics "
                   "--compact --config max.message.bytes=33554432 and the input topics' partition "
                   "count. Empty: none");
+  sub->add_option("--standby-replicas", o.standby_replicas,
+                  "keep warm copies of the partition stores that the N instances before this "
+                  "one (in member-id order) own, by tailing the changelog into the state dir, "
+                  "so a partition that fails over here reads only the last seconds of its "
+                  "changelog, not all of it (docs/DESIGN.md \"Standbys\"). Needs "
+                  "--changelog-topic. Default 0: none")
+      ->check(CLI::Range(0, 16));
   sub->add_option(
       "-X", *kafka_props,
       "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "featurestore/feature_store.h"
+#include "featurestore/standby_copy.h"
 #include "ops/simulator.h"
 #include "rocksdb/db.h"
 #include "tests/testing/events.h"
@@ -309,6 +310,68 @@ TEST_F(ChangelogTest, AStoreNeverLoggedIsSentOnceAndTwoHistoriesAreRefused) {
   }
   auto diverged = Open("copy", &log);
   EXPECT_TRUE(absl::IsFailedPrecondition(diverged.status())) << diverged.status();
+}
+
+// A standby's copy (featurestore/standby_copy.h) tails the log while the
+// owner writes: its first catch-up is a restore, later ones take what the
+// flushes since appended. When the partition moves to it, the store opens on
+// the copy and reads only the records after the copy's last catch-up, and
+// equals the owner's key for key.
+TEST_F(ChangelogTest, AStandbyCopyBecomesTheStoreReadingOnlyWhatItHadNotCaughtUp) {
+  MemoryChangelog log;
+  auto store = MustOpen("owner", &log);
+  ASSERT_NE(store, nullptr);
+  std::unique_ptr<StandbyCopy> copy;
+  int64_t tailed = 0, catch_ups = 0;
+  Feed(store.get(), [&](int flush) {
+    if (flush == 4) {
+      auto opened = StandbyCopy::Open(tmp_.Sub("standby"), &log);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      copy = std::move(*opened);
+    }
+    if (copy == nullptr || flush % 3 != 1 || flush > 40) return;
+    auto applied = copy->CatchUp();
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    if (catch_ups++ > 0) tailed += *applied;
+    EXPECT_EQ(copy->end(), static_cast<int64_t>(log.entries.size()));
+  });
+  ASSERT_NE(copy, nullptr);
+  EXPECT_GT(tailed, 0);
+  const int64_t end = copy->end();
+  copy.reset();
+  store.reset();
+  // What the log got after the copy's last catch-up.
+  int64_t behind = 0;
+  for (size_t o = static_cast<size_t>(end); o < log.entries.size(); ++o)
+    behind += !log.entries[o].marker && !log.entries[o].aborted;
+  ASSERT_GT(behind, 0);
+  const int64_t total = log.Count(false) + log.Count(true);
+  ASSERT_LT(behind, total / 2);
+
+  auto moved = MustOpen("standby", &log);
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(moved->cache_stats().restored_records, behind);
+  moved.reset();
+  EXPECT_EQ(Keys("standby"), Keys("owner"));
+}
+
+// A directory holding a store that was never logged is not taken as a copy
+// (nor overwritten): the copy's catch-up says so.
+TEST_F(ChangelogTest, AStandbyCopyRefusesAStoreNeverLogged) {
+  MemoryChangelog log;
+  ASSERT_NE(MustOpen("owner", &log), nullptr);  // the log holds the owner's first keys
+  {
+    auto unlogged = MustOpen("old", nullptr);
+    ASSERT_NE(unlogged, nullptr);
+  }
+  const Dump before = Keys("old");
+  auto copy = StandbyCopy::Open(tmp_.Sub("old"), &log);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  auto applied = (*copy)->CatchUp();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kFailedPrecondition) << applied.status();
+  EXPECT_NE(std::string(applied.status().message()).find("never logged"), std::string::npos);
+  copy->reset();
+  EXPECT_EQ(Keys("old"), before);
 }
 
 }  // namespace

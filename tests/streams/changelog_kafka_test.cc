@@ -89,6 +89,27 @@ TEST_F(KafkaChangelogTest, AppendsAreReadBackInOrderWithTombstonesFromAnyEnd) {
   EXPECT_TRUE(absl::IsFailedPrecondition(beyond.status())) << beyond.status();
 }
 
+// A standby's reader (KafkaChangelog::Reader) reads what the writer appended,
+// can not append, does not fence the writer, and a cancelled one stops reading.
+TEST_F(KafkaChangelogTest, AReaderReadsWithoutFencingTheWriterAndCanNotAppend) {
+  auto writer = Make();
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE(Append(**writer, {{"k1", "v1"}}).ok());
+  KafkaChangelogOptions o;
+  o.kafka["bootstrap.servers"] = kafka_->bootstraps();
+  o.partition = 1;
+  o.group = "test";
+  auto reader = KafkaChangelog::Reader(o);
+  EXPECT_EQ(ReadAll(*reader, 0), (std::vector<Read>{{"k1", "v1"}}));
+  auto refused = Append(*reader, {{"k2", "v2"}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  ASSERT_TRUE(Append(**writer, {{"k3", "v3"}}).ok()) << "the reader fenced the writer";
+  EXPECT_EQ(ReadAll(*reader, 0), (std::vector<Read>{{"k1", "v1"}, {"k3", "v3"}}));
+  reader->Cancel();
+  auto cancelled = reader->ReadFrom(0, [](auto, int64_t) { return absl::OkStatus(); });
+  EXPECT_TRUE(absl::IsCancelled(cancelled.status())) << cancelled.status();
+}
+
 TEST_F(KafkaChangelogTest, AnAppendWhileTheBrokerIsDownFailsAndTheNextSucceeds) {
   auto log = Make(absl::Seconds(3));
   ASSERT_TRUE(log.ok()) << log.status();

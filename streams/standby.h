@@ -1,0 +1,96 @@
+// StandbyKeeper: `recur run --standby-replicas N` — warm copies of partition
+// stores other instances own, kept by tailing their changelog (docs/DESIGN.md,
+// "Standbys"), so a partition that fails over to this instance reads only the
+// last seconds of its changelog instead of all of it.
+//
+//   StandbyKeeper keeper(options);   // starts its thread
+//   keeper.Release({3});             // before partition 3's store opens here
+//   keeper.SetOwned({1, 3});         // after this instance's stores changed
+//
+// Which partitions: every few seconds the keeper asks the group coordinator
+// for the group's members and their assignment (DescribeConsumerGroups) and
+// orders the members by member id in a ring; the N members after a
+// partition's owner keep it warm (ChooseStandbys). Nothing else is
+// coordinated: a copy is the partition's own store directory, read from the
+// changelog with a reader that fences nobody (KafkaChangelog::Reader), and
+// whoever is assigned the partition opens that directory and catches it up.
+// Thread-safety: Release, SetOwned and stats from any thread; the copies are
+// read on the keeper's own thread.
+#ifndef RECUR_STREAMS_STANDBY_H_
+#define RECUR_STREAMS_STANDBY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "streams/kafka.h"
+
+namespace recur {
+
+class KafkaAdmin;
+class KafkaChangelog;
+class StandbyCopy;
+
+// The partition numbers member `me` keeps warm: each member's partitions go to
+// the `replicas` members after it in member-id order (fewer when the group is
+// smaller), never to their owner.
+std::set<int32_t> ChooseStandbys(const std::map<std::string, std::set<int32_t>>& assignment,
+                                 const std::string& me, int replicas);
+
+struct StandbyOptions {
+  int replicas = 1;
+  std::string state_dir;
+  KafkaProperties kafka;
+  std::string group;                           // the pipeline's consumer group
+  std::string changelog_topic;                 // one partition per partition number
+  std::function<std::string()> member_id;      // this instance's, "" before it joined
+  absl::Duration interval = absl::Seconds(1);  // between two catch-ups of every copy
+};
+
+class StandbyKeeper {
+ public:
+  explicit StandbyKeeper(StandbyOptions options);
+  ~StandbyKeeper();  // stops the thread, closes the copies
+  StandbyKeeper(const StandbyKeeper&) = delete;
+  StandbyKeeper& operator=(const StandbyKeeper&) = delete;
+
+  // Closes the copies of `partitions` (a catch-up in progress is cancelled)
+  // and keeps none of them until SetOwned says they are not owned here.
+  void Release(const std::set<int32_t>& partitions);
+  // The partition numbers whose stores are open here (never kept as copies).
+  void SetOwned(const std::set<int32_t>& owned);
+
+  struct Stats {
+    std::map<int32_t, int64_t> ends;  // copy -> changelog offset it holds up to
+    int64_t records = 0;              // applied to copies since the start
+  };
+  Stats stats() const;
+
+ private:
+  struct Copy;
+  void Run();
+  void Round();
+  void CloseCopy(int32_t p);
+
+  const StandbyOptions options_;
+  mutable absl::Mutex mu_;
+  std::set<int32_t> owned_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, KafkaChangelog*> open_ ABSL_GUARDED_BY(mu_);  // copies open (to cancel)
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<int32_t, std::unique_ptr<Copy>> copies_;  // the keeper thread's
+  std::unique_ptr<KafkaAdmin> admin_;                // the keeper thread's (group queries)
+  std::set<int32_t> wanted_;                         // the keeper thread's
+  std::thread thread_;
+};
+
+}  // namespace recur
+
+#endif  // RECUR_STREAMS_STANDBY_H_
