@@ -36,6 +36,7 @@ std::set<int32_t> ChooseStandbys(const std::map<std::string, std::set<int32_t>>&
 struct StandbyKeeper::Copy {
   std::unique_ptr<KafkaChangelog> log;
   std::unique_ptr<StandbyCopy> copy;  // destroyed before its log
+  bool busy = false;                  // the keeper reads it (outside mu_)
   bool warm = false;                  // caught up once
   std::string last_error;             // logged once until it changes
 };
@@ -51,20 +52,46 @@ StandbyKeeper::~StandbyKeeper() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
-    for (auto& [p, log] : open_) log->Cancel();
+    for (auto& [p, c] : copies_) {
+      if (c->busy) c->log->Cancel();
+    }
   }
   thread_.join();
+  absl::MutexLock lock(&mu_);
+  copies_.clear();  // each copy before its log (Copy's member order)
+}
+
+std::unique_ptr<StandbyKeeper::Copy> StandbyKeeper::TakeCopy(int32_t p) {
+  std::unique_ptr<Copy> c;
+  if (auto it = copies_.find(p); it != copies_.end()) {
+    c = std::move(it->second);
+    copies_.erase(it);
+  }
+  stats_.ends.erase(p);
+  return c;
 }
 
 void StandbyKeeper::Release(const std::set<int32_t>& partitions) {
-  absl::MutexLock lock(&mu_);
+  // A copy the keeper is not reading is closed here at once; one it reads is
+  // cancelled, and the keeper closes it when the read returns.
+  std::vector<std::unique_ptr<Copy>> closing;
+  mu_.Lock();
   owned_.insert(partitions.begin(), partitions.end());
   for (int32_t p : partitions) {
-    if (auto it = open_.find(p); it != open_.end()) it->second->Cancel();
+    auto it = copies_.find(p);
+    if (it == copies_.end()) continue;
+    if (it->second->busy) {
+      it->second->log->Cancel();
+    } else {
+      closing.push_back(TakeCopy(p));
+    }
   }
+  mu_.Unlock();
+  closing.clear();  // the RocksDB locks go with them
+  absl::MutexLock lock(&mu_);
   auto released = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return std::none_of(partitions.begin(), partitions.end(),
-                        [&](int32_t p) { return open_.count(p) > 0; });
+                        [&](int32_t p) { return copies_.count(p) > 0; });
   };
   mu_.Await(absl::Condition(&released));
 }
@@ -79,18 +106,6 @@ StandbyKeeper::Stats StandbyKeeper::stats() const {
   return stats_;
 }
 
-void StandbyKeeper::CloseCopy(int32_t p) {
-  std::unique_ptr<Copy> c;
-  if (auto it = copies_.find(p); it != copies_.end()) {
-    c = std::move(it->second);
-    copies_.erase(it);
-  }
-  if (c != nullptr) c->copy.reset();  // the RocksDB lock first
-  absl::MutexLock lock(&mu_);
-  open_.erase(p);  // then Release goes on; the log (c) last: Release may have held it
-  stats_.ends.erase(p);
-}
-
 void StandbyKeeper::Run() {
   for (;;) {
     Round();
@@ -99,9 +114,6 @@ void StandbyKeeper::Run() {
     mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval);
     if (stop_) break;
   }
-  std::vector<int32_t> open;
-  for (const auto& [p, copy] : copies_) open.push_back(p);
-  for (int32_t p : open) CloseCopy(p);
 }
 
 void StandbyKeeper::Round() {
@@ -127,65 +139,92 @@ void StandbyKeeper::Round() {
       spdlog::debug("standby: {}", std::string(assignment.status().message()));
     }
   }
-  std::set<int32_t> owned;
+  std::vector<int32_t> drop;
   {
     absl::MutexLock lock(&mu_);
-    if (stop_) return;
-    owned = owned_;
-  }
-  std::vector<int32_t> drop;
-  for (const auto& [p, copy] : copies_) {
-    if (!wanted_.count(p) || owned.count(p)) drop.push_back(p);
+    for (const auto& [p, c] : copies_) {
+      if (!wanted_.count(p) || owned_.count(p)) drop.push_back(p);
+    }
   }
   for (int32_t p : drop) CloseCopy(p);
-  for (int32_t p : wanted_) {
-    if (owned.count(p)) continue;
+  for (int32_t p : wanted_) CatchUpCopy(p);
+}
+
+void StandbyKeeper::CloseCopy(int32_t p) {
+  Copy* c = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = copies_.find(p);
+    if (it == copies_.end()) return;
+    c = it->second.get();
+    c->busy = true;  // a Release meanwhile waits until it is gone
+  }
+  c->copy.reset();  // the RocksDB lock, before the copy leaves copies_
+  std::unique_ptr<Copy> gone;
+  absl::MutexLock lock(&mu_);
+  gone = TakeCopy(p);
+}
+
+void StandbyKeeper::CatchUpCopy(int32_t p) {
+  Copy* c = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_ || owned_.count(p)) return;
     auto& slot = copies_[p];
     if (slot == nullptr) {
-      auto c = std::make_unique<Copy>();
-      c->log = KafkaChangelog::Reader({.kafka = options_.kafka,
-                                       .topic = options_.changelog_topic,
-                                       .partition = p,
-                                       .group = options_.group});
-      {
-        absl::MutexLock lock(&mu_);
-        if (owned_.count(p) || stop_) {  // taken meanwhile: not opened
-          copies_.erase(p);
-          continue;
-        }
-        open_[p] = c->log.get();  // before its directory is locked: Release waits for it
-      }
-      KafkaChangelog* log = c->log.get();
-      slot = std::move(c);
-      auto opened = StandbyCopy::Open(StateDir::PartitionPath(options_.state_dir, p), log);
-      if (!opened.ok()) {  // e.g. locked by another process on a shared disk
-        spdlog::debug("standby: partition {}: {}", p, std::string(opened.status().message()));
-        CloseCopy(p);
-        continue;
-      }
-      slot->copy = std::move(*opened);
+      slot = std::make_unique<Copy>();
+      slot->log = KafkaChangelog::Reader({.kafka = options_.kafka,
+                                          .topic = options_.changelog_topic,
+                                          .partition = p,
+                                          .group = options_.group});
     }
-    Copy& c = *slot;
-    auto applied = c.copy->CatchUp();
-    if (applied.ok()) {
-      if (!c.warm) {
-        spdlog::info("standby: partition {} warm, at changelog offset {}", p, c.copy->end());
-        c.warm = true;
-      }
-      c.last_error.clear();
-      absl::MutexLock lock(&mu_);
-      stats_.ends[p] = c.copy->end();
-      stats_.records += *applied;
-    } else if (!absl::IsCancelled(applied.status()) && c.last_error != applied.status().message()) {
-      c.last_error = std::string(applied.status().message());
-      spdlog::warn("standby: partition {}: {} (retried)", p, c.last_error);
+    c = slot.get();
+    c->busy = true;  // Release cancels it and waits, never closes it
+  }
+  absl::Status failed;
+  int64_t applied = 0;
+  if (c->copy == nullptr) {
+    auto opened = StandbyCopy::Open(StateDir::PartitionPath(options_.state_dir, p), c->log.get());
+    if (opened.ok()) {
+      c->copy = std::move(*opened);
+    } else {
+      failed = opened.status();  // e.g. locked by another process on a shared disk
     }
-    bool release = false;
-    {
-      absl::MutexLock lock(&mu_);
-      release = owned_.count(p) > 0 || stop_;
+  }
+  if (failed.ok()) {
+    auto r = c->copy->CatchUp();
+    if (r.ok())
+      applied = *r;
+    else
+      failed = r.status();
+  }
+  if (failed.ok() && !c->warm) {
+    spdlog::info("standby: partition {} warm, at changelog offset {}", p, c->copy->end());
+    c->warm = true;
+  }
+  if (failed.ok()) {
+    c->last_error.clear();
+  } else if (!absl::IsCancelled(failed) && c->last_error != failed.message()) {
+    c->last_error = std::string(failed.message());
+    spdlog::warn("standby: partition {}: {} (retried)", p, c->last_error);
+  }
+  bool close = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (failed.ok()) {
+      stats_.ends[p] = c->copy->end();
+      stats_.records += applied;
     }
-    if (release || absl::IsCancelled(applied.status())) CloseCopy(p);
+    // Released meanwhile, stopping, cancelled (a reader stays cancelled) or
+    // not opened: closed (the next round opens it again if still wanted).
+    close = owned_.count(p) || stop_ || absl::IsCancelled(failed) || c->copy == nullptr;
+    if (!close) c->busy = false;
+  }
+  if (close) {
+    c->copy.reset();  // the RocksDB lock, before the copy leaves copies_
+    std::unique_ptr<Copy> gone;
+    absl::MutexLock lock(&mu_);
+    gone = TakeCopy(p);
   }
 }
 

@@ -77,17 +77,20 @@ class StandbyKeeper {
   struct Copy;
   void Run();
   void Round();
-  void CloseCopy(int32_t p);
+  void CatchUpCopy(int32_t p);
+  void CloseCopy(int32_t p);  // the keeper's: the store closed before the copy goes
+  // Removes p's copy from copies_ (destroyed by the caller, outside mu_).
+  std::unique_ptr<Copy> TakeCopy(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const StandbyOptions options_;
   mutable absl::Mutex mu_;
   std::set<int32_t> owned_ ABSL_GUARDED_BY(mu_);
-  std::map<int32_t, KafkaChangelog*> open_ ABSL_GUARDED_BY(mu_);  // copies open (to cancel)
+  // The copies; a busy one's log and store are used outside mu_ by the keeper.
+  std::map<int32_t, std::unique_ptr<Copy>> copies_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<int32_t, std::unique_ptr<Copy>> copies_;  // the keeper thread's
-  std::unique_ptr<KafkaAdmin> admin_;                // the keeper thread's (group queries)
-  std::set<int32_t> wanted_;                         // the keeper thread's
+  std::unique_ptr<KafkaAdmin> admin_;  // the keeper thread's (group queries)
+  std::set<int32_t> wanted_;           // the keeper thread's
   std::thread thread_;
 };
 
