@@ -190,8 +190,12 @@ absl::StatusOr<int64_t> KafkaChangelog::ReadFrom(
     const std::function<absl::Status(std::span<const ChangelogRecord>, int64_t next)>& fn) {
   if (cancelled_.load())
     return absl::CancelledError(absl::StrCat("changelog ", name_, ": read cancelled"));
-  auto admin =
-      KafkaAdmin::Create(options_.kafka, absl::StrCat(options_.group, "-changelog-restore"), true);
+  // The read ends at the log's end, past the last unit's commit marker, which
+  // is never delivered: only an empty fetch (its end-of-partition) says so, and
+  // the broker holds an empty fetch fetch.wait.max.ms (500 ms by default).
+  KafkaProperties props = options_.kafka;
+  props["fetch.wait.max.ms"] = "10";
+  auto admin = KafkaAdmin::Create(props, absl::StrCat(options_.group, "-changelog-restore"), true);
   if (!admin.ok()) return admin.status();
   auto marks = (*admin)->QueryWatermarks(options_.topic, options_.partition, options_.timeout,
                                          absl::StrCat("changelog ", name_));
