@@ -10,8 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 start_broker 19796
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --compact --config max.message.bytes=33554432 \
-  recur.changelog >/dev/null 2>&1 || fail "could not create the changelog topic"
+create_changelog_topic 4
 "$RECUR" simulate --shops 2 --customers 500 --days 200 --seed 15 --duplicate-rate 0.01 -o "$WORK/events.jsonl"
 "$RECUR" produce "$WORK/events.jsonl" --brokers "$BROKER" 2>"$WORK/produce.log"
 events=$(wc -l <"$WORK/events.jsonl")

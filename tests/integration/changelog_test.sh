@@ -15,8 +15,7 @@ source "$(dirname "$0")/lib.sh"
 KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
 start_broker 19790
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --compact --config max.message.bytes=33554432 recur.changelog >/dev/null 2>&1 \
-  || fail "could not create the changelog topic"
+create_changelog_topic 4
 
 "$RECUR" simulate --shops 3 --customers 600 --days 420 --seed 14 --duplicate-rate 0.01 --late-rate 0.01 -o "$WORK/events.jsonl"
 log "$(wc -l <"$WORK/events.jsonl") events"

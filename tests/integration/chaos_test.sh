@@ -19,8 +19,7 @@ source "$(dirname "$0")/lib.sh"
 MAKE_TEST_MODELS="${MAKE_TEST_MODELS:-$(dirname "$RECUR")/tests/scorer/make_test_models}"
 start_cluster 19820
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "${BROKER%%,*}" --partitions 4 --replication-factor 3 --compact \
-  --config max.message.bytes=33554432 recur.changelog >/dev/null 2>&1 || fail "could not create the changelog topic"
+create_changelog_topic 4
 "$ROOT/ops/kafka/create-topics" --broker "${BROKER%%,*}" --partitions 4 --replication-factor 3 scores.chaos \
   scores.clean >/dev/null 2>&1 || fail "could not create the scores topics"
 "$MAKE_TEST_MODELS" "$WORK/models" 1 || fail "make_test_models"

@@ -7,8 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 start_cluster 19800
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "${BROKER%%,*}" --partitions 4 --replication-factor 3 --compact \
-  --config max.message.bytes=33554432 recur.changelog >/dev/null 2>&1 || fail "could not create the changelog topic"
+create_changelog_topic 4
 "$RECUR" simulate --shops 2 --customers 500 --days 300 --seed 16 --duplicate-rate 0.01 --late-rate 0.01 -o "$WORK/events.jsonl"
 split -n l/3 -d "$WORK/events.jsonl" "$WORK/part-"
 produce() { "$RECUR" produce "$WORK/part-0$1" --brokers "$BROKER" 2>>"$WORK/produce.log" || fail "produce $1 failed"; }

@@ -13,8 +13,7 @@ source "$(dirname "$0")/lib.sh"
 MODE="${REBALANCE:-cooperative}"
 start_broker 19830
 create_input_topics 4
-"$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --compact --config max.message.bytes=33554432 \
-  recur.changelog >/dev/null 2>&1 || fail "could not create the changelog topic"
+create_changelog_topic 4
 "$RECUR" simulate --shops 2 --customers 500 --days 300 --seed 17 --duplicate-rate 0.01 -o "$WORK/events.jsonl"
 split -n l/2 -d "$WORK/events.jsonl" "$WORK/half-"
 split -n l/10 -d "$WORK/half-01" "$WORK/chunk-"

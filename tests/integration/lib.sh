@@ -58,6 +58,14 @@ create_input_topics() {
     || fail "could not create topics"
 }
 
+# create_changelog_topic N: recur.changelog, compacted, N partitions, records up
+# to 32 MiB (README "Several instances").
+create_changelog_topic() {
+  "$ROOT/ops/kafka/create-topics" --broker "${BROKER%%,*}" --partitions "$1" --replication-factor "$RF" \
+    --compact --config max.message.bytes=33554432 recur.changelog >/dev/null 2>&1 \
+    || fail "could not create the changelog topic"
+}
+
 # features_of STATE_DIR AS_OF: every customer's features as sorted JSON lines.
 features_of() { "$RECUR" inspect --all --as-of "$2" --state-dir "$1"; }
 
