@@ -123,7 +123,8 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
   if (*end < from) return Unsyncable(*log, path, "the changelog ends before the store's end");
   // A store that was never logged and read nothing (an empty log: markers of
   // aborted appends at most) stays unlogged: Open sends its first keys.
-  if (records > 0 || (s.ok() && *end != from)) {
+  const bool moved = records > 0 || (s.ok() && *end != from);
+  if (moved) {
     if (absl::Status w = write(*end); !w.ok()) return w;
   }
   if (wrote && !small) {
@@ -142,7 +143,8 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
     spdlog::log(level, "{}: restored {} records ({:.1f} MB) from {} offsets {}..{} in {:.1f} s",
                 path, FormatCount(records), bytes / 1e6, log->name(), from, *end, secs);
   }
-  return CatchUp{s.ok() || records > 0, records, !s.ok() && from == 0 && records == 0};
+  return CatchUp{s.ok() || records > 0, records, !s.ok() && from == 0 && records == 0,
+                 moved ? *end : from};
 }
 
 absl::Status BootstrapChangelog(rocksdb::DB* db, const std::string& path, Changelog* log,

@@ -100,6 +100,7 @@ struct CatchUp {
   bool logged = true;
   int64_t records = 0;     // read and applied
   bool log_empty = false;  // the whole log was read and held no record
+  int64_t end = 0;         // the log offset the store now holds up to (0: none recorded)
 };
 // `tailing` (a standby's copy, read again every few seconds): a copy that
 // has an end is written with the WAL and no bulk load, and logged at debug.

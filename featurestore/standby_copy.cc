@@ -28,11 +28,7 @@ absl::StatusOr<int64_t> StandbyCopy::CatchUp() {
         absl::StrCat("state store ", path_, " was never logged to ", std::string(log_->name()),
                      ": not kept as a standby copy (move it away to let one be restored)"));
   }
-  std::string value;
-  if (db_->Get(rocksdb::ReadOptions(), internal::kChangelogEndKey, &value).ok()) {
-    int64_t end = 0;
-    if (internal::ParseFixed64(value, &end)) end_ = end;
-  }
+  end_ = c->end;
   return c->records;
 }
 

@@ -159,6 +159,10 @@ void StandbyKeeper::CloseCopy(int32_t p) {
     c = it->second.get();
     c->busy = true;  // a Release meanwhile waits until it is gone
   }
+  Remove(p, c);
+}
+
+void StandbyKeeper::Remove(int32_t p, Copy* c) {
   c->copy.reset();  // the RocksDB lock, before the copy leaves copies_
   std::unique_ptr<Copy> gone;
   absl::MutexLock lock(&mu_);
@@ -220,12 +224,7 @@ void StandbyKeeper::CatchUpCopy(int32_t p) {
     close = owned_.count(p) || stop_ || absl::IsCancelled(failed) || c->copy == nullptr;
     if (!close) c->busy = false;
   }
-  if (close) {
-    c->copy.reset();  // the RocksDB lock, before the copy leaves copies_
-    std::unique_ptr<Copy> gone;
-    absl::MutexLock lock(&mu_);
-    gone = TakeCopy(p);
-  }
+  if (close) Remove(p, c);
 }
 
 }  // namespace recur

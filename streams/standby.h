@@ -78,7 +78,8 @@ class StandbyKeeper {
   void Run();
   void Round();
   void CatchUpCopy(int32_t p);
-  void CloseCopy(int32_t p);  // the keeper's: the store closed before the copy goes
+  void CloseCopy(int32_t p);        // the keeper's: the store closed before the copy goes
+  void Remove(int32_t p, Copy* c);  // c busy: its store closed, then out of copies_
   // Removes p's copy from copies_ (destroyed by the caller, outside mu_).
   std::unique_ptr<Copy> TakeCopy(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
