@@ -64,7 +64,11 @@ absl::Status KafkaChangelog::StartProducer() {
   KafkaProperties props = ProducerProperties(options_.kafka);
   props["transactional.id"] = absl::StrCat(options_.group, "-changelog-", options_.partition);
   props["transaction.timeout.ms"] = std::to_string(Ms(options_.timeout));
-  props["compression.type"] = "lz4";
+  // Uncompressed unless -X compression.type says otherwise (Kafka Streams'
+  // changelogs too): the records are compact binary already, and lz4 cost
+  // the producer about 0.2 CPU-µs per event at backlog rates
+  // (docs/BENCHMARKS.md, "Changelog").
+  props.try_emplace("compression.type", "none");
   props["linger.ms"] = "20";
   // A customer's head can pass Kafka's default 1 MB (a bot at the daily cap
   // of several kinds for the 7 days of the tail): the topic is created with

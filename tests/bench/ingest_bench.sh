@@ -54,6 +54,7 @@ for round in $(seq 1 "$ROUNDS"); do
   t3=$(date +%s.%N)
   broker_us=$(echo "($(broker_cpu_ticks) - $b0) * 1000000 / $(getconf CLK_TCK) / $events" | bc -l)
   [[ -n "${LOG_OUT:-}" ]] && cp "$WORK/run.log" "$LOG_OUT.$round"  # LOG_OUT=FILE keeps recur's log
+  [[ -n "${JSON_OUT:-}" ]] && cp "$WORK/run.json" "$JSON_OUT.$round"  # JSON_OUT=FILE: its last stats line
   secs=$(echo "$t3 - $t2 - $IDLE_MS / 1000" | bc -l)
   applied=$(grep -o '"events_in":[0-9]*' "$WORK/run.json" | tr -dc 0-9)
   # Where the loop's time went: ApplyBatch (apply_ms) and the flushes.
