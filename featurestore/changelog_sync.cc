@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/progress.h"
+#include "base/sync_point.h"
 #include "featurestore/changelog.h"
 #include "featurestore/rocks_internal.h"
 #include "rocksdb/write_batch.h"
@@ -94,6 +95,8 @@ absl::StatusOr<CatchUp> CatchUpWithChangelog(rocksdb::DB* db, const std::string&
                  .ok();
     }
     batch.Put(kChangelogEndKey, Fixed64(end));
+    // Tests kill a standby here, in the middle of tailing (standby_test.sh).
+    if (small) RECUR_SYNC_POINT("Changelog::BeforeTailWrite");
     rocksdb::Status w = db->Write(wo, &batch);
     batch.Clear();
     wrote = true;

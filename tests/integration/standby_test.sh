@@ -11,9 +11,18 @@
 #   STANDBYS=0 tests/integration/standby_test.sh   # the same failover without copies (a full restore)
 #   REBALANCE=cooperative SESSION_MS=1000 tests/integration/standby_test.sh
 #   CUSTOMERS=50000 DAYS=60 tests/integration/standby_test.sh   # larger stores (per shop; 2 shops)
+#   KILL_STANDBY=1 PORT=19850 tests/integration/standby_test.sh   # B is killed first (below)
+# KILL_STANDBY=1 (ctest integration_standby_kill): B first runs under the test
+# hook, which SIGKILLs it at its first tailing write to a copy of A's
+# partitions (Changelog::BeforeTailWrite), while events arrive; B restarts on
+# the same state dir, its copies go on from what they hold, and the rest is as
+# above: the copy a kill interrupted is what B later takes A's partitions over
+# from, and the end must still equal a clean run.
 source "$(dirname "$0")/lib.sh"
 STANDBYS="${STANDBYS:-1}"
-start_broker 19840
+KILL_STANDBY="${KILL_STANDBY:-0}"
+KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
+start_broker "${PORT:-19840}"
 create_input_topics 4
 create_changelog_topic 4
 "$RECUR" simulate --shops 2 --customers "${CUSTOMERS:-3000}" --days "${DAYS:-200}" --seed 23 --duplicate-rate 0.01 -o "$WORK/events.jsonl"
@@ -27,6 +36,27 @@ ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --standby-replicas "
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/a" >/dev/null 2>"$WORK/a.log" &
 a=$!
 wait_events_read "$WORK/a.log" "$(wc -l <"$WORK/half-00")" "$a"
+chunks="0 1 2 3 4 5 6 7 8 9"
+if [[ $KILL_STANDBY == 1 ]]; then
+  "$KILL_AFTER_COMMIT" --at Changelog::BeforeTailWrite 1 run "${ARGS[@]}" --state-dir "$WORK/b" \
+    >/dev/null 2>"$WORK/b-killed.log" &
+  b=$!
+  # Its copies of A's partitions warm (a restore each), then events for A to
+  # flush (a flush of A's that came late may be tailed first: killed already).
+  until [[ $(grep -c "standby: partition [0-9]* warm" "$WORK/b-killed.log") -ge 2 ]]; do
+    kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
+    kill -0 "$b" 2>/dev/null || break
+    sleep 0.2
+  done
+  for i in 0 1 2 3 4; do
+    "$RECUR" produce "$WORK/chunk-0$i" --brokers "$BROKER" 2>>"$WORK/produce.log" || fail "produce"
+  done
+  rc=0
+  wait "$b" || rc=$?
+  [[ $rc -eq 137 ]] || fail "expected the test hook's SIGKILL in B's first tailing write, got exit $rc: $(tail -3 "$WORK/b-killed.log")"
+  log "B killed in its first tailing write to a copy; restarting it on the same state dir"
+  chunks="5 6 7 8 9"
+fi
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/b" >/dev/null 2>"$WORK/b.log" &
 b=$!
 # Each owns two partition numbers (A's: those B was not assigned), and B keeps A's warm.
@@ -51,7 +81,7 @@ until [[ $STANDBYS -eq 0 ]] || grep -q "standby: keeping partition numbers \[$mo
 done
 [[ $STANDBYS -eq 0 ]] || log "B keeps A's partitions warm"
 # The second half arrives while A dies.
-(for i in 0 1 2 3 4 5 6 7 8 9; do
+(for i in $chunks; do
   "$RECUR" produce "$WORK/chunk-0$i" --brokers "$BROKER" 2>>"$WORK/produce.log" || exit 1
   sleep 0.3
 done) &
