@@ -21,6 +21,7 @@
 source "$(dirname "$0")/lib.sh"
 STANDBYS="${STANDBYS:-1}"
 KILL_STANDBY="${KILL_STANDBY:-0}"
+[[ $KILL_STANDBY != 1 || $STANDBYS -gt 0 ]] || fail "KILL_STANDBY=1 needs STANDBYS > 0 (a copy to kill while it tails)"
 KILL_AFTER_COMMIT="${KILL_AFTER_COMMIT:-$(dirname "$RECUR")/tests/streams/recur_kill_after_commit}"
 start_broker "${PORT:-19840}"
 create_input_topics 4
