@@ -66,7 +66,7 @@ absl::Status KafkaChangelog::StartProducer() {
   props["transaction.timeout.ms"] = std::to_string(Ms(options_.timeout));
   // Uncompressed unless -X compression.type says otherwise (Kafka Streams'
   // changelogs too): the records are compact binary already, and lz4 cost
-  // the producer about 0.2 CPU-µs per event at backlog rates
+  // recur about 0.2 CPU-µs per event at backlog rates
   // (docs/BENCHMARKS.md, "Changelog").
   props.try_emplace("compression.type", "none");
   props["linger.ms"] = "20";
