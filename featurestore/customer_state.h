@@ -33,13 +33,6 @@ namespace recur {
 // customer's latest event of the same kind (one kind = one topic, read in order),
 // so dedupe does not depend on how the topics' reads interleave.
 inline constexpr int32_t kDedupeDays = 7;
-// The days a customer's head holds (the tail, CustomerState::TailStart): the
-// last kHeadDays days up to its latest event of any kind. Longer than the
-// dedupe window so a customer seen every few days or weeks is one key (one
-// changelog record per flush); days before the tail are parts of their own.
-// At most 32 (the head encodes the tail's days as a mask).
-inline constexpr int32_t kHeadDays = 28;
-static_assert(kHeadDays >= kDedupeDays && kHeadDays <= 32);
 inline constexpr int kNumEventKinds = 5;  // purchase, session, cart, marketing, profile
 // An event's kind as 0 .. kNumEventKinds - 1 (a valid event has one).
 inline int EventKindIndex(const v1::Event& e) {
@@ -165,26 +158,16 @@ class CustomerState {
   // Returns DataLoss when `bytes` is not a valid encoding.
   static absl::Status Decode(std::string_view bytes, CustomerState* out);
 
-  // The per-day layout a store keeps (head encoding v6, docs/DESIGN.md "State
+  // The per-day layout a store keeps (encoding v5, docs/DESIGN.md "State
   // layout"): a head and one part per older UTC day, so a change writes the
   // head and the days it changed, not the whole history. The head holds the
   // profiles, the kinds' latest days, the last event time, the pruned
-  // purchases and the days from TailStart() on (the last kHeadDays days up
+  // purchases and the days from TailStart() on (the last kDedupeDays days up
   // to the latest event of any kind: where events and ids change); a part holds one
   // earlier day's bucket and dedupe ids.
   void EncodeHead(std::string* out) const;
   // The part of `day`; false (and `out` empty) when the day holds nothing.
   bool EncodeDay(int32_t day, std::string* out) const;
-  // What a flush writes for a day TakeChangedParts returned: its part, or
-  // false (and `out` empty: the key is deleted) when the day holds nothing or
-  // the head holds it (a part an older layout wrote).
-  bool EncodePart(int32_t day, std::string* out) const {
-    if (day >= TailStart()) {
-      out->clear();
-      return false;
-    }
-    return EncodeDay(day, out);
-  }
   // The first day the head holds (only grows: the kinds' latest days do).
   int32_t TailStart() const;
   struct DayPart {
@@ -196,20 +179,17 @@ class CustomerState {
   // Decodes a head and its parts (in increasing day order, each before the
   // head's TailStart()), or a whole record of encoding v1..v4 with no parts:
   // then none of its days is a part yet, so the next write stores them as
-  // parts. A head of v5 (a tail of kDedupeDays days) is read with its own
-  // tail; its parts of days a v6 head holds count as changed, so the next
-  // write deletes them. DataLoss when invalid.
+  // parts. DataLoss when invalid.
   static absl::Status DecodeParts(std::string_view head, std::span<const DayPart> parts,
                                   CustomerState* out);
   // The parts to write since the last call (or decode): the days before
   // TailStart() that changed (events, forgotten ids, pruning) or that the head
-  // held at the last call and no longer does, and a v5 head's parts the head
-  // now holds; in order (write each with EncodePart). `*tail` gets what
+  // held at the last call and no longer does; in order. `*tail` gets what
   // RestoreChangedParts needs.
   void TakeChangedParts(std::vector<int32_t>* days, int32_t* tail);
   // Gives back what TakeChangedParts took, when its write failed.
   void RestoreChangedParts(const std::vector<int32_t>& days, int32_t tail) {
-    for (int32_t d : days) InsertChanged(d);
+    for (int32_t d : days) MarkChanged(d);
     parts_.below = tail;
   }
 
@@ -246,9 +226,7 @@ class CustomerState {
   void DaysIn(int32_t first, int32_t end, std::vector<int32_t>* out) const;
   // Notes a change of `day`'s part; a day the head holds needs none.
   void MarkChanged(int32_t day) {
-    if (day < TailStart()) InsertChanged(day);
-  }
-  void InsertChanged(int32_t day) {
+    if (day >= TailStart()) return;
     if (parts_.changed.empty() || parts_.changed.back() < day) {
       parts_.changed.push_back(day);
       return;

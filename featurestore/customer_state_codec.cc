@@ -114,16 +114,9 @@ class Reader {
 // 4 added the pruned days' purchases; 3: ids grouped by (kind, day); 2 added
 // last_event_ms (1, 2 and 3 are still read: nothing pruned before counts).
 constexpr uint8_t kEncodingVersion = 4;
-// A head of the per-day layout (EncodeHead): v4's fields before the ids, then
-// the tail; the earlier days in parts of their own. 6: a tail of kHeadDays
-// days; 5 (still read): of kDedupeDays days.
-constexpr uint8_t kHeadVersion = 6, kHeadV5 = 5;
-
-// The first day of the tail of `days` days up to the kinds' latest day.
-int32_t TailStartOf(const std::array<int32_t, kNumEventKinds>& kind_max_day, int32_t days) {
-  const int32_t latest = *std::max_element(kind_max_day.begin(), kind_max_day.end());
-  return latest == 0 ? std::numeric_limits<int32_t>::min() : latest - days + 1;
-}
+// A head of the per-day layout (EncodeHead): v4's fields before the ids, the
+// days in parts of their own.
+constexpr uint8_t kHeadVersion = 5;
 // A day part's first byte: what it holds.
 constexpr uint8_t kPartBucket = 1, kPartIds = 2;
 
@@ -396,11 +389,13 @@ absl::Status CustomerState::Decode(std::string_view bytes, CustomerState* out) {
 }
 
 bool CustomerState::IsHead(std::string_view bytes) {
-  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
-  return version == kHeadVersion || version == kHeadV5;
+  return !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kHeadVersion;
 }
 
-int32_t CustomerState::TailStart() const { return TailStartOf(kind_max_day_, kHeadDays); }
+int32_t CustomerState::TailStart() const {
+  const int32_t latest = *std::max_element(kind_max_day_.begin(), kind_max_day_.end());
+  return latest == 0 ? std::numeric_limits<int32_t>::min() : latest - kDedupeDays + 1;
+}
 
 void CustomerState::DaysIn(int32_t first, int32_t end, std::vector<int32_t>* out) const {
   const size_t from = out->size();
@@ -441,7 +436,7 @@ void CustomerState::EncodeHead(std::string* out) const {
   Writer w(out);
   Codec::EncodeHead(*this, kHeadVersion, &w);
   // The tail: each day from TailStart() on, as its part would be. No day is
-  // after the kinds' latest (Apply), so the tail spans kHeadDays days: a mask.
+  // after the kinds' latest (Apply), so the tail spans kDedupeDays days: a mask.
   const int32_t start = TailStart();
   uint32_t mask = 0;
   auto day_less = [](const auto& b, int32_t d) { return b.day < d; };
@@ -548,12 +543,10 @@ absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const D
     *out = std::move(s);  // parts_.below stays the lowest: no day is a part yet
     return absl::OkStatus();
   }
-  if (version != kHeadVersion && version != kHeadV5) return Corrupt("unknown encoding version");
+  if (version != kHeadVersion) return Corrupt("unknown encoding version");
   Reader r(head);
   if (absl::Status h = Codec::DecodeHead(version, &r, head.size(), &s); !h.ok()) return h;
-  // The first day this head holds (the layout it was written with).
-  const int32_t start =
-      TailStartOf(s.kind_max_day_, version == kHeadV5 ? kDedupeDays : kHeadDays);
+  const int32_t start = s.TailStart();
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0 && parts[i].day <= parts[i - 1].day) return Corrupt("day parts out of order");
     if (parts[i].day >= start) return Corrupt("a day part the head holds");
@@ -574,10 +567,7 @@ absl::Status CustomerState::DecodeParts(std::string_view head, std::span<const D
     if (absl::Status d = Codec::DecodeDay(static_cast<int32_t>(day), part, &s); !d.ok()) return d;
   }
   if (!r.done()) return Corrupt("trailing bytes in a head");
-  // A v5 head's parts of days a v6 head holds: the next write deletes them.
-  for (const DayPart& p : parts)
-    if (p.day >= s.TailStart()) s.InsertChanged(p.day);
-  s.parts_.below = s.TailStart();
+  s.parts_.below = start;
   // The parts come day by day; the ids are kept by kind, then day.
   std::sort(s.seen_.begin(), s.seen_.end(), SeenDayLess);
   *out = std::move(s);

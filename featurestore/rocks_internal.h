@@ -4,8 +4,8 @@
 // snapshot's stores are written and read exactly like the live ones.
 //
 // Key space (one column family):
-//   "c" shop "/" customer   -> CustomerState head (EncodeHead: the last 28 days
-//                              in it, the tail; 7 in a v5 head), or a whole
+//   "c" shop "/" customer   -> CustomerState head (EncodeHead: the last 7 days
+//                              in it, the tail), or a whole
 //                              record of encoding v1..v4 (stores written before
 //                              the per-day layout; rewritten as parts when changed)
 //   "c" shop "/" customer "\0" BE32(day + 2^31) -> an earlier day's part (EncodeDay);

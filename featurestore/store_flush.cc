@@ -17,14 +17,14 @@ namespace {
 constexpr size_t kEncodeChunk = 256;  // customers a flush encodes per shared lock
 
 // What a flush writes of a customer: its head and each day in `days` (an empty
-// part: no part for that day any more, its key is deleted).
+// part: the day holds nothing any more, its key is deleted).
 void EncodeCustomer(const CustomerState& state, const std::vector<int32_t>& days,
                     StoredCustomer* out) {
   state.EncodeHead(&out->head);
   out->parts.resize(days.size());
   for (size_t i = 0; i < days.size(); ++i) {
     out->parts[i].first = days[i];
-    state.EncodePart(days[i], &out->parts[i].second);
+    state.EncodeDay(days[i], &out->parts[i].second);
   }
 }
 

@@ -1,8 +1,7 @@
-// The per-day layout of a customer (head encoding v6): a head and one part per
-// UTC day. Checked three ways: parts pinned by hand, a random-stream property (a
+// The per-day layout of a customer (encoding v5): a head and one part per UTC
+// day. Checked three ways: parts pinned by hand, a random-stream property (a
 // "disk" that receives only the days CustomerState reports as changed always
-// decodes to the live state), and a store whose flushes write only what changed;
-// and a store of v5 heads (a 7-day tail) is read and rewritten.
+// decodes to the live state), and a store whose flushes write only what changed.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -70,14 +69,14 @@ TEST(DayLayoutTest, ADayPartIsItsBucketThenItsIdsByKind) {
   std::string none;
   EXPECT_FALSE(s.EncodeDay(DayOf(Ms(2024, 3, 6)), &none));  // nothing that day
   EXPECT_TRUE(none.empty());
-  // The head: version 6, no profile, ... then its tail: the days from
+  // The head: version 5, no profile, ... then its tail: the days from
   // TailStart() on (here the only day), each as its part, length-prefixed.
   std::string head;
   s.EncodeHead(&head);
   EXPECT_TRUE(CustomerState::IsHead(head));
-  EXPECT_EQ(head[0], 6);
+  EXPECT_EQ(head[0], 5);
   EXPECT_EQ(head[1], 0);
-  EXPECT_EQ(s.TailStart(), DayOf(Ms(2024, 3, 5)) - 27);
+  EXPECT_EQ(s.TailStart(), DayOf(Ms(2024, 3, 5)) - kDedupeDays + 1);
   ASSERT_GT(head.size(), part.size() + 1);
   EXPECT_EQ(head.substr(head.size() - want.size() - 1),
             static_cast<char>(want.size()) + want);  // length (< 128: one byte), part
@@ -96,26 +95,26 @@ TEST(DayLayoutTest, ChangedPartsAreTheEarlierDaysAnEventPruneOrExpiryChangedOrTh
   ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 3, 3) + 5, 1, 1, 0, 0)));
   std::vector<int32_t> days;
   int32_t tail = 0;
-  s.TakeChangedParts(&days, &tail);  // the head holds the 28 days from Feb 5 on: no part
+  s.TakeChangedParts(&days, &tail);  // the head holds Feb 26 on: no part
   EXPECT_TRUE(days.empty());
   EXPECT_EQ(tail, std::numeric_limits<int32_t>::min());
-  EXPECT_EQ(s.TailStart(), day(2, 5));
+  EXPECT_EQ(s.TailStart(), day(2, 26));
   EXPECT_FALSE(s.Apply(first));  // a duplicate changes nothing
   s.TakeChangedParts(&days, &tail);
   EXPECT_TRUE(days.empty());
-  EXPECT_EQ(tail, day(2, 5));
-  // A purchase on March 29: the head now starts on March 2, so March 1 (whose
+  EXPECT_EQ(tail, day(2, 26));
+  // A purchase on March 8: the head now starts on March 2, so March 1 (whose
   // purchase ids the kind also forgets) becomes a part.
-  ASSERT_TRUE(s.Apply(ev.Purchase(Ms(2024, 3, 29), 1)));
+  ASSERT_TRUE(s.Apply(ev.Purchase(Ms(2024, 3, 8), 1)));
   s.TakeChangedParts(&days, &tail);
   EXPECT_EQ(days, (std::vector<int32_t>{day(3, 1)}));
   // A late session for February 20: a part changes.
   ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 2, 20), 1, 1, 0, 0)));
   s.TakeChangedParts(&days, &tail);
   EXPECT_EQ(days, (std::vector<int32_t>{day(2, 20)}));
-  // A session on March 31: the head starts on March 4; the sessions' ids of
+  // A session on March 12: the head starts on March 6; the sessions' ids of
   // February 20 and March 3 are forgotten, and March 3 leaves the head.
-  ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 3, 31), 1, 1, 0, 0)));
+  ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 3, 12), 1, 1, 0, 0)));
   s.TakeChangedParts(&days, &tail);
   EXPECT_EQ(days, (std::vector<int32_t>{day(2, 20), day(3, 3)}));
   // Pruning before March 4 drops three parts; a failed write gives them back.
@@ -138,7 +137,7 @@ TEST(DayLayoutTest, ChangedPartsAreTheEarlierDaysAnEventPruneOrExpiryChangedOrTh
   EXPECT_EQ(days, (std::vector<int32_t>{day(2, 1)}));
   s.TakeChangedParts(&days, &tail);
   EXPECT_TRUE(days.empty());
-  EXPECT_EQ(tail, day(3, 4));
+  EXPECT_EQ(tail, day(3, 6));
 }
 
 // Property: after every step of a random stream (events of every kind, days
@@ -199,7 +198,7 @@ TEST(DayLayoutTest, OnlyTheChangedDaysKeepTheStoredPartsEqualToTheStateOnRandomS
       live.EncodeHead(&head);
       for (int32_t d : days) {
         std::string bytes;
-        if (live.EncodePart(d, &bytes)) {
+        if (live.EncodeDay(d, &bytes)) {
           disk[d] = bytes;
         } else {
           disk.erase(d);
@@ -224,7 +223,7 @@ TEST(DayLayoutTest, AWholeRecordOfEncodingV4IsReadWithNoPartYetAndCorruptionIsDa
   CustomerState s;
   ASSERT_TRUE(s.Apply(ev.Purchase(Ms(2024, 1, 10), 10)));
   ASSERT_TRUE(s.Apply(ev.Session(Ms(2024, 1, 20), 1, 1, 0, 0)));
-  ASSERT_TRUE(s.Apply(ev.Cart(Ms(2024, 3, 3), 1)));  // the head: February 5 on
+  ASSERT_TRUE(s.Apply(ev.Cart(Ms(2024, 3, 3), 1)));  // the head: February 26 on
   std::string whole;
   s.Encode(&whole);
   ASSERT_EQ(whole[0], 4);
@@ -269,77 +268,6 @@ TEST(DayLayoutTest, AWholeRecordOfEncodingV4IsReadWithNoPartYetAndCorruptionIsDa
   EXPECT_EQ(CustomerState::DecodeParts(head, reversed, &back).code(), absl::StatusCode::kDataLoss);
 }
 
-// A customer as a v5 head (a 7-day tail: March 3 back to February 26) and
-// parts (January 10, February 20), and the same customer's v6 layout (a
-// 28-day tail from February 5 on: February 20 is in the head). Every kind's
-// latest day is in the 7 days, and the earlier days' ids are forgotten, so
-// the head of only the events from February 26 on, marked version 5, is
-// exactly what a v5 recur wrote.
-struct V5Customer {
-  CustomerState state;
-  std::string head;
-  std::map<int32_t, std::string> parts;
-  std::vector<v1::Event> events;
-};
-V5Customer MakeV5Customer() {
-  EventFactory ev("shop-1", "c-1");
-  V5Customer c;
-  c.events = {ev.Purchase(Ms(2024, 1, 10), 10), ev.Session(Ms(2024, 2, 20), 1, 2, 1, 0),
-              ev.Purchase(Ms(2024, 3, 2), 5), ev.Session(Ms(2024, 3, 3), 1, 1, 0, 0),
-              ev.Cart(Ms(2024, 3, 3) + 10, 1)};
-  CustomerState recent;
-  for (const v1::Event& e : c.events) {
-    EXPECT_TRUE(c.state.Apply(e));
-    if (e.event_time_ms() >= Ms(2024, 2, 26)) EXPECT_TRUE(recent.Apply(e));
-  }
-  recent.EncodeHead(&c.head);
-  c.head[0] = 5;
-  for (int32_t day : {DayOf(Ms(2024, 1, 10)), DayOf(Ms(2024, 2, 20))})
-    EXPECT_TRUE(c.state.EncodeDay(day, &c.parts[day]));
-  return c;
-}
-
-TEST(DayLayoutTest, AV5HeadIsReadWithItsOwnTailAndItsPartsTheHeadNowHoldsAreDeleted) {
-  const V5Customer c = MakeV5Customer();
-  const int32_t feb20 = DayOf(Ms(2024, 2, 20)), jan10 = DayOf(Ms(2024, 1, 10));
-  EXPECT_TRUE(CustomerState::IsHead(c.head));
-  CustomerState back;
-  ASSERT_TRUE(DecodeFrom(c.head, c.parts, &back).ok());
-  EXPECT_EQ(back, c.state);
-  EXPECT_EQ(back.TailStart(), DayOf(Ms(2024, 2, 5)));
-  // The next write deletes February 20's part (the v6 head holds the day);
-  // a failed write gives that back.
-  std::vector<int32_t> days;
-  int32_t tail = 0;
-  back.TakeChangedParts(&days, &tail);
-  EXPECT_EQ(days, std::vector<int32_t>{feb20});
-  back.RestoreChangedParts(days, tail);
-  back.TakeChangedParts(&days, &tail);
-  ASSERT_EQ(days, std::vector<int32_t>{feb20});
-  std::string bytes = "x";
-  EXPECT_FALSE(back.EncodePart(feb20, &bytes));
-  EXPECT_TRUE(bytes.empty());
-  std::string head;
-  back.EncodeHead(&head);
-  EXPECT_EQ(head[0], 6);
-  std::map<int32_t, std::string> disk = c.parts;
-  disk.erase(feb20);
-  CustomerState again;
-  ASSERT_TRUE(DecodeFrom(head, disk, &again).ok());
-  EXPECT_EQ(again, c.state);
-  EXPECT_EQ(disk, AllParts(c.state));
-  back.TakeChangedParts(&days, &tail);
-  EXPECT_TRUE(days.empty());
-  // The same v6 head beside the old part of February 20, or the v5 head with
-  // a part of a day in its own tail, is corruption.
-  EXPECT_EQ(DecodeFrom(head, c.parts, &again).code(), absl::StatusCode::kDataLoss);
-  std::map<int32_t, std::string> extra = c.parts;
-  ASSERT_TRUE(c.state.EncodeDay(DayOf(Ms(2024, 3, 2)), &extra[DayOf(Ms(2024, 3, 2))]));
-  EXPECT_EQ(DecodeFrom(c.head, extra, &again).code(), absl::StatusCode::kDataLoss);
-  // January 10 stays a part in both layouts.
-  EXPECT_TRUE(disk.count(jan10));
-}
-
 class DayLayoutStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<FeatureStore> Open(bool read_only = false) {
@@ -376,16 +304,16 @@ class DayLayoutStoreTest : public ::testing::Test {
 };
 
 TEST_F(DayLayoutStoreTest, AFlushWritesTheChangedDayNotTheCustomersHistory) {
-  // c-long has 300 days of sessions, c-short 40; then each gets one more
-  // session on a new day, in a flush of its own (its day 28 days before
-  // leaves the head: a new part, for both).
+  // c-long has 300 days of sessions, c-short 10; then each gets one more
+  // session on a new day, in a flush of its own (which also forgets the ids of
+  // the day 7 days before: that day's part is rewritten too, for both).
   constexpr int64_t kDay = 86'400'000;
   const int64_t t0 = Ms(2024, 1, 1);
   EventFactory lng("shop-1", "c-long"), shrt("shop-1", "c-short");
   auto store = Open();
   std::vector<v1::Event> history;
   for (int d = 0; d < 300; ++d) history.push_back(lng.Session(t0 + d * kDay, 2.5, 4, 2, 0));
-  for (int d = 260; d < 300; ++d) history.push_back(shrt.Session(t0 + d * kDay, 2.5, 4, 2, 0));
+  for (int d = 290; d < 300; ++d) history.push_back(shrt.Session(t0 + d * kDay, 2.5, 4, 2, 0));
   ASSERT_TRUE(store->ApplyBatch(history, {{tp_, 301}}).ok());
   ASSERT_TRUE(store->Flush().ok());
   auto state = store->GetState({"shop-1", "c-long"});
@@ -407,20 +335,19 @@ TEST_F(DayLayoutStoreTest, AFlushWritesTheChangedDayNotTheCustomersHistory) {
   // The head, the new day's part, the offsets, times and watermark: the same
   // for both customers (within a few varint bytes), whatever their history.
   EXPECT_NEAR(static_cast<double>(long_bytes), static_cast<double>(short_bytes), 8);
-  // A head of 28 days of sessions against a whole record of 301 days.
-  EXPECT_LT(long_bytes, static_cast<int64_t>(whole.size() / 3))
+  EXPECT_LT(long_bytes, static_cast<int64_t>(whole.size() / 4))
       << "the whole record is " << whole.size() << " bytes";
 
-  // On disk: the head (holding days 273..300), then one part per earlier day,
+  // On disk: the head (holding days 294..300), then one part per earlier day,
   // in day order.
   store.reset();
   std::vector<std::string> keys;
   for (const std::string& k : CustomerKeys())
     if (k.starts_with("cshop-1/c-long")) keys.push_back(k);
-  ASSERT_EQ(keys.size(), 1u + 273u);
+  ASSERT_EQ(keys.size(), 1u + 294u);
   EXPECT_EQ(keys[0], "cshop-1/c-long");
   EXPECT_EQ(keys[1], PartKey("shop-1/c-long", DayOf(t0)));
-  EXPECT_EQ(keys[273], PartKey("shop-1/c-long", DayOf(t0) + 272));
+  EXPECT_EQ(keys[294], PartKey("shop-1/c-long", DayOf(t0) + 293));
   auto reader = Open(/*read_only=*/true);
   auto back = reader->GetState({"shop-1", "c-long"});
   ASSERT_TRUE(back.ok());
@@ -428,7 +355,7 @@ TEST_F(DayLayoutStoreTest, AFlushWritesTheChangedDayNotTheCustomersHistory) {
 }
 
 TEST_F(DayLayoutStoreTest, PrunedPartsAreDeletedAndScansPageOverWholeCustomers) {
-  // Three customers with carts on three days, c-2 a session 40 days later
+  // Three customers with carts on three days, c-2 a session 20 days later
   // too; then c-2 and c-3 get an event 410 days later, so the default 400-day
   // horizon prunes their first days.
   auto store = Open();
@@ -436,13 +363,13 @@ TEST_F(DayLayoutStoreTest, PrunedPartsAreDeletedAndScansPageOverWholeCustomers) 
   for (const char* c : {"c-1", "c-2", "c-3"}) {
     EventFactory ev("shop-1", c);
     for (int d = 0; d < 3; ++d) events.push_back(ev.Cart(Ms(2024, 1, 1) + d * 86'400'000LL, 1));
-    if (std::string(c) == "c-2") events.push_back(ev.Session(Ms(2024, 2, 10), 1, 1, 0, 0));
+    if (std::string(c) == "c-2") events.push_back(ev.Session(Ms(2024, 1, 21), 1, 1, 0, 0));
   }
   ASSERT_TRUE(store->ApplyBatch(events, {{tp_, 10}}).ok());
   ASSERT_TRUE(store->Flush().ok());
   EXPECT_EQ(store->cache_stats().flushed_customers, 3);
-  // c-1 and c-3: a head holding their three days; c-2: a head holding
-  // February 10, and its three earlier days as parts.
+  // c-1 and c-3: a head holding their three days; c-2: a head holding January
+  // 21, and its three earlier days as parts.
   EXPECT_EQ(CustomerKeys().size(), 6u);
   // Pages of one customer each visit every customer once, with all its days.
   std::string after;
@@ -474,7 +401,7 @@ TEST_F(DayLayoutStoreTest, PrunedPartsAreDeletedAndScansPageOverWholeCustomers) 
   store.reset();
   std::map<std::string, int> per_customer;
   for (const std::string& k : CustomerKeys()) ++per_customer[k.substr(0, k.find('\0'))];
-  EXPECT_EQ(per_customer["cshop-1/c-2"], 2);  // the head (the new day), February 10
+  EXPECT_EQ(per_customer["cshop-1/c-2"], 2);  // the head (the new day), January 21
   EXPECT_EQ(per_customer["cshop-1/c-1"], 1);
   EXPECT_EQ(per_customer["cshop-1/c-3"], 4);  // the head and three parts of ids
   auto reader = Open(/*read_only=*/true);
@@ -530,49 +457,6 @@ TEST_F(DayLayoutStoreTest, AStoreOfWholeRecordsIsReadAndRewrittenAsPartsWhenChan
   auto after = reader->GetState({"shop-1", "c-1"});
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, before);
-}
-
-TEST_F(DayLayoutStoreTest, AStoreOfV5HeadsIsReadAndRewrittenWithTheLongerTailWhenChanged) {
-  const V5Customer c = MakeV5Customer();
-  {
-    auto store = Open();  // creates the store (format marker, retention)
-    ASSERT_TRUE(store->ApplyBatch(std::vector{c.events[0]}, {{tp_, 1}}).ok());
-    ASSERT_TRUE(store->Flush().ok());
-  }
-  {
-    // What a recur of head encoding v5 wrote: the head and two parts.
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::WriteBatch batch;
-    batch.Put("cshop-1/c-1", c.head);
-    for (const auto& [day, bytes] : c.parts) batch.Put(PartKey("shop-1/c-1", day), bytes);
-    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
-  }
-  const int32_t jan10 = DayOf(Ms(2024, 1, 10)), feb20 = DayOf(Ms(2024, 2, 20));
-  ASSERT_EQ(CustomerKeys(), (std::vector<std::string>{"cshop-1/c-1", PartKey("shop-1/c-1", jan10),
-                                                      PartKey("shop-1/c-1", feb20)}));
-  auto store = Open();
-  auto read = store->GetState({"shop-1", "c-1"});
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, c.state);
-  // A re-sent event is a duplicate; a new one rewrites the customer: the head
-  // now holds February 20, whose part is deleted.
-  FeatureStore::ApplyStats stats;
-  EventFactory ev("shop-1", "c-1");
-  const v1::Event next = ev.Cart(Ms(2024, 3, 4), 1);
-  ASSERT_TRUE(store->ApplyBatch(std::vector{c.events[3], next}, {{tp_, 3}}, &stats).ok());
-  EXPECT_EQ(stats.duplicates, 1);
-  ASSERT_TRUE(store->Flush().ok());
-  store.reset();
-  EXPECT_EQ(CustomerKeys(),
-            (std::vector<std::string>{"cshop-1/c-1", PartKey("shop-1/c-1", jan10)}));
-  CustomerState want = c.state;
-  ASSERT_TRUE(want.Apply(next));
-  auto reader = Open(/*read_only=*/true);
-  auto after = reader->GetState({"shop-1", "c-1"});
-  ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(*after, want);
 }
 
 }  // namespace
