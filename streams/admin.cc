@@ -108,8 +108,8 @@ absl::StatusOr<OffsetMap> KafkaAdmin::OffsetsForTime(const OffsetMap& ends, int6
   return out;
 }
 
-absl::StatusOr<std::map<std::string, std::set<int32_t>>> KafkaAdmin::GroupAssignment(
-    const std::string& group, absl::Duration timeout) {
+absl::StatusOr<KafkaAdmin::GroupView> KafkaAdmin::DescribeGroup(const std::string& group,
+                                                                absl::Duration timeout) {
   const int ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
   std::unique_ptr<rd_kafka_queue_t, KafkaDeleter> queue(rd_kafka_queue_new(rk_.get()));
   std::unique_ptr<rd_kafka_AdminOptions_t, KafkaDeleter> options(
@@ -128,15 +128,19 @@ absl::StatusOr<std::map<std::string, std::set<int32_t>>> KafkaAdmin::GroupAssign
   size_t n = 0;
   const rd_kafka_ConsumerGroupDescription_t** descs = rd_kafka_DescribeConsumerGroups_result_groups(
       rd_kafka_event_DescribeConsumerGroups_result(event.get()), &n);
-  std::map<std::string, std::set<int32_t>> out;
+  GroupView out;
   for (size_t g = 0; g < n; ++g) {
     if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[g]); e) {
       return KafkaError(rd_kafka_error_code(e), what);
     }
+    const rd_kafka_consumer_group_state_t state = rd_kafka_ConsumerGroupDescription_state(descs[g]);
+    out.state = rd_kafka_consumer_group_state_name(state);
+    out.stable = state == RD_KAFKA_CONSUMER_GROUP_STATE_STABLE ||
+                 state == RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY;
     const size_t members = rd_kafka_ConsumerGroupDescription_member_count(descs[g]);
     for (size_t i = 0; i < members; ++i) {
       const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(descs[g], i);
-      std::set<int32_t>& numbers = out[rd_kafka_MemberDescription_consumer_id(m)];
+      std::set<int32_t>& numbers = out.members[rd_kafka_MemberDescription_consumer_id(m)];
       const rd_kafka_topic_partition_list_t* tps =
           rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
       for (int k = 0; tps != nullptr && k < tps->cnt; ++k) numbers.insert(tps->elems[k].partition);

@@ -70,11 +70,16 @@ class KafkaAdmin {
   absl::StatusOr<OffsetMap> OffsetsForTime(const OffsetMap& ends, int64_t time_ms,
                                            absl::Duration timeout);
 
-  // The members of consumer group `group` (member ids) and the partition
-  // numbers assigned to each (of any topic), as the group coordinator has
-  // them since the last rebalance; empty when the group has no member.
-  absl::StatusOr<std::map<std::string, std::set<int32_t>>> GroupAssignment(const std::string& group,
-                                                                           absl::Duration timeout);
+  // Consumer group `group` as its coordinator has it: its state and its
+  // members (member ids) with the partition numbers assigned to each (of any
+  // topic). While the group rebalances, members may be reported without
+  // partitions or with their old ones: only a stable group's are its assignment.
+  struct GroupView {
+    std::string state;    // the coordinator's: "Stable", "PreparingRebalance", ...
+    bool stable = false;  // Stable, or Empty (no member)
+    std::map<std::string, std::set<int32_t>> members;
+  };
+  absl::StatusOr<GroupView> DescribeGroup(const std::string& group, absl::Duration timeout);
 
   // For reading with rd_kafka_assign + rd_kafka_consumer_poll.
   rd_kafka_t* handle() { return rk_.get(); }

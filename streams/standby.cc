@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,12 @@ std::set<int32_t> ChooseStandbys(const std::map<std::string, std::set<int32_t>>&
   }
   for (int32_t p : assignment.at(me)) out.erase(p);
   return out;
+}
+
+std::optional<std::set<int32_t>> StandbysFromView(const KafkaAdmin::GroupView& view,
+                                                  const std::string& me, int replicas) {
+  if (!view.stable || !view.members.count(me)) return std::nullopt;
+  return ChooseStandbys(view.members, me, replicas);
 }
 
 struct StandbyKeeper::Copy {
@@ -125,19 +132,23 @@ void StandbyKeeper::Round() {
       auto admin = KafkaAdmin::Create(options_.kafka, options_.group + "-standby");
       if (admin.ok()) admin_ = std::move(*admin);
     }
-    auto assignment = admin_ != nullptr ? admin_->GroupAssignment(options_.group, absl::Seconds(10))
-                                        : absl::StatusOr<std::map<std::string, std::set<int32_t>>>(
-                                              absl::UnavailableError("no admin client"));
-    if (assignment.ok() && assignment->count(me)) {
-      std::set<int32_t> wanted = ChooseStandbys(*assignment, me, options_.replicas);
-      if (wanted != wanted_) {
-        spdlog::info("standby: keeping partition numbers [{}] warm (--standby-replicas {})",
-                     absl::StrJoin(wanted, ","), options_.replicas);
-        wanted_ = std::move(wanted);
-      }
-    } else if (!assignment.ok()) {
-      spdlog::debug("standby: {}", std::string(assignment.status().message()));
+    auto view =
+        admin_ != nullptr
+            ? admin_->DescribeGroup(options_.group, absl::Seconds(10))
+            : absl::StatusOr<KafkaAdmin::GroupView>(absl::UnavailableError("no admin client"));
+    std::optional<std::set<int32_t>> wanted;
+    if (view.ok()) wanted = StandbysFromView(*view, me, options_.replicas);
+    if (wanted.has_value() && *wanted != wanted_) {
+      spdlog::info("standby: keeping partition numbers [{}] warm (--standby-replicas {})",
+                   absl::StrJoin(*wanted, ","), options_.replicas);
+      wanted_ = std::move(*wanted);
+    } else if (!view.ok()) {
+      spdlog::debug("standby: {}", std::string(view.status().message()));
+    } else if (!view->stable && view->state != last_state_) {
+      spdlog::debug("standby: group '{}' is {}: the copies stay as they are", options_.group,
+                    view->state);
     }
+    if (view.ok()) last_state_ = view->state;
   }
   std::vector<int32_t> drop;
   {

@@ -8,9 +8,10 @@
 //   keeper.SetOwned({1, 3});         // after this instance's stores changed
 //
 // Which partitions: every few seconds the keeper asks the group coordinator
-// for the group's members and their assignment (DescribeConsumerGroups) and
-// orders the members by member id in a ring; the N members after a
-// partition's owner keep it warm (ChooseStandbys). Nothing else is
+// for the group's members and their assignment (DescribeConsumerGroups) and,
+// when the group is stable, orders the members by member id in a ring; the N
+// members after a partition's owner keep it warm (ChooseStandbys). While the
+// group rebalances the copies stay as they are. Nothing else is
 // coordinated: a copy is the partition's own store directory, read from the
 // changelog with a reader that fences nobody (KafkaChangelog::Reader), and
 // whoever is assigned the partition opens that directory and catches it up.
@@ -23,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -30,11 +32,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "streams/admin.h"
 #include "streams/kafka.h"
 
 namespace recur {
 
-class KafkaAdmin;
 class KafkaChangelog;
 class StandbyCopy;
 
@@ -43,6 +45,11 @@ class StandbyCopy;
 // smaller), never to their owner.
 std::set<int32_t> ChooseStandbys(const std::map<std::string, std::set<int32_t>>& assignment,
                                  const std::string& me, int replicas);
+// The same from the coordinator's view of the group; nullopt when the view
+// tells nothing about them (the group rebalancing, or `me` not in it yet):
+// the keeper then keeps the copies it has.
+std::optional<std::set<int32_t>> StandbysFromView(const KafkaAdmin::GroupView& view,
+                                                  const std::string& me, int replicas);
 
 struct StandbyOptions {
   int replicas = 1;
@@ -92,6 +99,7 @@ class StandbyKeeper {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<KafkaAdmin> admin_;  // the keeper thread's (group queries)
   std::set<int32_t> wanted_;           // the keeper thread's
+  std::string last_state_;             // the keeper thread's: the group's, last asked
   std::thread thread_;
 };
 

@@ -1,11 +1,13 @@
 // Which partitions an instance keeps warm (streams/standby.h, ChooseStandbys):
 // the members in member-id order form a ring, and each member's partitions go
-// to the `replicas` members after it; never to the owner, fewer in a small group.
+// to the `replicas` members after it; never to the owner, fewer in a small group;
+// only a stable group's view moves the copies (StandbysFromView).
 #include "streams/standby.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -43,6 +45,29 @@ TEST(ChooseStandbysTest, ASmallGroupKeepsFewerAndAnUnknownMemberNone) {
   const Assignment idle = {{"a", {0, 1}}, {"b", {}}, {"c", {2, 3}}};
   EXPECT_EQ(ChooseStandbys(idle, "b", 1), (std::set<int32_t>{0, 1}));
   EXPECT_EQ(ChooseStandbys(idle, "c", 1), std::set<int32_t>());  // b's: none
+}
+
+TEST(ChooseStandbysTest, OnlyAStableGroupsViewMovesTheCopies) {
+  KafkaAdmin::GroupView view;
+  view.members = {{"a", {0, 1}}, {"b", {2, 3}}};
+  view.state = "Stable";
+  view.stable = true;
+  EXPECT_EQ(StandbysFromView(view, "a", 1), (std::set<int32_t>{2, 3}));
+  EXPECT_EQ(StandbysFromView(view, "z", 1), std::nullopt);  // not (yet) in the group
+  // While a member joins, the coordinator reports members without their
+  // partitions: that says nothing about the copies (without the state, a
+  // keeper would close them all and reopen them a rebalance later).
+  KafkaAdmin::GroupView joining;
+  joining.members = {{"a", {}}, {"b", {}}, {"c", {}}};
+  for (const char* state : {"PreparingRebalance", "CompletingRebalance"}) {
+    joining.state = state;
+    EXPECT_EQ(StandbysFromView(joining, "a", 1), std::nullopt) << state;
+  }
+  EXPECT_EQ(ChooseStandbys(joining.members, "a", 1), std::set<int32_t>());
+  KafkaAdmin::GroupView empty;
+  empty.state = "Empty";
+  empty.stable = true;
+  EXPECT_EQ(StandbysFromView(empty, "a", 1), std::nullopt);
 }
 
 }  // namespace
