@@ -108,6 +108,9 @@ struct PipelineOptions {
   // Warm copies of partition stores other instances own, kept by tailing the
   // changelog (streams/standby.h); needs changelog_topic. 0: none.
   int standby_replicas = 0;
+  // A standby copy no longer wanted here is deleted this long after it was
+  // closed (StandbyOptions::cleanup_delay); negative: kept.
+  int64_t state_cleanup_delay_ms = 600'000;
   ScoringOptions scoring;  // scores to topics.scores (enabled by default; no model = ingest only)
   // Batches of touched customers waiting for the scoring thread before the
   // loop waits for it (backpressure).

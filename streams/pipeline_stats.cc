@@ -39,7 +39,7 @@ std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats
   if (standby) {
     nlohmann::json ends = nlohmann::json::object();
     for (const auto& [p, end] : standby->ends) ends[std::to_string(p)] = end;
-    j["standby"] = {{"ends", ends}, {"records", standby->records}};
+    j["standby"] = {{"ends", ends}, {"records", standby->records}, {"removed", standby->removed}};
   }
   const ScoringCounters& c = scoring.counters;
   j["scoring"] = {{"models", scoring.versions},
@@ -147,6 +147,8 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
 StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source) {
   StandbyOptions s;
   s.replicas = o.standby_replicas;
+  s.cleanup_delay = o.state_cleanup_delay_ms < 0 ? absl::InfiniteDuration()
+                                                 : absl::Milliseconds(o.state_cleanup_delay_ms);
   s.state_dir = o.state_dir;
   s.kafka = o.kafka;
   s.group = o.group_id;

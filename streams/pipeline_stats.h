@@ -30,7 +30,7 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o);
 StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source);
 
 // `standby` (with --standby-replicas): "standby": {"ends": {partition: changelog
-// offset held}, "records": applied to the copies}.
+// offset held}, "records": applied to the copies, "removed": copies deleted}.
 std::string StatsJson(const PipelineCounters& counters, const ScoreWorker::Stats& scoring,
                       const FeatureStore::CacheStats& cache,
                       const std::optional<StandbyKeeper::Stats>& standby = std::nullopt);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -139,8 +140,9 @@ void StandbyKeeper::Round() {
     std::optional<std::set<int32_t>> wanted;
     if (view.ok()) wanted = StandbysFromView(*view, me, options_.replicas);
     if (wanted.has_value() && *wanted != wanted_) {
-      spdlog::info("standby: keeping partition numbers [{}] warm (--standby-replicas {})",
-                   absl::StrJoin(*wanted, ","), options_.replicas);
+      spdlog::info(
+          "standby: keeping partition numbers [{}] warm (--standby-replicas {}, member {})",
+          absl::StrJoin(*wanted, ","), options_.replicas, me);
       wanted_ = std::move(*wanted);
     } else if (!view.ok()) {
       spdlog::debug("standby: {}", std::string(view.status().message()));
@@ -156,9 +158,56 @@ void StandbyKeeper::Round() {
     for (const auto& [p, c] : copies_) {
       if (!wanted_.count(p) || owned_.count(p)) drop.push_back(p);
     }
+    // The directories this keeper made copies in: an owned one is a store
+    // now, a wanted one a copy still, the others wait for cleanup_delay.
+    const absl::Time now = absl::Now();
+    for (auto it = kept_.begin(); it != kept_.end();) {
+      if (owned_.count(*it)) {
+        unwanted_.erase(*it);
+        it = kept_.erase(it);
+        continue;
+      }
+      if (wanted_.count(*it)) {
+        unwanted_.erase(*it);
+      } else {
+        unwanted_.try_emplace(*it, now);
+      }
+      ++it;
+    }
   }
   for (int32_t p : drop) CloseCopy(p);
   for (int32_t p : wanted_) CatchUpCopy(p);
+  RemoveUnwanted();
+}
+
+void StandbyKeeper::RemoveUnwanted() {
+  const absl::Time now = absl::Now();
+  for (auto it = unwanted_.begin(); it != unwanted_.end();) {
+    const int32_t p = it->first;
+    if (now - it->second < options_.cleanup_delay) {
+      ++it;
+      continue;
+    }
+    // Under mu_: a Release of p (its store about to open here) waits, and
+    // then finds the directory whole or gone (restored from the changelog).
+    absl::MutexLock lock(&mu_);
+    if (!owned_.count(p) && !copies_.count(p) && !wanted_.count(p)) {
+      const std::string path = StateDir::PartitionPath(options_.state_dir, p);
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+      if (ec) {
+        spdlog::warn("standby: could not delete the copy {} no longer wanted here: {} (retried)",
+                     path, ec.message());
+        ++it;
+        continue;
+      }
+      ++stats_.removed;
+      kept_.erase(p);
+      spdlog::info("standby: deleted the copy of partition {} ({}), not wanted here for {}", p,
+                   path, absl::FormatDuration(options_.cleanup_delay));
+    }
+    it = unwanted_.erase(it);
+  }
 }
 
 void StandbyKeeper::CloseCopy(int32_t p) {
@@ -196,6 +245,7 @@ void StandbyKeeper::CatchUpCopy(int32_t p) {
     c = slot.get();
     c->busy = true;  // Release cancels it and waits, never closes it
   }
+  kept_.insert(p);
   absl::Status failed;
   int64_t applied = 0;
   if (c->copy == nullptr) {

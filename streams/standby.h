@@ -59,6 +59,11 @@ struct StandbyOptions {
   std::string changelog_topic;                 // one partition per partition number
   std::function<std::string()> member_id;      // this instance's, "" before it joined
   absl::Duration interval = absl::Seconds(1);  // between two catch-ups of every copy
+  // A copy the group no longer wants here (neither kept warm nor owned) is
+  // deleted from the state dir this long after the keeper closed it (Kafka
+  // Streams' state.cleanup.delay.ms); its partition's changelog holds it.
+  // InfiniteDuration: kept.
+  absl::Duration cleanup_delay = absl::Minutes(10);
 };
 
 class StandbyKeeper {
@@ -77,6 +82,7 @@ class StandbyKeeper {
   struct Stats {
     std::map<int32_t, int64_t> ends;  // copy -> changelog offset it holds up to
     int64_t records = 0;              // applied to copies since the start
+    int64_t removed = 0;              // copies deleted (cleanup_delay)
   };
   Stats stats() const;
 
@@ -87,6 +93,8 @@ class StandbyKeeper {
   void CatchUpCopy(int32_t p);
   void CloseCopy(int32_t p);        // the keeper's: the store closed before the copy goes
   void Remove(int32_t p, Copy* c);  // c busy: its store closed, then out of copies_
+  // Deletes the directories of copies unwanted for cleanup_delay.
+  void RemoveUnwanted();
   // Removes p's copy from copies_ (destroyed by the caller, outside mu_).
   std::unique_ptr<Copy> TakeCopy(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -100,6 +108,10 @@ class StandbyKeeper {
   std::unique_ptr<KafkaAdmin> admin_;  // the keeper thread's (group queries)
   std::set<int32_t> wanted_;           // the keeper thread's
   std::string last_state_;             // the keeper thread's: the group's, last asked
+  // The keeper thread's: the partitions it made copies of (not owned since),
+  // and those of them the group no longer wants here, since when.
+  std::set<int32_t> kept_;
+  std::map<int32_t, absl::Time> unwanted_;
   std::thread thread_;
 };
 

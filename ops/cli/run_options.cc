@@ -2,10 +2,49 @@
 // fuzz target (tests/fuzz/config_fuzz.cc) parses into the very same options.
 #include "ops/cli/run_options.h"
 
+#include <limits>
+
 #include "base/time.h"
 #include "ops/cli/cli.h"
 
 namespace recur::cli {
+
+namespace {
+
+// Scale-out on Kafka: rebalancing, the changelog, standbys (docs/DESIGN.md "Scale-out").
+void AddScaleOutOptions(CLI::App* sub, PipelineOptions* options) {
+  PipelineOptions& o = *options;
+  sub->add_flag("--cooperative-rebalance", o.cooperative,
+                "cooperative incremental rebalancing: when an instance joins or leaves, only the "
+                "partitions that move stop (their stores flush and close) and the others are read "
+                "on; membership is on the first input topic and partition N of every input topic "
+                "follows it, so the input topics must have equal partition counts (docs/DESIGN.md "
+                "\"Scale-out\"). Every instance of the group must use it. Default: eager (every "
+                "rebalance stops every instance)");
+  sub->add_option("--changelog-topic", o.changelog_topic,
+                  "compacted topic that every flush of a partition store is also written to "
+                  "(Kafka transactions), and that a store missing here is restored from: "
+                  "state that follows its partition to any instance (docs/DESIGN.md "
+                  "\"Scale-out\"). E.g. recur.changelog, created with ops/kafka/create-topics "
+                  "--compact --config max.message.bytes=33554432 and the input topics' partition "
+                  "count. Empty: none");
+  sub->add_option("--standby-replicas", o.standby_replicas,
+                  "keep warm copies of the partition stores that the N instances before this "
+                  "one (in member-id order) own, by tailing the changelog into the state dir, "
+                  "so a partition that fails over here reads only the last seconds of its "
+                  "changelog, not all of it (docs/DESIGN.md \"Standbys\"). Needs "
+                  "--changelog-topic. Default 0: none")
+      ->check(CLI::Range(0, 16));
+  sub->add_option("--state-cleanup-delay-ms", o.state_cleanup_delay_ms,
+                  "with --standby-replicas: a copy the group no longer wants here (it keeps "
+                  "neither the copy nor the partition) is deleted from the state dir this long "
+                  "after it was closed; its changelog still holds it (Kafka Streams' "
+                  "state.cleanup.delay.ms). -1: kept")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()).description(" >= -1"));
+}
+
+}  // namespace
 
 void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers,
                    std::vector<std::string>* kafka_props) {
@@ -101,27 +140,7 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
   sub->add_flag("!--no-pipeline", o.pipelined,
                 "apply each batch on the loop's thread before reading the next (default: on a "
                 "thread of its own while the loop reads the next; for comparisons)");
-  sub->add_flag("--cooperative-rebalance", o.cooperative,
-                "cooperative incremental rebalancing: when an instance joins or leaves, only the "
-                "partitions that move stop (their stores flush and close) and the others are read "
-                "on; membership is on the first input topic and partition N of every input topic "
-                "follows it, so the input topics must have equal partition counts (docs/DESIGN.md "
-                "\"Scale-out\"). Every instance of the group must use it. Default: eager (every "
-                "rebalance stops every instance)");
-  sub->add_option("--changelog-topic", o.changelog_topic,
-                  "compacted topic that every flush of a partition store is also written to "
-                  "(Kafka transactions), and that a store missing here is restored from: "
-                  "state that follows its partition to any instance (docs/DESIGN.md "
-                  "\"Scale-out\"). E.g. recur.changelog, created with ops/kafka/create-topics "
-                  "--compact --config max.message.bytes=33554432 and the input topics' partition "
-                  "count. Empty: none");
-  sub->add_option("--standby-replicas", o.standby_replicas,
-                  "keep warm copies of the partition stores that the N instances before this "
-                  "one (in member-id order) own, by tailing the changelog into the state dir, "
-                  "so a partition that fails over here reads only the last seconds of its "
-                  "changelog, not all of it (docs/DESIGN.md \"Standbys\"). Needs "
-                  "--changelog-topic. Default 0: none")
-      ->check(CLI::Range(0, 16));
+  AddScaleOutOptions(sub, &o);
   sub->add_option(
       "-X", *kafka_props,
       "librdkafka property key=value (repeatable): security.protocol, sasl.*, ssl.*, ...");
