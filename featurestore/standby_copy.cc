@@ -20,6 +20,16 @@ absl::StatusOr<std::unique_ptr<StandbyCopy>> StandbyCopy::Open(const std::string
   return std::unique_ptr<StandbyCopy>(new StandbyCopy(path, log, std::move(db)));
 }
 
+absl::Status StandbyCopy::Destroy(const std::string& path) {
+  std::error_code missing;
+  if (!std::filesystem::exists(path, missing)) return absl::OkStatus();
+  rocksdb::Status s = rocksdb::DestroyDB(path, internal::StoreRocksOptions());
+  if (!s.ok()) return internal::FromRocks(s, path, "delete a standby copy");
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // only when empty: never a file RocksDB did not own
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> StandbyCopy::CatchUp() {
   auto c = internal::CatchUpWithChangelog(db_.get(), path_, log_, /*tailing=*/true);
   if (!c.ok()) return c.status();

@@ -36,6 +36,11 @@ class StandbyCopy {
   absl::StatusOr<int64_t> CatchUp();
   // The log's offset the copy holds everything before.
   int64_t end() const { return end_; }
+  // Deletes the (closed) copy at `path` through RocksDB's DestroyDB, which
+  // holds the store's lock while it deletes: a store open anywhere (another
+  // process on a shared disk, or this one) makes it fail and stays whole.
+  // The directory itself goes when nothing else is left in it.
+  static absl::Status Destroy(const std::string& path);
 
  private:
   StandbyCopy(std::string path, Changelog* log, std::unique_ptr<rocksdb::DB> db)

@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -193,18 +192,16 @@ void StandbyKeeper::RemoveUnwanted() {
     absl::MutexLock lock(&mu_);
     if (!owned_.count(p) && !copies_.count(p) && !wanted_.count(p)) {
       const std::string path = StateDir::PartitionPath(options_.state_dir, p);
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-      if (ec) {
-        spdlog::warn("standby: could not delete the copy {} no longer wanted here: {} (retried)",
-                     path, ec.message());
-        ++it;
-        continue;
+      if (absl::Status d = StandbyCopy::Destroy(path); d.ok()) {
+        ++stats_.removed;
+        spdlog::info("standby: deleted the copy of partition {} ({}), not wanted here for {}", p,
+                     path, absl::FormatDuration(options_.cleanup_delay));
+      } else {
+        // E.g. open by another instance on the same disk: its store now.
+        spdlog::warn("standby: the copy {} no longer wanted here is not deleted: {}", path,
+                     std::string(d.message()));
       }
-      ++stats_.removed;
       kept_.erase(p);
-      spdlog::info("standby: deleted the copy of partition {} ({}), not wanted here for {}", p,
-                   path, absl::FormatDuration(options_.cleanup_delay));
     }
     it = unwanted_.erase(it);
   }
@@ -245,13 +242,13 @@ void StandbyKeeper::CatchUpCopy(int32_t p) {
     c = slot.get();
     c->busy = true;  // Release cancels it and waits, never closes it
   }
-  kept_.insert(p);
   absl::Status failed;
   int64_t applied = 0;
   if (c->copy == nullptr) {
     auto opened = StandbyCopy::Open(StateDir::PartitionPath(options_.state_dir, p), c->log.get());
     if (opened.ok()) {
       c->copy = std::move(*opened);
+      kept_.insert(p);  // a directory this keeper made a copy in
     } else {
       failed = opened.status();  // e.g. locked by another process on a shared disk
     }

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -372,6 +373,30 @@ TEST_F(ChangelogTest, AStandbyCopyRefusesAStoreNeverLogged) {
   EXPECT_NE(std::string(applied.status().message()).find("never logged"), std::string::npos);
   copy->reset();
   EXPECT_EQ(Keys("old"), before);
+}
+
+// A copy no longer wanted is deleted with the store's lock held: never while
+// a store is open on the directory (a copy, or an owner on a shared disk).
+TEST_F(ChangelogTest, DestroyingACopyNeedsItsStoreClosedAndLeavesNothing) {
+  MemoryChangelog log;
+  ASSERT_NE(MustOpen("owner", &log), nullptr);
+  const std::string path = tmp_.Sub("copy");
+  auto copy = StandbyCopy::Open(path, &log);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  ASSERT_TRUE((*copy)->CatchUp().ok());
+  const Dump held = Keys("owner");
+  EXPECT_FALSE(StandbyCopy::Destroy(path).ok());  // open here: its lock is held
+  EXPECT_TRUE(std::filesystem::exists(path + "/CURRENT"));
+  copy->reset();
+  {
+    auto owner = MustOpen("copy", &log);  // opened as a store: the lock again
+    ASSERT_NE(owner, nullptr);
+    EXPECT_FALSE(StandbyCopy::Destroy(path).ok());
+  }
+  ASSERT_TRUE(StandbyCopy::Destroy(path).ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(StandbyCopy::Destroy(path).ok());  // nothing there: nothing to do
+  EXPECT_EQ(Keys("owner"), held);
 }
 
 }  // namespace
