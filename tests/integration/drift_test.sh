@@ -53,7 +53,11 @@ log "ingested $events shifted events without models; training on the control his
 "$RECUR" train --state-dir "$WORK/control" --models-dir "$WORK/models" --target activity_decline_90d \
   --cutoff 2025-07-28 >"$WORK/train-r.log" 2>&1 || fail "train decline: $(tail -3 "$WORK/train-r.log")"
 # (grep reads the saved answer: `curl | grep -q` fails under pipefail when grep stops early)
-until metrics >/dev/null && grep -q '^recur_drift_customers{target="repurchase_30d"}' "$WORK/metrics.txt"; do
+# The reload re-scores each of the 2 partitions in a pass of its own, one after
+# the other: the figures cover the whole population once both passes are done.
+passes() { awk '$1 == "recur_rescoring_passes_total" {print $2 + 0}' "$WORK/metrics.txt"; }
+until metrics >/dev/null && grep -q '^recur_drift_customers{target="repurchase_30d"}' "$WORK/metrics.txt" \
+  && [[ $(passes) -ge 2 ]]; do
   kill -0 "$RUN_PID" 2>/dev/null || fail "recur run exited: $(tail -5 "$WORK/run.log")"
   sleep 0.5
 done
