@@ -154,25 +154,16 @@ void StandbyKeeper::Round() {
   std::vector<int32_t> drop;
   {
     absl::MutexLock lock(&mu_);
+    // A copy closed because nobody wants it here waits for cleanup_delay
+    // (a copy leaves copies_ only so, or when its partition is owned here).
+    const absl::Time now = absl::Now();
     for (const auto& [p, c] : copies_) {
       if (!wanted_.count(p) || owned_.count(p)) drop.push_back(p);
+      if (!wanted_.count(p) && !owned_.count(p)) unwanted_.try_emplace(p, now);
     }
-    // The directories this keeper made copies in: an owned one is a store
-    // now, a wanted one a copy still, the others wait for cleanup_delay.
-    const absl::Time now = absl::Now();
-    for (auto it = kept_.begin(); it != kept_.end();) {
-      if (owned_.count(*it)) {
-        unwanted_.erase(*it);
-        it = kept_.erase(it);
-        continue;
-      }
-      if (wanted_.count(*it)) {
-        unwanted_.erase(*it);
-      } else {
-        unwanted_.try_emplace(*it, now);
-      }
-      ++it;
-    }
+    std::erase_if(unwanted_, [this](const auto& u) ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return wanted_.count(u.first) > 0 || owned_.count(u.first) > 0;
+    });
   }
   for (int32_t p : drop) CloseCopy(p);
   for (int32_t p : wanted_) CatchUpCopy(p);
@@ -190,7 +181,7 @@ void StandbyKeeper::RemoveUnwanted() {
     // Under mu_: a Release of p (its store about to open here) waits, and
     // then finds the directory whole or gone (restored from the changelog).
     absl::MutexLock lock(&mu_);
-    if (!owned_.count(p) && !copies_.count(p) && !wanted_.count(p)) {
+    if (!owned_.count(p) && !copies_.count(p)) {
       const std::string path = StateDir::PartitionPath(options_.state_dir, p);
       if (absl::Status d = StandbyCopy::Destroy(path); d.ok()) {
         ++stats_.removed;
@@ -201,7 +192,6 @@ void StandbyKeeper::RemoveUnwanted() {
         spdlog::warn("standby: the copy {} no longer wanted here is not deleted: {}", path,
                      std::string(d.message()));
       }
-      kept_.erase(p);
     }
     it = unwanted_.erase(it);
   }
@@ -248,7 +238,6 @@ void StandbyKeeper::CatchUpCopy(int32_t p) {
     auto opened = StandbyCopy::Open(StateDir::PartitionPath(options_.state_dir, p), c->log.get());
     if (opened.ok()) {
       c->copy = std::move(*opened);
-      kept_.insert(p);  // a directory this keeper made a copy in
     } else {
       failed = opened.status();  // e.g. locked by another process on a shared disk
     }

@@ -108,9 +108,8 @@ class StandbyKeeper {
   std::unique_ptr<KafkaAdmin> admin_;  // the keeper thread's (group queries)
   std::set<int32_t> wanted_;           // the keeper thread's
   std::string last_state_;             // the keeper thread's: the group's, last asked
-  // The keeper thread's: the partitions it made copies of (not owned since),
-  // and those of them the group no longer wants here, since when.
-  std::set<int32_t> kept_;
+  // The keeper thread's: the copies it closed because the group no longer
+  // wants them here, since when (their directories wait for cleanup_delay).
   std::map<int32_t, absl::Time> unwanted_;
   std::thread thread_;
 };
