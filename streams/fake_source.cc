@@ -23,6 +23,11 @@ void FakeRecordSource::RevokedSome(std::vector<TopicPartition> partitions) {
   script_.back().event.incremental = true;
 }
 
+void FakeRecordSource::AssignedSome(std::vector<TopicPartition> partitions) {
+  Assigned(std::move(partitions));
+  script_.back().event.incremental = true;
+}
+
 void FakeRecordSource::AddRecord(const TopicPartition& tp, int64_t offset,
                                  std::optional<std::string> key, std::string value,
                                  int64_t timestamp_ms) {

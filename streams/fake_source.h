@@ -37,6 +37,8 @@ class FakeRecordSource final : public RecordSource {
   void Revoked(std::vector<TopicPartition> partitions);
   // A cooperative group's revocation: just `partitions` (SourceEvent::incremental).
   void RevokedSome(std::vector<TopicPartition> partitions);
+  // A cooperative group's assignment: `partitions` added to what is assigned.
+  void AssignedSome(std::vector<TopicPartition> partitions);
   void AddRecord(const TopicPartition& tp, int64_t offset, std::optional<std::string> key,
                  std::string value, int64_t timestamp_ms = -1);
   void AddEnd(const TopicPartition& tp, int64_t end_offset);

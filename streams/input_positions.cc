@@ -4,6 +4,29 @@
 
 namespace recur {
 
+std::set<int32_t> PartitionNumbers(const std::vector<TopicPartition>& parts) {
+  std::set<int32_t> numbers;
+  for (const TopicPartition& tp : parts) numbers.insert(tp.partition);
+  return numbers;
+}
+
+std::vector<std::pair<TopicPartition, int64_t>> StartOffsets(
+    const std::vector<TopicPartition>& parts, const std::map<int32_t, OffsetMap>& stored,
+    const OffsetMap& fallback) {
+  std::vector<std::pair<TopicPartition, int64_t>> starts;
+  for (const TopicPartition& tp : parts) {
+    int64_t offset = kOffsetBeginning;
+    auto in_store = stored.find(tp.partition);
+    if (in_store != stored.end() && in_store->second.count(tp) > 0) {
+      offset = in_store->second.at(tp);
+    } else if (auto start = fallback.find(tp); start != fallback.end()) {
+      offset = start->second;
+    }
+    starts.push_back({tp, offset});
+  }
+  return starts;
+}
+
 void InputPositions::Assign(const std::vector<std::pair<TopicPartition, int64_t>>& starts) {
   run_.reset();
   for (const auto& [tp, offset] : starts) {

@@ -30,6 +30,15 @@
 
 namespace recur {
 
+// The partition numbers of `parts` (a number is one store; topics are co-partitioned).
+std::set<int32_t> PartitionNumbers(const std::vector<TopicPartition>& parts);
+
+// Where each of `parts` starts: the offset stored with its state (`stored`, by
+// partition number), else `fallback`'s (a bounded run's start), else the beginning.
+std::vector<std::pair<TopicPartition, int64_t>> StartOffsets(
+    const std::vector<TopicPartition>& parts, const std::map<int32_t, OffsetMap>& stored,
+    const OffsetMap& fallback);
+
 class InputPositions {
  public:
   // Partitions assigned (added to any still assigned): `starts` holds each

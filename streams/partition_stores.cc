@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/parallel.h"
+#include "base/sync_point.h"
 #include "featurestore/partition_manifest.h"
 #include "featurestore/state_dir.h"
 #include "featurestore/store_errors.h"
@@ -29,51 +31,108 @@ absl::StatusOr<std::set<int32_t>> PartitionStores::OpenAll(const std::set<int32_
     if (!stores_.count(p)) todo.push_back(p);
   }
   if (todo.empty()) return std::set<int32_t>();
+  return Adopt(OpenStores(std::move(todo), assigned));
+}
+
+bool PartitionStores::StartOpening(const std::set<int32_t>& partitions, size_t assigned) {
+  if (opener_.joinable()) return false;
+  std::vector<int32_t> todo;
+  for (int32_t p : partitions) {
+    if (!stores_.count(p)) todo.push_back(p);
+  }
+  spdlog::info("partition numbers {} assigned: opening their stores while the {} open are read on",
+               absl::StrJoin(todo, ","), stores_.size());
+  opened_.store(false);
+  opening_since_ = std::chrono::steady_clock::now();
+  opener_ = std::thread([this, todo = std::move(todo), assigned]() mutable {
+    pthread_setname_np(pthread_self(), "recur-open");
+    opening_ = OpenStores(std::move(todo), assigned);
+    opened_.store(true, std::memory_order_release);
+  });
+  return true;
+}
+
+absl::StatusOr<std::set<int32_t>> PartitionStores::FinishOpening() {
+  if (!opener_.joinable()) return std::set<int32_t>();
+  opener_.join();
+  opened_.store(false);
+  auto adopted = Adopt(std::move(opening_));
+  if (adopted.ok() && !adopted->empty()) {
+    spdlog::info("partition numbers {}: stores opened in {} ms beside the others",
+                 absl::StrJoin(*adopted, ","),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - opening_since_)
+                     .count());
+  }
+  return adopted;
+}
+
+PartitionStores::Opening PartitionStores::OpenStores(std::vector<int32_t> todo,
+                                                     size_t assigned) const {
+  Opening out;
+  out.partitions = std::move(todo);
+  if (out.partitions.empty()) return out;
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   if (ec) {
     // Said here: RocksDB would only report "No such file or directory: While mkdir".
-    return absl::FailedPreconditionError(
+    out.status = absl::FailedPreconditionError(
         absl::StrCat("state dir ", options_.state_dir, " can not be created: ", ec.message()));
+    return out;
   }
   // A store the state dir recorded and lost would be rebuilt from what the
   // topics still hold: refused (run.cc's --rebuild-missing forgets it first).
   // With a changelog it is restored from that.
   if (!options_.changelog) {
     auto recorded = ReadPartitionManifest(options_.state_dir);
-    if (!recorded.ok()) return recorded.status();
-    for (int32_t p : todo) {
+    if (!recorded.ok()) {
+      out.status = recorded.status();
+      return out;
+    }
+    for (int32_t p : out.partitions) {
       if (recorded->count(p) &&
-          !std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p)))
-        return MissingPartitionsError(options_.state_dir, {p});
+          !std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p))) {
+        out.status = MissingPartitionsError(options_.state_dir, {p});
+        return out;
+      }
     }
   }
   // A warm copy kept here is the store's own directory: released first, the
   // store opens on it and reads only what the changelog got since.
-  if (standby_ != nullptr) standby_->Release(std::set<int32_t>(todo.begin(), todo.end()));
+  if (standby_ != nullptr)
+    standby_->Release(std::set<int32_t>(out.partitions.begin(), out.partitions.end()));
   // In parallel: a store restored from its changelog waits mostly for the
   // broker, and the partitions' restores overlap.
-  std::vector<OpenedStore> opened(todo.size());
+  out.stores.resize(out.partitions.size());
   ParallelFor(
-      todo.size(), [&](size_t i) { opened[i] = OpenOne(todo[i], assigned); }, todo.size());
-  for (const OpenedStore& o : opened) {
-    if (!o.status.ok()) {
-      TellStandby();  // (the released ones may be kept again)
-      return o.status;
-    }
+      out.partitions.size(),
+      [&](size_t i) { out.stores[i] = OpenOne(out.partitions[i], assigned); },
+      out.partitions.size());
+  for (const OpenedStore& o : out.stores) out.status.Update(o.status);
+  return out;
+}
+
+absl::StatusOr<std::set<int32_t>> PartitionStores::Adopt(Opening opening) {
+  if (!opening.status.ok()) {
+    TellStandby();  // (the released ones may be kept again)
+    return opening.status;
   }
-  const std::set<int32_t> numbers(todo.begin(), todo.end());
+  const std::set<int32_t> numbers(opening.partitions.begin(), opening.partitions.end());
+  if (numbers.empty()) return numbers;
   if (absl::Status s = RecordPartitions(options_.state_dir, numbers); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < todo.size(); ++i) {
-    if (opened[i].changelog) changelogs_[todo[i]] = std::move(opened[i].changelog);
-    stores_[todo[i]] = std::move(opened[i].store);
+  for (size_t i = 0; i < opening.partitions.size(); ++i) {
+    OpenedStore& o = opening.stores[i];
+    if (o.changelog) changelogs_[opening.partitions[i]] = std::move(o.changelog);
+    stores_[opening.partitions[i]] = std::move(o.store);
   }
   TellStandby();
   return numbers;
 }
 
 PartitionStores::OpenedStore PartitionStores::OpenOne(int32_t partition, size_t assigned) const {
+  // Tests hold an opening here (tests/integration/restore_beside_test.sh).
+  RECUR_SYNC_POINT_CALLBACK("PartitionStores::OpenOne", &partition);
   OpenedStore out;
   FeatureStore::Options o;
   o.path = StateDir::PartitionPath(options_.state_dir, partition);
@@ -112,7 +171,10 @@ PartitionStores::OpenedStore PartitionStores::OpenOne(int32_t partition, size_t 
   return out;
 }
 
-PartitionStores::~PartitionStores() { WaitFlush(); }
+PartitionStores::~PartitionStores() {
+  WaitFlush();
+  if (opener_.joinable()) opener_.join();  // its stores are closed unused
+}
 
 bool PartitionStores::StartFlush() {
   if (flusher_.joinable()) return false;

@@ -19,15 +19,17 @@
 // store is restored from it, and every store catches up with it first.
 // Each store gets an equal share of cache_bytes, fixed when it is opened (the
 // number of stores is the number of partition numbers assigned at that time).
-// Thread-safety: Open, Get, open(), FlushAll, StartFlush, FinishedFlush and
-// CloseAll on one thread (the owner's); a flush started by StartFlush runs on
-// a thread of its own; Apply from several threads at once for different partitions
+// Thread-safety: Open, Get, open(), FlushAll, StartFlush, FinishedFlush,
+// StartOpening, FinishOpening and CloseAll on one thread (the owner's); a
+// flush started by StartFlush and an opening started by StartOpening run on
+// threads of their own; Apply from several threads at once for different partitions
 // (FeatureStore is thread-safe); Lookup from any thread (the HTTP server): it
 // holds the stores open while it reads, so a revocation waits for it.
 #ifndef RECUR_STREAMS_PARTITION_STORES_H_
 #define RECUR_STREAMS_PARTITION_STORES_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +38,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -94,6 +97,19 @@ class PartitionStores final : public PartitionWriter {
   // restores from a changelog overlap); the ones opened by this call. On a
   // failure none is kept open.
   absl::StatusOr<std::set<int32_t>> OpenAll(const std::set<int32_t>& partitions, size_t assigned);
+  // Opens the stores of `partitions` that are not open on a thread of its own
+  // (their restores from a changelog overlap, and run beside the open stores'
+  // batches); FinishOpening adds them to the open ones. One opening at a time:
+  // false (nothing started) while one runs or is not finished.
+  bool StartOpening(const std::set<int32_t>& partitions, size_t assigned);
+  // An opening was started and FinishOpening has not taken it yet.
+  bool opening() const { return opener_.joinable(); }
+  // That opening ended (FinishOpening will not wait).
+  bool opening_done() const { return opened_.load(std::memory_order_acquire); }
+  // Waits for the opening, then adds its stores as OpenAll does: the numbers
+  // opened (empty when none was started); on a failure none is kept open.
+  // Call while no batch is applied (Apply reads the map of open stores).
+  absl::StatusOr<std::set<int32_t>> FinishOpening();
   // Null when the partition's store is not open.
   FeatureStore* Get(int32_t partition) const;
   const std::map<int32_t, std::unique_ptr<FeatureStore>>& open() const { return stores_; }
@@ -150,12 +166,26 @@ class PartitionStores final : public PartitionWriter {
     std::unique_ptr<FeatureStore> store;  // destroyed before its changelog
   };
   OpenedStore OpenOne(int32_t partition, size_t assigned) const;
+  struct Opening {
+    std::vector<int32_t> partitions;
+    absl::Status status;  // the first failure
+    std::vector<OpenedStore> stores;
+  };
+  // The part of opening that runs on any thread: every store of `partitions`
+  // opened (restored, caught up), none of them added to stores_.
+  Opening OpenStores(std::vector<int32_t> partitions, size_t assigned) const;
+  // The owner's part: records them in the manifest and adds them to stores_.
+  absl::StatusOr<std::set<int32_t>> Adopt(Opening opening);
   FlushResult WaitFlush();
 
   const PartitionStoresOptions options_;
   std::thread flusher_;  // StartFlush's; joined by FinishedFlush, WaitFlush
   std::atomic<bool> flushed_{false};
   FlushResult flush_result_;  // written by flusher_ before flushed_
+  std::thread opener_;        // StartOpening's; joined by FinishOpening
+  std::atomic<bool> opened_{false};
+  Opening opening_;  // written by opener_ before opened_
+  std::chrono::steady_clock::time_point opening_since_;
   // Written (under mu_) only by the owner's thread, which reads it without
   // the lock; other threads read it under mu_ (Lookup).
   mutable absl::Mutex mu_;

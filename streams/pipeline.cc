@@ -9,13 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "base/sync_point.h"
 #include "featurestore/changelog.h"
-#include "scorer/policy.h"
 #include "spdlog/spdlog.h"
 #include "streams/apply_stage.h"
 #include "streams/batch_builder.h"
@@ -89,6 +86,7 @@ class PipelineImpl final : public Pipeline {
     while (!stop.load() && fatal_.ok()) {
       PollBurst();
       if (fatal_.ok() && apply_->busy() && apply_->done()) fatal_ = FinishApply();
+      if (fatal_.ok() && stores_.opening_done()) fatal_ = FinishOpening();
       const Batch& batch = builder_.batch();
       if (fatal_.ok() && !batch.empty() &&
           (batch.count >= options_.batch_max_events ||
@@ -139,15 +137,8 @@ class PipelineImpl final : public Pipeline {
     return fatal_;
   }
 
-  PipelineCounters counters() const override {
-    absl::MutexLock lock(&shared_mu_);
-    return shared_;
-  }
-
-  std::string StatsJson() const override {
-    absl::MutexLock lock(&shared_mu_);
-    return shared_json_;
-  }
+  PipelineCounters counters() const override { return shared_.counters(); }
+  std::string StatsJson() const override { return shared_.json(); }
 
   absl::StatusOr<CustomerLookup> Lookup(const CustomerKey& key,
                                         std::optional<int64_t> as_of_ms) const override {
@@ -178,7 +169,7 @@ class PipelineImpl final : public Pipeline {
     if (e.kind != SourceEvent::kRecord) inputs_.Interrupt();
     switch (e.kind) {
       case SourceEvent::kAssigned:
-        Assign(e.partitions);
+        Assign(e.partitions, e.incremental);
         return;
       case SourceEvent::kRevoked:
         Revoke(e.incremental ? &e.partitions : nullptr);
@@ -233,31 +224,71 @@ class PipelineImpl final : public Pipeline {
   }
 
   // Opens the store of every assigned partition number and starts each input
-  // partition at the offset stored there (the beginning if none).
-  void Assign(const std::vector<TopicPartition>& parts) {
+  // partition at the offset stored there. A cooperative assignment that adds
+  // numbers to open ones opens their stores on a thread of its own (a restore
+  // can take seconds): the rebalance is answered with nothing, the open ones are
+  // read on, and FinishOpening (from the loop) adds the new ones once open.
+  void Assign(const std::vector<TopicPartition>& parts, bool incremental) {
     std::vector<std::pair<TopicPartition, int64_t>> starts;
     // Failed: take nothing (a changelog opened would fence the partition's owner).
-    absl::Status s = fatal_.ok() ? FinishApply() : fatal_;  // (after a revocation: none in flight)
-    if (s.ok()) s = OpenStores(parts, &starts);
+    absl::Status s = fatal_.ok() ? FinishOpening() : fatal_;  // one opening at a time
+    if (s.ok()) s = FinishApply();  // (after a revocation: none in flight)
+    const std::set<int32_t> numbers = PartitionNumbers(parts);
+    const size_t assigned = numbers.size() + stores_.open().size();
+    if (s.ok() && incremental && !stores_.open().empty() && !parts.empty()) {
+      stores_.StartOpening(numbers, assigned);  // (it logs)
+      opening_parts_ = parts;
+    } else if (s.ok()) {
+      auto opened = stores_.OpenAll(numbers, assigned);
+      s = opened.ok() ? StartReading(parts, *opened, &starts) : opened.status();
+    }
     if (!s.ok()) fatal_ = s, starts.clear();  // take nothing
     if (absl::Status a = source_->Assign(starts); !a.ok())
       spdlog::warn("{}", std::string(a.message()));
   }
 
-  absl::Status OpenStores(const std::vector<TopicPartition>& parts,
-                          std::vector<std::pair<TopicPartition, int64_t>>* starts) {
-    std::set<int32_t> numbers;
-    for (const auto& tp : parts) numbers.insert(tp.partition);
+  // Waits for the stores Assign began to open (if any) and adds their partitions
+  // to the consumer's, from the offsets stored there; with `fatal_` set, or on a
+  // failure, nothing is added.
+  absl::Status FinishOpening() {
+    if (!stores_.opening()) return absl::OkStatus();
+    absl::Status s = FinishApply();  // a batch being applied reads the map of open stores
+    auto opened = stores_.FinishOpening();
+    if (s.ok()) s = opened.status();
+    const std::vector<TopicPartition> parts = std::exchange(opening_parts_, {});
+    std::vector<std::pair<TopicPartition, int64_t>> starts;
+    if (s.ok() && fatal_.ok()) s = StartReading(parts, *opened, &starts);
+    if (!s.ok() || !fatal_.ok()) return s;
+    if (absl::Status a = source_->Assign(starts); !a.ok())
+      spdlog::warn("{}", std::string(a.message()));
+    return absl::OkStatus();
+  }
+
+  // The start offset of each of `parts` (stored in their open stores); the stores
+  // in `opened` (opened now) are handed to the scoring stage first.
+  absl::Status StartReading(const std::vector<TopicPartition>& parts,
+                            const std::set<int32_t>& opened,
+                            std::vector<std::pair<TopicPartition, int64_t>>* starts) {
+    const std::set<int32_t> numbers = PartitionNumbers(parts);
     std::map<int32_t, OffsetMap> stored;
-    auto opened = stores_.OpenAll(numbers, numbers.size() + stores_.open().size());
-    if (!opened.ok()) return opened.status();
     for (int32_t p : numbers) {
       FeatureStore* store = stores_.Get(p);
-      if (opened->count(p)) {
+      if (opened.count(p)) {
         absl::Status s =
             scoring_->Exclusive([&](ScoreStage& stage) { return stage.OpenStore(p, store); });
         if (!s.ok()) return s;
-        if (absl::Status s = QueuePending(p, store); !s.ok()) return s;
+        // Customers a previous owner committed but whose scores were not confirmed.
+        if (scoring_->stats().active && options_.score_touched) {
+          auto pending = store->ledger().ReadPending();
+          if (!pending.ok()) return pending.status();
+          if (!pending->empty()) {
+            spdlog::info(
+                "partition {}: {} customers were touched but their scores not confirmed "
+                "before the last stop: scoring them first",
+                p, pending->size());
+            unscored_[p].keys.insert(pending->begin(), pending->end());
+          }
+        }
       }
       auto offsets = store->ReadOffsets();
       if (!offsets.ok()) return offsets.status();
@@ -266,17 +297,7 @@ class PipelineImpl final : public Pipeline {
       if (!times.ok()) return times.status();
       for (const auto& [tp, t] : *times) builder_.SetStreamTime(tp, t);
     }
-    for (const TopicPartition& tp : parts) {
-      int64_t offset = kOffsetBeginning;
-      auto it = stored[tp.partition].find(tp);
-      if (it != stored[tp.partition].end()) {
-        offset = it->second;
-      } else if (auto start = options_.start_offsets.find(tp);
-                 start != options_.start_offsets.end()) {
-        offset = start->second;
-      }
-      starts->push_back({tp, offset});
-    }
+    *starts = StartOffsets(parts, stored, options_.start_offsets);
     inputs_.Assign(*starts);
     if (revoked_at_) {  // (eager: every partition waited since the revocation)
       spdlog::info("rebalance: consumption paused {} ms", MsSince(*revoked_at_));
@@ -285,21 +306,6 @@ class PipelineImpl final : public Pipeline {
     if (parts.empty()) return absl::OkStatus();  // a cooperative rebalance that added nothing
     spdlog::info("assigned {} partitions (partition numbers {}), resuming at the stored offsets",
                  parts.size(), absl::StrJoin(numbers, ","));
-    return absl::OkStatus();
-  }
-
-  // Customers a previous owner committed but whose scores were not confirmed.
-  absl::Status QueuePending(int32_t p, FeatureStore* store) {
-    if (!scoring_->stats().active || !options_.score_touched) return absl::OkStatus();
-    auto pending = store->ledger().ReadPending();
-    if (!pending.ok()) return pending.status();
-    if (!pending->empty()) {
-      spdlog::info(
-          "partition {}: {} customers were touched but their scores not confirmed before "
-          "the last stop: scoring them first",
-          p, pending->size());
-      unscored_[p].keys.insert(pending->begin(), pending->end());
-    }
     return absl::OkStatus();
   }
 
@@ -322,6 +328,9 @@ class PipelineImpl final : public Pipeline {
       if (fatal_.ok()) fatal_ = DrainScores();  // in-flight scores refer to the stores
       if (fatal_.ok()) fatal_ = FlushStores();
     }
+    // A store still opening is waited for: its partitions are read from its
+    // offsets or given up with the rest (the consumer unassigns only what it has).
+    if (absl::Status s = FinishOpening(); !s.ok() && fatal_.ok()) fatal_ = s;
     if (absl::Status s = fenced ? source_->Rejoin() : source_->Unassign(); !s.ok()) {
       if (fenced) fatal_ = s;
       spdlog::warn("{}", std::string(s.message()));
@@ -332,7 +341,7 @@ class PipelineImpl final : public Pipeline {
       builder_.Reset();
       inputs_.Clear();
     } else {
-      for (const TopicPartition& tp : *some) numbers.insert(tp.partition);
+      numbers = PartitionNumbers(*some);
       inputs_.Remove(*some);
     }
     scoring_
@@ -395,7 +404,7 @@ class PipelineImpl final : public Pipeline {
   }
 
   // Nothing consumed waits to be applied, nothing is being applied.
-  bool Idle() const { return builder_.empty() && !apply_->busy(); }
+  bool Idle() const { return builder_.empty() && !apply_->busy() && !stores_.opening(); }
 
   // Hands the batch in builder_ to the apply stage; the pipelined loop reads on meanwhile.
   void StartApply() { apply_->Start(builder_.TakeBatch(), batch_first_); }
@@ -486,14 +495,8 @@ class PipelineImpl final : public Pipeline {
       for (const auto& [p, store] : stores_.open()) force_rescore_.insert(p);
     }
     if (!st.active) return absl::OkStatus();
-    std::vector<int32_t> due;
-    for (const auto& [p, store] : stores_.open()) {
-      if (st.passing.count(p) > 0) continue;  // one at a time; a reload drops it (force_rescore_)
-      auto day = st.rescored_days.find(p);
-      const bool advanced = day != st.rescored_days.end() &&
-                            RescoreDue(store->watermark_ms(), day->second) && CaughtUp(p);
-      if (force_rescore_.count(p) > 0 || advanced) due.push_back(p);
-    }
+    const std::vector<int32_t> due =
+        PassesDue(st, stores_.open(), force_rescore_, [this](int32_t p) { return CaughtUp(p); });
     if (due.empty()) return absl::OkStatus();
     if (options_.rescore_in_steps && !builder_.bounded()) {
       // Between batches (their dead letters are out): the pass visits every
@@ -539,10 +542,8 @@ class PipelineImpl final : public Pipeline {
         SharedCounters(counters_, scoring, cache,
                        Idle() && unscored_.empty() && AllAtEnd() && force_rescore_.empty(), Idle());
     c.stores_open = static_cast<int32_t>(stores_.open().size());
-    std::string json = recur::StatsJson(counters_, scoring, cache, stores_.standby_stats());
-    absl::MutexLock lock(&shared_mu_);
-    shared_ = std::move(c);
-    shared_json_ = std::move(json);
+    shared_.Publish(std::move(c),
+                    recur::StatsJson(counters_, scoring, cache, stores_.standby_stats()));
   }
 
   // ---- State ----------------------------------------------------------------
@@ -577,10 +578,8 @@ class PipelineImpl final : public Pipeline {
   Clock::time_point last_share_;
   bool closing_ = false;
   std::optional<Clock::time_point> revoked_at_;  // an eager revocation's, until the assignment
-
-  mutable absl::Mutex shared_mu_;
-  PipelineCounters shared_ ABSL_GUARDED_BY(shared_mu_);
-  std::string shared_json_ ABSL_GUARDED_BY(shared_mu_) = "{}";
+  std::vector<TopicPartition> opening_parts_;    // assigned, their stores opening (FinishOpening)
+  SharedStats shared_;                           // for other threads
 };
 
 }  // namespace

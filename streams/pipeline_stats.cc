@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "nlohmann/json.hpp"
+#include "scorer/policy.h"
 #include "streams/changelog_kafka.h"
 
 namespace recur {
@@ -116,6 +117,21 @@ std::string StatsInterval::Line(const std::string& stats_json, Clock::time_point
   last_ = now;
   last_dlq_ = std::move(totals);
   return j.dump();
+}
+
+std::vector<int32_t> PassesDue(const ScoreWorker::Stats& scoring,
+                               const std::map<int32_t, std::unique_ptr<FeatureStore>>& open,
+                               const std::set<int32_t>& forced,
+                               const std::function<bool(int32_t)>& caught_up) {
+  std::vector<int32_t> due;
+  for (const auto& [p, store] : open) {
+    if (scoring.passing.count(p) > 0) continue;  // one at a time; a reload drops it (`forced`)
+    auto day = scoring.rescored_days.find(p);
+    const bool advanced = day != scoring.rescored_days.end() &&
+                          RescoreDue(store->watermark_ms(), day->second) && caught_up(p);
+    if (forced.count(p) > 0 || advanced) due.push_back(p);
+  }
+  return due;
 }
 
 PartitionStoresOptions StoresOptions(const PipelineOptions& o) {

@@ -11,10 +11,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "featurestore/feature_store.h"
 #include "streams/kafka_source.h"
 #include "streams/partition_stores.h"
@@ -42,10 +49,42 @@ PipelineCounters SharedCounters(const PipelineCounters& loop, const ScoreWorker:
                                 const FeatureStore::CacheStats& cache, bool loop_idle,
                                 bool batch_empty);
 
+// The open partitions whose re-scoring pass is due: asked for (`forced`: new
+// models), or the store's watermark entered a later day than its last pass and
+// `caught_up(partition)`. Not those with a pass requested or running.
+std::vector<int32_t> PassesDue(const ScoreWorker::Stats& scoring,
+                               const std::map<int32_t, std::unique_ptr<FeatureStore>>& open,
+                               const std::set<int32_t>& forced,
+                               const std::function<bool(int32_t)>& caught_up);
+
 // Adds one store's ApplyBatch figures to the counters: applied and duplicates
 // (also by the topic of each event kind), rate-limited events as dead letters.
 void CountApplied(const FeatureStore::ApplyStats& stats, const TopicNames& topics,
                   PipelineCounters* counters);
+
+// What the loop publishes for other threads (Pipeline::counters() and
+// StatsJson(): the HTTP server, the stats line), as one snapshot under a mutex.
+class SharedStats {
+ public:
+  void Publish(PipelineCounters counters, std::string json) {
+    absl::MutexLock lock(&mu_);
+    counters_ = std::move(counters);
+    json_ = std::move(json);
+  }
+  PipelineCounters counters() const {
+    absl::MutexLock lock(&mu_);
+    return counters_;
+  }
+  std::string json() const {
+    absl::MutexLock lock(&mu_);
+    return json_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  PipelineCounters counters_ ABSL_GUARDED_BY(mu_);
+  std::string json_ ABSL_GUARDED_BY(mu_) = "{}";
+};
 
 // The periodic stats lines of one run. Not thread-safe; the run loop owns it.
 class StatsInterval {

@@ -168,6 +168,59 @@ TEST_F(PipelinePartsTest, AnIncrementalRevocationClosesOnlyItsPartitionsAndTheOt
   EXPECT_TRUE(sink_.reasons.empty());
 }
 
+// A cooperative assignment that adds a partition number while others are open:
+// the new store opens on a thread of its own (a restore can take seconds) while
+// the open partitions are read and applied on; the rebalance is answered with
+// nothing, and the new partition is assigned once its store is open.
+TEST_F(PipelinePartsTest, AStoreGainedInACooperativeRebalanceOpensWhileTheOthersAreApplied) {
+  auto fake = std::make_unique<FakeRecordSource>();
+  FakeRecordSource* f = fake.get();
+  const TopicPartition purchases1{kPurchases0.topic, 1};
+  f->Assigned({kPurchases0});
+  f->AddRecord(kPurchases0, 0, "shop-1/c-1", Purchase(Ms(2024, 3, 1)), Ms(2024, 3, 2));
+  f->AssignedSome({purchases1});
+  f->AddRecord(kPurchases0, 1, "shop-1/c-1", Purchase(Ms(2024, 3, 2)), Ms(2024, 3, 3));
+  f->AddRecord(kPurchases0, 2, "shop-1/c-1", Purchase(Ms(2024, 3, 3)), Ms(2024, 3, 4));
+  f->AddEnd(kPurchases0, 3);
+  // Partition 1's store stays opening until the loop has applied partition 0's
+  // records that came after the assignment (or 60 s passed: the loop waited for
+  // the store, the defect this test is for).
+  std::atomic<bool> applied_while_opening{false}, released{false};
+  SyncPoint::Get()->SetCallBack("PartitionStores::OpenOne", [&](void* arg) {
+    if (*static_cast<int32_t*>(arg) != 1) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline && !applied_while_opening) {
+      if (pipeline_ != nullptr && pipeline_->counters().applied >= 3) applied_while_opening = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    released = true;
+  });
+  SyncPoint::Get()->EnableProcessing();
+  std::atomic<bool> stop{false};
+  options_.on_progress = [&](const PipelineProgress&) {  // (the loop's thread, as the fake's)
+    if (f->played() && released && (f->assignments().size() >= 3 || !applied_while_opening))
+      stop = true;
+  };
+  auto p = Pipeline::CreateWithSource(options_, std::move(fake), &sink_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  pipeline_ = std::move(*p);
+  absl::Status s = pipeline_->Run(stop);
+  counters_ = pipeline_->counters();
+  SyncPoint::Get()->DisableProcessing();
+  SyncPoint::Get()->ClearAllCallBacks();
+  ASSERT_TRUE(s.ok()) << s;
+
+  EXPECT_TRUE(applied_while_opening.load());
+  // Answered with nothing at once, assigned from its store's offsets once open.
+  ASSERT_EQ(f->assignments().size(), 3u);
+  EXPECT_EQ(f->assignments()[0], (FakeRecordSource::Starts{{kPurchases0, kOffsetBeginning}}));
+  EXPECT_TRUE(f->assignments()[1].empty());
+  EXPECT_EQ(f->assignments()[2], (FakeRecordSource::Starts{{purchases1, kOffsetBeginning}}));
+  EXPECT_EQ(StoredOffsets(0), (OffsetMap{{kPurchases0, 3}}));
+  EXPECT_TRUE(std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, 1)));
+  EXPECT_EQ(counters_.applied, 3);
+}
+
 TEST_F(PipelinePartsTest, ABoundedRunStoresExactlyTheStopOffsetsAndReturns) {
   auto fake = std::make_unique<FakeRecordSource>();
   FakeRecordSource* f = fake.get();
