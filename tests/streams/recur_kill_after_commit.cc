@@ -1,11 +1,13 @@
-// recur_kill_after_commit [--at SYNC_POINT] N COMMAND ARGS...: runs
+// recur_kill_after_commit [--at SYNC_POINT] [--hold FILE] N COMMAND ARGS...: runs
 // `recur COMMAND ARGS...` — the very same main(), compiled into this test binary
 // under the name RecurMain — and SIGKILLs the process the N-th time it reaches
 // SYNC_POINT; by default "Pipeline::AfterStateCommit" (the batch is applied, its
 // scores not yet delivered; with --commit-interval-ms 0 its state and offsets
 // are in RocksDB). "FeatureStore::BeforeFlushWrite" kills inside a store's
 // flush. Crashes at the worst moments, for tests/integration/scores_test.sh and
-// replay_test.sh.
+// replay_test.sh. With --hold FILE it does not kill: from the N-th time on, the
+// thread that reaches SYNC_POINT waits there while FILE exists (the test
+// removes it to let go); cooperative_test.sh holds a store's opening so.
 //
 // Why a separate binary: the hook must stop the real, optimised pipeline with
 // every flag of `recur run`, yet production code must not read a test switch
@@ -28,8 +30,9 @@ int RecurMain(int argc, char** argv);  // ops/main.cc's main, renamed at compile
 
 int main(int argc, char** argv) {
   std::string point = "Pipeline::AfterStateCommit";
-  if (argc >= 3 && std::string(argv[1]) == "--at") {
-    point = argv[2];
+  std::string hold;  // --hold FILE: wait at the sync point while FILE exists, instead of SIGKILL
+  while (argc >= 3 && (std::string(argv[1]) == "--at" || std::string(argv[1]) == "--hold")) {
+    (std::string(argv[1]) == "--at" ? point : hold) = argv[2];
     argv[2] = argv[0];
     argc -= 2;
     argv += 2;
@@ -37,14 +40,20 @@ int main(int argc, char** argv) {
   int64_t n = 0;
   if (argc < 3 || !absl::SimpleAtoi(argv[1], &n) || n <= 0) {
     std::fprintf(stderr,
-                 "usage: %s [--at SYNC_POINT] N COMMAND [ARGS...]  (SIGKILL at the N-th time "
-                 "SYNC_POINT is reached, default Pipeline::AfterStateCommit)\n",
+                 "usage: %s [--at SYNC_POINT] [--hold FILE] N COMMAND [ARGS...]  (SIGKILL at the "
+                 "N-th time SYNC_POINT is reached, default Pipeline::AfterStateCommit; with "
+                 "--hold, from the N-th time on it waits there while FILE exists)\n",
                  argv[0]);
     return 2;
   }
   static std::atomic<int64_t> reached{0};
-  recur::SyncPoint::Get()->SetCallBack(point, [n](void*) {
-    if (++reached == n) ::kill(::getpid(), SIGKILL);
+  recur::SyncPoint::Get()->SetCallBack(point, [n, hold](void*) {
+    if (++reached < n) return;
+    if (hold.empty()) {
+      if (reached == n) ::kill(::getpid(), SIGKILL);
+      return;
+    }
+    while (::access(hold.c_str(), F_OK) == 0) ::usleep(20'000);
   });
   recur::SyncPoint::Get()->EnableProcessing();
   argv[1] = argv[0];  // `recur` sees its own argv: COMMAND ARGS...
