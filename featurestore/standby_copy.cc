@@ -30,6 +30,18 @@ absl::Status StandbyCopy::Destroy(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> StandbyCopy::IsLogged(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(internal::StoreRocksOptions(), path, &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return internal::FromRocks(s, path, "read a store's changelog position");
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), internal::kChangelogEndKey, &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return internal::FromRocks(s, path, "read a store's changelog position");
+  return true;
+}
+
 absl::StatusOr<int64_t> StandbyCopy::CatchUp() {
   auto c = internal::CatchUpWithChangelog(db_.get(), path_, log_, /*tailing=*/true);
   if (!c.ok()) return c.status();

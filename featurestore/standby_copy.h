@@ -41,6 +41,11 @@ class StandbyCopy {
   // process on a shared disk, or this one) makes it fail and stays whole.
   // The directory itself goes when nothing else is left in it.
   static absl::Status Destroy(const std::string& path);
+  // Whether the (closed) store at `path` is in a changelog's history (it holds
+  // `m:changelog_end`): the log then holds everything it does, and deleting it
+  // loses nothing. False for a store never logged or cut off the log by a
+  // flush without it (docs/DESIGN.md, "Refusals").
+  static absl::StatusOr<bool> IsLogged(const std::string& path);
 
  private:
   StandbyCopy(std::string path, Changelog* log, std::unique_ptr<rocksdb::DB> db)

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -138,6 +139,13 @@ void StandbyKeeper::Round() {
             : absl::StatusOr<KafkaAdmin::GroupView>(absl::UnavailableError("no admin client"));
     std::optional<std::set<int32_t>> wanted;
     if (view.ok()) wanted = StandbysFromView(*view, me, options_.replicas);
+    if (wanted.has_value()) {  // (a stable view with this member in it)
+      mine_ = view->members.at(me);
+      elsewhere_.clear();
+      for (const auto& [member, parts] : view->members) {
+        if (member != me) elsewhere_.insert(parts.begin(), parts.end());
+      }
+    }
     if (wanted.has_value() && *wanted != wanted_) {
       spdlog::info(
           "standby: keeping partition numbers [{}] warm (--standby-replicas {}, member {})",
@@ -161,9 +169,18 @@ void StandbyKeeper::Round() {
       if (!wanted_.count(p) || owned_.count(p)) drop.push_back(p);
       if (!wanted_.count(p) && !owned_.count(p)) unwanted_.try_emplace(p, now);
     }
+    // So does a store here of a partition another member owns that this one
+    // does not keep: left by an earlier run, or by this one before it moved.
+    for (int32_t p : elsewhere_) {
+      if (!wanted_.count(p) && !owned_.count(p) && !copies_.count(p) && !spared_.count(p) &&
+          std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p)) &&
+          unwanted_.try_emplace(p, now).second)
+        stale_.insert(p);
+    }
     std::erase_if(unwanted_, [this](const auto& u) ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return wanted_.count(u.first) > 0 || owned_.count(u.first) > 0;
+      return wanted_.count(u.first) > 0 || owned_.count(u.first) > 0 || mine_.count(u.first) > 0;
     });
+    std::erase_if(stale_, [this](int32_t p) { return !unwanted_.count(p); });
   }
   for (int32_t p : drop) CloseCopy(p);
   for (int32_t p : wanted_) CatchUpCopy(p);
@@ -181,15 +198,28 @@ void StandbyKeeper::RemoveUnwanted() {
     // Under mu_: a Release of p (its store about to open here) waits, and
     // then finds the directory whole or gone (restored from the changelog).
     absl::MutexLock lock(&mu_);
-    if (!owned_.count(p) && !copies_.count(p)) {
-      const std::string path = StateDir::PartitionPath(options_.state_dir, p);
-      if (absl::Status d = StandbyCopy::Destroy(path); d.ok()) {
+    const bool stale = stale_.erase(p) > 0;
+    const std::string path = StateDir::PartitionPath(options_.state_dir, p);
+    // Only a store the changelog holds all of (a copy always is).
+    absl::StatusOr<bool> logged = !stale || !std::filesystem::exists(path)
+                                      ? absl::StatusOr<bool>(true)
+                                      : StandbyCopy::IsLogged(path);
+    if (logged.ok() && !*logged) {
+      spared_.insert(p);
+      spdlog::warn(
+          "standby: {} (partition {}, owned by another member) is kept: it was never "
+          "logged to the changelog, so its state is only here",
+          path, p);
+    } else if (!owned_.count(p) && !copies_.count(p)) {
+      absl::Status d = logged.ok() ? StandbyCopy::Destroy(path) : logged.status();
+      if (d.ok()) {
         ++stats_.removed;
-        spdlog::info("standby: deleted the copy of partition {} ({}), not wanted here for {}", p,
-                     path, absl::FormatDuration(options_.cleanup_delay));
+        spdlog::info("standby: deleted the {} of partition {} ({}), not wanted here for {}",
+                     stale ? "store" : "copy", p, path,
+                     absl::FormatDuration(options_.cleanup_delay));
       } else {
         // E.g. open by another instance on the same disk: its store now.
-        spdlog::warn("standby: the copy {} no longer wanted here is not deleted: {}", path,
+        spdlog::warn("standby: {} no longer wanted here is not deleted: {}", path,
                      std::string(d.message()));
       }
     }

@@ -61,8 +61,10 @@ struct StandbyOptions {
   absl::Duration interval = absl::Seconds(1);  // between two catch-ups of every copy
   // A copy the group no longer wants here (neither kept warm nor owned) is
   // deleted from the state dir this long after the keeper closed it (Kafka
-  // Streams' state.cleanup.delay.ms); its partition's changelog holds it.
-  // InfiniteDuration: kept.
+  // Streams' state.cleanup.delay.ms); its partition's changelog holds it. So
+  // is a store found here of a partition another member owns and this one
+  // does not keep (left by an earlier run, or by this run before the
+  // partition moved), unless it was never logged. InfiniteDuration: kept.
   absl::Duration cleanup_delay = absl::Minutes(10);
 };
 
@@ -111,6 +113,11 @@ class StandbyKeeper {
   // The keeper thread's: the copies it closed because the group no longer
   // wants them here, since when (their directories wait for cleanup_delay).
   std::map<int32_t, absl::Time> unwanted_;
+  // The keeper thread's, from the last stable view of the group: the partition
+  // numbers assigned to this member, and to the others.
+  std::set<int32_t> mine_, elsewhere_;
+  std::set<int32_t> stale_;   // in unwanted_: a store left here, not a copy this run made
+  std::set<int32_t> spared_;  // stores here never logged: never deleted
   std::thread thread_;
 };
 

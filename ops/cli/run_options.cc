@@ -39,7 +39,8 @@ void AddScaleOutOptions(CLI::App* sub, PipelineOptions* options) {
                   "with --standby-replicas: a copy the group no longer wants here (it keeps "
                   "neither the copy nor the partition) is deleted from the state dir this long "
                   "after it was closed; its changelog still holds it (Kafka Streams' "
-                  "state.cleanup.delay.ms). -1: kept")
+                  "state.cleanup.delay.ms). So is a logged store of a partition another "
+                  "member owns (it moved away, or an earlier run left it). -1: kept")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()).description(" >= -1"));
 }

@@ -210,7 +210,9 @@ TEST_F(ChangelogTest, AStoreBehindTheLogCatchesUpWithIt) {
   auto store = MustOpen("a", &log);
   ASSERT_NE(store, nullptr);
   Feed(store.get(), [&](int flush) {
-    if (flush == 10) ASSERT_TRUE(store->Checkpoint(tmp_.Sub("behind")).ok());
+    if (flush == 10) {
+      ASSERT_TRUE(store->Checkpoint(tmp_.Sub("behind")).ok());
+    }
   });
   store.reset();
   const Dump behind_before = Keys("behind");
@@ -397,6 +399,22 @@ TEST_F(ChangelogTest, DestroyingACopyNeedsItsStoreClosedAndLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(StandbyCopy::Destroy(path).ok());  // nothing there: nothing to do
   EXPECT_EQ(Keys("owner"), held);
+}
+
+// Only a store in the changelog's history may be deleted when its partition
+// lives elsewhere (StandbyKeeper): one logged holds m:changelog_end, one never
+// logged (no changelog) does not, and neither does a missing directory count.
+TEST_F(ChangelogTest, OnlyAStoreTheLogHoldsAllOfCountsAsLogged) {
+  MemoryChangelog log;
+  ASSERT_NE(MustOpen("logged", &log), nullptr);
+  ASSERT_NE(MustOpen("unlogged", nullptr), nullptr);
+  auto logged = StandbyCopy::IsLogged(tmp_.Sub("logged"));
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  EXPECT_TRUE(*logged);
+  auto unlogged = StandbyCopy::IsLogged(tmp_.Sub("unlogged"));
+  ASSERT_TRUE(unlogged.ok()) << unlogged.status();
+  EXPECT_FALSE(*unlogged);
+  EXPECT_FALSE(StandbyCopy::IsLogged(tmp_.Sub("nothing-here")).ok());
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 # more (with the default range assignor, whatever the member-id order: at
 # least one). Checked: every copy an instance made that it neither owns nor
 # keeps warm after the join is gone from its state dir, with a log line, and
-# the copies it keeps are there. Then C and A stop; B, taking every partition
+# the copies it keeps are there; so are its own stores of partitions that
+# moved to another member: in the end each state dir holds only what its
+# instance owns or keeps. Then C and A stop; B, taking every partition
 # (deleted copies restored from the changelog), equals a clean run.
 #   PORT=19860 tests/integration/standby_cleanup_test.sh
 source "$(dirname "$0")/lib.sh"
@@ -88,6 +90,18 @@ for n in a b; do
 done
 [[ $stale_total -ge 1 ]] || fail "no copy went stale when C joined (expected at least one with the range assignor)"
 log "$stale_total copies no longer wanted were deleted"
+# So are A's and B's own stores of partitions that moved to another member
+# and that they do not keep: in the end each state dir holds only the stores
+# of partitions its instance owns or keeps warm.
+dirs() { find "$WORK/$1" -maxdepth 1 -name 'partition-*' -printf '%f\n' | sed 's/partition-//' | sort -u; }
+for n in a b; do
+  until [[ -z $(comm -23 <(dirs $n) <( (owned $n; wanted $n) | sort -u)) ]]; do
+    alive "$a" "$b" "$c"
+    sleep 0.2
+  done
+done
+stores_deleted=$(cat "$WORK/a.log" "$WORK/b.log" | grep -c "standby: deleted the store of partition" || true)
+log "A's and B's state dirs hold only what they own or keep ($stores_deleted own stores of partitions that moved were deleted)"
 grep -h "standby: deleted" "$WORK/a.log" "$WORK/b.log" >&2
 # C and A leave; B takes every partition, restoring the deleted ones from the
 # changelog, and runs to the end.
