@@ -131,7 +131,7 @@ absl::StatusOr<std::set<int32_t>> PartitionStores::Adopt(Opening opening) {
 }
 
 PartitionStores::OpenedStore PartitionStores::OpenOne(int32_t partition, size_t assigned) const {
-  // Tests hold an opening here (tests/integration/restore_beside_test.sh).
+  // Tests hold an opening here (pipeline_parts_test.cc, integration/cooperative_test.sh).
   RECUR_SYNC_POINT_CALLBACK("PartitionStores::OpenOne", &partition);
   OpenedStore out;
   FeatureStore::Options o;

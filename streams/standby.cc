@@ -181,6 +181,9 @@ void StandbyKeeper::Round() {
       return wanted_.count(u.first) > 0 || owned_.count(u.first) > 0 || mine_.count(u.first) > 0;
     });
     std::erase_if(stale_, [this](int32_t p) { return !unwanted_.count(p); });
+    // A store spared once may be logged since (opened here with the changelog).
+    std::erase_if(
+        spared_, [this](int32_t p) ABSL_SHARED_LOCKS_REQUIRED(mu_) { return owned_.count(p) > 0; });
   }
   for (int32_t p : drop) CloseCopy(p);
   for (int32_t p : wanted_) CatchUpCopy(p);
