@@ -3,12 +3,13 @@
 # ones (issue 14): instance A keeps two partition numbers and takes two back
 # from B, which leaves, and whose stores A must restore from the changelog
 # in full (A's old copies of them are deleted first), while new events arrive
-# on every partition. Prints the restore's length (A's "stores opened in" line)
-# and, over the same window, the longest gap between two of A's stats lines
-# that showed more events applied: with the store opened inside the
-# assignment (before 70fc259) the loop stopped for the whole restore, so the
-# gap was at least its length; beside the loop it stays near the stats
-# interval (1 s) while the kept partitions get events.
+# on every partition. Prints, from B's leaving to A's line that assigns it B's
+# partitions (their stores open), the longest time without a rise of the
+# applied count in A's stats lines (one a second): with the stores opened
+# inside the assignment (before 70fc259) the loop stopped for the whole
+# restore, and so did its stats lines; beside the loop it stays near the
+# stats interval while the kept partitions get events. RECUR=<older binary>
+# measures the former.
 #   CUSTOMERS=200000 DAYS=14 PORT=19870 tests/bench/restore_beside.sh
 source "$(dirname "$0")/../integration/lib.sh"
 start_broker "${PORT:-19870}"
@@ -42,41 +43,44 @@ for p in ${moved//,/ }; do rm -rf "$WORK/a/partition-$p"; done  # closed at A's 
 done) &
 producer=$!
 sleep 1
+leave=$(date +%s.%N)
 kill -TERM "$b"
 wait "$b" || fail "B did not stop cleanly: $(tail -3 "$WORK/b.log")"
-until grep -q "stores opened in [0-9]* ms beside the others" "$WORK/a.log"; do
+# A reads B's partitions once their stores are open (any binary logs this).
+until grep -qE "assigned [0-9]* partitions \(partition numbers ${moved}\)" "$WORK/a.log"; do
   kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
   sleep 0.2
 done
 wait "$producer" || fail "producing the live chunks failed"
 kill -TERM "$a"
 wait "$a" || fail "A did not stop cleanly: $(tail -3 "$WORK/a.log")"
-# The window: from A's "opening" line to its "opened in" line; the stats lines
-# in it (and the last one before it) with their applied counts.
-python3 - "$WORK/a.log" <<'EOF'
+# The window: from B's leaving to A's assignment line for B's partitions;
+# A's stats lines in it (and the last one before it) with their applied counts.
+python3 - "$WORK/a.log" "$leave" "$moved" <<'PY'
 import datetime, re, sys
 lines = open(sys.argv[1]).read().splitlines()
+leave, moved = float(sys.argv[2]), sys.argv[3]
 def t(line):
     return datetime.datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-start = next(i for i, l in enumerate(lines) if "assigned: opening their stores" in l)
-end = next(i for i, l in enumerate(lines) if "stores opened in" in l)
-opened_ms = int(re.search(r"stores opened in (\d+) ms", lines[end]).group(1))
-restored = [l.split("] ", 2)[-1] for l in lines[start:end] if "records (" in l]
+timed = [l for l in lines if l.startswith("[20")]
+end = next(t(l) for l in timed if t(l) > leave and f"(partition numbers {moved})" in l)
+inside = [l for l in timed if leave < t(l) <= end]
+opened = [m.group(1) for m in (re.search(r"stores opened in (\d+) ms", l) for l in inside) if m]
+restored = [l.split("] ", 2)[-1] for l in inside if "records (" in l]
 stats = [(t(l), int(re.search(r'"applied":(\d+)', l).group(1)))
-         for l in lines[:end + 1] if '"applied":' in l and "stats" in l]
-before = [s for s in stats if s[0] <= t(lines[start])]
-inside = [s for s in stats if t(lines[start]) < s[0] <= t(lines[end])]
-points = before[-1:] + inside
-rises = [b for a, b in zip(points, points[1:]) if b[1] > a[1]]
-gaps, last = [], points[0][0] if points else None
-for s in rises:
-    gaps.append(s[0] - last)
-    last = s[0]
-if last is not None:
-    gaps.append(t(lines[end]) - last)  # the last rise to the end of the restore
-print(f"restore beside the loop: {opened_ms} ms; {len(inside)} stats lines in it, "
-      f"applied {points[0][1] if points else 0} -> {points[-1][1] if points else 0}; "
-      f"longest gap between rises of applied: {max(gaps) if gaps else float('nan'):.2f} s")
+         for l in timed if '"applied":' in l and "stats" in l and t(l) <= end]
+points = [s for s in stats if s[0] <= leave][-1:] + [s for s in stats if s[0] > leave]
+last, gaps = leave, []
+for a, b in zip(points, points[1:]):
+    if b[1] > a[1]:
+        gaps.append(b[0] - last)
+        last = b[0]
+gaps.append(end - last)  # the last rise to the end of the window
+print(f"B left -> A reads its partitions: {end - leave:.2f} s"
+      + (f" (stores opened beside the loop in {opened[0]} ms)" if opened else "")
+      + f"; A's stats lines in it: {max(len(points) - 1, 0)}, applied "
+      f"{points[0][1] if points else 0} -> {points[-1][1] if points else 0}; "
+      f"longest time without a rise of applied: {max(gaps):.2f} s")
 for r in restored:
     print("  " + r)
-EOF
+PY
