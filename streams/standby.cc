@@ -167,20 +167,18 @@ void StandbyKeeper::Round() {
     const absl::Time now = absl::Now();
     for (const auto& [p, c] : copies_) {
       if (!wanted_.count(p) || owned_.count(p)) drop.push_back(p);
-      if (!wanted_.count(p) && !owned_.count(p)) unwanted_.try_emplace(p, now);
+      if (!wanted_.count(p) && !owned_.count(p)) unwanted_.try_emplace(p, Unwanted{now});
     }
     // So does a store here of a partition another member owns that this one
     // does not keep: left by an earlier run, or by this one before it moved.
     for (int32_t p : elsewhere_) {
       if (!wanted_.count(p) && !owned_.count(p) && !copies_.count(p) && !spared_.count(p) &&
-          std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p)) &&
-          unwanted_.try_emplace(p, now).second)
-        stale_.insert(p);
+          std::filesystem::exists(StateDir::PartitionPath(options_.state_dir, p)))
+        unwanted_.try_emplace(p, Unwanted{now, /*store=*/true});
     }
     std::erase_if(unwanted_, [this](const auto& u) ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return wanted_.count(u.first) > 0 || owned_.count(u.first) > 0 || mine_.count(u.first) > 0;
     });
-    std::erase_if(stale_, [this](int32_t p) { return !unwanted_.count(p); });
     // A store spared once may be logged since (opened here with the changelog).
     std::erase_if(
         spared_, [this](int32_t p) ABSL_SHARED_LOCKS_REQUIRED(mu_) { return owned_.count(p) > 0; });
@@ -194,14 +192,14 @@ void StandbyKeeper::RemoveUnwanted() {
   const absl::Time now = absl::Now();
   for (auto it = unwanted_.begin(); it != unwanted_.end();) {
     const int32_t p = it->first;
-    if (now - it->second < options_.cleanup_delay) {
+    if (now - it->second.since < options_.cleanup_delay) {
       ++it;
       continue;
     }
     // Under mu_: a Release of p (its store about to open here) waits, and
     // then finds the directory whole or gone (restored from the changelog).
     absl::MutexLock lock(&mu_);
-    const bool stale = stale_.erase(p) > 0;
+    const bool stale = it->second.store;
     const std::string path = StateDir::PartitionPath(options_.state_dir, p);
     // Only a store the changelog holds all of (a copy always is).
     absl::StatusOr<bool> logged = !stale || !std::filesystem::exists(path)

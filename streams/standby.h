@@ -110,13 +110,17 @@ class StandbyKeeper {
   std::unique_ptr<KafkaAdmin> admin_;  // the keeper thread's (group queries)
   std::set<int32_t> wanted_;           // the keeper thread's
   std::string last_state_;             // the keeper thread's: the group's, last asked
-  // The keeper thread's: the copies it closed because the group no longer
-  // wants them here, since when (their directories wait for cleanup_delay).
-  std::map<int32_t, absl::Time> unwanted_;
+  // The keeper thread's: the directories the group no longer wants here,
+  // since when (they wait for cleanup_delay): copies it closed, and stores
+  // (`store`) of partitions another member owns that it found here.
+  struct Unwanted {
+    absl::Time since;
+    bool store = false;
+  };
+  std::map<int32_t, Unwanted> unwanted_;
   // The keeper thread's, from the last stable view of the group: the partition
   // numbers assigned to this member, and to the others.
   std::set<int32_t> mine_, elsewhere_;
-  std::set<int32_t> stale_;   // in unwanted_: a store left here, not a copy this run made
   std::set<int32_t> spared_;  // stores here never logged: never deleted
   std::thread thread_;
 };

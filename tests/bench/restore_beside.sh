@@ -47,10 +47,7 @@ leave=$(date +%s.%N)
 kill -TERM "$b"
 wait "$b" || fail "B did not stop cleanly: $(tail -3 "$WORK/b.log")"
 # A reads B's partitions once their stores are open (any binary logs this).
-until grep -qE "assigned [0-9]* partitions \(partition numbers ${moved}\)" "$WORK/a.log"; do
-  kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
-  sleep 0.2
-done
+wait_for_log "$WORK/a.log" "assigned [0-9]* partitions \(partition numbers ${moved}\)" "$a"
 wait "$producer" || fail "producing the live chunks failed"
 kill -TERM "$a"
 wait "$a" || fail "A did not stop cleanly: $(tail -3 "$WORK/a.log")"

@@ -88,10 +88,7 @@ if [[ $MODE == cooperative ]]; then
   kill -TERM "$b"
   wait "$b" || fail "B did not stop cleanly: $(tail -3 "$WORK/b.log")"
   opening="assigned: opening their stores while the [0-9]* open are read on"
-  until grep -q "$opening" "$WORK/a.log"; do
-    kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
-    sleep 0.2
-  done
+  wait_for_log "$WORK/a.log" "$opening" "$a"
   # The applied count of a stats line written after the opening began.
   until tail -n +"$(grep -n "$opening" "$WORK/a.log" | tail -1 | cut -d: -f1)" "$WORK/a.log" | grep -q '"applied":'; do
     kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
@@ -105,10 +102,7 @@ if [[ $MODE == cooperative ]]; then
   done
   ! grep -q "stores opened in [0-9]* ms beside the others" "$WORK/a.log" || fail "the hold did not hold"
   rm "$WORK/hold"
-  until grep -q "stores opened in [0-9]* ms beside the others" "$WORK/a.log"; do
-    kill -0 "$a" 2>/dev/null || fail "A exited: $(tail -3 "$WORK/a.log")"
-    sleep 0.2
-  done
+  wait_for_log "$WORK/a.log" "stores opened in [0-9]* ms beside the others" "$a"
   log "A applied $at_hold -> $(events_applied "$WORK/a.log") events while B's stores opened;" \
     "$(grep -o "partition numbers [0-9,]*: stores opened in [0-9]* ms" "$WORK/a.log")"
 else

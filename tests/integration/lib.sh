@@ -128,6 +128,16 @@ assert_like_clean_run() {
     || fail "stored offsets differ from the clean run's"
 }
 
+# wait_for_log FILE REGEX PID: until FILE has a line matching REGEX, however
+# long a busy machine takes (the process exiting first is the failure; a hang is
+# left to CTest's timeout).
+wait_for_log() {
+  until grep -Eq "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || fail "process $3 exited while waiting for '$2' in $1: $(tail -5 "$1")"
+    sleep 0.1
+  done
+}
+
 # wait_assigned LOG PID: until `recur run` (PID, logging to LOG) has its
 # partitions; fails if it exits first.
 wait_assigned() {

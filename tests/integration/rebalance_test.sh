@@ -17,15 +17,6 @@ head -n "$((2 * q))" "$WORK/events.jsonl" >"$WORK/first.jsonl"
 sed -n "$((2 * q + 1)),$((3 * q))p" "$WORK/events.jsonl" >"$WORK/third.jsonl"
 tail -n +"$((3 * q + 1))" "$WORK/events.jsonl" >"$WORK/fourth.jsonl"
 
-# wait_for_log FILE REGEX PID: until FILE has a line matching REGEX, however
-# long a busy machine takes (the process exiting first is the failure; a hang is
-# left to CTest's timeout).
-wait_for_log() {
-  until grep -Eq "$2" "$1" 2>/dev/null; do
-    kill -0 "$3" 2>/dev/null || fail "process $3 exited while waiting for '$2' in $1: $(tail -5 "$1")"
-    sleep 0.1
-  done
-}
 # Instances run until SIGTERM (no idle window: the last quarter may take any
 # time to arrive); the test stops them once they have read every record. exec:
 # $! is then recur itself, which the SIGTERM must reach.
