@@ -29,6 +29,15 @@ inline constexpr uint64_t Fnv1a64(std::string_view bytes) {
   return h;
 }
 
+// Mixes `v` into the digest `h` (splitmix64's finaliser over h ^ v): stable
+// across machines and builds, every bit of v reaching every bit of the result.
+inline constexpr uint64_t HashMix(uint64_t h, uint64_t v) {
+  uint64_t z = h ^ (v + 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 // (shop, customer): the unit of state. Encodes as the Kafka key "shop/customer";
 // shop ids therefore never contain '/'.
 struct CustomerKey {

@@ -24,7 +24,9 @@ nlohmann::json ScoreJson(const v1::CustomerScore& score) {
   std::string text;
   google::protobuf::util::JsonPrintOptions po;
   po.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(score, &text, po).ok()) return nullptr;
+  v1::CustomerScore as_published = score;
+  as_published.clear_inputs_key();  // the store's bookkeeping, not part of the score
+  if (!google::protobuf::util::MessageToJsonString(as_published, &text, po).ok()) return nullptr;
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 

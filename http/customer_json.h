@@ -19,6 +19,7 @@ namespace recur {
 
 nlohmann::json FeaturesJson(const Features& features);
 // null when `score` can not be printed (not expected for a parsed message).
+// As published: without the store's inputs_key.
 nlohmann::json ScoreJson(const v1::CustomerScore& score);
 // {shop_id, customer_id, partition, as_of_ms, watermark_ms, max_event_time_ms,
 // catalog_version, features, last_score (null if none)}. DataLoss when the

@@ -7,7 +7,9 @@
 #include <map>
 #include <random>
 
+#include "absl/base/casts.h"
 #include "absl/strings/str_cat.h"
+#include "featurestore/types.h"
 #include "scorer/registry.h"
 
 namespace recur {
@@ -183,8 +185,28 @@ void Model::TryOwnEvaluator() {
     evaluator_ = "xgboost (the own evaluator disagreed with XGBoost on the probe rows)";
     return;
   }
+  splits_ = own->Thresholds();
   own_ = std::move(own);
   evaluator_ = "own";
+}
+
+bool Model::MixSplitSides(const float* row, uint64_t* h) const {
+  if (splits_.empty()) return false;
+  for (int i = 0; i < kNumFeatures; ++i) {
+    const std::vector<float>& t = splits_[static_cast<size_t>(i)];
+    if (t.empty()) continue;  // no split reads it
+    const float v = row[i];
+    uint64_t side;
+    if (std::isnan(v)) {
+      side = UINT64_MAX;
+    } else if (IsCategorical(i)) {
+      side = absl::bit_cast<uint32_t>(v);
+    } else {  // XGBoost goes right when v >= threshold
+      side = static_cast<uint64_t>(std::upper_bound(t.begin(), t.end(), v) - t.begin());
+    }
+    *h = HashMix(HashMix(*h, static_cast<uint64_t>(i)), side);
+  }
+  return true;
 }
 
 void Model::UseXgboostOnly() {

@@ -88,6 +88,14 @@ class Model {
   // XGBoost. "own" or "xgboost (why)".
   const std::string& evaluator() const { return evaluator_; }
   void UseXgboostOnly();  // drops the own evaluator (comparisons, benchmarks)
+  // Mixes into `h` (HashMix) the side of every split that each value of `row`
+  // (FeatureRow's, this model's vocabulary) falls on: for a numeric feature the
+  // number of the model's thresholds at or below the value, for a categorical
+  // one the code, NaN apart. Rows that mix alike take the same path through
+  // every tree, so their margins and contributions are bit-identical. False
+  // (h unchanged) when the splits are not known: the own evaluator was never
+  // built or disagreed with XGBoost, so recur did not read the trees.
+  bool MixSplitSides(const float* row, uint64_t* h) const;
   const std::string& version() const { return version_; }
   // The top_category_6m vocabulary of meta.json ("categories"); empty for a
   // model trained without one. Pass it to FeatureRow for this model's rows.
@@ -101,6 +109,9 @@ class Model {
   void TryOwnEvaluator();  // sets own_ when it agrees with XGBoost on probe rows
   XgbBooster booster_;
   std::unique_ptr<const TreeEnsemble> own_;
+  // Per feature the sorted thresholds of its splits (TreeEnsemble::Thresholds)
+  // once the own evaluator agreed with XGBoost; empty: not known.
+  std::vector<std::vector<float>> splits_;
   std::string evaluator_ = "xgboost";
   std::string version_;
   CategoryVocab vocab_;

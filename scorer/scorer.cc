@@ -24,6 +24,16 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ScorerOptions& opti
   return s;
 }
 
+std::optional<uint64_t> Scorer::InputsKey(const Features& f) const {
+  float row[kNumFeatures];
+  uint64_t h = 0;
+  for (const Model* m : {risk_.get(), repurchase_.get()}) {
+    FeatureRow(f, row, &m->vocab());
+    if (!m->MixSplitSides(row, &h)) return std::nullopt;
+  }
+  return h;
+}
+
 std::string Scorer::evaluators() const {
   if (risk_->evaluator() == repurchase_->evaluator()) return risk_->evaluator();
   return "risk " + risk_->evaluator() + ", repurchase " + repurchase_->evaluator();

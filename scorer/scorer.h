@@ -13,6 +13,7 @@
 #define RECUR_SCORER_SCORER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,11 @@ class Scorer {
   // Fills reasons and reasons_method of scores[i] (computed from rows[i]).
   absl::Status AddReasons(const std::vector<const ScoreRow*>& rows,
                           const std::vector<v1::CustomerScore*>& scores) const;
+  // A digest of what the two models read of `f` (Model::MixSplitSides of each,
+  // with its own vocabulary): features with equal keys get bit-identical
+  // probabilities and contributions (reasons) from these models. nullopt when
+  // a model's splits are not known.
+  std::optional<uint64_t> InputsKey(const Features& f) const;
   // Which evaluator each model runs on (Model::evaluator).
   std::string evaluators() const;
   const std::string& risk_version() const { return risk_->version(); }

@@ -345,6 +345,9 @@ absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
       });
   if (!next.ok()) return next.status();
   const bool final = next->empty();
+  std::vector<ScoreRow> same_rows;
+  std::vector<v1::CustomerScore> same_scores;
+  SetAsideSameInputs(info, rows, last_bytes, has_last, &same_rows, &same_scores);
   std::vector<const std::string*> compare(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
   std::vector<std::pair<std::string, std::string>> meta;
@@ -358,10 +361,15 @@ absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
   ScoreDrift drift(*scorer_);
   absl::Status s = ScoreAndPublish(store, info, rows, &compare, done, meta, scored_at, &drift);
   if (!s.ok()) return s;
+  pass.published += scored - (counters_.unchanged - unchanged_before);
+  drift.Add(same_rows, same_scores);
   pass.drift.Merge(drift);
   pass.cursor = std::move(*next);
-  pass.customers += scored;
-  pass.published += scored - (counters_.unchanged - unchanged_before);
+  const auto same = static_cast<int64_t>(same_rows.size());
+  counters_.unchanged += same;
+  counters_.same_inputs += same;
+  pass.customers += scored + same;
+  pass.same_inputs += same;
   if (!final) {
     // Tests kill here: part of a re-scoring pass published, the rest not.
     RECUR_SYNC_POINT("ScoreStage::RescoreChunk");
@@ -382,13 +390,13 @@ absl::StatusOr<bool> ScoreStage::FinishPass(int32_t partition, StoreInfo& info) 
   UpdateDrift();
   ++counters_.passes;
   spdlog::info(
-      "partition {}: re-scored {} customers as of day {} in {} ms ({} steps), {} changed scores "
-      "published",
+      "partition {}: re-scored {} customers as of day {} in {} ms ({} steps; {} kept their last "
+      "score without a model call: same inputs), {} changed scores published",
       partition, pass.customers, FormatDay(day),
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                             pass.started)
           .count(),
-      pass.steps, pass.published);
+      pass.steps, pass.same_inputs, pass.published);
   info.pass.reset();
   return true;
 }
@@ -440,6 +448,14 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     std::string bytes;
     if (!publish_scores[i]->SerializeToString(&bytes))
       return absl::InternalError("score serialisation failed");
+    flight->topic_size.push_back(bytes.size());
+    // The store's copy carries the inputs' digest: appended as a field, so the
+    // bytes still parse as the published message (field order does not count).
+    if (const uint64_t key = InputsKey(*publish_rows[i], info); key != 0) {
+      v1::CustomerScore field;
+      field.set_inputs_key(key);
+      bytes += field.SerializeAsString();
+    }
     flight->published.emplace_back(publish_rows[i]->key, std::move(bytes));
   }
   counters->score_ms +=
@@ -448,10 +464,56 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   return flight;
 }
 
+uint64_t ScoreStage::InputsKey(const ScoreRow& row, const StoreInfo& info) const {
+  const std::optional<uint64_t> models = scorer_->InputsKey(row.features);
+  if (!models) return 0;
+  const uint64_t key = HashMix(
+      *models, rules_.FeatureConditionsKey(row.features, info.quantiles.ForShop(row.key.shop_id)));
+  return key == 0 ? 1 : key;  // 0 means none
+}
+
+bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
+                            v1::CustomerScore* parsed) const {
+  if (!parsed->ParseFromString(last) || parsed->inputs_key() == 0) return false;
+  if (parsed->risk_model_version() != scorer_->risk_version() ||
+      parsed->repurchase_model_version() != scorer_->repurchase_version() ||
+      parsed->schema_hash() != schema_)
+    return false;
+  return InputsKey(row, info) == parsed->inputs_key();
+}
+
+void ScoreStage::SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
+                                    std::vector<std::string>& last_bytes,
+                                    std::vector<bool>& has_last, std::vector<ScoreRow>* same_rows,
+                                    std::vector<v1::CustomerScore>* same_scores) const {
+  // A negative epsilon publishes every re-score, moved or not: nothing to skip.
+  if (!options_.skip_unchanged || options_.epsilon < 0) return;
+  size_t kept = 0;
+  v1::CustomerScore last;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (has_last[i] && SameInputs(rows[i], info, last_bytes[i], &last)) {
+      same_rows->push_back(std::move(rows[i]));
+      same_scores->push_back(std::move(last));
+      continue;
+    }
+    if (kept != i) {
+      rows[kept] = std::move(rows[i]);
+      last_bytes[kept] = std::move(last_bytes[i]);
+      has_last[kept] = has_last[i];
+    }
+    ++kept;
+  }
+  rows.resize(kept);
+  last_bytes.resize(kept);
+  has_last.resize(kept);
+}
+
 absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
-  for (const auto& [key, bytes] : flight->published) {
-    absl::Status s =
-        producer_->Send(topic_, key.Encode(), bytes, {}, RD_KAFKA_PARTITION_UA, &flight->group);
+  for (size_t i = 0; i < flight->published.size(); ++i) {
+    const auto& [key, bytes] = flight->published[i];
+    absl::Status s = producer_->Send(topic_, key.Encode(),
+                                     std::string_view(bytes).substr(0, flight->topic_size[i]), {},
+                                     RD_KAFKA_PARTITION_UA, &flight->group);
     if (!s.ok()) return s;
   }
   inflight_.push_back(std::move(flight));

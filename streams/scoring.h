@@ -48,6 +48,10 @@ struct ScoringOptions {
                           // a segment or a model changed
   int reload_check_ms = 1000;  // how often the targets' CURRENT is checked (CurrentWatch)
   size_t chunk = 8192;         // customers per scoring call in a re-scoring pass
+  // A pass runs the models only for customers whose InputsKey differs from
+  // their last score's (the others would get that score again: nothing to
+  // publish). false: every customer through the models (`--rescore-all`).
+  bool skip_unchanged = true;
   // A store whose rules need a quantile table it has not made yet holds its
   // scores for its first pass (ScoreCustomers). false: they go out at once,
   // without the quantile segments (`recur replay --score-history`).
@@ -55,9 +59,11 @@ struct ScoringOptions {
 };
 
 struct ScoringCounters {
-  int64_t scored = 0;      // customers run through the models
-  int64_t published = 0;   // scores delivered
-  int64_t unchanged = 0;   // re-scored, within epsilon and same segments: not published
+  int64_t scored = 0;     // customers run through the models
+  int64_t published = 0;  // scores delivered
+  int64_t unchanged = 0;  // re-scored, within epsilon and same segments: not published
+  int64_t same_inputs =
+      0;                   // of those, not run through the models: same InputsKey as the last score
   int64_t passes = 0;      // re-scoring passes (day boundary, new model)
   int64_t reloads = 0;     // model swaps
   int64_t refused = 0;     // model files refused on reload
@@ -156,7 +162,7 @@ class ScoreStage {
     // Touched while the store had no quantile table yet (ScoreCustomers held
     // their scores): scored once the pass made it.
     std::set<CustomerKey> held;
-    int64_t customers = 0, steps = 0, published = 0;
+    int64_t customers = 0, steps = 0, published = 0, same_inputs = 0;
     bool final_sent = false;  // the last step's scores (with the pass's meta) are out
     std::chrono::steady_clock::time_point started;
     ScoreDrift drift;  // the rows scored so far, in the models' drift bins
@@ -177,11 +183,33 @@ class ScoreStage {
   static int32_t FloorDay(const StoreInfo& info);
   // Once the last step's scores are sent: waits for them, records the day, ends the pass.
   absl::StatusOr<bool> FinishPass(int32_t partition, StoreInfo& info);
+  // The digest a score of `row` is recorded with (v1::CustomerScore's
+  // inputs_key): Scorer::InputsKey mixed with the rules' feature conditions
+  // under the store's quantiles. 0 when the models' splits are not known.
+  uint64_t InputsKey(const ScoreRow& row, const StoreInfo& info) const;
+  // True when `last` (a last score's bytes, parsed into *parsed) was recorded
+  // with the models in use and the same InputsKey as `row`: scoring the row
+  // again gives bit-identical probabilities and the same segments.
+  bool SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
+                  v1::CustomerScore* parsed) const;
+  // Moves the rows whose last score (last_bytes[i], when has_last[i]) has
+  // SameInputs out of `rows` (and the parallel vectors) into `same_rows`, with
+  // that score into `same_scores`: the models would give them their last
+  // probabilities and segments again, so a pass could not publish them and
+  // does not score them; they still count in its drift. Nothing moves with
+  // !options_.skip_unchanged or a negative epsilon (every re-score published).
+  void SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
+                          std::vector<std::string>& last_bytes, std::vector<bool>& has_last,
+                          std::vector<ScoreRow>* same_rows,
+                          std::vector<v1::CustomerScore>* same_scores) const;
   // Scores sent and not yet recorded: committed to their store in this order
   // once all of a group's deliveries are confirmed.
   struct InFlight {
     FeatureStore* store = nullptr;  // null: its store was closed; nothing is recorded
+    // Each score's bytes as the store records them: the published message
+    // (its first topic_size[i] bytes) followed by its inputs_key field.
     std::vector<std::pair<CustomerKey, std::string>> published;
+    std::vector<size_t> topic_size;
     std::vector<CustomerKey> done;
     std::vector<std::pair<std::string, std::string>> meta;
     uint64_t scored_at = 0;         // store->applied_batches() when scored (ScoreLedger::Commit)
@@ -213,6 +241,7 @@ class ScoreStage {
   std::string topic_;
   Producer* producer_ = nullptr;
   Rules rules_;
+  const std::string schema_ = SchemaHash();  // this build's, as scores carry it
   std::unique_ptr<Scorer> scorer_;
   std::unique_ptr<CurrentWatch> watch_;  // both targets' CURRENT since last loaded or refused
   int64_t last_check_ms_ = 0;

@@ -27,6 +27,11 @@
 # BASELINE=1: then the same live load again, on the same day (no pass), for the
 # latency without one.
 # PERF_OUT=FILE (with BASELINE=1): perf record of recur run during the baseline load.
+# MODELS_FROM=DIR: a model registry to score with (e.g. the models a `recur demo
+# --dir D` trained, D/models) instead of make_test_models' 300 x 6 trees, which
+# split on one feature each; pass_kept counts the customers a pass did not run
+# through the models (same inputs as their last score; `--rescore-all` in
+# RUN_ARGS runs them all).
 # RUN_ARGS adds options to `recur run` (e.g. "--rescore-step 10000"); WAIT_S
 # bounds each wait for the passes (default 1200). Ports: PORT, PORT+1 (19860).
 source "$(dirname "$0")/../integration/lib.sh"
@@ -43,7 +48,11 @@ start_broker "${PORT:-19860}"
   || fail "topics"
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions "$PARTITIONS" --config message.timestamp.type=LogAppendTime \
   recur.scores >/dev/null 2>&1 || fail "scores topic"
-"$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 >/dev/null || fail "models"
+if [[ -n "${MODELS_FROM:-}" ]]; then
+  cp -r "$MODELS_FROM" "$WORK/models" || fail "models from $MODELS_FROM"
+else
+  "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 >/dev/null || fail "models"
+fi
 
 t0=$(date +%s.%N)
 "$RECUR" simulate --shops 3 --customers "$CUSTOMERS" --days "$DAYS" --seed 1 --start "$(date -u -d "-$DAYS days" +%F)" \
@@ -90,13 +99,14 @@ wait_passes() {
   log "$2 done on $PARTITIONS partitions after $((SECONDS - start)) s"
 }
 # pass_field N FIELD: of each partition's N-th pass (partition order), FIELD:
-# day, ms, steps, customers, published or end (the log line's time, epoch ms).
+# day, ms, steps, customers, kept, published or end (the log line's time, epoch ms).
 pass_field() {
   local p expr
   case $2 in
     day) expr='s/.* as of day \([0-9-]*\) .*/\1/p' ;;
     ms) expr='s/.* in \([0-9]*\) ms.*/\1/p' ;;
-    steps) expr='s/.* ms (\([0-9]*\) steps).*/\1/p' ;;  # when the binary logs them
+    steps) expr='s/.* ms (\([0-9]*\) steps.*/\1/p' ;;  # when the binary logs them
+    kept) expr='s/.* steps; \([0-9]*\) kept.*/\1/p' ;;  # not run through the models (same inputs)
     customers) expr='s/.*: re-scored \([0-9]*\) customers.*/\1/p' ;;
     published) expr='s/.*, \([0-9]*\) changed scores.*/\1/p' ;;
     end) expr='s/^\[\([^]]*\)\].*/\1/p' ;;
@@ -178,6 +188,7 @@ echo "rescore_bench: customers=$((CUSTOMERS * 3)) events_history=$events" \
   "pass_ms=$(paste -sd, <(printf '%s\n' "${durations[@]}"))" \
   "pass_customers=$(pass_field 2 customers | paste -sd+ | bc)" \
   "pass_published=$(pass_field 2 published | paste -sd+ | bc)" \
+  "pass_kept=$(pass_field 2 kept | paste -sd+ | bc)" \
   "pass_at_s=$(IFS=,; echo "${pass_at[*]}")" \
   "catchup_pass_ms=$(pass_field 1 ms | paste -sd,)" \
   "${steps:+pass_steps=$steps }live_rate=$RATE live_s=$SECONDS_ live_scores=$scores/$sent lag_at_report=${lag:-?}$latency max_window_p99=$max_window_p99 peak_rss_kb=$rss args='${RUN_ARGS:-}'"

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
+#include "absl/base/casts.h"
 #include "scorer/scorer.h"
 
 namespace recur {
@@ -82,6 +84,53 @@ TEST_F(ModelTest, ProbabilitiesEqualXgboostsPlainPredictOn10000RowsWithNaN) {
   EXPECT_LE(worst, 1e-6);
   XGDMatrixFree(dm);
   XGBoosterFree(ref);
+}
+
+TEST_F(ModelTest, RowsOnTheSameSideOfEverySplitGetBitIdenticalMarginsAndContributions) {
+  // Pairs: a random row and the same row with one feature nudged by up to 3%.
+  // Where MixSplitSides mixes both alike, margins and contributions must be
+  // bit-identical; pairs on both outcomes must occur (else this proves nothing).
+  auto m = Model::LoadCurrent(dir_->string(), "risk");
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ((*m)->evaluator(), "own");
+  const std::vector<float> a = RandomRows(2000, 11);
+  std::vector<float> b = a;
+  std::mt19937_64 rng(5);
+  for (size_t r = 0; r < 2000; ++r) {
+    float& v = b[r * kNumFeatures + rng() % kNumFeatures];
+    v = std::isnan(v) ? 50.0f : v * (1.0f + static_cast<float>(rng() % 60) / 1000.0f);
+  }
+  auto ma = (*m)->Margins(a), mb = (*m)->Margins(b);
+  auto ca = (*m)->Contributions(a, true), cb = (*m)->Contributions(b, true);
+  ASSERT_TRUE(ma.ok() && mb.ok() && ca.ok() && cb.ok());
+  int same = 0, different = 0;
+  for (size_t r = 0; r < 2000; ++r) {
+    uint64_t ka = 0, kb = 0;
+    ASSERT_TRUE((*m)->MixSplitSides(&a[r * kNumFeatures], &ka));
+    ASSERT_TRUE((*m)->MixSplitSides(&b[r * kNumFeatures], &kb));
+    if (ka != kb) {
+      ++different;
+      continue;
+    }
+    ++same;
+    EXPECT_EQ(absl::bit_cast<uint32_t>((*ma)[r]), absl::bit_cast<uint32_t>((*mb)[r])) << r;
+    for (int f = 0; f <= kNumFeatures; ++f) {
+      const size_t i = r * (kNumFeatures + 1) + static_cast<size_t>(f);
+      EXPECT_EQ(absl::bit_cast<uint32_t>((*ca)[i]), absl::bit_cast<uint32_t>((*cb)[i])) << r;
+    }
+  }
+  EXPECT_GT(same, 100);
+  EXPECT_GT(different, 100);
+  // A feature the trees split on: missing, low and high mix differently.
+  std::vector<float> row(a.begin(), a.begin() + kNumFeatures);
+  std::set<uint64_t> keys;
+  for (float v : {NAN, 0.0f, 100.0f}) {
+    row[3] = v;
+    uint64_t k = 0;
+    ASSERT_TRUE((*m)->MixSplitSides(row.data(), &k));
+    keys.insert(k);
+  }
+  EXPECT_EQ(keys.size(), 3u);
 }
 
 TEST_F(ModelTest, ContributionsSumToTheMargin) {

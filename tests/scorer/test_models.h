@@ -1,6 +1,8 @@
 // Test helper: small real XGBoost models written into a registry layout
 // (models/<target>/<version>/{model.json, meta.json}, CURRENT), whose
 // probability rises with one feature: label = feature > threshold (NaN: 1).
+// With `flip` > 0 that share of the labels is flipped at random, so the trees
+// also split on the other (noise) features, as a real model's do.
 #ifndef RECUR_TESTS_SCORER_TEST_MODELS_H_
 #define RECUR_TESTS_SCORER_TEST_MODELS_H_
 
@@ -21,7 +23,7 @@ inline bool WriteThresholdModel(const std::filesystem::path& models, const std::
                                 const std::string& version, int feature, float threshold,
                                 bool make_current = true,
                                 const std::string& schema_hash = SchemaHash(), int trees = 30,
-                                int depth = 3) {
+                                int depth = 3, double flip = 0) {
   const ModelRegistry registry(models);
   const auto dir = registry.VersionDir(target, version);
   std::filesystem::create_directories(dir);
@@ -34,6 +36,7 @@ inline bool WriteThresholdModel(const std::filesystem::path& models, const std::
       x[r * kNumFeatures + c] = (rng() % 10 == 0) ? NAN : u(rng);
     const float v = x[r * kNumFeatures + feature];
     y[r] = std::isnan(v) || v > threshold ? 1.0f : 0.0f;
+    if (flip > 0 && static_cast<double>(rng() % 1000) < flip * 1000) y[r] = 1.0f - y[r];
   }
   auto m = XgbMatrix::FromRows(x.data(), n, kNumFeatures, &y);
   if (!m.ok()) return false;
