@@ -22,6 +22,9 @@ namespace fs = std::filesystem;
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("recur-scorer-bench-" + std::to_string(::getpid()));
   std::unique_ptr<Scorer> scorer, xgboost;
+  // 300 x 6 trees fitted to 30% flipped labels: splits on every feature, as a
+  // trained model's (for the cost of InputsKey, which grows with the splits).
+  std::unique_ptr<Scorer> noisy;
   Rules rules = *Rules::Load("");
   std::vector<ScoreRow> rows;
   Fixture() {
@@ -39,6 +42,17 @@ struct Fixture {
     o.xgboost_only = true;
     xgboost = std::move(*Scorer::Create(o));
     if (scorer->evaluators() != "own") std::abort();
+    const fs::path noisy_dir = dir / "noisy";
+    if (!testing::WriteThresholdModel(noisy_dir, "activity_decline_90d", "r",
+                                      FeatureIndex("days_since_last_purchase"), 20, true,
+                                      SchemaHash(), 300, 6, 0.3) ||
+        !testing::WriteThresholdModel(noisy_dir, "repurchase_30d", "p", FeatureIndex("orders_90d"),
+                                      2, true, SchemaHash(), 300, 6, 0.3)) {
+      std::abort();
+    }
+    o.models_dir = noisy_dir.string();
+    o.xgboost_only = false;
+    noisy = std::move(*Scorer::Create(o));
     fs::remove_all(dir);  // the models are in memory now
     std::mt19937_64 rng(3);
     std::uniform_real_distribution<double> u(0, 120);
@@ -94,6 +108,34 @@ void BM_ScoreAndRules(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_ScoreAndRules)->ArgsProduct({{10'000}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+// The digest every recorded score carries (ScoreStage::InputsKey: both models'
+// split sides and the default rules' feature conditions), against scoring the
+// same rows with the same models. Second argument: 0 the single-split models,
+// 1 the noisy ones (splits on every feature).
+void BM_InputsKey(benchmark::State& state) {
+  const auto batch = Batch(static_cast<size_t>(state.range(0)));
+  const Scorer& s = state.range(1) == 0 ? *F().scorer : *F().noisy;
+  for (auto _ : state) {
+    for (const ScoreRow& row : batch) {
+      auto k = s.InputsKey(row.features);
+      benchmark::DoNotOptimize(k);
+      benchmark::DoNotOptimize(F().rules.FeatureConditionsKey(row.features, nullptr));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_InputsKey)->ArgsProduct({{10'000}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+void BM_ScoreNoisyModels(benchmark::State& state) {
+  const auto batch = Batch(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    auto s = F().noisy->Score(batch);
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ScoreNoisyModels)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
 // Approximate reasons for every row: the cost of a published score.
 void BM_ApproximateReasons(benchmark::State& state) {
