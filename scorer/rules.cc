@@ -7,7 +7,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "featurestore/types.h"
 #include "nlohmann/json.hpp"
 #include "scorer/default_rules.h"  // generated from default_rules.txt
 #include "scorer/targets.h"
@@ -250,23 +249,6 @@ bool Rules::Holds(const Condition& c, const double* probabilities, const Feature
   }
   if (std::isnan(a)) return false;
   return Compare(a, c.op, b);
-}
-
-uint64_t Rules::FeatureConditionsKey(const Features& f, const QuantileTable::Shop* q) const {
-  uint64_t h = 0, bits = 0;
-  int n = 0;
-  for (const Rule& r : rules_) {
-    for (const Condition& c : r.conditions) {
-      if (c.kind != Condition::Kind::kText && c.operand < 0) continue;  // a probability
-      bits |= static_cast<uint64_t>(Holds(c, nullptr, f, q)) << n;
-      if (++n == 64) {
-        h = HashMix(h, bits);
-        bits = 0;
-        n = 0;
-      }
-    }
-  }
-  return HashMix(h, bits);
 }
 
 Segmentation Rules::Evaluate(double risk, double repurchase, const Features& f,

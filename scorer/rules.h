@@ -69,11 +69,6 @@ class Rules {
 
   Segmentation Evaluate(double risk, double repurchase, const Features& f,
                         const QuantileTable::Shop* q) const;
-  // The truth of every condition on a feature (not on risk or repurchase)
-  // with the quantiles `q`, mixed into a digest (HashMix): features and
-  // quantiles with equal keys give the same segments and actions for the same
-  // probabilities.
-  uint64_t FeatureConditionsKey(const Features& f, const QuantileTable::Shop* q) const;
   // Quantiles that Evaluate reads, for QuantileTable::Add.
   const std::vector<QuantileTable::Key>& quantiles_needed() const { return needed_; }
   size_t size() const { return rules_.size(); }

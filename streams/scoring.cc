@@ -451,7 +451,7 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     flight->topic_size.push_back(bytes.size());
     // The store's copy carries the inputs' digest: appended as a field, so the
     // bytes still parse as the published message (field order does not count).
-    if (const uint64_t key = InputsKey(*publish_rows[i], info); key != 0) {
+    if (const uint64_t key = InputsKey(*publish_rows[i]); key != 0) {
       v1::CustomerScore field;
       field.set_inputs_key(key);
       bytes += field.SerializeAsString();
@@ -464,12 +464,10 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   return flight;
 }
 
-uint64_t ScoreStage::InputsKey(const ScoreRow& row, const StoreInfo& info) const {
-  const std::optional<uint64_t> models = scorer_->InputsKey(row.features);
-  if (!models) return 0;
-  const uint64_t key = HashMix(
-      *models, rules_.FeatureConditionsKey(row.features, info.quantiles.ForShop(row.key.shop_id)));
-  return key == 0 ? 1 : key;  // 0 means none
+uint64_t ScoreStage::InputsKey(const ScoreRow& row) const {
+  const std::optional<uint64_t> key = scorer_->InputsKey(row.features);
+  if (!key) return 0;
+  return *key == 0 ? 1 : *key;  // 0 means none
 }
 
 bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
@@ -477,17 +475,27 @@ bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info, const st
   if (!parsed->ParseFromString(last) || parsed->inputs_key() == 0) return false;
   if (parsed->risk_model_version() != scorer_->risk_version() ||
       parsed->repurchase_model_version() != scorer_->repurchase_version() ||
-      parsed->schema_hash() != schema_)
+      parsed->schema_hash() != schema_ || InputsKey(row) != parsed->inputs_key())
     return false;
-  return InputsKey(row, info) == parsed->inputs_key();
+  // The models would return exactly the last probabilities. What the pass
+  // would do with them is ShouldPublish's, against the segments and actions
+  // the rules give them with today's features and quantiles.
+  v1::CustomerScore next = *parsed;
+  Segmentation seg = rules_.Evaluate(Probability(next, Target::kActivityDecline90d),
+                                     Probability(next, Target::kRepurchase30d), row.features,
+                                     info.quantiles.ForShop(row.key.shop_id));
+  next.clear_segments();
+  next.clear_actions();
+  for (auto& name : seg.segments) next.add_segments(std::move(name));
+  for (auto& action : seg.actions) next.add_actions(std::move(action));
+  return !ShouldPublish(parsed, next, options_.epsilon);
 }
 
 void ScoreStage::SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
                                     std::vector<std::string>& last_bytes,
                                     std::vector<bool>& has_last, std::vector<ScoreRow>* same_rows,
                                     std::vector<v1::CustomerScore>* same_scores) const {
-  // A negative epsilon publishes every re-score, moved or not: nothing to skip.
-  if (!options_.skip_unchanged || options_.epsilon < 0) return;
+  if (!options_.skip_unchanged) return;
   size_t kept = 0;
   v1::CustomerScore last;
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -184,20 +184,20 @@ class ScoreStage {
   // Once the last step's scores are sent: waits for them, records the day, ends the pass.
   absl::StatusOr<bool> FinishPass(int32_t partition, StoreInfo& info);
   // The digest a score of `row` is recorded with (v1::CustomerScore's
-  // inputs_key): Scorer::InputsKey mixed with the rules' feature conditions
-  // under the store's quantiles. 0 when the models' splits are not known.
-  uint64_t InputsKey(const ScoreRow& row, const StoreInfo& info) const;
-  // True when `last` (a last score's bytes, parsed into *parsed) was recorded
-  // with the models in use and the same InputsKey as `row`: scoring the row
-  // again gives bit-identical probabilities and the same segments.
+  // inputs_key): Scorer::InputsKey, 0 when the models' splits are not known.
+  uint64_t InputsKey(const ScoreRow& row) const;
+  // True when a pass could not publish a re-score of `row`: `last` (its last
+  // score's bytes, parsed into *parsed) was recorded with the models in use
+  // and the same InputsKey, so the models would return exactly its
+  // probabilities, and ShouldPublish, given those with the segments of the
+  // row's features under the store's quantiles, says no.
   bool SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
                   v1::CustomerScore* parsed) const;
   // Moves the rows whose last score (last_bytes[i], when has_last[i]) has
   // SameInputs out of `rows` (and the parallel vectors) into `same_rows`, with
-  // that score into `same_scores`: the models would give them their last
-  // probabilities and segments again, so a pass could not publish them and
-  // does not score them; they still count in its drift. Nothing moves with
-  // !options_.skip_unchanged or a negative epsilon (every re-score published).
+  // that score into `same_scores`: a pass could not publish them, so it does
+  // not score them; they still count in its drift. Nothing moves with
+  // !options_.skip_unchanged.
   void SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
                           std::vector<std::string>& last_bytes, std::vector<bool>& has_last,
                           std::vector<ScoreRow>* same_rows,

@@ -109,8 +109,8 @@ void BM_ScoreAndRules(benchmark::State& state) {
 }
 BENCHMARK(BM_ScoreAndRules)->ArgsProduct({{10'000}, {0, 1}})->Unit(benchmark::kMillisecond);
 
-// The digest every recorded score carries (ScoreStage::InputsKey: both models'
-// split sides and the default rules' feature conditions), against scoring the
+// The digest every recorded score carries (Scorer::InputsKey: both models'
+// split sides), against scoring the
 // same rows with the same models. Second argument: 0 the single-split models,
 // 1 the noisy ones (splits on every feature).
 void BM_InputsKey(benchmark::State& state) {
@@ -120,7 +120,6 @@ void BM_InputsKey(benchmark::State& state) {
     for (const ScoreRow& row : batch) {
       auto k = s.InputsKey(row.features);
       benchmark::DoNotOptimize(k);
-      benchmark::DoNotOptimize(F().rules.FeatureConditionsKey(row.features, nullptr));
     }
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));

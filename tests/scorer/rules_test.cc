@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-
 namespace recur {
 namespace {
 
@@ -61,34 +59,6 @@ TEST(RulesTest, QuantilesArePerShopNearestRankAndUnknownMeansFalse) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->Serialize(), q.Serialize());
   EXPECT_EQ(QuantileTable::Parse("[1]").status().code(), absl::StatusCode::kDataLoss);
-}
-
-TEST(RulesTest, TheFeatureConditionsKeyChangesExactlyWhenAConditionOnAFeatureFlips) {
-  auto r = Rules::Parse(
-      "segment old if days_since_last_purchase >= 90 and risk > 0.5\n"
-      "segment top if profit_avg_month_3m >= p75(profit_avg_month_3m)\n"
-      "segment kids if top_category_6m == \"children\"\n",
-      "t");
-  ASSERT_TRUE(r.ok()) << r.status();
-  QuantileTable::Shop q;
-  q.values[{FeatureIndex("profit_avg_month_3m"), 75}] = 100;
-  auto key = [&](double days, double profit, std::string top, const QuantileTable::Shop* t) {
-    return r->FeatureConditionsKey(
-        With({{"days_since_last_purchase", days}, {"profit_avg_month_3m", profit}}, std::move(top)),
-        t);
-  };
-  const uint64_t base = key(10, 50, "books", &q);
-  EXPECT_EQ(key(89, 99.9, "toys", &q), base);  // every condition as false as before
-  EXPECT_NE(key(90, 50, "books", &q), base);   // days >= 90 now holds
-  EXPECT_NE(key(10, 100, "books", &q), base);  // reaches p75
-  EXPECT_NE(key(10, 50, "children", &q), base);
-  EXPECT_EQ(key(std::nan(""), 50, "books", &q), base);  // NaN: false, as 10 is
-  // Another table moves the quantile: the same features may flip.
-  QuantileTable::Shop lower = q;
-  lower.values[{FeatureIndex("profit_avg_month_3m"), 75}] = 40;
-  EXPECT_NE(key(10, 50, "books", &lower), base);
-  EXPECT_EQ(key(10, 50, "books", nullptr), base);  // no table: the quantile condition is false
-  EXPECT_EQ(key(10, 150, "books", nullptr), base);
 }
 
 TEST(RulesTest, NaNNeverSatisfiesACondition) {
