@@ -125,9 +125,9 @@ void AddRunOptions(CLI::App* sub, PipelineOptions* options, std::string* brokers
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   sub->add_flag("!--rescore-all", o.scoring.skip_unchanged,
                 "run the models for every customer of a day-boundary pass; by default a "
-                "customer whose model inputs fall on the same side of every split and rule "
-                "condition as for its last score keeps it without a model call (the same "
-                "scores are published either way; for comparisons)");
+                "customer whose model inputs fall on the same side of every split as for its "
+                "last score, and whose segments would not change, keeps it without a model "
+                "call (the same scores are published either way; for comparisons)");
   sub->add_option("--scores-topic", o.topics.scores, "output topic of CustomerScore")
       ->capture_default_str();
   sub->add_option("--score-epsilon", o.scoring.epsilon,
