@@ -345,11 +345,17 @@ absl::StatusOr<bool> ScoreStage::PassStep(int32_t partition) {
       });
   if (!next.ok()) return next.status();
   const bool final = next->empty();
+  // Each last score parsed once, outside the store's lock (none: never
+  // published, or unreadable: the re-score is published).
+  std::vector<std::optional<v1::CustomerScore>> lasts(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (has_last[i] && !lasts[i].emplace().ParseFromString(last_bytes[i])) lasts[i].reset();
+  }
   std::vector<ScoreRow> same_rows;
   std::vector<v1::CustomerScore> same_scores;
-  SetAsideSameInputs(info, rows, last_bytes, has_last, &same_rows, &same_scores);
-  std::vector<const std::string*> compare(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) compare[i] = has_last[i] ? &last_bytes[i] : nullptr;
+  SetAsideSameInputs(info, rows, lasts, &same_rows, &same_scores);
+  std::vector<const v1::CustomerScore*> compare(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) compare[i] = lasts[i] ? &*lasts[i] : nullptr;
   std::vector<std::pair<std::string, std::string>> meta;
   if (final) {
     meta = {{kRescoredDay, std::to_string(day)},
@@ -403,7 +409,7 @@ absl::StatusOr<bool> ScoreStage::FinishPass(int32_t partition, StoreInfo& info) 
 
 absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-    const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+    const std::vector<const v1::CustomerScore*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
     ScoringCounters* counters, ScoreDrift* drift) const {
   const auto t0 = std::chrono::steady_clock::now();
@@ -413,7 +419,6 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
   if (drift != nullptr) drift->Add(rows, *scores);
   std::vector<const ScoreRow*> publish_rows;
   std::vector<v1::CustomerScore*> publish_scores;
-  v1::CustomerScore last;
   for (size_t i = 0; i < rows.size(); ++i) {
     v1::CustomerScore& sc = (*scores)[i];
     Segmentation seg = rules_.Evaluate(Probability(sc, Target::kActivityDecline90d),
@@ -424,9 +429,7 @@ absl::StatusOr<std::unique_ptr<ScoreStage::InFlight>> ScoreStage::Prepare(
     // Event-driven scores (no `compare`) are always published; a re-score
     // only when ShouldPublish says it changed.
     if (compare != nullptr) {
-      const std::string* bytes = (*compare)[i];
-      const bool comparable = bytes != nullptr && last.ParseFromString(*bytes);
-      if (!ShouldPublish(comparable ? &last : nullptr, sc, options_.epsilon)) {
+      if (!ShouldPublish((*compare)[i], sc, options_.epsilon)) {
         ++counters->unchanged;
         continue;
       }
@@ -470,17 +473,16 @@ uint64_t ScoreStage::InputsKey(const ScoreRow& row) const {
   return *key == 0 ? 1 : *key;  // 0 means none
 }
 
-bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
-                            v1::CustomerScore* parsed) const {
-  if (!parsed->ParseFromString(last) || parsed->inputs_key() == 0) return false;
-  if (parsed->risk_model_version() != scorer_->risk_version() ||
-      parsed->repurchase_model_version() != scorer_->repurchase_version() ||
-      parsed->schema_hash() != schema_ || InputsKey(row) != parsed->inputs_key())
+bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info,
+                            const v1::CustomerScore& last) const {
+  if (last.inputs_key() == 0 || last.risk_model_version() != scorer_->risk_version() ||
+      last.repurchase_model_version() != scorer_->repurchase_version() ||
+      last.schema_hash() != schema_ || InputsKey(row) != last.inputs_key())
     return false;
   // The models would return exactly the last probabilities. What the pass
   // would do with them is ShouldPublish's, against the segments and actions
   // the rules give them with today's features and quantiles.
-  v1::CustomerScore next = *parsed;
+  v1::CustomerScore next = last;
   Segmentation seg = rules_.Evaluate(Probability(next, Target::kActivityDecline90d),
                                      Probability(next, Target::kRepurchase30d), row.features,
                                      info.quantiles.ForShop(row.key.shop_id));
@@ -488,32 +490,29 @@ bool ScoreStage::SameInputs(const ScoreRow& row, const StoreInfo& info, const st
   next.clear_actions();
   for (auto& name : seg.segments) next.add_segments(std::move(name));
   for (auto& action : seg.actions) next.add_actions(std::move(action));
-  return !ShouldPublish(parsed, next, options_.epsilon);
+  return !ShouldPublish(&last, next, options_.epsilon);
 }
 
 void ScoreStage::SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
-                                    std::vector<std::string>& last_bytes,
-                                    std::vector<bool>& has_last, std::vector<ScoreRow>* same_rows,
+                                    std::vector<std::optional<v1::CustomerScore>>& lasts,
+                                    std::vector<ScoreRow>* same_rows,
                                     std::vector<v1::CustomerScore>* same_scores) const {
   if (!options_.skip_unchanged) return;
   size_t kept = 0;
-  v1::CustomerScore last;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (has_last[i] && SameInputs(rows[i], info, last_bytes[i], &last)) {
+    if (lasts[i] && SameInputs(rows[i], info, *lasts[i])) {
       same_rows->push_back(std::move(rows[i]));
-      same_scores->push_back(std::move(last));
+      same_scores->push_back(*std::move(lasts[i]));
       continue;
     }
     if (kept != i) {
       rows[kept] = std::move(rows[i]);
-      last_bytes[kept] = std::move(last_bytes[i]);
-      has_last[kept] = has_last[i];
+      lasts[kept] = std::move(lasts[i]);
     }
     ++kept;
   }
   rows.resize(kept);
-  last_bytes.resize(kept);
-  has_last.resize(kept);
+  lasts.resize(kept);
 }
 
 absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
@@ -530,7 +529,7 @@ absl::Status ScoreStage::Publish(std::unique_ptr<InFlight> flight) {
 
 absl::Status ScoreStage::ScoreAndPublish(
     FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-    const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+    const std::vector<const v1::CustomerScore*>* compare, const std::vector<CustomerKey>& done,
     const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
     ScoreDrift* drift) {
   auto flight = Prepare(store, info, rows, compare, done, meta, scored_at, &counters_, drift);

@@ -187,19 +187,18 @@ class ScoreStage {
   // inputs_key): Scorer::InputsKey, 0 when the models' splits are not known.
   uint64_t InputsKey(const ScoreRow& row) const;
   // True when a pass could not publish a re-score of `row`: `last` (its last
-  // score's bytes, parsed into *parsed) was recorded with the models in use
+  // score) was recorded with the models in use
   // and the same InputsKey, so the models would return exactly its
   // probabilities, and ShouldPublish, given those with the segments of the
   // row's features under the store's quantiles, says no.
-  bool SameInputs(const ScoreRow& row, const StoreInfo& info, const std::string& last,
-                  v1::CustomerScore* parsed) const;
-  // Moves the rows whose last score (last_bytes[i], when has_last[i]) has
-  // SameInputs out of `rows` (and the parallel vectors) into `same_rows`, with
+  bool SameInputs(const ScoreRow& row, const StoreInfo& info, const v1::CustomerScore& last) const;
+  // Moves the rows whose last score (lasts[i], when there is one) has
+  // SameInputs out of `rows` (and `lasts`) into `same_rows`, with
   // that score into `same_scores`: a pass could not publish them, so it does
   // not score them; they still count in its drift. Nothing moves with
   // !options_.skip_unchanged.
   void SetAsideSameInputs(const StoreInfo& info, std::vector<ScoreRow>& rows,
-                          std::vector<std::string>& last_bytes, std::vector<bool>& has_last,
+                          std::vector<std::optional<v1::CustomerScore>>& lasts,
                           std::vector<ScoreRow>* same_rows,
                           std::vector<v1::CustomerScore>* same_scores) const;
   // Scores sent and not yet recorded: committed to their store in this order
@@ -219,11 +218,11 @@ class ScoreStage {
   static constexpr size_t kMaxInFlight = 32;
   // Scores rows and builds the scores to publish: all of them when `compare`
   // is null (event-driven), else those ShouldPublish (scorer/policy.h) picks
-  // against `compare[i]`, row i's last score (null: none). Thread-safe: const,
+  // against `compare[i]`, row i's last score (null: none or unreadable). Thread-safe: const,
   // counts into `counters`.
   absl::StatusOr<std::unique_ptr<InFlight>> Prepare(
       FeatureStore* store, const StoreInfo& info, std::vector<ScoreRow>& rows,
-      const std::vector<const std::string*>* compare, const std::vector<CustomerKey>& done,
+      const std::vector<const v1::CustomerScore*>* compare, const std::vector<CustomerKey>& done,
       const std::vector<std::pair<std::string, std::string>>& meta, uint64_t scored_at,
       ScoringCounters* counters, ScoreDrift* drift = nullptr) const;
   // Sends a prepared group and queues it for Drain.
@@ -231,7 +230,7 @@ class ScoreStage {
   // Prepare, then Publish.
   absl::Status ScoreAndPublish(FeatureStore* store, const StoreInfo& info,
                                std::vector<ScoreRow>& rows,
-                               const std::vector<const std::string*>* compare,
+                               const std::vector<const v1::CustomerScore*>* compare,
                                const std::vector<CustomerKey>& done,
                                const std::vector<std::pair<std::string, std::string>>& meta,
                                uint64_t scored_at, ScoreDrift* drift = nullptr);
