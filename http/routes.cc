@@ -24,11 +24,7 @@ constexpr char kEndpoints[] =
     "GET /readyz";
 
 HttpAnswer Error(int status, absl::string_view message) {
-  nlohmann::json j{{"error", std::string(message)}};
-  // Messages quote what the client sent: replace what is not UTF-8 rather
-  // than fail to answer.
-  return {status, "application/json",
-          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  return ErrorAnswer(status, std::string_view(message.data(), message.size()));
 }
 
 HttpAnswer Json(int status, const nlohmann::json& j) {
@@ -144,6 +140,14 @@ HttpAnswer Customer(const Pipeline& pipeline, const std::vector<std::string>& se
 }
 
 }  // namespace
+
+HttpAnswer ErrorAnswer(int status, std::string_view message) {
+  nlohmann::json j{{"error", std::string(message)}};
+  // Messages quote what the client sent: replace what is not UTF-8 rather
+  // than fail to answer.
+  return {status, "application/json",
+          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
 
 HttpAnswer Answer(const Pipeline& pipeline, const HttpOptions& options, std::string_view method,
                   std::string_view target_std) {

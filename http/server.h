@@ -16,7 +16,8 @@
 //   server->reset();                                             // stopped
 //
 // Thread-safety: Start and the destructor on one thread; requests are served
-// on the server's own threads (HttpOptions::threads).
+// on the server's own event loops (HttpOptions::threads threads; a connection
+// stays on the loop that accepted it, any number of connections per loop).
 #ifndef RECUR_HTTP_SERVER_H_
 #define RECUR_HTTP_SERVER_H_
 
@@ -34,7 +35,7 @@ struct HttpOptions {
   std::string listen;              // HOST:PORT; port 0 picks a free one (port())
   int64_t ready_max_lag = 10'000;  // /readyz: at most this many records behind
   bool models_required = false;    // /readyz: both models loaded (a --models-dir was given)
-  int threads = 16;                // requests served at once (--http-threads)
+  int threads = 2;                 // event loops serving connections (--http-threads)
   // Added to the niceness of the threads serving requests (0..19): lookups
   // yield the CPU to the pipeline on a busy machine (--http-nice).
   int nice = 10;
@@ -48,6 +49,9 @@ struct HttpAnswer {
   std::string content_type = "application/json";
   std::string body;
 };
+
+// {"error": message} with `status` (4xx/5xx).
+HttpAnswer ErrorAnswer(int status, std::string_view message);
 
 // `target`: the raw request-target (path and query, not yet decoded).
 HttpAnswer Answer(const Pipeline& pipeline, const HttpOptions& options, std::string_view method,

@@ -17,13 +17,14 @@ namespace recur {
 namespace {
 
 // The thread's name (pthread_setname_np) as a component: "recur" is the main
-// thread (the pipeline's loop), "recur-score" the scorer, httplib's threads
-// inherit "recur" too, librdkafka names its own ("rdk:...").
+// thread (the pipeline's loop), "recur-score" the scorer, "recur-http" the
+// HTTP server's loops, librdkafka names its own ("rdk:...").
 std::string Component() {
   char name[32] = {0};
   if (pthread_getname_np(pthread_self(), name, sizeof name) != 0) return "recur";
   const std::string n = name;
   if (n == "recur-score") return "scorer";
+  if (n == "recur-http") return "http";
   if (n.rfind("rdk:", 0) == 0) return "kafka";
   return "pipeline";
 }

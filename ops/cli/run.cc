@@ -39,10 +39,10 @@ class RunCommand : public Command {
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
     sub_->add_option("--http-threads", http_.threads,
-                     "requests served at once; a keep-alive connection holds its thread, so "
-                     "clients beyond this many connections wait for one to close")
+                     "event-loop threads serving HTTP connections (any number of "
+                     "connections each; a request is answered on its connection's loop)")
         ->capture_default_str()
-        ->check(CLI::Range(1, 1024));
+        ->check(CLI::Range(1, 64));
     sub_->add_option("--http-nice", http_.nice,
                      "niceness added to the threads serving requests, so that on a busy "
                      "machine ingest and scoring come first (0: the pipeline's priority)")

@@ -7,7 +7,24 @@ local customers = tonumber(os.getenv("LOOKUP_CUSTOMERS") or "50000")
 -- delay(), whole milliseconds), so C connections ask at most C * 1000 / pause
 -- per second: a fixed load instead of as many as the machine answers.
 local pause = tonumber(os.getenv("LOOKUP_PAUSE_MS") or "0")
+-- LOOKUP_RATE: requests per second of this wrk thread in all (use -t1), on a
+-- schedule: each request takes the next slot (1/rate apart) and waits for it
+-- (wrk's delay() has whole milliseconds, so requests leave in bursts of at
+-- most one millisecond's share). Enough connections must be open for the
+-- rate (rate x latency); a thread more than 1 s behind skips ahead.
+local rate = tonumber(os.getenv("LOOKUP_RATE") or "0")
 local counter = 0
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } recur_timespec;
+int clock_gettime(int clock, recur_timespec *tp);
+]]
+local ts = ffi.new("recur_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local next_due = nil
 
 function setup(thread)
   thread:set("seed", counter)
@@ -18,7 +35,16 @@ function init(args)
   math.randomseed(1234 + seed)
 end
 
-if pause > 0 then
+if rate > 0 then
+  function delay()
+    local now = now_ms()
+    if next_due == nil or next_due < now - 1000 then next_due = now end
+    next_due = next_due + 1000 / rate
+    local wait = next_due - now
+    if wait < 1 then return 0 end
+    return math.floor(wait)
+  end
+elseif pause > 0 then
   function delay()
     return pause
   end

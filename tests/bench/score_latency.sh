@@ -12,6 +12,8 @@
 # into the event stream; compare with a run without it for the effect on ingest.
 # LOOKUP_PAUSE_MS=1 LOOKUP_CONNECTIONS=10: a fixed load of at most 10,000
 # lookups/s (each connection pauses 1 ms before each request; lookup.lua).
+# LOOKUP_RATE=10000 LOOKUP_CONNECTIONS=16: 10,000 lookups/s on a schedule
+# (lookup.lua), as long as 16 connections suffice.
 source "$(dirname "$0")/../integration/lib.sh"
 RATE=${RATE:-20000}
 SECONDS_=${SECONDS_:-30}
