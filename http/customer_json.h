@@ -18,8 +18,9 @@
 namespace recur {
 
 nlohmann::json FeaturesJson(const Features& features);
-// null when `score` can not be printed (not expected for a parsed message).
-// As published: without the store's inputs_key.
+// The proto3 JSON of `score` with the proto's field names, as protobuf's own
+// printer writes it (read back by nlohmann), built without it. As published:
+// without the store's inputs_key.
 nlohmann::json ScoreJson(const v1::CustomerScore& score);
 // {shop_id, customer_id, partition, as_of_ms, watermark_ms, max_event_time_ms,
 // catalog_version, features, last_score (null if none)}. DataLoss when the

@@ -55,7 +55,7 @@ int64_t NowMs() {
 
 // Lowers the calling thread's scheduling priority (Linux: nice applies per
 // thread), so on a busy machine the pipeline's threads come first and lookups
-// take only the CPU left over ("lookups never slow ingest").
+// take only the CPU left over.
 void LowerThisThreadsPriority(int nice) {
   if (nice == 0) return;
   const auto tid = static_cast<id_t>(gettid());

@@ -53,7 +53,7 @@ class PipelineImpl final : public Pipeline {
       source = std::move(*created);
     }
     source_ = std::move(source);
-    if (kafka && options_.standby_replicas)
+    if (kafka && RunsStandbyKeeper(options_))
       stores_.StartStandby(StandbyOptionsFor(options_, kafka));
     auto producer = Producer::Create(ProducerProperties(options_.kafka));
     if (!producer.ok()) return producer.status();

@@ -160,6 +160,10 @@ PartitionStoresOptions StoresOptions(const PipelineOptions& o) {
   return s;
 }
 
+bool RunsStandbyKeeper(const PipelineOptions& o) {
+  return o.standby_replicas > 0 || (!o.changelog_topic.empty() && o.state_cleanup_delay_ms >= 0);
+}
+
 StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source) {
   StandbyOptions s;
   s.replicas = o.standby_replicas;

@@ -33,6 +33,10 @@ namespace recur {
 
 // The stores' options for a pipeline's (always write-back: see the .cc).
 PartitionStoresOptions StoresOptions(const PipelineOptions& o);
+// Whether the pipeline runs a StandbyKeeper: for --standby-replicas, and with
+// a changelog for the cleanup alone (the keeper also deletes logged stores of
+// partitions that moved away; no copies kept then).
+bool RunsStandbyKeeper(const PipelineOptions& o);
 // The standby keeper's options (streams/standby.h) for `source`'s group member.
 StandbyOptions StandbyOptionsFor(const PipelineOptions& o, const KafkaSource* source);
 

@@ -1,7 +1,9 @@
 // StandbyKeeper: `recur run --standby-replicas N` — warm copies of partition
 // stores other instances own, kept by tailing their changelog (docs/DESIGN.md,
 // "Standbys"), so a partition that fails over to this instance reads only the
-// last seconds of its changelog instead of all of it.
+// last seconds of its changelog instead of all of it. With N = 0 it keeps no
+// copies and only deletes the logged stores of partitions other members own
+// (--state-cleanup-delay-ms; the pipeline runs it whenever it has a changelog).
 //
 //   StandbyKeeper keeper(options);   // starts its thread
 //   keeper.Release({3});             // before partition 3's store opens here

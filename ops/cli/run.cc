@@ -44,8 +44,9 @@ class RunCommand : public Command {
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
     sub_->add_option("--http-nice", http_.nice,
-                     "niceness added to the threads serving requests, so that on a busy "
-                     "machine ingest and scoring come first (0: the pipeline's priority)")
+                     "niceness added to the HTTP threads, so that on a busy machine ingest and "
+                     "scoring come first, at the price of the lookups' latency (0: the "
+                     "pipeline's priority)")
         ->capture_default_str()
         ->check(CLI::Range(0, 19));
     sub_->add_flag("--accept-loss", rebuild_.accept_loss,

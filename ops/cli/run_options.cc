@@ -36,11 +36,11 @@ void AddScaleOutOptions(CLI::App* sub, PipelineOptions* options) {
                   "--changelog-topic. Default 0: none")
       ->check(CLI::Range(0, 16));
   sub->add_option("--state-cleanup-delay-ms", o.state_cleanup_delay_ms,
-                  "with --standby-replicas: a copy the group no longer wants here (it keeps "
-                  "neither the copy nor the partition) is deleted from the state dir this long "
-                  "after it was closed; its changelog still holds it (Kafka Streams' "
-                  "state.cleanup.delay.ms). So is a logged store of a partition another "
-                  "member owns (it moved away, or an earlier run left it). -1: kept")
+                  "with --changelog-topic: a logged store of a partition another member owns "
+                  "(it moved away, or an earlier run left it) is deleted from the state dir "
+                  "this long after that was seen; its changelog still holds it (Kafka Streams' "
+                  "state.cleanup.delay.ms). So is a --standby-replicas copy the group no longer "
+                  "wants here (it keeps neither the copy nor the partition). -1: kept")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()).description(" >= -1"));
 }

@@ -201,3 +201,15 @@ expect_auth_failure() {
   fi
   log "$name: exit $rc after $((SECONDS - t0)) s: $(grep -Eio 'recur: error: .{0,150}' "$dir/$name.err" | head -1)"
 }
+
+# Several instances, each with its log at $WORK/NAME.log and its state dir at
+# $WORK/NAME (cleanup_test.sh, standby_cleanup_test.sh):
+# owned NAME: the partition numbers of the instance's last assignment, one per line.
+owned() { grep -o "partition numbers [0-9,]*)" "$WORK/$1.log" | tail -1 | tr -dc '0-9,' | tr ',' '\n' | grep . || true; }
+# dirs NAME: the partition numbers of the stores in its state dir, one per line.
+dirs() { find "$WORK/$1" -maxdepth 1 -name 'partition-*' -printf '%f\n' | sed 's/partition-//' | sort -u; }
+# instances_alive PID...: fails when one of them has exited.
+instances_alive() {
+  local p
+  for p in "$@"; do kill -0 "$p" 2>/dev/null || fail "an instance exited: $(tail -3 "$WORK"/*.log)"; done
+}

@@ -21,12 +21,10 @@ create_changelog_topic 4
 ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --standby-replicas 1 --state-cleanup-delay-ms 0
   --commit-interval-ms 200 --stats 1 -X session.timeout.ms=1500 -X heartbeat.interval.ms=300)
 
-# owned NAME / wanted NAME: the partition numbers of the instance's last
-# assignment / last "keeping ... warm" line, one per line.
-owned() { grep -o "partition numbers [0-9,]*)" "$WORK/$1.log" | tail -1 | tr -dc '0-9,' | tr ',' '\n' | grep . || true; }
+# wanted NAME: the partition numbers of the instance's last "keeping ... warm"
+# line, one per line (owned, dirs, instances_alive: lib.sh).
 wanted() { grep -o "keeping partition numbers \[[0-9,]*\]" "$WORK/$1.log" | tail -1 | tr -dc '0-9,' | tr ',' '\n' | grep . || true; }
 warm() { grep -o "standby: partition [0-9]* warm" "$WORK/$1.log" | awk '{print $3}' | sort -u; }
-alive() { for p in "$@"; do kill -0 "$p" 2>/dev/null || fail "an instance exited: $(tail -3 "$WORK"/*.log)"; done; }
 
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/a" >/dev/null 2>"$WORK/a.log" &
 a=$!
@@ -36,7 +34,7 @@ b=$!
 # Two partitions each, and each keeps the other's two warm.
 for n in a b; do
   until [[ $(owned $n | wc -l) -eq 2 && $(wanted $n | wc -l) -eq 2 && $(warm $n | grep -cxF -f <(wanted $n)) -eq 2 ]]; do
-    alive "$a" "$b"
+    instances_alive "$a" "$b"
     sleep 0.2
   done
 done
@@ -61,7 +59,7 @@ settled() {
   done
 }
 until settled; do
-  alive "$a" "$b" "$c"
+  instances_alive "$a" "$b" "$c"
   sleep 0.2
 done
 log "after C joined: A owns $(owned a | paste -sd,) keeps $(wanted a | paste -sd,); B owns $(owned b | paste -sd,) keeps $(wanted b | paste -sd,); C owns $(owned c | paste -sd,) keeps $(wanted c | paste -sd,)"
@@ -72,7 +70,7 @@ for n in a b; do
   for p in $stale; do
     stale_total=$((stale_total + 1))
     until grep -q "standby: deleted the copy of partition $p " "$WORK/$n.log"; do
-      alive "$a" "$b" "$c"
+      instances_alive "$a" "$b" "$c"
       sleep 0.2
     done
     # (unless the group moved again and p is wanted or owned here once more)
@@ -81,7 +79,7 @@ for n in a b; do
   done
   for p in $(wanted $n); do
     until grep -q "standby: partition $p warm" "$WORK/$n.log" || ! wanted $n | grep -qx "$p"; do
-      alive "$a" "$b" "$c"
+      instances_alive "$a" "$b" "$c"
       sleep 0.2
     done
     [[ -d "$WORK/$n/partition-$p" ]] || ! wanted $n | grep -qx "$p" \
@@ -93,10 +91,9 @@ log "$stale_total copies no longer wanted were deleted"
 # So are A's and B's own stores of partitions that moved to another member
 # and that they do not keep: in the end each state dir holds only the stores
 # of partitions its instance owns or keeps warm.
-dirs() { find "$WORK/$1" -maxdepth 1 -name 'partition-*' -printf '%f\n' | sed 's/partition-//' | sort -u; }
 for n in a b; do
   until [[ -z $(comm -23 <(dirs $n) <( (owned $n; wanted $n) | sort -u)) ]]; do
-    alive "$a" "$b" "$c"
+    instances_alive "$a" "$b" "$c"
     sleep 0.2
   done
 done
