@@ -105,8 +105,8 @@ void LookupLoop(benchmark::State& state, bool known) {
 
 void BM_AnswerKnownCustomer(benchmark::State& state) { LookupLoop(state, true); }
 void BM_AnswerUnknownCustomer(benchmark::State& state) { LookupLoop(state, false); }
-BENCHMARK(BM_AnswerKnownCustomer)->MeasureProcessCPUTime()->UseRealTime();
-BENCHMARK(BM_AnswerUnknownCustomer)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_AnswerKnownCustomer);  // CPU: this thread's (the idle pipeline polls beside it)
+BENCHMARK(BM_AnswerUnknownCustomer);
 
 // The JSON of a found customer, alone: without a last score (0) and with one (1).
 void BM_CustomerJson(benchmark::State& state) {
