@@ -162,8 +162,8 @@ Parse ParseRequest(absl::string_view in, Request* r) {
     const absl::string_view name = h.substr(0, colon);
     const absl::string_view value = absl::StripAsciiWhitespace(h.substr(colon + 1));
     if (absl::EqualsIgnoreCase(name, "connection")) {
-      if (HasToken(value, "close")) r->keep_alive = false;
       if (HasToken(value, "keep-alive")) r->keep_alive = true;
+      if (HasToken(value, "close")) r->keep_alive = false;  // close wins
     } else if (absl::EqualsIgnoreCase(name, "transfer-encoding")) {
       r->refused = ErrorAnswer(501, "request bodies in Transfer-Encoding are not served");
       return Parse::kDone;
