@@ -43,6 +43,7 @@ namespace {
 constexpr size_t kMaxHeadBytes = 8 << 10;    // request line and headers
 constexpr size_t kMaxBodyBytes = 64 << 10;   // a GET has none; read and dropped
 constexpr size_t kMaxPendingOut = 1 << 20;   // answers a client has not read yet
+constexpr size_t kMaxDrainBytes = 1 << 20;   // read and dropped after a refusal
 constexpr int64_t kKeepAliveIdleMs = 5'000;  // an idle keep-alive connection is closed
 constexpr int kMaxConnections = 4'096;       // beyond: 503 and closed at once
 constexpr int kSweepMs = 50;                 // how often timeouts are looked at
@@ -190,9 +191,11 @@ struct Connection {
   int64_t request_since_ms = -1;  // first byte of a request not yet complete
   int64_t last_io_ms = 0;
   size_t served = 0;
-  bool closing = false;  // close once `out` is written
-  bool dead = false;     // close now
-  uint32_t events = 0;   // what epoll waits for now
+  bool closing = false;   // close once `out` is written
+  bool dead = false;      // close now
+  bool draining = false;  // answered and shut down: reading what the client still sends
+  size_t drained = 0;
+  uint32_t events = 0;  // what epoll waits for now
 };
 
 class EpollServer final : public HttpServer {
@@ -339,6 +342,10 @@ class EpollServer final : public HttpServer {
       c->dead = true;
       return;
     }
+    if (c->draining) {
+      Drain(fd, now, c);
+      return;
+    }
     bool peer_done = false;
     if ((ready & (EPOLLIN | EPOLLRDHUP)) && !c->closing) {
       char buf[16 << 10];
@@ -362,18 +369,48 @@ class EpollServer final : public HttpServer {
     Write(fd, now, c);
     const bool pending = c->out_done < c->out.size();
     if (c->closing && !pending) {
-      c->dead = true;
+      // Closing a socket with unread input resets it, and a reset can destroy
+      // the answer before the client reads it (a refused request whose body
+      // is still arriving): end our side, read and drop what still comes,
+      // close at the client's end (or after the read timeout, or 1 MiB).
+      if (peer_done || shutdown(fd, SHUT_WR) != 0) {
+        c->dead = true;
+        return;
+      }
+      c->draining = true;
+      c->last_io_ms = now;
+      Want(ep, fd, EPOLLIN | EPOLLRDHUP, c);  // not EPOLLOUT: writable forever
+      Drain(fd, now, c);
       return;
     }
     // While answers wait for the client to read them, no more are read.
-    const uint32_t want = pending ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    if (want != c->events) {
-      epoll_event ev{};
-      ev.events = want;
-      ev.data.fd = fd;
-      epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-      c->events = want;
+    Want(ep, fd, pending ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, c);
+  }
+
+  static void Want(int ep, int fd, uint32_t events, Connection* c) {
+    if (events == c->events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+    c->events = events;
+  }
+
+  void Drain(int fd, int64_t now, Connection* c) {
+    char buf[16 << 10];
+    for (;;) {
+      const ssize_t got = recv(fd, buf, sizeof buf, 0);
+      if (got > 0) {
+        c->drained += static_cast<size_t>(got);
+        c->last_io_ms = now;
+        if (c->drained > kMaxDrainBytes) break;
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EAGAIN) return;  // more may come: wait for it
+      break;                                   // the client's end, or an error
     }
+    c->dead = true;
   }
 
   void AnswerRequests(int64_t now, Connection* c) {
@@ -430,7 +467,9 @@ class EpollServer final : public HttpServer {
     std::vector<int> dead;
     for (auto& [fd, c] : *conns) {
       const bool writing = c.out_done < c.out.size();
-      if (writing && now - c.last_io_ms > options_.read_timeout_ms) {
+      if (c.draining) {
+        if (now - c.last_io_ms > options_.read_timeout_ms) dead.push_back(fd);
+      } else if (writing && now - c.last_io_ms > options_.read_timeout_ms) {
         dead.push_back(fd);
       } else if (!writing && c.request_since_ms >= 0 &&
                  now - c.request_since_ms > options_.read_timeout_ms) {

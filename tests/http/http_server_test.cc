@@ -400,6 +400,24 @@ TEST_F(HttpServerTest, MalformedRequestsGetAReasonAndTheirConnectionClosed) {
     EXPECT_TRUE(ClosedByServer(fd)) << c.request.substr(0, 60);
     close(fd);
   }
+  // A refused request whose body is still arriving: the refusal is read whole
+  // (the server drains what follows before it closes, so no reset destroys
+  // the answer), then the connection ends.
+  for (const std::string head :
+       {std::string("POST /metrics HTTP/1.1\r\nContent-Length: 400000\r\n\r\n"),
+        "GET /" + std::string(10'000, 'z') + " HTTP/1.1\r\n\r\n"}) {
+    const int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendAll(fd, head));
+    const std::string body(400'000, 'b');
+    SendAll(fd, body);  // the server may close its side first
+    shutdown(fd, SHUT_WR);
+    std::string buf;
+    RawAnswer a = ReadAnswer(fd, &buf);
+    EXPECT_TRUE(a.status == 413 || a.status == 414) << head.substr(0, 40) << ": " << a.head;
+    EXPECT_TRUE(ClosedByServer(fd));
+    close(fd);
+  }
   EXPECT_EQ(GetJson("/v1/customers/shop-1/c-1", 200)["features"]["orders_lifetime"], 2);
   EXPECT_EQ(pipeline_->counters().applied, 3);
 }
