@@ -17,11 +17,11 @@ create_changelog_topic 4
 ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --state-cleanup-delay-ms 0
   --commit-interval-ms 200 --stats 1 -X session.timeout.ms=1500 -X heartbeat.interval.ms=300)
 
-# (owned, dirs, instances_alive: lib.sh)
+# (owned, partition_dirs, instances_alive: lib.sh)
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/a" >/dev/null 2>"$WORK/a.log" &
 a=$!
 wait_events_read "$WORK/a.log" "$(wc -l <"$WORK/events.jsonl")" "$a"
-[[ $(dirs a | wc -l) -eq 4 ]] || fail "A should hold 4 stores: $(dirs a | paste -sd,)"
+[[ $(partition_dirs a | wc -l) -eq 4 ]] || fail "A should hold 4 stores: $(partition_dirs a | paste -sd,)"
 "$RECUR" run "${ARGS[@]}" --state-dir "$WORK/b" >/dev/null 2>"$WORK/b.log" &
 b=$!
 until [[ $(owned b | wc -l) -ge 1 && $( (owned a; owned b) | sort -u | wc -l) -eq 4 && $(owned a | wc -l) -ge 1 ]]; do
@@ -36,8 +36,8 @@ for p in $(owned b); do
     sleep 0.2
   done
 done
-[[ "$(dirs a | paste -sd,)" == "$(owned a | sort -n | paste -sd,)" ]] \
-  || fail "A's state dir holds $(dirs a | paste -sd,), A owns $(owned a | paste -sd,)"
+[[ "$(partition_dirs a | paste -sd,)" == "$(owned a | sort -n | paste -sd,)" ]] \
+  || fail "A's state dir holds $(partition_dirs a | paste -sd,), A owns $(owned a | paste -sd,)"
 grep -h "standby: deleted" "$WORK/a.log" >&2
 log "A's state dir holds only the stores it owns"
 # B leaves; A takes every partition, restoring the deleted stores from the

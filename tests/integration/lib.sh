@@ -206,8 +206,8 @@ expect_auth_failure() {
 # $WORK/NAME (cleanup_test.sh, standby_cleanup_test.sh):
 # owned NAME: the partition numbers of the instance's last assignment, one per line.
 owned() { grep -o "partition numbers [0-9,]*)" "$WORK/$1.log" | tail -1 | tr -dc '0-9,' | tr ',' '\n' | grep . || true; }
-# dirs NAME: the partition numbers of the stores in its state dir, one per line.
-dirs() { find "$WORK/$1" -maxdepth 1 -name 'partition-*' -printf '%f\n' | sed 's/partition-//' | sort -u; }
+# partition_dirs NAME: the partition numbers of the stores in its state dir, one per line.
+partition_dirs() { find "$WORK/$1" -maxdepth 1 -name 'partition-*' -printf '%f\n' | sed 's/partition-//' | sort -u; }
 # instances_alive PID...: fails when one of them has exited.
 instances_alive() {
   local p

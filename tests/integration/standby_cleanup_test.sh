@@ -22,7 +22,7 @@ ARGS=(--brokers "$BROKER" --changelog-topic recur.changelog --standby-replicas 1
   --commit-interval-ms 200 --stats 1 -X session.timeout.ms=1500 -X heartbeat.interval.ms=300)
 
 # wanted NAME: the partition numbers of the instance's last "keeping ... warm"
-# line, one per line (owned, dirs, instances_alive: lib.sh).
+# line, one per line (owned, partition_dirs, instances_alive: lib.sh).
 wanted() { grep -o "keeping partition numbers \[[0-9,]*\]" "$WORK/$1.log" | tail -1 | tr -dc '0-9,' | tr ',' '\n' | grep . || true; }
 warm() { grep -o "standby: partition [0-9]* warm" "$WORK/$1.log" | awk '{print $3}' | sort -u; }
 
@@ -92,7 +92,7 @@ log "$stale_total copies no longer wanted were deleted"
 # and that they do not keep: in the end each state dir holds only the stores
 # of partitions its instance owns or keeps warm.
 for n in a b; do
-  until [[ -z $(comm -23 <(dirs $n) <( (owned $n; wanted $n) | sort -u)) ]]; do
+  until [[ -z $(comm -23 <(partition_dirs $n) <( (owned $n; wanted $n) | sort -u)) ]]; do
     instances_alive "$a" "$b" "$c"
     sleep 0.2
   done
