@@ -286,7 +286,11 @@ class EpollServer final : public HttpServer {
     int64_t next_sweep = NowMs() + kSweepMs;
     for (;;) {
       const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), kSweepMs);
-      if (n < 0 && errno != EINTR) break;
+      if (n < 0 && errno != EINTR) {
+        spdlog::error("http: epoll_wait failed ({}); this loop stops serving",
+                      std::strerror(errno));
+        break;
+      }
       const int64_t now = NowMs();
       bool stop = false;
       for (int i = 0; i < n; ++i) {
