@@ -141,6 +141,20 @@ std::string EscapeLabelValue(const std::string& value) {
   return out;
 }
 
+void AppendHttpServerText(const HttpServerCounters& c, std::string* out) {
+  Family requests(out, "recur_http_requests_total", "counter",
+                  "HTTP requests answered, by status code (refusals of malformed requests "
+                  "and slow clients included)");
+  for (const auto& [code, n] : c.requests_by_code) {
+    requests.Sample(static_cast<double>(n), {{"code", absl::StrCat(code)}});
+  }
+  HistogramFamily(out, "recur_http_answer_duration_seconds",
+                  "time to compute an answer (routing, store reads, JSON) once its request is "
+                  "complete; waiting for a loop and the network are not in it",
+                  {{Labels{}, &c.answer_seconds}});
+  Gauge(out, "recur_http_connections", "HTTP connections open", static_cast<double>(c.connections));
+}
+
 std::string PrometheusText(const PipelineCounters& c) {
   std::string out;
   ByLabel(&out, "recur_events_consumed_total", "counter",

@@ -7,13 +7,26 @@
 #ifndef RECUR_HTTP_METRICS_H_
 #define RECUR_HTTP_METRICS_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 
+#include "base/histogram.h"
 #include "streams/pipeline.h"
 
 namespace recur {
 
 std::string PrometheusText(const PipelineCounters& counters);
+
+// The HTTP server's own families (http/server.h): requests answered by status
+// code, the time to compute an answer, connections open.
+struct HttpServerCounters {
+  std::map<int, int64_t> requests_by_code;
+  Histogram answer_seconds{
+      {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1.0}};
+  int64_t connections = 0;
+};
+void AppendHttpServerText(const HttpServerCounters& counters, std::string* out);
 
 // A label value escaped as the text format asks (backslash, quote, newline).
 std::string EscapeLabelValue(const std::string& value);

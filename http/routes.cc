@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -170,7 +171,9 @@ HttpAnswer Answer(const Pipeline& pipeline, const HttpOptions& options, std::str
   if (segs.size() == 2 && segs[1] == "healthz") return {200, "text/plain", "ok\n"};
   if (segs.size() == 2 && segs[1] == "readyz") return Ready(pipeline, options);
   if (segs.size() == 2 && segs[1] == "metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", PrometheusText(pipeline.counters())};
+    std::string text = PrometheusText(pipeline.counters());
+    if (options.more_metrics) options.more_metrics(&text);
+    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
   }
   if ((segs.size() == 5 || (segs.size() == 6 && segs[5] == "features")) && segs[1] == "v1" &&
       segs[2] == "customers") {

@@ -35,6 +35,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "http/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace recur {
@@ -201,7 +203,17 @@ struct Connection {
 class EpollServer final : public HttpServer {
  public:
   EpollServer(HttpOptions options, const Pipeline* pipeline, std::string host)
-      : options_(std::move(options)), pipeline_(pipeline), host_(std::move(host)) {}
+      : options_(std::move(options)), pipeline_(pipeline), host_(std::move(host)) {
+    options_.more_metrics = [this](std::string* out) {
+      HttpServerCounters c;
+      {
+        absl::MutexLock lock(&stats_mu_);
+        c = stats_;
+      }
+      c.connections = open_.load();
+      AppendHttpServerText(c, out);
+    };
+  }
 
   ~EpollServer() override {
     if (stop_fd_ >= 0) {
@@ -323,6 +335,7 @@ class EpollServer final : public HttpServer {
         --open_;
         std::string out;
         AppendAnswer(ErrorAnswer(503, "too many connections"), false, true, &out);
+        Count(503);
         (void)!send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         close(fd);
         continue;
@@ -423,14 +436,17 @@ class EpollServer final : public HttpServer {
       Request r;
       if (ParseRequest(absl::string_view(c->in).substr(at), &r) == Parse::kNeedMore) break;
       if (r.refused) {
+        Count(r.refused->status);
         AppendAnswer(*r.refused, false, true, &c->out);
         c->closing = true;
         at = c->in.size();
         break;
       }
+      const auto started = std::chrono::steady_clock::now();
       const HttpAnswer a =
           Answer(*pipeline_, options_, std::string_view(r.method.data(), r.method.size()),
                  std::string_view(r.target.data(), r.target.size()));
+      Count(a.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started));
       ++c->served;
       const bool close = !r.keep_alive || c->served >= options_.keep_alive_requests;
       AppendAnswer(a, r.method == "HEAD", close, &c->out);
@@ -479,6 +495,7 @@ class EpollServer final : public HttpServer {
                  now - c.request_since_ms > options_.read_timeout_ms) {
         std::string out;
         AppendAnswer(ErrorAnswer(408, "request not received in time"), false, true, &out);
+        Count(408);
         (void)!send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         dead.push_back(fd);
       } else if (!writing && c.in.empty() && now - c.last_io_ms > kKeepAliveIdleMs) {
@@ -488,6 +505,13 @@ class EpollServer final : public HttpServer {
     for (int fd : dead) Close(ep, fd, conns);
   }
 
+  // An answer for /metrics; `took`: the time Answer() took (none for refusals).
+  void Count(int status, std::optional<std::chrono::duration<double>> took = std::nullopt) {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.requests_by_code[status];
+    if (took) stats_.answer_seconds.Observe(took->count());
+  }
+
   void Close(int ep, int fd, Connections* conns) {
     epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
@@ -495,8 +519,10 @@ class EpollServer final : public HttpServer {
     --open_;
   }
 
-  const HttpOptions options_;
+  HttpOptions options_;  // more_metrics set in the constructor, then never changed
   const Pipeline* pipeline_;
+  absl::Mutex stats_mu_;
+  HttpServerCounters stats_ ABSL_GUARDED_BY(stats_mu_);
   const std::string host_;
   int listen_fd_ = -1;
   int stop_fd_ = -1;

@@ -22,6 +22,7 @@
 #define RECUR_HTTP_SERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ struct HttpOptions {
   int nice = 0;
   int read_timeout_ms = 2'000;         // a client this slow to send its request is dropped
   size_t keep_alive_requests = 1'000;  // requests per connection before it is closed
+  // Appends more families to /metrics (the server's own: requests by code,
+  // the time to answer, open connections); set by HttpServer::Start.
+  std::function<void(std::string*)> more_metrics;
 };
 
 // One answer, without sockets (the server and the tests use it).

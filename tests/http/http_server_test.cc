@@ -494,6 +494,12 @@ TEST_F(HttpServerTest, RequestThreadsYieldTheCpuToThePipeline) {
 
 TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
   RunPipeline();
+  // The server's own families count these four (not the /metrics request
+  // itself: it is counted once answered).
+  GetJson("/v1/customers/shop-1/c-1", 200);
+  GetJson("/v1/customers/shop-1/c-2", 200);
+  GetJson("/v1/customers/shop-1/c-404", 404);
+  GetJson("/v1/customers/shop-1/%ZZ", 400);
   auto r = Get("/metrics");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
@@ -516,6 +522,14 @@ TEST_F(HttpServerTest, MetricsAreValidPrometheusTextWithTheCountsOfTheRun) {
   EXPECT_NE(text.find("recur_score_probability_bucket{target=\"repurchase_30d\",le=\"+Inf\"} 0\n"),
             std::string::npos)
       << text;
+  for (const char* line :
+       {"recur_http_requests_total{code=\"200\"} 2\n",
+        "recur_http_requests_total{code=\"400\"} 1\n",
+        "recur_http_requests_total{code=\"404\"} 1\n",
+        "recur_http_answer_duration_seconds_count 4\n",
+        "recur_http_answer_duration_seconds_bucket{le=\"+Inf\"} 4\n", "recur_http_connections "}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in\n" << text;
+  }
   EXPECT_EQ(PromtoolCheck(text, tmp_.path()), "");
 }
 
