@@ -39,7 +39,7 @@ struct HttpOptions {
   int threads = 2;                 // event loops serving connections (--http-threads)
   // Added to the niceness of the threads serving requests (0..19), so that
   // lookups yield the CPU to the pipeline on a busy machine (--http-nice).
-  // 0 by default: at 20,000 events/s the lookup tail at +10 was 2-4x that at
+  // 0 by default: at 20,000 events/s the lookup tail at +10 was 2-7x that at
   // 0 with no gain for ingest visible (docs/BENCHMARKS.md, "Lookups").
   int nice = 0;
   int read_timeout_ms = 2'000;         // a client this slow to send its request is dropped
