@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "streams/fake_source.h"
 #include "streams/pipeline.h"
+#include "tests/testing/dead_letters.h"
 #include "tests/testing/events.h"
 #include "tests/testing/fixtures.h"
 
@@ -26,13 +27,7 @@ namespace {
 constexpr int kPartitions = 4;
 constexpr int kCustomersPerPartition = 10'000;
 
-class NoDeadLetters : public DeadLetterSink {
- public:
-  std::vector<absl::Status> Deliver(const std::string&, std::span<const DlqRecord> records,
-                                    absl::Duration) override {
-    return std::vector<absl::Status>(records.size());
-  }
-};
+using testing::NoDeadLetters;
 
 // A pipeline that has read every partition's events and waits for more.
 struct Served {

@@ -29,6 +29,7 @@
 #include "nlohmann/json.hpp"
 #include "streams/fake_source.h"
 #include "streams/pipeline.h"
+#include "tests/testing/dead_letters.h"
 #include "tests/testing/events.h"
 #include "tests/testing/fixtures.h"
 
@@ -39,13 +40,7 @@ using testing::EventFactory;
 using testing::kPurchases0;
 using testing::Ms;
 
-class NoDeadLetters : public DeadLetterSink {
- public:
-  std::vector<absl::Status> Deliver(const std::string&, std::span<const DlqRecord> records,
-                                    absl::Duration) override {
-    return std::vector<absl::Status>(records.size());
-  }
-};
+using testing::NoDeadLetters;
 
 // Waits for `cond` (the suite runs on busy machines: no fixed windows).
 template <typename F>

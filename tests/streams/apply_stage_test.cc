@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "streams/partition_stores.h"
+#include "tests/testing/dead_letters.h"
 #include "tests/testing/events.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/kafka.h"
@@ -26,6 +27,7 @@ using testing::Ms;
 using testing::kPurchases0;
 using testing::kPurchases1;
 using testing::kSessions0;
+using testing::NoDeadLetters;
 
 // Real partition stores behind a gate: an apply waits while the gate is shut,
 // and the next `failures` applies fail.
@@ -77,14 +79,6 @@ class GatedStores : public PartitionWriter {
   int failures_ ABSL_GUARDED_BY(mu_) = 0;
   int entered_ ABSL_GUARDED_BY(mu_) = 0;
   int applies_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-class NoDeadLetters : public DeadLetterSink {
- public:
-  std::vector<absl::Status> Deliver(const std::string&, std::span<const DlqRecord> records,
-                                    absl::Duration) override {
-    return std::vector<absl::Status>(records.size());
-  }
 };
 
 class ApplyStageTest : public ::testing::Test {
