@@ -14,6 +14,12 @@
 # lookups/s (each connection pauses 1 ms before each request; lookup.lua).
 # LOOKUP_RATE=10000 LOOKUP_CONNECTIONS=16: 10,000 lookups/s on a schedule
 # (lookup.lua), as long as 16 connections suffice.
+# WARMUP=10: publish at RATE for 10 s first; their scores are reported apart
+# and left out of the totals (a new store's first pass holds its first scores,
+# cold caches). WINDOW=1: the breakdown by 1-s windows of send time (default 5).
+# CHANGELOG=1: `recur run --changelog-topic recur.changelog` (a compacted topic,
+# 4 partitions); the last line adds the broker's CPU over the run, for the
+# changelog's cost at a live rate.
 source "$(dirname "$0")/../integration/lib.sh"
 RATE=${RATE:-20000}
 SECONDS_=${SECONDS_:-30}
@@ -27,6 +33,11 @@ start_broker "${PORT:-19490}"
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 "${INPUT_TOPICS[@]}" recur.dlq >/dev/null 2>&1 || fail "topics"
 "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --config message.timestamp.type=LogAppendTime recur.scores \
   >/dev/null 2>&1 || fail "scores topic"
+if [[ -n "${CHANGELOG:-}" ]]; then
+  "$ROOT/ops/kafka/create-topics" --broker "$BROKER" --partitions 4 --compact --config max.message.bytes=33554432 recur.changelog \
+    >/dev/null 2>&1 || fail "changelog topic"
+  RUN_ARGS="${RUN_ARGS:-} --changelog-topic recur.changelog"
+fi
 "$BIN/scorer/make_test_models" "$WORK/models" 1 300 6 || fail "models"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$RECUR" run --brokers "$BROKER" --models-dir "$WORK/models" --state-dir "$WORK/state" --linger-ms "$LINGER" \
   --stats "${STATS:-10}" ${RUN_ARGS:-} >"$WORK/run.json" 2>"$WORK/run.log" &
@@ -42,13 +53,17 @@ if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
      "http://$HTTP_ADDR" >"$WORK/wrk.txt" 2>&1) &
   wrk_pid=$!
 fi
-"$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" | tee "$WORK/result.txt"
+# broker_s: the broker JVM's user + system CPU seconds so far.
+broker_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$(cat "$BROKER_DIR/broker.pid")/stat"; }
+broker0=$(broker_s)
+"$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" --window "${WINDOW:-5}" --warmup "${WARMUP:-0}" | tee "$WORK/result.txt"
 if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
   wait "$wrk_pid" || true
   cat "$WORK/wrk.txt"
   grep -q "^lookups:" "$WORK/wrk.txt" || fail "wrk gave no result"
 fi
 # recur's own CPU over the run (user + system), for the effect of lookups.
+echo "broker CPU seconds: $(echo "$(broker_s) - $broker0" | bc) (while the driver ran)"
 echo "recur CPU seconds: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
