@@ -162,7 +162,8 @@ int main(int argc, char** argv) {
               << " (not in the totals)\n";
   }
   std::cout << "events " << sent << " in " << warmup_s + seconds << " s ("
-            << sent / (warmup_s + seconds) << "/s), scores after the warm-up " << latency.size()
+            << sent / (warmup_s + seconds) << "/s), scores"
+            << (warmup_s > 0 ? " after the warm-up " : " ") << latency.size()
             << ", event-to-score latency ms: p50 " << pct(latency, 0.5) << " p90 "
             << pct(latency, 0.9) << " p99 " << pct(latency, 0.99) << " p99.9 "
             << pct(latency, 0.999) << " max " << pct(latency, 1.0) << "\n";

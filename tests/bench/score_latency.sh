@@ -13,7 +13,8 @@
 # LOOKUP_PAUSE_MS=1 LOOKUP_CONNECTIONS=10: a fixed load of at most 10,000
 # lookups/s (each connection pauses 1 ms before each request; lookup.lua).
 # LOOKUP_RATE=10000 LOOKUP_CONNECTIONS=16: 10,000 lookups/s on a schedule
-# (lookup.lua), as long as 16 connections suffice.
+# (lookup.lua), as long as 16 connections suffice. LOOKUP_NICE=-10 runs wrk at
+# that niceness (the client's own wait for a CPU, apart from the server's).
 # WARMUP=10: publish at RATE for 10 s first; their scores are reported apart
 # and left out of the totals (a new store's first pass holds its first scores,
 # cold caches). WINDOW=1: the breakdown by 1-s windows of send time (default 5).
@@ -49,7 +50,7 @@ if [[ -n "${PERF_OUT:-}" ]]; then  # profile the pipeline while it runs
 fi
 if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
   (sleep "${LOOKUP_DELAY:-10}"
-   wrk -t1 -c"${LOOKUP_CONNECTIONS:-4}" -d"${LOOKUP_SECONDS}s" -s "$ROOT/tests/bench/lookup.lua" \
+   nice -n "${LOOKUP_NICE:-0}" wrk -t1 -c"${LOOKUP_CONNECTIONS:-4}" -d"${LOOKUP_SECONDS}s" -s "$ROOT/tests/bench/lookup.lua" \
      "http://$HTTP_ADDR" >"$WORK/wrk.txt" 2>&1) &
   wrk_pid=$!
 fi
