@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   app.add_option("--window", window_s, "seconds per window of send time in the breakdown")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool no_scores = false;
+  app.add_flag("--no-scores", no_scores,
+               "publish only (an ingest-only `recur run`): no scores are read");
   CLI11_PARSE(app, argc, argv);
 
   recur::TopicNames topics;
@@ -95,6 +98,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::seconds(settle_s));
+  if (no_scores) {
+    std::cout << "events " << sent << " in " << warmup_s + seconds << " s ("
+              << sent / (warmup_s + seconds) << "/s), published only\n";
+    return 0;
+  }
 
   auto conf = recur::MakeConf({{"bootstrap.servers", brokers},
                                {"group.id", absl::StrCat("latency-", start)},
