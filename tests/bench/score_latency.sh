@@ -71,8 +71,8 @@ if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
   cat "$WORK/wrk.txt"
   grep -q "^lookups:" "$WORK/wrk.txt" || fail "wrk gave no result"
 fi
-# recur's own CPU over the run (user + system), for the effect of lookups.
 echo "broker CPU seconds: $(echo "$(broker_s) - $broker0" | bc) (while the driver ran)"
+# recur's own CPU over the run (user + system), for the effect of lookups.
 echo "recur CPU seconds: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
 kill -TERM "$pid"
 wait "$pid" || fail "recur run: $(tail -3 "$WORK/run.log")"
