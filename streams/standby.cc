@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "featurestore/standby_copy.h"
 #include "featurestore/state_dir.h"
@@ -128,7 +130,14 @@ void StandbyKeeper::Round() {
   // Which partitions: from the coordinator's view of the group. Unknown (the
   // coordinator is away, or this instance has not joined yet): as before.
   const std::string me = options_.member_id();
-  if (!me.empty()) {
+  if (options_.replicas == 0) {
+    // No copies to choose: the cleaner needs only this member's own
+    // assignment, not the group's view. The view is an Admin request to the
+    // group's coordinator, and librdkafka 2.0.x aborts the process when that
+    // broker's connection drops under one (librdkafka#4605; docs/DESIGN.md,
+    // "Known pitfalls").
+    if (!me.empty()) SeeOwnAssignment();
+  } else if (!me.empty()) {
     if (admin_ == nullptr) {
       auto admin = KafkaAdmin::Create(options_.kafka, options_.group + "-standby");
       if (admin.ok()) admin_ = std::move(*admin);
@@ -186,6 +195,27 @@ void StandbyKeeper::Round() {
   for (int32_t p : drop) CloseCopy(p);
   for (int32_t p : wanted_) CatchUpCopy(p);
   RemoveUnwanted();
+}
+
+void StandbyKeeper::SeeOwnAssignment() {
+  std::set<int32_t> owned;
+  {
+    absl::MutexLock lock(&mu_);
+    owned = owned_;
+  }
+  // Unassigned (joining, or between an eager rebalance's revoke and assign):
+  // nothing is known, so nothing changes.
+  if (owned.empty()) return;
+  mine_ = owned;
+  elsewhere_.clear();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.state_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int32_t p = 0;
+    if (absl::StartsWith(name, "partition-") &&
+        absl::SimpleAtoi(absl::string_view(name).substr(10), &p) && p >= 0 && !owned.count(p))
+      elsewhere_.insert(p);
+  }
 }
 
 void StandbyKeeper::RemoveUnwanted() {

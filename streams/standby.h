@@ -99,6 +99,8 @@ class StandbyKeeper {
   void Remove(int32_t p, Copy* c);  // c busy: its store closed, then out of copies_
   // Deletes the directories of copies unwanted for cleanup_delay.
   void RemoveUnwanted();
+  // Replicas 0: mine_ and elsewhere_ from owned_ and the state dir's stores.
+  void SeeOwnAssignment();
   // Removes p's copy from copies_ (destroyed by the caller, outside mu_).
   std::unique_ptr<Copy> TakeCopy(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -122,6 +124,8 @@ class StandbyKeeper {
   std::map<int32_t, Unwanted> unwanted_;
   // The keeper thread's, from the last stable view of the group: the partition
   // numbers assigned to this member, and to the others.
+  // With no standbys (replicas 0), from this member's own assignment: what it
+  // owns, and every other partition store in the state dir (SeeOwnAssignment).
   std::set<int32_t> mine_, elsewhere_;
   std::set<int32_t> spared_;  // stores here never logged: never deleted
   std::thread thread_;
