@@ -36,8 +36,6 @@ log "pre-filled $events events in $(echo "$t1 - $t0" | bc) s"
 
 IDLE_MS=1000
 ROUNDS=${ROUNDS:-1}
-# broker_cpu_ticks: the broker JVM's user + system CPU so far, in clock ticks.
-broker_cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$BROKER_DIR/broker.pid")/stat"; }
 for round in $(seq 1 "$ROUNDS"); do
   rm -rf "$WORK/state"
   changelog_args=()

@@ -150,10 +150,11 @@ int main(int argc, char** argv) {
       std::cerr << "scores topic must use message.timestamp.type=LogAppendTime\n";
       return 1;
     }
-    (score.as_of_ms() < measured ? warmup : latency).push_back(ts - score.as_of_ms());
+    const int64_t ms = ts - score.as_of_ms();
+    (score.as_of_ms() < measured ? warmup : latency).push_back(ms);
     const size_t w = static_cast<size_t>((score.as_of_ms() - start) / (1000 * window_s));
     if (by_window.size() <= w) by_window.resize(w + 1);
-    by_window[w].push_back(ts - score.as_of_ms());
+    by_window[w].push_back(ms);
   }
   rd_kafka_consumer_close(rk->get());
   if (latency.empty()) {

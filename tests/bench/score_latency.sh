@@ -62,16 +62,14 @@ if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
      "http://$HTTP_ADDR" >"$WORK/wrk.txt" 2>&1) &
   wrk_pid=$!
 fi
-# broker_s: the broker JVM's user + system CPU seconds so far.
-broker_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$(cat "$BROKER_DIR/broker.pid")/stat"; }
-broker0=$(broker_s)
+broker0=$(broker_cpu_ticks)
 "$BIN/bench/score_latency" --brokers "$BROKER" --rate "$RATE" --seconds "$SECONDS_" --window "${WINDOW:-5}" --warmup "${WARMUP:-0}" "${driver_args[@]}" | tee "$WORK/result.txt"
 if [[ -n "${LOOKUP_SECONDS:-}" ]]; then
   wait "$wrk_pid" || true
   cat "$WORK/wrk.txt"
   grep -q "^lookups:" "$WORK/wrk.txt" || fail "wrk gave no result"
 fi
-echo "broker CPU seconds: $(echo "$(broker_s) - $broker0" | bc) (while the driver ran)"
+echo "broker CPU seconds: $(echo "scale=2; ($(broker_cpu_ticks) - $broker0) / $(getconf CLK_TCK)" | bc) (while the driver ran)"
 # recur's own CPU over the run (user + system), for the effect of lookups.
 echo "recur CPU seconds: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
 kill -TERM "$pid"

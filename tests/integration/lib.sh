@@ -10,6 +10,9 @@ WORK="$(mktemp -d /tmp/recur-it-XXXXXX)"
 BROKER_DIR="$WORK/kafka"
 BROKER=""
 CLUSTER_DIR=""  # start_cluster's
+# broker_cpu_ticks: the single broker's JVM user + system CPU so far, in clock
+# ticks (benchmarks set the broker's CPU against the events they sent).
+broker_cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$BROKER_DIR/broker.pid")/stat"; }
 RF=1            # replication factor of the topics created (3 on a cluster)
 INPUT_TOPICS=(shop.purchases shop.sessions shop.carts shop.marketing shop.profiles)
 
